@@ -1,0 +1,218 @@
+"""The `volmatch` command line.
+
+`volmatch solve` and `volmatch check` live here; other packages add command groups (scenarios,
+the service's admin commands) through the `volmatch.commands` entry-point group, each entry a
+function that receives the sub-parsers object and registers its commands, so that this package
+never imports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .check import check_plan
+from .engines import ENGINES, Control, Progress
+from .model import Instance, Plan
+from .solve import DEFAULT_TIME_LIMIT_S, solve
+from .validate import InstanceError, parse_instance
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    code: int = args.run(args)
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="volmatch",
+        description=(
+            "Match registered volunteers to service requests by skill, place and time.\n"
+            "Instances and plans are JSON files in the format of docs/format.md."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = commands.add_parser(
+        "solve",
+        help="solve an instance and write the plan",
+        description="Solve INSTANCE.json. The plan goes to -o PLAN.json (a summary to stdout), or, "
+        "without -o, to stdout as JSON (the summary to stderr). Progress is shown on stderr for "
+        "solves longer than a second. Exit status: 0 solved (any plan status), 2 bad input.",
+    )
+    p.add_argument("instance", type=Path, help="instance JSON file ('-' for stdin)")
+    p.add_argument("-o", "--output", type=Path, help="write the plan JSON here")
+    p.add_argument(
+        "--engine",
+        choices=sorted(ENGINES),
+        default="optimal",
+        help="optimal (default): lexicographic optimum with proven bound; "
+        "greedy: first-come-first-served baseline",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="S",
+        help=f"seconds of solving (default: the instance's options.time_limit_s, else {DEFAULT_TIME_LIMIT_S:g})",
+    )
+    p.add_argument(
+        "--seed", type=int, help="random seed (default: the instance's options.seed, else 0)"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    p.set_defaults(run=_solve)
+
+    p = commands.add_parser(
+        "check",
+        help="check a plan against every hard rule",
+        description="Check PLAN.json against every hard rule (1-11) for INSTANCE.json; print each "
+        "violation, then coverage and travel. Exit status: 0 no violation, 1 violations, 2 bad input.",
+    )
+    p.add_argument("instance", type=Path)
+    p.add_argument("plan", type=Path)
+    p.set_defaults(run=_check)
+
+    p = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of instances or plans",
+        description="Print the JSON Schema generated from the format's models.",
+    )
+    p.add_argument("which", choices=["instance", "plan"])
+    p.set_defaults(run=_schema)
+
+    for entry in sorted(entry_points(group="volmatch.commands"), key=lambda e: e.name):
+        entry.load()(commands)
+    return parser
+
+
+def _read(path: Path) -> str:
+    return sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+
+
+def _solve(args: argparse.Namespace) -> int:
+    try:
+        instance = parse_instance(_read(args.instance))
+    except (InstanceError, OSError) as exc:
+        print(f"volmatch solve: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    reporter = _ProgressReporter(enabled=not args.quiet)
+    with reporter:
+        plan = solve(
+            instance,
+            engine=args.engine,
+            time_limit_s=args.time_limit,
+            seed=args.seed,
+            control=Control(on_progress=reporter.update),
+        )
+    text = plan.model_dump_json(indent=2)
+    summary = _summary(plan)
+    if args.output:
+        args.output.write_text(text + "\n", encoding="utf-8")
+        if not args.quiet:
+            print(summary)
+    else:
+        print(text)
+        if not args.quiet:
+            print(summary, file=sys.stderr)
+    return EXIT_OK
+
+
+def _summary(plan: Plan) -> str:
+    o, s = plan.objective, plan.stats
+    bound = plan.bound.coverage
+    gap = f" (gap {100 * (bound - o.coverage) / bound:.2f}%)" if bound else ""
+    lines = [
+        f"status      {plan.status}",
+        f"coverage    {o.coverage}  bound {bound if bound is not None else '-'}{gap}",
+        f"travel      {o.travel_km:.1f} km over {len(plan.assignments)} assignments",
+        f"unfilled    {len(plan.unfilled)} request(s), {sum(u.missing for u in plan.unfilled)} slot(s)",
+        f"soft        preference {o.preference:g}, fairness penalty {o.fairness_penalty:g}, "
+        f"previous kept {o.stability}",
+        f"time        {s.get('solve_seconds')} s ({s.get('engine')}, {s.get('candidate_pairs')} candidate pairs)",
+    ]
+    lines.extend(
+        f"at fault    {f.request_id}: rules {list(f.rules)}: {f.reason}" for f in plan.at_fault
+    )
+    return "\n".join(lines)
+
+
+def _check(args: argparse.Namespace) -> int:
+    try:
+        instance = parse_instance(_read(args.instance))
+        plan = Plan.model_validate_json(_read(args.plan))
+    except (InstanceError, OSError) as exc:
+        print(f"volmatch check: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValidationError as exc:
+        print(f"volmatch check: {args.plan}: not a valid plan:\n{exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    report = check_plan(instance, plan)
+    for violation in report.violations:
+        print(f"VIOLATION {violation}")
+    print(f"coverage {report.coverage}")
+    print(f"travel_km {report.travel_km:.3f}")
+    print(f"assignments {report.assignments}")
+    print("ok" if report.ok else f"{len(report.violations)} violation(s)")
+    return EXIT_OK if report.ok else EXIT_VIOLATIONS
+
+
+def _schema(args: argparse.Namespace) -> int:
+    model = Instance if args.which == "instance" else Plan
+    print(json.dumps(model.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+class _ProgressReporter:
+    """Prints the latest progress to stderr once a second, after the first second."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled and True
+        self._latest: Progress | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._started = time.monotonic()
+        self._printed = False
+
+    def update(self, progress: Progress) -> None:
+        self._latest = progress
+
+    def __enter__(self) -> _ProgressReporter:
+        if self.enabled:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self.enabled:
+            self._thread.join()
+            if self._printed:
+                print(file=sys.stderr)
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            p = self._latest
+            where = f"{p.phase}, {100 * p.fraction:.0f}%" if p else "compiling"
+            cov = f", coverage {p.coverage}" if p and p.coverage is not None else ""
+            print(
+                f"\r  solving... {time.monotonic() - self._started:.0f}s ({where}{cov})   ",
+                end="",
+                file=sys.stderr,
+            )
+            self._printed = True

@@ -1,0 +1,102 @@
+"""Splitting a problem into independent parts: connected components of the graph whose nodes
+are volunteers and requests and whose edges are candidate pairs. No constraint crosses two
+components, so each is solved on its own and the results add up (plans, coverage, bounds)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from ..problem import IntArray, ProblemData
+
+__all__ = ["Part", "restrict", "split"]
+
+
+@dataclass(frozen=True, eq=False)
+class Part:
+    """A sub-problem and where its pairs, volunteers and requests sit in the whole."""
+
+    data: ProblemData
+    pairs: IntArray
+    volunteers: IntArray
+    requests: IntArray
+
+
+def restrict(data: ProblemData, pairs: IntArray) -> Part:
+    """The sub-problem on `pairs` (sorted indices), over the volunteers and requests they touch.
+    Conflict sets are cut down to `pairs`; sets left with fewer than two members are dropped."""
+    pairs = np.asarray(pairs, dtype=np.int64)
+    vols, pv = np.unique(data.pair_volunteer[pairs], return_inverse=True)
+    reqs, pr = np.unique(data.pair_request[pairs], return_inverse=True)
+    new_index = np.full(data.num_pairs, -1, dtype=np.int64)
+    new_index[pairs] = np.arange(len(pairs))
+    members = new_index[data.conflict_pairs]
+    inside = members >= 0
+    owner = np.repeat(np.arange(data.num_conflict_sets), np.diff(data.conflict_indptr))
+    sizes = np.bincount(owner[inside], minlength=data.num_conflict_sets)
+    keep_set = sizes >= 2
+    keep_member = inside & np.repeat(keep_set, np.diff(data.conflict_indptr))
+    indptr = np.zeros(int(keep_set.sum()) + 1, dtype=np.int64)
+    np.cumsum(sizes[keep_set], out=indptr[1:])
+    sub = ProblemData(
+        num_volunteers=len(vols),
+        num_requests=len(reqs),
+        pair_volunteer=pv.astype(np.int64),
+        pair_request=pr.astype(np.int64),
+        pair_cost=data.pair_cost[pairs],
+        pair_load=data.pair_load[pairs],
+        volunteer_capacity=data.volunteer_capacity[vols],
+        volunteer_max_pairs=data.volunteer_max_pairs[vols],
+        request_min=data.request_min[reqs],
+        request_max=data.request_max[reqs],
+        request_mandatory=data.request_mandatory[reqs],
+        request_priority=data.request_priority[reqs],
+        pair_bonus=data.pair_bonus[pairs],
+        pair_pinned=data.pair_pinned[pairs],
+        conflict_indptr=indptr,
+        conflict_pairs=members[keep_member],
+        request_order=data.request_order[reqs],
+        fairness_breakpoints=data.fairness_breakpoints,
+        fairness_slopes=data.fairness_slopes,
+    )
+    return Part(sub, pairs, vols.astype(np.int64), reqs.astype(np.int64))
+
+
+def split(data: ProblemData, batch_pairs: int = 4000) -> list[Part]:
+    """Independent parts of `data`, smallest first. Components smaller than `batch_pairs` pairs
+    are packed together into one part (still independent inside), so that thousands of tiny
+    components cost a few solver calls, not thousands."""
+    if data.num_pairs == 0:
+        return []
+    nv = data.num_volunteers
+    n = nv + data.num_requests
+    graph = sp.csr_matrix(
+        (np.ones(data.num_pairs), (data.pair_volunteer, nv + data.pair_request)), shape=(n, n)
+    )
+    _, label = connected_components(graph, directed=False)
+    pair_label = label[data.pair_volunteer]
+    sizes = np.bincount(pair_label)
+    order = np.argsort(pair_label, kind="stable")
+    bounds = np.searchsorted(pair_label[order], np.arange(len(sizes) + 1))
+    components = [
+        order[bounds[c] : bounds[c + 1]] for c in np.argsort(sizes, kind="stable") if sizes[c]
+    ]
+    parts: list[Part] = []
+    batch: list[IntArray] = []
+    batch_size = 0
+    for comp in components:
+        if len(comp) >= batch_pairs:
+            parts.append(restrict(data, np.sort(comp)))
+            continue
+        batch.append(comp)
+        batch_size += len(comp)
+        if batch_size >= batch_pairs:
+            parts.append(restrict(data, np.sort(np.concatenate(batch))))
+            batch, batch_size = [], 0
+    if batch:
+        parts.append(restrict(data, np.sort(np.concatenate(batch))))
+    parts.sort(key=lambda part: part.data.num_pairs)
+    return parts

@@ -1,0 +1,141 @@
+"""Large-neighbourhood search over a selection of pairs, with exact small MIPs as the move.
+
+Each step frees every pair of a few related volunteers (those around one request: its current
+volunteers and some of its other candidates), holds everything else fixed, and solves the freed
+sub-problem exactly under one weighted objective that respects the tier order. The result is
+kept only if the whole plan is lexicographically better. Neighbourhoods grow while steps are
+cheap and fruitless, and shrink when a step is slow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ..problem import BoolArray, IntArray, ProblemData
+from .base import Control, Deadline
+from .decompose import restrict
+from .formulation import formulate
+from .milp import solve_milp
+from .state import Incidence
+
+__all__ = ["improve"]
+
+_MAX_FREE_PAIRS = 3000
+_STEP_SECONDS = 1.0
+
+
+def improve(
+    data: ProblemData, selected: BoolArray, deadline: Deadline, control: Control, *, seed: int
+) -> BoolArray:
+    """Improve `selected` until the deadline or a stop request; never returns a worse plan."""
+    from .optimal import lexicographic_key
+
+    if data.num_volunteers < 2 or data.num_pairs == 0:
+        return selected
+    rng = np.random.default_rng(seed)
+    inc = Incidence.of(data)
+    current = selected.copy()
+    best_key = lexicographic_key(data, current)
+    size = 3
+    fruitless = 0
+    requests_with_pairs = np.flatnonzero(np.diff(inc.request_ptr) > 0)
+    while not deadline.expired() and not control.should_stop():
+        volunteers = _neighbourhood(data, inc, current, requests_with_pairs, size, rng)
+        candidate, seconds = _reoptimise(data, inc, current, volunteers, deadline)
+        if candidate is not None:
+            key = lexicographic_key(data, candidate)
+            if key > best_key:
+                current, best_key, fruitless = candidate, key, 0
+                continue
+        fruitless += 1
+        if seconds > 0.5 * _STEP_SECONDS:
+            size = max(2, size - 1)
+        elif fruitless > 4 * size:
+            size = min(size + 1, data.num_volunteers)
+            fruitless = 0
+    return current
+
+
+def _neighbourhood(
+    data: ProblemData,
+    inc: Incidence,
+    current: BoolArray,
+    requests: IntArray,
+    size: int,
+    rng: np.random.Generator,
+) -> IntArray:
+    """About `size` volunteers around a random request: who holds it now, then its other
+    candidates, nearest first with random skips, then the holders of their requests."""
+    seed_request = int(rng.choice(requests))
+    pairs = inc.pairs_of_request(seed_request)
+    holders = data.pair_volunteer[pairs[current[pairs]]]
+    others = data.pair_volunteer[pairs[~current[pairs]]]
+    keep = rng.random(len(others)) < 0.5
+    chosen = list(dict.fromkeys([*holders.tolist(), *others[keep].tolist(), *others.tolist()]))
+    if len(chosen) < size:
+        extra = rng.choice(data.num_volunteers, size=min(size, data.num_volunteers), replace=False)
+        chosen.extend(v for v in extra.tolist() if v not in chosen)
+    return np.asarray(chosen[:size], dtype=np.int64)
+
+
+def _reoptimise(
+    data: ProblemData, inc: Incidence, current: BoolArray, volunteers: IntArray, deadline: Deadline
+) -> tuple[BoolArray | None, float]:
+    """Free all pairs of `volunteers`, hold the rest, solve the freed part exactly."""
+    free = np.concatenate([inc.pairs_of_volunteer(int(v)) for v in volunteers])
+    held = current.copy()
+    held[free] = False
+    held_count = np.bincount(data.pair_request[held], minlength=data.num_requests)
+    room = data.request_max - held_count
+    free = free[(room[data.pair_request[free]] > 0) | current[free]]
+    # Every request left has room: a free pair is either chosen now (so held pairs leave room
+    # for it) or its request is below its maximum.
+    if len(free) == 0:
+        return None, 0.0
+    if len(free) > _MAX_FREE_PAIRS:
+        free = free[np.argsort(~current[free], kind="stable")[:_MAX_FREE_PAIRS]]
+    free = np.sort(free)
+    part = restrict(data, free)
+    have = held_count[part.requests]
+    # Requests already staffed by held pairs need only stay within their maximum; requests
+    # held below their minimum must reach it.
+    sub = replace(
+        part.data,
+        request_max=part.data.request_max - have,
+        request_min=np.where(
+            have > 0, np.maximum(part.data.request_min - have, 1), part.data.request_min
+        ),
+        request_mandatory=part.data.request_mandatory
+        | ((have > 0) & (have < part.data.request_min)),
+    )
+    return _solve_sub(free, held, sub, deadline)
+
+
+def _solve_sub(
+    free: IntArray, held: BoolArray, sub: ProblemData, deadline: Deadline
+) -> tuple[BoolArray | None, float]:
+    form = formulate(sub)
+    cost = sub.pair_cost.astype(float)
+    bonus = sub.pair_bonus
+    # Weights that keep the tier order inside this small problem: a unit of coverage outweighs
+    # any travel difference, a metre outweighs any bonus difference.
+    w_travel = float(np.abs(bonus).sum()) + 1.0
+    w_cover = w_travel * (float(np.abs(cost).sum()) + 1.0) + w_travel
+    objective = np.zeros(form.num_vars)
+    objective[: sub.num_pairs] = (
+        w_cover * sub.request_priority[sub.pair_request] - w_travel * cost + bonus
+    )
+    outcome = solve_milp(
+        form,
+        objective,
+        maximize=True,
+        time_limit_s=min(_STEP_SECONDS, deadline.remaining()),
+        abs_gap=0.5,
+    )
+    if outcome.values is None:
+        return None, outcome.seconds
+    out = held.copy()
+    out[free[outcome.values[: sub.num_pairs] > 0.5]] = True
+    return out, outcome.seconds

@@ -1,0 +1,194 @@
+"""Why a request stayed (partly) unfilled, in reason codes and sentences.
+
+For a request with no candidate at all, the explanation walks the funnel of rules 1-5 over all
+volunteers and names the first rule nobody passes (a skill nobody has, a language nobody
+speaks, nobody available at that time, nobody within reach). For a request with candidates, it
+looks at the final plan: who is busy at a conflicting request (named), who has reached a cap,
+and whether too few were free to reach the minimum headcount.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .compile import Compiled
+from .engines.state import Selection
+from .model import AtFault, ReasonCode, Unfilled
+from .problem import BoolArray
+
+__all__ = ["Explanation", "explain"]
+
+_NAMED = 5  # volunteers named in one sentence at most
+
+
+@dataclass(frozen=True)
+class Explanation:
+    unfilled: tuple[Unfilled, ...]
+    at_fault: tuple[AtFault, ...]
+
+
+def explain(
+    compiled: Compiled, selected: BoolArray, at_fault: list[int], *, proven: bool
+) -> Explanation:
+    data = compiled.data
+    sel = Selection.of(data, selected)
+    reqs = compiled.instance.requests
+    unfilled: list[Unfilled] = []
+    rules_of: dict[int, tuple[int, ...]] = {}
+    sentences_of: dict[int, tuple[str, ...]] = {}
+    for r in np.flatnonzero(sel.filled < data.request_max).tolist():
+        codes, reasons, rules = _reasons(compiled, sel, r, proven=proven)
+        missing = int(data.request_max[r] - sel.filled[r])
+        unfilled.append(
+            Unfilled(request_id=reqs[r].id, missing=missing, codes=codes, reasons=reasons)
+        )
+        rules_of[r], sentences_of[r] = rules, reasons
+    faults = []
+    for r in at_fault:
+        if r not in rules_of:  # staffed below the minimum while pinned: explain anyway
+            _, sentences_of[r], rules_of[r] = _reasons(compiled, sel, r, proven=proven)
+        rules = rules_of[r] or (10,)
+        if data.pair_pinned[data.pair_request == r].any():
+            rules = tuple(sorted({*rules, 11}))
+        reason = (
+            "; ".join(sentences_of[r])
+            or "no plan staffs it together with the other mandatory requests"
+        )
+        faults.append(AtFault(request_id=reqs[r].id, rules=rules, reason=reason))
+    return Explanation(tuple(unfilled), tuple(faults))
+
+
+def _reasons(
+    compiled: Compiled, sel: Selection, r: int, *, proven: bool
+) -> tuple[tuple[ReasonCode, ...], tuple[str, ...], tuple[int, ...]]:
+    data = compiled.data
+    pairs = sel.inc.pairs_of_request(r)
+    if len(pairs) == 0:
+        sentence, rule = _no_candidate(compiled, r)
+        return ("no_candidate",), (sentence,), (rule,)
+    vols = compiled.instance.volunteers
+    reqs = compiled.instance.requests
+    others = pairs[~sel.selected[pairs]]
+    v = data.pair_volunteer[others]
+    busy = sel.blocked[others] > 0
+    capped_hours = ~busy & (sel.load[v] + data.pair_load[others] > data.volunteer_capacity[v])
+    capped_count = ~busy & ~capped_hours & (sel.count[v] >= data.volunteer_max_pairs[v])
+    free = ~(busy | capped_hours | capped_count)
+    codes: list[ReasonCode] = []
+    reasons: list[str] = []
+    rules: list[int] = []
+    n_cand = len(pairs)
+    req = reqs[r]
+    if busy.any():
+        names = []
+        for p in others[busy][:_NAMED].tolist():
+            blocker = _blocking_request(sel, p)
+            names.append(
+                f"{vols[data.pair_volunteer[p]].id} at {reqs[blocker].id}"
+                if blocker >= 0
+                else vols[data.pair_volunteer[p]].id
+            )
+        more = f" and {int(busy.sum()) - _NAMED} more" if busy.sum() > _NAMED else ""
+        lead = (
+            f"all {n_cand} candidates are"
+            if busy.sum() == n_cand
+            else f"{int(busy.sum())} of {n_cand} candidates are"
+        )
+        codes.append("candidates_busy")
+        reasons.append(
+            f"{lead} busy at overlapping or too-distant requests: {', '.join(names)}{more}"
+        )
+        rules.append(6)
+    if capped_hours.any():
+        codes.append("hours_cap")
+        reasons.append(
+            f"{int(capped_hours.sum())} of {n_cand} candidates have reached their hours cap"
+        )
+        rules.append(7)
+    if capped_count.any():
+        codes.append("assignment_cap")
+        reasons.append(
+            f"{int(capped_count.sum())} of {n_cand} candidates have reached their assignment cap"
+        )
+        rules.append(7)
+    filled = int(sel.filled[r])
+    n_free = int(free.sum())
+    if filled == 0 and n_free + filled < req.min_volunteers:
+        codes.append("below_min_volunteers")
+        reasons.append(
+            f"only {n_free} candidate(s) are free, fewer than min_volunteers {req.min_volunteers}"
+        )
+        rules.append(9)
+    elif n_free:
+        codes.append("not_chosen")
+        why = (
+            "the other volunteers' assignments were worth more"
+            if proven
+            else "the solve ended before placing them"
+        )
+        reasons.append(f"{n_free} free candidate(s) were not assigned: {why}")
+    if not codes:
+        codes.append("below_min_volunteers")
+        reasons.append(f"only {n_cand} candidate(s) exist, fewer than needed")
+        rules.append(9)
+    return tuple(codes), tuple(reasons), tuple(sorted(set(rules)))
+
+
+def _blocking_request(sel: Selection, p: int) -> int:
+    """A chosen request of p's volunteer that shares a conflict set with p, or -1."""
+    data = sel.data
+    for s in sel.inc.sets_of_pair(p).tolist():
+        members = data.conflict_pairs[data.conflict_indptr[s] : data.conflict_indptr[s + 1]]
+        chosen = members[sel.selected[members]]
+        if len(chosen):
+            return int(data.pair_request[chosen[0]])
+    return -1
+
+
+def _no_candidate(compiled: Compiled, r: int) -> tuple[str, int]:
+    """The first of rules 1-5 that no volunteer passes for request r, as a sentence."""
+    t = compiled.tables
+    req = compiled.instance.requests[r]
+    n = t.num_volunteers
+    if n == 0:
+        return "there are no volunteers", 1
+    v = np.arange(n, dtype=np.int64)
+    rr = np.full(n, r, dtype=np.int64)
+    ok = t.skills_ok(v, rr)
+    if not ok.any():
+        have = {
+            s: sum(s in vol.skills for vol in compiled.instance.volunteers)
+            for s in req.required_skills
+        }
+        nobody = [s for s, k in have.items() if k == 0]
+        if nobody:
+            return f"no volunteer has skill {', '.join(nobody)}", 1
+        return f"no volunteer has all of the skills {', '.join(req.required_skills)}", 1
+    count = int(ok.sum())
+    step = ok & t.language_ok(v, rr)
+    if not step.any():
+        return (
+            f"none of the {count} volunteers with the skills speaks {' or '.join(req.languages)}",
+            2,
+        )
+    count, ok = int(step.sum()), step
+    step = ok & t.attributes_ok(v, rr)
+    if not step.any():
+        wanted = ", ".join(f"{k}={val}" for k, val in req.attributes.items())
+        return f"none of the {count} volunteers with the skills and language has {wanted}", 3
+    count, ok = int(step.sum()), step
+    step = ok & t.available(v, rr)
+    if not step.any():
+        span = f"{req.start.isoformat()} to {req.end.isoformat()}"
+        return f"none of the {count} qualified volunteers is available from {span}", 4
+    count, ok = int(step.sum()), step
+    dist = t.distance_km(v[ok], rr[ok])
+    nearest = int(np.argmin(dist))
+    radius = t.v_radius[v[ok]][nearest]
+    return (
+        f"none of the {count} qualified, available volunteers is within their travel radius "
+        f"(the nearest is {dist[nearest]:.1f} km away, radius {radius:g} km)",
+        5,
+    )

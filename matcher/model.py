@@ -1,0 +1,238 @@
+"""The interchange format (FORMAT.md v1) as typed, immutable pydantic models.
+
+`Instance` is a matching problem (volunteers, requests, pinned and previous pairs, options);
+`Plan` is what a solve returns. Field-level rules (ranges, finite numbers, offsets on times)
+live here; rules that span records (unique ids, known ids, pinned pairs) live in `validate`.
+The JSON Schemas in docs/ are generated from these classes (`volmatch schema`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+)
+
+__all__ = [
+    "Assignment",
+    "AtFault",
+    "Bound",
+    "Instance",
+    "Interval",
+    "Location",
+    "Objective",
+    "Options",
+    "Pair",
+    "Plan",
+    "Request",
+    "SoftWeights",
+    "Unfilled",
+    "Volunteer",
+]
+
+Id = Annotated[str, Field(min_length=1, max_length=200, description="Unique identifier.")]
+# Attribute values are JSON scalars compared for equality (rule 3); `1` and `true` differ.
+AttributeValue = StrictStr | StrictBool | StrictInt | StrictFloat
+
+
+class _Record(BaseModel):
+    """Base of every input record: immutable, unknown fields rejected, NaN/Infinity rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+def _check_end_after_start(cls: type, end: datetime, info: ValidationInfo) -> datetime:
+    start = info.data.get("start")
+    if start is not None and end <= start:
+        raise ValueError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
+    return end
+
+
+class Location(_Record):
+    """A point in WGS84 degrees."""
+
+    lat: float = Field(ge=-90, le=90, description="Latitude in degrees, -90..90.")
+    lon: float = Field(ge=-180, le=180, description="Longitude in degrees, -180..180.")
+
+
+class Interval(_Record):
+    """A time span with an explicit UTC offset on both ends; `end` is after `start`."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+
+    _end_after_start = field_validator("end")(_check_end_after_start)
+
+
+class Volunteer(_Record):
+    """A registered person who can be assigned to requests (one person across all centers)."""
+
+    id: Id
+    location: Location = Field(description="Where the volunteer travels from.")
+    skills: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+    availability: tuple[Interval, ...] = Field(
+        default=(), description="Intervals the volunteer can work; touching ones are merged."
+    )
+    max_hours: float | None = Field(
+        default=None, gt=0, description="Cap on the summed duration of assignments; absent = none."
+    )
+    max_travel_km: float | None = Field(
+        default=None, ge=0, description="Cap on home-to-request distance; absent = unlimited."
+    )
+    max_assignments: int | None = Field(
+        default=None, ge=1, description="Cap on the number of assignments; absent = unlimited."
+    )
+    preferences: dict[str, float] = Field(
+        default_factory=dict,
+        description="Liking per service type (key = a request's service_type); soft objective.",
+    )
+
+
+class Request(_Record):
+    """A service need at a place and time, staffed by between `min_volunteers` and
+    `volunteers_needed` volunteers (or none, unless `mandatory`)."""
+
+    id: Id
+    service_type: str = Field(min_length=1)
+    location: Location
+    start: AwareDatetime
+    end: AwareDatetime
+    required_skills: tuple[str, ...] = ()
+    languages: tuple[str, ...] = Field(
+        default=(), description="If not empty, a volunteer must speak at least one."
+    )
+    attributes: dict[str, AttributeValue] = Field(
+        default_factory=dict, description="Every key must equal the volunteer's attribute."
+    )
+    volunteers_needed: int = Field(default=1, ge=1)
+    min_volunteers: int = Field(default=1, ge=1)
+    priority: int = Field(default=1, ge=1, description="Weight of each filled slot in coverage.")
+    mandatory: bool = False
+
+    _end_after_start = field_validator("end")(_check_end_after_start)
+
+    @field_validator("min_volunteers")
+    @classmethod
+    def _min_within_needed(cls, value: int, info: ValidationInfo) -> int:
+        needed = info.data.get("volunteers_needed")
+        if needed is not None and value > needed:
+            raise ValueError(f"min_volunteers ({value}) exceeds volunteers_needed ({needed})")
+        return value
+
+    @property
+    def duration_hours(self) -> float:
+        return (self.end - self.start).total_seconds() / 3600.0
+
+
+class Pair(_Record):
+    volunteer_id: Id
+    request_id: Id
+
+
+class SoftWeights(_Record):
+    """Weights of the third objective tier (after coverage and travel); see docs/format.md."""
+
+    preference: float = Field(default=1.0, ge=0)
+    fairness: float = Field(default=1.0, ge=0)
+    stability: float = Field(default=2.0, ge=0)
+
+
+class Options(_Record):
+    travel_speed_kmh: float = Field(default=20.0, gt=0)
+    time_limit_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Wall-clock budget of the solve; absent = the engine's default.",
+    )
+    seed: int = Field(default=0, ge=0)
+    # Project additions (FORMAT.md allows added fields).
+    soft_weights: SoftWeights = Field(default_factory=SoftWeights)
+
+
+class Instance(_Record):
+    """A matching problem: who can be assigned, what needs staffing, and fixed pairs."""
+
+    volunteers: tuple[Volunteer, ...] = ()
+    requests: tuple[Request, ...] = ()
+    pinned: tuple[Pair, ...] = ()
+    previous: tuple[Pair, ...] = ()
+    options: Options = Field(default_factory=Options)
+
+
+# --------------------------------------------------------------------------------------------
+# Plan (solver output)
+# --------------------------------------------------------------------------------------------
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Assignment(_Output):
+    volunteer_id: str
+    request_id: str
+    distance_km: float
+
+
+ReasonCode = Literal[
+    "no_candidate",
+    "candidates_busy",
+    "hours_cap",
+    "assignment_cap",
+    "below_min_volunteers",
+    "mandatory_unstaffable",
+    "not_chosen",
+    "time_limit",
+]
+
+
+class Unfilled(_Output):
+    request_id: str
+    missing: int = Field(ge=1, description="volunteers_needed minus volunteers assigned.")
+    codes: tuple[ReasonCode, ...] = Field(description="Machine-readable reason codes.")
+    reasons: tuple[str, ...] = Field(description="One sentence per reason code.")
+
+
+class AtFault(_Output):
+    """A mandatory request that no plan can staff, and the rules that block it."""
+
+    request_id: str
+    rules: tuple[int, ...] = Field(description="FORMAT.md hard-rule numbers that block it.")
+    reason: str
+
+
+class Objective(_Output):
+    coverage: int = Field(description="Sum over requests of priority times volunteers assigned.")
+    travel_km: float = Field(description="Sum over assignments of the volunteer-request distance.")
+    preference: float = 0.0
+    fairness_penalty: float = 0.0
+    stability: int = Field(default=0, description="Previous pairs kept.")
+
+
+class Bound(_Output):
+    coverage: int | None = Field(default=None, description="Proven upper bound on coverage.")
+
+
+class Plan(_Output):
+    status: Literal["optimal", "feasible", "infeasible"]
+    assignments: tuple[Assignment, ...] = ()
+    unfilled: tuple[Unfilled, ...] = ()
+    at_fault: tuple[AtFault, ...] = Field(
+        default=(), description="With status infeasible: the mandatory requests no plan can staff."
+    )
+    objective: Objective
+    bound: Bound = Field(default_factory=Bound)
+    stats: dict[str, float | int | str | bool] = Field(default_factory=dict)

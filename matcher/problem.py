@@ -1,0 +1,204 @@
+"""The generic array form every engine consumes: `ProblemData`.
+
+A problem is a set of candidate pairs (volunteer, request), each with an integer cost (tier 2,
+minimised), an integer load (counted against the volunteer's capacity) and a bonus (tier 3,
+maximised); per-volunteer capacity and maximum number of pairs; per-request headcount bounds,
+mandatory flags and priorities (tier 1: coverage = sum of priorities of chosen pairs); and
+conflict sets, groups of pairs of one volunteer of which at most one may be chosen.
+
+Nothing here knows about people, places or clocks: the Generalized Assignment Problem is the same
+form with agents as volunteers, jobs as mandatory requests and no conflict sets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["UNLIMITED", "IntArray", "ProblemData", "ProblemError"]
+
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+FloatArray = NDArray[np.float64]
+
+# Capacity meaning "no cap"; large enough never to bind, small enough to sum without overflow.
+UNLIMITED = np.int64(2**50)
+
+
+class ProblemError(ValueError):
+    """The arrays do not describe a consistent problem (wrong shape, range or sign)."""
+
+
+def _ints(values: ArrayLike) -> IntArray:
+    return np.ascontiguousarray(values, dtype=np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class ProblemData:
+    """Immutable arrays of one matching problem; validated on construction."""
+
+    num_volunteers: int
+    num_requests: int
+    pair_volunteer: IntArray
+    pair_request: IntArray
+    pair_cost: IntArray
+    pair_load: IntArray
+    volunteer_capacity: IntArray
+    volunteer_max_pairs: IntArray
+    request_min: IntArray
+    request_max: IntArray
+    request_mandatory: BoolArray
+    request_priority: IntArray
+    pair_bonus: FloatArray = field(default_factory=lambda: np.zeros(0))
+    pair_pinned: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # Conflict sets in CSR form: set s holds pairs conflict_pairs[conflict_indptr[s]:conflict_indptr[s+1]].
+    conflict_indptr: IntArray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    conflict_pairs: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # First-come-first-served rank of each request (smaller is earlier); greedy's order.
+    request_order: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # Tier-3 fairness: sum over volunteers and k of fairness_slopes[k] * max(0, load - breakpoint[k]).
+    fairness_breakpoints: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    fairness_slopes: FloatArray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        num_pairs = len(self.pair_volunteer)
+        defaults = {
+            "pair_bonus": np.zeros(num_pairs),
+            "pair_pinned": np.zeros(num_pairs, dtype=bool),
+            "request_order": np.arange(self.num_requests, dtype=np.int64),
+        }
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in defaults and len(value) == 0 and num_pairs + self.num_requests > 0:
+                value = defaults[f.name]
+            if isinstance(value, np.ndarray):
+                value = np.array(value, copy=True)
+                value.setflags(write=False)
+                object.__setattr__(self, f.name, value)
+        self._validate()
+
+    @property
+    def num_pairs(self) -> int:
+        return len(self.pair_volunteer)
+
+    @property
+    def num_conflict_sets(self) -> int:
+        return len(self.conflict_indptr) - 1
+
+    def _validate(self) -> None:
+        nv, nr, npairs = self.num_volunteers, self.num_requests, self.num_pairs
+        if nv < 0 or nr < 0:
+            raise ProblemError("num_volunteers and num_requests must be >= 0")
+        for name, size in [
+            ("pair_request", npairs), ("pair_cost", npairs), ("pair_load", npairs),
+            ("pair_bonus", npairs), ("pair_pinned", npairs),
+            ("volunteer_capacity", nv), ("volunteer_max_pairs", nv),
+            ("request_min", nr), ("request_max", nr), ("request_mandatory", nr),
+            ("request_priority", nr), ("request_order", nr),
+        ]:  # fmt: skip
+            if len(getattr(self, name)) != size:
+                raise ProblemError(f"{name} has length {len(getattr(self, name))}, expected {size}")
+        if npairs:
+            if self.pair_volunteer.min() < 0 or self.pair_volunteer.max() >= nv:
+                raise ProblemError("pair_volunteer out of range")
+            if self.pair_request.min() < 0 or self.pair_request.max() >= nr:
+                raise ProblemError("pair_request out of range")
+            if self.pair_load.min() < 0:
+                raise ProblemError("pair_load must be >= 0")
+            keys = self.pair_volunteer * max(nr, 1) + self.pair_request
+            if len(np.unique(keys)) != npairs:
+                raise ProblemError("a (volunteer, request) pair appears twice")
+        if nv and (self.volunteer_capacity.min() < 0 or self.volunteer_max_pairs.min() < 0):
+            raise ProblemError("volunteer capacities must be >= 0")
+        if nr:
+            if self.request_min.min() < 1 or np.any(self.request_min > self.request_max):
+                raise ProblemError("need 1 <= request_min <= request_max")
+            if self.request_priority.min() < 0:
+                raise ProblemError("request_priority must be >= 0")
+        indptr = self.conflict_indptr
+        if indptr[0] != 0 or indptr[-1] != len(self.conflict_pairs) or np.any(np.diff(indptr) < 0):
+            raise ProblemError("conflict_indptr is not a valid CSR index")
+        if len(self.conflict_pairs):
+            if self.conflict_pairs.min() < 0 or self.conflict_pairs.max() >= npairs:
+                raise ProblemError("conflict_pairs out of range")
+            sizes = np.diff(indptr)
+            owners = self.pair_volunteer[self.conflict_pairs]
+            first = owners[indptr[:-1][sizes > 0]]
+            if np.any(owners != np.repeat(first, sizes[sizes > 0])):
+                raise ProblemError("a conflict set mixes pairs of different volunteers")
+        if len(self.fairness_breakpoints) != len(self.fairness_slopes):
+            raise ProblemError("fairness_breakpoints and fairness_slopes differ in length")
+
+    # ------------------------------------------------------------------------------------
+    # Construction helpers
+    # ------------------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        num_volunteers: int,
+        num_requests: int,
+        pair_volunteer: ArrayLike,
+        pair_request: ArrayLike,
+        pair_cost: ArrayLike,
+        pair_load: ArrayLike | None = None,
+        volunteer_capacity: ArrayLike | None = None,
+        volunteer_max_pairs: ArrayLike | None = None,
+        request_min: ArrayLike | None = None,
+        request_max: ArrayLike | None = None,
+        request_mandatory: ArrayLike | None = None,
+        request_priority: ArrayLike | None = None,
+        pair_bonus: ArrayLike | None = None,
+        pair_pinned: ArrayLike | None = None,
+        conflict_sets: Sequence[Sequence[int]] | None = None,
+        request_order: ArrayLike | None = None,
+    ) -> ProblemData:
+        """A problem from plain sequences, with the neutral default for anything left out:
+        no loads or caps, requests needing exactly one, optional, priority 1."""
+        pv = _ints(pair_volunteer)
+        npairs = len(pv)
+        sets = list(conflict_sets or [])
+        indptr = np.zeros(len(sets) + 1, dtype=np.int64)
+        indptr[1:] = np.cumsum([len(s) for s in sets])
+        members = np.concatenate([_ints(s) for s in sets]) if sets else np.zeros(0, np.int64)
+
+        def ints_or(values: ArrayLike | None, fill: int | np.int64, n: int) -> IntArray:
+            return _ints(values) if values is not None else np.full(n, fill, dtype=np.int64)
+
+        return cls(
+            num_volunteers=num_volunteers,
+            num_requests=num_requests,
+            pair_volunteer=pv,
+            pair_request=_ints(pair_request),
+            pair_cost=_ints(pair_cost),
+            pair_load=ints_or(pair_load, 0, npairs),
+            volunteer_capacity=ints_or(volunteer_capacity, UNLIMITED, num_volunteers),
+            volunteer_max_pairs=ints_or(volunteer_max_pairs, UNLIMITED, num_volunteers),
+            request_min=ints_or(request_min, 1, num_requests),
+            request_max=ints_or(request_max, 1, num_requests),
+            request_mandatory=(
+                np.asarray(request_mandatory, dtype=bool)
+                if request_mandatory is not None
+                else np.zeros(num_requests, dtype=bool)
+            ),
+            request_priority=ints_or(request_priority, 1, num_requests),
+            pair_bonus=(
+                np.asarray(pair_bonus, dtype=np.float64)
+                if pair_bonus is not None
+                else np.zeros(npairs)
+            ),
+            pair_pinned=(
+                np.asarray(pair_pinned, dtype=bool)
+                if pair_pinned is not None
+                else np.zeros(npairs, bool)
+            ),
+            conflict_indptr=indptr,
+            conflict_pairs=members,
+            request_order=ints_or(request_order, 0, num_requests)
+            if request_order is not None
+            else np.arange(num_requests, dtype=np.int64),
+        )

@@ -1,0 +1,190 @@
+"""The hard rules of FORMAT.md, one function each, on domain objects.
+
+These scalar predicates are the reference meaning of every rule: validation of pinned pairs and
+the plan checker use them directly, and the vectorised candidate generation in `compile` is
+tested against them. Times are compared as offset-aware instants, so offsets never matter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from geopy.distance import great_circle
+
+from .model import Interval, Request, Volunteer
+
+# Numerical slack for comparisons of derived floats (km, seconds); inputs are not rounded.
+KM_TOLERANCE = 1e-9
+SECONDS_TOLERANCE = 1e-6
+
+RULE_NAMES: dict[int, str] = {
+    1: "required skills",
+    2: "language",
+    3: "attributes",
+    4: "availability",
+    5: "travel distance",
+    6: "overlap and travel time between requests",
+    7: "hours and assignment caps",
+    8: "one assignment per volunteer and request",
+    9: "headcount between min_volunteers and volunteers_needed",
+    10: "mandatory request staffed",
+    11: "pinned pair kept",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken hard rule, with a sentence that names the records involved."""
+
+    rule: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"rule {self.rule} ({RULE_NAMES[self.rule]}): {self.message}"
+
+
+def distance_km(a: Volunteer | Request, b: Volunteer | Request) -> float:
+    return float(
+        great_circle((a.location.lat, a.location.lon), (b.location.lat, b.location.lon)).km
+    )
+
+
+def missing_skills(v: Volunteer, r: Request) -> list[str]:
+    """Rule 1: the required skills `v` lacks."""
+    have = set(v.skills)
+    return [s for s in r.required_skills if s not in have]
+
+
+def speaks_language(v: Volunteer, r: Request) -> bool:
+    """Rule 2."""
+    return not r.languages or bool(set(v.languages) & set(r.languages))
+
+
+def mismatched_attributes(v: Volunteer, r: Request) -> list[str]:
+    """Rule 3: the request's attribute keys on which `v` differs (absent counts as different)."""
+    return [
+        k
+        for k, want in r.attributes.items()
+        if k not in v.attributes or attribute_key(v.attributes[k]) != attribute_key(want)
+    ]
+
+
+def attribute_key(value: str | bool | int | float) -> tuple[str, str | float]:
+    """An attribute value as a comparable JSON scalar: `1` and `1.0` are one number, while
+    `1`, `true` and `"1"` are three different values."""
+    if isinstance(value, bool):
+        return ("bool", str(value))
+    if isinstance(value, int | float):
+        return ("number", float(value))
+    return ("string", value)
+
+
+def merged_availability(intervals: Iterable[Interval]) -> list[tuple[datetime, datetime]]:
+    """Availability with overlapping or touching intervals merged, in time order."""
+    spans = sorted((i.start, i.end) for i in intervals)
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def is_available(v: Volunteer, r: Request) -> bool:
+    """Rule 4: [r.start, r.end] inside one merged availability interval of `v`."""
+    return any(s <= r.start and r.end <= e for s, e in merged_availability(v.availability))
+
+
+def within_reach(v: Volunteer, r: Request) -> bool:
+    """Rule 5."""
+    return v.max_travel_km is None or distance_km(v, r) <= v.max_travel_km + KM_TOLERANCE
+
+
+def pair_violations(v: Volunteer, r: Request) -> list[Violation]:
+    """Rules 1-5 for one volunteer-request pair."""
+    out: list[Violation] = []
+    if lacking := missing_skills(v, r):
+        out.append(Violation(1, f"volunteer {v.id} lacks skill(s) {', '.join(lacking)} for {r.id}"))
+    if not speaks_language(v, r):
+        out.append(
+            Violation(2, f"volunteer {v.id} speaks none of {', '.join(r.languages)} ({r.id})")
+        )
+    if keys := mismatched_attributes(v, r):
+        out.append(
+            Violation(3, f"volunteer {v.id} differs on attribute(s) {', '.join(keys)} ({r.id})")
+        )
+    if not is_available(v, r):
+        out.append(Violation(4, f"volunteer {v.id} is not available for all of {r.id}"))
+    if not within_reach(v, r):
+        out.append(
+            Violation(
+                5,
+                f"{r.id} is {distance_km(v, r):.2f} km from volunteer {v.id}, "
+                f"beyond max_travel_km {v.max_travel_km}",
+            )
+        )
+    return out
+
+
+def travel_conflict(a: Request, b: Request, speed_kmh: float) -> bool:
+    """Rule 6: True when one volunteer cannot do both `a` and `b` (overlap, or too little time
+    to travel from the earlier to the later)."""
+    first, second = (a, b) if a.start <= b.start else (b, a)
+    travel = timedelta(hours=distance_km(first, second) / speed_kmh)
+    slack = (second.start - (first.end + travel)).total_seconds()
+    return slack < -SECONDS_TOLERANCE
+
+
+def schedule_violations(
+    v: Volunteer, requests: Sequence[Request], speed_kmh: float
+) -> list[Violation]:
+    """Rules 6-8 for the requests assigned to one volunteer."""
+    out: list[Violation] = []
+    ids = [r.id for r in requests]
+    for rid in sorted({i for i in ids if ids.count(i) > 1}):
+        out.append(Violation(8, f"volunteer {v.id} is assigned to {rid} more than once"))
+    ordered = sorted({r.id: r for r in requests}.values(), key=lambda r: r.start)
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1 :]:
+            if travel_conflict(a, b, speed_kmh):
+                out.append(
+                    Violation(
+                        6, f"volunteer {v.id} cannot do both {a.id} and {b.id} (time or travel)"
+                    )
+                )
+    hours = sum(r.duration_hours for r in ordered)
+    if v.max_hours is not None and hours > v.max_hours + SECONDS_TOLERANCE / 3600:
+        out.append(
+            Violation(
+                7, f"volunteer {v.id} has {hours:g} h assigned, over max_hours {v.max_hours:g}"
+            )
+        )
+    if v.max_assignments is not None and len(ordered) > v.max_assignments:
+        out.append(
+            Violation(
+                7,
+                f"volunteer {v.id} has {len(ordered)} assignments, "
+                f"over max_assignments {v.max_assignments}",
+            )
+        )
+    return out
+
+
+def headcount_violations(r: Request, n: int) -> list[Violation]:
+    """Rules 9 and 10 for one request staffed by `n` volunteers."""
+    out: list[Violation] = []
+    if n > r.volunteers_needed:
+        out.append(
+            Violation(9, f"{r.id} has {n} volunteers, over volunteers_needed {r.volunteers_needed}")
+        )
+    if 0 < n < r.min_volunteers:
+        out.append(
+            Violation(9, f"{r.id} has {n} volunteers, under min_volunteers {r.min_volunteers}")
+        )
+    if r.mandatory and n < r.min_volunteers:
+        out.append(Violation(10, f"mandatory {r.id} has {n} volunteers, needs {r.min_volunteers}"))
+    return out

@@ -1,0 +1,103 @@
+"""The public entry point: instance in, plan out.
+
+`solve` validates the instance, compiles it to arrays, runs an engine and turns the chosen pairs
+back into a `Plan` with explanations, objective, bound and statistics. Everything a user, the
+HTTP service, the scenarios and the benchmarks do goes through here or through `ENGINES`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+
+from .compile import Compiled, compile_instance
+from .engines import ENGINES
+from .engines.base import Control, EngineResult, SolveParams, Status
+from .engines.optimal import fairness_penalty
+from .explain import explain
+from .model import Assignment, Bound, Instance, Objective, Plan
+from .validate import parse_instance
+
+__all__ = ["DEFAULT_TIME_LIMIT_S", "EngineName", "build_plan", "solve"]
+
+EngineName = Literal["optimal", "greedy"]
+DEFAULT_TIME_LIMIT_S = 10.0
+
+
+def solve(
+    instance: Instance | str | bytes | Mapping[str, Any],
+    *,
+    engine: EngineName = "optimal",
+    time_limit_s: float | None = None,
+    seed: int | None = None,
+    control: Control | None = None,
+) -> Plan:
+    """Solve a matching problem. `time_limit_s` and `seed` override the instance's options.
+    Raises `InstanceError` (naming record and field) on bad input, before any solving."""
+    started = time.perf_counter()
+    problem = parse_instance(instance)
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    options = problem.options
+    params = SolveParams(
+        time_limit_s=time_limit_s or options.time_limit_s or DEFAULT_TIME_LIMIT_S,
+        seed=options.seed if seed is None else seed,
+    )
+    compiled = compile_instance(problem)
+    compile_seconds = time.perf_counter() - started
+    result = ENGINES[engine](compiled.data, params, control or Control())
+    return build_plan(compiled, result, started=started, compile_seconds=compile_seconds)
+
+
+def build_plan(
+    compiled: Compiled, result: EngineResult, *, started: float, compile_seconds: float = 0.0
+) -> Plan:
+    """Turn an engine's chosen pairs into a plan with explanations and statistics."""
+    data = compiled.data
+    chosen = np.flatnonzero(result.selected)
+    vols, reqs = compiled.instance.volunteers, compiled.instance.requests
+    order = chosen[np.lexsort((data.pair_volunteer[chosen], data.pair_request[chosen]))]
+    assignments = tuple(
+        Assignment(
+            volunteer_id=vols[data.pair_volunteer[p]].id,
+            request_id=reqs[data.pair_request[p]].id,
+            distance_km=round(float(compiled.pair_distance_km[p]), 3),
+        )
+        for p in order.tolist()
+    )
+    why = explain(
+        compiled, result.selected, result.at_fault.tolist(), proven=result.status is Status.OPTIMAL
+    )
+    selected = result.selected
+    coverage = int(data.request_priority[data.pair_request[selected]].sum())
+    objective = Objective(
+        coverage=coverage,
+        travel_km=round(float(compiled.pair_distance_km[selected].sum()), 3),
+        preference=round(float(compiled.pair_preference[selected].sum()), 6),
+        fairness_penalty=round(fairness_penalty(data, selected), 6),
+        stability=int(compiled.pair_previous[selected].sum()),
+    )
+    bound = result.coverage_bound
+    stats: dict[str, float | int | str | bool] = {
+        **result.stats,
+        "solve_seconds": round(time.perf_counter() - started, 3),
+        "compile_seconds": round(compile_seconds, 3),
+        "volunteers": data.num_volunteers,
+        "requests": data.num_requests,
+        "candidate_pairs": data.num_pairs,
+        "conflict_sets": data.num_conflict_sets,
+    }
+    if bound is not None and bound > 0:
+        stats["gap"] = round((bound - coverage) / bound, 6)
+    return Plan(
+        status=result.status.value,
+        assignments=assignments,
+        unfilled=why.unfilled,
+        at_fault=why.at_fault,
+        objective=objective,
+        bound=Bound(coverage=bound),
+        stats=stats,
+    )
