@@ -125,6 +125,26 @@ class Tables:
         self.avail_owner = np.asarray(owner, dtype=np.int64)
         self.avail_start = np.asarray(starts, dtype=np.int64)
         self.avail_end = np.asarray(ends, dtype=np.int64)
+        # Commitments outside this solve, grouped by volunteer.
+        c_owner, c_start, c_end, c_lat, c_lon = [], [], [], [], []
+        for i, v in enumerate(vols):
+            for c in v.commitments:
+                c_owner.append(i)
+                c_start.append(to_micros(c.start))
+                c_end.append(to_micros(c.end))
+                c_lat.append(c.location.lat)
+                c_lon.append(c.location.lon)
+        self.c_start = np.asarray(c_start, dtype=np.int64)
+        self.c_end = np.asarray(c_end, dtype=np.int64)
+        self.c_lat = np.asarray(c_lat, dtype=np.float64)
+        self.c_lon = np.asarray(c_lon, dtype=np.float64)
+        self.c_ptr = np.searchsorted(np.asarray(c_owner, dtype=np.int64), np.arange(len(vols) + 1))
+        self.v_committed_seconds = np.bincount(
+            np.asarray(c_owner, dtype=np.int64),
+            weights=(self.c_end - self.c_start) / 1e6,
+            minlength=len(vols),
+        )
+        self.v_commitments = np.diff(self.c_ptr)
         # Availability lookups search on (owner, rank of start time) packed into one int64.
         self._times = np.unique(np.concatenate([self.avail_start, self.r_start]))
         self._avail_key = self.avail_owner * len(self._times) + np.searchsorted(
@@ -161,6 +181,30 @@ class Tables:
             dtype=bool,
         )
 
+    def uncommitted(self, v: IntArray, r: IntArray) -> BoolArray:
+        """Rule 6 against commitments outside this solve: the volunteer can reach the request
+        from each of them, and each of them from the request, in time."""
+        ok = np.ones(len(v), dtype=bool)
+        count = self.v_commitments[v]
+        if len(self.c_start) == 0 or not count.any():
+            return ok
+        row = np.repeat(np.arange(len(v), dtype=np.int64), count)
+        c = self.c_ptr[v].repeat(count) + _ranks_within(count)
+        rr = r[row]
+        travel_us = (
+            great_circle_km(self.c_lat[c], self.c_lon[c], self.r_lat[rr], self.r_lon[rr])
+            / self.speed_kmh
+            * _MICROS_PER_HOUR
+        )
+        commitment_first = self.c_start[c] <= self.r_start[rr]
+        slack = np.where(
+            commitment_first,
+            self.r_start[rr] - self.c_end[c] - travel_us,
+            self.c_start[c] - self.r_end[rr] - travel_us,
+        )
+        ok[row[slack < -1.0]] = False
+        return ok
+
     def distance_km(self, v: IntArray, r: IntArray) -> FloatArray:
         return great_circle_km(self.v_lat[v], self.v_lon[v], self.r_lat[r], self.r_lon[r])
 
@@ -188,6 +232,7 @@ class Tables:
             for members, radius in self._radius_buckets(eligible):
                 for v, r in self._nearby(members, radius, group_requests):
                     keep = self.available(v, r)
+                    keep[keep] = self.uncommitted(v[keep], r[keep])
                     v, r = v[keep], r[keep]
                     d = self.distance_km(v, r)
                     keep = self.within_reach(v, d)
@@ -300,15 +345,22 @@ def compile_instance(instance: Instance) -> Compiled:
 
     duration_us = tables.r_end - tables.r_start
     load = -(-duration_us[pair_r] // 1_000_000)  # seconds, rounded up: a cap is never exceeded
+    # Caps are what is left after commitments outside this solve.
+    committed = tables.v_committed_seconds
     capacity = np.array(
         [
-            UNLIMITED if v.max_hours is None else int(np.floor(v.max_hours * 3600 + 1e-6))
-            for v in vols
+            UNLIMITED
+            if v.max_hours is None
+            else max(int(np.floor(v.max_hours * 3600 - c + 1e-6)), 0)
+            for v, c in zip(vols, committed.tolist(), strict=True)
         ],
         dtype=np.int64,
     )
     max_pairs = np.array(
-        [UNLIMITED if v.max_assignments is None else v.max_assignments for v in vols],
+        [
+            UNLIMITED if v.max_assignments is None else max(v.max_assignments - int(n), 0)
+            for v, n in zip(vols, tables.v_commitments.tolist(), strict=True)
+        ],
         dtype=np.int64,
     )
 

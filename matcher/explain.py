@@ -184,6 +184,13 @@ def _no_candidate(compiled: Compiled, r: int) -> tuple[str, int]:
         span = f"{req.start.isoformat()} to {req.end.isoformat()}"
         return f"none of the {count} qualified volunteers is available from {span}", 4
     count, ok = int(step.sum()), step
+    step = ok & t.uncommitted(v, rr)
+    if not step.any():
+        return (
+            f"all {count} qualified, available volunteers are committed elsewhere at that time",
+            6,
+        )
+    count, ok = int(step.sum()), step
     dist = t.distance_km(v[ok], rr[ok])
     nearest = int(np.argmin(dist))
     radius = t.v_radius[v[ok]][nearest]

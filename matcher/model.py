@@ -75,6 +75,21 @@ class Interval(_Record):
     _end_after_start = field_validator("end")(_check_end_after_start)
 
 
+class Commitment(_Record):
+    """An engagement of the volunteer outside this solve (an assignment proposed or confirmed by
+    an earlier run, at any center): it blocks overlapping times, with travel, and counts toward
+    the volunteer's hours and assignment caps. A project addition to FORMAT.md."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    location: Location
+    _end_after_start = field_validator("end")(_check_end_after_start)
+
+    @property
+    def duration_hours(self) -> float:
+        return (self.end - self.start).total_seconds() / 3600.0
+
+
 class Volunteer(_Record):
     """A registered person who can be assigned to requests (one person across all centers)."""
 
@@ -98,6 +113,10 @@ class Volunteer(_Record):
     preferences: dict[str, float] = Field(
         default_factory=dict,
         description="Liking per service type (key = a request's service_type); soft objective.",
+    )
+    commitments: tuple[Commitment, ...] = Field(
+        default=(),
+        description="Engagements outside this solve: they block time and count toward caps.",
     )
 
 

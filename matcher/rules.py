@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from geopy.distance import great_circle
 
-from .model import Interval, Request, Volunteer
+from .model import Commitment, Interval, Request, Volunteer
 
 # Numerical slack for comparisons of derived floats (km, seconds); inputs are not rounded.
 KM_TOLERANCE = 1e-9
@@ -45,7 +45,10 @@ class Violation:
         return f"rule {self.rule} ({RULE_NAMES[self.rule]}): {self.message}"
 
 
-def distance_km(a: Volunteer | Request, b: Volunteer | Request) -> float:
+Placed = Volunteer | Request | Commitment
+
+
+def distance_km(a: Placed, b: Placed) -> float:
     return float(
         great_circle((a.location.lat, a.location.lon), (b.location.lat, b.location.lon)).km
     )
@@ -130,7 +133,7 @@ def pair_violations(v: Volunteer, r: Request) -> list[Violation]:
     return out
 
 
-def travel_conflict(a: Request, b: Request, speed_kmh: float) -> bool:
+def travel_conflict(a: Request | Commitment, b: Request | Commitment, speed_kmh: float) -> bool:
     """Rule 6: True when one volunteer cannot do both `a` and `b` (overlap, or too little time
     to travel from the earlier to the later)."""
     first, second = (a, b) if a.start <= b.start else (b, a)
@@ -142,7 +145,8 @@ def travel_conflict(a: Request, b: Request, speed_kmh: float) -> bool:
 def schedule_violations(
     v: Volunteer, requests: Sequence[Request], speed_kmh: float
 ) -> list[Violation]:
-    """Rules 6-8 for the requests assigned to one volunteer."""
+    """Rules 6-8 for the requests assigned to one volunteer, counting the volunteer's
+    commitments outside this solve as fixed engagements."""
     out: list[Violation] = []
     ids = [r.id for r in requests]
     for rid in sorted({i for i in ids if ids.count(i) > 1}):
@@ -156,19 +160,28 @@ def schedule_violations(
                         6, f"volunteer {v.id} cannot do both {a.id} and {b.id} (time or travel)"
                     )
                 )
-    hours = sum(r.duration_hours for r in ordered)
-    if v.max_hours is not None and hours > v.max_hours + SECONDS_TOLERANCE / 3600:
+        for c in v.commitments:
+            if travel_conflict(a, c, speed_kmh):
+                out.append(
+                    Violation(
+                        6,
+                        f"volunteer {v.id} is committed elsewhere from {c.start.isoformat()} "
+                        f"to {c.end.isoformat()}, which leaves no time for {a.id}",
+                    )
+                )
+    hours = sum(r.duration_hours for r in ordered) + sum(c.duration_hours for c in v.commitments)
+    if ordered and v.max_hours is not None and hours > v.max_hours + SECONDS_TOLERANCE / 3600:
         out.append(
             Violation(
                 7, f"volunteer {v.id} has {hours:g} h assigned, over max_hours {v.max_hours:g}"
             )
         )
-    if v.max_assignments is not None and len(ordered) > v.max_assignments:
+    count = len(ordered) + len(v.commitments)
+    if ordered and v.max_assignments is not None and count > v.max_assignments:
         out.append(
             Violation(
                 7,
-                f"volunteer {v.id} has {len(ordered)} assignments, "
-                f"over max_assignments {v.max_assignments}",
+                f"volunteer {v.id} has {count} assignments, over max_assignments {v.max_assignments}",
             )
         )
     return out
