@@ -1,0 +1,23 @@
+"""Fixtures of the matcher tests (builders live in `matcher_testkit`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from matcher_testkit import ENGINE_NAMES, FORMAT_EXAMPLE
+
+
+@pytest.fixture(params=ENGINE_NAMES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each public engine in turn."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def format_example() -> dict[str, Any]:
+    """The instance example of FORMAT.md, verbatim (tests/matcher/data/format_example.json)."""
+    data: dict[str, Any] = json.loads(FORMAT_EXAMPLE.read_text(encoding="utf-8"))
+    return data
