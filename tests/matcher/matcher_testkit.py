@@ -123,14 +123,14 @@ def pairs_of(plan: Plan) -> set[tuple[str, str]]:
     return {(a.volunteer_id, a.request_id) for a in plan.assignments}
 
 
-def hand_plan(instance: Instance, pairs: Iterable[tuple[str, str]], status: str = "feasible") -> Plan:
+def hand_plan(
+    instance: Instance, pairs: Iterable[tuple[str, str]], status: str = "feasible"
+) -> Plan:
     """A plan made by hand from (volunteer_id, request_id) pairs, with correct distances."""
     vols = {v.id: v for v in instance.volunteers}
     reqs = {r.id: r for r in instance.requests}
     assignments = tuple(
-        Assignment(
-            volunteer_id=v, request_id=r, distance_km=rules.distance_km(vols[v], reqs[r])
-        )
+        Assignment(volunteer_id=v, request_id=r, distance_km=rules.distance_km(vols[v], reqs[r]))
         for v, r in pairs
     )
     coverage = sum(reqs[a.request_id].priority for a in assignments)

@@ -242,9 +242,7 @@ def test_rule5_no_radius_means_unlimited(engine: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def two_requests(
-    second_start: float, second_end: float, north_km: float, **options: Any
-) -> Json:
+def two_requests(second_start: float, second_end: float, north_km: float, **options: Any) -> Json:
     return make_instance(
         [volunteer("v1")],
         [
@@ -483,9 +481,7 @@ def test_rule9_below_min_staffs_nobody(engine: str) -> None:
 
 
 @pytest.mark.parametrize(("n_volunteers", "expected"), [(2, 2), (3, 3), (5, 3)])
-def test_rule9_staffs_between_min_and_needed(
-    engine: str, n_volunteers: int, expected: int
-) -> None:
+def test_rule9_staffs_between_min_and_needed(engine: str, n_volunteers: int, expected: int) -> None:
     data = crew(n_volunteers)
     plan = run(data, engine)
     # The nearest `expected` volunteers: v1, v2, v3 are 1, 2, 3 km away.
@@ -619,9 +615,7 @@ def test_rule11_pinned_pair_kept_over_higher_priority(engine: str) -> None:
 
 
 def test_rule11_checker_flags_missing_pinned_pair() -> None:
-    data = make_instance(
-        [volunteer("v1"), volunteer("v2")], [request("r1")], pinned=[("v1", "r1")]
-    )
+    data = make_instance([volunteer("v1"), volunteer("v2")], [request("r1")], pinned=[("v1", "r1")])
     assert violated_rules(data, [("v2", "r1")]) == {11}
     assert violated_rules(data, []) == {11}
     assert violated_rules(data, [PAIR]) == set()
