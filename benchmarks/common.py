@@ -1,0 +1,319 @@
+"""Shared plumbing of the benchmarks: machine and version metadata, result tables (CSV and
+Markdown), charts, medians, and an isolated worker process that runs one job at a time under a
+hard wall-clock limit (an engine that overruns its time limit is killed and reported, never
+waited on forever).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import platform
+import selectors
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DEFAULT_RESULTS",
+    "Row",
+    "Worker",
+    "WorkerTimeout",
+    "machine_info",
+    "median",
+    "metadata_markdown",
+    "pyplot",
+    "write_results",
+]
+
+Row = dict[str, Any]
+
+DEFAULT_RESULTS = Path(__file__).resolve().parent / "results"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+# ----------------------------------------------------------------------------------------------
+# Machine, versions, date
+# ----------------------------------------------------------------------------------------------
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _ram_gb() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024**2, 1)
+    except OSError:
+        pass
+    return None
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _highs_version() -> str:
+    try:
+        from scipy.optimize._highspy import _core
+
+        return (
+            f"{_core.HIGHS_VERSION_MAJOR}.{_core.HIGHS_VERSION_MINOR}.{_core.HIGHS_VERSION_PATCH}"
+        )
+    except (ImportError, AttributeError):
+        return "unknown"
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, check=True, timeout=10,
+        )  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--", "matcher"],
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+        return out.stdout.strip() + (" (matcher/ modified)" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def machine_info() -> dict[str, Any]:
+    """Where and with what a benchmark ran: CPU, cores, RAM, OS, library versions, date, commit."""
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "ram_gb": _ram_gb(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "ortools": _version("ortools"),
+        "scipy": _version("scipy"),
+        "highs (scipy)": _highs_version(),
+        "numpy": _version("numpy"),
+        "matplotlib": _version("matplotlib"),
+        "commit": _git_commit(),
+        "load average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def metadata_markdown(info: Mapping[str, Any]) -> str:
+    return "\n".join(f"- **{key}**: {value}" for key, value in info.items())
+
+
+# ----------------------------------------------------------------------------------------------
+# Tables
+# ----------------------------------------------------------------------------------------------
+
+
+def median(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.0f}"
+    return str(value)
+
+
+def markdown_table(rows: Sequence[Row], columns: Sequence[str]) -> str:
+    lines = [
+        "| " + " | ".join(columns) + " |",
+        "|" + "|".join("---" for _ in columns) + "|",
+    ]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def text_table(rows: Sequence[Row], columns: Sequence[str]) -> str:
+    """A fixed-width table for the terminal."""
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    out.append("  ".join("-" * w for w in widths))
+    out.extend("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells)
+    return "\n".join(out)
+
+
+def write_results(
+    out_dir: Path,
+    stem: str,
+    title: str,
+    rows: Sequence[Row],
+    columns: Sequence[str],
+    *,
+    info: Mapping[str, Any],
+    preamble: str = "",
+    sections: Sequence[tuple[str, str]] = (),
+) -> tuple[Path, Path]:
+    """Write `stem.csv` (every key of every row) and `stem.md` (title, machine, `columns`)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    keys: list[str] = []
+    for row in rows:
+        keys.extend(k for k in row if k not in keys)
+    csv_path = out_dir / f"{stem}.csv"
+    with csv_path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_value(row.get(k)) for k in keys})
+    md_path = out_dir / f"{stem}.md"
+    parts = [f"# {title}", ""]
+    if preamble:
+        parts += [preamble, ""]
+    parts += [markdown_table(rows, columns), ""]
+    for heading, body in sections:
+        parts += [f"## {heading}", "", body, ""]
+    parts += ["## Machine and versions", "", metadata_markdown(info), ""]
+    md_path.write_text("\n".join(parts), encoding="utf-8")
+    (out_dir / f"{stem}.machine.json").write_text(json.dumps(dict(info), indent=2) + "\n")
+    return csv_path, md_path
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return value
+
+
+def pyplot() -> Any | None:
+    """matplotlib's pyplot on the Agg backend, or None when matplotlib is not installed
+    (`pip install -e '.[bench]'`); tables are written either way."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: charts skipped", file=sys.stderr)
+        return None
+    return plt
+
+
+# ----------------------------------------------------------------------------------------------
+# Isolated worker process
+# ----------------------------------------------------------------------------------------------
+
+
+RESULT_PREFIX = "@@volmatch-bench-result "
+
+
+class WorkerTimeout(RuntimeError):
+    """The job did not answer within its wall-clock limit; the worker was killed."""
+
+
+@dataclass
+class _Proc:
+    popen: subprocess.Popen[str]
+    selector: selectors.DefaultSelector
+
+
+class Worker:
+    """A child process (`python -m benchmarks.worker`) that runs jobs one at a time.
+
+    `fresh=True` starts a new process per job, so that its peak RSS belongs to that job alone.
+    A job that overruns `timeout_s` gets its process killed and raises `WorkerTimeout`.
+    """
+
+    def __init__(self, *, fresh: bool = False) -> None:
+        self.fresh = fresh
+        self._proc: _Proc | None = None
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _start(self) -> _Proc:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO_ROOT,
+            env=env,
+        )
+        sel = selectors.DefaultSelector()
+        assert popen.stdout is not None
+        sel.register(popen.stdout, selectors.EVENT_READ)
+        return _Proc(popen, sel)
+
+    def run(self, job: Mapping[str, Any], timeout_s: float) -> dict[str, Any]:
+        if self._proc is None or self._proc.popen.poll() is not None:
+            self._proc = self._start()
+        proc = self._proc
+        assert proc.popen.stdin is not None and proc.popen.stdout is not None
+        proc.popen.stdin.write(json.dumps(job) + "\n")
+        proc.popen.stdin.flush()
+        started = time.monotonic()
+        line = ""
+        while True:
+            left = timeout_s - (time.monotonic() - started)
+            if left <= 0 or not proc.selector.select(timeout=left):
+                self.close(kill=True)
+                raise WorkerTimeout(f"no answer in {timeout_s:.0f} s")
+            line = proc.popen.stdout.readline()
+            if not line:  # the worker died
+                code = proc.popen.wait()
+                self._proc = None
+                raise RuntimeError(f"benchmark worker exited with code {code}")
+            if line.startswith(RESULT_PREFIX):
+                break
+        answer: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
+        if self.fresh:
+            self.close()
+        if "error" in answer:
+            raise RuntimeError(answer["error"])
+        return answer
+
+    def close(self, *, kill: bool = False) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if kill:
+            proc.popen.kill()
+        else:
+            assert proc.popen.stdin is not None
+            proc.popen.stdin.close()
+        try:
+            proc.popen.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.popen.kill()
+            proc.popen.wait()
+        proc.selector.close()
+        if proc.popen.stdout is not None:
+            proc.popen.stdout.close()
+
+
+JobHandler = Callable[[Mapping[str, Any]], dict[str, Any]]

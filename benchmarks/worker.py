@@ -1,0 +1,47 @@
+"""The child side of `common.Worker`: read one JSON job per line on stdin, run it, answer one
+line on stdout (prefixed, so that stray library output is never mistaken for an answer).
+
+A job is `{"kind": "gap" | "city" | "peer", ...}`; the module `benchmarks.<kind>` handles it
+with `run_job(job) -> dict`. Every answer carries the process's peak resident set so far
+(`peak_rss_mb`, from `getrusage`, which counts memory allocated by C libraries too).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import resource
+import sys
+import traceback
+from typing import Any
+
+from .common import RESULT_PREFIX
+
+KINDS = {"gap", "city", "peer"}
+
+
+def handle(job: dict[str, Any]) -> dict[str, Any]:
+    kind = job.get("kind")
+    if kind not in KINDS:
+        return {"error": f"unknown job kind {kind!r}"}
+    module = importlib.import_module(f"benchmarks.{kind}" if kind != "peer" else "benchmarks.peers")
+    try:
+        answer: dict[str, Any] = module.run_job(job)
+    except Exception:  # reported to the parent, which decides
+        return {"error": traceback.format_exc()}
+    answer["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return answer
+
+
+def main() -> int:
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        answer = handle(json.loads(line))
+        sys.stdout.write(RESULT_PREFIX + json.dumps(answer) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
