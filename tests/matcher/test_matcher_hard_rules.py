@@ -515,6 +515,16 @@ def test_rule10_mandatory_beats_priority(engine: str) -> None:
     assert plan.at_fault == ()
 
 
+def test_rule10_mandatory_beats_an_equal_twin(engine: str) -> None:
+    """One volunteer, two requests alike in every way but `mandatory`: the plan staffs the
+    mandatory one (the smallest instance where rule 10 decides)."""
+    data = make_instance([volunteer("v1")], [request("optional"), request("must", mandatory=True)])
+    plan = run(data, engine)
+    assert pairs_of(plan) == {("v1", "must")}
+    assert plan.status != "infeasible"
+    assert check_plan(parse_instance(data), plan).ok
+
+
 def test_rule10_without_mandatory_priority_wins(engine: str) -> None:
     data = make_instance(
         [volunteer("v1")],
