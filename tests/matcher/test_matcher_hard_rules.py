@@ -488,6 +488,20 @@ def test_rule9_staffs_between_min_and_needed(engine: str, n_volunteers: int, exp
     assert pairs_of(plan) == {(f"v{i}", "r1") for i in range(1, expected + 1)}
 
 
+def test_rule9_pinned_volunteer_gets_company(engine: str) -> None:
+    """`crew` needs exactly two and holds a pinned volunteer; the only other volunteer must join
+    it there (a plan with coverage 2), not take `solo` and leave `crew` at one (rule 9)."""
+    data = make_instance(
+        [volunteer("v0"), volunteer("v1")],
+        [request("solo"), request("crew", volunteers_needed=2, min_volunteers=2)],
+        pinned=[("v0", "crew")],
+    )
+    plan = run(data, engine)
+    assert check_plan(parse_instance(data), plan).ok
+    assert pairs_of(plan) == {("v0", "crew"), ("v1", "crew")}
+    assert plan.status != "infeasible"
+
+
 def test_rule9_over_needed_is_flagged() -> None:
     data = crew(4)
     assert violated_rules(data, [(f"v{i}", "r1") for i in range(1, 5)]) == {9}

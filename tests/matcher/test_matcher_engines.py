@@ -1,0 +1,312 @@
+"""Engines on the generic array form, determinism, time limits and the solve controls.
+
+- On random small `ProblemData` (a generalised assignment problem: loads, capacities, headcount
+  bounds, mandatory requests, pinned pairs), `optimal` equals a brute-force optimum over the
+  arrays, and every engine's selection keeps the array constraints.
+- Same instance and seed give the same plan, for every engine.
+- A tiny `time_limit_s`, or a stop request, still returns a valid plan (asserted by returning,
+  not by timing).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+from matcher_testkit import ENGINE_NAMES, Json, commitment, make_instance, request, run, volunteer
+
+from matcher import (
+    ENGINES,
+    Control,
+    InstanceError,
+    ProblemData,
+    Progress,
+    SolveParams,
+    Status,
+    check_plan,
+    parse_instance,
+    solve,
+)
+
+# --------------------------------------------------------------------------------------------
+# The array form, against brute force
+# --------------------------------------------------------------------------------------------
+
+
+def array_feasible(d: ProblemData, chosen: Sequence[int]) -> bool:
+    sel = np.zeros(d.num_pairs, dtype=bool)
+    sel[list(chosen)] = True
+    load = np.bincount(d.pair_volunteer[sel], weights=d.pair_load[sel], minlength=d.num_volunteers)
+    count = np.bincount(d.pair_volunteer[sel], minlength=d.num_volunteers)
+    filled = np.bincount(d.pair_request[sel], minlength=d.num_requests)
+    return bool(
+        np.all(load <= d.volunteer_capacity)
+        and np.all(count <= d.volunteer_max_pairs)
+        and np.all(filled <= d.request_max)
+        and np.all((filled == 0) | (filled >= d.request_min))
+        and np.all(~d.request_mandatory | (filled >= d.request_min))
+        and np.all(sel[d.pair_pinned])
+    )
+
+
+def array_optimum(d: ProblemData) -> tuple[int, int] | None:
+    """(coverage, cost) of the lexicographic optimum, or None if nothing is feasible."""
+    best: tuple[int, int] | None = None
+    for k in range(d.num_pairs + 1):
+        for chosen in itertools.combinations(range(d.num_pairs), k):
+            if not array_feasible(d, chosen):
+                continue
+            idx = list(chosen)
+            key = (int(d.request_priority[d.pair_request[idx]].sum()), int(d.pair_cost[idx].sum()))
+            if best is None or (key[0], -key[1]) > (best[0], -best[1]):
+                best = key
+    return best
+
+
+@st.composite
+def problems(draw: st.DrawFn, mandatory: bool) -> ProblemData:
+    nv, nr = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    all_pairs = [(v, r) for v in range(nv) for r in range(nr)]
+    pairs = draw(st.lists(st.sampled_from(all_pairs), unique=True, min_size=1, max_size=8))
+    pairs.sort()
+    n = len(pairs)
+    request_max = draw(st.lists(st.integers(1, 3), min_size=nr, max_size=nr))
+    request_min = [draw(st.integers(1, m)) for m in request_max]
+    big = 2**50
+    pinned = [False] * n
+    pin = draw(st.none() | st.integers(0, n - 1))  # at most one pinned pair
+    if pin is not None:
+        pinned[pin] = True
+    return ProblemData.build(
+        num_volunteers=nv,
+        num_requests=nr,
+        pair_volunteer=[v for v, _ in pairs],
+        pair_request=[r for _, r in pairs],
+        pair_cost=draw(st.lists(st.integers(0, 50), min_size=n, max_size=n)),
+        pair_load=draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)),
+        volunteer_capacity=draw(
+            st.lists(st.sampled_from([2, 4, 6, big]), min_size=nv, max_size=nv)
+        ),
+        volunteer_max_pairs=draw(st.lists(st.sampled_from([1, 2, big]), min_size=nv, max_size=nv)),
+        request_min=request_min,
+        request_max=request_max,
+        request_priority=draw(st.lists(st.integers(1, 3), min_size=nr, max_size=nr)),
+        request_mandatory=(
+            draw(st.lists(st.booleans(), min_size=nr, max_size=nr)) if mandatory else None
+        ),
+        pair_pinned=pinned,
+    )
+
+
+PROBLEM_SETTINGS = settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+def describe(d: ProblemData) -> str:
+    fields = [
+        "pair_volunteer", "pair_request", "pair_cost", "pair_load", "volunteer_capacity",
+        "volunteer_max_pairs", "request_min", "request_max", "request_priority",
+        "request_mandatory", "pair_pinned",
+    ]  # fmt: skip
+    return "; ".join(f"{f}={getattr(d, f).tolist()}" for f in fields)
+
+
+def check_engine_on_arrays(d: ProblemData) -> None:
+    note(describe(d))
+    best = array_optimum(d)
+    params = SolveParams(time_limit_s=2, seed=0)
+    result = ENGINES["optimal"](d, params, Control())
+    chosen = np.flatnonzero(result.selected).tolist()
+    if best is None:
+        assert result.status is Status.INFEASIBLE
+        assert len(result.at_fault) > 0
+        return
+    assert array_feasible(d, chosen)
+    assert result.status is Status.OPTIMAL
+    assert int(d.request_priority[d.pair_request[chosen]].sum()) == best[0]
+    assert int(d.pair_cost[chosen].sum()) == best[1]
+    assert result.coverage_bound is not None and result.coverage_bound >= best[0]
+    greedy = ENGINES["greedy"](d, params, Control())
+    if greedy.status is not Status.INFEASIBLE:
+        assert array_feasible(d, np.flatnonzero(greedy.selected).tolist())
+
+
+@PROBLEM_SETTINGS
+@given(problems(mandatory=False))
+def test_optimal_on_arrays_equals_brute_force(d: ProblemData) -> None:
+    check_engine_on_arrays(d)
+
+
+@PROBLEM_SETTINGS
+@given(problems(mandatory=True))
+def test_optimal_on_arrays_with_mandatory_equals_brute_force(d: ProblemData) -> None:
+    check_engine_on_arrays(d)
+
+
+def test_generalised_assignment_problem() -> None:
+    """A generalised assignment problem on the array form: 2 agents of capacity 5, 3 mandatory
+    jobs of load 3, 2, 3 (so jobs 0 and 2 never share an agent). Of the four ways to assign
+    every job, agent 0 on job 2 and agent 1 on jobs 0 and 1 is the cheapest (2 + 5 + 1 = 8)."""
+    d = ProblemData.build(
+        num_volunteers=2,
+        num_requests=3,
+        pair_volunteer=[0, 0, 0, 1, 1, 1],
+        pair_request=[0, 1, 2, 0, 1, 2],
+        pair_cost=[1, 4, 2, 5, 1, 7],
+        pair_load=[3, 2, 3, 3, 2, 3],
+        volunteer_capacity=[5, 5],
+        request_mandatory=[True, True, True],
+    )
+    result = ENGINES["optimal"](d, SolveParams(time_limit_s=2), Control())
+    chosen = np.flatnonzero(result.selected).tolist()
+    assert result.status is Status.OPTIMAL
+    assert chosen == [2, 3, 4]
+    assert result.coverage_bound == 3
+
+
+# --------------------------------------------------------------------------------------------
+# Determinism
+# --------------------------------------------------------------------------------------------
+
+
+def random_city(seed: int, n_volunteers: int = 40, n_requests: int = 16) -> Json:
+    """A seeded mid-size instance: clustered places, skills, languages, shifts and caps."""
+    rng = random.Random(seed)
+    skills = ["smartphone_teaching", "first_aid", "law", "driving"]
+    vols = []
+    for i in range(n_volunteers):
+        day = rng.choice([(8.0, 12.0), (12.0, 18.0), (8.0, 18.0), (14.0, 20.0)])
+        fields: dict[str, Any] = {
+            "skills": rng.sample(skills, rng.randint(0, 2)),
+            "languages": ["zh"] + (["en"] if rng.random() < 0.3 else []),
+            "attributes": {"gender": rng.choice("fm")},
+            "max_hours": rng.choice([3, 4, 6, 8]),
+            "max_travel_km": rng.choice([3.0, 5.0, 8.0]),
+            "max_assignments": rng.choice([1, 2, 3]),
+            "preferences": {rng.choice(["visit", "tutor", "legal"]): 1.0},
+        }
+        if rng.random() < 0.2:
+            start = rng.choice([9.0, 13.0, 16.0])
+            fields["commitments"] = [commitment(start, start + 1, north_km=rng.uniform(-3, 3))]
+        vols.append(
+            volunteer(
+                f"v{i:03d}",
+                north_km=rng.gauss(0, 2.5),
+                east_km=rng.gauss(0, 2.5),
+                availability=[day],
+                **fields,
+            )
+        )
+    reqs = []
+    for j in range(n_requests):
+        start = rng.choice([8.0, 9.0, 9.5, 10.0, 13.0, 14.0, 15.5, 17.0])
+        needed = rng.randint(1, 3)
+        reqs.append(
+            request(
+                f"r{j:03d}",
+                start=start,
+                end=start + rng.choice([1.0, 1.5, 2.0]),
+                north_km=rng.gauss(0, 2),
+                east_km=rng.gauss(0, 2),
+                service_type=rng.choice(["visit", "tutor", "legal"]),
+                required_skills=rng.sample(skills, rng.randint(0, 1)),
+                attributes={"gender": "f"} if rng.random() < 0.15 else {},
+                volunteers_needed=needed,
+                min_volunteers=rng.randint(1, needed),
+                priority=rng.randint(1, 3),
+            )
+        )
+    previous = [(vols[k]["id"], reqs[k % n_requests]["id"]) for k in range(0, n_volunteers, 7)]
+    return make_instance(vols, reqs, previous=previous, travel_speed_kmh=20, seed=seed)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_same_instance_and_seed_give_the_same_plan(engine: str, seed: int) -> None:
+    data = random_city(seed)
+    first = run(data, engine, time_limit_s=10)
+    second = run(data, engine, time_limit_s=10)
+    assert first.assignments == second.assignments
+    assert first.objective == second.objective
+    assert first.status == second.status
+    assert first.unfilled == second.unfilled
+    assert len(first.assignments) > 5  # a real plan, not an empty one
+
+
+def test_order_of_records_does_not_change_the_optimum() -> None:
+    """Listing volunteers and requests in another order changes neither coverage nor travel
+    of the optimum (ties may pick other volunteers)."""
+    data = random_city(3)
+    shuffled = dict(data)
+    rng = random.Random(0)
+    shuffled["volunteers"] = rng.sample(data["volunteers"], len(data["volunteers"]))
+    shuffled["requests"] = rng.sample(data["requests"], len(data["requests"]))
+    a, b = run(data, "optimal", time_limit_s=10), run(shuffled, "optimal", time_limit_s=10)
+    assert a.status == b.status == "optimal"
+    assert a.objective.coverage == b.objective.coverage
+    assert a.objective.travel_km == pytest.approx(b.objective.travel_km, abs=0.01)
+
+
+# --------------------------------------------------------------------------------------------
+# Time limits and controls
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit", [0.001, 0.05])
+def test_tiny_time_limit_returns_a_valid_plan(engine: str, limit: float) -> None:
+    data = random_city(4, n_volunteers=60, n_requests=24)
+    instance = parse_instance(data)
+    plan = solve(instance, engine=engine, time_limit_s=limit)  # type: ignore[arg-type]
+    assert check_plan(instance, plan).ok
+    if plan.bound.coverage is not None:
+        assert plan.bound.coverage >= plan.objective.coverage
+
+
+def test_time_limit_from_options_is_used() -> None:
+    data = random_city(4) | {"options": {"time_limit_s": 0.001, "seed": 0}}
+    instance = parse_instance(data)
+    plan = solve(instance)
+    assert check_plan(instance, plan).ok
+
+
+def test_stop_request_returns_a_valid_plan(engine: str) -> None:
+    data = random_city(5)
+    instance = parse_instance(data)
+    plan = solve(
+        instance, engine=engine, time_limit_s=30, control=Control(should_stop=lambda: True)
+    )  # type: ignore[arg-type]
+    assert check_plan(instance, plan).ok
+    assert plan.status != "optimal"
+
+
+def test_progress_is_reported_to_the_end(engine: str) -> None:
+    seen: list[Progress] = []
+    run(random_city(6), engine, control=Control(on_progress=seen.append))
+    assert seen
+    assert seen[-1].fraction == pytest.approx(1.0)
+    assert all(0.0 <= p.fraction <= 1.0 for p in seen)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({"engine": "simplex"}, id="unknown engine"),
+        pytest.param({"time_limit_s": -1}, id="negative time limit"),
+        pytest.param({"time_limit_s": 0}, id="zero time limit"),
+        pytest.param({"seed": -1}, id="negative seed"),
+    ],
+)
+def test_bad_solve_arguments_are_refused(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        solve(make_instance([volunteer("v1")], [request("r1")]), **kwargs)
+
+
+def test_public_engines() -> None:
+    assert set(ENGINES) == set(ENGINE_NAMES) == {"optimal", "greedy"}
+    assert issubclass(InstanceError, ValueError)
