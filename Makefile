@@ -22,11 +22,13 @@ test: $(STAMP)  ## lint, type-check and run the whole test suite
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
-bench: $(STAMP)  ## quick benchmark subset (minutes)
-	$(PY) -m benchmarks.city --quick
+bench: $(STAMP)  ## quick benchmark subset (< 5 min): results in benchmarks/results/quick/
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m benchmarks --quick
 
-bench-full: $(STAMP)  ## every benchmark
-	$(PY) -m benchmarks.city
+bench-full: $(STAMP)  ## every benchmark (about 1.5 h on 2 cores): results in benchmarks/results/
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m benchmarks
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

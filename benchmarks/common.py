@@ -28,9 +28,11 @@ __all__ = [
     "Worker",
     "WorkerTimeout",
     "machine_info",
+    "markdown_table",
     "median",
     "metadata_markdown",
     "pyplot",
+    "text_table",
     "write_results",
 ]
 

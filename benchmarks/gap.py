@@ -579,6 +579,35 @@ def _progress(row: Row) -> str:
     )
 
 
+def chart(rows: Sequence[Row], path: Path) -> bool:
+    """Gap to best known (%) against the number of jobs, one marker per class family."""
+    from .common import pyplot
+
+    plt = pyplot()
+    if plt is None:
+        return False
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    families = dict.fromkeys(str(r["class"]).split(" ")[0] for r in rows)
+    for family, marker in zip(families, "o^svDP*", strict=False):
+        pts = [r for r in rows if str(r["class"]).startswith(family) and r["gap %"] is not None]
+        jobs = [int(str(r["m×n"]).split("×")[1]) for r in pts]
+        ax.scatter(jobs, [max(r["gap %"], 1e-4) for r in pts], marker=marker, label=family)
+    for tol, lo, hi in ((0.1, 90, 220), (0.5, 350, 1800)):
+        ax.hlines(tol, lo, hi, colors="grey", linestyles="--")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("jobs (n)")
+    ax.set_ylabel("gap to best known, % (1e-4 = at best known)")
+    ax.set_title("GAP through the engine (dashed: targets 0.1 % / 0.5 %)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def write_results(rows: Sequence[Row], out_dir: Path, *, command: str) -> None:
     summary = summarise(rows)
     info = machine_info()
@@ -592,8 +621,11 @@ def write_results(rows: Sequence[Row], out_dir: Path, *, command: str) -> None:
         "engine exposes a bound on coverage only, which is constant in GAP.\n\n"
         "## Summary by class\n\n" + _summary_md(summary) + "\n\n## Instances"
     )
+    sections = (
+        [("Chart", "![gap against size](gap.png)")] if chart(rows, out_dir / "gap.png") else []
+    )
     _write_results(out_dir, "gap", "GAP benchmarks through the engine", rows, COLUMNS,
-                   info=info, preamble=preamble)  # fmt: skip
+                   info=info, preamble=preamble, sections=sections)  # fmt: skip
     _write_results(out_dir, "gap_summary", "GAP summary by class", summary, SUMMARY_COLUMNS,
                    info=info, preamble=f"Command: `{command}`")  # fmt: skip
 

@@ -1,0 +1,48 @@
+"""Every benchmark in one command: `python -m benchmarks` (full) or `--quick` (minutes).
+
+python -m benchmarks --quick            # make bench:      results in benchmarks/results/quick/
+python -m benchmarks                    # make bench-full: results in benchmarks/results/
+python -m benchmarks --only gap,peers   # a subset of the three
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from . import city, gap, peers
+from .common import DEFAULT_RESULTS
+
+QUICK = {
+    "gap": ["gap1", "gap12", "c10200", "d20200"],
+    "city": ["--quick", "--hard-timeout", "90"],
+    "peers": ["--quick"],
+}
+FULL = {
+    "gap": ["--set", "all"],
+    "city": ["--repeats", "3"],
+    "peers": [],
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the GAP, city and peer benchmarks.")
+    parser.add_argument("--quick", action="store_true", help="a subset in a few minutes")
+    parser.add_argument("--only", default="gap,city,peers", help="comma-separated subset")
+    parser.add_argument("--out", type=Path, help="results directory")
+    args = parser.parse_args(argv)
+    out = args.out or (DEFAULT_RESULTS / "quick" if args.quick else DEFAULT_RESULTS)
+    plan = QUICK if args.quick else FULL
+    mains = {"gap": gap.main, "city": city.main, "peers": peers.main}
+    for name in args.only.split(","):
+        started = time.monotonic()
+        print(f"\n=== {name} ===", flush=True)
+        mains[name]([*plan[name], "--out", str(out)])
+        print(f"=== {name}: {time.monotonic() - started:.0f} s ===", flush=True)
+    print(f"\nresults in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
