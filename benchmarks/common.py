@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -27,6 +28,7 @@ __all__ = [
     "Row",
     "Worker",
     "WorkerTimeout",
+    "command_line",
     "machine_info",
     "markdown_table",
     "median",
@@ -100,6 +102,27 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def _matcher_digest() -> str:
+    """A short hash of the engine's source as it is on disk (it may differ from the commit)."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO_ROOT / "matcher").rglob("*.py")):
+        digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def command_line(module: str, argv: Sequence[str] | None) -> str:
+    """How to repeat a run, with paths relative to the repository."""
+    args = list(argv if argv is not None else sys.argv[1:])
+    shown = []
+    for arg in args:
+        path = Path(arg)
+        if path.is_absolute() and path.is_relative_to(REPO_ROOT):
+            arg = path.relative_to(REPO_ROOT).as_posix()
+        shown.append(arg)
+    return " ".join(["python -m", module, *shown])
+
+
 def machine_info() -> dict[str, Any]:
     """Where and with what a benchmark ran: CPU, cores, RAM, OS, library versions, date, commit."""
     return {
@@ -115,6 +138,7 @@ def machine_info() -> dict[str, Any]:
         "numpy": _version("numpy"),
         "matplotlib": _version("matplotlib"),
         "commit": _git_commit(),
+        "matcher/ source sha256": _matcher_digest(),
         "load average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
@@ -139,7 +163,11 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         if value != value:  # NaN
             return ""
-        return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.0f}"
+        if value == int(value) and abs(value) < 1e15:
+            return str(int(value))
+        if abs(value) >= 100:
+            return f"{value:.1f}"
+        return f"{value:.4g}" if abs(value) >= 1e-3 else f"{value:.2e}"
     return str(value)
 
 

@@ -34,7 +34,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .common import DEFAULT_RESULTS, Row, Worker, WorkerTimeout, machine_info, median, text_table
+from .common import (
+    DEFAULT_RESULTS,
+    Row,
+    Worker,
+    WorkerTimeout,
+    command_line,
+    machine_info,
+    median,
+    text_table,
+)
 from .common import write_results as _write_results
 
 __all__ = [
@@ -666,7 +675,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text_table(summarise(rows), SUMMARY_COLUMNS))
     if args.out:
-        command = "python -m benchmarks.gap " + " ".join(argv if argv is not None else sys.argv[1:])
+        command = command_line("benchmarks.gap", argv)
         write_results(rows, args.out, command=command)
         print(f"\nresults: {args.out / 'gap.md'}")
     return 0

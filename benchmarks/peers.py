@@ -41,6 +41,7 @@ from .common import (
     Row,
     Worker,
     WorkerTimeout,
+    command_line,
     machine_info,
     median,
     pyplot,
@@ -616,9 +617,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text_table(rows, COLUMNS))
     if args.out:
-        command = "python -m benchmarks.peers " + " ".join(
-            argv if argv is not None else sys.argv[1:]
-        )
+        command = command_line("benchmarks.peers", argv)
         write(rows, args.out, command)
         print(f"\nresults: {args.out / 'peers.md'}")
     return 0
