@@ -6,6 +6,7 @@ waited on forever).
 
 from __future__ import annotations
 
+import atexit
 import csv
 import datetime as dt
 import hashlib
@@ -13,9 +14,11 @@ import json
 import os
 import platform
 import selectors
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +45,10 @@ Row = dict[str, Any]
 
 DEFAULT_RESULTS = Path(__file__).resolve().parent / "results"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The GAP data shipped beside the project; VOLMATCH_GAP_DATA overrides.
+GAP_DATA = Path(
+    os.environ.get("VOLMATCH_GAP_DATA", REPO_ROOT.parent / "shared" / "data" / "gap")
+).resolve()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -97,18 +104,40 @@ def _git_commit() -> str:
             ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--", "matcher"],
             capture_output=True, text=True, check=True, timeout=10,
         ).stdout.strip()  # fmt: skip
-        return out.stdout.strip() + (" (matcher/ modified)" if dirty else "")
+        return out.stdout.strip() + (" (matcher/ has uncommitted changes)" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
 
 def _matcher_digest() -> str:
-    """A short hash of the engine's source as it is on disk (it may differ from the commit)."""
+    """A short hash of the engine source the workers run (the snapshot, when one was taken)."""
+    root = _SNAPSHOT or REPO_ROOT
     digest = hashlib.sha256()
-    for path in sorted((REPO_ROOT / "matcher").rglob("*.py")):
-        digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
+    for path in sorted((root / "matcher").rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+_SNAPSHOT: Path | None = None
+
+
+def code_snapshot() -> Path:
+    """A copy of `matcher/` and `benchmarks/*.py` taken once per benchmark process, which
+    every worker runs: edits to the working tree during a long run do not mix engine versions
+    within one set of results. Removed at exit."""
+    global _SNAPSHOT
+    if _SNAPSHOT is None:
+        root = Path(tempfile.mkdtemp(prefix="volmatch-bench-"))
+        shutil.copytree(
+            REPO_ROOT / "matcher", root / "matcher", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        (root / "benchmarks").mkdir()
+        for source in (REPO_ROOT / "benchmarks").glob("*.py"):
+            shutil.copy2(source, root / "benchmarks" / source.name)
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        _SNAPSHOT = root
+    return _SNAPSHOT
 
 
 def command_line(module: str, argv: Sequence[str] | None) -> str:
@@ -284,14 +313,16 @@ class Worker:
         self.close()
 
     def _start(self) -> _Proc:
+        root = code_snapshot()
         env = dict(os.environ)
-        env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
+        env["VOLMATCH_GAP_DATA"] = str(GAP_DATA)
         popen = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            cwd=REPO_ROOT,
+            cwd=root,
             env=env,
         )
         sel = selectors.DefaultSelector()

@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 
 from .common import (
     DEFAULT_RESULTS,
+    GAP_DATA,
     Row,
     Worker,
     WorkerTimeout,
@@ -64,7 +65,7 @@ __all__ = [
 
 IntMatrix = NDArray[np.int64]
 
-DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "gap"
+DATA_DIR = GAP_DATA
 SETS = ("orlib", "small", "large", "all")
 
 
