@@ -29,7 +29,7 @@ BASE = datetime(2026, 3, 2, tzinfo=TZ)
 ORIGIN = (34.25, 108.95)  # Xi'an
 KM_PER_DEGREE = EARTH_RADIUS_KM * math.pi / 180.0
 ENGINE_NAMES = ("optimal", "greedy")
-TIME_LIMIT_S = 2.0
+TIME_LIMIT_S = 1.0
 
 Json = dict[str, Any]
 

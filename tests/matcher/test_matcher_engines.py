@@ -121,7 +121,7 @@ def describe(d: ProblemData) -> str:
 def check_engine_on_arrays(d: ProblemData) -> None:
     note(describe(d))
     best = array_optimum(d)
-    params = SolveParams(time_limit_s=2, seed=0)
+    params = SolveParams(time_limit_s=1, seed=0)
     result = ENGINES["optimal"](d, params, Control())
     chosen = np.flatnonzero(result.selected).tolist()
     if best is None:
@@ -230,8 +230,8 @@ def random_city(seed: int, n_volunteers: int = 40, n_requests: int = 16) -> Json
 @pytest.mark.parametrize("seed", [1, 2])
 def test_same_instance_and_seed_give_the_same_plan(engine: str, seed: int) -> None:
     data = random_city(seed)
-    first = run(data, engine, time_limit_s=10)
-    second = run(data, engine, time_limit_s=10)
+    first = run(data, engine, time_limit_s=3)
+    second = run(data, engine, time_limit_s=3)
     assert first.assignments == second.assignments
     assert first.objective == second.objective
     assert first.status == second.status
@@ -247,7 +247,7 @@ def test_order_of_records_does_not_change_the_optimum() -> None:
     rng = random.Random(0)
     shuffled["volunteers"] = rng.sample(data["volunteers"], len(data["volunteers"]))
     shuffled["requests"] = rng.sample(data["requests"], len(data["requests"]))
-    a, b = run(data, "optimal", time_limit_s=10), run(shuffled, "optimal", time_limit_s=10)
+    a, b = run(data, "optimal", time_limit_s=3), run(shuffled, "optimal", time_limit_s=3)
     assert a.status == b.status == "optimal"
     assert a.objective.coverage == b.objective.coverage
     assert a.objective.travel_km == pytest.approx(b.objective.travel_km, abs=0.01)
