@@ -310,3 +310,17 @@ def test_bad_solve_arguments_are_refused(kwargs: dict[str, Any]) -> None:
 def test_public_engines() -> None:
     assert set(ENGINES) == set(ENGINE_NAMES) == {"optimal", "greedy"}
     assert issubclass(InstanceError, ValueError)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(make_instance([], []), id="nothing"),
+        pytest.param(make_instance([volunteer("v1")], []), id="no requests"),
+    ],
+)
+def test_empty_instances_solve_to_empty_plans(engine: str, data: Json) -> None:
+    plan = run(data, engine)
+    assert plan.assignments == () and plan.unfilled == () and plan.at_fault == ()
+    assert plan.status != "infeasible"
+    assert plan.objective.coverage == 0
