@@ -101,19 +101,28 @@ def _git_commit() -> str:
             capture_output=True, text=True, check=True, timeout=10,
         )  # fmt: skip
         dirty = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--", "matcher"],
+            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--", *_ENGINE_SOURCES],
             capture_output=True, text=True, check=True, timeout=10,
-        ).stdout.strip()  # fmt: skip
-        return out.stdout.strip() + (" (matcher/ has uncommitted changes)" if dirty else "")
+        ).stdout.split()[1::2]  # fmt: skip
+        changed = sorted({d.split("/")[0] if d.startswith("matcher") else d for d in dirty})
+        return out.stdout.strip() + (
+            f" (uncommitted changes in {', '.join(changed)})" if changed else ""
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
 
+# What a result depends on besides the benchmark code: the engine and the city generator.
+_ENGINE_SOURCES = ("matcher", "benchmarks/cityweek.py")
+
+
 def _matcher_digest() -> str:
-    """A short hash of the engine source the workers run (the snapshot, when one was taken)."""
+    """A short hash of the engine and generator source the workers run (the snapshot, when
+    one was taken)."""
     root = _SNAPSHOT or REPO_ROOT
     digest = hashlib.sha256()
-    for path in sorted((root / "matcher").rglob("*.py")):
+    files = [*(root / "matcher").rglob("*.py"), root / "benchmarks" / "cityweek.py"]
+    for path in sorted(files):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
@@ -167,7 +176,7 @@ def machine_info() -> dict[str, Any]:
         "numpy": _version("numpy"),
         "matplotlib": _version("matplotlib"),
         "commit": _git_commit(),
-        "matcher/ source sha256": _matcher_digest(),
+        "source sha256 (matcher/, cityweek.py)": _matcher_digest(),
         "load average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
@@ -302,8 +311,9 @@ class Worker:
     A job that overruns `timeout_s` gets its process killed and raises `WorkerTimeout`.
     """
 
-    def __init__(self, *, fresh: bool = False) -> None:
+    def __init__(self, *, fresh: bool = False, max_memory_gb: float | None = None) -> None:
         self.fresh = fresh
+        self.max_memory_gb = max_memory_gb
         self._proc: _Proc | None = None
 
     def __enter__(self) -> Worker:
@@ -317,6 +327,8 @@ class Worker:
         env = dict(os.environ)
         env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
         env["VOLMATCH_GAP_DATA"] = str(GAP_DATA)
+        if self.max_memory_gb:
+            env["VOLMATCH_BENCH_MAX_GB"] = str(self.max_memory_gb)
         popen = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.worker"],
             stdin=subprocess.PIPE,
@@ -357,6 +369,18 @@ class Worker:
         if "error" in answer:
             raise RuntimeError(answer["error"])
         return answer
+
+    def attempt(self, job: Mapping[str, Any], timeout_s: float) -> dict[str, Any]:
+        """`run`, with a kill or a failure turned into an answer whose status says so."""
+        started = time.monotonic()
+        try:
+            return self.run(job, timeout_s)
+        except WorkerTimeout:
+            status = f"killed after {timeout_s:.0f} s (overran)"
+        except RuntimeError as exc:
+            last = [line for line in str(exc).strip().splitlines() if line.strip()]
+            status = "error: " + (last[-1][:120] if last else "worker failed")
+        return {"status": status, "seconds": round(time.monotonic() - started, 1)}
 
     def close(self, *, kill: bool = False) -> None:
         proc, self._proc = self._proc, None

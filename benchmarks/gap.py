@@ -39,7 +39,6 @@ from .common import (
     GAP_DATA,
     Row,
     Worker,
-    WorkerTimeout,
     command_line,
     machine_info,
     median,
@@ -555,14 +554,7 @@ def run(
                     "engine": engine, "data_dir": str(data_dir), "lp": k == 0,
                 }  # fmt: skip
                 hard = 3 * limit + 60
-                started = time.monotonic()
-                try:
-                    runs.append(worker.run(job, timeout_s=hard))
-                except WorkerTimeout:
-                    runs.append({
-                        "status": f"killed after {hard:.0f} s (engine overran)",
-                        "seconds": time.monotonic() - started, "value": None,
-                    })  # fmt: skip
+                runs.append(worker.attempt(job, timeout_s=hard))
             row = _row(ref, runs, limit, engine)
             rows.append(row)
             if log:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import resource
 import sys
 import traceback
@@ -27,13 +28,17 @@ def handle(job: dict[str, Any]) -> dict[str, Any]:
     module = importlib.import_module(f"benchmarks.{kind}" if kind != "peer" else "benchmarks.peers")
     try:
         answer: dict[str, Any] = module.run_job(job)
-    except Exception:  # reported to the parent, which decides
+    except Exception:  # MemoryError included: reported to the parent, which decides
         return {"error": traceback.format_exc()}
     answer["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return answer
 
 
 def main() -> int:
+    max_gb = os.environ.get("VOLMATCH_BENCH_MAX_GB")
+    if max_gb:  # cap the address space: a runaway run fails alone, the machine stays up
+        cap = int(float(max_gb) * 1024**3)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     for line in sys.stdin:
         if not line.strip():
             continue
