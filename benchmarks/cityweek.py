@@ -182,7 +182,7 @@ def _availability(rng: np.random.Generator, kind: str) -> list[dict[str, str]]:
                 blocks.append((day, 13.5, 21.0) if rng.random() < 0.7 else (day, 8.0, 12.0))
     elif kind == "lawyer":
         for day in rng.choice(5, size=int(rng.integers(1, 4)), replace=False).tolist():
-            blocks.append((day, 8.5, 12.5) if rng.random() < 0.5 else (day, 13.0, 18.0))
+            blocks.append((day, 8.5, 13.0) if rng.random() < 0.5 else (day, 13.0, 18.0))
     else:
         for day in rng.choice(7, size=int(rng.integers(3, 6)), replace=False).tolist():
             blocks.append((day, 8.0, 12.0) if rng.random() < 0.6 else (day, 13.5, 17.5))

@@ -180,14 +180,16 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 class _ProgressReporter:
-    """Prints the latest progress to stderr once a second, after the first second."""
+    """Reports the latest progress on stderr after the first second: one refreshed line on a
+    terminal, one line every ten seconds otherwise (logs stay readable)."""
 
     def __init__(self, *, enabled: bool) -> None:
-        self.enabled = enabled and True
+        self.enabled = enabled
         self._latest: Progress | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._started = time.monotonic()
+        self._tty = sys.stderr.isatty()
         self._printed = False
 
     def update(self, progress: Progress) -> None:
@@ -202,17 +204,18 @@ class _ProgressReporter:
         self._stop.set()
         if self.enabled:
             self._thread.join()
-            if self._printed:
+            if self._printed and self._tty:
                 print(file=sys.stderr)
 
     def _run(self) -> None:
-        while not self._stop.wait(1.0):
+        period = 1.0 if self._tty else 10.0
+        while not self._stop.wait(period):
             p = self._latest
             where = f"{p.phase}, {100 * p.fraction:.0f}%" if p else "compiling"
             cov = f", coverage {p.coverage}" if p and p.coverage is not None else ""
-            print(
-                f"\r  solving... {time.monotonic() - self._started:.0f}s ({where}{cov})   ",
-                end="",
-                file=sys.stderr,
-            )
+            line = f"solving... {time.monotonic() - self._started:.0f}s ({where}{cov})"
+            if self._tty:
+                print(f"\r  {line}   ", end="", file=sys.stderr, flush=True)
+            else:
+                print(line, file=sys.stderr, flush=True)
             self._printed = True

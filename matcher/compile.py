@@ -7,9 +7,9 @@ Three steps, all vectorised with numpy:
 2. Candidate pairs: requests grouped by what they require; per group, the volunteers that
    qualify are put in k-d trees by travel radius and queried by the group's request points;
    distance and availability filters then run on whole arrays.
-3. Conflict sets: maximal cliques of time-overlapping requests (a sweep over sorted events),
-   restricted to each volunteer's candidates, plus pairs of requests that do not overlap but
-   leave too little time to travel between them (rule 6).
+3. Conflict sets of requests: maximal cliques of time-overlapping requests (a sweep over sorted
+   events), plus pairs of requests that do not overlap but leave too little time to travel
+   between them (rule 6). Engines apply them per volunteer.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ _MICROS_PER_HOUR = 3_600_000_000
 FAIRNESS_STEP_HOURS = 4
 FAIRNESS_MAX_STEPS = 12
 _PAIR_CHUNK = 4_000_000  # candidate pairs examined at once before filtering (bounds memory)
+_SLOT_MASK_BUDGET = 200_000_000  # slots x intervals examined to build per-slot availability masks
 
 
 def to_micros(moment: datetime) -> int:
@@ -151,6 +152,19 @@ class Tables:
             self._times, self.avail_start
         )
         self._r_start_rank = np.searchsorted(self._times, self.r_start)
+        # Requests mostly share a few hundred distinct (start, end) slots: where that is so,
+        # one availability mask per slot turns each pair's lookup into a gather.
+        slots, self._slot_of_request = np.unique(
+            np.stack([self.r_start, self.r_end], axis=1), axis=0, return_inverse=True
+        )
+        self._slot_of_request = self._slot_of_request.ravel()
+        self._slot_masks: NDArray[np.bool_] | None = None
+        if len(slots) * max(len(self.avail_owner), len(vols)) <= _SLOT_MASK_BUDGET:
+            masks = np.zeros((len(slots), len(vols)), dtype=bool)
+            for k, (start, end) in enumerate(slots.tolist()):
+                inside = (self.avail_start <= start) & (self.avail_end >= end)
+                masks[k, self.avail_owner[inside]] = True
+            self._slot_masks = masks
 
     # -- rule masks on aligned index arrays (v[i], r[i]) ----------------------------------
 
@@ -173,6 +187,8 @@ class Tables:
         """Rule 4: the request lies inside one merged availability interval of the volunteer."""
         if len(self.avail_owner) == 0:
             return np.zeros(len(v), dtype=bool)
+        if self._slot_masks is not None:
+            return np.asarray(self._slot_masks[self._slot_of_request[r], v], dtype=bool)
         key = v * len(self._times) + self._r_start_rank[r]
         idx = np.searchsorted(self._avail_key, key, side="right") - 1
         safe = np.maximum(idx, 0)
@@ -326,15 +342,14 @@ class Compiled:
 
     def pair_index(self, volunteer: IntArray, request: IntArray) -> IntArray:
         """Index of each (volunteer, request) among the candidate pairs, or -1 where none."""
-        data = self.data
-        keys = data.pair_volunteer * max(data.num_requests, 1) + data.pair_request
-        query = np.asarray(volunteer, dtype=np.int64) * max(data.num_requests, 1) + np.asarray(
+        keys = self.data.pair_keys()
+        query = np.asarray(volunteer, dtype=np.int64) * max(self.data.num_requests, 1) + np.asarray(
             request, dtype=np.int64
         )
-        pos = np.searchsorted(keys, query)
-        safe = np.minimum(pos, max(len(keys) - 1, 0))
-        hit = (pos < len(keys)) & (keys[safe] == query) if len(keys) else np.zeros(len(query), bool)
-        return np.where(hit, safe, -1).astype(np.int64)
+        if len(keys) == 0:
+            return np.full(len(query), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+        return np.where(keys[pos] == query, pos, -1).astype(np.int64)
 
 
 def compile_instance(instance: Instance) -> Compiled:
@@ -364,27 +379,14 @@ def compile_instance(instance: Instance) -> Compiled:
         dtype=np.int64,
     )
 
-    compiled_partial = Compiled(
-        instance=instance,
-        tables=tables,
-        data=ProblemData.build(
-            num_volunteers=len(vols),
-            num_requests=len(reqs),
-            pair_volunteer=pair_v,
-            pair_request=pair_r,
-            pair_cost=np.zeros(len(pair_v), dtype=np.int64),
-        ),
-        pair_distance_km=dist,
-        pair_previous=np.zeros(len(pair_v), dtype=bool),
-        pair_preference=np.zeros(len(pair_v)),
-    )
-    pinned = _pair_flags(compiled_partial, instance.pinned)
-    previous = _pair_flags(compiled_partial, instance.previous)
+    keys = pair_v * max(len(reqs), 1) + pair_r  # ascending: pairs are (volunteer, request)-sorted
+    pinned = _pair_flags(instance, keys, instance.pinned)
+    previous = _pair_flags(instance, keys, instance.previous)
     preference = _pair_preferences(instance, pair_v, pair_r)
     weights = instance.options.soft_weights
     bonus = weights.preference * preference + weights.stability * previous
 
-    indptr, members = conflict_sets(tables, pair_v, pair_r)
+    indptr, members = conflict_sets(tables)
     start_order = np.lexsort((np.arange(len(reqs)), tables.r_start))
     request_order = np.empty(len(reqs), dtype=np.int64)
     request_order[start_order] = np.arange(len(reqs))
@@ -411,7 +413,7 @@ def compile_instance(instance: Instance) -> Compiled:
         pair_bonus=bonus,
         pair_pinned=pinned,
         conflict_indptr=indptr,
-        conflict_pairs=members,
+        conflict_requests=members,
         request_order=request_order,
         fairness_breakpoints=breakpoints,
         fairness_slopes=slopes,
@@ -426,16 +428,20 @@ def compile_instance(instance: Instance) -> Compiled:
     )
 
 
-def _pair_flags(compiled: Compiled, pairs: tuple[Pair, ...]) -> BoolArray:
-    flags = np.zeros(compiled.data.num_pairs, dtype=bool)
-    if not pairs:
+def _pair_flags(instance: Instance, keys: IntArray, pairs: tuple[Pair, ...]) -> BoolArray:
+    """Which candidate pairs (by their sorted keys) are among `pairs` (pairs that are not
+    candidates are ignored: validation has already rejected pinned ones)."""
+    flags = np.zeros(len(keys), dtype=bool)
+    if not pairs or len(keys) == 0:
         return flags
-    v_index = {v.id: i for i, v in enumerate(compiled.instance.volunteers)}
-    r_index = {r.id: i for i, r in enumerate(compiled.instance.requests)}
-    vs = np.array([v_index[p.volunteer_id] for p in pairs], dtype=np.int64)
-    rs = np.array([r_index[p.request_id] for p in pairs], dtype=np.int64)
-    idx = compiled.pair_index(vs, rs)
-    flags[idx[idx >= 0]] = True
+    v_index = {v.id: i for i, v in enumerate(instance.volunteers)}
+    r_index = {r.id: i for i, r in enumerate(instance.requests)}
+    query = np.array(
+        [v_index[p.volunteer_id] * max(len(r_index), 1) + r_index[p.request_id] for p in pairs],
+        dtype=np.int64,
+    )
+    pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+    flags[pos[keys[pos] == query]] = True
     return flags
 
 
@@ -538,64 +544,25 @@ def _chunks_by_total(counts: IntArray, limit: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(cuts))
 
 
-def conflict_sets(tables: Tables, pair_v: IntArray, pair_r: IntArray) -> tuple[IntArray, IntArray]:
-    """Conflict sets over candidate pairs (pairs sorted by volunteer): for each volunteer, every
-    maximal clique of overlapping requests among its candidates, and every pair of its candidate
-    requests that leaves too little travel time. Returns CSR (indptr, pair indices)."""
-    npairs = len(pair_v)
-    empty = np.zeros(0, dtype=np.int64)
-    if npairs == 0:
-        return np.zeros(1, dtype=np.int64), empty
-    clique_sizes, clique_members = _overlap_sets(tables, pair_v, pair_r)
-    travel_members = _travel_sets(tables, pair_v, pair_r)
-    sizes = np.concatenate([clique_sizes, np.full(len(travel_members) // 2, 2, dtype=np.int64)])
-    indptr = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=indptr[1:])
-    return indptr, np.concatenate([clique_members, travel_members]).astype(np.int64)
-
-
-def _overlap_sets(tables: Tables, pair_v: IntArray, pair_r: IntArray) -> tuple[IntArray, IntArray]:
-    """Per volunteer, the maximal cliques of overlapping requests restricted to its candidate
-    pairs, keeping sets of two or more and dropping repeats. Returns (sizes, members)."""
-    npairs = len(pair_v)
+def conflict_sets(tables: Tables) -> tuple[IntArray, IntArray]:
+    """Request-level conflict sets, as CSR (indptr, request indices): each maximal clique of
+    overlapping requests (two or more), then each pair of requests that do not overlap but leave
+    too little time to travel from one to the other."""
     _, first, last = overlap_cliques(tables.r_start, tables.r_end)
-    span = last[pair_r] - first[pair_r]
-    pair_of = np.repeat(np.arange(npairs, dtype=np.int64), span)
-    clique = first[pair_r].repeat(span) + _ranks_within(span)
-    key = pair_v[pair_of] * max(int(last.max()), 1) + clique
-    order = np.lexsort((pair_of, key))
-    key, pair_of = key[order], pair_of[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    sizes = np.diff(np.r_[starts, len(key)])
-    # Neighbouring cliques often restrict to the same set for one volunteer: keep one copy,
-    # recognised by (volunteer, size, sum of random labels of its pairs).
-    labels = np.random.default_rng(12345).integers(1, 2**40, size=npairs, dtype=np.int64)
-    digest = np.add.reduceat(labels[pair_of], starts)
-    identity = np.stack([pair_v[pair_of[starts]], sizes, digest], axis=1)
-    _, first_copy = np.unique(identity, axis=0, return_index=True)
-    keep = np.zeros(len(starts), dtype=bool)
-    keep[first_copy] = True
-    keep &= sizes >= 2
-    return sizes[keep], pair_of[np.repeat(keep, sizes)]
-
-
-def _travel_sets(tables: Tables, pair_v: IntArray, pair_r: IntArray) -> IntArray:
-    """For each request pair (a, b) too close in time to travel between, and each volunteer with
-    both as candidates, the two pairs [pair(v, a), pair(v, b)], flattened."""
+    span = last - first
+    request_of = np.repeat(np.arange(tables.num_requests, dtype=np.int64), span)
+    clique_of = first.repeat(span) + _ranks_within(span)
+    order = np.lexsort((request_of, clique_of))
+    clique_of, request_of = clique_of[order], request_of[order]
+    sizes = np.bincount(clique_of, minlength=int(last.max()) if len(last) else 0)
+    keep = sizes >= 2
+    members = request_of[keep[clique_of]]
     ea, eb = travel_edges(tables)
-    npairs = len(pair_v)
-    if len(ea) == 0:
-        return np.zeros(0, dtype=np.int64)
-    by_request = np.argsort(pair_r, kind="stable")
-    req_ptr = np.searchsorted(pair_r[by_request], np.arange(tables.num_requests + 1))
-    pair_key = pair_v * tables.num_requests + pair_r  # sorted: pairs are (v, r)-sorted
-    count = req_ptr[ea + 1] - req_ptr[ea]
-    edge = np.repeat(np.arange(len(ea)), count)
-    pa = by_request[req_ptr[ea].repeat(count) + _ranks_within(count)]
-    query = pair_v[pa] * tables.num_requests + eb[edge]
-    pos = np.minimum(np.searchsorted(pair_key, query), npairs - 1)
-    hit = pair_key[pos] == query
-    return np.stack([pa[hit], pos[hit]], axis=1).ravel()
+    travel = np.stack([ea, eb], axis=1).ravel()
+    all_sizes = np.concatenate([sizes[keep], np.full(len(ea), 2, dtype=np.int64)])
+    indptr = np.zeros(len(all_sizes) + 1, dtype=np.int64)
+    np.cumsum(all_sizes, out=indptr[1:])
+    return indptr, np.concatenate([members, travel]).astype(np.int64)
 
 
 def _ranks_within(counts: IntArray) -> IntArray:

@@ -84,7 +84,7 @@ def _reasons(
     if busy.any():
         names = []
         for p in others[busy][:_NAMED].tolist():
-            blocker = _blocking_request(sel, p)
+            blocker = sel.blocking_request(p)
             names.append(
                 f"{vols[data.pair_volunteer[p]].id} at {reqs[blocker].id}"
                 if blocker >= 0
@@ -134,17 +134,6 @@ def _reasons(
         reasons.append(f"only {n_cand} candidate(s) exist, fewer than needed")
         rules.append(9)
     return tuple(codes), tuple(reasons), tuple(sorted(set(rules)))
-
-
-def _blocking_request(sel: Selection, p: int) -> int:
-    """A chosen request of p's volunteer that shares a conflict set with p, or -1."""
-    data = sel.data
-    for s in sel.inc.sets_of_pair(p).tolist():
-        members = data.conflict_pairs[data.conflict_indptr[s] : data.conflict_indptr[s + 1]]
-        chosen = members[sel.selected[members]]
-        if len(chosen):
-            return int(data.pair_request[chosen[0]])
-    return -1
 
 
 def _no_candidate(compiled: Compiled, r: int) -> tuple[str, int]:

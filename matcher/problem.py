@@ -4,7 +4,11 @@ A problem is a set of candidate pairs (volunteer, request), each with an integer
 minimised), an integer load (counted against the volunteer's capacity) and a bonus (tier 3,
 maximised); per-volunteer capacity and maximum number of pairs; per-request headcount bounds,
 mandatory flags and priorities (tier 1: coverage = sum of priorities of chosen pairs); and
-conflict sets, groups of pairs of one volunteer of which at most one may be chosen.
+conflict sets. A conflict set is a set of requests that pairwise exclude each other for one
+volunteer (they overlap in time, or leave too little time to travel between them): for every
+volunteer, its pairs on the requests of one set form a group of which at most one may be chosen.
+Stored per request set rather than per volunteer because the conflict depends only on the
+requests: a few hundred sets describe what would be millions of per-volunteer groups.
 
 Nothing here knows about people, places or clocks: the Generalized Assignment Problem is the same
 form with agents as volunteers, jobs as mandatory requests and no conflict sets.
@@ -54,9 +58,9 @@ class ProblemData:
     request_priority: IntArray
     pair_bonus: FloatArray = field(default_factory=lambda: np.zeros(0))
     pair_pinned: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    # Conflict sets in CSR form: set s holds pairs conflict_pairs[conflict_indptr[s]:conflict_indptr[s+1]].
+    # Conflict sets (CSR): set s holds requests conflict_requests[conflict_indptr[s]:conflict_indptr[s+1]].
     conflict_indptr: IntArray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
-    conflict_pairs: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    conflict_requests: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # First-come-first-served rank of each request (smaller is earlier); greedy's order.
     request_order: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # Tier-3 fairness: sum over volunteers and k of fairness_slopes[k] * max(0, load - breakpoint[k]).
@@ -88,6 +92,19 @@ class ProblemData:
     def num_conflict_sets(self) -> int:
         return len(self.conflict_indptr) - 1
 
+    def pair_keys(self) -> IntArray:
+        """volunteer * num_requests + request for each pair (unique; ascending when compiled)."""
+        return self.pair_volunteer * max(self.num_requests, 1) + self.pair_request
+
+    def request_sets(self) -> tuple[IntArray, IntArray]:
+        """The conflict sets holding each request, as CSR (indptr over requests, set ids)."""
+        owner = np.repeat(
+            np.arange(self.num_conflict_sets, dtype=np.int64), np.diff(self.conflict_indptr)
+        )
+        order = np.argsort(self.conflict_requests, kind="stable")
+        indptr = np.searchsorted(self.conflict_requests[order], np.arange(self.num_requests + 1))
+        return indptr.astype(np.int64), owner[order]
+
     def _validate(self) -> None:
         nv, nr, npairs = self.num_volunteers, self.num_requests, self.num_pairs
         if nv < 0 or nr < 0:
@@ -109,7 +126,8 @@ class ProblemData:
             if self.pair_load.min() < 0:
                 raise ProblemError("pair_load must be >= 0")
             keys = self.pair_volunteer * max(nr, 1) + self.pair_request
-            if len(np.unique(keys)) != npairs:
+            ascending = bool(np.all(np.diff(keys) > 0))  # compiled pairs are sorted: O(n) check
+            if not ascending and len(np.unique(keys)) != npairs:
                 raise ProblemError("a (volunteer, request) pair appears twice")
         if nv and (self.volunteer_capacity.min() < 0 or self.volunteer_max_pairs.min() < 0):
             raise ProblemError("volunteer capacities must be >= 0")
@@ -119,16 +137,16 @@ class ProblemData:
             if self.request_priority.min() < 0:
                 raise ProblemError("request_priority must be >= 0")
         indptr = self.conflict_indptr
-        if indptr[0] != 0 or indptr[-1] != len(self.conflict_pairs) or np.any(np.diff(indptr) < 0):
+        if (
+            indptr[0] != 0
+            or indptr[-1] != len(self.conflict_requests)
+            or np.any(np.diff(indptr) < 0)
+        ):
             raise ProblemError("conflict_indptr is not a valid CSR index")
-        if len(self.conflict_pairs):
-            if self.conflict_pairs.min() < 0 or self.conflict_pairs.max() >= npairs:
-                raise ProblemError("conflict_pairs out of range")
-            sizes = np.diff(indptr)
-            owners = self.pair_volunteer[self.conflict_pairs]
-            first = owners[indptr[:-1][sizes > 0]]
-            if np.any(owners != np.repeat(first, sizes[sizes > 0])):
-                raise ProblemError("a conflict set mixes pairs of different volunteers")
+        if len(self.conflict_requests) and (
+            self.conflict_requests.min() < 0 or self.conflict_requests.max() >= nr
+        ):
+            raise ProblemError("conflict_requests out of range")
         if len(self.fairness_breakpoints) != len(self.fairness_slopes):
             raise ProblemError("fairness_breakpoints and fairness_slopes differ in length")
 
@@ -154,7 +172,7 @@ class ProblemData:
         request_priority: ArrayLike | None = None,
         pair_bonus: ArrayLike | None = None,
         pair_pinned: ArrayLike | None = None,
-        conflict_sets: Sequence[Sequence[int]] | None = None,
+        conflict_sets: Sequence[Sequence[int]] | None = None,  # sets of request indices
         request_order: ArrayLike | None = None,
     ) -> ProblemData:
         """A problem from plain sequences, with the neutral default for anything left out:
@@ -197,7 +215,7 @@ class ProblemData:
                 else np.zeros(npairs, bool)
             ),
             conflict_indptr=indptr,
-            conflict_pairs=members,
+            conflict_requests=members,
             request_order=ints_or(request_order, 0, num_requests)
             if request_order is not None
             else np.arange(num_requests, dtype=np.int64),

@@ -27,18 +27,19 @@ class Part:
 
 def restrict(data: ProblemData, pairs: IntArray) -> Part:
     """The sub-problem on `pairs` (sorted indices), over the volunteers and requests they touch.
-    Conflict sets are cut down to `pairs`; sets left with fewer than two members are dropped."""
+    Pair order is kept, so sorted input keeps compiled pairs (volunteer, request)-sorted."""
     pairs = np.asarray(pairs, dtype=np.int64)
     vols, pv = np.unique(data.pair_volunteer[pairs], return_inverse=True)
     reqs, pr = np.unique(data.pair_request[pairs], return_inverse=True)
-    new_index = np.full(data.num_pairs, -1, dtype=np.int64)
-    new_index[pairs] = np.arange(len(pairs))
-    members = new_index[data.conflict_pairs]
+    # Conflict sets cut down to the requests kept; sets left with fewer than two are dropped.
+    new_request = np.full(data.num_requests, -1, dtype=np.int64)
+    new_request[reqs] = np.arange(len(reqs))
+    members = new_request[data.conflict_requests]
     inside = members >= 0
     owner = np.repeat(np.arange(data.num_conflict_sets), np.diff(data.conflict_indptr))
     sizes = np.bincount(owner[inside], minlength=data.num_conflict_sets)
     keep_set = sizes >= 2
-    keep_member = inside & np.repeat(keep_set, np.diff(data.conflict_indptr))
+    keep_member = inside & keep_set[owner]
     indptr = np.zeros(int(keep_set.sum()) + 1, dtype=np.int64)
     np.cumsum(sizes[keep_set], out=indptr[1:])
     sub = ProblemData(
@@ -57,7 +58,7 @@ def restrict(data: ProblemData, pairs: IntArray) -> Part:
         pair_bonus=data.pair_bonus[pairs],
         pair_pinned=data.pair_pinned[pairs],
         conflict_indptr=indptr,
-        conflict_pairs=members[keep_member],
+        conflict_requests=members[keep_member],
         request_order=data.request_order[reqs],
         fairness_breakpoints=data.fairness_breakpoints,
         fairness_slopes=data.fairness_slopes,

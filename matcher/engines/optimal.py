@@ -1,42 +1,65 @@
 """`optimal`: the lexicographic optimum of FORMAT.md, proven where the budget allows.
 
-Per independent part (see `decompose`):
-1. the greedy plan, as a first incumbent;
-2. tier 1, coverage, by MIP (HiGHS) on the clique formulation, whose LP relaxation is tight;
-3. tier 2, travel, by MIP with coverage held at its optimum;
-4. tier 3, the soft score, with coverage and travel held;
-5. while time remains and a tier is unproven, large-neighbourhood search: free the pairs of a
-   few related volunteers, re-solve that small MIP exactly, keep what improves (`lns`).
-A mandatory request that no plan can staff makes the MIP infeasible; the staffing-relaxed model
-then finds the largest set of mandatory requests that can be staffed together, and names the
-others as at fault.
+Per independent part of the problem (see `decompose`), starting from the greedy plan:
+1. Columns: the nearest candidates of every request, the incumbent's pairs and pinned pairs.
+2. Tier 1, coverage: the LP relaxation on those columns, priced against every other pair and
+   grown until no pair left out could improve it (`pricing`), gives a proven bound; the MIP on
+   the columns (HiGHS, clique formulation) gives the plan; reduced-cost fixing adds every pair
+   that could still appear in a better plan, until the restricted MIP is provably optimal for
+   the whole part.
+3. Tier 2, travel, the same way with coverage held at its optimum.
+4. Tier 3, the soft score (preferences, stability, fairness), with coverage and travel held.
+5. While time remains and a tier is unproven: large-neighbourhood search (`lns`).
+A mandatory request that no plan can staff makes the problem infeasible; the staffing-relaxed
+model then finds the largest set of mandatory requests that can be staffed together and names
+the others as at fault.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..problem import BoolArray, IntArray, ProblemData
+from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline, EngineResult, Progress, SolveParams, Status, plan_coverage
 from .decompose import Part, split
 from .formulation import Formulation, formulate
 from .greedy import greedy_selection
 from .lns import improve
 from .milp import Solved, solve_milp
+from .pricing import bound_with, potentials, solve_lp
+from .state import Incidence
 
 __all__ = ["fairness_penalty", "lexicographic_key", "optimal", "soft_score"]
 
-# Share of a part's remaining budget given to each tier before the next one starts.
-_TIER1_SHARE = 0.5
-_TIER2_SHARE = 0.7
+log = logging.getLogger(__name__)
+
+# Nearest candidates per request slot in the first restricted problem.
+_NEAREST_PER_SLOT = 3
+_NEAREST_EXTRA = 2
+# Pricing rounds per tier, and how many improving pairs one round may add per request.
+_PRICING_ROUNDS = 12
+_ADD_PER_REQUEST = 4
+# Relative LP improvement below which pricing stops (1e-5 of the objective).
+_PRICING_TOLERANCE = 1e-5
+# Reduced-cost fixing adds at most this many times the current columns in one step; beyond
+# that the restricted MIP would be as hard as the whole problem and the tier stays unproven.
+_CLOSURE_LIMIT = 2.0
+# Share of the remaining budget a tier may use before the next starts.
+_SHARE = {0: 0.3, 1: 0.5, 12: 0.7, 2: 0.7, 3: 0.8}
 
 
-def lexicographic_key(data: ProblemData, selected: BoolArray) -> tuple[float, float, float]:
-    """A selection's objective as a key where larger is better: (coverage, -travel, soft)."""
+def lexicographic_key(data: ProblemData, selected: BoolArray) -> tuple[float, float, float, float]:
+    """A selection's objective as a key where larger is better: minus the mandatory requests
+    left short and pinned pairs left out, coverage, minus travel, soft score."""
+    filled = np.bincount(data.pair_request[selected], minlength=data.num_requests)
+    short = int((data.request_mandatory & (filled < data.request_min)).sum())
+    short += int((data.pair_pinned & ~selected).sum())
     return (
+        -float(short),
         float(plan_coverage(data, selected)),
         -float(data.pair_cost[selected].sum()),
         soft_score(data, selected),
@@ -59,6 +82,22 @@ def fairness_penalty(data: ProblemData, selected: BoolArray) -> float:
     return float((excess * data.fairness_slopes[None, :]).sum())
 
 
+_Row = tuple[FloatArray, float, float]  # coefficients over all pairs, lower, upper
+
+
+@dataclass(frozen=True, eq=False)
+class Tier:
+    """One objective to optimise over the pairs, with rows holding earlier tiers."""
+
+    number: int
+    objective: FloatArray  # over all pairs
+    maximize: bool
+    rows: list[_Row] = field(default_factory=list)
+    step: float = 1.0  # smallest improvement that counts (objectives are integral)
+    relax: bool = False  # mandatory requests and pinned pairs optional
+    switch_weight: float = 0.0  # value of each mandatory request staffed, when relaxed
+
+
 @dataclass
 class _PartResult:
     selected: BoolArray
@@ -77,26 +116,25 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
     at_fault: list[IntArray] = [
         np.flatnonzero(data.request_mandatory & (per_request < data.request_min))
     ]
-    data_ok = replace_mandatory(data, at_fault[0])
-    parts = split(data_ok)
+    parts = split(replace_mandatory(data, at_fault[0]))
     total_pairs = max(sum(p.data.num_pairs for p in parts), 1)
     bound = 0
     proven = True
     done_pairs = 0
-    timings: dict[str, float] = {}
+    stats_sum: dict[str, float] = {}
     for i, part in enumerate(parts):
         if control.should_stop():
             result = _fallback(part)
         else:
             share = part.data.num_pairs / max(total_pairs - done_pairs, 1)
-            budget = max(deadline.remaining() * share, 0.0)
-            result = _solve_part(part.data, Deadline(budget), deadline, params, control)
+            budget = Deadline(max(deadline.remaining() * share, 0.0))
+            result = _PartSolver(part.data, budget, params, control).run()
         selected[part.pairs] = result.selected
         bound += result.bound
         proven &= result.proven
         at_fault.append(part.requests[result.at_fault])
         for key, value in result.stats.items():
-            timings[key] = timings.get(key, 0.0) + value
+            stats_sum[key] = stats_sum.get(key, 0.0) + value
         done_pairs += part.data.num_pairs
         control.on_progress(
             Progress(
@@ -106,16 +144,13 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
             )
         )
     faults = np.unique(np.concatenate(at_fault)).astype(np.int64)
-    if len(faults):
-        status = Status.INFEASIBLE
-    else:
-        status = Status.OPTIMAL if proven else Status.FEASIBLE
+    status = Status.INFEASIBLE if len(faults) else Status.OPTIMAL if proven else Status.FEASIBLE
     stats: dict[str, float | int | str | bool] = {
         "engine": "optimal",
         "parts": len(parts),
         "largest_part_pairs": max((p.data.num_pairs for p in parts), default=0),
         "engine_seconds": round(time.perf_counter() - started, 3),
-        **{k: round(v, 3) for k, v in timings.items()},
+        **{k: round(v, 3) for k, v in stats_sum.items()},
     }
     return EngineResult(
         selected=selected, status=status, coverage_bound=bound, at_fault=faults, stats=stats
@@ -144,90 +179,267 @@ def _fallback(part: Part) -> _PartResult:
     )
 
 
-def _solve_part(
-    data: ProblemData, budget: Deadline, overall: Deadline, params: SolveParams, control: Control
-) -> _PartResult:
-    stats: dict[str, float] = {}
-    at_fault = np.zeros(0, dtype=np.int64)
-    form = formulate(data)
-    tier1 = solve_milp(
-        form, form.coverage, maximize=True, time_limit_s=budget.remaining() * _TIER1_SHARE
-    )
-    stats["tier1_seconds"] = tier1.seconds
-    if tier1.solved is Solved.INFEASIBLE:
-        at_fault = _unstaffable(data, budget)
-        data = replace_mandatory(data, at_fault)
-        form = formulate(data)
-        tier1 = solve_milp(
-            form, form.coverage, maximize=True, time_limit_s=budget.remaining() * _TIER1_SHARE
-        )
-    incumbent = greedy_selection(data).selected.copy()
-    bound = _trivial_bound(data)
-    if tier1.bound is not None:
-        bound = min(bound, int(np.floor(tier1.bound + 1e-6)))
-    if tier1.values is not None:
-        incumbent = _better(data, incumbent, tier1.values[: data.num_pairs] > 0.5)
-    coverage = plan_coverage(data, incumbent)
-    tier1_proven = coverage >= bound
-    tier2_proven = tier3_proven = False
+@dataclass
+class _TierOutcome:
+    value: float
+    bound: float
+    proven: bool
 
-    if not budget.expired() and not control.should_stop():
-        held = form.with_row(form.coverage, coverage - 0.5, np.inf)
-        travel = float(data.pair_cost[incumbent].sum())
-        tier2 = solve_milp(
-            held,
-            held.cost,
-            maximize=False,
-            time_limit_s=budget.remaining() * _TIER2_SHARE,
-            abs_gap=max(params.travel_gap * travel, 0.999),
+
+class _PartSolver:
+    """The tiers of one independent part, on a growing set of columns."""
+
+    def __init__(
+        self, data: ProblemData, budget: Deadline, params: SolveParams, control: Control
+    ) -> None:
+        self.data = data
+        self.budget = budget
+        self.params = params
+        self.control = control
+        self.inc = Incidence.of(data)
+        self.request_sets = data.request_sets()
+        self.incumbent = greedy_selection(data, inc=self.inc).selected.copy()
+        self.columns = self._initial_columns()
+        self.stats: dict[str, float] = {}
+        self.at_fault = np.zeros(0, dtype=np.int64)
+        self.staffing_proven = True
+
+    def _initial_columns(self) -> BoolArray:
+        d, inc = self.data, self.inc
+        keep = self.incumbent | d.pair_pinned
+        per_request = np.diff(inc.request_ptr)
+        rank = np.arange(d.num_pairs) - np.repeat(inc.request_ptr[:-1], per_request)
+        owner = np.repeat(np.arange(d.num_requests), per_request)
+        limit = _NEAREST_PER_SLOT * d.request_max + _NEAREST_EXTRA
+        keep[inc.request_pairs[rank < limit[owner]]] = True
+        return keep
+
+    def _stopped(self) -> bool:
+        return self.budget.expired() or self.control.should_stop()
+
+    def _better(self, candidate: BoolArray) -> None:
+        if lexicographic_key(self.data, candidate) > lexicographic_key(self.data, self.incumbent):
+            self.incumbent = candidate
+
+    def _formulation(self, extra: list[_Row], relax: bool = False) -> Formulation:
+        form = formulate(
+            self.data,
+            np.flatnonzero(self.columns),
+            relax_staffing=relax,
+            request_sets=self.request_sets,
         )
-        stats["tier2_seconds"] = tier2.seconds
-        if tier2.values is not None:
-            incumbent = _better(data, incumbent, tier2.values[: data.num_pairs] > 0.5)
-        tier2_proven = tier2.solved is Solved.OPTIMAL and tier1_proven
-        if not budget.expired() and not control.should_stop():
-            travel = float(data.pair_cost[incumbent].sum())
-            soft_form, soft = held.with_row(held.cost, -np.inf, travel + 0.5).with_soft_terms(data)
-            tier3 = solve_milp(
-                soft_form, soft, maximize=True, time_limit_s=budget.remaining(), abs_gap=1e-6
+        for coeffs, lo, hi in extra:
+            row = np.zeros(form.num_vars)
+            row[: form.num_pairs] = coeffs[form.pairs]
+            form = form.with_row(row, lo, hi)
+        return form
+
+    def run(self) -> _PartResult:
+        d = self.data
+        coverage = d.request_priority[d.pair_request].astype(float)
+        cost = d.pair_cost.astype(float)
+        if lexicographic_key(d, self.incumbent)[0] < 0:
+            self._staff_mandatory(coverage)
+        # The coverage LP, grown by pricing, bounds tier 1 for the whole part.
+        lp1 = self._grow(Tier(1, coverage, maximize=True), Deadline(self.budget.remaining() * 0.3))
+        bound = _trivial_bound(self.data)
+        if lp1 is not None:
+            bound = min(bound, int(np.floor(lp1[0] + 1e-6)))
+        # Tiers 1 and 2 at once: maximise W * coverage - travel, with W above any one pair's
+        # travel. A plan that maximises it and reaches the coverage bound is lexicographically
+        # optimal in both tiers; it solves several times faster than travel under a held
+        # coverage row (a hard knapsack equality for branch and bound).
+        weight = 2.0 * float(cost.max(initial=0.0)) + 1.0
+        combined = Tier(12, weight * coverage - cost, maximize=True)
+        t12 = self._tier(combined, closure_limit=_CLOSURE_LIMIT)
+        cov_now = plan_coverage(self.data, self.incumbent)
+        travel_bound = None if t12 is None else weight * cov_now - t12.bound
+        proven2 = t12 is not None and t12.proven
+        if cov_now < bound and not self._stopped():
+            # The combined plan fell short of the bound: settle coverage alone, then travel.
+            t1 = self._tier(Tier(1, coverage, maximize=True), closure_limit=_CLOSURE_LIMIT)
+            if t1 is not None and np.isfinite(t1.bound):
+                bound = min(bound, int(np.floor(t1.bound + 1e-6)))
+            if plan_coverage(self.data, self.incumbent) > cov_now and not self._stopped():
+                cov_now = plan_coverage(self.data, self.incumbent)
+                held = Tier(
+                    2, cost, maximize=False, rows=[(coverage, cov_now - 0.5, np.inf)], step=0.0
+                )
+                t2 = self._tier(held, closure_limit=_CLOSURE_LIMIT)
+                proven2 = t2 is not None and t2.proven
+                travel_bound = None if t2 is None else t2.bound
+        proven1 = cov_now >= bound
+        proven2 &= proven1
+        if proven1 and travel_bound is not None and np.isfinite(travel_bound):
+            self.stats["travel_bound_km"] = travel_bound / 1000.0
+        proven3 = False
+        if proven2 and not self._stopped():
+            travel = float(cost[self.incumbent].sum())
+            proven3 = self._tier3(
+                [(coverage, cov_now - 0.5, np.inf), (cost, -np.inf, travel + 0.5)]
             )
-            stats["tier3_seconds"] = tier3.seconds
-            if tier3.values is not None:
-                incumbent = _better(data, incumbent, tier3.values[: data.num_pairs] > 0.5)
-            tier3_proven = tier3.solved is Solved.OPTIMAL and tier2_proven
+        proven = proven1 and proven2 and proven3 and self.staffing_proven
+        if not proven and not self._stopped():
+            started = time.perf_counter()
+            self.incumbent = improve(
+                self.data, self.incumbent, self.budget, self.control, seed=self.params.seed
+            )
+            self.stats["lns_seconds"] = time.perf_counter() - started
+        self.stats["coverage_proven"] = float(plan_coverage(self.data, self.incumbent) >= bound)
+        return _PartResult(self.incumbent, bound, proven, self.at_fault, self.stats)
 
-    proven = tier1_proven and tier2_proven and tier3_proven
-    if not proven and not budget.expired() and not control.should_stop():
-        lns_started = time.perf_counter()
-        incumbent = improve(data, incumbent, budget, control, seed=params.seed)
-        stats["lns_seconds"] = time.perf_counter() - lns_started
-        tier1_proven = plan_coverage(data, incumbent) >= bound
-    return _PartResult(incumbent, bound, proven, at_fault, stats)
+    def _staff_mandatory(self, coverage: FloatArray) -> None:
+        """Tier 0, when the greedy plan leaves mandatory requests (or pinned pairs) short: staff
+        as many as possible (then the most coverage); the ones left short are at fault, and
+        optional from then on."""
+        d = self.data
+        weight = float(coverage.sum()) + 1.0
+        tier = Tier(
+            0, weight * d.pair_pinned + coverage, maximize=True, relax=True, switch_weight=weight
+        )
+        t0 = self._tier(tier, closure_limit=_CLOSURE_LIMIT)
+        self.staffing_proven = t0 is not None and t0.proven
+        filled = np.bincount(d.pair_request[self.incumbent], minlength=d.num_requests)
+        short = d.request_mandatory & (filled < d.request_min)
+        short[np.unique(d.pair_request[d.pair_pinned & ~self.incumbent])] = True
+        self.at_fault = np.flatnonzero(short).astype(np.int64)
+        self.data = replace_mandatory(d, self.at_fault)
+        # The incumbent keeps the pinned pairs of requests no longer at fault.
+        self.incumbent |= self.data.pair_pinned
+
+    def _grow(self, tier: Tier, deadline: Deadline) -> tuple[float, FloatArray] | None:
+        """Column generation: solve the tier's LP on the columns and add pairs that improve it,
+        until none is left. Returns (bound on the whole part's LP, potentials), or None when the
+        LP has no solution on the columns or time ran out before one."""
+        d = self.data
+        result: tuple[float, FloatArray] | None = None
+        form = self._formulation(tier.rows, tier.relax)
+        for _ in range(_PRICING_ROUNDS):
+            objective = _on_vars(form, tier.objective, tier.switch_weight)
+            lp = solve_lp(
+                form, objective, maximize=tier.maximize, time_limit_s=deadline.remaining()
+            )
+            if lp is None or lp.infeasible:
+                break
+            potential = potentials(
+                d, form, lp, tier.objective, [c for c, _, _ in tier.rows], self.request_sets
+            )
+            result = (bound_with(lp, potential, self.columns), potential)
+            log.debug(
+                "tier %d LP %.1f bound %.1f on %d columns (%.2fs)",
+                tier.number,
+                lp.value,
+                result[0],
+                form.num_pairs,
+                lp.seconds,
+            )
+            improving = (potential > 1e-7) & ~self.columns
+            # Stop when nothing improves, or when what is left is a sliver of the objective
+            # (pricing rounds then creep: each costs a full LP and a pass over every pair).
+            sliver = abs(result[0] - lp.value) <= _PRICING_TOLERANCE * max(abs(lp.value), 1.0)
+            if not improving.any() or sliver or deadline.expired():
+                break
+            self.columns |= _best_per_request(d, improving, potential, _ADD_PER_REQUEST)
+            form = self._formulation(tier.rows, tier.relax)
+        return result
+
+    def _tier(self, tier: Tier, *, closure_limit: float) -> _TierOutcome | None:
+        """Optimise one tier on the columns: grow them by pricing, solve the MIP, then add every
+        pair that a better plan could use (reduced-cost fixing) and solve again, until the MIP
+        is optimal for the whole part, or the pairs to add exceed `closure_limit` times the
+        columns (then the tier stays unproven). None when the columns admit no plan."""
+        d = self.data
+        deadline = Deadline(self.budget.remaining() * _SHARE[tier.number])
+        sign = 1.0 if tier.maximize else -1.0
+        started = time.perf_counter()
+        grown = self._grow(tier, deadline)
+        lp_bound, potential = grown if grown is not None else (sign * np.inf, None)
+        proven = False
+        form = self._formulation(tier.rows, tier.relax)
+        while not deadline.expired() and not self.control.should_stop():
+            outcome = solve_milp(
+                form, _on_vars(form, tier.objective, tier.switch_weight), maximize=tier.maximize,
+                time_limit_s=deadline.remaining(), abs_gap=self._abs_gap(tier),
+            )  # fmt: skip
+            log.debug(
+                "tier %d MIP %s %s on %d columns (%.2fs)", tier.number, outcome.solved.value,
+                outcome.objective, form.num_pairs, outcome.seconds,
+            )  # fmt: skip
+            if outcome.solved is Solved.INFEASIBLE:
+                return None
+            if outcome.values is not None:
+                chosen = np.zeros(d.num_pairs, dtype=bool)
+                chosen[form.pairs[outcome.values[: form.num_pairs] > 0.5]] = True
+                self._better(chosen)
+            if potential is None:
+                break
+            value = self._value(tier)
+            allowed = sign * (lp_bound - value) - tier.step + 1e-6
+            needed = (potential >= -allowed) & ~self.columns
+            if not needed.any():
+                proven = outcome.solved is Solved.OPTIMAL or sign * (lp_bound - value) < tier.step
+                break
+            if needed.sum() > closure_limit * self.columns.sum() or deadline.remaining() < 1.0:
+                break
+            self.columns |= needed
+            form = self._formulation(tier.rows, tier.relax)
+        self.stats[f"tier{tier.number}_seconds"] = time.perf_counter() - started
+        self.stats[f"tier{tier.number}_columns"] = float(self.columns.sum())
+        return _TierOutcome(self._value(tier), lp_bound, proven)
+
+    def _value(self, tier: Tier) -> float:
+        """The incumbent's value of a tier objective (with mandatory requests staffed)."""
+        value = float(tier.objective[self.incumbent].sum())
+        if tier.switch_weight:
+            d = self.data
+            filled = np.bincount(d.pair_request[self.incumbent], minlength=d.num_requests)
+            value += tier.switch_weight * float(
+                (d.request_mandatory & (filled >= d.request_min)).sum()
+            )
+        return value
+
+    def _abs_gap(self, tier: Tier) -> float:
+        if tier.number == 2:
+            return max(self.params.travel_gap * self._value(tier), 0.999)
+        return 0.999
+
+    def _tier3(self, extra: list[_Row]) -> bool:
+        """Soft score with coverage and travel held; exact because the tier-2 columns are
+        closed under reduced-cost fixing (every travel-optimal plan lives in them)."""
+        d = self.data
+        started = time.perf_counter()
+        form, soft = self._formulation(extra).with_soft_terms(d)
+        outcome = solve_milp(
+            form,
+            soft,
+            maximize=True,
+            time_limit_s=self.budget.remaining() * _SHARE[3],
+            abs_gap=1e-6,
+        )
+        if outcome.values is not None:
+            chosen = np.zeros(d.num_pairs, dtype=bool)
+            chosen[form.pairs[outcome.values[: form.num_pairs] > 0.5]] = True
+            self._better(chosen)
+        self.stats["tier3_seconds"] = time.perf_counter() - started
+        return outcome.solved is Solved.OPTIMAL
 
 
-def _better(data: ProblemData, current: BoolArray, candidate: BoolArray) -> BoolArray:
-    if lexicographic_key(data, candidate) > lexicographic_key(data, current):
-        return candidate
-    return current
+def _on_vars(form: Formulation, objective: FloatArray, switch_weight: float = 0.0) -> FloatArray:
+    """An objective over all pairs (plus `switch_weight` per mandatory request staffed), as a
+    vector over the formulation's variables."""
+    out = np.zeros(form.num_vars)
+    out[: form.num_pairs] = objective[form.pairs]
+    out[form.num_pairs :] += switch_weight * form.staffing[form.num_pairs :]
+    return out
 
 
-def _unstaffable(data: ProblemData, budget: Deadline) -> IntArray:
-    """Mandatory requests left out of a plan that staffs as many mandatory requests (and keeps as
-    many pinned pairs) as possible."""
-    relaxed: Formulation = formulate(data, relax_staffing=True)
-    weight = float(relaxed.coverage.sum()) + 1.0
-    outcome = solve_milp(
-        relaxed,
-        weight * relaxed.staffing + relaxed.coverage,
-        maximize=True,
-        time_limit_s=max(budget.remaining() * 0.5, 0.05),
-    )
-    mandatory = np.flatnonzero(data.request_mandatory)
-    if outcome.values is None:
-        return mandatory.astype(np.int64)
-    chosen = outcome.values[: data.num_pairs] > 0.5
-    filled = np.bincount(data.pair_request[chosen], minlength=data.num_requests)
-    short = data.request_mandatory & (filled < data.request_min)
-    pinned_requests = np.unique(data.pair_request[data.pair_pinned & ~chosen])
-    short[pinned_requests] = True
-    return np.flatnonzero(short).astype(np.int64)
+def _best_per_request(data: ProblemData, mask: BoolArray, score: FloatArray, k: int) -> BoolArray:
+    """Among the pairs in `mask`, the `k` highest-scoring of each request."""
+    idx = np.flatnonzero(mask)
+    order = idx[np.lexsort((-score[idx], data.pair_request[idx]))]
+    req = data.pair_request[order]
+    starts = np.searchsorted(req, req, side="left")
+    rank = np.arange(len(order)) - starts
+    out = np.zeros(data.num_pairs, dtype=bool)
+    out[order[rank < k]] = True
+    return out

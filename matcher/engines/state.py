@@ -30,26 +30,21 @@ def _csr_by(
 @dataclass(frozen=True, eq=False)
 class Incidence:
     """Index structures of one problem: pairs by request (nearest first), pairs by volunteer,
-    and for each pair the conflict sets that hold it."""
+    and the conflict sets holding each request."""
 
     request_ptr: IntArray
     request_pairs: IntArray
     volunteer_ptr: IntArray
     volunteer_pairs: IntArray
-    pair_set_ptr: IntArray
-    pair_sets: IntArray
+    set_ptr: IntArray
+    set_of: IntArray
 
     @classmethod
     def of(cls, data: ProblemData) -> Incidence:
         request_ptr, request_pairs = _csr_by(data.pair_request, data.num_requests, data.pair_cost)
         volunteer_ptr, volunteer_pairs = _csr_by(data.pair_volunteer, data.num_volunteers)
-        owner = np.repeat(
-            np.arange(data.num_conflict_sets, dtype=np.int64), np.diff(data.conflict_indptr)
-        )
-        pair_set_ptr, order = _csr_by(data.conflict_pairs, data.num_pairs)
-        return cls(
-            request_ptr, request_pairs, volunteer_ptr, volunteer_pairs, pair_set_ptr, owner[order]
-        )
+        set_ptr, set_of = data.request_sets()
+        return cls(request_ptr, request_pairs, volunteer_ptr, volunteer_pairs, set_ptr, set_of)
 
     def pairs_of_request(self, r: int) -> IntArray:
         return self.request_pairs[self.request_ptr[r] : self.request_ptr[r + 1]]
@@ -57,8 +52,20 @@ class Incidence:
     def pairs_of_volunteer(self, v: int) -> IntArray:
         return self.volunteer_pairs[self.volunteer_ptr[v] : self.volunteer_ptr[v + 1]]
 
-    def sets_of_pair(self, p: int) -> IntArray:
-        return self.pair_sets[self.pair_set_ptr[p] : self.pair_set_ptr[p + 1]]
+    def sets_of_request(self, r: int) -> IntArray:
+        return self.set_of[self.set_ptr[r] : self.set_ptr[r + 1]]
+
+    def conflicting(self, r: int, requests: IntArray) -> BoolArray:
+        """Which of `requests` share a conflict set with request `r` (one volunteer cannot do
+        both)."""
+        mine = self.sets_of_request(r)
+        if len(mine) == 0 or len(requests) == 0:
+            return np.zeros(len(requests), dtype=bool)
+        count = self.set_ptr[requests + 1] - self.set_ptr[requests]
+        row = np.repeat(np.arange(len(requests)), count)
+        ranks = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        theirs = self.set_of[self.set_ptr[requests].repeat(count) + ranks]
+        return np.bincount(row[np.isin(theirs, mine)], minlength=len(requests)) > 0
 
 
 class Selection:
@@ -71,8 +78,7 @@ class Selection:
         self.load = np.zeros(data.num_volunteers, dtype=np.int64)
         self.count = np.zeros(data.num_volunteers, dtype=np.int64)
         self.filled = np.zeros(data.num_requests, dtype=np.int64)
-        self.set_used = np.zeros(data.num_conflict_sets, dtype=np.int64)
-        # blocked[p] > 0: some conflict set of p already holds a chosen pair.
+        # blocked[p] > 0: p's volunteer holds a chosen pair on a request conflicting with p's.
         self.blocked = np.zeros(data.num_pairs, dtype=np.int64)
 
     def fits(self, pairs: IntArray) -> BoolArray:
@@ -89,28 +95,29 @@ class Selection:
         )
 
     def add(self, p: int) -> None:
-        d = self.data
-        self.selected[p] = True
-        v = d.pair_volunteer[p]
-        self.load[v] += d.pair_load[p]
-        self.count[v] += 1
-        self.filled[d.pair_request[p]] += 1
-        for s in self.inc.sets_of_pair(p).tolist():
-            self.set_used[s] += 1
-            if self.set_used[s] == 1:
-                self.blocked[d.conflict_pairs[d.conflict_indptr[s] : d.conflict_indptr[s + 1]]] += 1
+        self._change(p, +1)
 
     def remove(self, p: int) -> None:
+        self._change(p, -1)
+
+    def _change(self, p: int, sign: int) -> None:
         d = self.data
-        self.selected[p] = False
-        v = d.pair_volunteer[p]
-        self.load[v] -= d.pair_load[p]
-        self.count[v] -= 1
-        self.filled[d.pair_request[p]] -= 1
-        for s in self.inc.sets_of_pair(p).tolist():
-            self.set_used[s] -= 1
-            if self.set_used[s] == 0:
-                self.blocked[d.conflict_pairs[d.conflict_indptr[s] : d.conflict_indptr[s + 1]]] -= 1
+        self.selected[p] = sign > 0
+        v, r = int(d.pair_volunteer[p]), int(d.pair_request[p])
+        self.load[v] += sign * d.pair_load[p]
+        self.count[v] += sign
+        self.filled[r] += sign
+        same_volunteer = self.inc.pairs_of_volunteer(v)
+        hit = same_volunteer[self.inc.conflicting(r, d.pair_request[same_volunteer])]
+        self.blocked[hit] += sign
+
+    def blocking_request(self, p: int) -> int:
+        """A chosen request of p's volunteer that conflicts with p's request, or -1."""
+        d = self.data
+        mine = self.inc.pairs_of_volunteer(int(d.pair_volunteer[p]))
+        chosen = mine[self.selected[mine]]
+        hit = chosen[self.inc.conflicting(int(d.pair_request[p]), d.pair_request[chosen])]
+        return int(d.pair_request[hit[0]]) if len(hit) else -1
 
     @classmethod
     def of(
