@@ -17,6 +17,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, settings
+
 from matcher import Instance, Plan, check_plan, parse_instance, rules, solve
 from matcher.geo import EARTH_RADIUS_KM
 from matcher.model import Assignment, Objective
@@ -32,6 +34,17 @@ ENGINE_NAMES = ("optimal", "greedy")
 TIME_LIMIT_S = 1.0
 
 Json = dict[str, Any]
+
+# Hypothesis settings of every property test here: the same examples on every run (a failure
+# is reproducible and CI is not flaky), no per-example deadline (solves use wall-clock limits).
+HYPOTHESIS = settings(
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+# For tests that solve: shrinking a failure would re-solve hundreds of instances, so these stop
+# at the first failing example (printed in full by `note`; minimal regressions are separate).
+HYPOTHESIS_SOLVING = settings(HYPOTHESIS, phases=[Phase.explicit, Phase.generate])
 
 
 def at(hours: float, tz: timezone = TZ) -> str:

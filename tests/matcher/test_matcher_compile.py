@@ -14,17 +14,17 @@ import math
 import numpy as np
 import pytest
 from geopy.distance import great_circle
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from matcher_strategies import instances
-from matcher_testkit import Json, commitment, make_instance, request, volunteer
+from matcher_testkit import HYPOTHESIS, Json, commitment, make_instance, request, volunteer
 
 from matcher import compile_instance, parse_instance, rules
 from matcher.compile import Compiled
 from matcher.geo import EARTH_RADIUS_KM, great_circle_km
 from matcher.problem import UNLIMITED
 
-SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(HYPOTHESIS, max_examples=100)
 
 
 def compiled_of(data: Json) -> Compiled:
@@ -194,7 +194,7 @@ LAT = st.floats(min_value=-90, max_value=90, allow_nan=False)
 LON = st.floats(min_value=-180, max_value=180, allow_nan=False)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(HYPOTHESIS, max_examples=300)
 @given(LAT, LON, LAT, LON)
 def test_great_circle_equals_geopy(lat1: float, lon1: float, lat2: float, lon2: float) -> None:
     ours = float(great_circle_km(lat1, lon1, lat2, lon2))

@@ -17,9 +17,18 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
-from matcher_testkit import ENGINE_NAMES, Json, commitment, make_instance, request, run, volunteer
+from matcher_testkit import (
+    ENGINE_NAMES,
+    HYPOTHESIS_SOLVING,
+    Json,
+    commitment,
+    make_instance,
+    request,
+    run,
+    volunteer,
+)
 
 from matcher import (
     ENGINES,
@@ -104,9 +113,7 @@ def problems(draw: st.DrawFn, mandatory: bool) -> ProblemData:
     )
 
 
-PROBLEM_SETTINGS = settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+PROBLEM_SETTINGS = settings(HYPOTHESIS_SOLVING, max_examples=80)
 
 
 def describe(d: ProblemData) -> str:

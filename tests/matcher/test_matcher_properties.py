@@ -14,17 +14,13 @@ import json
 from collections import Counter
 
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import given, note, settings
 from matcher_strategies import instances
-from matcher_testkit import ENGINE_NAMES, Json, brute_force_optimum, run
+from matcher_testkit import ENGINE_NAMES, HYPOTHESIS_SOLVING, Json, brute_force_optimum, run
 
 from matcher import Instance, Plan, check_plan, parse_instance, rules
 
-SETTINGS = settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+SETTINGS = settings(HYPOTHESIS_SOLVING, max_examples=60)
 
 
 def assert_consistent(instance: Instance, plan: Plan) -> None:
