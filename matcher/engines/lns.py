@@ -23,7 +23,7 @@ from .state import Incidence
 __all__ = ["improve"]
 
 _MAX_FREE_PAIRS = 3000
-_STEP_SECONDS = 1.0
+_STEP_SECONDS = 0.25
 
 
 def improve(
@@ -38,7 +38,7 @@ def improve(
     inc = Incidence.of(data)
     current = selected.copy()
     best_key = lexicographic_key(data, current)
-    size = 3
+    size = 2
     fruitless = 0
     requests_with_pairs = np.flatnonzero(np.diff(inc.request_ptr) > 0)
     while not deadline.expired() and not control.should_stop():

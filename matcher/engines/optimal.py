@@ -48,6 +48,10 @@ _PRICING_TOLERANCE = 1e-5
 # Reduced-cost fixing adds at most this many times the current columns in one step; beyond
 # that the restricted MIP would be as hard as the whole problem and the tier stays unproven.
 _CLOSURE_LIMIT = 2.0
+# Parts with at most this many pairs are solved on all of them from the start.
+_FULL_COLUMNS = 15_000
+# Share of a tier's budget for the MIP on the LP's support.
+_DIVE_SHARE = 0.2
 # Share of the remaining budget a tier may use before the next starts.
 _SHARE = {0: 0.3, 1: 0.5, 12: 0.7, 2: 0.7, 3: 0.8}
 
@@ -134,7 +138,9 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
         proven &= result.proven
         at_fault.append(part.requests[result.at_fault])
         for key, value in result.stats.items():
-            stats_sum[key] = stats_sum.get(key, 0.0) + value
+            # Flags hold for the whole problem when they hold for every part; timings add up.
+            combine = min if key.endswith("_proven") else (lambda a, b: a + b)
+            stats_sum[key] = combine(stats_sum[key], value) if key in stats_sum else value
         done_pairs += part.data.num_pairs
         control.on_progress(
             Progress(
@@ -150,7 +156,7 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
         "parts": len(parts),
         "largest_part_pairs": max((p.data.num_pairs for p in parts), default=0),
         "engine_seconds": round(time.perf_counter() - started, 3),
-        **{k: round(v, 3) for k, v in stats_sum.items()},
+        **{k: (bool(v) if k.endswith("_proven") else round(v, 3)) for k, v in stats_sum.items()},
     }
     return EngineResult(
         selected=selected, status=status, coverage_bound=bound, at_fault=faults, stats=stats
@@ -193,13 +199,17 @@ class _PartSolver:
         self, data: ProblemData, budget: Deadline, params: SolveParams, control: Control
     ) -> None:
         self.data = data
+        self.original = data  # before tier 0 makes unstaffable requests optional
         self.budget = budget
         self.params = params
         self.control = control
         self.inc = Incidence.of(data)
         self.request_sets = data.request_sets()
         self.incumbent = greedy_selection(data, inc=self.inc).selected.copy()
-        self.columns = self._initial_columns()
+        # Small parts use every pair from the start: their MIP is quick, and restricted columns
+        # can hide the only feasible plans (cheap pairs that are also the heaviest).
+        self.full = data.num_pairs <= _FULL_COLUMNS
+        self.columns = np.ones(data.num_pairs, dtype=bool) if self.full else self._initial_columns()
         self.stats: dict[str, float] = {}
         self.at_fault = np.zeros(0, dtype=np.int64)
         self.staffing_proven = True
@@ -238,7 +248,7 @@ class _PartSolver:
         d = self.data
         coverage = d.request_priority[d.pair_request].astype(float)
         cost = d.pair_cost.astype(float)
-        if lexicographic_key(d, self.incumbent)[0] < 0:
+        if lexicographic_key(d, self.incumbent)[0] < 0 and not self.full:
             self._staff_mandatory(coverage)
         # The coverage LP, grown by pricing, bounds tier 1 for the whole part.
         lp1 = self._grow(Tier(1, coverage, maximize=True), Deadline(self.budget.remaining() * 0.3))
@@ -252,6 +262,9 @@ class _PartSolver:
         weight = 2.0 * float(cost.max(initial=0.0)) + 1.0
         combined = Tier(12, weight * coverage - cost, maximize=True)
         t12 = self._tier(combined, closure_limit=_CLOSURE_LIMIT)
+        if t12 is None and self.full:  # proven: no plan staffs every mandatory request
+            self._staff_mandatory(coverage)
+            t12 = self._tier(combined, closure_limit=_CLOSURE_LIMIT)
         cov_now = plan_coverage(self.data, self.incumbent)
         travel_bound = None if t12 is None else weight * cov_now - t12.bound
         proven2 = t12 is not None and t12.proven
@@ -286,6 +299,14 @@ class _PartSolver:
             )
             self.stats["lns_seconds"] = time.perf_counter() - started
         self.stats["coverage_proven"] = float(plan_coverage(self.data, self.incumbent) >= bound)
+        # At fault: the mandatory requests (and pinned pairs) the final plan leaves short; tier 0
+        # proves that no plan does better when `staffing_proven`.
+        original = self.original
+        filled = np.bincount(original.pair_request[self.incumbent], minlength=original.num_requests)
+        short = original.request_mandatory & (filled < original.request_min)
+        short[np.unique(original.pair_request[original.pair_pinned & ~self.incumbent])] = True
+        self.at_fault = np.flatnonzero(short).astype(np.int64)
+        self.stats["staffing_proven"] = float(self.staffing_proven)
         return _PartResult(self.incumbent, bound, proven, self.at_fault, self.stats)
 
     def _staff_mandatory(self, coverage: FloatArray) -> None:
@@ -302,17 +323,16 @@ class _PartSolver:
         filled = np.bincount(d.pair_request[self.incumbent], minlength=d.num_requests)
         short = d.request_mandatory & (filled < d.request_min)
         short[np.unique(d.pair_request[d.pair_pinned & ~self.incumbent])] = True
-        self.at_fault = np.flatnonzero(short).astype(np.int64)
-        self.data = replace_mandatory(d, self.at_fault)
+        self.data = replace_mandatory(d, np.flatnonzero(short))
         # The incumbent keeps the pinned pairs of requests no longer at fault.
         self.incumbent |= self.data.pair_pinned
 
-    def _grow(self, tier: Tier, deadline: Deadline) -> tuple[float, FloatArray] | None:
+    def _grow(self, tier: Tier, deadline: Deadline) -> tuple[float, FloatArray, BoolArray] | None:
         """Column generation: solve the tier's LP on the columns and add pairs that improve it,
-        until none is left. Returns (bound on the whole part's LP, potentials), or None when the
-        LP has no solution on the columns or time ran out before one."""
+        until none is left. Returns (bound on the whole part's LP, potentials, the pairs the LP
+        uses), or None when the LP has no solution on the columns or time ran out before one."""
         d = self.data
-        result: tuple[float, FloatArray] | None = None
+        result: tuple[float, FloatArray, BoolArray] | None = None
         form = self._formulation(tier.rows, tier.relax)
         for _ in range(_PRICING_ROUNDS):
             objective = _on_vars(form, tier.objective, tier.switch_weight)
@@ -324,7 +344,9 @@ class _PartSolver:
             potential = potentials(
                 d, form, lp, tier.objective, [c for c, _, _ in tier.rows], self.request_sets
             )
-            result = (bound_with(lp, potential, self.columns), potential)
+            support = np.zeros(d.num_pairs, dtype=bool)
+            support[form.pairs[lp.x[: form.num_pairs] > 1e-6]] = True
+            result = (bound_with(lp, potential, self.columns), potential, support)
             log.debug(
                 "tier %d LP %.1f bound %.1f on %d columns (%.2fs)",
                 tier.number,
@@ -353,7 +375,11 @@ class _PartSolver:
         sign = 1.0 if tier.maximize else -1.0
         started = time.perf_counter()
         grown = self._grow(tier, deadline)
-        lp_bound, potential = grown if grown is not None else (sign * np.inf, None)
+        potential: FloatArray | None = None
+        lp_bound = sign * np.inf
+        if grown is not None:
+            lp_bound, potential, support = grown
+            self._dive(tier, support, Deadline(deadline.remaining() * _DIVE_SHARE))
         proven = False
         form = self._formulation(tier.rows, tier.relax)
         while not deadline.expired() and not self.control.should_stop():
@@ -386,6 +412,28 @@ class _PartSolver:
         self.stats[f"tier{tier.number}_seconds"] = time.perf_counter() - started
         self.stats[f"tier{tier.number}_columns"] = float(self.columns.sum())
         return _TierOutcome(self._value(tier), lp_bound, proven)
+
+    def _dive(self, tier: Tier, support: BoolArray, deadline: Deadline) -> None:
+        """A quick plan from the LP: the MIP on the pairs the LP uses (and the incumbent's).
+        The LP optimum is nearly integral here, so this small MIP is fast and close to it."""
+        saved = self.columns
+        self.columns = support | self.incumbent
+        try:
+            form = self._formulation(tier.rows, tier.relax)
+            outcome = solve_milp(
+                form, _on_vars(form, tier.objective, tier.switch_weight), maximize=tier.maximize,
+                time_limit_s=deadline.remaining(), abs_gap=self._abs_gap(tier),
+            )  # fmt: skip
+            log.debug(
+                "tier %d dive %s %s on %d columns (%.2fs)", tier.number, outcome.solved.value,
+                outcome.objective, form.num_pairs, outcome.seconds,
+            )  # fmt: skip
+            if outcome.values is not None:
+                chosen = np.zeros(self.data.num_pairs, dtype=bool)
+                chosen[form.pairs[outcome.values[: form.num_pairs] > 0.5]] = True
+                self._better(chosen)
+        finally:
+            self.columns = saved | self.incumbent
 
     def _value(self, tier: Tier) -> float:
         """The incumbent's value of a tier objective (with mandatory requests staffed)."""
