@@ -139,8 +139,12 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
         at_fault.append(part.requests[result.at_fault])
         for key, value in result.stats.items():
             # Flags hold for the whole problem when they hold for every part; timings add up.
-            combine = min if key.endswith("_proven") else (lambda a, b: a + b)
-            stats_sum[key] = combine(stats_sum[key], value) if key in stats_sum else value
+            if key not in stats_sum:
+                stats_sum[key] = value
+            elif key.endswith("_proven"):
+                stats_sum[key] = min(stats_sum[key], value)
+            else:
+                stats_sum[key] += value
         done_pairs += part.data.num_pairs
         control.on_progress(
             Progress(
