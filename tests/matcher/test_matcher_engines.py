@@ -260,6 +260,15 @@ def test_order_of_records_does_not_change_the_optimum() -> None:
     assert a.objective.travel_km == pytest.approx(b.objective.travel_km, abs=0.01)
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_small_city_is_proven_optimal(seed: int) -> None:
+    """40 volunteers and 16 requests are well within what the MIP proves in a fraction of a
+    second: the plan is `optimal` and its coverage meets the bound."""
+    plan = run(random_city(seed), "optimal", time_limit_s=5)
+    assert plan.status == "optimal"
+    assert plan.bound.coverage == plan.objective.coverage
+
+
 # --------------------------------------------------------------------------------------------
 # Time limits and controls
 # --------------------------------------------------------------------------------------------
