@@ -38,8 +38,15 @@ def explain(
     unfilled: list[Unfilled] = []
     rules_of: dict[int, tuple[int, ...]] = {}
     sentences_of: dict[int, tuple[str, ...]] = {}
+    faulty = set(at_fault)
     for r in np.flatnonzero(sel.filled < data.request_max).tolist():
         codes, reasons, rules = _reasons(compiled, sel, r, proven=proven)
+        if r in faulty:
+            codes = ("mandatory_unstaffable", *codes)
+            reasons = (
+                f"mandatory, but no plan gives it {reqs[r].min_volunteers} volunteer(s)",
+                *reasons,
+            )
         missing = int(data.request_max[r] - sel.filled[r])
         unfilled.append(
             Unfilled(request_id=reqs[r].id, missing=missing, codes=codes, reasons=reasons)
@@ -121,14 +128,14 @@ def _reasons(
             f"only {n_free} candidate(s) are free, fewer than min_volunteers {req.min_volunteers}"
         )
         rules.append(9)
-    elif n_free:
+    elif n_free and proven:
         codes.append("not_chosen")
-        why = (
-            "the other volunteers' assignments were worth more"
-            if proven
-            else "the solve ended before placing them"
+        reasons.append(
+            f"{n_free} free candidate(s) were not assigned: other assignments were worth more"
         )
-        reasons.append(f"{n_free} free candidate(s) were not assigned: {why}")
+    elif n_free:
+        codes.append("time_limit")
+        reasons.append(f"{n_free} free candidate(s) were not assigned before the solve ended")
     if not codes:
         codes.append("below_min_volunteers")
         reasons.append(f"only {n_cand} candidate(s) exist, fewer than needed")
