@@ -8,6 +8,7 @@ python -m benchmarks --only gap,peers   # a subset of the three
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -31,7 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a subset in a few minutes")
     parser.add_argument("--only", default="gap,city,peers", help="comma-separated subset")
     parser.add_argument("--out", type=Path, help="results directory")
+    parser.add_argument(
+        "--rev",
+        help="benchmark matcher/ and cityweek.py as of this git revision (default: working tree)",
+    )
     args = parser.parse_args(argv)
+    if args.rev:
+        os.environ["VOLMATCH_BENCH_REV"] = args.rev
     out = args.out or (DEFAULT_RESULTS / "quick" if args.quick else DEFAULT_RESULTS)
     plan = QUICK if args.quick else FULL
     mains = {"gap": gap.main, "city": city.main, "peers": peers.main}

@@ -15,10 +15,12 @@ import os
 import platform
 import selectors
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -95,6 +97,16 @@ def _highs_version() -> str:
 
 
 def _git_commit() -> str:
+    rev = engine_rev()
+    if rev:
+        try:
+            full = subprocess.run(
+                ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", rev],
+                capture_output=True, text=True, check=True, timeout=10,
+            ).stdout.strip()  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            full = rev
+        return f"{full} (engine and generator from this revision: --rev {rev})"
     try:
         out = subprocess.run(
             ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
@@ -131,20 +143,38 @@ def _matcher_digest() -> str:
 _SNAPSHOT: Path | None = None
 
 
+def engine_rev() -> str | None:
+    """The git revision whose engine and generator to benchmark (VOLMATCH_BENCH_REV, or
+    `python -m benchmarks --rev`); None: the working tree as it is."""
+    return os.environ.get("VOLMATCH_BENCH_REV") or None
+
+
 def code_snapshot() -> Path:
     """A copy of `matcher/` and `benchmarks/*.py` taken once per benchmark process, which
     every worker runs: edits to the working tree during a long run do not mix engine versions
-    within one set of results. Removed at exit."""
+    within one set of results. With `engine_rev()`, `matcher/` and `benchmarks/cityweek.py`
+    come from that git revision instead. Removed at exit."""
     global _SNAPSHOT
     if _SNAPSHOT is None:
         root = Path(tempfile.mkdtemp(prefix="volmatch-bench-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        if threading.current_thread() is threading.main_thread():
+            # A terminated benchmark still runs its exit handlers (and removes the copy).
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         shutil.copytree(
             REPO_ROOT / "matcher", root / "matcher", ignore=shutil.ignore_patterns("__pycache__")
         )
         (root / "benchmarks").mkdir()
         for source in (REPO_ROOT / "benchmarks").glob("*.py"):
             shutil.copy2(source, root / "benchmarks" / source.name)
-        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        rev = engine_rev()
+        if rev:
+            shutil.rmtree(root / "matcher")
+            archive = subprocess.run(
+                ["git", "-C", str(REPO_ROOT), "archive", "--format=tar", rev, *_ENGINE_SOURCES],
+                capture_output=True, check=True, timeout=60,
+            ).stdout  # fmt: skip
+            subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True, timeout=60)
         _SNAPSHOT = root
     return _SNAPSHOT
 
