@@ -32,8 +32,9 @@ class CheckReport:
 def check_plan(instance: Instance, plan: Plan) -> CheckReport:
     """Every hard-rule violation of `plan` for `instance`, with its coverage and travel.
 
-    Rule 10 is excused for requests the plan names in `at_fault` under status `infeasible`:
-    that is how a plan says no plan can staff them."""
+    Under status `infeasible`, rules 9, 10 and 11 are excused on the requests the plan names in
+    `at_fault`: that is how a plan says no plan can staff them (for example a pinned volunteer
+    whom not enough others can join)."""
     volunteers = {v.id: v for v in instance.volunteers}
     requests = {r.id: r for r in instance.requests}
     speed = instance.options.travel_speed_kmh
@@ -59,7 +60,7 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
     excused = {f.request_id for f in plan.at_fault} if plan.status == "infeasible" else set()
     for r in instance.requests:
         for violation in rules.headcount_violations(r, headcount.get(r.id, 0)):
-            if violation.rule == 10 and r.id in excused:
+            if violation.rule in (9, 10) and r.id in excused:
                 continue
             out.append(violation)
     planned = {(a.volunteer_id, a.request_id) for a in plan.assignments}

@@ -113,14 +113,18 @@ def _solve(args: argparse.Namespace) -> int:
         print(f"volmatch solve: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     reporter = _ProgressReporter(enabled=not args.quiet)
-    with reporter:
-        plan = solve(
-            instance,
-            engine=args.engine,
-            time_limit_s=args.time_limit,
-            seed=args.seed,
-            control=Control(on_progress=reporter.update),
-        )
+    try:
+        with reporter:
+            plan = solve(
+                instance,
+                engine=args.engine,
+                time_limit_s=args.time_limit,
+                seed=args.seed,
+                control=Control(on_progress=reporter.update),
+            )
+    except ValueError as exc:  # bad --time-limit or --seed: nothing was solved
+        print(f"volmatch solve: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     text = plan.model_dump_json(indent=2)
     summary = _summary(plan)
     if args.output:

@@ -436,8 +436,11 @@ def _pair_flags(instance: Instance, keys: IntArray, pairs: tuple[Pair, ...]) -> 
         return flags
     v_index = {v.id: i for i, v in enumerate(instance.volunteers)}
     r_index = {r.id: i for i, r in enumerate(instance.requests)}
+    known = [p for p in pairs if p.volunteer_id in v_index and p.request_id in r_index]
+    if not known:
+        return flags
     query = np.array(
-        [v_index[p.volunteer_id] * max(len(r_index), 1) + r_index[p.request_id] for p in pairs],
+        [v_index[p.volunteer_id] * max(len(r_index), 1) + r_index[p.request_id] for p in known],
         dtype=np.int64,
     )
     pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)

@@ -16,7 +16,7 @@ import numpy as np
 from .compile import Compiled
 from .engines.state import Selection
 from .model import AtFault, ReasonCode, Unfilled
-from .problem import BoolArray
+from .problem import BoolArray, IntArray
 
 __all__ = ["Explanation", "explain"]
 
@@ -136,28 +136,32 @@ def _reasons(
     elif n_free:
         codes.append("time_limit")
         reasons.append(f"{n_free} free candidate(s) were not assigned before the solve ended")
-    if not codes:
-        codes.append("below_min_volunteers")
-        reasons.append(f"only {n_cand} candidate(s) exist, fewer than needed")
-        rules.append(9)
+    if not codes:  # every candidate is already assigned here: nobody else qualifies
+        sentence, rule = _no_candidate(compiled, r, exclude=data.pair_volunteer[pairs])
+        codes.append("no_candidate")
+        reasons.append(f"all {n_cand} candidate(s) are assigned to it; for the rest, {sentence}")
+        rules.append(rule)
     return tuple(codes), tuple(reasons), tuple(sorted(set(rules)))
 
 
-def _no_candidate(compiled: Compiled, r: int) -> tuple[str, int]:
-    """The first of rules 1-5 that no volunteer passes for request r, as a sentence."""
+def _no_candidate(compiled: Compiled, r: int, exclude: IntArray | None = None) -> tuple[str, int]:
+    """The first of rules 1-5 that no volunteer (outside `exclude`) passes for request r, as a
+    sentence and the rule's number."""
     t = compiled.tables
     req = compiled.instance.requests[r]
-    n = t.num_volunteers
+    v = np.arange(t.num_volunteers, dtype=np.int64)
+    if exclude is not None:
+        v = np.setdiff1d(v, exclude)
+    n = len(v)
     if n == 0:
-        return "there are no volunteers", 1
-    v = np.arange(n, dtype=np.int64)
+        return (
+            "there are no volunteers" if exclude is None else "there are no other volunteers"
+        ), 1
     rr = np.full(n, r, dtype=np.int64)
     ok = t.skills_ok(v, rr)
     if not ok.any():
-        have = {
-            s: sum(s in vol.skills for vol in compiled.instance.volunteers)
-            for s in req.required_skills
-        }
+        vols = compiled.instance.volunteers
+        have = {s: sum(s in vols[i].skills for i in v.tolist()) for s in req.required_skills}
         nobody = [s for s, k in have.items() if k == 0]
         if nobody:
             return f"no volunteer has skill {', '.join(nobody)}", 1

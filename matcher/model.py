@@ -47,9 +47,10 @@ AttributeValue = StrictStr | StrictBool | StrictInt | StrictFloat
 
 
 class _Record(BaseModel):
-    """Base of every input record: immutable, unknown fields rejected, NaN/Infinity rejected."""
+    """Base of every input record: immutable; unknown fields, NaN/Infinity and values of the
+    wrong JSON type (a number written as a string, a count written as true) are rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
 
 
 def _check_end_after_start(cls: type, end: datetime, info: ValidationInfo) -> datetime:
@@ -221,7 +222,7 @@ ReasonCode = Literal[
 class Unfilled(_Output):
     request_id: str
     missing: int = Field(ge=1, description="volunteers_needed minus volunteers assigned.")
-    codes: tuple[ReasonCode, ...] = Field(description="Machine-readable reason codes.")
+    codes: tuple[ReasonCode, ...] = Field(default=(), description="Machine-readable reason codes.")
     reasons: tuple[str, ...] = Field(description="One sentence per reason code.")
 
 
@@ -255,3 +256,6 @@ class Plan(_Output):
     objective: Objective
     bound: Bound = Field(default_factory=Bound)
     stats: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    warnings: tuple[str, ...] = Field(
+        default=(), description="Input that was ignored, e.g. previous pairs naming unknown ids."
+    )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -98,12 +99,41 @@ class ProblemData:
 
     def request_sets(self) -> tuple[IntArray, IntArray]:
         """The conflict sets holding each request, as CSR (indptr over requests, set ids)."""
+        return self._request_sets
+
+    @cached_property
+    def _request_sets(self) -> tuple[IntArray, IntArray]:
         owner = np.repeat(
             np.arange(self.num_conflict_sets, dtype=np.int64), np.diff(self.conflict_indptr)
         )
         order = np.argsort(self.conflict_requests, kind="stable")
         indptr = np.searchsorted(self.conflict_requests[order], np.arange(self.num_requests + 1))
         return indptr.astype(np.int64), owner[order]
+
+    def violations(self, selected: BoolArray) -> tuple[int, int]:
+        """How many hard rules a selection breaks, as (structural, staffing). Structural: a
+        volunteer over a cap, pairs of one volunteer in one conflict set beyond the first, a
+        request over its maximum. Staffing: a request staffed below its minimum, a mandatory
+        request short, a pinned pair left out (what an infeasible plan may have to break)."""
+        pv, pr = self.pair_volunteer[selected], self.pair_request[selected]
+        load = np.bincount(pv, weights=self.pair_load[selected], minlength=self.num_volunteers)
+        count = np.bincount(pv, minlength=self.num_volunteers)
+        filled = np.bincount(pr, minlength=self.num_requests)
+        below = filled < self.request_min
+        structural = int((load > self.volunteer_capacity).sum())
+        structural += int((count > self.volunteer_max_pairs).sum())
+        structural += int((filled > self.request_max).sum())
+        set_ptr, set_of = self.request_sets()
+        n = set_ptr[pr + 1] - set_ptr[pr]
+        if n.sum():
+            ranks = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+            sets = set_of[set_ptr[pr].repeat(n) + ranks]
+            keys = np.repeat(pv, n) * max(self.num_conflict_sets, 1) + sets
+            _, per_key = np.unique(keys, return_counts=True)
+            structural += int((per_key - 1).sum())
+        staffing = int(((filled > 0) & below).sum() + (self.request_mandatory & below).sum())
+        staffing += int((self.pair_pinned & ~selected).sum())
+        return structural, staffing
 
     def _validate(self) -> None:
         nv, nr, npairs = self.num_volunteers, self.num_requests, self.num_pairs

@@ -19,7 +19,7 @@ from .engines.base import Control, EngineResult, SolveParams, Status
 from .engines.optimal import fairness_penalty
 from .explain import explain
 from .model import Assignment, Bound, Instance, Objective, Plan
-from .validate import parse_instance
+from .validate import instance_warnings, parse_instance
 
 __all__ = ["DEFAULT_TIME_LIMIT_S", "EngineName", "build_plan", "solve"]
 
@@ -36,16 +36,18 @@ def solve(
     control: Control | None = None,
 ) -> Plan:
     """Solve a matching problem. `time_limit_s` and `seed` override the instance's options.
-    Raises `InstanceError` (naming record and field) on bad input, before any solving."""
+    Raises `InstanceError` (naming record and field) on bad input and `ValueError` on bad
+    arguments, before any solving."""
     started = time.perf_counter()
     problem = parse_instance(instance)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     options = problem.options
-    params = SolveParams(
-        time_limit_s=time_limit_s or options.time_limit_s or DEFAULT_TIME_LIMIT_S,
-        seed=options.seed if seed is None else seed,
-    )
+    if time_limit_s is None:
+        time_limit_s = (
+            options.time_limit_s if options.time_limit_s is not None else DEFAULT_TIME_LIMIT_S
+        )
+    params = SolveParams(time_limit_s=time_limit_s, seed=options.seed if seed is None else seed)
     compiled = compile_instance(problem)
     compile_seconds = time.perf_counter() - started
     result = ENGINES[engine](compiled.data, params, control or Control())
@@ -93,6 +95,7 @@ def build_plan(
     if bound is not None and bound > 0:
         stats["gap"] = round((bound - coverage) / bound, 6)
     return Plan(
+        warnings=tuple(instance_warnings(compiled.instance)),
         status=result.status.value,
         assignments=assignments,
         unfilled=why.unfilled,

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from . import rules
 from .model import Instance, Pair, Request, Volunteer
 
-__all__ = ["InstanceError", "Problem", "check_instance", "parse_instance"]
+__all__ = ["InstanceError", "Problem", "check_instance", "instance_warnings", "parse_instance"]
 
 _LISTS = ("volunteers", "requests", "pinned", "previous")
 _R = TypeVar("_R", Volunteer, Request)
@@ -53,16 +53,20 @@ def parse_instance(source: str | bytes | Mapping[str, Any] | Instance) -> Instan
     if isinstance(source, Instance):
         check_instance(source)
         return source
+    # Validation runs on JSON text (strict JSON types; times as RFC 3339 strings); the decoded
+    # data is kept to name records in error messages.
     data: Any
     if isinstance(source, str | bytes):
+        text = source
         try:
             data = json.loads(source)
         except json.JSONDecodeError as exc:
             raise InstanceError([Problem("$", None, f"not valid JSON: {exc}")]) from None
     else:
         data = source
+        text = json.dumps(source, allow_nan=True)
     try:
-        instance = Instance.model_validate(data)
+        instance = Instance.model_validate_json(text)
     except ValidationError as exc:
         raise InstanceError([_problem_from_pydantic(err, data) for err in exc.errors()]) from None
     check_instance(instance)
@@ -74,7 +78,9 @@ def check_instance(instance: Instance) -> None:
     problems: list[Problem] = []
     volunteers = _index_unique("volunteers", instance.volunteers, problems)
     requests = _index_unique("requests", instance.requests, problems)
-    for name in ("pinned", "previous"):
+    # Unknown ids in `previous` are not errors (see `instance_warnings`): a past plan may name
+    # volunteers and requests that are gone, and FORMAT.md's own example does.
+    for name in ("pinned",):
         pairs: tuple[Pair, ...] = getattr(instance, name)
         seen: dict[tuple[str, str], int] = {}
         for i, pair in enumerate(pairs):
@@ -91,6 +97,25 @@ def check_instance(instance: Instance) -> None:
         problems.extend(_pinned_rule_problems(instance, volunteers, requests))
     if problems:
         raise InstanceError(problems)
+
+
+def instance_warnings(instance: Instance) -> list[str]:
+    """What a solve will ignore: previous pairs naming a volunteer or request not in the
+    instance, or repeated."""
+    volunteers = {v.id for v in instance.volunteers}
+    requests = {r.id for r in instance.requests}
+    out: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for i, pair in enumerate(instance.previous):
+        label = f"previous[{i}] ({pair.volunteer_id} -> {pair.request_id})"
+        if pair.volunteer_id not in volunteers:
+            out.append(f"{label}: unknown volunteer id, ignored")
+        elif pair.request_id not in requests:
+            out.append(f"{label}: unknown request id, ignored")
+        elif (pair.volunteer_id, pair.request_id) in seen:
+            out.append(f"{label}: repeated, counted once")
+        seen.add((pair.volunteer_id, pair.request_id))
+    return out
 
 
 def _index_unique(name: str, records: Sequence[_R], problems: list[Problem]) -> dict[str, _R]:

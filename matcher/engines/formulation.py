@@ -298,8 +298,7 @@ def formulate(
     binding = np.flatnonzero(
         np.bincount(pv, weights=load, minlength=nvol) > data.volunteer_capacity
     )
-    in_binding = np.isin(pv, binding)
-    c_all = np.flatnonzero(in_binding)
+    c_all = np.flatnonzero(np.isin(pv, binding) & (load > 0))  # divisors are positive loads
     if len(c_all):
         combos = np.unique(np.stack([pv[c_all], load[c_all].astype(np.int64)], axis=1), axis=0)
         # Each column enters every row of its volunteer: expand columns by their volunteer's rows.

@@ -1,9 +1,12 @@
 """`greedy`: the first-come-first-served baseline, as volunteer centers match today.
 
-Pinned pairs are placed first. Then requests are taken in order of start time (`request_order`);
-each takes the nearest volunteers that are still free (no conflicting assignment, caps not
-reached), up to its headcount, or none if fewer than its minimum are free. It never revisits a
-choice, so scarce volunteers go to whichever request comes first: the thing to beat.
+Pinned pairs are placed first. Then requests are taken in order of start time (`request_order`),
+as a center fills them by phone, except that requests already holding a pinned volunteer, then
+mandatory requests, go before the rest; each takes the nearest volunteers that are still free
+(no conflicting assignment, caps not reached), up to its headcount, or none if fewer than its
+minimum are free. It never revisits a choice, so scarce volunteers go to whichever request comes
+first: the thing to beat. A request whose pinned volunteers cannot be joined by enough others
+keeps them and is reported at fault (rules 9 and 11 cannot both hold).
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ def greedy_selection(
     sel = Selection(data, inc)
     for p in np.flatnonzero(data.pair_pinned).tolist():
         sel.add(p)
-    order = np.argsort(data.request_order, kind="stable")
+    has_pinned = np.bincount(data.pair_request[data.pair_pinned], minlength=data.num_requests) > 0
+    group = np.where(has_pinned, 0, np.where(data.request_mandatory, 1, 2))
+    order = np.lexsort((data.request_order, group))
     for step, r in enumerate(order.tolist()):
         if deadline is not None and step % 256 == 0 and deadline.expired():
             break
@@ -47,6 +52,11 @@ def greedy(data: ProblemData, params: SolveParams, control: Control) -> EngineRe
     # Mandatory requests left short, and requests whose pinned volunteers stay under the minimum.
     below = sel.filled < data.request_min
     short = below & (data.request_mandatory | (sel.filled > 0))
+    # Pinned pairs are placed whatever they break (arrays are not validated like instances).
+    over = (sel.load > data.volunteer_capacity) | (sel.count > data.volunteer_max_pairs)
+    pinned = np.flatnonzero(data.pair_pinned)
+    breaking = over[data.pair_volunteer[pinned]] | (sel.blocked[pinned] > 1)
+    short[data.pair_request[pinned[breaking]]] = True
     status = Status.INFEASIBLE if short.any() else Status.FEASIBLE
     return EngineResult(
         selected=sel.selected.copy(),

@@ -48,6 +48,11 @@ def solve_milp(
 ) -> MilpOutcome:
     """Optimise `objective` over `form`. `abs_gap` is the absolute gap at which the solve may
     stop and call the result optimal (below 1 proves an integer objective exactly)."""
+    if form.num_vars == 0:  # nothing to choose: the empty plan, if the rows allow it
+        feasible = bool(np.all(form.row_lo <= 0) and np.all(form.row_hi >= 0))
+        if not feasible:
+            return MilpOutcome(Solved.INFEASIBLE, None, None, None, 0.0)
+        return MilpOutcome(Solved.OPTIMAL, np.zeros(0), 0.0, 0.0, 0.0)
     sign = -1.0 if maximize else 1.0
     c = sign * objective
     # HiGHS stops on a relative gap; turn the absolute gap into one (objective bounded by sum|c|).

@@ -56,14 +56,14 @@ _DIVE_SHARE = 0.2
 _SHARE = {0: 0.3, 1: 0.5, 12: 0.7, 2: 0.7, 3: 0.8}
 
 
-def lexicographic_key(data: ProblemData, selected: BoolArray) -> tuple[float, float, float, float]:
-    """A selection's objective as a key where larger is better: minus the mandatory requests
-    left short and pinned pairs left out, coverage, minus travel, soft score."""
-    filled = np.bincount(data.pair_request[selected], minlength=data.num_requests)
-    short = int((data.request_mandatory & (filled < data.request_min)).sum())
-    short += int((data.pair_pinned & ~selected).sum())
+def lexicographic_key(data: ProblemData, selected: BoolArray) -> tuple[float, ...]:
+    """A selection's objective as a key where larger is better: minus the hard rules it breaks
+    (structural ones first: caps and conflicts are never traded for staffing), coverage, minus
+    travel, soft score."""
+    structural, staffing = data.violations(selected)
     return (
-        -float(short),
+        -float(structural),
+        -float(staffing),
         float(plan_coverage(data, selected)),
         -float(data.pair_cost[selected].sum()),
         soft_score(data, selected),
@@ -252,7 +252,7 @@ class _PartSolver:
         d = self.data
         coverage = d.request_priority[d.pair_request].astype(float)
         cost = d.pair_cost.astype(float)
-        if lexicographic_key(d, self.incumbent)[0] < 0 and not self.full:
+        if d.violations(self.incumbent) != (0, 0) and not self.full:
             self._staff_mandatory(coverage)
         # The coverage LP, grown by pricing, bounds tier 1 for the whole part.
         lp1 = self._grow(Tier(1, coverage, maximize=True), Deadline(self.budget.remaining() * 0.3))
@@ -307,7 +307,8 @@ class _PartSolver:
         # proves that no plan does better when `staffing_proven`.
         original = self.original
         filled = np.bincount(original.pair_request[self.incumbent], minlength=original.num_requests)
-        short = original.request_mandatory & (filled < original.request_min)
+        below = filled < original.request_min
+        short = (original.request_mandatory | (filled > 0)) & below
         short[np.unique(original.pair_request[original.pair_pinned & ~self.incumbent])] = True
         self.at_fault = np.flatnonzero(short).astype(np.int64)
         self.stats["staffing_proven"] = float(self.staffing_proven)
@@ -325,7 +326,8 @@ class _PartSolver:
         t0 = self._tier(tier, closure_limit=_CLOSURE_LIMIT)
         self.staffing_proven = t0 is not None and t0.proven
         filled = np.bincount(d.pair_request[self.incumbent], minlength=d.num_requests)
-        short = d.request_mandatory & (filled < d.request_min)
+        below = filled < d.request_min
+        short = (d.request_mandatory | (filled > 0)) & below
         short[np.unique(d.pair_request[d.pair_pinned & ~self.incumbent])] = True
         self.data = replace_mandatory(d, np.flatnonzero(short))
         # The incumbent keeps the pinned pairs of requests no longer at fault.
@@ -415,7 +417,8 @@ class _PartSolver:
             form = self._formulation(tier.rows, tier.relax)
         self.stats[f"tier{tier.number}_seconds"] = time.perf_counter() - started
         self.stats[f"tier{tier.number}_columns"] = float(self.columns.sum())
-        return _TierOutcome(self._value(tier), lp_bound, proven)
+        value = self._value(tier)
+        return _TierOutcome(value, value if proven else lp_bound, proven)
 
     def _dive(self, tier: Tier, support: BoolArray, deadline: Deadline) -> None:
         """A quick plan from the LP: the MIP on the pairs the LP uses (and the incumbent's).

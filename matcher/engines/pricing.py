@@ -45,6 +45,11 @@ def solve_lp(
     """The LP relaxation of `form` (HiGHS dual simplex); `infeasible` set when it has no
     solution; None when it did not finish in time."""
     started = time.perf_counter()
+    if form.num_vars == 0:
+        feasible = bool(np.all(form.row_lo <= 0) and np.all(form.row_hi >= 0))
+        return LpSolution(
+            0.0, np.zeros(0), np.zeros(form.matrix.shape[0]), maximize, 0.0, infeasible=not feasible
+        )
     f = -objective if maximize else objective
     a = form.matrix
     eq = np.isfinite(form.row_lo) & (form.row_lo == form.row_hi)

@@ -330,7 +330,7 @@ CASES: list[Case] = [
     Case("truncated JSON", '{"volunteers": [', "$", None, "not valid JSON"),
     Case("empty text", "", "$", None, "not valid JSON"),
     Case("trailing comma", '{"volunteers": [],}', "$", None, "not valid JSON"),
-    Case("not an object", "[]", "$", None, "valid dictionary"),
+    Case("not an object", "[]", "$", None, "should be an object"),
     Case("volunteers not a list", '{"volunteers": 3}', "volunteers", None, "valid"),
     # unknown fields
     Case(
