@@ -30,7 +30,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .spec import DISTRICTS, Block, Loaded, Pool, Scenario, Service, clock_minutes, service_days
+from .spec import (
+    DISTRICTS,
+    Block,
+    DayKind,
+    Loaded,
+    Pool,
+    Scenario,
+    Service,
+    clock_minutes,
+    service_days,
+)
 
 __all__ = ["Generated", "Places", "apportion", "build", "dumps", "generate"]
 
@@ -82,7 +92,9 @@ def generate(
     requests: int | None = None,
 ) -> dict[str, Any]:
     """The instance (FORMAT.md, as JSON-ready data) of a scenario."""
-    return build(scenario, seed=seed, scale=scale, volunteers=volunteers, requests=requests).instance
+    return build(
+        scenario, seed=seed, scale=scale, volunteers=volunteers, requests=requests
+    ).instance
 
 
 def build(
@@ -137,7 +149,9 @@ def build(
     for name, pool in spec.pools.items():
         rng = _rng(seed, "pool", name)
         vols.extend(
-            _volunteers(rng, name, pool, pool_sizes[name], places, spec, kinds, clock, len(vols), width)
+            _volunteers(
+                rng, name, pool, pool_sizes[name], places, spec, kinds, clock, len(vols), width
+            )
         )
     reqs = _requests(spec, seed, service_sizes, places, kinds, clock)
     options: dict[str, Any] = {
@@ -192,7 +206,9 @@ def _site_count(spec: Scenario, name: str, scale: float) -> int:
 def _pool_base(spec: Scenario, pool: Pool) -> int:
     if pool.count is not None:
         return pool.count
-    sites = len(spec.area.districts) if pool.home == DISTRICTS else _site_count(spec, pool.home, 1.0)
+    sites = (
+        len(spec.area.districts) if pool.home == DISTRICTS else _site_count(spec, pool.home, 1.0)
+    )
     return (pool.per_site or 0) * sites
 
 
@@ -206,8 +222,10 @@ def _request_total_at_scale_one(spec: Scenario) -> int:
         if service.pattern == "random":
             total += service.count or 0
         else:
-            sites = len(spec.area.districts) if service.at == DISTRICTS else _site_count(
-                spec, service.at, 1.0
+            sites = (
+                len(spec.area.districts)
+                if service.at == DISTRICTS
+                else _site_count(spec, service.at, 1.0)
             )
             total += sites * len(service_days(spec, service)) * len(service.start_times)
     return total
@@ -223,7 +241,9 @@ def _rng(seed: int, *labels: str) -> np.random.Generator:
     return np.random.default_rng([seed, *(zlib.crc32(label.encode()) for label in labels)])
 
 
-def _offsets_km_to_deg(lat: FloatArray, dy_km: FloatArray, dx_km: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _offsets_km_to_deg(
+    lat: FloatArray, dy_km: FloatArray, dx_km: FloatArray
+) -> tuple[FloatArray, FloatArray]:
     dlat = dy_km / KM_PER_DEGREE
     dlon = dx_km / (KM_PER_DEGREE * np.cos(np.radians(lat)))
     return dlat, dlon
@@ -244,11 +264,7 @@ def _places(spec: Scenario, seed: int, scale: float) -> dict[str, Places]:
     d_lat = np.array([x.lat for x in d], dtype=np.float64)
     d_lon = np.array([x.lon for x in d], dtype=np.float64)
     d_radius = np.array([x.radius_km for x in d], dtype=np.float64)
-    out = {
-        DISTRICTS: Places(
-            [x.name for x in d], d_lat, d_lon, d_radius**2, d_radius, disc=True
-        )
-    }
+    out = {DISTRICTS: Places([x.name for x in d], d_lat, d_lon, d_radius**2, d_radius, disc=True)}
     index = {x.name: i for i, x in enumerate(d)}
     for name, group in spec.sites.items():
         rng = _rng(seed, "sites", name)
@@ -259,9 +275,7 @@ def _places(spec: Scenario, seed: int, scale: float) -> dict[str, Places]:
         where = allowed[rng.integers(len(allowed), size=drawn)]
         lat, lon = _in_discs(rng, d_lat[where], d_lon[where], d_radius[where])
         fixed = np.array(group.points[:n], dtype=np.float64).reshape(-1, 2)
-        weight = (
-            rng.lognormal(0.0, 0.6, size=n) if group.sizes == "varied" else np.ones(n)
-        )
+        weight = rng.lognormal(0.0, 0.6, size=n) if group.sizes == "varied" else np.ones(n)
         out[name] = Places(
             names,
             np.concatenate([fixed[:, 0], lat]),
@@ -321,7 +335,9 @@ def _num(x: float) -> int | float:
     return int(x) if float(x).is_integer() else float(x)
 
 
-def _uniform(rng: np.random.Generator, bounds: tuple[float, float], n: int, step: float) -> FloatArray:
+def _uniform(
+    rng: np.random.Generator, bounds: tuple[float, float], n: int, step: float
+) -> FloatArray:
     """n draws uniform in [low, high], rounded to `step` (a fixed value when low == high)."""
     lo, hi = bounds
     return np.round(rng.uniform(lo, hi, size=n) / step) * step
@@ -340,10 +356,13 @@ def _top_k(rng: np.random.Generator, log_weights: FloatArray, k: IntArray) -> Bo
 
 
 def _choose_blocks(
-    rng: np.random.Generator, blocks: Sequence[Block], kinds: Sequence[str], shape: tuple[int, int]
+    rng: np.random.Generator,
+    blocks: Sequence[Block],
+    kinds: Sequence[DayKind],
+    shape: tuple[int, int],
 ) -> IntArray:
     """For every (volunteer, day), one block allowed on that day's kind, by weight (-1: none)."""
-    n, days = shape
+    days = shape[1]
     out = np.full(shape, -1, dtype=np.int64)
     u = rng.random(shape)
     for kind in sorted(set(kinds)):
@@ -358,13 +377,13 @@ def _choose_blocks(
 
 
 def _availability(
-    rng: np.random.Generator, pool: Pool, kinds: Sequence[str], n: int, clock: _Clock
+    rng: np.random.Generator, pool: Pool, kinds: Sequence[DayKind], n: int, clock: _Clock
 ) -> list[list[dict[str, str]]]:
     """Per volunteer, merged availability windows as FORMAT.md intervals, sorted."""
     avail = pool.availability
     days = len(kinds)
     block_ok = np.array([any(k in b.on for b in avail.blocks) for k in kinds], dtype=bool)
-    weight = np.array([avail.day_weights.get(k, 0.0) for k in kinds], dtype=np.float64)  # type: ignore[call-overload]
+    weight = np.array([avail.day_weights.get(k, 0.0) for k in kinds], dtype=np.float64)
     weight[~block_ok] = 0.0
     with np.errstate(divide="ignore"):
         log_w = np.log(weight)
@@ -385,7 +404,10 @@ def _availability(
     order = np.lexsort((end, start, day, owner))
     spans: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]
     for i, d, s, e in zip(
-        owner[order].tolist(), day[order].tolist(), start[order].tolist(), end[order].tolist(),
+        owner[order].tolist(),
+        day[order].tolist(),
+        start[order].tolist(),
+        end[order].tolist(),
         strict=True,
     ):
         mine = spans[i]
@@ -417,7 +439,7 @@ def _volunteers(
     n: int,
     places: dict[str, Places],
     spec: Scenario,
-    kinds: Sequence[str],
+    kinds: Sequence[DayKind],
     clock: _Clock,
     first: int,
     width: int,
@@ -428,7 +450,9 @@ def _volunteers(
     genders = list(pool.gender)
     g_w = np.array([pool.gender[g] for g in genders], dtype=np.float64)
     gender = rng.choice(len(genders), size=n, p=g_w / g_w.sum()).tolist()
-    skills = _subsets(list(pool.skills), rng.random((n, len(pool.skills))) < list(pool.skills.values()))
+    skills = _subsets(
+        list(pool.skills), rng.random((n, len(pool.skills))) < list(pool.skills.values())
+    )
     languages = _subsets(
         list(pool.languages), rng.random((n, len(pool.languages))) < list(pool.languages.values())
     )
@@ -499,7 +523,7 @@ def _requests(
     seed: int,
     sizes: dict[str, int],
     places: dict[str, Places],
-    kinds: Sequence[str],
+    kinds: Sequence[DayKind],
     clock: _Clock,
 ) -> list[dict[str, Any]]:
     drawn = [
@@ -507,7 +531,11 @@ def _requests(
         for k, (name, service) in enumerate(spec.services.items())
     ]
     service = np.concatenate([np.full(len(x.day), x.service) for x in drawn]).astype(np.int64)
-    cat = {f: np.concatenate([getattr(x, f) for x in drawn]) for f in _Drawn.__dataclass_fields__ if f != "service"}
+    cat = {
+        f: np.concatenate([getattr(x, f) for x in drawn])
+        for f in _Drawn.__dataclass_fields__
+        if f != "service"
+    }
     order = np.lexsort((np.arange(len(service)), service, cat["start"], cat["day"]))
     names = list(spec.services)
     services = list(spec.services.values())
@@ -550,7 +578,7 @@ def _draw_service(
     service: Service,
     n: int,
     places: dict[str, Places],
-    kinds: Sequence[str],
+    kinds: Sequence[DayKind],
 ) -> _Drawn:
     days = np.asarray(service_days(spec, service), dtype=np.int64)
     starts = np.array([clock_minutes(t) for t in service.start_times], dtype=np.int64)
@@ -563,7 +591,7 @@ def _draw_service(
         lat, lon = at.lat[site], at.lon[site]
     else:
         _, lat, lon = _scatter(rng, at, n, service.spread_km)
-        w = np.array([service.day_weights.get(kinds[d], 0.0) for d in days], dtype=np.float64)  # type: ignore[call-overload]
+        w = np.array([service.day_weights.get(kinds[d], 0.0) for d in days], dtype=np.float64)
         day = days[rng.choice(len(days), size=n, p=w / w.sum())]
         sw = np.asarray(service.start_weights or [1.0] * len(starts), dtype=np.float64)
         start = starts[rng.choice(len(starts), size=n, p=sw / sw.sum())]

@@ -56,10 +56,9 @@ __all__ = [
 ]
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
-DAY_KINDS: tuple[str, ...] = ("weekday", "weekend", "holiday")
-DISTRICTS = "districts"  # the implicit site group: every district, points spread over its disc
-
 DayKind = Literal["weekday", "weekend", "holiday"]
+DAY_KINDS: tuple[DayKind, ...] = ("weekday", "weekend", "holiday")
+DISTRICTS = "districts"  # the implicit site group: every district, points spread over its disc
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,6 +163,10 @@ def _probabilities(probs: dict[str, float]) -> dict[str, float]:
     return probs
 
 
+def _every_kind() -> dict[DayKind, float]:
+    return dict.fromkeys(DAY_KINDS, 1.0)
+
+
 Weights = Annotated[dict[str, float], AfterValidator(_positive_weights)]
 KindWeights = Annotated[dict[DayKind, float], AfterValidator(_positive_weights)]
 Probabilities = Annotated[dict[str, float], AfterValidator(_probabilities)]
@@ -198,13 +201,13 @@ class Horizon(_Spec):
     def dates(self) -> list[date]:
         return [self.start + timedelta(days=d) for d in range(self.days)]
 
-    def kind_of(self, day: date) -> str:
+    def kind_of(self, day: date) -> DayKind:
         """'holiday', 'weekend' or 'weekday'."""
         if day in self.holidays:
             return "holiday"
         return "weekend" if day.weekday() >= 5 else "weekday"
 
-    def day_kinds(self) -> list[str]:
+    def day_kinds(self) -> list[DayKind]:
         return [self.kind_of(d) for d in self.dates()]
 
 
@@ -253,7 +256,7 @@ class Availability(_Spec):
 
     days: IntRange = Field(description="How many days each volunteer offers, [low, high].")
     day_weights: KindWeights = Field(
-        default_factory=lambda: dict.fromkeys(DAY_KINDS, 1.0),
+        default_factory=_every_kind,
         description="Relative chance that a day of each kind is offered.",
     )
     blocks: tuple[Block, ...] = Field(min_length=1, description="One is drawn per offered day.")
@@ -317,7 +320,7 @@ class Service(_Spec):
     spread_km: float | None = Field(default=None, ge=0)
     on: tuple[DayKind, ...] = DAY_KINDS
     days: tuple[int, ...] = Field(default=(), description="Explicit day indices (0 = start).")
-    day_weights: KindWeights = Field(default_factory=lambda: dict.fromkeys(DAY_KINDS, 1.0))
+    day_weights: KindWeights = Field(default_factory=_every_kind)
     start_times: tuple[Clock, ...] = Field(min_length=1)
     start_weights: tuple[float, ...] = ()
     duration_h: Range
@@ -338,7 +341,9 @@ class Service(_Spec):
     def _headcount(cls, value: tuple[int, int]) -> tuple[int, int]:
         if value[0] < 1:
             raise ValueError("headcount must be at least 1")
-        return _check_range(value)  # type: ignore[return-value]
+        if value[0] > value[1]:
+            raise ValueError(f"low ({value[0]}) is above high ({value[1]})")
+        return value
 
     @field_validator("duration_h")
     @classmethod
@@ -407,9 +412,7 @@ def resolve(name_or_path: str | Path) -> Path:
     return path
 
 
-def load_scenario(
-    name_or_path: str | Path, overrides: Iterable[tuple[str, Any]] = ()
-) -> Loaded:
+def load_scenario(name_or_path: str | Path, overrides: Iterable[tuple[str, Any]] = ()) -> Loaded:
     """Read, override and validate a scenario; raise `ScenarioError` listing every problem."""
     path = resolve(name_or_path)
     try:
@@ -495,7 +498,10 @@ def cross_check(spec: Scenario, where: str) -> list[ScenarioProblem]:
         if (pool.count is None) == (pool.per_site is None):
             bad(key, "give exactly one of count and per_site")
         if pool.home not in groups:
-            bad(f"{key}.home", f"unknown site group {pool.home!r} (known: {', '.join(sorted(groups))})")
+            bad(
+                f"{key}.home",
+                f"unknown site group {pool.home!r} (known: {', '.join(sorted(groups))})",
+            )
         for d in pool.districts:
             if d not in districts:
                 bad(f"{key}.districts", f"unknown district {d!r}")
@@ -505,7 +511,7 @@ def cross_check(spec: Scenario, where: str) -> list[ScenarioProblem]:
         usable = {
             k
             for k in kinds
-            if avail.day_weights.get(k, 0) > 0 and any(k in b.on for b in avail.blocks)
+            if avail.day_weights.get(k, 0.0) > 0 and any(k in b.on for b in avail.blocks)
         }
         if not usable:
             bad(f"{key}.availability", "no day of the horizon has a weight and a block")
@@ -518,16 +524,21 @@ def cross_check(spec: Scenario, where: str) -> list[ScenarioProblem]:
     for name, service in spec.services.items():
         key = f"services.{name}"
         if service.at not in groups:
-            bad(f"{key}.at", f"unknown site group {service.at!r} (known: {', '.join(sorted(groups))})")
+            bad(
+                f"{key}.at",
+                f"unknown site group {service.at!r} (known: {', '.join(sorted(groups))})",
+            )
         if service.pattern == "random" and service.count is None:
             bad(f"{key}.count", "required with pattern = 'random'")
         if service.pattern == "roster" and service.count is not None:
-            bad(f"{key}.count", "not used with pattern = 'roster' (one request per site, day, time)")
+            bad(
+                f"{key}.count", "not used with pattern = 'roster' (one request per site, day, time)"
+            )
         if service.min_volunteers > service.headcount[1]:
             bad(f"{key}.min_volunteers", "exceeds the largest headcount")
-        for d in service.days:
-            if not 0 <= d < spec.horizon.days:
-                bad(f"{key}.days", f"day {d} is outside the horizon (0..{spec.horizon.days - 1})")
+        for day in service.days:
+            if not 0 <= day < spec.horizon.days:
+                bad(f"{key}.days", f"day {day} is outside the horizon (0..{spec.horizon.days - 1})")
         if not service_days(spec, service):
             bad(key, "no day of the horizon matches `on`/`days`")
         if service.start_weights and len(service.start_weights) != len(service.start_times):
@@ -551,7 +562,7 @@ def service_days(spec: Scenario, service: Service) -> list[int]:
         for d in candidates
         if 0 <= d < len(kinds)
         and kinds[d] in service.on
-        and service.day_weights.get(kinds[d], 0) > 0  # type: ignore[call-overload]
+        and service.day_weights.get(kinds[d], 0.0) > 0
     ]
 
 
@@ -588,7 +599,8 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
 
 def _split_top_level(text: str) -> list[str]:
     """Split on commas that are not inside brackets, braces or quotes."""
-    out, depth, quote, current = [], 0, "", ""
+    out: list[str] = []
+    depth, quote, current = 0, "", ""
     for ch in text:
         if quote:
             current += ch
