@@ -536,9 +536,9 @@ def cross_check(spec: Scenario, where: str) -> list[ScenarioProblem]:
             )
         if service.min_volunteers > service.headcount[1]:
             bad(f"{key}.min_volunteers", "exceeds the largest headcount")
-        for day in service.days:
-            if not 0 <= day < spec.horizon.days:
-                bad(f"{key}.days", f"day {day} is outside the horizon (0..{spec.horizon.days - 1})")
+        for index in service.days:
+            if not 0 <= index < spec.horizon.days:
+                bad(f"{key}.days", f"day {index} is outside the horizon (0..{spec.horizon.days - 1})")
         if not service_days(spec, service):
             bad(key, "no day of the horizon matches `on`/`days`")
         if service.start_weights and len(service.start_weights) != len(service.start_times):
