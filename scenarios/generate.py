@@ -42,7 +42,7 @@ from .spec import (
     service_days,
 )
 
-__all__ = ["Generated", "Places", "apportion", "build", "dumps", "generate"]
+__all__ = ["Counts", "Generated", "Places", "apportion", "build", "counts", "dumps", "generate"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -116,33 +116,9 @@ def build(
         raise ValueError(f"scale must be positive, got {scale}")
     clock = _Clock(spec.horizon.start, spec.horizon.tz)
     kinds = spec.horizon.day_kinds()
-
-    site_scale = scale
-    if requests is not None:
-        site_scale = requests / max(_request_total_at_scale_one(spec), 1)
-    places = _places(spec, seed, site_scale)
-
-    pool_names = list(spec.pools)
-    base = [_pool_base(spec, p) for p in spec.pools.values()]
-    floors = [p.min_count for p in spec.pools.values()]
-    total = volunteers if volunteers is not None else round(scale * sum(base))
-    pool_sizes = dict(zip(pool_names, apportion(total, base, floors), strict=True))
-
-    roster = {
-        n: _roster_size(spec, s, places) for n, s in spec.services.items() if s.pattern == "roster"
-    }
-    random_names = [n for n, s in spec.services.items() if s.pattern == "random"]
-    random_base = [spec.services[n].count or 0 for n in random_names]
-    random_total = (
-        max(requests - sum(roster.values()), 0)
-        if requests is not None
-        else round(scale * sum(random_base))
-    )
-    random_sizes = apportion(
-        random_total, random_base, [spec.services[n].min_count for n in random_names]
-    )
-    service_sizes = {**dict(zip(random_names, random_sizes, strict=True)), **roster}
-    service_sizes = {n: service_sizes[n] for n in spec.services}
+    sizes = counts(spec, scale=scale, volunteers=volunteers, requests=requests)
+    places = _places(spec, seed, sizes.site_scale)
+    pool_sizes, service_sizes = sizes.pools, sizes.services
 
     vols: list[dict[str, Any]] = []
     width = max(6, len(str(sum(pool_sizes.values()))))
@@ -166,6 +142,55 @@ def build(
 # --------------------------------------------------------------------------------------------
 # Counts
 # --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many of everything a scenario generates at a scale (or with fixed totals)."""
+
+    site_scale: float
+    sites: dict[str, int]
+    pools: dict[str, int]
+    services: dict[str, int]
+
+    @property
+    def volunteers(self) -> int:
+        return sum(self.pools.values())
+
+    @property
+    def requests(self) -> int:
+        return sum(self.services.values())
+
+
+def counts(
+    spec: Scenario, *, scale: float, volunteers: int | None = None, requests: int | None = None
+) -> Counts:
+    """Sites per group, volunteers per pool and requests per service type, without generating."""
+    site_scale = scale
+    if requests is not None:
+        site_scale = requests / max(_request_total_at_scale_one(spec), 1)
+    sites = {DISTRICTS: len(spec.area.districts)}
+    sites |= {name: _site_count(spec, name, site_scale) for name in spec.sites}
+    base = [_pool_base(spec, p) for p in spec.pools.values()]
+    floors = [p.min_count for p in spec.pools.values()]
+    total = volunteers if volunteers is not None else round(scale * sum(base))
+    pools = dict(zip(spec.pools, apportion(total, base, floors), strict=True))
+    roster = {
+        name: sites[s.at] * len(service_days(spec, s)) * len(s.start_times)
+        for name, s in spec.services.items()
+        if s.pattern == "roster"
+    }
+    random_names = [n for n, s in spec.services.items() if s.pattern == "random"]
+    random_base = [spec.services[n].count or 0 for n in random_names]
+    random_total = (
+        max(requests - sum(roster.values()), 0)
+        if requests is not None
+        else round(scale * sum(random_base))
+    )
+    floors = [spec.services[n].min_count for n in random_names]
+    drawn = dict(zip(random_names, apportion(random_total, random_base, floors), strict=True))
+    services = {n: drawn[n] if n in drawn else roster[n] for n in spec.services}
+    return Counts(site_scale, sites, pools, services)
 
 
 def apportion(total: int, weights: Sequence[float], floors: Sequence[int]) -> list[int]:
@@ -210,10 +235,6 @@ def _pool_base(spec: Scenario, pool: Pool) -> int:
         len(spec.area.districts) if pool.home == DISTRICTS else _site_count(spec, pool.home, 1.0)
     )
     return (pool.per_site or 0) * sites
-
-
-def _roster_size(spec: Scenario, service: Service, places: dict[str, Places]) -> int:
-    return len(places[service.at]) * len(service_days(spec, service)) * len(service.start_times)
 
 
 def _request_total_at_scale_one(spec: Scenario) -> int:
