@@ -286,7 +286,7 @@ def _widen(
     slots, x, pool = best
     group = "every volunteer" if pool == ALL_VOLUNTEERS else f"the {pool.replace('_', ' ')}"
     text = (
-        f"widen {group}'s travel radius to {x:g} km "
+        f"widen the travel radius of {group} to {x:g} km "
         f"(reaches {slots} of the {shortage.missing_slots} missing slots)"
     )
     return Remedy("widen_radius", shortage, text, pool=pool, radius_km=x)

@@ -23,9 +23,7 @@ _REDRAW_S = 0.1
 class ProgressBar:
     """`with ProgressBar(total=5) as bar: bar.step("solving"); ...; bar.solver(progress)`."""
 
-    def __init__(
-        self, total: int, *, enabled: bool = True, stream: TextIO | None = None
-    ) -> None:
+    def __init__(self, total: int, *, enabled: bool = True, stream: TextIO | None = None) -> None:
         self.total = max(total, 1)
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = enabled

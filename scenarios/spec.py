@@ -32,6 +32,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -297,8 +298,15 @@ class Pool(_Spec):
 
     @field_validator("max_hours", "max_travel_km", "max_assignments")
     @classmethod
-    def _ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
-        return None if value is None else _check_range(value)
+    def _caps(
+        cls, value: tuple[float, float] | None, info: ValidationInfo
+    ) -> tuple[float, float] | None:
+        if value is None:
+            return None
+        least = {"max_hours": 0.5, "max_travel_km": 0.0, "max_assignments": 1}[str(info.field_name)]
+        if value[0] < least:
+            raise ValueError(f"must be at least {least:g}, got {value[0]:g}")
+        return _check_range(value)
 
 
 class Dialect(_Spec):
@@ -538,7 +546,10 @@ def cross_check(spec: Scenario, where: str) -> list[ScenarioProblem]:
             bad(f"{key}.min_volunteers", "exceeds the largest headcount")
         for index in service.days:
             if not 0 <= index < spec.horizon.days:
-                bad(f"{key}.days", f"day {index} is outside the horizon (0..{spec.horizon.days - 1})")
+                bad(
+                    f"{key}.days",
+                    f"day {index} is outside the horizon (0..{spec.horizon.days - 1})",
+                )
         if not service_days(spec, service):
             bad(key, "no day of the horizon matches `on`/`days`")
         if service.start_weights and len(service.start_weights) != len(service.start_times):
