@@ -225,7 +225,12 @@ def sweep_lines(
     path: Path,
 ) -> None:
     """One panel per scalar KPI against the varied parameter, one line per series."""
-    fields = [(f, label) for f, label, _ in SCALAR_KPIS if f != "solve_seconds"]
+    fields = [
+        (f, label)
+        for f, label, _ in SCALAR_KPIS
+        if f != "solve_seconds"
+        and any(getattr(k, f) is not None for kpis in series.values() for k in kpis)
+    ]
     cols = 3
     rows = math.ceil(len(fields) / cols)
     fig = _figure(4.0 * cols, 3.0 * rows)
@@ -238,12 +243,12 @@ def sweep_lines(
             ys = [np.nan if y is None else float(y) for y in ys]
             ax.plot(xs, ys, marker="o", label=name)
         ax.set_title(label, fontsize=10)
-        ax.set_xlabel(parameter, fontsize=8)
         if not numeric:
             ax.set_xticks(xs, [str(x) for x in x_values], fontsize=8)
         ax.grid(alpha=0.3)
     for ax in axes[len(fields) :]:
         ax.set_visible(False)
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"KPIs against {parameter}")
+    fig.suptitle("KPIs of each variant")
+    fig.supxlabel(parameter)
     _save(fig, path)

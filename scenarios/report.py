@@ -486,6 +486,23 @@ def sweep_table(result: SweepResult) -> Table:
     return Table(header, rows)
 
 
+def _sweep_chart(result: SweepResult, path: Path) -> None:
+    """Each KPI against the first parameter that varies; one line per engine and, unless the
+    parameters vary together (--zip), per value of the other varying parameters."""
+    params = result.parameters
+    varying = [i for i in range(len(params)) if len({str(r.values[i]) for r in result.rows}) > 1]
+    x = varying[0] if varying else 0
+    others = [] if result.zipped else varying[1:]
+    series: dict[str, list[Kpis]] = {}
+    for row in result.rows:
+        rest = ", ".join(f"{params[i]}={_jsonable(row.values[i])}" for i in others)
+        series.setdefault(row.engine + (f" ({rest})" if rest else ""), []).append(row.kpis)
+    together = varying if result.zipped and varying else [x]
+    axis = " = ".join(params[i] for i in together)
+    x_values = list(dict.fromkeys(row.values[x] for row in result.rows))
+    charts.sweep_lines(axis, x_values, series, path)
+
+
 def write_sweep_report(result: SweepResult, folder: Path) -> list[Path]:
     """Write the sweep folder; return the files written."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -531,18 +548,7 @@ def write_sweep_report(result: SweepResult, folder: Path) -> list[Path]:
     (folder / "sweep.json").write_text(
         json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    # The chart: KPIs against the first parameter; one line per engine and other values.
-    first = result.parameters[0]
-    x_values = list(dict.fromkeys(row.values[0] for row in result.rows))
-    series: dict[str, list[Kpis]] = {}
-    for row in result.rows:
-        rest = ", ".join(
-            f"{p}={_jsonable(v)}"
-            for p, v in zip(result.parameters[1:], row.values[1:], strict=True)
-        )
-        series.setdefault(row.engine + (f" ({rest})" if rest else ""), []).append(row.kpis)
-    complete = {k: v for k, v in series.items() if len(v) == len(x_values)}
-    charts.sweep_lines(first, x_values, complete, folder / "sweep.png")
+    _sweep_chart(result, folder / "sweep.png")
     spec = result.loaded.spec
     blocks: list[Block] = [
         Heading(f"Sweep: {spec.title}", 1),

@@ -69,6 +69,7 @@ class SweepResult:
     parameters: tuple[str, ...]
     rows: tuple[SweepRow, ...]
     time_limit_s: float
+    zipped: bool = False  # the parameters varied together
 
 
 def geography(spec: Scenario) -> Geography:
@@ -156,13 +157,14 @@ def variants(
     settings: Sequence[tuple[str, Sequence[Any]]], *, zipped: bool = False
 ) -> list[tuple[Any, ...]]:
     """The value combinations of a sweep: every combination, or (zipped) the i-th values
-    together."""
-    lists = [values for _, values in settings]
+    together, a single value going with every variant."""
+    lists = [list(values) for _, values in settings]
     if zipped:
-        lengths = {len(v) for v in lists}
+        lengths = {len(v) for v in lists} - {1}
         if len(lengths) > 1:
-            raise ValueError("with --zip every --set needs the same number of values")
-        return list(zip(*lists, strict=True))
+            raise ValueError("with --zip every --set needs the same number of values (or one)")
+        n = lengths.pop() if lengths else 1
+        return [tuple(v[i] if len(v) > 1 else v[0] for v in lists) for i in range(n)]
     return list(itertools.product(*lists))
 
 
@@ -205,7 +207,7 @@ def sweep(
                     requests=len(instance.requests),
                 )
             )
-    return SweepResult(loaded, paths, tuple(rows), limit)
+    return SweepResult(loaded, paths, tuple(rows), limit, zipped)
 
 
 def overrides_text(pairs: Iterable[tuple[str, Any]]) -> str:

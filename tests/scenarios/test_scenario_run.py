@@ -99,6 +99,7 @@ def test_variants_product_and_zip() -> None:
     settings = [("a", [1, 2]), ("b", ["x", "y"])]
     assert variants(settings) == [(1, "x"), (1, "y"), (2, "x"), (2, "y")]
     assert variants(settings, zipped=True) == [(1, "x"), (2, "y")]
+    assert variants([("a", [1, 2]), ("b", [9])], zipped=True) == [(1, 9), (2, 9)]
     with pytest.raises(ValueError, match="same number of values"):
         variants([("a", [1, 2]), ("b", [3])], zipped=True)
 
