@@ -101,7 +101,7 @@ def test_variants_product_and_zip() -> None:
     assert variants(settings, zipped=True) == [(1, "x"), (2, "y")]
     assert variants([("a", [1, 2]), ("b", [9])], zipped=True) == [(1, 9), (2, 9)]
     with pytest.raises(ValueError, match="same number of values"):
-        variants([("a", [1, 2]), ("b", [3])], zipped=True)
+        variants([("a", [1, 2]), ("b", [3, 4, 5])], zipped=True)
 
 
 def test_progress_bar_off_a_terminal_writes_a_line_per_step() -> None:
