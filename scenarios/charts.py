@@ -204,6 +204,7 @@ def plan_map(
         ax.annotate(name, (lon, lat), ha="center", va="center", fontsize=8, color="0.2", alpha=0.8)
     mid = float(np.mean(districts.lat))
     ax.set_aspect(1 / math.cos(math.radians(mid)))
+    ax.ticklabel_format(useOffset=False)
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     ax.set_title(title)

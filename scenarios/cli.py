@@ -145,12 +145,23 @@ def _load(
 def _list(args: argparse.Namespace) -> int:
     rows = []
     for name in catalog_names():
-        loaded = load_scenario(name)
-        spec = loaded.spec
+        spec = load_scenario(name).spec
         c = counts(spec, scale=spec.scale)
-        rows.append((name, f"{c.volunteers}", f"{c.requests}", f"{spec.horizon.days}", spec.title))
-    print(text_table(Table(("name", "volunteers", "requests", "days", "title"), tuple(rows))))
-    print("\nAt each scenario's default scale; `volmatch scenario show NAME` for more.")
+        rows.append(
+            (
+                name,
+                f"{spec.scale:g}",
+                f"{c.volunteers}",
+                f"{c.requests}",
+                f"{spec.horizon.days}",
+                spec.title,
+            )
+        )
+    header = ("name", "scale", "volunteers", "requests", "days", "title")
+    print(text_table(Table(header, tuple(rows))))
+    print(
+        "\nAt each scenario's default scale (--scale changes it); `volmatch scenario show NAME` for more."
+    )
     return EXIT_OK
 
 

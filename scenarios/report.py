@@ -12,7 +12,7 @@ import csv
 import html
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from . import charts
 from .diagnose import Diagnosis
 from .kpis import SCALAR_KPIS, Kpis
-from .runner import RunResult, SweepResult, overrides_text
+from .runner import RunResult, SweepResult, SweepRow, overrides_text
 
 __all__ = [
     "Bullets",
@@ -464,26 +464,55 @@ def _diagnosis_json(diagnosis: Diagnosis) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def sweep_table(result: SweepResult) -> Table:
-    """One row per variant and engine: the varied values, then the scalar KPIs."""
-    header = (
-        *result.parameters,
-        "engine",
-        "volunteers",
-        "requests",
-        *(label for _, label, _ in SCALAR_KPIS),
-    )
-    rows = tuple(
-        (
-            *(str(_jsonable(v)) for v in row.values),
-            row.engine,
-            str(row.volunteers),
-            str(row.requests),
-            *(_fmt(getattr(row.kpis, f), pattern) for f, _, pattern in SCALAR_KPIS),
+@dataclass(frozen=True)
+class _Column:
+    key: str  # CSV header
+    label: str  # table header
+    value: Callable[[SweepRow], Any]
+    pattern: str
+
+
+def _varied(i: int) -> Callable[[SweepRow], Any]:
+    return lambda row: _jsonable(row.values[i])
+
+
+def _kpi(name: str) -> Callable[[SweepRow], Any]:
+    return lambda row: getattr(row.kpis, name)
+
+
+def _service_fill(service: str) -> Callable[[SweepRow], Any]:
+    return lambda row: row.kpis.fill_rate_by_service.get(service)
+
+
+def _sweep_columns(result: SweepResult) -> list[_Column]:
+    """The columns of a sweep: varied values, engine, sizes, scalar KPIs, fill rate per service."""
+    columns = [_Column(p, p, _varied(i), "{}") for i, p in enumerate(result.parameters)]
+    columns += [
+        _Column("engine", "engine", lambda row: row.engine, "{}"),
+        _Column("volunteers", "volunteers", lambda row: row.volunteers, "{:d}"),
+        _Column("requests", "requests", lambda row: row.requests, "{:d}"),
+    ]
+    columns += [_Column(f, label, _kpi(f), pattern) for f, label, pattern in SCALAR_KPIS]
+    services = dict.fromkeys(s for row in result.rows for s in row.kpis.fill_rate_by_service)
+    columns += [
+        _Column(
+            f"fill_rate.{s}",
+            f"fill: {s.replace('_', ' ')}",
+            _service_fill(s),
+            "{:.1%}",
         )
-        for row in result.rows
+        for s in services
+    ]
+    return columns
+
+
+def sweep_table(result: SweepResult) -> Table:
+    """One row per variant and engine."""
+    columns = _sweep_columns(result)
+    return Table(
+        tuple(c.label for c in columns),
+        tuple(tuple(_fmt(c.value(row), c.pattern) for c in columns) for row in result.rows),
     )
-    return Table(header, rows)
 
 
 def _sweep_chart(result: SweepResult, path: Path) -> None:
@@ -507,27 +536,11 @@ def write_sweep_report(result: SweepResult, folder: Path) -> list[Path]:
     """Write the sweep folder; return the files written."""
     folder.mkdir(parents=True, exist_ok=True)
     table = sweep_table(result)
+    columns = _sweep_columns(result)
     with (folder / "sweep.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(
-            [
-                *result.parameters,
-                "engine",
-                "volunteers",
-                "requests",
-                *(f for f, _, _ in SCALAR_KPIS),
-            ]
-        )
-        for row in result.rows:
-            writer.writerow(
-                [
-                    *(_jsonable(v) for v in row.values),
-                    row.engine,
-                    row.volunteers,
-                    row.requests,
-                    *(getattr(row.kpis, f) for f, _, _ in SCALAR_KPIS),
-                ]
-            )
+        writer.writerow([c.key for c in columns])
+        writer.writerows([c.value(row) for c in columns] for row in result.rows)
     data = {
         "scenario": result.loaded.name,
         "parameters": list(result.parameters),
