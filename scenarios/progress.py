@@ -1,13 +1,15 @@
 """A progress bar on stderr for long scenario work (generating, solving, verifying remedies).
 
 Work is a known number of steps; within a step the solver's own progress (`matcher.Progress`)
-moves the bar. On a terminal the bar redraws in place at most ten times a second; elsewhere (a
-log file, a test) it writes one line per step. No dependency beyond the standard library.
+moves the bar. On a terminal the bar redraws in place at most ten times a second, and at least
+every half second so that the clock keeps moving through a long solve; elsewhere (a log file, a
+test) it writes one line per step. No dependency beyond the standard library.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from types import TracebackType
 from typing import TextIO
@@ -33,9 +35,19 @@ class ProgressBar:
         self.within = 0.0
         self._started = time.monotonic()
         self._drawn = 0.0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def __enter__(self) -> ProgressBar:
+        if self.live:
+            self._ticker = threading.Thread(target=self._tick, daemon=True)
+            self._ticker.start()
         return self
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.5):
+            self._draw(force=True)
 
     def __exit__(
         self,
@@ -61,6 +73,10 @@ class ProgressBar:
         self._draw()
 
     def close(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+            self._ticker = None
         if self.live:
             self.done, self.within = self.total, 0.0
             self._draw(force=True)
@@ -70,6 +86,10 @@ class ProgressBar:
     def _draw(self, *, force: bool = False) -> None:
         if not self.live:
             return
+        with self._lock:
+            self._draw_locked(force=force)
+
+    def _draw_locked(self, *, force: bool) -> None:
         now = time.monotonic()
         if not force and now - self._drawn < _REDRAW_S:
             return
