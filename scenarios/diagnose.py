@@ -2,8 +2,9 @@
 
 1. **Group** the unfilled slots of a plan by what they need (skills, language, attributes such as
    the same gender), the district they lie in (nearest district centre) and the day part of their
-   start (weekday/weekend/holiday x morning/afternoon/evening, in local time).
-2. **Propose**, for the largest groups (by missing coverage), the smallest remedies of two kinds:
+   start (weekday/weekend/holiday x morning/afternoon/evening, in local time); groups holding
+   mandatory requests come first, then the largest by missing coverage.
+2. **Propose**, for the first groups, the smallest remedies of two kinds:
    - *widen a volunteer group's travel radius to X km*: for each volunteer pool, X is the
      smallest radius (rounded up to 0.5 km) at which every request of the group that can be
      reached at all gains as many new qualified, available candidates (rules 1-4 of FORMAT.md)
@@ -119,6 +120,7 @@ class Shortage:
     missing_hours: float
     reasons: dict[str, int]  # missing slots by main reason code
     service_types: tuple[str, ...]
+    mandatory: int  # mandatory requests among them (below their minimum)
 
     @property
     def missing_slots(self) -> int:
@@ -184,7 +186,8 @@ def _pool_of(v: Volunteer) -> str:
 
 
 def find_shortages(instance: Instance, plan: Plan, geo: Geography) -> list[Shortage]:
-    """The plan's unfilled slots grouped by need, district and day part, largest first."""
+    """The plan's unfilled slots grouped by need, district and day part: groups with unstaffed
+    mandatory requests first, then by missing coverage."""
     index = {r.id: i for i, r in enumerate(instance.requests)}
     rows = [(index[u.request_id], u) for u in plan.unfilled]
     reqs = instance.requests
@@ -220,9 +223,10 @@ def find_shortages(instance: Instance, plan: Plan, geo: Geography) -> list[Short
                 missing_hours=sum(reqs[i].duration_hours * m for i, m, _ in members),
                 reasons=dict(reasons.most_common()),
                 service_types=tuple(sorted({reqs[i].service_type for i, _, _ in members})),
+                mandatory=sum(reqs[i].mandatory for i, _, _ in members),
             )
         )
-    out.sort(key=lambda s: (-s.missing_coverage, -s.missing_slots, s.label()))
+    out.sort(key=lambda s: (-s.mandatory, -s.missing_coverage, -s.missing_slots, s.label()))
     return out
 
 

@@ -360,8 +360,9 @@ def _diagnosis_blocks(diagnosis: Diagnosis, engine: str, limit: float) -> list[B
     blocks += [
         Para(
             "Unfilled slots grouped by what they need, the district they lie in and the day part "
-            f"they start in; the largest {min(len(diagnosis.shortages), _SHOWN_SHORTAGES)} of "
-            f"{len(diagnosis.shortages)} groups, by missing coverage."
+            f"they start in; the first {min(len(diagnosis.shortages), _SHOWN_SHORTAGES)} of "
+            f"{len(diagnosis.shortages)} groups: those with unstaffed mandatory requests, then by "
+            "missing coverage."
         ),
         Table(
             (
@@ -372,6 +373,7 @@ def _diagnosis_blocks(diagnosis: Diagnosis, engine: str, limit: float) -> list[B
                 "requests",
                 "missing slots",
                 "missing coverage",
+                "mandatory",
                 "main reasons",
             ),
             tuple(
@@ -383,6 +385,7 @@ def _diagnosis_blocks(diagnosis: Diagnosis, engine: str, limit: float) -> list[B
                     str(len(s.requests)),
                     str(s.missing_slots),
                     str(s.missing_coverage),
+                    str(s.mandatory),
                     ", ".join(f"{k} {v}" for k, v in s.reasons.items()),
                 )
                 for s in diagnosis.shortages[:_SHOWN_SHORTAGES]
@@ -435,6 +438,7 @@ def _diagnosis_json(diagnosis: Diagnosis) -> dict[str, Any]:
                 "missing_slots": s.missing_slots,
                 "missing_coverage": s.missing_coverage,
                 "missing_hours": round(s.missing_hours, 2),
+                "mandatory_requests": s.mandatory,
                 "reasons": s.reasons,
             }
             for s in diagnosis.shortages

@@ -59,3 +59,14 @@ def test_the_smallest_recruitment_is_proposed(tiny_path: Path) -> None:
     short = solve(fewer.apply(instance), engine="optimal", time_limit_s=5)
     assert full.objective.coverage - plan.objective.coverage == south.missing_coverage
     assert short.objective.coverage < full.objective.coverage
+
+
+def test_unstaffed_mandatory_requests_come_first(tiny_path: Path) -> None:
+    loaded = load_scenario(tiny_path, [("services.east_visit.mandatory_share", 1.0)])
+    instance = parse_instance(build(loaded).instance)
+    plan = solve(instance, engine="optimal", time_limit_s=5)
+    assert plan.status == "infeasible"  # the east visits are beyond every helper's reach
+    first, second = find_shortages(instance, plan, geography(loaded.spec))
+    # Less missing coverage (4 against 18), but mandatory.
+    assert (first.label(), first.mandatory) == ("care in North, weekday afternoon", 2)
+    assert (second.district, second.mandatory) == ("South", 0)
