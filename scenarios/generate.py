@@ -117,7 +117,7 @@ def build(
     clock = _Clock(spec.horizon.start, spec.horizon.tz)
     kinds = spec.horizon.day_kinds()
     sizes = counts(spec, scale=scale, volunteers=volunteers, requests=requests)
-    places = _places(spec, seed, sizes.site_scale)
+    places = _places(spec, seed, sizes.sites)
     pool_sizes, service_sizes = sizes.pools, sizes.services
 
     vols: list[dict[str, Any]] = []
@@ -168,10 +168,13 @@ def counts(
     """Sites per group, volunteers per pool and requests per service type, without generating."""
     site_scale = scale
     if requests is not None:
-        site_scale = requests / max(_request_total_at_scale_one(spec), 1)
-    sites = {DISTRICTS: len(spec.area.districts)}
-    sites |= {name: _site_count(spec, name, site_scale) for name in spec.sites}
-    base = [_pool_base(spec, p) for p in spec.pools.values()]
+        site_scale = requests / max(counts(spec, scale=1.0).requests, 1)
+    sites = _site_counts(spec, site_scale)
+    at_one = _site_counts(spec, 1.0)
+    base = [
+        p.count if p.count is not None else (p.per_site or 0) * at_one[p.home]
+        for p in spec.pools.values()
+    ]
     floors = [p.min_count for p in spec.pools.values()]
     total = volunteers if volunteers is not None else round(scale * sum(base))
     pools = dict(zip(spec.pools, apportion(total, base, floors), strict=True))
@@ -222,34 +225,13 @@ def apportion(total: int, weights: Sequence[float], floors: Sequence[int]) -> li
             out[i] = floors[i]
 
 
-def _site_count(spec: Scenario, name: str, scale: float) -> int:
-    group = spec.sites[name]
-    n = group.count if group.count is not None else max(len(group.names), len(group.points))
-    return max(group.min_count, round(n * scale)) if group.scales else n
-
-
-def _pool_base(spec: Scenario, pool: Pool) -> int:
-    if pool.count is not None:
-        return pool.count
-    sites = (
-        len(spec.area.districts) if pool.home == DISTRICTS else _site_count(spec, pool.home, 1.0)
-    )
-    return (pool.per_site or 0) * sites
-
-
-def _request_total_at_scale_one(spec: Scenario) -> int:
-    total = 0
-    for service in spec.services.values():
-        if service.pattern == "random":
-            total += service.count or 0
-        else:
-            sites = (
-                len(spec.area.districts)
-                if service.at == DISTRICTS
-                else _site_count(spec, service.at, 1.0)
-            )
-            total += sites * len(service_days(spec, service)) * len(service.start_times)
-    return total
+def _site_counts(spec: Scenario, scale: float) -> dict[str, int]:
+    """Sites per group (and the districts) at a scale."""
+    out = {DISTRICTS: len(spec.area.districts)}
+    for name, group in spec.sites.items():
+        n = group.count if group.count is not None else max(len(group.names), len(group.points))
+        out[name] = max(group.min_count, round(n * scale)) if group.scales else n
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -280,7 +262,7 @@ def _in_discs(
     return lat + dlat, lon + dlon
 
 
-def _places(spec: Scenario, seed: int, scale: float) -> dict[str, Places]:
+def _places(spec: Scenario, seed: int, sizes: dict[str, int]) -> dict[str, Places]:
     d = spec.area.districts
     d_lat = np.array([x.lat for x in d], dtype=np.float64)
     d_lon = np.array([x.lon for x in d], dtype=np.float64)
@@ -289,7 +271,7 @@ def _places(spec: Scenario, seed: int, scale: float) -> dict[str, Places]:
     index = {x.name: i for i, x in enumerate(d)}
     for name, group in spec.sites.items():
         rng = _rng(seed, "sites", name)
-        n = _site_count(spec, name, scale)
+        n = sizes[name]
         names = [*group.names[:n]] + [f"{name} {k:02d}" for k in range(len(group.names) + 1, n + 1)]
         allowed = np.array([index[x] for x in group.districts] or range(len(d)), dtype=np.int64)
         drawn = n - min(n, len(group.points))
