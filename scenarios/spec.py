@@ -497,6 +497,9 @@ def cross_check(spec: Scenario, where: str) -> list[ScenarioProblem]:
         for d in group.districts:
             if d not in districts:
                 bad(f"{key}.districts", f"unknown district {d!r}")
+        for i, (lat, lon) in enumerate(group.points):
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                bad(f"{key}.points.{i}", f"[{lat}, {lon}] is not a [lat, lon] in degrees")
     kinds = set(spec.horizon.day_kinds())
     for day in spec.horizon.holidays:
         if day not in spec.horizon.dates():

@@ -55,6 +55,7 @@ def _problems(path: Path) -> list[tuple[str, str, str]]:
             "exceeds",
         ),
         ("days = 2\n", "days = 0\n", "horizon.days", "greater than or equal to 1"),
+        ("[[34.20, 108.94]]", "[[108.94, 34.20]]", "sites.south.points.0", "not a [lat, lon]"),
     ],
 )
 def test_invalid_file_names_file_key_and_problem(
