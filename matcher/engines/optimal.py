@@ -43,6 +43,8 @@ _NEAREST_EXTRA = 2
 # Pricing rounds per tier, and how many improving pairs one round may add per request.
 _PRICING_ROUNDS = 12
 _ADD_PER_REQUEST = 4
+_ADD_PER_VOLUNTEER = 2
+_PRICING_SHARE = 0.5
 # Relative LP improvement below which pricing stops (1e-5 of the objective).
 _PRICING_TOLERANCE = 1e-5
 # Reduced-cost fixing adds at most this many times the current columns in one step; beyond
@@ -226,6 +228,10 @@ class _PartSolver:
         owner = np.repeat(np.arange(d.num_requests), per_request)
         limit = _NEAREST_PER_SLOT * d.request_max + _NEAREST_EXTRA
         keep[inc.request_pairs[rank < limit[owner]]] = True
+        # And every volunteer's nearest request, so that no one is missing from the start.
+        keep |= _best_per_owner(
+            d.pair_volunteer, np.ones(d.num_pairs, dtype=bool), -d.pair_cost.astype(float), 1
+        )
         return keep
 
     def _stopped(self) -> bool:
@@ -254,11 +260,6 @@ class _PartSolver:
         cost = d.pair_cost.astype(float)
         if d.violations(self.incumbent) != (0, 0) and not self.full:
             self._staff_mandatory(coverage)
-        # The coverage LP, grown by pricing, bounds tier 1 for the whole part.
-        lp1 = self._grow(Tier(1, coverage, maximize=True), Deadline(self.budget.remaining() * 0.3))
-        bound = _trivial_bound(self.data)
-        if lp1 is not None:
-            bound = min(bound, int(np.floor(lp1[0] + 1e-6)))
         # Tiers 1 and 2 at once: maximise W * coverage - travel, with W above any one pair's
         # travel. A plan that maximises it and reaches the coverage bound is lexicographically
         # optimal in both tiers; it solves several times faster than travel under a held
@@ -269,6 +270,12 @@ class _PartSolver:
         if t12 is None and self.full:  # proven: no plan staffs every mandatory request
             self._staff_mandatory(coverage)
             t12 = self._tier(combined, closure_limit=_CLOSURE_LIMIT)
+        # The coverage LP, grown by pricing from the combined tier's columns (so it settles in a
+        # round or two), bounds tier 1 for the whole part.
+        lp1 = self._grow(Tier(1, coverage, maximize=True), Deadline(self.budget.remaining() * 0.3))
+        bound = _trivial_bound(self.data)
+        if lp1 is not None:
+            bound = min(bound, int(np.floor(lp1[0] + 1e-6)))
         cov_now = plan_coverage(self.data, self.incumbent)
         travel_bound = None if t12 is None else weight * cov_now - t12.bound
         proven2 = t12 is not None and t12.proven
@@ -367,7 +374,12 @@ class _PartSolver:
             sliver = abs(result[0] - lp.value) <= _PRICING_TOLERANCE * max(abs(lp.value), 1.0)
             if not improving.any() or sliver or deadline.expired():
                 break
-            self.columns |= _best_per_request(d, improving, potential, _ADD_PER_REQUEST)
+            # The best of each request, and of each volunteer: requests that all want the
+            # same few free people would otherwise keep adding those same people.
+            self.columns |= _best_per_owner(d.pair_request, improving, potential, _ADD_PER_REQUEST)
+            self.columns |= _best_per_owner(
+                d.pair_volunteer, improving, potential, _ADD_PER_VOLUNTEER
+            )
             form = self._formulation(tier.rows, tier.relax)
         return result
 
@@ -380,7 +392,8 @@ class _PartSolver:
         deadline = Deadline(self.budget.remaining() * _SHARE[tier.number])
         sign = 1.0 if tier.maximize else -1.0
         started = time.perf_counter()
-        grown = self._grow(tier, deadline)
+        # Pricing may take half of the tier's time; the integer solves need the rest.
+        grown = self._grow(tier, Deadline(deadline.remaining() * _PRICING_SHARE))
         potential: FloatArray | None = None
         lp_bound = sign * np.inf
         if grown is not None:
@@ -488,13 +501,12 @@ def _on_vars(form: Formulation, objective: FloatArray, switch_weight: float = 0.
     return out
 
 
-def _best_per_request(data: ProblemData, mask: BoolArray, score: FloatArray, k: int) -> BoolArray:
-    """Among the pairs in `mask`, the `k` highest-scoring of each request."""
+def _best_per_owner(owner: IntArray, mask: BoolArray, score: FloatArray, k: int) -> BoolArray:
+    """Among the pairs in `mask`, the `k` highest-scoring of each owner (request or volunteer)."""
     idx = np.flatnonzero(mask)
-    order = idx[np.lexsort((-score[idx], data.pair_request[idx]))]
-    req = data.pair_request[order]
-    starts = np.searchsorted(req, req, side="left")
-    rank = np.arange(len(order)) - starts
-    out = np.zeros(data.num_pairs, dtype=bool)
+    order = idx[np.lexsort((-score[idx], owner[idx]))]
+    group = owner[order]
+    rank = np.arange(len(order)) - np.searchsorted(group, group, side="left")
+    out = np.zeros(len(mask), dtype=bool)
     out[order[rank < k]] = True
     return out
