@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -50,7 +51,11 @@ def solve(
     params = SolveParams(time_limit_s=time_limit_s, seed=options.seed if seed is None else seed)
     compiled = compile_instance(problem)
     compile_seconds = time.perf_counter() - started
-    result = ENGINES[engine](compiled.data, params, control or Control())
+    # The limit is the whole solve's: the engine gets what parsing and compiling left, less a
+    # little for the explanations, and never under a tenth of it (so greedy at least runs).
+    left = params.time_limit_s - (time.perf_counter() - started)
+    engine_params = replace(params, time_limit_s=max(0.97 * left - 0.1, 0.1 * params.time_limit_s))
+    result = ENGINES[engine](compiled.data, engine_params, control or Control())
     return build_plan(compiled, result, started=started, compile_seconds=compile_seconds)
 
 

@@ -134,7 +134,7 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
         else:
             share = part.data.num_pairs / max(total_pairs - done_pairs, 1)
             budget = Deadline(max(deadline.remaining() * share, 0.0))
-            result = _PartSolver(part.data, budget, params, control).run()
+            result = _PartSolver(part.data, budget, params, control, started=started).run()
         selected[part.pairs] = result.selected
         bound += result.bound
         proven &= result.proven
@@ -145,6 +145,8 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
                 stats_sum[key] = value
             elif key.endswith("_proven"):
                 stats_sum[key] = min(stats_sum[key], value)
+            elif key.endswith("_at_s"):  # moments since the engine started: the last one counts
+                stats_sum[key] = max(stats_sum[key], value)
             else:
                 stats_sum[key] += value
         done_pairs += part.data.num_pairs
@@ -202,8 +204,15 @@ class _PartSolver:
     """The tiers of one independent part, on a growing set of columns."""
 
     def __init__(
-        self, data: ProblemData, budget: Deadline, params: SolveParams, control: Control
+        self,
+        data: ProblemData,
+        budget: Deadline,
+        params: SolveParams,
+        control: Control,
+        *,
+        started: float | None = None,
     ) -> None:
+        self.started = time.perf_counter() if started is None else started  # the engine's start
         self.data = data
         self.original = data  # before tier 0 makes unstaffable requests optional
         self.budget = budget
@@ -293,6 +302,8 @@ class _PartSolver:
                 proven2 = t2 is not None and t2.proven
                 travel_bound = None if t2 is None else t2.bound
         proven1 = cov_now >= bound
+        if proven1:
+            self.stats["coverage_proven_at_s"] = time.perf_counter() - self.started
         proven2 &= proven1
         if proven1 and travel_bound is not None and np.isfinite(travel_bound):
             self.stats["travel_bound_km"] = travel_bound / 1000.0
