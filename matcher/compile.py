@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,11 +36,20 @@ FAIRNESS_STEP_HOURS = 4
 FAIRNESS_MAX_STEPS = 12
 _PAIR_CHUNK = 4_000_000  # candidate pairs examined at once before filtering (bounds memory)
 _SLOT_MASK_BUDGET = 200_000_000  # slots x intervals examined to build per-slot availability masks
+# Each request keeps its nearest _CAP_PER_SLOT * volunteers_needed + _CAP_EXTRA qualifying
+# candidates; the spatial query looks at _QUERY_FACTOR times that many before the availability
+# filter. Farther candidates are dominated in travel and only matter for coverage when every
+# nearer one is busy, which the engines' bound accounts for (ProblemData.request_dropped).
+_CAP_PER_SLOT = 12
+_CAP_EXTRA = 40
+_QUERY_FACTOR = 8
+_HALF_EARTH_KM = float(np.pi * 6371.009)
 
 
 def to_micros(moment: datetime) -> int:
     """An offset-aware datetime as integer microseconds since the Unix epoch (exact)."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _bitsets(lists: list[tuple[str, ...]], universe: dict[str, int]) -> NDArray[np.uint64]:
@@ -77,6 +86,7 @@ class Tables:
         self.r_lon = np.array([r.location.lon for r in reqs], dtype=np.float64)
         self.r_start = np.array([to_micros(r.start) for r in reqs], dtype=np.int64)
         self.r_end = np.array([to_micros(r.end) for r in reqs], dtype=np.int64)
+        self.r_needed = np.array([r.volunteers_needed for r in reqs], dtype=np.int64)
 
         # Only skills, languages and attribute keys that some request asks for matter.
         self.skills = sorted({s for r in reqs for s in r.required_skills})
@@ -239,28 +249,63 @@ class Tables:
         rr = np.full(self.num_volunteers, r, dtype=np.int64)
         return self.skills_ok(v, rr) & self.language_ok(v, rr) & self.attributes_ok(v, rr)
 
-    def candidate_pairs(self) -> tuple[IntArray, IntArray, FloatArray]:
-        """All pairs meeting rules 1-5, sorted by (volunteer, request), with their distances."""
+    def candidate_pairs(self, keep_keys: IntArray | None = None) -> Candidates:
+        """Pairs meeting rules 1-5 (and commitments), sorted by (volunteer, request), with their
+        distances: for each request its `candidate_cap` nearest, plus every pair whose key
+        (volunteer * num_requests + request) is in `keep_keys` (pinned and previous pairs).
+        How many qualifying pairs each request leaves out, and how near the nearest of them
+        could be, are recorded so that engines can bound what they might add."""
+        nreq = self.num_requests
+        cap = _CAP_PER_SLOT * self.r_needed + _CAP_EXTRA
+        dropped = np.zeros(nreq, dtype=np.int64)
+        dropped_km = np.full(nreq, np.inf)
         found_v: list[IntArray] = []
         found_r: list[IntArray] = []
-        found_d: list[FloatArray] = []
         for group_requests, eligible in self._requirement_groups():
             for members, radius in self._radius_buckets(eligible):
-                for v, r in self._nearby(members, radius, group_requests):
+                for v, r, unseen in self._nearby(
+                    members, radius, group_requests, _QUERY_FACTOR * cap
+                ):
+                    if unseen is not None:
+                        np.add.at(dropped, unseen.requests, unseen.count)
+                        np.minimum.at(dropped_km, unseen.requests, unseen.nearest_km)
                     keep = self.available(v, r)
                     keep[keep] = self.uncommitted(v[keep], r[keep])
-                    v, r = v[keep], r[keep]
-                    d = self.distance_km(v, r)
-                    keep = self.within_reach(v, d)
                     found_v.append(v[keep])
                     found_r.append(r[keep])
-                    found_d.append(d[keep])
-        if not found_v:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, np.zeros(0)
-        v, r, d = np.concatenate(found_v), np.concatenate(found_r), np.concatenate(found_d)
+        # Each volunteer is in one radius bucket and each request in one group: no pair is
+        # found twice. The forced pairs are added where missing, and checked like the rest.
+        empty = np.zeros(0, dtype=np.int64)
+        v = np.concatenate(found_v) if found_v else empty
+        r = np.concatenate(found_r) if found_r else empty
+        keys = v * max(nreq, 1) + r
+        checked = len(keys)
+        if keep_keys is not None and len(keep_keys):
+            extra = keep_keys[~np.isin(keep_keys, keys)]
+            keys = np.concatenate([keys, extra])
+            v = np.concatenate([v, extra // max(nreq, 1)])
+            r = np.concatenate([r, extra % max(nreq, 1)])
+        d = self.distance_km(v, r)
+        ok = self.within_reach(v, d)
+        if checked < len(keys):
+            fv, fr = v[checked:], r[checked:]
+            fine = self.skills_ok(fv, fr) & self.language_ok(fv, fr) & self.attributes_ok(fv, fr)
+            fine &= self.available(fv, fr)
+            fine[fine] = self.uncommitted(fv[fine], fr[fine])
+            ok[checked:] &= fine
+        v, r, d, keys = v[ok], r[ok], d[ok], keys[ok]
+        # Keep each request's `cap` nearest (and the forced pairs); count and bound the rest.
+        order = np.lexsort((d, r))
+        rank = np.arange(len(order)) - np.searchsorted(r[order], r[order], side="left")
+        kept = np.zeros(len(v), dtype=bool)
+        kept[order] = rank < cap[r[order]]
+        if keep_keys is not None and len(keep_keys):
+            kept |= np.isin(keys, keep_keys)
+        np.add.at(dropped, r[~kept], 1)
+        np.minimum.at(dropped_km, r[~kept], d[~kept])
+        v, r, d = v[kept], r[kept], d[kept]
         order = np.lexsort((r, v))
-        return v[order], r[order], d[order]
+        return Candidates(v[order], r[order], d[order], dropped, dropped_km)
 
     def _requirement_groups(self) -> Iterator[tuple[IntArray, IntArray]]:
         """Requests grouped by identical requirements (skills, languages, attributes), each with
@@ -300,25 +345,54 @@ class Tables:
                 yield members, float(self.v_radius[members].max())
 
     def _nearby(
-        self, volunteers: IntArray, radius: float, requests: IntArray
-    ) -> Iterator[tuple[IntArray, IntArray]]:
-        """(volunteer, request) pairs of the given sets within `radius` km, in bounded chunks."""
-        if np.isinf(radius):
-            step = max(1, _PAIR_CHUNK // max(len(volunteers), 1))
-            for lo in range(0, len(requests), step):
-                chunk = requests[lo : lo + step]
-                yield np.tile(volunteers, len(chunk)), np.repeat(chunk, len(volunteers))
-            return
+        self, volunteers: IntArray, radius: float, requests: IntArray, limit: IntArray
+    ) -> Iterator[tuple[IntArray, IntArray, _Unseen | None]]:
+        """(volunteer, request) pairs of the given sets within `radius` km, in bounded chunks.
+        A request with more than `limit[request]` volunteers in reach gets only its nearest
+        `limit`; the others are reported as unseen (how many, and a lower bound on their
+        distance)."""
+        radius = min(radius, _HALF_EARTH_KM)
         index = SphereIndex(self.v_lat[volunteers], self.v_lon[volunteers])
         step = 1024
         for lo in range(0, len(requests), step):
             chunk = requests[lo : lo + step]
-            hits = index.within(self.r_lat[chunk], self.r_lon[chunk], radius)
-            counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-            if counts.sum() == 0:
-                continue
-            local = np.concatenate(hits)
-            yield volunteers[local], np.repeat(chunk, counts)
+            lat, lon = self.r_lat[chunk], self.r_lon[chunk]
+            counts = index.count_within(lat, lon, radius)
+            dense = counts > limit[chunk]
+            if (~dense).any():
+                sparse = chunk[~dense]
+                hits = index.within(self.r_lat[sparse], self.r_lon[sparse], radius)
+                sizes = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+                if sizes.sum():
+                    yield volunteers[np.concatenate(hits)], np.repeat(sparse, sizes), None
+            if dense.any():
+                crowded = chunk[dense]
+                k = int(limit[crowded].max())
+                idx, kth_km = index.nearest(self.r_lat[crowded], self.r_lon[crowded], k, radius)
+                found = idx >= 0
+                rows = np.broadcast_to(crowded[:, None], idx.shape)
+                unseen = _Unseen(crowded, counts[dense] - found.sum(axis=1), kth_km)
+                yield volunteers[idx[found]], rows[found], unseen
+
+
+@dataclass(frozen=True)
+class _Unseen:
+    """Volunteers in reach of crowded requests that a k-nearest query did not return."""
+
+    requests: IntArray
+    count: IntArray
+    nearest_km: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """Candidate pairs, and per request what was left out beyond its cap."""
+
+    volunteer: IntArray
+    request: IntArray
+    distance_km: FloatArray
+    dropped: IntArray  # per request: qualifying volunteers left out (an upper bound)
+    dropped_km: FloatArray  # per request: a lower bound on their distance (inf if none)
 
 
 @dataclass(frozen=True, eq=False)
@@ -356,7 +430,20 @@ def compile_instance(instance: Instance) -> Compiled:
     """Compile a validated instance into candidate pairs, caps, bounds and conflict sets."""
     tables = Tables(instance)
     vols, reqs = instance.volunteers, instance.requests
-    pair_v, pair_r, dist = tables.candidate_pairs()
+    v_index = {v.id: i for i, v in enumerate(vols)}
+    r_index = {r.id: i for i, r in enumerate(reqs)}
+    forced = np.unique(
+        np.array(
+            [
+                v_index[p.volunteer_id] * max(len(reqs), 1) + r_index[p.request_id]
+                for p in (*instance.pinned, *instance.previous)
+                if p.volunteer_id in v_index and p.request_id in r_index
+            ],
+            dtype=np.int64,
+        )
+    )
+    candidates = tables.candidate_pairs(forced)
+    pair_v, pair_r, dist = candidates.volunteer, candidates.request, candidates.distance_km
 
     duration_us = tables.r_end - tables.r_start
     load = -(-duration_us[pair_r] // 1_000_000)  # seconds, rounded up: a cap is never exceeded
@@ -415,6 +502,10 @@ def compile_instance(instance: Instance) -> Compiled:
         conflict_indptr=indptr,
         conflict_requests=members,
         request_order=request_order,
+        request_dropped=candidates.dropped,
+        request_dropped_cost=np.where(
+            np.isfinite(candidates.dropped_km), np.floor(candidates.dropped_km * 1000), 0
+        ).astype(np.int64),
         fairness_breakpoints=breakpoints,
         fairness_slopes=slopes,
     )

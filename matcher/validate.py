@@ -55,19 +55,15 @@ def parse_instance(source: str | bytes | Mapping[str, Any] | Instance) -> Instan
         return source
     # Validation runs on JSON text (strict JSON types; times as RFC 3339 strings); the decoded
     # data is kept to name records in error messages.
-    data: Any
-    if isinstance(source, str | bytes):
-        text = source
-        try:
-            data = json.loads(source)
-        except json.JSONDecodeError as exc:
-            raise InstanceError([Problem("$", None, f"not valid JSON: {exc}")]) from None
-    else:
-        data = source
-        text = json.dumps(source, allow_nan=True)
+    text = source if isinstance(source, str | bytes) else json.dumps(source, allow_nan=True)
     try:
         instance = Instance.model_validate_json(text)
     except ValidationError as exc:
+        # Decoded only now, to name the records in the messages.
+        try:
+            data = json.loads(text) if isinstance(source, str | bytes) else source
+        except json.JSONDecodeError as bad:
+            raise InstanceError([Problem("$", None, f"not valid JSON: {bad}")]) from None
         raise InstanceError([_problem_from_pydantic(err, data) for err in exc.errors()]) from None
     check_instance(instance)
     return instance

@@ -30,7 +30,7 @@ from .formulation import Formulation, formulate
 from .greedy import greedy_selection
 from .lns import improve
 from .milp import Solved, solve_milp
-from .pricing import bound_with, potentials, solve_lp
+from .pricing import PairLinear, bound_with, potentials, solve_lp
 from .state import Incidence
 
 __all__ = ["fairness_penalty", "lexicographic_key", "optimal", "soft_score"]
@@ -88,7 +88,9 @@ def fairness_penalty(data: ProblemData, selected: BoolArray) -> float:
     return float((excess * data.fairness_slopes[None, :]).sum())
 
 
-_Row = tuple[FloatArray, float, float]  # coefficients over all pairs, lower, upper
+_Row = tuple[PairLinear, float, float]  # coefficients, lower, upper
+COVERAGE = PairLinear(coverage=1.0)
+TRAVEL = PairLinear(cost=1.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +98,7 @@ class Tier:
     """One objective to optimise over the pairs, with rows holding earlier tiers."""
 
     number: int
-    objective: FloatArray  # over all pairs
+    objective: PairLinear
     maximize: bool
     rows: list[_Row] = field(default_factory=list)
     step: float = 1.0  # smallest improvement that counts (objectives are integral)
@@ -193,6 +195,16 @@ def _fallback(part: Part) -> _PartResult:
     )
 
 
+@dataclass(frozen=True, eq=False)
+class _Priced:
+    """A tier's LP on the columns, priced against everything else."""
+
+    bound: float  # on the whole part's LP optimum
+    potential: FloatArray  # per pair
+    left_out: FloatArray  # per request, for candidates the data left out
+    support: BoolArray  # pairs the LP uses
+
+
 @dataclass
 class _TierOutcome:
     value: float
@@ -257,46 +269,45 @@ class _PartSolver:
             relax_staffing=relax,
             request_sets=self.request_sets,
         )
-        for coeffs, lo, hi in extra:
+        for linear, lo, hi in extra:
             row = np.zeros(form.num_vars)
-            row[: form.num_pairs] = coeffs[form.pairs]
+            row[: form.num_pairs] = linear.on_pairs(self.data)[form.pairs]
             form = form.with_row(row, lo, hi)
         return form
 
     def run(self) -> _PartResult:
         d = self.data
-        coverage = d.request_priority[d.pair_request].astype(float)
         cost = d.pair_cost.astype(float)
         if d.violations(self.incumbent) != (0, 0) and not self.full:
-            self._staff_mandatory(coverage)
+            self._staff_mandatory()
         # Tiers 1 and 2 at once: maximise W * coverage - travel, with W above any one pair's
         # travel. A plan that maximises it and reaches the coverage bound is lexicographically
         # optimal in both tiers; it solves several times faster than travel under a held
         # coverage row (a hard knapsack equality for branch and bound).
         weight = 2.0 * float(cost.max(initial=0.0)) + 1.0
-        combined = Tier(12, weight * coverage - cost, maximize=True)
+        combined = Tier(12, PairLinear(coverage=weight, cost=-1.0), maximize=True)
         t12 = self._tier(combined, closure_limit=_CLOSURE_LIMIT)
         if t12 is None and self.full:  # proven: no plan staffs every mandatory request
-            self._staff_mandatory(coverage)
+            self._staff_mandatory()
             t12 = self._tier(combined, closure_limit=_CLOSURE_LIMIT)
         # The coverage LP, grown by pricing from the combined tier's columns (so it settles in a
         # round or two), bounds tier 1 for the whole part.
-        lp1 = self._grow(Tier(1, coverage, maximize=True), Deadline(self.budget.remaining() * 0.3))
+        lp1 = self._grow(Tier(1, COVERAGE, maximize=True), Deadline(self.budget.remaining() * 0.3))
         bound = _trivial_bound(self.data)
         if lp1 is not None:
-            bound = min(bound, int(np.floor(lp1[0] + 1e-6)))
+            bound = min(bound, int(np.floor(lp1.bound + 1e-6)))
         cov_now = plan_coverage(self.data, self.incumbent)
         travel_bound = None if t12 is None else weight * cov_now - t12.bound
         proven2 = t12 is not None and t12.proven
         if cov_now < bound and not self._stopped():
             # The combined plan fell short of the bound: settle coverage alone, then travel.
-            t1 = self._tier(Tier(1, coverage, maximize=True), closure_limit=_CLOSURE_LIMIT)
+            t1 = self._tier(Tier(1, COVERAGE, maximize=True), closure_limit=_CLOSURE_LIMIT)
             if t1 is not None and np.isfinite(t1.bound):
                 bound = min(bound, int(np.floor(t1.bound + 1e-6)))
             if plan_coverage(self.data, self.incumbent) > cov_now and not self._stopped():
                 cov_now = plan_coverage(self.data, self.incumbent)
                 held = Tier(
-                    2, cost, maximize=False, rows=[(coverage, cov_now - 0.5, np.inf)], step=0.0
+                    2, TRAVEL, maximize=False, rows=[(COVERAGE, cov_now - 0.5, np.inf)], step=0.0
                 )
                 t2 = self._tier(held, closure_limit=_CLOSURE_LIMIT)
                 proven2 = t2 is not None and t2.proven
@@ -311,7 +322,7 @@ class _PartSolver:
         if proven2 and not self._stopped():
             travel = float(cost[self.incumbent].sum())
             proven3 = self._tier3(
-                [(coverage, cov_now - 0.5, np.inf), (cost, -np.inf, travel + 0.5)]
+                [(COVERAGE, cov_now - 0.5, np.inf), (TRAVEL, -np.inf, travel + 0.5)]
             )
         proven = proven1 and proven2 and proven3 and self.staffing_proven
         if not proven and not self._stopped():
@@ -332,15 +343,14 @@ class _PartSolver:
         self.stats["staffing_proven"] = float(self.staffing_proven)
         return _PartResult(self.incumbent, bound, proven, self.at_fault, self.stats)
 
-    def _staff_mandatory(self, coverage: FloatArray) -> None:
+    def _staff_mandatory(self) -> None:
         """Tier 0, when the greedy plan leaves mandatory requests (or pinned pairs) short: staff
         as many as possible (then the most coverage); the ones left short are at fault, and
         optional from then on."""
         d = self.data
-        weight = float(coverage.sum()) + 1.0
-        tier = Tier(
-            0, weight * d.pair_pinned + coverage, maximize=True, relax=True, switch_weight=weight
-        )
+        weight = float(d.request_priority[d.pair_request].sum()) + 1.0
+        objective = PairLinear(coverage=1.0, extra=weight * d.pair_pinned.astype(np.float64))
+        tier = Tier(0, objective, maximize=True, relax=True, switch_weight=weight)
         t0 = self._tier(tier, closure_limit=_CLOSURE_LIMIT)
         self.staffing_proven = t0 is not None and t0.proven
         filled = np.bincount(d.pair_request[self.incumbent], minlength=d.num_requests)
@@ -351,38 +361,36 @@ class _PartSolver:
         # The incumbent keeps the pinned pairs of requests no longer at fault.
         self.incumbent |= self.data.pair_pinned
 
-    def _grow(self, tier: Tier, deadline: Deadline) -> tuple[float, FloatArray, BoolArray] | None:
+    def _grow(self, tier: Tier, deadline: Deadline) -> _Priced | None:
         """Column generation: solve the tier's LP on the columns and add pairs that improve it,
-        until none is left. Returns (bound on the whole part's LP, potentials, the pairs the LP
-        uses), or None when the LP has no solution on the columns or time ran out before one."""
+        until none is left. Returns the last pricing, or None when the LP has no solution on the
+        columns or time ran out before one."""
         d = self.data
-        result: tuple[float, FloatArray, BoolArray] | None = None
+        result: _Priced | None = None
         form = self._formulation(tier.rows, tier.relax)
         for _ in range(_PRICING_ROUNDS):
-            objective = _on_vars(form, tier.objective, tier.switch_weight)
+            objective = _on_vars(form, tier.objective.on_pairs(d), tier.switch_weight)
             lp = solve_lp(
                 form, objective, maximize=tier.maximize, time_limit_s=deadline.remaining()
             )
             if lp is None or lp.infeasible:
                 break
-            potential = potentials(
-                d, form, lp, tier.objective, [c for c, _, _ in tier.rows], self.request_sets
+            potential, left_out = potentials(
+                d, form, lp, tier.objective, [row for row, _, _ in tier.rows], self.request_sets
             )
             support = np.zeros(d.num_pairs, dtype=bool)
             support[form.pairs[lp.x[: form.num_pairs] > 1e-6]] = True
-            result = (bound_with(lp, potential, self.columns), potential, support)
+            result = _Priced(
+                bound_with(d, lp, potential, left_out, self.columns), potential, left_out, support
+            )
             log.debug(
                 "tier %d LP %.1f bound %.1f on %d columns (%.2fs)",
-                tier.number,
-                lp.value,
-                result[0],
-                form.num_pairs,
-                lp.seconds,
-            )
+                tier.number, lp.value, result.bound, form.num_pairs, lp.seconds,
+            )  # fmt: skip
             improving = (potential > 1e-7) & ~self.columns
             # Stop when nothing improves, or when what is left is a sliver of the objective
             # (pricing rounds then creep: each costs a full LP and a pass over every pair).
-            sliver = abs(result[0] - lp.value) <= _PRICING_TOLERANCE * max(abs(lp.value), 1.0)
+            sliver = abs(result.bound - lp.value) <= _PRICING_TOLERANCE * max(abs(lp.value), 1.0)
             if not improving.any() or sliver or deadline.expired():
                 break
             # The best of each request, and of each volunteer: requests that all want the
@@ -404,18 +412,16 @@ class _PartSolver:
         sign = 1.0 if tier.maximize else -1.0
         started = time.perf_counter()
         # Pricing may take half of the tier's time; the integer solves need the rest.
-        grown = self._grow(tier, Deadline(deadline.remaining() * _PRICING_SHARE))
-        potential: FloatArray | None = None
-        lp_bound = sign * np.inf
-        if grown is not None:
-            lp_bound, potential, support = grown
-            self._dive(tier, support, Deadline(deadline.remaining() * _DIVE_SHARE))
+        priced = self._grow(tier, Deadline(deadline.remaining() * _PRICING_SHARE))
+        lp_bound = sign * np.inf if priced is None else priced.bound
+        if priced is not None:
+            self._dive(tier, priced.support, Deadline(deadline.remaining() * _DIVE_SHARE))
         proven = False
         form = self._formulation(tier.rows, tier.relax)
         while not deadline.expired() and not self.control.should_stop():
             outcome = solve_milp(
-                form, _on_vars(form, tier.objective, tier.switch_weight), maximize=tier.maximize,
-                time_limit_s=deadline.remaining(), abs_gap=self._abs_gap(tier),
+                form, _on_vars(form, tier.objective.on_pairs(d), tier.switch_weight),
+                maximize=tier.maximize, time_limit_s=deadline.remaining(), abs_gap=self._abs_gap(tier),
             )  # fmt: skip
             log.debug(
                 "tier %d MIP %s %s on %d columns (%.2fs)", tier.number, outcome.solved.value,
@@ -427,11 +433,13 @@ class _PartSolver:
                 chosen = np.zeros(d.num_pairs, dtype=bool)
                 chosen[form.pairs[outcome.values[: form.num_pairs] > 0.5]] = True
                 self._better(chosen)
-            if potential is None:
+            if priced is None:
                 break
             value = self._value(tier)
             allowed = sign * (lp_bound - value) - tier.step + 1e-6
-            needed = (potential >= -allowed) & ~self.columns
+            needed = (priced.potential >= -allowed) & ~self.columns
+            if (priced.left_out >= -allowed).any():
+                break  # a candidate the data left out could be part of a better plan
             if not needed.any():
                 proven = outcome.solved is Solved.OPTIMAL or sign * (lp_bound - value) < tier.step
                 break
@@ -452,7 +460,8 @@ class _PartSolver:
         try:
             form = self._formulation(tier.rows, tier.relax)
             outcome = solve_milp(
-                form, _on_vars(form, tier.objective, tier.switch_weight), maximize=tier.maximize,
+                form, _on_vars(form, tier.objective.on_pairs(self.data), tier.switch_weight),
+                maximize=tier.maximize,
                 time_limit_s=deadline.remaining(), abs_gap=self._abs_gap(tier),
             )  # fmt: skip
             log.debug(
@@ -468,7 +477,7 @@ class _PartSolver:
 
     def _value(self, tier: Tier) -> float:
         """The incumbent's value of a tier objective (with mandatory requests staffed)."""
-        value = float(tier.objective[self.incumbent].sum())
+        value = float(tier.objective.on_pairs(self.data)[self.incumbent].sum())
         if tier.switch_weight:
             d = self.data
             filled = np.bincount(d.pair_request[self.incumbent], minlength=d.num_requests)
