@@ -42,7 +42,7 @@ _SLOT_MASK_BUDGET = 200_000_000  # slots x intervals examined to build per-slot 
 # nearer one is busy, which the engines' bound accounts for (ProblemData.request_dropped).
 _CAP_PER_SLOT = 12
 _CAP_EXTRA = 40
-_QUERY_FACTOR = 8
+_QUERY_FACTOR = 5
 _HALF_EARTH_KM = float(np.pi * 6371.009)
 
 
@@ -259,25 +259,23 @@ class Tables:
         cap = _CAP_PER_SLOT * self.r_needed + _CAP_EXTRA
         dropped = np.zeros(nreq, dtype=np.int64)
         dropped_km = np.full(nreq, np.inf)
-        found_v: list[IntArray] = []
-        found_r: list[IntArray] = []
-        for group_requests, eligible in self._requirement_groups():
-            for members, radius in self._radius_buckets(eligible):
-                for v, r, unseen in self._nearby(
-                    members, radius, group_requests, _QUERY_FACTOR * cap
-                ):
-                    if unseen is not None:
-                        np.add.at(dropped, unseen.requests, unseen.count)
-                        np.minimum.at(dropped_km, unseen.requests, unseen.nearest_km)
-                    keep = self.available(v, r)
-                    keep[keep] = self.uncommitted(v[keep], r[keep])
-                    found_v.append(v[keep])
-                    found_r.append(r[keep])
+        v, r = self._gather(np.arange(nreq), _QUERY_FACTOR * cap, dropped, dropped_km)
+        # Requests whose nearest were mostly unavailable keep fewer than their cap although
+        # others are in reach: gather those few again, looking further, and at last exactly.
+        for factor in (4 * _QUERY_FACTOR, None):
+            kept = np.bincount(r, minlength=nreq)
+            short = np.flatnonzero((dropped > 0) & (kept < cap))
+            if len(short) == 0:
+                break
+            again = np.isin(r, short)
+            dropped[short], dropped_km[short] = 0, np.inf
+            limit = None if factor is None else factor * cap
+            v2, r2 = self._gather(short, limit, dropped, dropped_km)
+            v, r = np.concatenate([v[~again], v2]), np.concatenate([r[~again], r2])
+        found_v, found_r = [v], [r]
         # Each volunteer is in one radius bucket and each request in one group: no pair is
         # found twice. The forced pairs are added where missing, and checked like the rest.
-        empty = np.zeros(0, dtype=np.int64)
-        v = np.concatenate(found_v) if found_v else empty
-        r = np.concatenate(found_r) if found_r else empty
+        v, r = np.concatenate(found_v), np.concatenate(found_r)
         keys = v * max(nreq, 1) + r
         checked = len(keys)
         if keep_keys is not None and len(keep_keys):
@@ -306,6 +304,34 @@ class Tables:
         v, r, d = v[kept], r[kept], d[kept]
         order = np.lexsort((r, v))
         return Candidates(v[order], r[order], d[order], dropped, dropped_km)
+
+    def _gather(
+        self, requests: IntArray, limit: IntArray | None, dropped: IntArray, dropped_km: FloatArray
+    ) -> tuple[IntArray, IntArray]:
+        """Available, uncommitted (volunteer, request) pairs in reach of `requests`: each request's
+        nearest `limit` per radius bucket, or all of them when `limit` is None. Volunteers in
+        reach but not returned are added to `dropped` and `dropped_km` (in place)."""
+        found_v: list[IntArray] = []
+        found_r: list[IntArray] = []
+        wanted = np.zeros(self.num_requests, dtype=bool)
+        wanted[requests] = True
+        for group_requests, eligible in self._requirement_groups():
+            group_requests = group_requests[wanted[group_requests]]
+            if len(group_requests) == 0:
+                continue
+            for members, radius in self._radius_buckets(eligible):
+                for v, r, unseen in self._nearby(members, radius, group_requests, limit):
+                    if unseen is not None:
+                        np.add.at(dropped, unseen.requests, unseen.count)
+                        np.minimum.at(dropped_km, unseen.requests, unseen.nearest_km)
+                    keep = self.available(v, r)
+                    keep[keep] = self.uncommitted(v[keep], r[keep])
+                    found_v.append(v[keep])
+                    found_r.append(r[keep])
+        empty = np.zeros(0, dtype=np.int64)
+        if not found_v:
+            return empty, empty
+        return np.concatenate(found_v), np.concatenate(found_r)
 
     def _requirement_groups(self) -> Iterator[tuple[IntArray, IntArray]]:
         """Requests grouped by identical requirements (skills, languages, attributes), each with
@@ -345,34 +371,34 @@ class Tables:
                 yield members, float(self.v_radius[members].max())
 
     def _nearby(
-        self, volunteers: IntArray, radius: float, requests: IntArray, limit: IntArray
+        self, volunteers: IntArray, radius: float, requests: IntArray, limit: IntArray | None
     ) -> Iterator[tuple[IntArray, IntArray, _Unseen | None]]:
-        """(volunteer, request) pairs of the given sets within `radius` km, in bounded chunks.
-        A request with more than `limit[request]` volunteers in reach gets only its nearest
-        `limit`; the others are reported as unseen (how many, and a lower bound on their
-        distance)."""
+        """(volunteer, request) pairs of the given sets within `radius` km, in bounded chunks:
+        each request's nearest (up to the chunk's largest `limit`; all when `limit` is None).
+        Requests that may have more in reach report them as unseen (an upper bound on how many,
+        a lower bound on their distance)."""
         radius = min(radius, _HALF_EARTH_KM)
         index = SphereIndex(self.v_lat[volunteers], self.v_lon[volunteers])
         step = 1024
         for lo in range(0, len(requests), step):
             chunk = requests[lo : lo + step]
-            lat, lon = self.r_lat[chunk], self.r_lon[chunk]
-            counts = index.count_within(lat, lon, radius)
-            dense = counts > limit[chunk]
-            if (~dense).any():
-                sparse = chunk[~dense]
-                hits = index.within(self.r_lat[sparse], self.r_lon[sparse], radius)
+            if limit is None:  # every volunteer in reach
+                hits = index.within(self.r_lat[chunk], self.r_lon[chunk], radius)
                 sizes = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
                 if sizes.sum():
-                    yield volunteers[np.concatenate(hits)], np.repeat(sparse, sizes), None
-            if dense.any():
-                crowded = chunk[dense]
-                k = int(limit[crowded].max())
-                idx, kth_km = index.nearest(self.r_lat[crowded], self.r_lon[crowded], k, radius)
-                found = idx >= 0
-                rows = np.broadcast_to(crowded[:, None], idx.shape)
-                unseen = _Unseen(crowded, counts[dense] - found.sum(axis=1), kth_km)
-                yield volunteers[idx[found]], rows[found], unseen
+                    yield volunteers[np.concatenate(hits)], np.repeat(chunk, sizes), None
+                continue
+            k = min(int(limit[chunk].max()), len(volunteers))
+            idx, kth_km = index.nearest(self.r_lat[chunk], self.r_lon[chunk], k, radius)
+            found = idx >= 0
+            rows = np.broadcast_to(chunk[:, None], idx.shape)
+            # A full row may have more volunteers in reach: at most the rest of the bucket, and
+            # none nearer than the k-th (counting them exactly costs more than the whole query).
+            full = found.all(axis=1) & (k < len(volunteers))
+            unseen = _Unseen(
+                chunk[full], np.full(int(full.sum()), len(volunteers) - k), kth_km[full]
+            )
+            yield volunteers[idx[found]], rows[found], unseen if full.any() else None
 
 
 @dataclass(frozen=True)
