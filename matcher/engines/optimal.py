@@ -249,10 +249,16 @@ class _PartSolver:
         owner = np.repeat(np.arange(d.num_requests), per_request)
         limit = _NEAREST_PER_SLOT * d.request_max + _NEAREST_EXTRA
         keep[inc.request_pairs[rank < limit[owner]]] = True
-        # And every volunteer's nearest request, so that no one is missing from the start.
-        keep |= _best_per_owner(
-            d.pair_volunteer, np.ones(d.num_pairs, dtype=bool), -d.pair_cost.astype(float), 1
+        # Co-located requests (exam sites) all list the same nearest people: add the nearest
+        # request of volunteers in no column yet, closest first, up to half as many again.
+        absent = np.ones(d.num_volunteers, dtype=bool)
+        absent[d.pair_volunteer[keep]] = False
+        nearest = _best_per_owner(
+            d.pair_volunteer, absent[d.pair_volunteer], -d.pair_cost.astype(float), 1
         )
+        extra = np.flatnonzero(nearest)
+        extra = extra[np.argsort(d.pair_cost[extra], kind="stable")[: int(keep.sum()) // 2]]
+        keep[extra] = True
         return keep
 
     def _stopped(self) -> bool:
