@@ -342,6 +342,9 @@ def compile_instance(instance: Instance) -> Compiled:
     tables = Tables(instance)
     vols, reqs = instance.volunteers, instance.requests
     pair_v, pair_r, dist = tables.candidate_pairs()
+    if instance.excluded:
+        keep = ~_pair_mask(instance, instance.excluded, pair_v, pair_r)
+        pair_v, pair_r, dist = pair_v[keep], pair_r[keep], dist[keep]
 
     duration_us = tables.r_end - tables.r_start
     load = -(-duration_us[pair_r] // 1_000_000)  # seconds, rounded up: a cap is never exceeded
@@ -437,6 +440,19 @@ def _pair_flags(compiled: Compiled, pairs: tuple[Pair, ...]) -> BoolArray:
     idx = compiled.pair_index(vs, rs)
     flags[idx[idx >= 0]] = True
     return flags
+
+
+def _pair_mask(
+    instance: Instance, pairs: tuple[Pair, ...], pair_v: IntArray, pair_r: IntArray
+) -> BoolArray:
+    """Which of the candidate pairs (pair_v, pair_r) are among `pairs`."""
+    v_index = {v.id: i for i, v in enumerate(instance.volunteers)}
+    r_index = {r.id: i for i, r in enumerate(instance.requests)}
+    n = max(len(instance.requests), 1)
+    wanted = np.array(
+        [v_index[p.volunteer_id] * n + r_index[p.request_id] for p in pairs], dtype=np.int64
+    )
+    return np.asarray(np.isin(pair_v * n + pair_r, wanted), dtype=bool)
 
 
 def _pair_preferences(instance: Instance, pair_v: IntArray, pair_r: IntArray) -> FloatArray:

@@ -188,6 +188,11 @@ class Instance(_Record):
     requests: tuple[Request, ...] = ()
     pinned: tuple[Pair, ...] = ()
     previous: tuple[Pair, ...] = ()
+    excluded: tuple[Pair, ...] = Field(
+        default=(),
+        description="Pairs that may not be assigned (the volunteer declined the request). "
+        "A project addition to FORMAT.md.",
+    )
     options: Options = Field(default_factory=Options)
 
 
