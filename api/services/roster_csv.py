@@ -1,0 +1,188 @@
+"""The roster CSV format: one volunteer per line, columns named in the header.
+
+| column | meaning |
+| --- | --- |
+| `external_id` | required: student or staff number, unique within the university |
+| `name`, `phone`, `email`, `address`, `district` | text |
+| `lat`, `lon` | home location in degrees (both or neither; or an `address` with geocoding on) |
+| `skills`, `languages` | `;`-separated lists |
+| `attributes` | `key=value;key=value` (`true`/`false` and numbers are typed) |
+| `availability` | `;`-separated `start/end` pairs with offsets: `2026-03-02T08:00+08:00/2026-03-02T12:00+08:00` |
+| `weekly` | `;`-separated weekly patterns (`Tue 14:00-18:00`), expanded from `weekly_from` to `weekly_to` (dates) in `timezone` (default the university's) |
+| `max_hours`, `max_travel_km`, `max_assignments` | numbers |
+| `preferences` | `service_type=weight;...` |
+
+Errors name the CSV line (the header is line 1) and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from api.errors import FieldError, InvalidInput, Loc, PayloadTooLarge, fields_from_pydantic
+from api.schemas.volunteers import VolunteerIn
+
+COLUMNS = (
+    "external_id",
+    "name",
+    "phone",
+    "email",
+    "address",
+    "district",
+    "lat",
+    "lon",
+    "skills",
+    "languages",
+    "attributes",
+    "availability",
+    "weekly",
+    "weekly_from",
+    "weekly_to",
+    "timezone",
+    "max_hours",
+    "max_travel_km",
+    "max_assignments",
+    "preferences",
+)
+_TEXT = ("external_id", "name", "phone", "email", "address", "district")
+_NUMBERS = ("max_hours", "max_travel_km", "max_assignments")
+_WEEKLY_COLUMN = {"patterns": "weekly", "start_date": "weekly_from", "end_date": "weekly_to", "timezone": "timezone"}
+_ROWS = TypeAdapter(list[VolunteerIn])
+
+
+class Roster:
+    """Parsed roster lines: validated volunteers and the CSV line each came from."""
+
+    def __init__(self, volunteers: list[VolunteerIn], lines: list[int]) -> None:
+        self.volunteers = volunteers
+        self.lines = lines
+
+    def row_loc(self, index: int, field_name: str) -> Loc:
+        return ["csv", self.lines[index], column_of(field_name)]
+
+
+def column_of(field_name: str, sub: str | None = None) -> str:
+    if field_name == "location":
+        return sub if sub in ("lat", "lon") else "lat"
+    if field_name == "weekly":
+        return _WEEKLY_COLUMN.get(sub or "patterns", "weekly")
+    return field_name
+
+
+def _items(cell: str) -> list[str]:
+    return [part.strip() for part in cell.split(";") if part.strip()]
+
+
+def _scalar(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _pairs(cell: str, column: str, problems: list[str]) -> dict[str, str]:
+    out = {}
+    for item in _items(cell):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            problems.append(f"{column}: {item!r} is not key=value")
+            continue
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _record(row: dict[str, str], problems: list[str]) -> dict[str, Any]:
+    """One CSV row as the JSON body of a volunteer; problems it cannot express go to `problems`."""
+    cell = {k: (v or "").strip() for k, v in row.items() if k is not None}
+    out: dict[str, Any] = {k: cell[k] for k in _TEXT if cell.get(k)}
+    out.setdefault("external_id", cell.get("external_id", ""))
+    lat, lon = cell.get("lat"), cell.get("lon")
+    if lat or lon:
+        out["location"] = {"lat": lat or None, "lon": lon or None}
+    for column in ("skills", "languages"):
+        if cell.get(column):
+            out[column] = _items(cell[column])
+    if cell.get("attributes"):
+        out["attributes"] = {k: _scalar(v) for k, v in _pairs(cell["attributes"], "attributes", problems).items()}
+    if cell.get("preferences"):
+        out["preferences"] = _pairs(cell["preferences"], "preferences", problems)
+    if cell.get("availability"):
+        spans = []
+        for item in _items(cell["availability"]):
+            start, sep, end = item.partition("/")
+            if not sep:
+                problems.append(f"availability: {item!r} is not start/end")
+                continue
+            spans.append({"start": start.strip(), "end": end.strip()})
+        out["availability"] = spans
+    if cell.get("weekly") or cell.get("weekly_from") or cell.get("weekly_to"):
+        weekly: dict[str, Any] = {
+            "patterns": _items(cell.get("weekly", "")),
+            "start_date": cell.get("weekly_from") or None,
+            "end_date": cell.get("weekly_to") or None,
+        }
+        if cell.get("timezone"):
+            weekly["timezone"] = cell["timezone"]
+        out["weekly"] = weekly
+    for column in _NUMBERS:
+        if cell.get(column):
+            out[column] = cell[column]
+    return out
+
+
+def parse_roster(text: str, max_rows: int) -> Roster:
+    """Parse and validate a roster; raise one `InvalidInput` naming every bad line and column."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    unknown = [c for c in header if c not in COLUMNS]
+    if "external_id" not in header or unknown:
+        msg = f"unknown column(s): {', '.join(unknown)}" if unknown else "the header has no external_id column"
+        raise InvalidInput(
+            f"the CSV header is not valid; columns are: {', '.join(COLUMNS)}",
+            fields=[FieldError(loc=["csv", 1, c], msg=msg) for c in (unknown or ["external_id"])],
+        )
+    records: list[dict[str, Any]] = []
+    lines: list[int] = []
+    problems: list[FieldError] = []
+    for row in reader:
+        if None in row:
+            problems.append(FieldError(loc=["csv", reader.line_num], msg="more cells than columns"))
+        if len(records) >= max_rows:
+            raise PayloadTooLarge(f"the roster has more than {max_rows} rows; split it")
+        row_problems: list[str] = []
+        records.append(_record(row, row_problems))
+        lines.append(reader.line_num)
+        for message in row_problems:
+            column, _, msg = message.partition(": ")
+            problems.append(FieldError(loc=["csv", reader.line_num, column], msg=msg))
+    volunteers: list[VolunteerIn] = []
+    try:
+        volunteers = _ROWS.validate_python(records)
+    except ValidationError as exc:
+        problems.extend(_csv_fields(exc, lines))
+    if problems:
+        raise InvalidInput(
+            f"{len({p.loc[1] for p in problems})} line(s) rejected; nothing was written",
+            fields=sorted(problems, key=lambda p: (p.loc[1], str(p.loc[2:]))),
+        )
+    return Roster(volunteers, lines)
+
+
+def _csv_fields(exc: ValidationError, lines: Sequence[int]) -> list[FieldError]:
+    out = []
+    for error, plain in zip(exc.errors(), fields_from_pydantic(exc.errors()), strict=True):
+        loc = error["loc"]
+        index, field_name = int(loc[0]), str(loc[1]) if len(loc) > 1 else "external_id"
+        sub = str(loc[2]) if len(loc) > 2 else None
+        out.append(FieldError(loc=["csv", lines[index], column_of(field_name, sub)], msg=plain.msg))
+    return out
