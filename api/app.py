@@ -23,6 +23,7 @@ from api.routes import (
     service_requests,
     volunteers,
 )
+from api.services.geocoding import Geocoder
 from api.settings import Settings
 from api.worker import WorkerProcess
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    app.state.geocoder = Geocoder(settings, app.state.sessions)
     install_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import ConfigDict, BaseModel, Field
 
 from api.schemas.common import StrictModel
 from matcher.model import Location
@@ -46,14 +46,20 @@ class AssignmentOut(BaseModel):
 
 
 class DeclineIn(StrictModel):
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "exam that afternoon"}]})
     reason: str = Field(min_length=1, max_length=500, examples=["exam that afternoon"])
 
 
 class CancelIn(StrictModel):
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "the volunteer called in sick"}]})
     reason: str = Field(min_length=1, max_length=500, examples=["the volunteer called in sick"])
 
 
 class CompleteIn(StrictModel):
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"hours_served": 2.5}]})
     hours_served: float | None = Field(
         default=None, gt=0, le=24, description="Default: the request's duration."
     )

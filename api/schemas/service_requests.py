@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
+from pydantic import ConfigDict, AwareDatetime, BaseModel, Field, field_validator, model_validator
 
 from api.schemas.common import StrictModel
 from matcher.model import AttributeValue, Location, _check_end_after_start
@@ -51,6 +51,8 @@ class RequestIn(StrictModel):
 class RequestPatch(StrictModel):
     """Text, priority and status. Times, place and requirements are fixed once submitted:
     cancel the request and submit a new one to change them."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "cancelled"}]})
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import ConfigDict, BaseModel, Field
 
 from api.schemas.common import StrictModel
 from matcher.model import AttributeValue, Interval, Location
@@ -66,6 +66,8 @@ class VolunteerIn(VolunteerFields):
 class VolunteerPatch(StrictModel):
     """Fields to change; absent fields keep their value. `availability` and `weekly` together
     replace the availability."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"phone": "+86 138 0000 0002", "max_hours": 6}]})
 
     name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=50)

@@ -80,8 +80,9 @@ def authenticate(session: Session, authorization: str | None) -> Caller:
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
         raise Unauthorized("the Authorization header must read `Bearer <key>`")
-    parts = secret.split("_")
-    key = repo.key_by_prefix(session, parts[1]) if len(parts) == 3 and parts[0] == KEY_SCHEME else None
+    scheme_part, _, rest = secret.partition("_")
+    prefix = rest.split("_", 1)[0] if scheme_part == KEY_SCHEME else ""
+    key = repo.key_by_prefix(session, prefix) if prefix else None
     # Compare even when no key was found, so that timing does not tell prefixes apart.
     expected = key.secret_hash if key is not None else hash_secret("")
     if not hmac.compare_digest(hash_secret(secret), expected) or key is None:
