@@ -17,7 +17,6 @@ from api.models import OrgKind
 from api.repositories import organizations as org_repo
 from api.schemas.match_runs import RunIn, Window
 from api.schemas.service_requests import RequestIn
-from api.schemas.volunteers import VolunteerIn
 from api.services import match_runs, organizations, service_requests, volunteers
 from api.services.geocoding import Geocoder
 from api.services.organizations import Caller
@@ -33,7 +32,6 @@ ORGANIZATIONS = (
     ("university", "Demo Xi'an Polytechnic University"),
     ("planner", "Demo City Planning Office"),
 )
-_VOLUNTEERS = TypeAdapter(list[VolunteerIn])
 _REQUESTS = TypeAdapter(list[RequestIn])
 
 
@@ -85,7 +83,7 @@ def _load_week(
                     **{k: v[k] for k in v if k != "id"},
                 }
             )
-        volunteers.import_volunteers(session, _caller(university, settings), _VOLUNTEERS.validate_python(rows), geocoder)
+        volunteers.import_volunteers(session, _caller(university, settings), rows, geocoder)
     for c, center in enumerate(centers):
         rows = [
             {

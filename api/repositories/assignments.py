@@ -42,7 +42,7 @@ def active_counts_by_request(session: Session, request_ids: Sequence[int]) -> di
         .where(Assignment.request_id.in_(request_ids), Assignment.status.in_(ACTIVE_ASSIGNMENT))
         .group_by(Assignment.request_id)
     )
-    return {rid: int(n) for rid, n in session.execute(query).tuples()}
+    return {rid: int(n) for rid, n in session.execute(query)}
 
 
 def for_requests(
@@ -80,7 +80,7 @@ def commitments_outside(
     )
     if request_ids:
         query = query.where(Assignment.request_id.not_in(request_ids))
-    return [tuple(row) for row in session.execute(query).tuples()]  # type: ignore[misc]
+    return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
 
 
 def insert_assignments(session: Session, rows: Sequence[dict[str, Any]]) -> None:

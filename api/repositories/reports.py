@@ -80,7 +80,7 @@ def assignment_counts(session: Session, start: datetime, end: datetime) -> dict[
         .where(ServiceRequest.start_at >= start, ServiceRequest.start_at < end)
         .group_by(Assignment.request_id, Assignment.status)
     )
-    return {(rid, status): int(n) for rid, status, n in session.execute(query).tuples()}
+    return {(rid, status): int(n) for rid, status, n in session.execute(query)}
 
 
 def supply(session: Session, start: datetime, end: datetime) -> tuple[Sequence[Any], dict[int, list[str]]]:
@@ -94,6 +94,6 @@ def supply(session: Session, start: datetime, end: datetime) -> tuple[Sequence[A
         ).where(AvailabilityWindow.end_at > start, AvailabilityWindow.start_at < end)
     ).all()
     skills: dict[int, list[str]] = {}
-    for vid, skill in session.execute(select(VolunteerSkill.volunteer_id, VolunteerSkill.skill)).tuples():
+    for vid, skill in session.execute(select(VolunteerSkill.volunteer_id, VolunteerSkill.skill)):
         skills.setdefault(vid, []).append(skill)
     return windows, skills

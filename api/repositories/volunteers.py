@@ -26,7 +26,7 @@ def ids_by_external_id(session: Session, university_id: int, external_ids: Seque
         query = select(Volunteer.external_id, Volunteer.id).where(
             Volunteer.university_id == university_id, Volunteer.external_id.in_(chunk)
         )
-        found.update({ext: vid for ext, vid in session.execute(query).tuples()})
+        found.update({ext: vid for ext, vid in session.execute(query)})
     return found
 
 
@@ -154,7 +154,7 @@ def matching_data(
         .join(Volunteer, Volunteer.id == VolunteerSkill.volunteer_id)
         .where(wanted)
         .order_by(VolunteerSkill.volunteer_id, VolunteerSkill.position)
-    ).tuples().all()
+    ).all()
     windows = session.execute(
         select(
             AvailabilityWindow.volunteer_id,
@@ -164,5 +164,5 @@ def matching_data(
         )
         .where(AvailabilityWindow.end_at > start, AvailabilityWindow.start_at < end)
         .order_by(AvailabilityWindow.volunteer_id, AvailabilityWindow.start_at)
-    ).tuples().all()
+    ).all()
     return list(rows), list(skills), list(windows)

@@ -3,7 +3,7 @@ admins read them without personal data."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
@@ -36,7 +36,7 @@ from api.services.organizations import Caller
 router = APIRouter(prefix="/v1/volunteers", tags=["volunteers"], responses=ERROR_RESPONSES)
 
 ReaderDep = Annotated[Caller, Depends(require(OrgKind.UNIVERSITY, OrgKind.ADMIN))]
-_JSON_ROWS = TypeAdapter(list[VolunteerIn])
+_JSON_ROWS = TypeAdapter(list[dict[str, Any]])  # rows are validated one by one
 
 CSV_EXAMPLE = (
     "external_id,name,phone,lat,lon,skills,languages,weekly,weekly_from,weekly_to,max_hours\n"
@@ -114,15 +114,17 @@ def import_volunteers(
             except UnicodeDecodeError:
                 raise UnsupportedMediaType("the CSV is not UTF-8 text") from None
             roster = roster_csv.parse_roster(text, settings.max_batch_rows)
-            return service.import_volunteers(session, caller, roster.volunteers, geocoder, roster.row_loc)
+            return service.import_volunteers(
+                session, caller, roster.records, geocoder, roster.row_loc, roster.error_loc, roster.problems
+            )
         if media in ("application/json", ""):
             try:
-                rows = _JSON_ROWS.validate_json(body)
+                records = _JSON_ROWS.validate_json(body)
             except ValidationError as exc:
-                raise invalid_from_validation_error(exc, "the roster is not valid; nothing was written", ["body"]) from None
-            if len(rows) > settings.max_batch_rows:
+                raise invalid_from_validation_error(exc, "the body must be a JSON array of volunteers", ["body"]) from None
+            if len(records) > settings.max_batch_rows:
                 raise PayloadTooLarge(f"more than {settings.max_batch_rows} rows in one batch; split it")
-            return service.import_volunteers(session, caller, rows, geocoder)
+            return service.import_volunteers(session, caller, records, geocoder)
         raise UnsupportedMediaType("send application/json or text/csv")
 
     signature = b"import-volunteers\n" + media.encode() + b"\n" + body

@@ -12,7 +12,7 @@
 | `max_hours`, `max_travel_km`, `max_assignments` | numbers |
 | `preferences` | `service_type=weight;...` |
 
-Errors name the CSV line (the header is line 1) and the column.
+Rows are validated like JSON rows; errors name the CSV line (the header is line 1) and the column.
 """
 
 from __future__ import annotations
@@ -22,10 +22,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
-from api.errors import FieldError, InvalidInput, Loc, PayloadTooLarge, fields_from_pydantic
-from api.schemas.volunteers import VolunteerIn
+from api.errors import FieldError, InvalidInput, Loc, PayloadTooLarge
 
 COLUMNS = (
     "external_id",
@@ -52,18 +49,24 @@ COLUMNS = (
 _TEXT = ("external_id", "name", "phone", "email", "address", "district")
 _NUMBERS = ("max_hours", "max_travel_km", "max_assignments")
 _WEEKLY_COLUMN = {"patterns": "weekly", "start_date": "weekly_from", "end_date": "weekly_to", "timezone": "timezone"}
-_ROWS = TypeAdapter(list[VolunteerIn])
 
 
 class Roster:
-    """Parsed roster lines: validated volunteers and the CSV line each came from."""
+    """Parsed roster lines: one JSON-like record per line, the CSV line each came from, and the
+    problems the CSV text itself has (validation happens with the JSON path's)."""
 
-    def __init__(self, volunteers: list[VolunteerIn], lines: list[int]) -> None:
-        self.volunteers = volunteers
+    def __init__(self, records: list[dict[str, Any]], lines: list[int], problems: list[FieldError]) -> None:
+        self.records = records
         self.lines = lines
+        self.problems = problems
 
     def row_loc(self, index: int, field_name: str) -> Loc:
         return ["csv", self.lines[index], column_of(field_name)]
+
+    def error_loc(self, index: int, loc: tuple[int | str, ...]) -> Loc:
+        field_name = str(loc[0]) if loc else "external_id"
+        sub = str(loc[1]) if len(loc) > 1 else None
+        return ["csv", self.lines[index], column_of(field_name, sub)]
 
 
 def column_of(field_name: str, sub: str | None = None) -> str:
@@ -141,7 +144,7 @@ def _record(row: dict[str, str], problems: list[str]) -> dict[str, Any]:
 
 
 def parse_roster(text: str, max_rows: int) -> Roster:
-    """Parse and validate a roster; raise one `InvalidInput` naming every bad line and column."""
+    """Parse a roster into records; a bad header is a 422 at once, other problems are kept."""
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     unknown = [c for c in header if c not in COLUMNS]
@@ -165,24 +168,4 @@ def parse_roster(text: str, max_rows: int) -> Roster:
         for message in row_problems:
             column, _, msg = message.partition(": ")
             problems.append(FieldError(loc=["csv", reader.line_num, column], msg=msg))
-    volunteers: list[VolunteerIn] = []
-    try:
-        volunteers = _ROWS.validate_python(records)
-    except ValidationError as exc:
-        problems.extend(_csv_fields(exc, lines))
-    if problems:
-        raise InvalidInput(
-            f"{len({p.loc[1] for p in problems})} line(s) rejected; nothing was written",
-            fields=sorted(problems, key=lambda p: (p.loc[1], str(p.loc[2:]))),
-        )
-    return Roster(volunteers, lines)
-
-
-def _csv_fields(exc: ValidationError, lines: Sequence[int]) -> list[FieldError]:
-    out = []
-    for error, plain in zip(exc.errors(), fields_from_pydantic(exc.errors()), strict=True):
-        loc = error["loc"]
-        index, field_name = int(loc[0]), str(loc[1]) if len(loc) > 1 else "external_id"
-        sub = str(loc[2]) if len(loc) > 2 else None
-        out.append(FieldError(loc=["csv", lines[index], column_of(field_name, sub)], msg=plain.msg))
-    return out
+    return Roster(records, lines, problems)

@@ -23,6 +23,7 @@ from api.errors import (
     InvalidInput,
     Loc,
     NotFound,
+    fields_from_pydantic,
     invalid_from_validation_error,
 )
 from api.models import (
@@ -52,10 +53,16 @@ from api.services.organizations import Caller
 from matcher.model import Interval, Location
 
 RowLoc = Callable[[int, str], Loc]
+# Where a pydantic error of row `index` points: (index, pydantic loc) -> loc.
+ErrorLoc = Callable[[int, tuple[int | str, ...]], Loc]
 
 
 def json_row_loc(index: int, field_name: str) -> Loc:
     return ["body", index, field_name]
+
+
+def json_error_loc(index: int, loc: tuple[int | str, ...]) -> Loc:
+    return ["body", index, *loc]
 
 
 @dataclass
@@ -68,18 +75,37 @@ class PreparedVolunteer:
     windows: list[Interval] = field(default_factory=list)
 
 
+def validate_records(
+    records: Sequence[Any], error_loc: ErrorLoc = json_error_loc
+) -> tuple[list[VolunteerIn | None], list[FieldError]]:
+    """Each record as a `VolunteerIn`, or None where it is invalid (with its problems)."""
+    rows: list[VolunteerIn | None] = []
+    problems: list[FieldError] = []
+    for i, record in enumerate(records):
+        try:
+            rows.append(VolunteerIn.model_validate(record))
+        except ValidationError as exc:
+            rows.append(None)
+            for error, plain in zip(exc.errors(), fields_from_pydantic(exc.errors()), strict=True):
+                problems.append(FieldError(loc=error_loc(i, tuple(error["loc"])), msg=plain.msg))
+    return rows, problems
+
+
 def prepare(
     session: Session,
-    rows: Sequence[VolunteerIn],
+    rows: Sequence[VolunteerIn | None],
     caller: Caller,
     geocoder: Geocoder,
     row_loc: RowLoc = json_row_loc,
+    problems: list[FieldError] | None = None,
 ) -> list[PreparedVolunteer]:
     """Validate a batch across rows and complete it (weekly patterns, geocoding); raise one
-    `InvalidInput` naming every bad row and field."""
-    problems: list[FieldError] = []
+    `InvalidInput` naming every bad row and field, with the `problems` found before. Rows that
+    are None failed earlier and are skipped."""
+    problems = list(problems or [])
+    valid = [(i, row) for i, row in enumerate(rows) if row is not None]
     first_row: dict[str, int] = {}
-    for i, row in enumerate(rows):
+    for i, row in valid:
         if row.external_id in first_row:
             problems.append(
                 FieldError(
@@ -88,16 +114,29 @@ def prepare(
                 )
             )
         first_row.setdefault(row.external_id, i)
-    prepared = [
-        _prepare_row(row, caller, i, row_loc, problems) for i, row in enumerate(rows)
-    ]
-    _locate(session, rows, prepared, geocoder, row_loc, problems)
+    prepared = [_prepare_row(row, caller, i, row_loc, problems) for i, row in valid]
+    located, missing = locate_rows(
+        session,
+        geocoder,
+        [row.location for _, row in valid],
+        [row.address for _, row in valid],
+        lambda j, name: row_loc(valid[j][0], name),
+    )
+    problems.extend(missing)
+    for row, point in zip(prepared, located, strict=True):
+        if point is not None:
+            row.columns.update(lat=point.lat, lon=point.lon)
     if problems:
+        rejected = len({tuple(p.loc[:2]) for p in problems})
         raise InvalidInput(
-            f"{len({tuple(p.loc[:2]) for p in problems})} row(s) rejected; nothing was written",
-            fields=problems,
+            f"{rejected} row(s) rejected; nothing was written",
+            fields=sorted(problems, key=lambda p: (str(p.loc[0]), _position(p.loc))),
         )
     return prepared
+
+
+def _position(loc: Loc) -> int:
+    return loc[1] if len(loc) > 1 and isinstance(loc[1], int) else -1
 
 
 def _prepare_row(
@@ -132,24 +171,6 @@ def _prepare_row(
     }
     external_id = row.external_id if isinstance(row, VolunteerIn) else ""
     return PreparedVolunteer(external_id, columns, list(dict.fromkeys(row.skills)), windows)
-
-
-def _locate(
-    session: Session,
-    rows: Sequence[VolunteerFields],
-    prepared: Sequence[PreparedVolunteer],
-    geocoder: Geocoder,
-    row_loc: RowLoc,
-    problems: list[FieldError],
-) -> None:
-    """Fill in missing locations from addresses, or name the rows that have neither."""
-    located, missing = locate_rows(
-        session, geocoder, [r.location for r in rows], [r.address for r in rows], row_loc
-    )
-    problems.extend(missing)
-    for row, point in zip(prepared, located, strict=True):
-        if point is not None:
-            row.columns.update(lat=point.lat, lon=point.lon)
 
 
 def write(session: Session, university_id: int, prepared: Sequence[PreparedVolunteer]) -> ImportResult:
@@ -206,11 +227,16 @@ def _write_children(session: Session, rows: Sequence[tuple[int, PreparedVoluntee
 def import_volunteers(
     session: Session,
     caller: Caller,
-    rows: Sequence[VolunteerIn],
+    records: Sequence[Any],
     geocoder: Geocoder,
     row_loc: RowLoc = json_row_loc,
+    error_loc: ErrorLoc = json_error_loc,
+    problems: Sequence[FieldError] = (),
 ) -> ImportResult:
-    return write(session, caller.org_id, prepare(session, rows, caller, geocoder, row_loc))
+    """Validate, complete and write a roster, all or nothing."""
+    rows, invalid = validate_records(records, error_loc)
+    prepared = prepare(session, rows, caller, geocoder, row_loc, [*problems, *invalid])
+    return write(session, caller.org_id, prepared)
 
 
 def create_volunteer(
