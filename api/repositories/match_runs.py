@@ -92,12 +92,11 @@ def silent_runs(session: Session, older_than: datetime) -> Sequence[MatchRun]:
     return session.scalars(query).all()
 
 
-def release(session: Session, run_id: int, worker: str, **values: Any) -> bool:
-    """Hand a running run back (re-queue or fail it), whoever held it, if it is still silent
-    or still held by `worker`."""
+def release(session: Session, run_id: int, holder: str, **values: Any) -> bool:
+    """Take a running run from `holder` (re-queue or end it), if `holder` still has it."""
     changed = session.execute(
         update(MatchRun)
-        .where(MatchRun.id == run_id, MatchRun.status == RunStatus.RUNNING, MatchRun.worker == worker)
+        .where(MatchRun.id == run_id, MatchRun.status == RunStatus.RUNNING, MatchRun.worker == holder)
         .values(**values)
     )
     return rowcount(changed) == 1
