@@ -31,7 +31,7 @@ from api.repositories import match_runs as repo
 from api.services import instances
 from api.services.match_runs import count_changes, plan_pairs
 from api.settings import Settings
-from matcher import Control, InstanceError, Progress, check_plan, parse_instance, solve
+from matcher import Control, Instance, InstanceError, Plan, Progress, check_plan, parse_instance, solve
 
 log = logging.getLogger("volmatch.worker")
 
@@ -131,7 +131,7 @@ class Worker:
                 assert run is not None
                 data = instances.build_instance(session, run)
                 held = instances.held_pairs(session, run)
-                engine, time_limit, seed = run.engine, run.time_limit_s, run.seed
+                kind, engine, time_limit, seed = run.kind, run.engine, run.time_limit_s, run.seed
                 repo.heartbeat(session, run_id, self.name, utc_now(), instance=data, phase="compiling")
             try:
                 instance = parse_instance(data)
@@ -140,13 +140,8 @@ class Worker:
                 return
             beat = _Heartbeat(self, run_id)
             with beat:
-                plan = solve(
-                    instance,
-                    engine=engine,  # type: ignore[arg-type]
-                    time_limit_s=time_limit,
-                    seed=seed,
-                    control=Control(should_stop=beat.should_stop, on_progress=beat.progress),
-                )
+                control = Control(should_stop=beat.should_stop, on_progress=beat.progress)
+                plan = solve_run(instance, data, kind, engine, time_limit, seed, control)
             if beat.lost:
                 return
             if beat.exiting and not beat.cancelled:
@@ -184,6 +179,42 @@ class Worker:
                 session, run_id, self.name, status=RunStatus.QUEUED, worker=None, attempts=attempts,
                 phase="re-queued: the service was stopped", progress=0.0,
             )
+
+
+def solve_run(
+    instance: Instance,
+    data: dict[str, Any],
+    kind: str,
+    engine: str,
+    time_limit_s: float,
+    seed: int,
+    control: Control,
+) -> Plan:
+    """Solve a run's instance. A repair changes only what it must: the matcher ranks travel
+    above stability, so a free re-solve may move volunteers to save kilometres. A repair therefore
+    first refills only the holes (every held assignment pinned) and keeps that plan unless a free
+    re-solve (held proposals passed as `previous`) staffs more."""
+
+    def run(problem: Instance, budget: float) -> Plan:
+        return solve(problem, engine=engine, time_limit_s=budget, seed=seed, control=control)  # type: ignore[arg-type]
+
+    if kind != "repair" or not instance.previous:
+        return run(instance, time_limit_s)
+    try:
+        holes_only = parse_instance({**data, "pinned": [*data["pinned"], *data["previous"]]})
+    except InstanceError:  # a held proposal no longer fits (data changed): re-plan freely
+        return run(instance, time_limit_s)
+    kept = run(holes_only, time_limit_s / 2)
+    if control.should_stop():
+        return _tagged(kept, "holes_only")
+    free = run(instance, time_limit_s / 2)
+    if free.objective.coverage > kept.objective.coverage:
+        return _tagged(free, "replanned")
+    return _tagged(kept, "holes_only")
+
+
+def _tagged(plan: Plan, repair: str) -> Plan:
+    return plan.model_copy(update={"stats": {**plan.stats, "repair": repair}})
 
 
 class _Heartbeat:

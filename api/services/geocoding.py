@@ -53,12 +53,16 @@ class Geocoder:
                 client.geocode,
                 min_delay_seconds=settings.geocoder_min_delay_s,
                 max_retries=1,
+                error_wait_seconds=settings.geocoder_min_delay_s,
                 swallow_exceptions=False,
             )
 
     def locate(self, session: Session, addresses: Iterable[str]) -> dict[str, Location | None]:
         """Each address's location, or None where the geocoder found none (or failed)."""
-        by_query = {normalise(a): a for a in addresses}
+        wanted = list(addresses)
+        by_query: dict[str, str] = {}
+        for address in wanted:
+            by_query.setdefault(normalise(address), address)
         cached = caches.cached_geocodes(session, by_query)
         answers: dict[str, tuple[float, float] | None] = {
             q: (e.lat, e.lon) if e.lat is not None and e.lon is not None else None
@@ -66,12 +70,11 @@ class Geocoder:
         }
         fresh = [q for q in by_query if q not in answers]
         if fresh and self._geocode is not None:
-            learned = self._ask(fresh, by_query)
-            answers.update(learned)
+            answers.update(self._ask(fresh, by_query))
         located: dict[str, Location | None] = {}
-        for query, original in by_query.items():
-            point = answers.get(query)
-            located[original] = None if point is None else Location(lat=point[0], lon=point[1])
+        for address in wanted:
+            point = answers.get(normalise(address))
+            located[address] = None if point is None else Location(lat=point[0], lon=point[1])
         return located
 
     def _ask(self, queries: list[str], by_query: dict[str, str]) -> dict[str, tuple[float, float] | None]:

@@ -207,3 +207,24 @@ def test_window_limits_what_a_run_matches(api: Api) -> None:
     with_window = api.client.get(f"/v1/match-runs/{run['id']}/plan", headers=center).json()
     assert len(with_window["assignments"]) + len(with_window["unfilled"]) == 1
     assert WINDOW["start"] in str(api.client.get(f"/v1/match-runs/{run['id']}", headers=center).json()["window"])
+
+
+def test_repair_moves_a_proposed_volunteer_when_that_staffs_more(api: Api) -> None:
+    uni, center = api.org("university")[1], api.org("center")[1]
+    both = volunteer("S0001", skills=["smartphone_teaching", "first_aid"])
+    api.client.post("/v1/volunteers/import", json=[both], headers=uni)
+    api.client.post(
+        "/v1/requests",
+        json=[request("class", priority=2), request("first aid post", required_skills=["first_aid"])],
+        headers=center,
+    )
+    first = published(api, center)
+    assert first["created"] == 1  # one volunteer, two requests at the same time
+    # a second volunteer joins who can teach but has no first aid
+    api.client.post("/v1/volunteers/import", json=[volunteer("S0002")], headers=uni)
+    repair = api.client.post(f"/v1/match-runs/{first['run']['id']}/repair", headers=center).json()
+    api.solve_queued()
+    done = api.client.get(f"/v1/match-runs/{repair['id']}", headers=center).json()
+    plan = api.client.get(f"/v1/match-runs/{repair['id']}/plan", headers=center).json()
+    assert len(plan["assignments"]) == 2 and plan["stats"]["repair"] == "replanned"
+    assert done["changes"]["added"] == 2 and done["changes"]["kept"] + done["changes"]["removed"] == 1
