@@ -1,11 +1,11 @@
 """The service's commands in the `volmatch` command line (entry point `volmatch.commands`):
 
-    volmatch admin create-org --name N --kind K     # prints the organization and its first key
-    volmatch admin create-key --org-id ID           # another key (shown once)
-    volmatch admin revoke-key --org-id ID --key-id K
-    volmatch serve [--host H] [--port P] [--no-worker]
-    volmatch worker [--once]                        # a solving process on its own
-    volmatch demo                                   # demo organizations, keys and a demo week
+volmatch admin create-org --name N --kind K     # prints the organization and its first key
+volmatch admin create-key --org-id ID           # another key (shown once)
+volmatch admin revoke-key --org-id ID --key-id K
+volmatch serve [--host H] [--port P] [--no-worker]
+volmatch worker [--once]                        # a solving process on its own
+volmatch demo                                   # demo organizations, keys and a demo week
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def register(commands: Any) -> None:
     admin = commands.add_parser("admin", help="manage organizations and API keys")
     admin_commands = admin.add_subparsers(title="admin commands", metavar="COMMAND")
 
-    p = admin_commands.add_parser("create-org", help="create an organization and print its first key")
+    p = admin_commands.add_parser(
+        "create-org", help="create an organization and print its first key"
+    )
     p.add_argument("--name", required=True)
     p.add_argument("--kind", required=True, choices=[k.value for k in OrgKind])
     p.add_argument("--timezone", help="IANA zone (default VOLMATCH_DEFAULT_TIMEZONE)")
@@ -46,10 +48,14 @@ def register(commands: Any) -> None:
     p.add_argument("--key-id", type=int, required=True)
     p.set_defaults(run=_revoke_key)
 
-    p = commands.add_parser("serve", help="run the HTTP service (and, by default, its solving process)")
+    p = commands.add_parser(
+        "serve", help="run the HTTP service (and, by default, its solving process)"
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--no-worker", action="store_true", help="solve nowhere: run `volmatch worker` apart")
+    p.add_argument(
+        "--no-worker", action="store_true", help="solve nowhere: run `volmatch worker` apart"
+    )
     p.set_defaults(run=_serve)
 
     p = commands.add_parser("worker", help="run a solving process (claims queued match runs)")

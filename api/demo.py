@@ -45,7 +45,9 @@ def load_demo(
     for kind, name in ORGANIZATIONS:
         org = org_repo.organization_by_name(session, name)
         if org is None:
-            org, _, secret = organizations.create_organization(session, name, kind, settings.default_timezone)
+            org, _, secret = organizations.create_organization(
+                session, name, kind, settings.default_timezone
+            )
         else:
             _, secret = organizations.issue_key(session, org, "demo key")
         orgs.append({"id": org.id, "kind": kind, "name": name, "key": secret})
@@ -94,7 +96,9 @@ def _load_week(
             for j, r in enumerate(week["requests"])
             if j % len(centers) == c
         ]
-        service_requests.submit_batch(session, _caller(center, settings), _REQUESTS.validate_python(rows), geocoder)
+        service_requests.submit_batch(
+            session, _caller(center, settings), _REQUESTS.validate_python(rows), geocoder
+        )
     admin = next(o for o in orgs if o["kind"] == "admin")
     window = Window(start=WEEK_START, end=WEEK_START + timedelta(days=7))
     run = match_runs.create_run(

@@ -166,12 +166,15 @@ def install_handlers(app: FastAPI) -> None:
         json_invalid = any(e.get("type") == "json_invalid" for e in errors)
         detail = "the body is not valid JSON" if json_invalid else "the request is not valid"
         return error_response(
-            422, ErrorBody(error="validation_error", detail=detail, fields=fields_from_pydantic(errors))
+            422,
+            ErrorBody(error="validation_error", detail=detail, fields=fields_from_pydantic(errors)),
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(exc.status_code, "error" if exc.status_code < 500 else "internal_error")
+        code = _HTTP_CODES.get(
+            exc.status_code, "error" if exc.status_code < 500 else "internal_error"
+        )
         detail = str(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such endpoint"

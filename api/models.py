@@ -75,7 +75,7 @@ def offset_minutes(moment: datetime) -> int:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads it as a class attribute)
         datetime: UtcDateTime(),
         dict[str, Any]: JsonType,
         list[Any]: JsonType,
@@ -325,9 +325,7 @@ class IdempotencyRecord(Base):
     __table_args__ = (UniqueConstraint("organization_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE")
-    )
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(200))
     fingerprint: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int]

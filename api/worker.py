@@ -31,7 +31,16 @@ from api.repositories import match_runs as repo
 from api.services import instances
 from api.services.match_runs import count_changes, plan_pairs
 from api.settings import Settings
-from matcher import Control, Instance, InstanceError, Plan, Progress, check_plan, parse_instance, solve
+from matcher import (
+    Control,
+    Instance,
+    InstanceError,
+    Plan,
+    Progress,
+    check_plan,
+    parse_instance,
+    solve,
+)
 
 log = logging.getLogger("volmatch.worker")
 
@@ -94,7 +103,11 @@ class Worker:
         silent_since = now - timedelta(seconds=self.settings.stale_after_s)
         with transaction(self.sessions) as session:
             for run in repo.silent_runs(session, now):
-                if run.heartbeat_at is not None and run.heartbeat_at > silent_since and not _gone(run.worker):
+                if (
+                    run.heartbeat_at is not None
+                    and run.heartbeat_at > silent_since
+                    and not _gone(run.worker)
+                ):
                     continue
                 self._release_orphan(session, run, now)
 
@@ -132,11 +145,15 @@ class Worker:
                 data = instances.build_instance(session, run)
                 held = instances.held_pairs(session, run)
                 kind, engine, time_limit, seed = run.kind, run.engine, run.time_limit_s, run.seed
-                repo.heartbeat(session, run_id, self.name, utc_now(), instance=data, phase="compiling")
+                repo.heartbeat(
+                    session, run_id, self.name, utc_now(), instance=data, phase="compiling"
+                )
             try:
                 instance = parse_instance(data)
             except InstanceError as exc:
-                self._finish(run_id, status=RunStatus.FAILED, error=f"the run's data is not solvable: {exc}")
+                self._finish(
+                    run_id, status=RunStatus.FAILED, error=f"the run's data is not solvable: {exc}"
+                )
                 return
             beat = _Heartbeat(self, run_id)
             with beat:
@@ -150,7 +167,9 @@ class Worker:
             report = check_plan(instance, plan)
             if not report.ok:
                 shown = "; ".join(str(v) for v in report.violations[:3])
-                self._finish(run_id, status=RunStatus.FAILED, error=f"the plan breaks hard rules: {shown}")
+                self._finish(
+                    run_id, status=RunStatus.FAILED, error=f"the plan breaks hard rules: {shown}"
+                )
                 return
             self._finish(
                 run_id,
@@ -163,8 +182,15 @@ class Worker:
                 phase="stopped on request" if beat.cancelled else "done",
             )
         except Exception as exc:
-            log.error("run %s failed: %s\n%s", run_id, type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
-            self._finish(run_id, status=RunStatus.FAILED, error=f"internal error ({type(exc).__name__})")
+            log.error(
+                "run %s failed: %s\n%s",
+                run_id,
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            self._finish(
+                run_id, status=RunStatus.FAILED, error=f"internal error ({type(exc).__name__})"
+            )
 
     def _finish(self, run_id: int, **values: Any) -> None:
         with transaction(self.sessions) as session:
@@ -176,8 +202,14 @@ class Worker:
             run = repo.get_run(session, run_id)
             attempts = max((run.attempts if run else 1) - 1, 0)
             repo.release(
-                session, run_id, self.name, status=RunStatus.QUEUED, worker=None, attempts=attempts,
-                phase="re-queued: the service was stopped", progress=0.0,
+                session,
+                run_id,
+                self.name,
+                status=RunStatus.QUEUED,
+                worker=None,
+                attempts=attempts,
+                phase="re-queued: the service was stopped",
+                progress=0.0,
             )
 
 
@@ -255,7 +287,12 @@ class _Heartbeat:
         p = self.latest
         values: dict[str, Any] = {}
         if p is not None:
-            values = {"phase": p.phase, "progress": round(p.fraction, 4), "coverage": p.coverage, "bound": p.bound}
+            values = {
+                "phase": p.phase,
+                "progress": round(p.fraction, 4),
+                "coverage": p.coverage,
+                "bound": p.bound,
+            }
         try:
             with transaction(self.worker.sessions) as session:
                 stop = repo.heartbeat(session, self.run_id, self.worker.name, utc_now(), **values)

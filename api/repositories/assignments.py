@@ -20,7 +20,11 @@ from api.repositories import rowcount
 
 
 def count_active_for_volunteer(session: Session, volunteer_id: int) -> int:
-    open_statuses = (AssignmentStatus.PROPOSED, AssignmentStatus.CONFIRMED, AssignmentStatus.CHECKED_IN)
+    open_statuses = (
+        AssignmentStatus.PROPOSED,
+        AssignmentStatus.CONFIRMED,
+        AssignmentStatus.CHECKED_IN,
+    )
     query = select(func.count()).where(
         Assignment.volunteer_id == volunteer_id, Assignment.status.in_(open_statuses)
     )

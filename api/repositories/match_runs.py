@@ -29,7 +29,9 @@ def get_run(session: Session, run_id: int) -> MatchRun | None:
     return session.get(MatchRun, run_id, populate_existing=True)
 
 
-def list_runs(session: Session, org_id: int | None, after_id: int, limit: int) -> Sequence[MatchRun]:
+def list_runs(
+    session: Session, org_id: int | None, after_id: int, limit: int
+) -> Sequence[MatchRun]:
     query = select(MatchRun).where(MatchRun.id > after_id)
     if org_id is not None:
         query = query.where(MatchRun.organization_id == org_id)
@@ -62,11 +64,15 @@ def claim_next(session: Session, worker: str, now: datetime) -> int | None:
     return candidate if rowcount(claimed) == 1 else None
 
 
-def heartbeat(session: Session, run_id: int, worker: str, now: datetime, **progress: Any) -> bool | None:
+def heartbeat(
+    session: Session, run_id: int, worker: str, now: datetime, **progress: Any
+) -> bool | None:
     """Record progress; whether a stop was asked, or None if the claim was lost."""
     changed = session.execute(
         update(MatchRun)
-        .where(MatchRun.id == run_id, MatchRun.worker == worker, MatchRun.status == RunStatus.RUNNING)
+        .where(
+            MatchRun.id == run_id, MatchRun.worker == worker, MatchRun.status == RunStatus.RUNNING
+        )
         .values(heartbeat_at=now, **progress)
     )
     if rowcount(changed) != 1:
@@ -78,7 +84,9 @@ def finish(session: Session, run_id: int, worker: str, **values: Any) -> bool:
     """Write a run's outcome if `worker` still holds it."""
     changed = session.execute(
         update(MatchRun)
-        .where(MatchRun.id == run_id, MatchRun.worker == worker, MatchRun.status == RunStatus.RUNNING)
+        .where(
+            MatchRun.id == run_id, MatchRun.worker == worker, MatchRun.status == RunStatus.RUNNING
+        )
         .values(**values)
     )
     return rowcount(changed) == 1
@@ -86,9 +94,11 @@ def finish(session: Session, run_id: int, worker: str, **values: Any) -> bool:
 
 def silent_runs(session: Session, older_than: datetime) -> Sequence[MatchRun]:
     """Running runs whose worker has not reported since `older_than`."""
-    query = select(MatchRun).where(
-        MatchRun.status == RunStatus.RUNNING, MatchRun.heartbeat_at < older_than
-    ).with_for_update(skip_locked=True)
+    query = (
+        select(MatchRun)
+        .where(MatchRun.status == RunStatus.RUNNING, MatchRun.heartbeat_at < older_than)
+        .with_for_update(skip_locked=True)
+    )
     return session.scalars(query).all()
 
 
@@ -96,7 +106,9 @@ def release(session: Session, run_id: int, holder: str, **values: Any) -> bool:
     """Take a running run from `holder` (re-queue or end it), if `holder` still has it."""
     changed = session.execute(
         update(MatchRun)
-        .where(MatchRun.id == run_id, MatchRun.status == RunStatus.RUNNING, MatchRun.worker == holder)
+        .where(
+            MatchRun.id == run_id, MatchRun.status == RunStatus.RUNNING, MatchRun.worker == holder
+        )
         .values(**values)
     )
     return rowcount(changed) == 1

@@ -37,7 +37,9 @@ def existing_organization_ids(session: Session, ids: Sequence[int], kind: str) -
     return set(session.scalars(query).all())
 
 
-def add_key(session: Session, org: Organization, prefix: str, secret_hash: str, label: str | None) -> ApiKey:
+def add_key(
+    session: Session, org: Organization, prefix: str, secret_hash: str, label: str | None
+) -> ApiKey:
     key = ApiKey(organization_id=org.id, prefix=prefix, secret_hash=secret_hash, label=label)
     session.add(key)
     session.flush()

@@ -44,7 +44,13 @@ def completed_hours(
             ServiceRequest.start_at >= start,
             ServiceRequest.start_at < end,
         )
-        .group_by(Volunteer.university_id, Organization.name, Volunteer.id, Volunteer.external_id, Volunteer.name)
+        .group_by(
+            Volunteer.university_id,
+            Organization.name,
+            Volunteer.id,
+            Volunteer.external_id,
+            Volunteer.name,
+        )
         .order_by(Volunteer.university_id, Volunteer.id)
     )
     if university_id is not None:
@@ -72,7 +78,9 @@ def demand(session: Session, start: datetime, end: datetime) -> Sequence[Any]:
     return session.execute(query).all()
 
 
-def assignment_counts(session: Session, start: datetime, end: datetime) -> dict[tuple[int, str], int]:
+def assignment_counts(
+    session: Session, start: datetime, end: datetime
+) -> dict[tuple[int, str], int]:
     """(request id, status) -> assignments, for requests starting in [start, end)."""
     query = (
         select(Assignment.request_id, Assignment.status, func.count())
@@ -83,7 +91,9 @@ def assignment_counts(session: Session, start: datetime, end: datetime) -> dict[
     return {(rid, status): int(n) for rid, status, n in session.execute(query)}
 
 
-def supply(session: Session, start: datetime, end: datetime) -> tuple[Sequence[Any], dict[int, list[str]]]:
+def supply(
+    session: Session, start: datetime, end: datetime
+) -> tuple[Sequence[Any], dict[int, list[str]]]:
     """Availability windows overlapping [start, end), and the skills of their volunteers."""
     windows = session.execute(
         select(

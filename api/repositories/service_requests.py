@@ -56,7 +56,11 @@ def list_requests(
 
 
 def requests_in_window(
-    session: Session, center_ids: Sequence[int], start: datetime, end: datetime, statuses: Sequence[str]
+    session: Session,
+    center_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    statuses: Sequence[str],
 ) -> list[ServiceRequest]:
     """The centers' requests with the given statuses that lie inside [start, end]."""
     query = (

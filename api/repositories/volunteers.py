@@ -20,7 +20,9 @@ def _chunks(items: Sequence[T]) -> Iterable[Sequence[T]]:
         yield items[start : start + CHUNK]
 
 
-def ids_by_external_id(session: Session, university_id: int, external_ids: Sequence[str]) -> dict[str, int]:
+def ids_by_external_id(
+    session: Session, university_id: int, external_ids: Sequence[str]
+) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(external_ids):
         query = select(Volunteer.external_id, Volunteer.id).where(
@@ -89,7 +91,9 @@ def list_volunteers(
         query = query.where(Volunteer.university_id == university_id)
     if skill is not None:
         query = query.where(
-            exists().where(VolunteerSkill.volunteer_id == Volunteer.id, VolunteerSkill.skill == skill)
+            exists().where(
+                VolunteerSkill.volunteer_id == Volunteer.id, VolunteerSkill.skill == skill
+            )
         )
     window = exists().where(AvailabilityWindow.volunteer_id == Volunteer.id)
     if available_from is not None and available_to is not None:
@@ -112,9 +116,11 @@ def list_volunteers(
 
 def all_volunteers(session: Session) -> Sequence[Volunteer]:
     """Every volunteer with skills and windows (for building a match instance)."""
-    query = select(Volunteer).options(
-        selectinload(Volunteer.skills), selectinload(Volunteer.availability)
-    ).order_by(Volunteer.id)
+    query = (
+        select(Volunteer)
+        .options(selectinload(Volunteer.skills), selectinload(Volunteer.availability))
+        .order_by(Volunteer.id)
+    )
     return session.scalars(query).all()
 
 

@@ -3,7 +3,7 @@ complete and cancel; everyone entitled reads them."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
@@ -22,14 +22,15 @@ from api.services import assignments as service
 from api.services.organizations import Caller
 
 router = APIRouter(tags=["assignments"], responses=ERROR_RESPONSES)
-ILLEGAL = {409: {"description": "The assignment's status does not allow this move."}}
+ILLEGAL: dict[int | str, dict[str, Any]] = {409: {"description": "The assignment's status does not allow this move."}}
 
-ReaderDep = Annotated[
-    Caller, Depends(require(OrgKind.CENTER, OrgKind.UNIVERSITY, OrgKind.ADMIN))
-]
+ReaderDep = Annotated[Caller, Depends(require(OrgKind.CENTER, OrgKind.UNIVERSITY, OrgKind.ADMIN))]
 
 
-@router.get("/v1/assignments", summary="List assignments (center: to its requests; university: of its volunteers)")
+@router.get(
+    "/v1/assignments",
+    summary="List assignments (center: to its requests; university: of its volunteers)",
+)
 def list_assignments(
     caller: ReaderDep,
     session: SessionDep,
@@ -56,48 +57,86 @@ def get_assignment(assignment_id: int, caller: ReaderDep, session: SessionDep) -
     return service.to_out(service.visible_assignment(session, caller, assignment_id), caller)
 
 
-@router.post("/v1/assignments/{assignment_id}/confirm", summary="The volunteer confirms (university)", responses=ILLEGAL)
+@router.post(
+    "/v1/assignments/{assignment_id}/confirm",
+    summary="The volunteer confirms (university)",
+    responses=ILLEGAL,
+)
 def confirm(assignment_id: int, caller: UniversityDep, session: SessionDep) -> AssignmentOut:
     return service.to_out(service.act_as(session, caller, assignment_id, service.CONFIRM), caller)
 
 
-@router.post("/v1/assignments/{assignment_id}/decline", summary="The volunteer declines, with a reason (university)", responses=ILLEGAL)
-def decline(assignment_id: int, body: DeclineIn, caller: UniversityDep, session: SessionDep) -> AssignmentOut:
+@router.post(
+    "/v1/assignments/{assignment_id}/decline",
+    summary="The volunteer declines, with a reason (university)",
+    responses=ILLEGAL,
+)
+def decline(
+    assignment_id: int, body: DeclineIn, caller: UniversityDep, session: SessionDep
+) -> AssignmentOut:
     assignment = service.act_as(session, caller, assignment_id, service.DECLINE, reason=body.reason)
     return service.to_out(assignment, caller)
 
 
-@router.post("/v1/assignments/{assignment_id}/check-in", summary="The volunteer arrived (center)", responses=ILLEGAL)
+@router.post(
+    "/v1/assignments/{assignment_id}/check-in",
+    summary="The volunteer arrived (center)",
+    responses=ILLEGAL,
+)
 def check_in(assignment_id: int, caller: CenterDep, session: SessionDep) -> AssignmentOut:
     return service.to_out(service.act_as(session, caller, assignment_id, service.CHECK_IN), caller)
 
 
-@router.post("/v1/assignments/{assignment_id}/complete", summary="Service done, hours served (center)", responses=ILLEGAL)
-def complete(assignment_id: int, body: CompleteIn, caller: CenterDep, session: SessionDep) -> AssignmentOut:
+@router.post(
+    "/v1/assignments/{assignment_id}/complete",
+    summary="Service done, hours served (center)",
+    responses=ILLEGAL,
+)
+def complete(
+    assignment_id: int, body: CompleteIn, caller: CenterDep, session: SessionDep
+) -> AssignmentOut:
     assignment = service.act_as(
         session, caller, assignment_id, service.COMPLETE, hours_served=body.hours_served
     )
     return service.to_out(assignment, caller)
 
 
-@router.post("/v1/assignments/{assignment_id}/cancel", summary="Cancel an assignment, with a reason (center)", responses=ILLEGAL)
-def cancel(assignment_id: int, body: CancelIn, caller: CenterDep, session: SessionDep) -> AssignmentOut:
+@router.post(
+    "/v1/assignments/{assignment_id}/cancel",
+    summary="Cancel an assignment, with a reason (center)",
+    responses=ILLEGAL,
+)
+def cancel(
+    assignment_id: int, body: CancelIn, caller: CenterDep, session: SessionDep
+) -> AssignmentOut:
     assignment = service.act_as(session, caller, assignment_id, service.CANCEL, reason=body.reason)
     return service.to_out(assignment, caller)
 
 
-@router.get("/v1/assignment-links/{token}", summary="The assignment behind a volunteer's link (no key)")
+@router.get(
+    "/v1/assignment-links/{token}", summary="The assignment behind a volunteer's link (no key)"
+)
 def get_by_link(token: str, session: SessionDep) -> AssignmentOut:
     return service.to_out(service.assignment_by_token(session, token), None)
 
 
-@router.post("/v1/assignment-links/{token}/confirm", summary="The volunteer confirms through their link", responses=ILLEGAL)
+@router.post(
+    "/v1/assignment-links/{token}/confirm",
+    summary="The volunteer confirms through their link",
+    responses=ILLEGAL,
+)
 def confirm_by_link(token: str, session: SessionDep) -> AssignmentOut:
     assignment = service.assignment_by_token(session, token)
     return service.to_out(service.act(session, assignment, service.CONFIRM), None)
 
 
-@router.post("/v1/assignment-links/{token}/decline", summary="The volunteer declines through their link", responses=ILLEGAL)
+@router.post(
+    "/v1/assignment-links/{token}/decline",
+    summary="The volunteer declines through their link",
+    responses=ILLEGAL,
+)
 def decline_by_link(token: str, body: DeclineIn, session: SessionDep) -> AssignmentOut:
     assignment = service.assignment_by_token(session, token)
-    return service.to_out(service.act(session, assignment, service.DECLINE, reason=body.reason), None)
+    return service.to_out(
+        service.act(session, assignment, service.DECLINE, reason=body.reason), None
+    )

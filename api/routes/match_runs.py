@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response, status
 
@@ -17,7 +17,7 @@ from api.services.organizations import Caller
 router = APIRouter(prefix="/v1/match-runs", tags=["match runs"], responses=ERROR_RESPONSES)
 
 RunnerDep = Annotated[Caller, Depends(require(OrgKind.CENTER, OrgKind.ADMIN))]
-NO_PLAN = {409: {"description": "The run has no plan (yet), or it was published already."}}
+NO_PLAN: dict[int | str, dict[str, Any]] = {409: {"description": "The run has no plan (yet), or it was published already."}}
 
 RUN_EXAMPLE = {
     "window": {"start": "2026-03-02T00:00:00+08:00", "end": "2026-03-09T00:00:00+08:00"},
@@ -76,7 +76,11 @@ def stop_run(run_id: int, caller: RunnerDep, session: SessionDep) -> RunOut:
     return service.run_out(service.stop_run(session, caller, run_id))
 
 
-@router.get("/{run_id}/plan", summary="The plan: assignments, and unfilled requests with reasons", responses=NO_PLAN)
+@router.get(
+    "/{run_id}/plan",
+    summary="The plan: assignments, and unfilled requests with reasons",
+    responses=NO_PLAN,
+)
 def get_plan(run_id: int, caller: RunnerDep, session: SessionDep) -> PlanOut:
     return service.plan_out(service.visible_run(session, caller, run_id))
 

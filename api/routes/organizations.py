@@ -42,7 +42,9 @@ def create_organization(
     org, key, secret = service.create_organization(
         session, body.name, body.kind, body.timezone or settings.default_timezone
     )
-    return OrganizationCreated(organization=org_out(org), api_key=NewKey(key=key_out(key), secret=secret))
+    return OrganizationCreated(
+        organization=org_out(org), api_key=NewKey(key=key_out(key), secret=secret)
+    )
 
 
 @router.get("", summary="List organizations (admin)")
@@ -66,9 +68,7 @@ def list_keys(org_id: int, caller: CallerDep, session: SessionDep) -> list[KeyOu
     return [key_out(k) for k in repo.list_keys(session, org.id)]
 
 
-@router.post(
-    "/{org_id}/keys", status_code=status.HTTP_201_CREATED, summary="Issue another key"
-)
+@router.post("/{org_id}/keys", status_code=status.HTTP_201_CREATED, summary="Issue another key")
 def issue_key(org_id: int, body: KeyIn, caller: CallerDep, session: SessionDep) -> NewKey:
     """The secret is shown once, here."""
     org = service.visible_organization(session, caller, org_id)

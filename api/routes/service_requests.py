@@ -59,7 +59,9 @@ REQUEST_EXAMPLE = {
     responses={413: {"description": "More rows than the limit."}},
 )
 def submit_requests(
-    body: Annotated[list[RequestIn], Body(openapi_examples={"one class": {"value": [REQUEST_EXAMPLE]}})],
+    body: Annotated[
+        list[RequestIn], Body(openapi_examples={"one class": {"value": [REQUEST_EXAMPLE]}})
+    ],
     caller: CenterDep,
     session: SessionDep,
     settings: SettingsDep,
@@ -70,11 +72,17 @@ def submit_requests(
     field) and nothing is written. With an `Idempotency-Key`, a retried batch gets the first
     answer (header `Idempotent-Replayed: true`) and writes nothing new."""
     if len(body) > settings.max_batch_rows:
-        raise PayloadTooLarge(f"more than {settings.max_batch_rows} requests in one batch; split it")
+        raise PayloadTooLarge(
+            f"more than {settings.max_batch_rows} requests in one batch; split it"
+        )
     signature = b"submit-requests\n" + _BATCH.dump_json(body)
     return answer(
         idempotency.run_once(
-            session, caller, idempotency_key, signature, 201,
+            session,
+            caller,
+            idempotency_key,
+            signature,
+            201,
             lambda: service.submit_batch(session, caller, body, geocoder),
         )
     )

@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from api.deps import (
-    CallerDep,
     GeocoderDep,
     IdempotencyKey,
     RawBody,
@@ -80,7 +79,10 @@ def create_volunteer(
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": {"type": "array", "items": {"$ref": "#/components/schemas/VolunteerIn"}},
+                    "schema": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/VolunteerIn"},
+                    },
                     "example": [VOLUNTEER_EXAMPLE],
                 },
                 "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
@@ -115,15 +117,25 @@ def import_volunteers(
                 raise UnsupportedMediaType("the CSV is not UTF-8 text") from None
             roster = roster_csv.parse_roster(text, settings.max_batch_rows)
             return service.import_volunteers(
-                session, caller, roster.records, geocoder, roster.row_loc, roster.error_loc, roster.problems
+                session,
+                caller,
+                roster.records,
+                geocoder,
+                roster.row_loc,
+                roster.error_loc,
+                roster.problems,
             )
         if media in ("application/json", ""):
             try:
                 records = _JSON_ROWS.validate_json(body)
             except ValidationError as exc:
-                raise invalid_from_validation_error(exc, "the body must be a JSON array of volunteers", ["body"]) from None
+                raise invalid_from_validation_error(
+                    exc, "the body must be a JSON array of volunteers", ["body"]
+                ) from None
             if len(records) > settings.max_batch_rows:
-                raise PayloadTooLarge(f"more than {settings.max_batch_rows} rows in one batch; split it")
+                raise PayloadTooLarge(
+                    f"more than {settings.max_batch_rows} rows in one batch; split it"
+                )
             return service.import_volunteers(session, caller, records, geocoder)
         raise UnsupportedMediaType("send application/json or text/csv")
 
@@ -137,7 +149,10 @@ def list_volunteers(
     session: SessionDep,
     settings: SettingsDep,
     skill: str | None = Query(default=None, description="Has this skill.", examples=["first_aid"]),
-    available_from: AwareDatetime | None = Query(default=None, description="With `available_to`: one availability interval covers the window."),
+    available_from: AwareDatetime | None = Query(
+        default=None,
+        description="With `available_to`: one availability interval covers the window.",
+    ),
     available_to: AwareDatetime | None = Query(default=None),
     university_id: int | None = Query(default=None, description="Only this university's (admin)."),
     cursor: str | None = Query(default=None, description="`next_cursor` of the previous page."),
@@ -181,4 +196,3 @@ def update_volunteer(
 def delete_volunteer(volunteer_id: int, caller: UniversityDep, session: SessionDep) -> Response:
     service.delete_volunteer(session, caller, volunteer_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-

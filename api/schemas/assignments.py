@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import ConfigDict, BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import StrictModel
 from matcher.model import Location
 
-AssignmentStatusName = Literal["proposed", "confirmed", "declined", "cancelled", "checked_in", "completed"]
+AssignmentStatusName = Literal[
+    "proposed", "confirmed", "declined", "cancelled", "checked_in", "completed"
+]
 
 
 class Contact(BaseModel):
@@ -46,19 +48,18 @@ class AssignmentOut(BaseModel):
 
 
 class DeclineIn(StrictModel):
-
     model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "exam that afternoon"}]})
     reason: str = Field(min_length=1, max_length=500, examples=["exam that afternoon"])
 
 
 class CancelIn(StrictModel):
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "the volunteer called in sick"}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "the volunteer called in sick"}]}
+    )
     reason: str = Field(min_length=1, max_length=500, examples=["the volunteer called in sick"])
 
 
 class CompleteIn(StrictModel):
-
     model_config = ConfigDict(json_schema_extra={"examples": [{"hours_served": 2.5}]})
     hours_served: float | None = Field(
         default=None, gt=0, le=24, description="Default: the request's duration."

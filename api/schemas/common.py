@@ -19,6 +19,4 @@ class Page(BaseModel, Generic[T]):
     """One page of a list; pass `next_cursor` back as `cursor` for the next page."""
 
     items: list[T]
-    next_cursor: str | None = Field(
-        default=None, description="Opaque; absent on the last page."
-    )
+    next_cursor: str | None = Field(default=None, description="Opaque; absent on the last page.")

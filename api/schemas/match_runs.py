@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal, Self
 
-from pydantic import ConfigDict, AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas.common import StrictModel
 from matcher.model import AtFault, Objective
@@ -53,7 +53,9 @@ class RepairIn(SolveSettings):
     """A repair run re-solves a published run's window: confirmed assignments are pinned,
     proposed ones are kept where possible (passed as previous), declined pairs are excluded."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"engine": "optimal", "time_limit_s": 10}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"engine": "optimal", "time_limit_s": 10}]}
+    )
 
 
 class Progress(BaseModel):

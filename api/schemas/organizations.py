@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import ConfigDict, BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import StrictModel
 
@@ -13,8 +13,11 @@ OrgKindName = Literal["center", "university", "planner", "admin"]
 
 
 class OrganizationIn(StrictModel):
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Yanta District Volunteer Center", "kind": "center"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "Yanta District Volunteer Center", "kind": "center"}]
+        }
+    )
     name: str = Field(min_length=1, max_length=200, examples=["Yanta District Volunteer Center"])
     kind: OrgKindName = Field(
         description="center: submits requests and runs the matcher; university: registers "
@@ -37,7 +40,6 @@ class OrganizationOut(BaseModel):
 
 
 class KeyIn(StrictModel):
-
     model_config = ConfigDict(json_schema_extra={"examples": [{"label": "roster upload script"}]})
     label: str | None = Field(default=None, max_length=200, examples=["roster upload script"])
 

@@ -38,9 +38,13 @@ class HoursReport(BaseModel):
 
 class DemandRow(BaseModel):
     service_type: str
-    skill: str = Field(description="A required skill, or `(none)`; a request counts once per skill.")
+    skill: str = Field(
+        description="A required skill, or `(none)`; a request counts once per skill."
+    )
     area: str = Field(description="District, or a grid cell `lat,lon` (south-west corner).")
-    day_part: DayPart = Field(description="Local start time: morning < 12:00 <= afternoon < 18:00 <= evening.")
+    day_part: DayPart = Field(
+        description="Local start time: morning < 12:00 <= afternoon < 18:00 <= evening."
+    )
     requests: int
     requested_slots: int
     assigned_slots: int = Field(description="Held: proposed, confirmed, checked in or completed.")

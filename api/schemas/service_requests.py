@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal, Self
 
-from pydantic import ConfigDict, AwareDatetime, BaseModel, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.schemas.common import StrictModel
 from matcher.model import AttributeValue, Location, _check_end_after_start
@@ -16,11 +16,15 @@ RequestStatusName = Literal["open", "cancelled", "filled", "done"]
 
 
 class RequestIn(StrictModel):
-    external_id: str | None = Field(default=None, max_length=100, description="The center's own reference.")
+    external_id: str | None = Field(
+        default=None, max_length=100, description="The center's own reference."
+    )
     title: str = Field(min_length=1, max_length=200, examples=["Smartphone class for seniors"])
     description: str | None = Field(default=None, max_length=5000)
     address: str | None = Field(
-        default=None, max_length=500, description="Geocoded when `location` is absent and geocoding is on."
+        default=None,
+        max_length=500,
+        description="Geocoded when `location` is absent and geocoding is on.",
     )
     location: Location | None = None
     district: str | None = Field(default=None, max_length=100, examples=["Yanta"])
@@ -28,8 +32,12 @@ class RequestIn(StrictModel):
     start: AwareDatetime = Field(examples=["2026-03-03T14:00:00+08:00"])
     end: AwareDatetime = Field(examples=["2026-03-03T16:00:00+08:00"])
     required_skills: list[str] = Field(default_factory=list, examples=[["smartphone_teaching"]])
-    languages: list[str] = Field(default_factory=list, description="If not empty, a volunteer must speak one.")
-    attributes: dict[str, AttributeValue] = Field(default_factory=dict, description="Must equal the volunteer's.")
+    languages: list[str] = Field(
+        default_factory=list, description="If not empty, a volunteer must speak one."
+    )
+    attributes: dict[str, AttributeValue] = Field(
+        default_factory=dict, description="Must equal the volunteer's."
+    )
     volunteers_needed: int = Field(default=1, ge=1, le=1000)
     min_volunteers: int = Field(default=1, ge=1, le=1000)
     priority: int = Field(default=1, ge=1, le=100, description="Weight of each filled slot.")

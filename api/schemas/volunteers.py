@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import ConfigDict, BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import StrictModel
 from matcher.model import AttributeValue, Interval, Location
@@ -16,7 +16,9 @@ WEEKLY_PATTERN_HELP = (
 
 
 class WeeklyAvailability(StrictModel):
-    patterns: list[str] = Field(min_length=1, description=WEEKLY_PATTERN_HELP, examples=[["Tue 14:00-18:00"]])
+    patterns: list[str] = Field(
+        min_length=1, description=WEEKLY_PATTERN_HELP, examples=[["Tue 14:00-18:00"]]
+    )
     start_date: date
     end_date: date
     timezone: str | None = Field(
@@ -50,7 +52,9 @@ class VolunteerFields(StrictModel):
     max_travel_km: float | None = Field(default=None, ge=0, le=500)
     max_assignments: int | None = Field(default=None, ge=1, le=1000)
     preferences: dict[str, float] = Field(
-        default_factory=dict, description="Liking per service type.", examples=[{"elderly_visit": 1.0}]
+        default_factory=dict,
+        description="Liking per service type.",
+        examples=[{"elderly_visit": 1.0}],
     )
 
 
@@ -67,7 +71,9 @@ class VolunteerPatch(StrictModel):
     """Fields to change; absent fields keep their value. `availability` and `weekly` together
     replace the availability."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"phone": "+86 138 0000 0002", "max_hours": 6}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"phone": "+86 138 0000 0002", "max_hours": 6}]}
+    )
 
     name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=50)

@@ -140,7 +140,10 @@ def list_visible(
         after_id=decode_cursor(cursor),
         limit=limit,
     )
-    return Page(items=[to_out(a, caller) for a in page], next_cursor=next_cursor([a.id for a in page], limit))
+    return Page(
+        items=[to_out(a, caller) for a in page],
+        next_cursor=next_cursor([a.id for a in page], limit),
+    )
 
 
 def to_out(assignment: Assignment, caller: Caller | None) -> AssignmentOut:
@@ -160,7 +163,7 @@ def to_out(assignment: Assignment, caller: Caller | None) -> AssignmentOut:
         id=assignment.id,
         run_id=assignment.run_id,
         volunteer_id=assignment.volunteer_id,
-        status=assignment.status,  # type: ignore[arg-type]
+        status=assignment.status,
         distance_km=assignment.distance_km,
         reason=assignment.reason,
         hours_served=assignment.hours_served,

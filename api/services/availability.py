@@ -42,7 +42,9 @@ def parse_pattern(pattern: str) -> tuple[set[int], time, time]:
     return days, start, end
 
 
-def expand_weekly(patterns: list[str], start_date: date, end_date: date, zone: str) -> list[Interval]:
+def expand_weekly(
+    patterns: list[str], start_date: date, end_date: date, zone: str
+) -> list[Interval]:
     """Every occurrence of the patterns from `start_date` to `end_date` inclusive, with the
     zone's UTC offset on each date."""
     if end_date < start_date:

@@ -77,7 +77,9 @@ class Geocoder:
             located[address] = None if point is None else Location(lat=point[0], lon=point[1])
         return located
 
-    def _ask(self, queries: list[str], by_query: dict[str, str]) -> dict[str, tuple[float, float] | None]:
+    def _ask(
+        self, queries: list[str], by_query: dict[str, str]
+    ) -> dict[str, tuple[float, float] | None]:
         assert self._geocode is not None
         learned: dict[str, tuple[float, float] | None] = {}
         unanswered: list[str] = []
@@ -143,7 +145,8 @@ def locate_rows(
         else:
             problems.append(
                 FieldError(
-                    loc=row_loc(i, "location"), msg="no location: give location {lat, lon} or an address"
+                    loc=row_loc(i, "location"),
+                    msg="no location: give location {lat, lon} or an address",
                 )
             )
     return located, problems

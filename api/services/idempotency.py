@@ -44,7 +44,11 @@ def run_once(
     if not 0 < len(key) <= MAX_KEY_LENGTH:
         raise InvalidInput(
             "the Idempotency-Key header is empty or too long",
-            fields=[FieldError(loc=["header", "Idempotency-Key"], msg=f"1 to {MAX_KEY_LENGTH} characters")],
+            fields=[
+                FieldError(
+                    loc=["header", "Idempotency-Key"], msg=f"1 to {MAX_KEY_LENGTH} characters"
+                )
+            ],
         )
     fingerprint = hashlib.sha256(request_signature).hexdigest()
     stored = caches.idempotency_record(session, caller.org_id, key)
@@ -65,6 +69,8 @@ def run_once(
     if stored.fingerprint != fingerprint:
         raise IdempotencyKeyReused(
             "this Idempotency-Key was used for a different request; use a new key",
-            fields=[FieldError(loc=["header", "Idempotency-Key"], msg="already used with another body")],
+            fields=[
+                FieldError(loc=["header", "Idempotency-Key"], msg="already used with another body")
+            ],
         )
     return Answer(status_code=stored.status_code, body=stored.body, replayed=True)

@@ -77,7 +77,10 @@ def build_instance(session: Session, run: MatchRun) -> dict[str, Any]:
         windows_of[vid].append({"start": _iso(start, offset), "end": _iso(end, offset)})
     commitments_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for vid, start, end, lat, lon in assignment_repo.commitments_outside(
-        session, request_ids, run.window_start - COMMITMENT_MARGIN, run.window_end + COMMITMENT_MARGIN
+        session,
+        request_ids,
+        run.window_start - COMMITMENT_MARGIN,
+        run.window_end + COMMITMENT_MARGIN,
     ):
         commitments_of[vid].append(
             {"start": _iso(start, 0), "end": _iso(end, 0), "location": {"lat": lat, "lon": lon}}
@@ -111,13 +114,13 @@ def build_instance(session: Session, run: MatchRun) -> dict[str, Any]:
     return {
         "volunteers": volunteers,
         "requests": [_request(r) for r in requests],
-        "pinned": pairs([(a.volunteer_id, a.request_id) for a in held if a.status in AGREED_ASSIGNMENT]),
+        "pinned": pairs(
+            [(a.volunteer_id, a.request_id) for a in held if a.status in AGREED_ASSIGNMENT]
+        ),
         "previous": pairs(
             [(a.volunteer_id, a.request_id) for a in held if a.status == AssignmentStatus.PROPOSED]
         ),
-        "excluded": pairs(
-            sorted({(a.volunteer_id, a.request_id) for a in declined} - held_pairs)
-        ),
+        "excluded": pairs(sorted({(a.volunteer_id, a.request_id) for a in declined} - held_pairs)),
         "options": {"time_limit_s": run.time_limit_s, "seed": run.seed},
     }
 

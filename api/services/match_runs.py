@@ -57,7 +57,11 @@ def _time_limit(body: SolveSettings, settings: Settings) -> float:
     if limit > settings.max_time_limit_s:
         raise InvalidInput(
             f"time_limit_s is capped at {settings.max_time_limit_s:g} s",
-            fields=[FieldError(loc=["body", "time_limit_s"], msg=f"at most {settings.max_time_limit_s:g}")],
+            fields=[
+                FieldError(
+                    loc=["body", "time_limit_s"], msg=f"at most {settings.max_time_limit_s:g}"
+                )
+            ],
         )
     return limit
 
@@ -128,7 +132,9 @@ def visible_run(session: Session, caller: Caller, run_id: int) -> MatchRun:
 def list_visible(session: Session, caller: Caller, cursor: str | None, limit: int) -> Page[RunOut]:
     org = None if caller.kind is OrgKind.ADMIN else caller.org_id
     page = repo.list_runs(session, org, decode_cursor(cursor), limit)
-    return Page(items=[run_out(r) for r in page], next_cursor=next_cursor([r.id for r in page], limit))
+    return Page(
+        items=[run_out(r) for r in page], next_cursor=next_cursor([r.id for r in page], limit)
+    )
 
 
 def stop_run(session: Session, caller: Caller, run_id: int) -> MatchRun:
@@ -143,10 +149,10 @@ def run_out(run: MatchRun) -> RunOut:
     plan = run.plan
     return RunOut(
         id=run.id,
-        kind=run.kind,  # type: ignore[arg-type]
+        kind=run.kind,
         repair_of=run.repair_of,
-        status=run.status,  # type: ignore[arg-type]
-        engine=run.engine,  # type: ignore[arg-type]
+        status=run.status,
+        engine=run.engine,
         time_limit_s=run.time_limit_s,
         seed=run.seed,
         window=Window(
@@ -154,7 +160,9 @@ def run_out(run: MatchRun) -> RunOut:
             end=in_offset(run.window_end, run.offset_min),
         ),
         center_ids=[int(c) for c in run.center_ids],
-        progress=Progress(phase=run.phase, fraction=run.progress, coverage=run.coverage, bound=run.bound),
+        progress=Progress(
+            phase=run.phase, fraction=run.progress, coverage=run.coverage, bound=run.bound
+        ),
         objective=Objective.model_validate(plan["objective"]) if plan else None,
         bound=(plan["bound"].get("coverage") if plan else run.bound),
         changes=Changes.model_validate(run.changes) if run.changes else None,
@@ -210,7 +218,9 @@ def plan_out(run: MatchRun) -> PlanOut:
 
 
 def plan_pairs(plan: Plan) -> set[tuple[int, int]]:
-    return {(instances.id_of(a.volunteer_id), instances.id_of(a.request_id)) for a in plan.assignments}
+    return {
+        (instances.id_of(a.volunteer_id), instances.id_of(a.request_id)) for a in plan.assignments
+    }
 
 
 def count_changes(held: set[tuple[int, int]], planned: set[tuple[int, int]]) -> Changes:
@@ -238,7 +248,9 @@ def publish(session: Session, caller: Caller, run_id: int) -> PublishResult:
             f"the plan no longer fits the current assignments and requests ({shown}); "
             "start a new run or a repair run"
         )
-    held = assignment_repo.for_requests(session, request_ids, (AssignmentStatus.PROPOSED, *AGREED_ASSIGNMENT))
+    held = assignment_repo.for_requests(
+        session, request_ids, (AssignmentStatus.PROPOSED, *AGREED_ASSIGNMENT)
+    )
     planned = plan_pairs(plan)
     distance = {
         (instances.id_of(a.volunteer_id), instances.id_of(a.request_id)): a.distance_km
@@ -286,7 +298,12 @@ def publish(session: Session, caller: Caller, run_id: int) -> PublishResult:
         kept=len(held_pairs & planned),
         cancelled=cancelled,
         links=[
-            AssignmentLink(assignment_id=created[pair], volunteer_id=pair[0], request_id=pair[1], token=tokens[pair])
+            AssignmentLink(
+                assignment_id=created[pair],
+                volunteer_id=pair[0],
+                request_id=pair[1],
+                token=tokens[pair],
+            )
             for pair in new_pairs
         ],
     )

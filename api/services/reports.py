@@ -18,7 +18,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from api.errors import FieldError, InvalidInput
-from api.models import AGREED_ASSIGNMENT, ACTIVE_ASSIGNMENT, OrgKind, in_offset
+from api.models import ACTIVE_ASSIGNMENT, AGREED_ASSIGNMENT, OrgKind, in_offset
 from api.repositories import reports as repo
 from api.schemas.reports import (
     DayPart,
@@ -32,7 +32,11 @@ from api.schemas.reports import (
 from api.services.organizations import Caller
 
 MAX_RANGE_DAYS = 400
-_DAY_PARTS: tuple[tuple[DayPart, int, int], ...] = (("morning", 0, 12), ("afternoon", 12, 18), ("evening", 18, 24))
+_DAY_PARTS: tuple[tuple[DayPart, int, int], ...] = (
+    ("morning", 0, 12),
+    ("afternoon", 12, 18),
+    ("evening", 18, 24),
+)
 KM_PER_DEGREE = 111.32
 
 
@@ -63,20 +67,39 @@ def hours_report(session: Session, caller: Caller, start: datetime, end: datetim
     for r, v in zip(rows, volunteers, strict=True):
         total = totals.setdefault(
             r.university_id,
-            UniversityHours(university_id=r.university_id, university=r.university, volunteers=0, assignments=0, hours=0.0),
+            UniversityHours(
+                university_id=r.university_id,
+                university=r.university,
+                volunteers=0,
+                assignments=0,
+                hours=0.0,
+            ),
         )
         total.volunteers += 1
         total.assignments += v.assignments
         total.hours = round(total.hours + v.hours, 2)
-    return HoursReport(start=start, end=end, volunteers=volunteers, universities=list(totals.values()))
+    return HoursReport(
+        start=start, end=end, volunteers=volunteers, universities=list(totals.values())
+    )
 
 
 def hours_csv(report: HoursReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["university_id", "volunteer_id", "external_id", "name", "assignments", "hours"])
+    writer.writerow(
+        ["university_id", "volunteer_id", "external_id", "name", "assignments", "hours"]
+    )
     for v in report.volunteers:
-        writer.writerow([v.university_id, v.volunteer_id, v.external_id or "", v.name or "", v.assignments, f"{v.hours:g}"])
+        writer.writerow(
+            [
+                v.university_id,
+                v.volunteer_id,
+                v.external_id or "",
+                v.name or "",
+                v.assignments,
+                f"{v.hours:g}",
+            ]
+        )
     return out.getvalue()
 
 
@@ -87,7 +110,9 @@ def _day_part(hour: int) -> DayPart:
 def _cell(lat: float, lon: float, cell_km: float) -> str:
     step_lat = cell_km / KM_PER_DEGREE
     step_lon = cell_km / (KM_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
-    return f"{math.floor(lat / step_lat) * step_lat:.4f},{math.floor(lon / step_lon) * step_lon:.4f}"
+    return (
+        f"{math.floor(lat / step_lat) * step_lat:.4f},{math.floor(lon / step_lon) * step_lon:.4f}"
+    )
 
 
 def supply_demand(
@@ -113,12 +138,20 @@ def supply_demand(
             g[3] += agreed
     demand = [
         DemandRow(
-            service_type=k[0], skill=k[1], area=k[2], day_part=k[3],
-            requests=v[0], requested_slots=v[1], assigned_slots=v[2], confirmed_slots=v[3],
+            service_type=k[0],
+            skill=k[1],
+            area=k[2],
+            day_part=k[3],
+            requests=v[0],
+            requested_slots=v[1],
+            assigned_slots=v[2],
+            confirmed_slots=v[3],
         )
         for k, v in sorted(groups.items())
     ]
-    return SupplyDemandReport(start=start, end=end, area=area, demand=demand, supply=_supply(session, start, end))
+    return SupplyDemandReport(
+        start=start, end=end, area=area, demand=demand, supply=_supply(session, start, end)
+    )
 
 
 def _supply(session: Session, start: datetime, end: datetime) -> list[SupplyRow]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
 from typing import Any
 
 from api.errors import FieldError, InvalidInput, Loc, PayloadTooLarge
@@ -48,14 +47,21 @@ COLUMNS = (
 )
 _TEXT = ("external_id", "name", "phone", "email", "address", "district")
 _NUMBERS = ("max_hours", "max_travel_km", "max_assignments")
-_WEEKLY_COLUMN = {"patterns": "weekly", "start_date": "weekly_from", "end_date": "weekly_to", "timezone": "timezone"}
+_WEEKLY_COLUMN = {
+    "patterns": "weekly",
+    "start_date": "weekly_from",
+    "end_date": "weekly_to",
+    "timezone": "timezone",
+}
 
 
 class Roster:
     """Parsed roster lines: one JSON-like record per line, the CSV line each came from, and the
     problems the CSV text itself has (validation happens with the JSON path's)."""
 
-    def __init__(self, records: list[dict[str, Any]], lines: list[int], problems: list[FieldError]) -> None:
+    def __init__(
+        self, records: list[dict[str, Any]], lines: list[int], problems: list[FieldError]
+    ) -> None:
         self.records = records
         self.lines = lines
         self.problems = problems
@@ -116,7 +122,9 @@ def _record(row: dict[str, str], problems: list[str]) -> dict[str, Any]:
         if cell.get(column):
             out[column] = _items(cell[column])
     if cell.get("attributes"):
-        out["attributes"] = {k: _scalar(v) for k, v in _pairs(cell["attributes"], "attributes", problems).items()}
+        out["attributes"] = {
+            k: _scalar(v) for k, v in _pairs(cell["attributes"], "attributes", problems).items()
+        }
     if cell.get("preferences"):
         out["preferences"] = _pairs(cell["preferences"], "preferences", problems)
     if cell.get("availability"):
@@ -149,7 +157,11 @@ def parse_roster(text: str, max_rows: int) -> Roster:
     header = reader.fieldnames or []
     unknown = [c for c in header if c not in COLUMNS]
     if "external_id" not in header or unknown:
-        msg = f"unknown column(s): {', '.join(unknown)}" if unknown else "the header has no external_id column"
+        msg = (
+            f"unknown column(s): {', '.join(unknown)}"
+            if unknown
+            else "the header has no external_id column"
+        )
         raise InvalidInput(
             f"the CSV header is not valid; columns are: {', '.join(COLUMNS)}",
             fields=[FieldError(loc=["csv", 1, c], msg=msg) for c in (unknown or ["external_id"])],

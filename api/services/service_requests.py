@@ -43,7 +43,9 @@ def submit_batch(
         lambda i, name: ["body", i, name],
     )
     if problems:
-        raise InvalidInput(f"{len(problems)} request(s) rejected; nothing was written", fields=problems)
+        raise InvalidInput(
+            f"{len(problems)} request(s) rejected; nothing was written", fields=problems
+        )
     now = utc_now()
     ids = repo.insert_requests(
         session,
@@ -126,7 +128,9 @@ def list_visible(
     )
 
 
-def update_request(session: Session, caller: Caller, request_id: int, patch: RequestPatch) -> ServiceRequest:
+def update_request(
+    session: Session, caller: Caller, request_id: int, patch: RequestPatch
+) -> ServiceRequest:
     request = visible_request(session, caller, request_id)
     if caller.kind is not OrgKind.CENTER:
         raise NotFound(f"no request {request_id}")
@@ -136,17 +140,24 @@ def update_request(session: Session, caller: Caller, request_id: int, patch: Req
     for name in ("title", "description", "priority"):
         if name in changes:
             if changes[name] is None and name != "description":
-                raise InvalidInput(f"{name} cannot be null", fields=[FieldError(loc=["body", name], msg="may not be null")])
+                raise InvalidInput(
+                    f"{name} cannot be null",
+                    fields=[FieldError(loc=["body", name], msg="may not be null")],
+                )
             setattr(request, name, changes[name])
     new_status = changes.get("status")
     if new_status == RequestStatus.CANCELLED:
         cancel_request(session, request)
     elif new_status == RequestStatus.DONE:
         pending = assignment_repo.count_for_request(
-            session, request.id, (AssignmentStatus.PROPOSED, AssignmentStatus.CONFIRMED, AssignmentStatus.CHECKED_IN)
+            session,
+            request.id,
+            (AssignmentStatus.PROPOSED, AssignmentStatus.CONFIRMED, AssignmentStatus.CHECKED_IN),
         )
         if pending:
-            raise Conflict(f"{pending} assignment(s) of the request are not completed; complete or cancel them first")
+            raise Conflict(
+                f"{pending} assignment(s) of the request are not completed; complete or cancel them first"
+            )
         request.status = RequestStatus.DONE
     request.updated_at = utc_now()
     return request
@@ -197,7 +208,7 @@ def to_out(request: ServiceRequest, assigned: int) -> RequestOut:
         min_volunteers=request.min_volunteers,
         priority=request.priority,
         mandatory=request.mandatory,
-        status=request.status,  # type: ignore[arg-type]
+        status=request.status,
         assigned=assigned,
         created_at=request.created_at,
         updated_at=request.updated_at,

@@ -123,9 +123,9 @@ def prepare(
         lambda j, name: row_loc(valid[j][0], name),
     )
     problems.extend(missing)
-    for row, point in zip(prepared, located, strict=True):
+    for ready, point in zip(prepared, located, strict=True):
         if point is not None:
-            row.columns.update(lat=point.lat, lon=point.lon)
+            ready.columns.update(lat=point.lat, lon=point.lon)
     if problems:
         rejected = len({tuple(p.loc[:2]) for p in problems})
         raise InvalidInput(
@@ -173,7 +173,9 @@ def _prepare_row(
     return PreparedVolunteer(external_id, columns, list(dict.fromkeys(row.skills)), windows)
 
 
-def write(session: Session, university_id: int, prepared: Sequence[PreparedVolunteer]) -> ImportResult:
+def write(
+    session: Session, university_id: int, prepared: Sequence[PreparedVolunteer]
+) -> ImportResult:
     """Insert new volunteers and update known ones (by external id), in bulk."""
     existing = repo.ids_by_external_id(session, university_id, [p.external_id for p in prepared])
     now = utc_now()
@@ -201,7 +203,9 @@ def write(session: Session, university_id: int, prepared: Sequence[PreparedVolun
     return ImportResult(
         created=len(new),
         updated=len(known),
-        volunteers=[ImportedVolunteer(external_id=p.external_id, id=ids[p.external_id]) for p in prepared],
+        volunteers=[
+            ImportedVolunteer(external_id=p.external_id, id=ids[p.external_id]) for p in prepared
+        ],
     )
 
 
@@ -239,9 +243,7 @@ def import_volunteers(
     return write(session, caller.org_id, prepared)
 
 
-def create_volunteer(
-    session: Session, caller: Caller, row: VolunteerIn, geocoder: Geocoder
-) -> int:
+def create_volunteer(session: Session, caller: Caller, row: VolunteerIn, geocoder: Geocoder) -> int:
     """Register one volunteer; 409 if the university has the external id already."""
     if repo.ids_by_external_id(session, caller.org_id, [row.external_id]):
         raise Conflict(f"external_id {row.external_id!r} is registered already; PATCH it instead")
@@ -274,7 +276,9 @@ def update_volunteer(
     try:
         fields = VolunteerIn.model_validate({**merged, "external_id": volunteer.external_id})
     except ValidationError as exc:
-        raise invalid_from_validation_error(exc, "the changed volunteer is not valid", ["body"]) from None
+        raise invalid_from_validation_error(
+            exc, "the changed volunteer is not valid", ["body"]
+        ) from None
     prepared = prepare(session, [fields], caller, geocoder, lambda _i, name: ["body", name])
     write(session, volunteer.university_id, prepared)
     return visible_volunteer(session, caller, volunteer_id)

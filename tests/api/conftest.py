@@ -12,14 +12,14 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.app import create_app
-from api.db import make_engine, make_sessionmaker, migrate, transaction
+from api.db import make_engine, migrate, transaction
 from api.models import Base
 from api.services import organizations
 from api.settings import Settings
@@ -50,7 +50,9 @@ def postgres_ready() -> bool:
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
     if request.param == "sqlite":
         path = tmp_path / "volmatch.db"
         shutil.copy(sqlite_template, path)
@@ -76,16 +78,20 @@ class Api:
     def __init__(self, client: TestClient, settings: Settings) -> None:
         self.client = client
         self.settings = settings
-        self.app: Any = client.app
+        self.app: Any = cast(Any, client.app)  # FastAPI (the client types it as bare ASGI)
         with transaction(self.app.state.sessions) as session:
-            org, _, secret = organizations.create_organization(session, "Test admin", "admin", "Asia/Shanghai")
+            org, _, secret = organizations.create_organization(
+                session, "Test admin", "admin", "Asia/Shanghai"
+            )
         self.admin = {"Authorization": f"Bearer {secret}"}
         self.admin_id = org.id
 
     def org(self, kind: str, name: str | None = None) -> tuple[int, dict[str, str]]:
         """A new organization of `kind`: its id and auth headers."""
         name = name or f"{kind} {os.urandom(4).hex()}"
-        r = self.client.post("/v1/organizations", json={"name": name, "kind": kind}, headers=self.admin)
+        r = self.client.post(
+            "/v1/organizations", json={"name": name, "kind": kind}, headers=self.admin
+        )
         assert r.status_code == 201, r.text
         body = r.json()
         return body["organization"]["id"], {"Authorization": f"Bearer {body['api_key']['secret']}"}

@@ -32,7 +32,9 @@ def test_publish_creates_proposed_assignments_once(api: Api) -> None:
     assert {a["request"]["id"] for a in listed} == set(rids)
     statuses = {r["status"] for r in api.client.get("/v1/requests", headers=center).json()["items"]}
     assert statuses == {"filled"}
-    assert_error(api.client.post(f"/v1/match-runs/{result['run']['id']}/publish", headers=center), 409)
+    assert_error(
+        api.client.post(f"/v1/match-runs/{result['run']['id']}/publish", headers=center), 409
+    )
     assert len(assignments(api, center)) == 2
 
 
@@ -52,8 +54,13 @@ def test_who_sees_contact_data(api: Api) -> None:
     _, planner = api.org("planner")
     assert_error(api.client.get("/v1/assignments", headers=planner), 403)
     # after a decline the center no longer sees who it was
-    api.client.post(f"/v1/assignments/{as_center['id']}/decline", json={"reason": "ill"}, headers=uni)
-    assert api.client.get(f"/v1/assignments/{as_center['id']}", headers=center).json()["contact"] is None
+    api.client.post(
+        f"/v1/assignments/{as_center['id']}/decline", json={"reason": "ill"}, headers=uni
+    )
+    assert (
+        api.client.get(f"/v1/assignments/{as_center['id']}", headers=center).json()["contact"]
+        is None
+    )
 
 
 def test_the_full_lifecycle_and_illegal_moves(api: Api) -> None:
@@ -61,20 +68,44 @@ def test_the_full_lifecycle_and_illegal_moves(api: Api) -> None:
     published(api, center)
     (a,) = assignments(api, center)
     aid = a["id"]
-    assert_error(api.client.post(f"/v1/assignments/{aid}/check-in", headers=center), 409)  # not confirmed
-    assert_error(api.client.post(f"/v1/assignments/{aid}/confirm", headers=center), 403)  # centers don't confirm
+    assert_error(
+        api.client.post(f"/v1/assignments/{aid}/check-in", headers=center), 409
+    )  # not confirmed
+    assert_error(
+        api.client.post(f"/v1/assignments/{aid}/confirm", headers=center), 403
+    )  # centers don't confirm
     assert_error(api.client.post(f"/v1/assignments/{aid}/check-in", headers=uni), 403)
-    assert api.client.post(f"/v1/assignments/{aid}/confirm", headers=uni).json()["status"] == "confirmed"
+    assert (
+        api.client.post(f"/v1/assignments/{aid}/confirm", headers=uni).json()["status"]
+        == "confirmed"
+    )
     assert_error(api.client.post(f"/v1/assignments/{aid}/confirm", headers=uni), 409)
     assert_error(api.client.post(f"/v1/assignments/{aid}/complete", json={}, headers=center), 409)
-    assert api.client.post(f"/v1/assignments/{aid}/check-in", headers=center).json()["status"] == "checked_in"
-    assert_error(api.client.post(f"/v1/assignments/{aid}/decline", json={"reason": "late"}, headers=uni), 409)
-    assert_error(api.client.post(f"/v1/assignments/{aid}/complete", json={"hours_served": 30}, headers=center), 422)
+    assert (
+        api.client.post(f"/v1/assignments/{aid}/check-in", headers=center).json()["status"]
+        == "checked_in"
+    )
+    assert_error(
+        api.client.post(f"/v1/assignments/{aid}/decline", json={"reason": "late"}, headers=uni), 409
+    )
+    assert_error(
+        api.client.post(
+            f"/v1/assignments/{aid}/complete", json={"hours_served": 30}, headers=center
+        ),
+        422,
+    )
     done = api.client.post(f"/v1/assignments/{aid}/complete", json={}, headers=center).json()
     assert done["status"] == "completed" and done["hours_served"] == 1.0  # the request's duration
-    assert_error(api.client.post(f"/v1/assignments/{aid}/cancel", json={"reason": "x"}, headers=center), 409)
+    assert_error(
+        api.client.post(f"/v1/assignments/{aid}/cancel", json={"reason": "x"}, headers=center), 409
+    )
     rid = a["request"]["id"]
-    assert api.client.patch(f"/v1/requests/{rid}", json={"status": "done"}, headers=center).json()["status"] == "done"
+    assert (
+        api.client.patch(f"/v1/requests/{rid}", json={"status": "done"}, headers=center).json()[
+            "status"
+        ]
+        == "done"
+    )
 
 
 def test_decline_needs_a_reason_and_reopens_the_request(api: Api) -> None:
@@ -82,9 +113,14 @@ def test_decline_needs_a_reason_and_reopens_the_request(api: Api) -> None:
     published(api, center)
     (a,) = assignments(api, center)
     assert_error(api.client.post(f"/v1/assignments/{a['id']}/decline", json={}, headers=uni), 422)
-    declined = api.client.post(f"/v1/assignments/{a['id']}/decline", json={"reason": "exam"}, headers=uni).json()
+    declined = api.client.post(
+        f"/v1/assignments/{a['id']}/decline", json={"reason": "exam"}, headers=uni
+    ).json()
     assert declined["status"] == "declined" and declined["reason"] == "exam"
-    assert api.client.get(f"/v1/requests/{a['request']['id']}", headers=center).json()["status"] == "open"
+    assert (
+        api.client.get(f"/v1/requests/{a['request']['id']}", headers=center).json()["status"]
+        == "open"
+    )
 
 
 def test_link_tokens_confirm_and_decline_without_a_key(api: Api) -> None:
@@ -93,9 +129,14 @@ def test_link_tokens_confirm_and_decline_without_a_key(api: Api) -> None:
     first, second = links
     seen = api.client.get(f"/v1/assignment-links/{first['token']}").json()
     assert seen["id"] == first["assignment_id"] and seen["contact"] is None
-    assert api.client.post(f"/v1/assignment-links/{first['token']}/confirm").json()["status"] == "confirmed"
+    assert (
+        api.client.post(f"/v1/assignment-links/{first['token']}/confirm").json()["status"]
+        == "confirmed"
+    )
     assert_error(api.client.post(f"/v1/assignment-links/{first['token']}/confirm"), 409)
-    r = api.client.post(f"/v1/assignment-links/{second['token']}/decline", json={"reason": "travel"})
+    r = api.client.post(
+        f"/v1/assignment-links/{second['token']}/decline", json={"reason": "travel"}
+    )
     assert r.json()["status"] == "declined"
     assert_error(api.client.get("/v1/assignment-links/not-a-token"), 404)
 
@@ -105,8 +146,13 @@ def test_centers_cancel_assignments_of_their_requests_only(api: Api) -> None:
     _, other = api.org("center")
     published(api, center)
     (a,) = assignments(api, center)
-    assert_error(api.client.post(f"/v1/assignments/{a['id']}/cancel", json={"reason": "x"}, headers=other), 404)
-    r = api.client.post(f"/v1/assignments/{a['id']}/cancel", json={"reason": "the volunteer is ill"}, headers=center)
+    assert_error(
+        api.client.post(f"/v1/assignments/{a['id']}/cancel", json={"reason": "x"}, headers=other),
+        404,
+    )
+    r = api.client.post(
+        f"/v1/assignments/{a['id']}/cancel", json={"reason": "the volunteer is ill"}, headers=center
+    )
     assert r.json()["status"] == "cancelled"
 
 
@@ -124,8 +170,12 @@ def test_repair_pins_confirmed_keeps_proposed_and_never_reproposes_a_decline(api
     by_request = {a["request"]["id"]: a for a in assignments(api, center)}
     r0, r1, r2 = sorted(by_request)
     api.client.post(f"/v1/assignments/{by_request[r0]['id']}/confirm", headers=uni)
-    api.client.post(f"/v1/assignments/{by_request[r1]['id']}/decline", json={"reason": "exam"}, headers=uni)
-    repair = api.client.post(f"/v1/match-runs/{first['run']['id']}/repair", json={"time_limit_s": 2}, headers=center)
+    api.client.post(
+        f"/v1/assignments/{by_request[r1]['id']}/decline", json={"reason": "exam"}, headers=uni
+    )
+    repair = api.client.post(
+        f"/v1/match-runs/{first['run']['id']}/repair", json={"time_limit_s": 2}, headers=center
+    )
     assert repair.status_code == 202 and repair.json()["kind"] == "repair"
     api.solve_queued()
     run = api.client.get(f"/v1/match-runs/{repair.json()['id']}", headers=center).json()
@@ -163,7 +213,9 @@ def test_a_stale_plan_is_not_published(api: Api) -> None:
     body = assert_error(api.client.post(f"/v1/match-runs/{r2['id']}/publish", headers=center), 409)
     assert "no longer fits" in body["detail"] and "rule 12" in body["detail"]
     assert [x for x in assignments(api, center) if x["status"] == "proposed"] == []
-    assert api.client.get(f"/v1/match-runs/{r2['id']}", headers=center).json()["published_at"] is None
+    assert (
+        api.client.get(f"/v1/match-runs/{r2['id']}", headers=center).json()["published_at"] is None
+    )
 
 
 def test_one_person_across_centers_and_runs(api: Api) -> None:
@@ -173,7 +225,9 @@ def test_one_person_across_centers_and_runs(api: Api) -> None:
     _, center_a = api.org("center")
     _, center_b = api.org("center")
     api.client.post("/v1/volunteers/import", json=[volunteer("S0001", max_hours=3)], headers=uni)
-    api.client.post("/v1/requests", json=[request("A", start=at("09:00"), end=at("11:00"))], headers=center_a)
+    api.client.post(
+        "/v1/requests", json=[request("A", start=at("09:00"), end=at("11:00"))], headers=center_a
+    )
     api.client.post(
         "/v1/requests",
         json=[
@@ -206,7 +260,9 @@ def test_window_limits_what_a_run_matches(api: Api) -> None:
     api.solve_queued()
     with_window = api.client.get(f"/v1/match-runs/{run['id']}/plan", headers=center).json()
     assert len(with_window["assignments"]) + len(with_window["unfilled"]) == 1
-    assert WINDOW["start"] in str(api.client.get(f"/v1/match-runs/{run['id']}", headers=center).json()["window"])
+    assert WINDOW["start"] in str(
+        api.client.get(f"/v1/match-runs/{run['id']}", headers=center).json()["window"]
+    )
 
 
 def test_repair_moves_a_proposed_volunteer_when_that_staffs_more(api: Api) -> None:
@@ -215,7 +271,10 @@ def test_repair_moves_a_proposed_volunteer_when_that_staffs_more(api: Api) -> No
     api.client.post("/v1/volunteers/import", json=[both], headers=uni)
     api.client.post(
         "/v1/requests",
-        json=[request("class", priority=2), request("first aid post", required_skills=["first_aid"])],
+        json=[
+            request("class", priority=2),
+            request("first aid post", required_skills=["first_aid"]),
+        ],
         headers=center,
     )
     first = published(api, center)
@@ -227,4 +286,6 @@ def test_repair_moves_a_proposed_volunteer_when_that_staffs_more(api: Api) -> No
     done = api.client.get(f"/v1/match-runs/{repair['id']}", headers=center).json()
     plan = api.client.get(f"/v1/match-runs/{repair['id']}/plan", headers=center).json()
     assert len(plan["assignments"]) == 2 and plan["stats"]["repair"] == "replanned"
-    assert done["changes"]["added"] == 2 and done["changes"]["kept"] + done["changes"]["removed"] == 1
+    assert (
+        done["changes"]["added"] == 2 and done["changes"]["kept"] + done["changes"]["removed"] == 1
+    )

@@ -16,7 +16,21 @@ from matcher.model import Plan
 from tests.api.conftest import Api
 from tests.api.data import WINDOW
 
-COLUMNS = ["external_id", "name", "phone", "lat", "lon", "skills", "languages", "attributes", "availability", "max_hours", "max_travel_km", "max_assignments", "preferences"]
+COLUMNS = [
+    "external_id",
+    "name",
+    "phone",
+    "lat",
+    "lon",
+    "skills",
+    "languages",
+    "attributes",
+    "availability",
+    "max_hours",
+    "max_travel_km",
+    "max_assignments",
+    "preferences",
+]
 
 
 def roster_csv(volunteers: list[dict[str, Any]]) -> str:
@@ -62,16 +76,24 @@ def test_import_match_publish_decline_repair(api: Api) -> None:
     _, center = api.org("center", "Yanta station")
 
     imported = api.client.post(
-        "/v1/volunteers/import", content=roster_csv(week["volunteers"]).encode(), headers={**uni, "Content-Type": "text/csv"}
+        "/v1/volunteers/import",
+        content=roster_csv(week["volunteers"]).encode(),
+        headers={**uni, "Content-Type": "text/csv"},
     )
     assert imported.status_code == 200, imported.text[:2000]
     assert imported.json()["created"] == 500
 
-    rows = [{"title": r["id"], **{k: v for k, v in r.items() if k != "id"}} for r in week["requests"]]
-    submitted = api.client.post("/v1/requests", json=rows, headers={**center, "Idempotency-Key": "week-10"})
+    rows = [
+        {"title": r["id"], **{k: v for k, v in r.items() if k != "id"}} for r in week["requests"]
+    ]
+    submitted = api.client.post(
+        "/v1/requests", json=rows, headers={**center, "Idempotency-Key": "week-10"}
+    )
     assert submitted.status_code == 201 and submitted.json()["created"] == 80
 
-    run = api.client.post("/v1/match-runs", json={"window": WINDOW, "time_limit_s": 4}, headers=center).json()
+    run = api.client.post(
+        "/v1/match-runs", json={"window": WINDOW, "time_limit_s": 4}, headers=center
+    ).json()
     assert api.solve_queued() == 1
     status = api.client.get(f"/v1/match-runs/{run['id']}", headers=center).json()
     assert status["status"] == "succeeded", status
@@ -88,10 +110,14 @@ def test_import_match_publish_decline_repair(api: Api) -> None:
         assert api.client.post(f"/v1/assignment-links/{link['token']}/confirm").status_code == 200
     declined = links[20:22]
     for link in declined:
-        r = api.client.post(f"/v1/assignment-links/{link['token']}/decline", json={"reason": "exam week"})
+        r = api.client.post(
+            f"/v1/assignment-links/{link['token']}/decline", json={"reason": "exam week"}
+        )
         assert r.json()["status"] == "declined"
 
-    repair = api.client.post(f"/v1/match-runs/{run['id']}/repair", json={"time_limit_s": 4}, headers=center).json()
+    repair = api.client.post(
+        f"/v1/match-runs/{run['id']}/repair", json={"time_limit_s": 4}, headers=center
+    ).json()
     api.solve_queued()
     repaired = api.client.get(f"/v1/match-runs/{repair['id']}", headers=center).json()
     assert repaired["status"] == "succeeded", repaired

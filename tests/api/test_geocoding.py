@@ -40,7 +40,18 @@ class FakeNominatim:
                 query = parse_qs(url.query).get("q", [""])[0]
                 fake.calls.append((time.monotonic(), query))
                 point = PLACES.get(" ".join(query.split()).casefold())
-                body = [] if point is None else [{"lat": str(point[0]), "lon": str(point[1]), "display_name": query, "place_id": 1}]
+                body = (
+                    []
+                    if point is None
+                    else [
+                        {
+                            "lat": str(point[0]),
+                            "lon": str(point[1]),
+                            "display_name": query,
+                            "place_id": 1,
+                        }
+                    ]
+                )
                 data = json.dumps(body).encode()
                 self.send_response(200 if url.path == "/search" else 404)
                 self.send_header("Content-Type", "application/json")
@@ -90,7 +101,9 @@ def without_location(row: dict, address: str) -> dict:  # type: ignore[type-arg]
     return row
 
 
-def test_addresses_are_geocoded_cached_and_rate_limited(geo_api: Api, geocoder: FakeNominatim) -> None:
+def test_addresses_are_geocoded_cached_and_rate_limited(
+    geo_api: Api, geocoder: FakeNominatim
+) -> None:
     _, center = geo_api.org("center")
     rows = [
         without_location(request("A"), "12 Yanta Road, Xi'an"),
@@ -109,7 +122,9 @@ def test_addresses_are_geocoded_cached_and_rate_limited(geo_api: Api, geocoder: 
     assert again.status_code == 201 and len(geocoder.calls) == 2  # answered from the cache
 
 
-def test_unresolved_addresses_are_reported_per_row_and_nothing_is_written(geo_api: Api, geocoder: FakeNominatim) -> None:
+def test_unresolved_addresses_are_reported_per_row_and_nothing_is_written(
+    geo_api: Api, geocoder: FakeNominatim
+) -> None:
     _, uni = geo_api.org("university")
     rows = [
         without_location(volunteer("S1"), "12 Yanta Road, Xi'an"),
@@ -118,7 +133,10 @@ def test_unresolved_addresses_are_reported_per_row_and_nothing_is_written(geo_ap
     ]
     body = assert_error(geo_api.client.post("/v1/volunteers/import", json=rows, headers=uni), 422)
     assert body["fields"] == [
-        {"loc": ["body", 1, "address"], "msg": "the address 'Nowhere Lane 404' could not be resolved; give location {lat, lon}"}
+        {
+            "loc": ["body", 1, "address"],
+            "msg": "the address 'Nowhere Lane 404' could not be resolved; give location {lat, lon}",
+        }
     ]
     with transaction(geo_api.sessions()) as session:
         assert session.scalar(select(func.count()).select_from(ServiceRequest)) == 0
@@ -133,18 +151,30 @@ def test_unresolved_addresses_are_reported_per_row_and_nothing_is_written(geo_ap
 
 def test_geocoding_off_asks_for_coordinates(api: Api) -> None:
     _, center = api.org("center")
-    body = assert_error(api.client.post("/v1/requests", json=[without_location(request(), "12 Yanta Road")], headers=center), 422)
+    body = assert_error(
+        api.client.post(
+            "/v1/requests", json=[without_location(request(), "12 Yanta Road")], headers=center
+        ),
+        422,
+    )
     assert body["fields"][0]["loc"] == ["body", 0, "location"]
     assert "geocoding" in body["fields"][0]["msg"]
 
 
 def test_an_unreachable_geocoder_is_a_clear_error_not_a_500(settings: Settings) -> None:
     off_line = settings.model_copy(
-        update={"geocoder": "nominatim", "geocoder_domain": "127.0.0.1:1", "geocoder_scheme": "http", "geocoder_timeout_s": 1}
+        update={
+            "geocoder": "nominatim",
+            "geocoder_domain": "127.0.0.1:1",
+            "geocoder_scheme": "http",
+            "geocoder_timeout_s": 1,
+        }
     )
     with TestClient(create_app(off_line)) as client:
         api = Api(client, off_line)
         _, center = api.org("center")
-        r = client.post("/v1/requests", json=[without_location(request(), "12 Yanta Road")], headers=center)
+        r = client.post(
+            "/v1/requests", json=[without_location(request(), "12 Yanta Road")], headers=center
+        )
         body = assert_error(r, 422)
         assert body["fields"][0]["loc"] == ["body", 0, "address"]

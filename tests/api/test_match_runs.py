@@ -20,22 +20,37 @@ from tests.api.conftest import Api, assert_error
 from tests.api.data import WINDOW, at, request, volunteer
 
 
-def setup_week(api: Api, volunteers: int = 4, requests: int = 2) -> tuple[dict[str, str], dict[str, str], list[int], list[int]]:
+def setup_week(
+    api: Api, volunteers: int = 4, requests: int = 2
+) -> tuple[dict[str, str], dict[str, str], list[int], list[int]]:
     _, uni = api.org("university")
     _, center = api.org("center")
-    vids = [v["id"] for v in api.client.post(
-        "/v1/volunteers/import", json=[volunteer(f"S{i:04d}") for i in range(volunteers)], headers=uni
-    ).json()["volunteers"]]
-    rids = [r["id"] for r in api.client.post(
-        "/v1/requests",
-        json=[request(f"R{j}", start=at(f"{9 + 2 * j:02d}:00"), end=at(f"{10 + 2 * j:02d}:00")) for j in range(requests)],
-        headers=center,
-    ).json()["requests"]]
+    vids = [
+        v["id"]
+        for v in api.client.post(
+            "/v1/volunteers/import",
+            json=[volunteer(f"S{i:04d}") for i in range(volunteers)],
+            headers=uni,
+        ).json()["volunteers"]
+    ]
+    rids = [
+        r["id"]
+        for r in api.client.post(
+            "/v1/requests",
+            json=[
+                request(f"R{j}", start=at(f"{9 + 2 * j:02d}:00"), end=at(f"{10 + 2 * j:02d}:00"))
+                for j in range(requests)
+            ],
+            headers=center,
+        ).json()["requests"]
+    ]
     return uni, center, vids, rids
 
 
 def queue(api: Api, headers: dict[str, str], **fields: object) -> dict:  # type: ignore[type-arg]
-    r = api.client.post("/v1/match-runs", json={"window": WINDOW, "time_limit_s": 2, **fields}, headers=headers)
+    r = api.client.post(
+        "/v1/match-runs", json={"window": WINDOW, "time_limit_s": 2, **fields}, headers=headers
+    )
     assert r.status_code == 202, r.text
     assert r.headers["Location"] == f"/v1/match-runs/{r.json()['id']}"
     return r.json()  # type: ignore[no-any-return]
@@ -68,12 +83,16 @@ def test_a_run_is_queued_solved_and_its_plan_keeps_every_rule(api: Api) -> None:
 
 def test_unfilled_requests_come_with_reasons(api: Api) -> None:
     _, center, _, _ = setup_week(api)
-    api.client.post("/v1/requests", json=[request("legal", required_skills=["legal"])], headers=center)
+    api.client.post(
+        "/v1/requests", json=[request("legal", required_skills=["legal"])], headers=center
+    )
     run = queue(api, center)
     api.solve_queued()
     plan = api.client.get(f"/v1/match-runs/{run['id']}/plan", headers=center).json()
     (unfilled,) = plan["unfilled"]
-    assert unfilled["missing"] == 1 and unfilled["codes"] == ["no_candidate"] and unfilled["reasons"]
+    assert (
+        unfilled["missing"] == 1 and unfilled["codes"] == ["no_candidate"] and unfilled["reasons"]
+    )
 
 
 def test_run_input_errors(api: Api) -> None:
@@ -81,24 +100,51 @@ def test_run_input_errors(api: Api) -> None:
     other_id, _ = api.org("center")
     _, uni = api.org("university")
     bad_window = {"start": WINDOW["end"], "end": WINDOW["start"]}
-    assert_error(api.client.post("/v1/match-runs", json={"window": bad_window}, headers=center), 422)
+    assert_error(
+        api.client.post("/v1/match-runs", json={"window": bad_window}, headers=center), 422
+    )
     too_long = {"window": WINDOW, "time_limit_s": 10_000}
     body = assert_error(api.client.post("/v1/match-runs", json=too_long, headers=center), 422)
     assert body["fields"][0]["loc"] == ["body", "time_limit_s"]
-    assert_error(api.client.post("/v1/match-runs", json={"window": WINDOW, "engine": "magic"}, headers=center), 422)
-    assert_error(api.client.post("/v1/match-runs", json={"window": WINDOW, "center_ids": [other_id]}, headers=center), 404)
+    assert_error(
+        api.client.post(
+            "/v1/match-runs", json={"window": WINDOW, "engine": "magic"}, headers=center
+        ),
+        422,
+    )
+    assert_error(
+        api.client.post(
+            "/v1/match-runs", json={"window": WINDOW, "center_ids": [other_id]}, headers=center
+        ),
+        404,
+    )
     assert_error(api.client.post("/v1/match-runs", json={"window": WINDOW}, headers=uni), 403)
-    assert_error(api.client.post("/v1/match-runs", json={"window": WINDOW, "center_ids": [999]}, headers=api.admin), 404)
+    assert_error(
+        api.client.post(
+            "/v1/match-runs", json={"window": WINDOW, "center_ids": [999]}, headers=api.admin
+        ),
+        404,
+    )
 
 
 def test_runs_are_private_to_their_creator(api: Api) -> None:
     _, center = api.org("center")
     _, other = api.org("center")
     run = queue(api, center)
-    for method, path in (("get", ""), ("get", "/plan"), ("delete", ""), ("post", "/publish"), ("post", "/repair")):
-        assert_error(api.client.request(method, f"/v1/match-runs/{run['id']}{path}", headers=other), 404)
+    for method, path in (
+        ("get", ""),
+        ("get", "/plan"),
+        ("delete", ""),
+        ("post", "/publish"),
+        ("post", "/repair"),
+    ):
+        assert_error(
+            api.client.request(method, f"/v1/match-runs/{run['id']}{path}", headers=other), 404
+        )
     assert api.client.get("/v1/match-runs", headers=other).json()["items"] == []
-    assert [r["id"] for r in api.client.get("/v1/match-runs", headers=center).json()["items"]] == [run["id"]]
+    assert [r["id"] for r in api.client.get("/v1/match-runs", headers=center).json()["items"]] == [
+        run["id"]
+    ]
 
 
 def test_delete_cancels_a_queued_run_and_finished_runs_are_409(api: Api) -> None:
@@ -117,7 +163,9 @@ def test_delete_of_a_running_run_stops_it_and_keeps_the_best_plan(api: Api) -> N
     sessions = api.sessions()
     with transaction(sessions) as session:
         assert run_repo.claim_next(session, "w", utc_now()) == run["id"]
-    assert api.client.delete(f"/v1/match-runs/{run['id']}", headers=center).json()["cancel_requested"]
+    assert api.client.delete(f"/v1/match-runs/{run['id']}", headers=center).json()[
+        "cancel_requested"
+    ]
     started = time.monotonic()
     Worker(api.settings, sessions, name="w").execute(run["id"])
     assert time.monotonic() - started < 30
@@ -146,7 +194,9 @@ def test_a_run_left_running_by_a_dead_process_is_requeued_then_failed(api: Api) 
     def orphan() -> None:
         with transaction(api.sessions()) as session:
             assert run_repo.claim_next(session, "elsewhere:1", utc_now()) == run["id"]
-            session.execute(update(MatchRun).where(MatchRun.id == run["id"]).values(heartbeat_at=long_ago))
+            session.execute(
+                update(MatchRun).where(MatchRun.id == run["id"]).values(heartbeat_at=long_ago)
+            )
 
     orphan()
     Worker(api.settings, api.sessions(), name="next").recover()
@@ -165,7 +215,9 @@ def test_a_recently_silent_run_of_a_live_worker_elsewhere_is_left_alone(api: Api
     with transaction(api.sessions()) as session:
         run_repo.claim_next(session, "another-host:1", utc_now())
     Worker(api.settings, api.sessions(), name="next").recover()
-    assert api.client.get(f"/v1/match-runs/{run['id']}", headers=center).json()["status"] == "running"
+    assert (
+        api.client.get(f"/v1/match-runs/{run['id']}", headers=center).json()["status"] == "running"
+    )
 
 
 def test_the_embedded_solving_process_runs_outside_the_api(settings) -> None:  # type: ignore[no-untyped-def]
@@ -188,15 +240,24 @@ def test_the_embedded_solving_process_runs_outside_the_api(settings) -> None:  #
 
 
 def test_an_unsolvable_run_fails_with_the_reason(api: Api) -> None:
-    uni, center, vids, rids = setup_week(api, volunteers=1, requests=1)
+    uni, center, vids, _ = setup_week(api, volunteers=1, requests=1)
     run = queue(api, center)
     api.solve_queued()
     api.client.post(f"/v1/match-runs/{run['id']}/publish", headers=center)
     (assignment,) = api.client.get("/v1/assignments", headers=center).json()["items"]
-    assert api.client.post(f"/v1/assignments/{assignment['id']}/confirm", headers=uni).status_code == 200
+    assert (
+        api.client.post(f"/v1/assignments/{assignment['id']}/confirm", headers=uni).status_code
+        == 200
+    )
     # the university removes the volunteer's availability: the confirmed (pinned) pair breaks rule 4
-    api.client.patch(f"/v1/volunteers/{vids[0]}", json={"availability": [{"start": at("18:00"), "end": at("20:00")}]}, headers=uni)
-    repair = api.client.post(f"/v1/match-runs/{run['id']}/repair", json={"time_limit_s": 2}, headers=center).json()
+    api.client.patch(
+        f"/v1/volunteers/{vids[0]}",
+        json={"availability": [{"start": at("18:00"), "end": at("20:00")}]},
+        headers=uni,
+    )
+    repair = api.client.post(
+        f"/v1/match-runs/{run['id']}/repair", json={"time_limit_s": 2}, headers=center
+    ).json()
     api.solve_queued()
     failed = api.client.get(f"/v1/match-runs/{repair['id']}", headers=center).json()
     assert failed["status"] == "failed" and "rule 4" in failed["error"]

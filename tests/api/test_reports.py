@@ -15,13 +15,21 @@ RANGE = {"from": "2026-03-01T00:00:00+08:00", "to": "2026-04-01T00:00:00+08:00"}
 def served_week(api: Api) -> tuple[dict[str, str], dict[str, str], int]:
     uni_id, uni = api.org("university", "Northwest University")
     _, center = api.org("center")
-    api.client.post("/v1/volunteers/import", json=[volunteer(f"S{i}") for i in range(3)], headers=uni)
+    api.client.post(
+        "/v1/volunteers/import", json=[volunteer(f"S{i}") for i in range(3)], headers=uni
+    )
     api.client.post(
         "/v1/requests",
         json=[
             request("morning", start=at("09:00"), end=at("11:30")),
             request("evening", start=at("18:00"), end=at("19:00"), district=None),
-            request("afternoon, two", start=at("14:00"), end=at("16:00"), volunteers_needed=2, district="Beilin"),
+            request(
+                "afternoon, two",
+                start=at("14:00"),
+                end=at("16:00"),
+                volunteers_needed=2,
+                district="Beilin",
+            ),
         ],
         headers=center,
     )
@@ -41,12 +49,22 @@ def test_hours_ledger_for_the_university_counts_completed_assignments_only(api: 
     assert sum(v["hours"] for v in report["volunteers"]) == 3 + 2 + 2  # evening not completed
     assert all(v["name"] and v["external_id"] for v in report["volunteers"])
     (total,) = report["universities"]
-    assert total == {"university_id": uni_id, "university": "Northwest University", "volunteers": len(report["volunteers"]), "assignments": 3, "hours": 7.0}
+    assert total == {
+        "university_id": uni_id,
+        "university": "Northwest University",
+        "volunteers": len(report["volunteers"]),
+        "assignments": 3,
+        "hours": 7.0,
+    }
     text = api.client.get("/v1/reports/hours", params={**RANGE, "format": "csv"}, headers=uni)
     assert text.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(text.text)))
     assert sum(float(r["hours"]) for r in rows) == 7 and all(r["name"] for r in rows)
-    later = api.client.get("/v1/reports/hours", params={"from": "2026-04-01T00:00:00+08:00", "to": "2026-05-01T00:00:00+08:00"}, headers=uni).json()
+    later = api.client.get(
+        "/v1/reports/hours",
+        params={"from": "2026-04-01T00:00:00+08:00", "to": "2026-05-01T00:00:00+08:00"},
+        headers=uni,
+    ).json()
     assert later["volunteers"] == []
 
 
@@ -55,14 +73,26 @@ def test_hours_ledger_privacy_and_access(api: Api) -> None:
     _, other_uni = api.org("university")
     _, planner = api.org("planner")
     _, center = api.org("center")
-    assert api.client.get("/v1/reports/hours", params=RANGE, headers=other_uni).json()["volunteers"] == []
+    assert (
+        api.client.get("/v1/reports/hours", params=RANGE, headers=other_uni).json()["volunteers"]
+        == []
+    )
     admin = api.client.get("/v1/reports/hours", params=RANGE, headers=api.admin).json()
     assert admin["universities"][0]["hours"] == 7
     assert all(v["name"] is None and v["external_id"] is None for v in admin["volunteers"])
     assert_error(api.client.get("/v1/reports/hours", params=RANGE, headers=planner), 403)
     assert_error(api.client.get("/v1/reports/hours", params=RANGE, headers=center), 403)
-    assert_error(api.client.get("/v1/reports/hours", params={"from": RANGE["to"], "to": RANGE["from"]}, headers=api.admin), 422)
-    assert_error(api.client.get("/v1/reports/hours", params={"from": "2026-03-01"}, headers=api.admin), 422)
+    assert_error(
+        api.client.get(
+            "/v1/reports/hours",
+            params={"from": RANGE["to"], "to": RANGE["from"]},
+            headers=api.admin,
+        ),
+        422,
+    )
+    assert_error(
+        api.client.get("/v1/reports/hours", params={"from": "2026-03-01"}, headers=api.admin), 422
+    )
 
 
 def test_supply_demand_is_aggregates_only(api: Api) -> None:
@@ -83,7 +113,9 @@ def test_supply_demand_is_aggregates_only(api: Api) -> None:
     assert supply[("smartphone_teaching", "evening")]["available_hours"] == 3 * 2  # 18:00-20:00
     for secret in ("Name S", "+86", "Dorm Road", "example.edu"):
         assert secret not in r.text
-    grid = api.client.get("/v1/reports/supply-demand", params={**RANGE, "area": "grid"}, headers=planner).json()
+    grid = api.client.get(
+        "/v1/reports/supply-demand", params={**RANGE, "area": "grid"}, headers=planner
+    ).json()
     assert all("," in d["area"] for d in grid["demand"])
     _, uni = api.org("university")
     assert_error(api.client.get("/v1/reports/supply-demand", params=RANGE, headers=uni), 403)

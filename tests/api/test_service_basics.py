@@ -36,7 +36,10 @@ def test_openapi_documents_every_endpoint_with_request_examples(api: Api) -> Non
         for method, op in operations.items():
             assert op.get("summary"), (method, path)
             if "requestBody" in op:
-                assert all(has_example(m) for m in op["requestBody"]["content"].values()), (method, path)
+                assert all(has_example(m) for m in op["requestBody"]["content"].values()), (
+                    method,
+                    path,
+                )
 
 
 def test_unknown_route_wrong_method_and_bad_json_use_the_one_shape(api: Api) -> None:
@@ -44,7 +47,9 @@ def test_unknown_route_wrong_method_and_bad_json_use_the_one_shape(api: Api) -> 
     assert_error(api.client.put("/healthz"), 405, "method_not_allowed")
     _, center = api.org("center")
     bad = api.client.post(
-        "/v1/requests", content=b"[{not json", headers={**center, "Content-Type": "application/json"}
+        "/v1/requests",
+        content=b"[{not json",
+        headers={**center, "Content-Type": "application/json"},
     )
     body = assert_error(bad, 422, "validation_error")
     assert "JSON" in body["detail"]
@@ -53,7 +58,9 @@ def test_unknown_route_wrong_method_and_bad_json_use_the_one_shape(api: Api) -> 
 def test_wrong_types_and_unknown_fields_are_named(api: Api) -> None:
     _, university = api.org("university")
     r = api.client.post(
-        "/v1/volunteers", json=volunteer("S1", max_hours="many", favourite_colour="red"), headers=university
+        "/v1/volunteers",
+        json=volunteer("S1", max_hours="many", favourite_colour="red"),
+        headers=university,
     )
     body = assert_error(r, 422)
     locs = {tuple(f["loc"]) for f in body["fields"]}
@@ -68,12 +75,18 @@ def test_oversized_body_is_413(settings, tmp_path) -> None:  # type: ignore[no-u
 
     small = settings.model_copy(update={"max_body_bytes": 1000})
     with TestClient(create_app(small)) as client:
-        r = client.post("/v1/volunteers/import", content=b"x" * 2000, headers={"Content-Type": "text/csv"})
+        r = client.post(
+            "/v1/volunteers/import", content=b"x" * 2000, headers={"Content-Type": "text/csv"}
+        )
         assert_error(r, 413, "payload_too_large")
 
 
 def test_missing_unknown_and_malformed_keys_are_401(api: Api) -> None:
-    for headers in ({}, {"Authorization": "Bearer vmk_000000000000_nope"}, {"Authorization": "Basic abc"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer vmk_000000000000_nope"},
+        {"Authorization": "Basic abc"},
+    ):
         r = api.client.get("/v1/organizations/me", headers=headers)
         assert_error(r, 401, "unauthorized")
         assert r.headers["WWW-Authenticate"] == "Bearer"
@@ -89,12 +102,18 @@ def test_create_org_shows_the_key_once_and_it_works(api: Api) -> None:
 
 def test_duplicate_org_name_is_409_and_bad_kind_is_422(api: Api) -> None:
     api.org("center", "Same name")
-    r = api.client.post("/v1/organizations", json={"name": "Same name", "kind": "center"}, headers=api.admin)
+    r = api.client.post(
+        "/v1/organizations", json={"name": "Same name", "kind": "center"}, headers=api.admin
+    )
     assert_error(r, 409, "conflict")
-    r = api.client.post("/v1/organizations", json={"name": "X", "kind": "overlord"}, headers=api.admin)
+    r = api.client.post(
+        "/v1/organizations", json={"name": "X", "kind": "overlord"}, headers=api.admin
+    )
     assert_error(r, 422)
     r = api.client.post(
-        "/v1/organizations", json={"name": "Y", "kind": "center", "timezone": "Mars/Olympus"}, headers=api.admin
+        "/v1/organizations",
+        json={"name": "Y", "kind": "center", "timezone": "Mars/Olympus"},
+        headers=api.admin,
     )
     assert_error(r, 422)
 
@@ -109,11 +128,15 @@ def test_only_admins_create_organizations(api: Api) -> None:
 
 def test_revoked_key_fails_at_once_and_other_keys_keep_working(api: Api) -> None:
     org_id, first = api.org("university")
-    second = api.client.post(f"/v1/organizations/{org_id}/keys", json={"label": "script"}, headers=first)
+    second = api.client.post(
+        f"/v1/organizations/{org_id}/keys", json={"label": "script"}, headers=first
+    )
     assert second.status_code == 201
     new = second.json()
     other = {"Authorization": f"Bearer {new['secret']}"}
-    assert api.client.delete(f"/v1/organizations/{org_id}/keys/{new['key']['id']}", headers=first).json()["revoked_at"]
+    assert api.client.delete(
+        f"/v1/organizations/{org_id}/keys/{new['key']['id']}", headers=first
+    ).json()["revoked_at"]
     body = assert_error(api.client.get("/v1/organizations/me", headers=other), 401)
     assert "revoked" in body["detail"]
     assert api.client.get("/v1/organizations/me", headers=first).status_code == 200

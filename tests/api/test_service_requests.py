@@ -17,7 +17,11 @@ def count_requests(api: Api) -> int:
 
 def test_submit_a_batch_and_read_it_back(api: Api) -> None:
     center_id, center = api.org("center")
-    r = api.client.post("/v1/requests", json=[request("A"), request("B", volunteers_needed=3, min_volunteers=2)], headers=center)
+    r = api.client.post(
+        "/v1/requests",
+        json=[request("A"), request("B", volunteers_needed=3, min_volunteers=2)],
+        headers=center,
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["created"] == 2
@@ -71,8 +75,15 @@ def test_a_rejected_batch_does_not_use_up_its_key(api: Api) -> None:
 def test_keys_are_per_organization(api: Api) -> None:
     _, a = api.org("center")
     _, b = api.org("center")
-    assert api.client.post("/v1/requests", json=[request("A")], headers={**a, "Idempotency-Key": "same"}).status_code == 201
-    r = api.client.post("/v1/requests", json=[request("B")], headers={**b, "Idempotency-Key": "same"})
+    assert (
+        api.client.post(
+            "/v1/requests", json=[request("A")], headers={**a, "Idempotency-Key": "same"}
+        ).status_code
+        == 201
+    )
+    r = api.client.post(
+        "/v1/requests", json=[request("B")], headers={**b, "Idempotency-Key": "same"}
+    )
     assert r.status_code == 201 and r.json()["requests"][0]["title"] == "B"
 
 
@@ -81,25 +92,54 @@ def test_only_centers_submit_and_others_requests_are_404(api: Api) -> None:
     _, other = api.org("center")
     _, uni = api.org("university")
     assert_error(api.client.post("/v1/requests", json=[request()], headers=uni), 403)
-    rid = api.client.post("/v1/requests", json=[request()], headers=center).json()["requests"][0]["id"]
+    rid = api.client.post("/v1/requests", json=[request()], headers=center).json()["requests"][0][
+        "id"
+    ]
     assert_error(api.client.get(f"/v1/requests/{rid}", headers=other), 404)
-    assert_error(api.client.patch(f"/v1/requests/{rid}", json={"title": "mine"}, headers=other), 404)
+    assert_error(
+        api.client.patch(f"/v1/requests/{rid}", json={"title": "mine"}, headers=other), 404
+    )
     assert api.client.get("/v1/requests", headers=other).json()["items"] == []
     assert api.client.get(f"/v1/requests/{rid}", headers=api.admin).status_code == 200
 
 
 def test_status_transitions(api: Api) -> None:
     _, center = api.org("center")
-    a, b = (x["id"] for x in api.client.post("/v1/requests", json=[request("A"), request("B")], headers=center).json()["requests"])
+    a, b = (
+        x["id"]
+        for x in api.client.post(
+            "/v1/requests", json=[request("A"), request("B")], headers=center
+        ).json()["requests"]
+    )
     r = api.client.patch(f"/v1/requests/{a}", json={"status": "cancelled"}, headers=center)
     assert r.json()["status"] == "cancelled"
-    assert_error(api.client.patch(f"/v1/requests/{a}", json={"status": "done"}, headers=center), 409)
-    assert_error(api.client.patch(f"/v1/requests/{a}", json={"title": "again"}, headers=center), 409)
-    assert_error(api.client.patch(f"/v1/requests/{b}", json={"status": "filled"}, headers=center), 422)
-    assert_error(api.client.patch(f"/v1/requests/{b}", json={"start": at("09:00")}, headers=center), 422)
-    assert api.client.patch(f"/v1/requests/{b}", json={"title": "B2", "priority": 3}, headers=center).json()["priority"] == 3
-    assert api.client.patch(f"/v1/requests/{b}", json={"status": "done"}, headers=center).json()["status"] == "done"
-    only_open = api.client.get("/v1/requests", params={"status": "open"}, headers=center).json()["items"]
+    assert_error(
+        api.client.patch(f"/v1/requests/{a}", json={"status": "done"}, headers=center), 409
+    )
+    assert_error(
+        api.client.patch(f"/v1/requests/{a}", json={"title": "again"}, headers=center), 409
+    )
+    assert_error(
+        api.client.patch(f"/v1/requests/{b}", json={"status": "filled"}, headers=center), 422
+    )
+    assert_error(
+        api.client.patch(f"/v1/requests/{b}", json={"start": at("09:00")}, headers=center), 422
+    )
+    assert (
+        api.client.patch(
+            f"/v1/requests/{b}", json={"title": "B2", "priority": 3}, headers=center
+        ).json()["priority"]
+        == 3
+    )
+    assert (
+        api.client.patch(f"/v1/requests/{b}", json={"status": "done"}, headers=center).json()[
+            "status"
+        ]
+        == "done"
+    )
+    only_open = api.client.get("/v1/requests", params={"status": "open"}, headers=center).json()[
+        "items"
+    ]
     assert only_open == []
 
 
@@ -113,7 +153,11 @@ def test_list_filters(api: Api) -> None:
         ],
         headers=center,
     )
-    by_type = api.client.get("/v1/requests", params={"service_type": "elderly_visit"}, headers=center).json()["items"]
+    by_type = api.client.get(
+        "/v1/requests", params={"service_type": "elderly_visit"}, headers=center
+    ).json()["items"]
     assert [x["title"] for x in by_type] == ["tue"]
-    by_time = api.client.get("/v1/requests", params={"starts_before": at("00:00")}, headers=center).json()["items"]
+    by_time = api.client.get(
+        "/v1/requests", params={"starts_before": at("00:00")}, headers=center
+    ).json()["items"]
     assert [x["title"] for x in by_time] == ["mon"]

@@ -90,8 +90,12 @@ def test_json_import_creates_then_updates_never_duplicates(api: Api) -> None:
     assert (second["created"], second["updated"]) == (1, 30)
     assert count_volunteers(api) == 31
     ids = {v["external_id"]: v["id"] for v in second["volunteers"]}
-    assert ids == {v["external_id"]: v["id"] for v in first.json()["volunteers"]} | {"S9999": ids["S9999"]}
-    assert api.client.get(f"/v1/volunteers/{ids['S0003']}", headers=uni).json()["skills"] == ["legal"]
+    assert ids == {v["external_id"]: v["id"] for v in first.json()["volunteers"]} | {
+        "S9999": ids["S9999"]
+    }
+    assert api.client.get(f"/v1/volunteers/{ids['S0003']}", headers=uni).json()["skills"] == [
+        "legal"
+    ]
     with transaction(api.sessions()) as session:  # availability replaced, not appended
         assert session.scalar(select(func.count()).select_from(AvailabilityWindow)) == 31
 
@@ -111,7 +115,9 @@ def test_a_bad_batch_lists_every_bad_row_and_writes_nothing(api: Api) -> None:
     roster[1]["location"] = {"lat": 34, "lon": 108}
     roster[3]["availability"] = []
     body = assert_error(api.client.post("/v1/volunteers/import", json=roster, headers=uni), 422)
-    assert body["fields"] == [{"loc": ["body", 4, "external_id"], "msg": "external_id 'S0' repeats row 0"}]
+    assert body["fields"] == [
+        {"loc": ["body", 4, "external_id"], "msg": "external_id 'S0' repeats row 0"}
+    ]
     assert count_volunteers(api) == 0
 
 
@@ -119,7 +125,9 @@ def test_missing_location_with_geocoding_off_asks_for_coordinates(api: Api) -> N
     _, uni = api.org("university")
     row = volunteer("S1")
     del row["location"]
-    body = assert_error(api.client.post("/v1/volunteers/import", json=[volunteer("S0"), row], headers=uni), 422)
+    body = assert_error(
+        api.client.post("/v1/volunteers/import", json=[volunteer("S0"), row], headers=uni), 422
+    )
     assert body["fields"][0]["loc"] == ["body", 1, "location"]
     assert "geocoding" in body["fields"][0]["msg"] and "lat" in body["fields"][0]["msg"]
     assert count_volunteers(api) == 0
@@ -135,7 +143,9 @@ CSV = (
 
 def test_csv_import_with_weekly_patterns(api: Api) -> None:
     _, uni = api.org("university")
-    r = api.client.post("/v1/volunteers/import", content=CSV.encode(), headers={**uni, "Content-Type": "text/csv"})
+    r = api.client.post(
+        "/v1/volunteers/import", content=CSV.encode(), headers={**uni, "Content-Type": "text/csv"}
+    )
     assert r.status_code == 200, r.text
     ids = {v["external_id"]: v["id"] for v in r.json()["volunteers"]}
     s1 = api.client.get(f"/v1/volunteers/{ids['S1']}", headers=uni).json()
@@ -161,7 +171,9 @@ def test_bad_csv_names_line_and_column_and_writes_nothing(api: Api) -> None:
         "S3,34.2,108.9,Someday 14:00-18:00,2026-03-02,2026-03-08,8\n"
         "S4,34.2,108.9,,,,lots\n"
     )
-    r = api.client.post("/v1/volunteers/import", content=bad.encode(), headers={**uni, "Content-Type": "text/csv"})
+    r = api.client.post(
+        "/v1/volunteers/import", content=bad.encode(), headers={**uni, "Content-Type": "text/csv"}
+    )
     body = assert_error(r, 422)
     locs = {tuple(f["loc"]) for f in body["fields"]}
     assert ("csv", 3, "lat") in locs
@@ -169,24 +181,34 @@ def test_bad_csv_names_line_and_column_and_writes_nothing(api: Api) -> None:
     assert ("csv", 5, "max_hours") in locs
     assert count_volunteers(api) == 0
     header = api.client.post(
-        "/v1/volunteers/import", content=b"student,lat\n1,2\n", headers={**uni, "Content-Type": "text/csv"}
+        "/v1/volunteers/import",
+        content=b"student,lat\n1,2\n",
+        headers={**uni, "Content-Type": "text/csv"},
     )
     assert {tuple(f["loc"]) for f in assert_error(header, 422)["fields"]} == {("csv", 1, "student")}
 
 
 def test_import_rejects_other_media_and_too_many_rows(api: Api, settings) -> None:  # type: ignore[no-untyped-def]
     _, uni = api.org("university")
-    r = api.client.post("/v1/volunteers/import", content=b"<xml/>", headers={**uni, "Content-Type": "application/xml"})
+    r = api.client.post(
+        "/v1/volunteers/import",
+        content=b"<xml/>",
+        headers={**uni, "Content-Type": "application/xml"},
+    )
     assert_error(r, 415, "unsupported_media_type")
     api.app.state.settings = settings.model_copy(update={"max_batch_rows": 2})
-    r = api.client.post("/v1/volunteers/import", json=[volunteer(f"S{i}") for i in range(3)], headers=uni)
+    r = api.client.post(
+        "/v1/volunteers/import", json=[volunteer(f"S{i}") for i in range(3)], headers=uni
+    )
     assert_error(r, 413)
     assert count_volunteers(api) == 0
 
 
 def test_only_universities_import(api: Api) -> None:
     _, center = api.org("center")
-    assert_error(api.client.post("/v1/volunteers/import", json=[volunteer("S1")], headers=center), 403)
+    assert_error(
+        api.client.post("/v1/volunteers/import", json=[volunteer("S1")], headers=center), 403
+    )
 
 
 def test_filters_and_cursor_pagination(api: Api) -> None:
@@ -210,15 +232,26 @@ def test_filters_and_cursor_pagination(api: Api) -> None:
         if not cursor:
             break
     assert seen == [f"S{i:02d}" for i in range(12)]
-    first_aid = api.client.get("/v1/volunteers", params={"skill": "first_aid"}, headers=uni).json()["items"]
+    first_aid = api.client.get("/v1/volunteers", params={"skill": "first_aid"}, headers=uni).json()[
+        "items"
+    ]
     assert [v["external_id"] for v in first_aid] == ["S00", "S03", "S06", "S09"]
     window = {"available_from": at("13:00"), "available_to": at("15:00")}
     afternoon = api.client.get("/v1/volunteers", params=window, headers=uni).json()["items"]
     assert [v["external_id"] for v in afternoon] == [f"S{i:02d}" for i in range(0, 12, 2)]
-    both = api.client.get("/v1/volunteers", params={**window, "skill": "first_aid"}, headers=uni).json()
+    both = api.client.get(
+        "/v1/volunteers", params={**window, "skill": "first_aid"}, headers=uni
+    ).json()
     assert [v["external_id"] for v in both["items"]] == ["S00", "S06"]
-    admin_view = api.client.get("/v1/volunteers", params={"university_id": uni_id}, headers=api.admin).json()
+    admin_view = api.client.get(
+        "/v1/volunteers", params={"university_id": uni_id}, headers=api.admin
+    ).json()
     assert len(admin_view["items"]) == 12
     assert_error(api.client.get("/v1/volunteers", params={"cursor": "garbage!"}, headers=uni), 422)
     assert_error(api.client.get("/v1/volunteers", params={"limit": 0}, headers=uni), 422)
-    assert_error(api.client.get("/v1/volunteers", params={"available_from": "2026-03-03T13:00:00"}, headers=uni), 422)
+    assert_error(
+        api.client.get(
+            "/v1/volunteers", params={"available_from": "2026-03-03T13:00:00"}, headers=uni
+        ),
+        422,
+    )
