@@ -264,13 +264,13 @@ class MatchRun(Base):
     offset_min: Mapped[int] = mapped_column(default=0)
     center_ids: Mapped[list[Any]] = mapped_column(default=list)
     # Progress, written by the worker while it solves.
-    phase: Mapped[str | None] = mapped_column(String(50))
+    phase: Mapped[str | None] = mapped_column(String(300))
     progress: Mapped[float] = mapped_column(default=0.0)
     coverage: Mapped[int | None]
     bound: Mapped[int | None]
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     attempts: Mapped[int] = mapped_column(default=0)
-    worker: Mapped[str | None] = mapped_column(String(100))
+    worker: Mapped[str | None] = mapped_column(String(300))
     heartbeat_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     started_at: Mapped[datetime | None]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-27 06:11:55.394199
+Create Date: 2026-11-27 06:32:43.311100
 """
 
 from __future__ import annotations
@@ -103,13 +103,13 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("phase", sa.String(length=50), nullable=True),
+        sa.Column("phase", sa.String(length=300), nullable=True),
         sa.Column("progress", sa.Double(), nullable=False),
         sa.Column("coverage", sa.Integer(), nullable=True),
         sa.Column("bound", sa.Integer(), nullable=True),
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("worker", sa.String(length=100), nullable=True),
+        sa.Column("worker", sa.String(length=300), nullable=True),
         sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
