@@ -6,6 +6,7 @@ Migrations are applied when the app is created, so every process sees the newest
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -39,6 +40,13 @@ of kind `center`, `university`, `planner` or `admin`. Another organization's res
 """
 
 
+async def _supervise(worker: WorkerProcess, period_s: float) -> None:
+    """Restart the solving process if it dies (its orphaned run is re-queued by the next one)."""
+    while True:
+        await asyncio.sleep(period_s)
+        worker.ensure_alive()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
@@ -47,13 +55,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = WorkerProcess(settings) if settings.embedded_worker else None
+        supervisor = None
         if worker is not None:
             worker.start()
+            supervisor = asyncio.create_task(_supervise(worker, settings.worker_poll_s * 4))
+        app.state.worker = worker
         try:
             yield
         finally:
+            if supervisor is not None:
+                supervisor.cancel()
             if worker is not None:
-                worker.stop()
+                await asyncio.to_thread(worker.stop)
             engine.dispose()
 
     app = FastAPI(

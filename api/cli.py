@@ -127,19 +127,20 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from api.worker import Worker, run_worker
+    import signal
+    import threading
+
+    from api.worker import Worker, serve_queue
 
     settings = Settings()
     if args.once:
         Worker(settings, _sessions(settings)).run_until_idle()
         return EXIT_OK
-    import multiprocessing
-
-    stop = multiprocessing.get_context("spawn").Event()
-    try:
-        run_worker(settings.model_dump(), stop)
-    except KeyboardInterrupt:
-        stop.set()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    _sessions(settings)  # migrations
+    serve_queue(settings, stop)
     return EXIT_OK
 
 

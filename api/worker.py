@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import socket
 import threading
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
-from multiprocessing.synchronize import Event
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -305,10 +305,20 @@ class _Heartbeat:
             self.cancelled = True
 
 
-def run_worker(settings_data: dict[str, Any], stop: Event) -> None:
-    """Entry point of the solving process: poll, claim and solve until `stop` is set."""
+def run_worker(settings_data: dict[str, Any]) -> None:
+    """Entry point of the solving process: poll, claim and solve until SIGTERM.
+
+    SIGTERM asks for a graceful stop (a run being solved is handed back to the queue); SIGINT is
+    ignored, so that Ctrl-C in a terminal reaches the API process, which then stops this one."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = Settings(**settings_data)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    serve_queue(Settings(**settings_data), stop)
+
+
+def serve_queue(settings: Settings, stop: threading.Event) -> None:
+    """Poll, claim and solve until `stop` is set."""
     engine = make_engine(settings.database_url)
     worker = Worker(settings, make_sessionmaker(engine), should_exit=stop.is_set)
     log.info("solving process %s started", worker.name)
@@ -323,19 +333,22 @@ def run_worker(settings_data: dict[str, Any], stop: Event) -> None:
                 stop.wait(settings.worker_poll_s)
     finally:
         engine.dispose()
+        log.info("solving process %s stopped", worker.name)
 
 
 class WorkerProcess:
-    """A solving process started beside the API (spawned, so it shares nothing by accident)."""
+    """A solving process started beside the API (spawned, so it shares nothing by accident),
+    restarted by `ensure_alive` if it dies. Stopped with SIGTERM: no lock is shared with it, so
+    a process killed at any moment cannot block the API's shutdown."""
 
     def __init__(self, settings: Settings) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._stop = context.Event()
-        self._process = context.Process(
-            target=run_worker,
-            args=(settings.model_dump(), self._stop),
-            name="volmatch-worker",
-            daemon=True,
+        self._context = multiprocessing.get_context("spawn")
+        self._settings = settings.model_dump()
+        self._process = self._new_process()
+
+    def _new_process(self) -> multiprocessing.process.BaseProcess:
+        return self._context.Process(
+            target=run_worker, args=(self._settings,), name="volmatch-worker", daemon=True
         )
 
     @property
@@ -345,9 +358,24 @@ class WorkerProcess:
     def start(self) -> None:
         self._process.start()
 
+    def ensure_alive(self) -> bool:
+        """Start a new solving process if the last one died; whether one was started."""
+        if self._process.is_alive():
+            return False
+        log.warning(
+            "solving process %s ended (exit code %s); starting another",
+            self._process.pid,
+            self._process.exitcode,
+        )
+        self._process.join(0)
+        self._process = self._new_process()
+        self._process.start()
+        return True
+
     def stop(self, timeout_s: float = 15.0) -> None:
-        self._stop.set()
-        self._process.join(timeout_s)
         if self._process.is_alive():
             self._process.terminate()
-            self._process.join(5)
+            self._process.join(timeout_s)
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join(5)

@@ -22,7 +22,9 @@ from api.services import assignments as service
 from api.services.organizations import Caller
 
 router = APIRouter(tags=["assignments"], responses=ERROR_RESPONSES)
-ILLEGAL: dict[int | str, dict[str, Any]] = {409: {"description": "The assignment's status does not allow this move."}}
+ILLEGAL: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The assignment's status does not allow this move."}
+}
 
 ReaderDep = Annotated[Caller, Depends(require(OrgKind.CENTER, OrgKind.UNIVERSITY, OrgKind.ADMIN))]
 

@@ -17,7 +17,9 @@ from api.services.organizations import Caller
 router = APIRouter(prefix="/v1/match-runs", tags=["match runs"], responses=ERROR_RESPONSES)
 
 RunnerDep = Annotated[Caller, Depends(require(OrgKind.CENTER, OrgKind.ADMIN))]
-NO_PLAN: dict[int | str, dict[str, Any]] = {409: {"description": "The run has no plan (yet), or it was published already."}}
+NO_PLAN: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The run has no plan (yet), or it was published already."}
+}
 
 RUN_EXAMPLE = {
     "window": {"start": "2026-03-02T00:00:00+08:00", "end": "2026-03-09T00:00:00+08:00"},

@@ -3,6 +3,8 @@ publishing, and the rule that one volunteer is one person across all centers and
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from datetime import timedelta
 
@@ -261,3 +263,44 @@ def test_an_unsolvable_run_fails_with_the_reason(api: Api) -> None:
     api.solve_queued()
     failed = api.client.get(f"/v1/match-runs/{repair['id']}", headers=center).json()
     assert failed["status"] == "failed" and "rule 4" in failed["error"]
+
+
+def test_a_killed_solving_process_is_replaced_and_its_run_taken_up_again(settings) -> None:  # type: ignore[no-untyped-def]
+    from benchmarks.cityweek import city_week
+
+    live = settings.model_copy(update={"embedded_worker": True, "worker_poll_s": 0.1})
+    week = city_week(1500, 200, seed=5)
+    with TestClient(create_app(live)) as client:
+        api = Api(client, live)
+        _, uni = api.org("university")
+        _, center = api.org("center")
+        rows = [
+            {"external_id": v["id"], **{k: x for k, x in v.items() if k != "id"}}
+            for v in week["volunteers"]
+        ]
+        assert client.post("/v1/volunteers/import", json=rows, headers=uni).status_code == 200
+        reqs = [
+            {"title": r["id"], **{k: x for k, x in r.items() if k != "id"}}
+            for r in week["requests"]
+        ]
+        assert client.post("/v1/requests", json=reqs, headers=center).status_code == 201
+        run = queue(api, center, time_limit_s=60)
+
+        def wait_for(predicate, timeout_s: float = 60):  # type: ignore[no-untyped-def]
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                state = client.get(f"/v1/match-runs/{run['id']}", headers=center).json()
+                if predicate(state):
+                    return state
+                time.sleep(0.05)
+            raise AssertionError(f"timed out; last state {state}")
+
+        wait_for(lambda s: s["status"] == "running")
+        first_pid = api.app.state.worker.pid
+        os.kill(first_pid, signal.SIGKILL)
+        again = wait_for(lambda s: s["status"] == "running" and s["attempts"] == 2)
+        assert api.app.state.worker.pid != first_pid
+        assert again["error"] is None
+        client.delete(f"/v1/match-runs/{run['id']}", headers=center)
+        done = wait_for(lambda s: s["status"] == "cancelled")
+        assert done["objective"] is not None  # the best plan found was kept
