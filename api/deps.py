@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from api.db import transaction
 from api.errors import Forbidden
 from api.models import OrgKind
 from api.services.geocoding import Geocoder
@@ -23,15 +24,8 @@ def get_session(request: Request) -> Iterator[Session]:
     """The request's unit of work: committed once when the route returns, rolled back when it
     raises. Scope "function" runs the commit before the answer is sent, so a failed commit is
     an error answer, never a success that was not kept."""
-    session: Session = request.app.state.sessions()
-    try:
+    with transaction(request.app.state.sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_settings(request: Request) -> Settings:

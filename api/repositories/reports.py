@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 from api.models import (
     Assignment,
     AssignmentStatus,
-    AvailabilityWindow,
     Organization,
     RequestStatus,
     ServiceRequest,
     Volunteer,
     VolunteerSkill,
 )
+from api.repositories import volunteers as volunteer_repo
 
 
 def completed_hours(
@@ -95,14 +95,7 @@ def supply(
     session: Session, start: datetime, end: datetime
 ) -> tuple[Sequence[Any], dict[int, list[str]]]:
     """Availability windows overlapping [start, end), and the skills of their volunteers."""
-    windows = session.execute(
-        select(
-            AvailabilityWindow.volunteer_id,
-            AvailabilityWindow.start_at,
-            AvailabilityWindow.end_at,
-            AvailabilityWindow.offset_min,
-        ).where(AvailabilityWindow.end_at > start, AvailabilityWindow.start_at < end)
-    ).all()
+    windows = volunteer_repo.windows_in_range(session, start, end)
     skills: dict[int, list[str]] = {}
     for vid, skill in session.execute(select(VolunteerSkill.volunteer_id, VolunteerSkill.skill)):
         skills.setdefault(vid, []).append(skill)

@@ -161,7 +161,15 @@ def matching_data(
         .where(wanted)
         .order_by(VolunteerSkill.volunteer_id, VolunteerSkill.position)
     ).all()
-    windows = session.execute(
+    return list(rows), list(skills), windows_in_range(session, start, end)
+
+
+def windows_in_range(
+    session: Session, start: datetime, end: datetime
+) -> list[tuple[int, datetime, datetime, int]]:
+    """(volunteer id, start, end, offset) of the availability windows overlapping [start, end),
+    by volunteer and start."""
+    query = (
         select(
             AvailabilityWindow.volunteer_id,
             AvailabilityWindow.start_at,
@@ -170,5 +178,5 @@ def matching_data(
         )
         .where(AvailabilityWindow.end_at > start, AvailabilityWindow.start_at < end)
         .order_by(AvailabilityWindow.volunteer_id, AvailabilityWindow.start_at)
-    ).all()
-    return list(rows), list(skills), list(windows)
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in session.execute(query)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -79,21 +80,31 @@ def create_run(session: Session, caller: Caller, body: RunIn, settings: Settings
         unknown = sorted(set(centers) - set(every))
         if unknown:
             raise NotFound(f"no center {unknown[0]}")
-    return repo.add_run(
+    return _queue(
         session,
-        MatchRun(
-            organization_id=caller.org_id,
-            kind="match",
-            status=RunStatus.QUEUED,
-            engine=body.engine,
-            time_limit_s=_time_limit(body, settings),
-            seed=body.seed,
-            window_start=body.window.start,
-            window_end=body.window.end,
-            offset_min=offset_minutes(body.window.start),
-            center_ids=sorted(set(centers)),
-        ),
+        caller,
+        body,
+        settings,
+        kind="match",
+        window_start=body.window.start,
+        window_end=body.window.end,
+        offset_min=offset_minutes(body.window.start),
+        center_ids=sorted(set(centers)),
     )
+
+
+def _queue(
+    session: Session, caller: Caller, body: SolveSettings, settings: Settings, **scope: Any
+) -> MatchRun:
+    run = MatchRun(
+        organization_id=caller.org_id,
+        status=RunStatus.QUEUED,
+        engine=body.engine,
+        time_limit_s=_time_limit(body, settings),
+        seed=body.seed,
+        **scope,
+    )
+    return repo.add_run(session, run)
 
 
 def create_repair(
@@ -103,28 +114,24 @@ def create_repair(
     original = visible_run(session, caller, run_id)
     if original.published_at is None:
         raise Conflict("only a published run can be repaired; publish it first")
-    return repo.add_run(
+    return _queue(
         session,
-        MatchRun(
-            organization_id=caller.org_id,
-            kind="repair",
-            repair_of=original.id,
-            status=RunStatus.QUEUED,
-            engine=body.engine,
-            time_limit_s=_time_limit(body, settings),
-            seed=body.seed,
-            window_start=original.window_start,
-            window_end=original.window_end,
-            offset_min=original.offset_min,
-            center_ids=list(original.center_ids),
-        ),
+        caller,
+        body,
+        settings,
+        kind="repair",
+        repair_of=original.id,
+        window_start=original.window_start,
+        window_end=original.window_end,
+        offset_min=original.offset_min,
+        center_ids=list(original.center_ids),
     )
 
 
 def visible_run(session: Session, caller: Caller, run_id: int) -> MatchRun:
     """A run the caller may see: one it created, or any for an admin."""
     run = repo.get_run(session, run_id)
-    if run is None or (caller.kind is not OrgKind.ADMIN and run.organization_id != caller.org_id):
+    if run is None or not caller.reads(run.organization_id):
         raise NotFound(f"no match run {run_id}")
     return run
 

@@ -30,6 +30,10 @@ class Caller:
     kind: OrgKind
     timezone: str
 
+    def reads(self, owner_id: int) -> bool:
+        """Whether the caller may read what `owner_id` owns: its own, or anything for an admin."""
+        return self.kind is OrgKind.ADMIN or self.org_id == owner_id
+
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -96,6 +100,6 @@ def authenticate(session: Session, authorization: str | None) -> Caller:
 def visible_organization(session: Session, caller: Caller, org_id: int) -> Organization:
     """An organization the caller may manage: its own, or any for an admin."""
     org = repo.get_organization(session, org_id)
-    if org is None or (caller.kind is not OrgKind.ADMIN and org.id != caller.org_id):
+    if org is None or not caller.reads(org.id):
         raise NotFound(f"no organization {org_id}")
     return org

@@ -85,7 +85,7 @@ def submit_batch(
 def visible_request(session: Session, caller: Caller, request_id: int) -> ServiceRequest:
     """A request the caller may read: its center's, or any for an admin."""
     request = repo.get_request(session, request_id)
-    if request is None or (caller.kind is not OrgKind.ADMIN and request.center_id != caller.org_id):
+    if request is None or not caller.reads(request.center_id):
         raise NotFound(f"no request {request_id}")
     return request
 

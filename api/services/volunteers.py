@@ -254,9 +254,7 @@ def create_volunteer(session: Session, caller: Caller, row: VolunteerIn, geocode
 def visible_volunteer(session: Session, caller: Caller, volunteer_id: int) -> Volunteer:
     """A volunteer the caller may read: its university's, or any for an admin."""
     volunteer = repo.get_volunteer(session, volunteer_id)
-    if volunteer is None or (
-        caller.kind is not OrgKind.ADMIN and volunteer.university_id != caller.org_id
-    ):
+    if volunteer is None or not caller.reads(volunteer.university_id):
         raise NotFound(f"no volunteer {volunteer_id}")
     return volunteer
 
