@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Dialect,
     ForeignKey,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -66,6 +68,17 @@ def utc_now() -> datetime:
 def in_offset(moment: datetime, offset_min: int) -> datetime:
     """`moment` shown in the UTC offset it was given in."""
     return moment.astimezone(timezone(timedelta(minutes=offset_min)))
+
+
+def epoch_seconds(moment: datetime, *, up: bool = False) -> int:
+    """`moment` as whole UTC epoch seconds, rounded down (or up)."""
+    exact = moment.timestamp()
+    whole = int(exact // 1)
+    return whole + 1 if up and whole != exact else whole
+
+
+def from_epoch(seconds: int, offset_min: int) -> datetime:
+    return datetime.fromtimestamp(seconds, timezone(timedelta(minutes=offset_min)))
 
 
 def offset_minutes(moment: datetime) -> int:
@@ -181,14 +194,15 @@ class Volunteer(Base):
     max_hours: Mapped[float | None]
     max_travel_km: Mapped[float | None]
     max_assignments: Mapped[int | None]
-    created_at: Mapped[datetime] = mapped_column(default=utc_now)
-    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # Set by the database: bulk imports then send no per-row timestamps.
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     skills: Mapped[list[VolunteerSkill]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="VolunteerSkill.position"
     )
     availability: Mapped[list[AvailabilityWindow]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True, order_by="AvailabilityWindow.start_at"
+        cascade="all, delete-orphan", passive_deletes=True, order_by="AvailabilityWindow.start_s"
     )
 
 
@@ -203,15 +217,18 @@ class VolunteerSkill(Base):
 
 
 class AvailabilityWindow(Base):
+    """An availability interval, in UTC epoch seconds (an import writes ~70k of these at once:
+    integers skip the per-value date formatting) with the offset it was given in."""
+
     __tablename__ = "availability_windows"
-    __table_args__ = (Index("ix_availability_windows_span", "start_at", "end_at"),)
+    __table_args__ = (Index("ix_availability_windows_span", "start_s", "end_s"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     volunteer_id: Mapped[int] = mapped_column(
         ForeignKey("volunteers.id", ondelete="CASCADE"), index=True
     )
-    start_at: Mapped[datetime]
-    end_at: Mapped[datetime]
+    start_s: Mapped[int] = mapped_column(BigInteger)
+    end_s: Mapped[int] = mapped_column(BigInteger)
     offset_min: Mapped[int] = mapped_column(default=0)
 
 

@@ -30,9 +30,9 @@ from api.models import (
     AvailabilityWindow,
     OrgKind,
     Volunteer,
-    in_offset,
+    epoch_seconds,
+    from_epoch,
     offset_minutes,
-    utc_now,
 )
 from api.pagination import decode_cursor, next_cursor
 from api.repositories import assignments as assignment_repo
@@ -178,27 +178,16 @@ def write(
 ) -> ImportResult:
     """Insert new volunteers and update known ones (by external id), in bulk."""
     existing = repo.ids_by_external_id(session, university_id, [p.external_id for p in prepared])
-    now = utc_now()
     new = [p for p in prepared if p.external_id not in existing]
     known = [p for p in prepared if p.external_id in existing]
     new_ids = repo.insert_volunteers(
-        session,
-        [
-            {
-                **p.columns,
-                "university_id": university_id,
-                "external_id": p.external_id,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for p in new
-        ],
+        session, university_id, [{**p.columns, "external_id": p.external_id} for p in new]
     )
     repo.update_volunteers(
         session,
-        [{**p.columns, "id": existing[p.external_id], "updated_at": now} for p in known],
+        [{**p.columns, "id": existing[p.external_id]} for p in known],
     )
-    ids = {p.external_id: vid for p, vid in zip(new, new_ids, strict=True)} | existing
+    ids = new_ids | existing
     _write_children(session, [(ids[p.external_id], p) for p in prepared])
     return ImportResult(
         created=len(new),
@@ -210,18 +199,9 @@ def write(
 
 
 def _write_children(session: Session, rows: Sequence[tuple[int, PreparedVolunteer]]) -> None:
-    skills = [
-        {"volunteer_id": vid, "skill": skill, "position": k}
-        for vid, p in rows
-        for k, skill in enumerate(p.skills)
-    ]
+    skills = [(vid, skill, k) for vid, p in rows for k, skill in enumerate(p.skills)]
     windows = [
-        {
-            "volunteer_id": vid,
-            "start_at": w.start,
-            "end_at": w.end,
-            "offset_min": offset_minutes(w.start),
-        }
+        (vid, epoch_seconds(w.start, up=True), epoch_seconds(w.end), offset_minutes(w.start))
         for vid, p in rows
         for w in p.windows
     ]
@@ -342,8 +322,8 @@ def list_visible(
 
 def _interval(window: AvailabilityWindow) -> Interval:
     return Interval(
-        start=in_offset(window.start_at, window.offset_min),
-        end=in_offset(window.end_at, window.offset_min),
+        start=from_epoch(window.start_s, window.offset_min),
+        end=from_epoch(window.end_s, window.offset_min),
     )
 
 

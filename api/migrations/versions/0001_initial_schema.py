@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-27 06:32:43.311100
+Create Date: 2026-11-27 06:44:37.716272
 """
 
 from __future__ import annotations
@@ -229,8 +229,18 @@ def upgrade() -> None:
         sa.Column("max_hours", sa.Double(), nullable=True),
         sa.Column("max_travel_km", sa.Double(), nullable=True),
         sa.Column("max_assignments", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
             ["university_id"],
             ["organizations.id"],
@@ -286,8 +296,8 @@ def upgrade() -> None:
         "availability_windows",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("volunteer_id", sa.Integer(), nullable=False),
-        sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("end_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("start_s", sa.BigInteger(), nullable=False),
+        sa.Column("end_s", sa.BigInteger(), nullable=False),
         sa.Column("offset_min", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["volunteer_id"],
@@ -298,7 +308,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_availability_windows")),
     )
     with op.batch_alter_table("availability_windows", schema=None) as batch_op:
-        batch_op.create_index("ix_availability_windows_span", ["start_at", "end_at"], unique=False)
+        batch_op.create_index("ix_availability_windows_span", ["start_s", "end_s"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_availability_windows_volunteer_id"), ["volunteer_id"], unique=False
         )
