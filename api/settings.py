@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     max_attempts: int = Field(
         default=3, ge=1, description="Solving processes a run may outlive before it is failed."
     )
+    overrun_factor: float = Field(
+        default=2.0,
+        ge=0,
+        description="A solve running past factor * time limit + grace is "
+        "abandoned: the run fails with the reason and the solving process is replaced.",
+    )
+    overrun_grace_s: float = Field(default=60.0, ge=0)
     default_time_limit_s: float = Field(default=10.0, gt=0)
     max_time_limit_s: float = Field(default=300.0, gt=0)
 

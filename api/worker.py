@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
@@ -74,11 +75,15 @@ class Worker:
         sessions: sessionmaker[Session],
         name: str | None = None,
         should_exit: Callable[[], bool] = lambda: False,
+        own_process: bool = False,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.name = name or worker_name()
         self.should_exit = should_exit
+        # In a process of its own, a solve stuck past its deadline ends the process (the
+        # supervisor starts another); in-process, the run is only failed and its result dropped.
+        self.own_process = own_process
 
     def step(self) -> bool:
         """Recover orphaned runs, then claim and solve one run; whether there was one."""
@@ -155,7 +160,7 @@ class Worker:
                     run_id, status=RunStatus.FAILED, error=f"the run's data is not solvable: {exc}"
                 )
                 return
-            beat = _Heartbeat(self, run_id)
+            beat = _Heartbeat(self, run_id, time_limit)
             with beat:
                 control = Control(should_stop=beat.should_stop, on_progress=beat.progress)
                 plan = solve_run(instance, data, kind, engine, time_limit, seed, control)
@@ -252,9 +257,12 @@ def _tagged(plan: Plan, repair: str) -> Plan:
 class _Heartbeat:
     """Writes a running solve's progress every `heartbeat_s` and relays stop requests."""
 
-    def __init__(self, worker: Worker, run_id: int) -> None:
+    def __init__(self, worker: Worker, run_id: int, time_limit_s: float) -> None:
         self.worker = worker
         self.run_id = run_id
+        settings = worker.settings
+        self.allowed_s = time_limit_s * settings.overrun_factor + settings.overrun_grace_s
+        self.started = time.monotonic()
         self.latest: Progress | None = None
         self.cancelled = False
         self.lost = False
@@ -282,6 +290,23 @@ class _Heartbeat:
     def _loop(self) -> None:
         while not self._done.wait(self.worker.settings.heartbeat_s):
             self._beat()
+            if time.monotonic() - self.started > self.allowed_s and not self.lost:
+                self._abandon()
+
+    def _abandon(self) -> None:
+        """The solver ignores its time limit (stuck in a MIP call, say): fail the run with the
+        reason rather than leave it running for ever."""
+        elapsed = time.monotonic() - self.started
+        self.worker._finish(
+            self.run_id,
+            status=RunStatus.FAILED,
+            error=f"the solver did not stop within {self.allowed_s:.0f} s and was abandoned "
+            f"after {elapsed:.0f} s; try a shorter time limit or the greedy engine",
+        )
+        self.lost = True
+        log.error("run %s: solver overran its deadline; abandoned", self.run_id)
+        if self.worker.own_process:
+            os._exit(70)  # the supervisor (or the service manager) starts a fresh process
 
     def _beat(self) -> None:
         p = self.latest
@@ -320,7 +345,7 @@ def run_worker(settings_data: dict[str, Any]) -> None:
 def serve_queue(settings: Settings, stop: threading.Event) -> None:
     """Poll, claim and solve until `stop` is set."""
     engine = make_engine(settings.database_url)
-    worker = Worker(settings, make_sessionmaker(engine), should_exit=stop.is_set)
+    worker = Worker(settings, make_sessionmaker(engine), should_exit=stop.is_set, own_process=True)
     log.info("solving process %s started", worker.name)
     try:
         while not stop.is_set():

@@ -304,3 +304,42 @@ def test_a_killed_solving_process_is_replaced_and_its_run_taken_up_again(setting
         client.delete(f"/v1/match-runs/{run['id']}", headers=center)
         done = wait_for(lambda s: s["status"] == "cancelled")
         assert done["objective"] is not None  # the best plan found was kept
+
+
+def test_a_solve_stuck_past_its_deadline_is_abandoned_and_the_process_replaced(settings) -> None:  # type: ignore[no-untyped-def]
+    from benchmarks.cityweek import city_week
+
+    strict = settings.model_copy(
+        update={
+            "embedded_worker": True,
+            "worker_poll_s": 0.1,
+            "overrun_factor": 0.0,
+            "overrun_grace_s": 0.5,
+        }
+    )
+    week = city_week(1500, 200, seed=5)
+    with TestClient(create_app(strict)) as client:
+        api = Api(client, strict)
+        _, uni = api.org("university")
+        _, center = api.org("center")
+        rows = [
+            {"external_id": v["id"], **{k: x for k, x in v.items() if k != "id"}}
+            for v in week["volunteers"]
+        ]
+        client.post("/v1/volunteers/import", json=rows, headers=uni)
+        reqs = [
+            {"title": r["id"], **{k: x for k, x in r.items() if k != "id"}}
+            for r in week["requests"]
+        ]
+        client.post("/v1/requests", json=reqs, headers=center)
+        first_pid = api.app.state.worker.pid
+        run = queue(api, center, time_limit_s=5)
+        deadline = time.monotonic() + 60
+        state = run
+        while state["status"] in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.1)
+            state = client.get(f"/v1/match-runs/{run['id']}", headers=center).json()
+        assert state["status"] == "failed" and "did not stop within" in state["error"]
+        while api.app.state.worker.pid == first_pid and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert api.app.state.worker.pid != first_pid  # a fresh solving process took over
