@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.db import transaction
@@ -88,6 +89,12 @@ IdempotencyKey = Annotated[
         description="Retrying a batch with the same key returns the first answer and writes nothing.",
     ),
 ]
+
+
+def json_of(model: BaseModel) -> Response:
+    """A model serialised once (FastAPI would dump, re-validate and dump a returned model): for
+    hot list endpoints, which declare the model as `response_model` for the docs."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 def answer(result: Answer) -> JSONResponse:

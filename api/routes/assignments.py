@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import CenterDep, SessionDep, SettingsDep, UniversityDep, require
+from api.deps import CenterDep, SessionDep, SettingsDep, UniversityDep, json_of, require
 from api.errors import ERROR_RESPONSES
 from api.models import OrgKind
 from api.schemas.assignments import (
@@ -31,6 +31,7 @@ ReaderDep = Annotated[Caller, Depends(require(OrgKind.CENTER, OrgKind.UNIVERSITY
 
 @router.get(
     "/v1/assignments",
+    response_model=Page[AssignmentOut],
     summary="List assignments (center: to its requests; university: of its volunteers)",
 )
 def list_assignments(
@@ -42,15 +43,17 @@ def list_assignments(
     status: AssignmentStatusName | None = None,
     cursor: str | None = None,
     limit: int = Query(default=100, ge=1, le=500),
-) -> Page[AssignmentOut]:
-    return service.list_visible(
-        session,
-        caller,
-        run_id=run_id,
-        request_id=request_id,
-        status=status,
-        cursor=cursor,
-        limit=min(limit, settings.max_page_size),
+) -> Response:
+    return json_of(
+        service.list_visible(
+            session,
+            caller,
+            run_id=run_id,
+            request_id=request_id,
+            status=status,
+            cursor=cursor,
+            limit=min(limit, settings.max_page_size),
+        )
     )
 
 

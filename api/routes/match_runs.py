@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response, status
 
-from api.deps import SessionDep, SettingsDep, require
+from api.deps import SessionDep, SettingsDep, json_of, require
 from api.errors import ERROR_RESPONSES
 from api.models import OrgKind
 from api.schemas.common import Page
@@ -51,15 +51,17 @@ def create_run(
     return service.run_out(run)
 
 
-@router.get("", summary="List the caller's runs (admin: all)")
+@router.get("", response_model=Page[RunOut], summary="List the caller's runs (admin: all)")
 def list_runs(
     caller: RunnerDep,
     session: SessionDep,
     settings: SettingsDep,
     cursor: str | None = None,
     limit: int = Query(default=100, ge=1, le=500),
-) -> Page[RunOut]:
-    return service.list_visible(session, caller, cursor, min(limit, settings.max_page_size))
+) -> Response:
+    return json_of(
+        service.list_visible(session, caller, cursor, min(limit, settings.max_page_size))
+    )
 
 
 @router.get("/{run_id}", summary="A run's status, progress, objective and bound")

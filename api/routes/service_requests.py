@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import APIRouter, Body, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, TypeAdapter
 
@@ -15,6 +15,7 @@ from api.deps import (
     SessionDep,
     SettingsDep,
     answer,
+    json_of,
     require,
 )
 from api.errors import ERROR_RESPONSES, PayloadTooLarge
@@ -88,7 +89,9 @@ def submit_requests(
     )
 
 
-@router.get("", summary="List requests (center: its own; admin: all)")
+@router.get(
+    "", response_model=Page[RequestOut], summary="List requests (center: its own; admin: all)"
+)
 def list_requests(
     caller: ReaderDep,
     session: SessionDep,
@@ -100,17 +103,19 @@ def list_requests(
     center_id: int | None = Query(default=None, description="Only this center's (admin)."),
     cursor: str | None = None,
     limit: int = Query(default=100, ge=1, le=500),
-) -> Page[RequestOut]:
-    return service.list_visible(
-        session,
-        caller,
-        center_id=center_id,
-        status=status,
-        service_type=service_type,
-        starts_from=starts_from,
-        starts_before=starts_before,
-        cursor=cursor,
-        limit=min(limit, settings.max_page_size),
+) -> Response:
+    return json_of(
+        service.list_visible(
+            session,
+            caller,
+            center_id=center_id,
+            status=status,
+            service_type=service_type,
+            starts_from=starts_from,
+            starts_before=starts_before,
+            cursor=cursor,
+            limit=min(limit, settings.max_page_size),
+        )
     )
 
 

@@ -3,11 +3,11 @@ admins read them without personal data."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, TypeAdapter, ValidationError
+from pydantic import AwareDatetime
 
 from api.deps import (
     GeocoderDep,
@@ -17,13 +17,12 @@ from api.deps import (
     SettingsDep,
     UniversityDep,
     answer,
+    json_of,
     require,
 )
 from api.errors import (
     ERROR_RESPONSES,
-    PayloadTooLarge,
     UnsupportedMediaType,
-    invalid_from_validation_error,
 )
 from api.models import OrgKind
 from api.schemas.common import Page
@@ -35,7 +34,6 @@ from api.services.organizations import Caller
 router = APIRouter(prefix="/v1/volunteers", tags=["volunteers"], responses=ERROR_RESPONSES)
 
 ReaderDep = Annotated[Caller, Depends(require(OrgKind.UNIVERSITY, OrgKind.ADMIN))]
-_JSON_ROWS = TypeAdapter(list[dict[str, Any]])  # rows are validated one by one
 
 CSV_EXAMPLE = (
     "external_id,name,phone,lat,lon,skills,languages,weekly,weekly_from,weekly_to,max_hours\n"
@@ -126,24 +124,18 @@ def import_volunteers(
                 roster.problems,
             )
         if media in ("application/json", ""):
-            try:
-                records = _JSON_ROWS.validate_json(body)
-            except ValidationError as exc:
-                raise invalid_from_validation_error(
-                    exc, "the body must be a JSON array of volunteers", ["body"]
-                ) from None
-            if len(records) > settings.max_batch_rows:
-                raise PayloadTooLarge(
-                    f"more than {settings.max_batch_rows} rows in one batch; split it"
-                )
-            return service.import_volunteers(session, caller, records, geocoder)
+            return service.import_json(session, caller, body, geocoder, settings.max_batch_rows)
         raise UnsupportedMediaType("send application/json or text/csv")
 
     signature = b"import-volunteers\n" + media.encode() + b"\n" + body
     return answer(idempotency.run_once(session, caller, idempotency_key, signature, 200, run))
 
 
-@router.get("", summary="List volunteers (university: its own; admin: all, no personal data)")
+@router.get(
+    "",
+    response_model=Page[VolunteerOut],
+    summary="List volunteers (university: its own; admin: all, no personal data)",
+)
 def list_volunteers(
     caller: ReaderDep,
     session: SessionDep,
@@ -157,16 +149,18 @@ def list_volunteers(
     university_id: int | None = Query(default=None, description="Only this university's (admin)."),
     cursor: str | None = Query(default=None, description="`next_cursor` of the previous page."),
     limit: int = Query(default=100, ge=1, le=500),
-) -> Page[VolunteerOut]:
-    return service.list_visible(
-        session,
-        caller,
-        university_id=university_id,
-        skill=skill,
-        available_from=available_from,
-        available_to=available_to,
-        cursor=cursor,
-        limit=min(limit, settings.max_page_size),
+) -> Response:
+    return json_of(
+        service.list_visible(
+            session,
+            caller,
+            university_id=university_id,
+            skill=skill,
+            available_from=available_from,
+            available_to=available_to,
+            cursor=cursor,
+            limit=min(limit, settings.max_page_size),
+        )
     )
 
 

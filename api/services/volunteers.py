@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from api.errors import (
@@ -23,11 +23,11 @@ from api.errors import (
     InvalidInput,
     Loc,
     NotFound,
+    PayloadTooLarge,
     fields_from_pydantic,
     invalid_from_validation_error,
 )
 from api.models import (
-    AvailabilityWindow,
     OrgKind,
     Volunteer,
     epoch_seconds,
@@ -37,6 +37,7 @@ from api.models import (
 from api.pagination import decode_cursor, next_cursor
 from api.repositories import assignments as assignment_repo
 from api.repositories import volunteers as repo
+from api.repositories.volunteers import VolunteerRecord
 from api.schemas.common import Page
 from api.schemas.volunteers import (
     ImportedVolunteer,
@@ -223,6 +224,31 @@ def import_volunteers(
     return write(session, caller.org_id, prepared)
 
 
+_ROWS = TypeAdapter(list[VolunteerIn])
+_RECORDS = TypeAdapter(list[dict[str, Any]])
+
+
+def import_json(
+    session: Session, caller: Caller, body: bytes, geocoder: Geocoder, max_rows: int
+) -> ImportResult:
+    """A JSON array roster. Valid bodies are parsed and validated in one pass; an invalid one is
+    validated again row by row, so that every problem of every row is reported."""
+    try:
+        rows: Sequence[VolunteerIn | None] = _ROWS.validate_json(body)
+        invalid: list[FieldError] = []
+    except ValidationError:
+        try:
+            records = _RECORDS.validate_json(body)
+        except ValidationError as exc:
+            raise invalid_from_validation_error(
+                exc, "the body must be a JSON array of volunteers", ["body"]
+            ) from None
+        rows, invalid = validate_records(records)
+    if len(rows) > max_rows:
+        raise PayloadTooLarge(f"more than {max_rows} rows in one batch; split it")
+    return write(session, caller.org_id, prepare(session, rows, caller, geocoder, problems=invalid))
+
+
 def create_volunteer(session: Session, caller: Caller, row: VolunteerIn, geocoder: Geocoder) -> int:
     """Register one volunteer; 409 if the university has the external id already."""
     if repo.ids_by_external_id(session, caller.org_id, [row.external_id]):
@@ -273,7 +299,9 @@ def current_fields(volunteer: Volunteer) -> dict[str, Any]:
         "skills": [s.skill for s in volunteer.skills],
         "languages": volunteer.languages,
         "attributes": volunteer.attributes,
-        "availability": [_interval(w) for w in volunteer.availability],
+        "availability": [
+            _interval(w.start_s, w.end_s, w.offset_min) for w in volunteer.availability
+        ],
         "max_hours": volunteer.max_hours,
         "max_travel_km": volunteer.max_travel_km,
         "max_assignments": volunteer.max_assignments,
@@ -315,19 +343,28 @@ def list_visible(
         limit=limit,
     )
     return Page(
-        items=[to_out(v, caller) for v in page],
-        next_cursor=next_cursor([v.id for v in page], limit),
+        items=[record_out(r, caller) for r in page],
+        next_cursor=next_cursor([r.row.id for r in page], limit),
     )
 
 
-def _interval(window: AvailabilityWindow) -> Interval:
-    return Interval(
-        start=from_epoch(window.start_s, window.offset_min),
-        end=from_epoch(window.end_s, window.offset_min),
+def _interval(start_s: int, end_s: int, offset_min: int) -> Interval:
+    # From the database, so valid: built without re-validation (hot on list pages).
+    return Interval.model_construct(
+        start=from_epoch(start_s, offset_min), end=from_epoch(end_s, offset_min)
     )
 
 
 def to_out(volunteer: Volunteer, caller: Caller) -> VolunteerOut:
+    """An ORM volunteer (skills and availability loaded) as the caller may see it."""
+    windows = [(w.start_s, w.end_s, w.offset_min) for w in volunteer.availability]
+    return record_out(
+        VolunteerRecord(volunteer, [s.skill for s in volunteer.skills], windows), caller
+    )
+
+
+def record_out(record: VolunteerRecord, caller: Caller) -> VolunteerOut:
+    volunteer = record.row
     personal = None
     if caller.kind is OrgKind.UNIVERSITY and caller.org_id == volunteer.university_id:
         personal = Personal(
@@ -342,10 +379,10 @@ def to_out(volunteer: Volunteer, caller: Caller) -> VolunteerOut:
         university_id=volunteer.university_id,
         external_id=volunteer.external_id,
         district=volunteer.district,
-        skills=[s.skill for s in volunteer.skills],
+        skills=record.skills,
         languages=volunteer.languages,
         attributes=volunteer.attributes,
-        availability=[_interval(w) for w in volunteer.availability],
+        availability=[_interval(*w) for w in record.windows],
         max_hours=volunteer.max_hours,
         max_travel_km=volunteer.max_travel_km,
         max_assignments=volunteer.max_assignments,
