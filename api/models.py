@@ -173,7 +173,11 @@ class ApiKey(Base):
 
 class Volunteer(Base):
     __tablename__ = "volunteers"
-    __table_args__ = (UniqueConstraint("university_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("university_id", "external_id"),
+        # A university's roster in id order: list pages scan it without sorting.
+        Index("ix_volunteers_university_page", "university_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     university_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
@@ -221,12 +225,13 @@ class AvailabilityWindow(Base):
     integers skip the per-value date formatting) with the offset it was given in."""
 
     __tablename__ = "availability_windows"
-    __table_args__ = (Index("ix_availability_windows_span", "start_s", "end_s"),)
+    __table_args__ = (
+        Index("ix_availability_windows_span", "start_s", "end_s"),
+        Index("ix_availability_windows_volunteer", "volunteer_id", "start_s", "end_s"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    volunteer_id: Mapped[int] = mapped_column(
-        ForeignKey("volunteers.id", ondelete="CASCADE"), index=True
-    )
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"))
     start_s: Mapped[int] = mapped_column(BigInteger)
     end_s: Mapped[int] = mapped_column(BigInteger)
     offset_min: Mapped[int] = mapped_column(default=0)
@@ -234,7 +239,10 @@ class AvailabilityWindow(Base):
 
 class ServiceRequest(Base):
     __tablename__ = "service_requests"
-    __table_args__ = (Index("ix_service_requests_center_start", "center_id", "start_at"),)
+    __table_args__ = (
+        Index("ix_service_requests_center_start", "center_id", "start_at"),
+        Index("ix_service_requests_center_page", "center_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     center_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-27 06:44:37.716272
+Create Date: 2026-11-27 07:34:27.111445
 """
 
 from __future__ import annotations
@@ -194,6 +194,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_service_requests")),
     )
     with op.batch_alter_table("service_requests", schema=None) as batch_op:
+        batch_op.create_index("ix_service_requests_center_page", ["center_id", "id"], unique=False)
         batch_op.create_index(
             "ix_service_requests_center_start", ["center_id", "start_at"], unique=False
         )
@@ -252,6 +253,11 @@ def upgrade() -> None:
             "university_id", "external_id", name=op.f("uq_volunteers_university_id_external_id")
         ),
     )
+    with op.batch_alter_table("volunteers", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_volunteers_university_page", ["university_id", "id"], unique=False
+        )
+
     op.create_table(
         "assignments",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -310,7 +316,7 @@ def upgrade() -> None:
     with op.batch_alter_table("availability_windows", schema=None) as batch_op:
         batch_op.create_index("ix_availability_windows_span", ["start_s", "end_s"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_availability_windows_volunteer_id"), ["volunteer_id"], unique=False
+            "ix_availability_windows_volunteer", ["volunteer_id", "start_s", "end_s"], unique=False
         )
 
     op.create_table(
@@ -336,7 +342,7 @@ def downgrade() -> None:
 
     op.drop_table("volunteer_skills")
     with op.batch_alter_table("availability_windows", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_availability_windows_volunteer_id"))
+        batch_op.drop_index("ix_availability_windows_volunteer")
         batch_op.drop_index("ix_availability_windows_span")
 
     op.drop_table("availability_windows")
@@ -345,10 +351,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_assignments_request_id"))
 
     op.drop_table("assignments")
+    with op.batch_alter_table("volunteers", schema=None) as batch_op:
+        batch_op.drop_index("ix_volunteers_university_page")
+
     op.drop_table("volunteers")
     with op.batch_alter_table("service_requests", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_service_requests_status"))
         batch_op.drop_index("ix_service_requests_center_start")
+        batch_op.drop_index("ix_service_requests_center_page")
 
     op.drop_table("service_requests")
     with op.batch_alter_table("match_runs", schema=None) as batch_op:
