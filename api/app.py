@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from api.db import make_engine, make_sessionmaker, migrate
 from api.errors import install_handlers
-from api.limits import BodySizeLimit
+from api.limits import AccessLog, BodySizeLimit
 from api.routes import (
     assignments,
     health,
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.geocoder = Geocoder(settings, app.state.sessions)
     install_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog)
     for module in (
         health,
         organizations,

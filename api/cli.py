@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from typing import Any
 
@@ -122,7 +123,12 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings()
     if args.no_worker:
         settings = settings.model_copy(update={"embedded_worker": False})
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # uvicorn's own access log prints raw paths, and link tokens travel in paths: api.limits
+    # logs route templates instead.
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_level="info", access_log=False
+    )
     return EXIT_OK
 
 

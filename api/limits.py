@@ -1,13 +1,18 @@
-"""A cap on request body size, enforced before any route reads the body (413 in the one shape).
-
-Checks `Content-Length` up front and counts the bytes of bodies sent without one.
+"""Middleware: a cap on request body size, enforced before any route reads the body (413 in the
+one shape), and an access log that names the route template, never the raw path (link tokens
+travel in paths) nor the query or body.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ErrorBody, error_response
+
+log = logging.getLogger("volmatch.access")
 
 
 class BodySizeLimit:
@@ -56,3 +61,36 @@ class BodySizeLimit:
             detail=f"the body is larger than the limit of {self.max_bytes} bytes",
         )
         await error_response(413, body)(scope, receive, send)
+
+
+class AccessLog:
+    """One line per request: method, route template, status, milliseconds."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "(no route)")
+            log.info(
+                "%s %s %s %.1f ms",
+                scope["method"],
+                template,
+                status,
+                1000 * (time.perf_counter() - started),
+            )

@@ -289,3 +289,20 @@ def test_repair_moves_a_proposed_volunteer_when_that_staffs_more(api: Api) -> No
     assert (
         done["changes"]["added"] == 2 and done["changes"]["kept"] + done["changes"]["removed"] == 1
     )
+
+
+def test_logs_name_routes_not_tokens_keys_or_personal_data(api: Api, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    caplog.set_level(logging.INFO)
+    uni, center, _, _ = setup_week(api, volunteers=2, requests=1)
+    (link,) = published(api, center)["links"]
+    api.client.post(f"/v1/assignment-links/{link['token']}/confirm")
+    api.client.get("/v1/volunteers", headers=uni)
+    # the service's logs (the test client's own httpx log is not the service's)
+    text = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("httpx"))
+    assert "POST /v1/assignment-links/{token}/confirm 200" in text
+    for secret in (link["token"], uni["Authorization"].split()[1], center["Authorization"].split()[1]):
+        assert secret not in text
+    for personal in ("Name S", "+86 100", "@example.edu", "Dorm Road"):
+        assert personal not in text
