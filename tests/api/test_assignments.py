@@ -302,7 +302,22 @@ def test_logs_name_routes_not_tokens_keys_or_personal_data(api: Api, caplog) -> 
     # the service's logs (the test client's own httpx log is not the service's)
     text = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("httpx"))
     assert "POST /v1/assignment-links/{token}/confirm 200" in text
-    for secret in (link["token"], uni["Authorization"].split()[1], center["Authorization"].split()[1]):
+    for secret in (
+        link["token"],
+        uni["Authorization"].split()[1],
+        center["Authorization"].split()[1],
+    ):
         assert secret not in text
     for personal in ("Name S", "+86 100", "@example.edu", "Dorm Road"):
         assert personal not in text
+
+
+def test_a_volunteer_with_open_assignments_cannot_be_deleted(api: Api) -> None:
+    uni, center, _, _ = setup_week(api, volunteers=1, requests=1)
+    published(api, center)
+    (a,) = assignments(api, center)
+    assert_error(api.client.delete(f"/v1/volunteers/{a['volunteer_id']}", headers=uni), 409)
+    api.client.post(
+        f"/v1/assignments/{a['id']}/decline", json={"reason": "moving away"}, headers=uni
+    )
+    assert api.client.delete(f"/v1/volunteers/{a['volunteer_id']}", headers=uni).status_code == 204

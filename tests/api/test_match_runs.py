@@ -343,3 +343,35 @@ def test_a_solve_stuck_past_its_deadline_is_abandoned_and_the_process_replaced(s
         while api.app.state.worker.pid == first_pid and time.monotonic() < deadline:
             time.sleep(0.1)
         assert api.app.state.worker.pid != first_pid  # a fresh solving process took over
+
+
+def test_concurrent_workers_claim_each_run_exactly_once(api: Api) -> None:
+    import threading
+
+    _, center, _, _ = setup_week(api)
+    queued = {queue(api, center)["id"] for _ in range(12)}
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def worker(name: str) -> None:
+        while True:
+            with transaction(api.sessions()) as session:
+                got = run_repo.claim_next(session, name, utc_now())
+            if got is None:
+                with transaction(api.sessions()) as session:
+                    if (
+                        not session.query(MatchRun)
+                        .filter(MatchRun.status == RunStatus.QUEUED)
+                        .count()
+                    ):
+                        return
+                continue
+            with lock:
+                claimed.append(got)
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(claimed) == sorted(queued)  # every run once, none twice

@@ -149,3 +149,15 @@ def test_another_organizations_keys_are_404(api: Api) -> None:
     assert_error(api.client.delete(f"/v1/organizations/{a_id}/keys/1", headers=b), 404)
     assert_error(api.client.get(f"/v1/organizations/{b_id}", headers=a), 404)
     assert api.client.get(f"/v1/organizations/{a_id}", headers=api.admin).status_code == 200
+
+
+def test_cli_create_org_bootstraps_a_working_key(api: Api, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from matcher.cli import main
+
+    monkeypatch.setenv("VOLMATCH_DATABASE_URL", api.settings.database_url)
+    assert main(["admin", "create-org", "--name", "First center", "--kind", "center"]) == 0
+    out = capsys.readouterr().out
+    secret = next(line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("key "))
+    me = api.client.get("/v1/organizations/me", headers={"Authorization": f"Bearer {secret}"})
+    assert me.json()["name"] == "First center"
+    assert main(["admin", "create-org", "--name", "First center", "--kind", "center"]) == 1
