@@ -16,6 +16,7 @@ from api.db import transaction
 from api.models import MatchRun, RunStatus, utc_now
 from api.repositories import match_runs as run_repo
 from api.worker import Worker
+from benchmarks.cityweek import city_week
 from matcher import check_plan, parse_instance
 from matcher.model import Plan
 from tests.api.conftest import Api, assert_error
@@ -47,6 +48,23 @@ def setup_week(
         ).json()["requests"]
     ]
     return uni, center, vids, rids
+
+
+def load_city_week(api: Api, volunteers: int, requests: int) -> dict[str, str]:
+    """A seeded city week imported by a university and submitted by a center; the center."""
+    week = city_week(volunteers, requests, seed=5)
+    _, uni = api.org("university")
+    _, center = api.org("center")
+    rows = [
+        {"external_id": v["id"], **{k: x for k, x in v.items() if k != "id"}}
+        for v in week["volunteers"]
+    ]
+    assert api.client.post("/v1/volunteers/import", json=rows, headers=uni).status_code == 200
+    reqs = [
+        {"title": r["id"], **{k: x for k, x in r.items() if k != "id"}} for r in week["requests"]
+    ]
+    assert api.client.post("/v1/requests", json=reqs, headers=center).status_code == 201
+    return center
 
 
 def queue(api: Api, headers: dict[str, str], **fields: object) -> dict:  # type: ignore[type-arg]
@@ -266,24 +284,10 @@ def test_an_unsolvable_run_fails_with_the_reason(api: Api) -> None:
 
 
 def test_a_killed_solving_process_is_replaced_and_its_run_taken_up_again(settings) -> None:  # type: ignore[no-untyped-def]
-    from benchmarks.cityweek import city_week
-
     live = settings.model_copy(update={"embedded_worker": True, "worker_poll_s": 0.1})
-    week = city_week(1500, 200, seed=5)
     with TestClient(create_app(live)) as client:
         api = Api(client, live)
-        _, uni = api.org("university")
-        _, center = api.org("center")
-        rows = [
-            {"external_id": v["id"], **{k: x for k, x in v.items() if k != "id"}}
-            for v in week["volunteers"]
-        ]
-        assert client.post("/v1/volunteers/import", json=rows, headers=uni).status_code == 200
-        reqs = [
-            {"title": r["id"], **{k: x for k, x in r.items() if k != "id"}}
-            for r in week["requests"]
-        ]
-        assert client.post("/v1/requests", json=reqs, headers=center).status_code == 201
+        center = load_city_week(api, 1500, 200)
         run = queue(api, center, time_limit_s=60)
 
         def wait_for(predicate, timeout_s: float = 60):  # type: ignore[no-untyped-def]
@@ -307,8 +311,6 @@ def test_a_killed_solving_process_is_replaced_and_its_run_taken_up_again(setting
 
 
 def test_a_solve_stuck_past_its_deadline_is_abandoned_and_the_process_replaced(settings) -> None:  # type: ignore[no-untyped-def]
-    from benchmarks.cityweek import city_week
-
     strict = settings.model_copy(
         update={
             "embedded_worker": True,
@@ -317,21 +319,9 @@ def test_a_solve_stuck_past_its_deadline_is_abandoned_and_the_process_replaced(s
             "overrun_grace_s": 0.5,
         }
     )
-    week = city_week(1500, 200, seed=5)
     with TestClient(create_app(strict)) as client:
         api = Api(client, strict)
-        _, uni = api.org("university")
-        _, center = api.org("center")
-        rows = [
-            {"external_id": v["id"], **{k: x for k, x in v.items() if k != "id"}}
-            for v in week["volunteers"]
-        ]
-        client.post("/v1/volunteers/import", json=rows, headers=uni)
-        reqs = [
-            {"title": r["id"], **{k: x for k, x in r.items() if k != "id"}}
-            for r in week["requests"]
-        ]
-        client.post("/v1/requests", json=reqs, headers=center)
+        center = load_city_week(api, 1500, 200)
         first_pid = api.app.state.worker.pid
         run = queue(api, center, time_limit_s=5)
         deadline = time.monotonic() + 60
