@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("volmatch.api")
@@ -182,6 +183,20 @@ def install_handlers(app: FastAPI) -> None:
             detail = "method not allowed on this endpoint"
         headers = dict(exc.headers) if exc.headers else None
         return error_response(exc.status_code, ErrorBody(error=code, detail=detail), headers)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A unique or foreign key constraint lost a race with a concurrent request (two imports
+        # of one roster, say): the transaction was rolled back whole; retrying is safe. The
+        # database's message quotes the row, so it is neither logged nor answered.
+        log.warning("constraint conflict on %s %s", request.method, request.url.path)
+        return error_response(
+            409,
+            ErrorBody(
+                error="conflict",
+                detail="a concurrent change conflicted with this request; nothing was written, retry it",
+            ),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -255,3 +255,22 @@ def test_filters_and_cursor_pagination(api: Api) -> None:
         ),
         422,
     )
+
+
+def test_a_lost_race_on_a_unique_key_is_a_409_and_writes_nothing(api: Api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from api.repositories import volunteers as repo
+
+    _, uni = api.org("university")
+    assert (
+        api.client.post("/v1/volunteers/import", json=[volunteer("S1")], headers=uni).status_code
+        == 200
+    )
+    # as if a concurrent import inserted S1 between our lookup and our insert
+    monkeypatch.setattr(repo, "ids_by_external_id", lambda *_args: {})
+    r = api.client.post(
+        "/v1/volunteers/import", json=[volunteer("S2"), volunteer("S1")], headers=uni
+    )
+    body = assert_error(r, 409, "conflict")
+    assert "retry" in body["detail"] and "S1" not in r.text
+    monkeypatch.undo()
+    assert count_volunteers(api) == 1
