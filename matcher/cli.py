@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "check",
         help="check a plan against every hard rule",
-        description="Check PLAN.json against every hard rule (1-11) for INSTANCE.json; print each "
+        description="Check PLAN.json against every hard rule (1-12) for INSTANCE.json; print each "
         "violation, then coverage and travel. Exit status: 0 no violation, 1 violations, 2 bad input.",
     )
     p.add_argument("instance", type=Path)

@@ -470,6 +470,9 @@ def compile_instance(instance: Instance) -> Compiled:
     )
     candidates = tables.candidate_pairs(forced)
     pair_v, pair_r, dist = candidates.volunteer, candidates.request, candidates.distance_km
+    if instance.excluded:  # pairs a repair run may not propose again (declined)
+        keep = ~_pair_flags(instance, pair_v * max(len(reqs), 1) + pair_r, instance.excluded)
+        pair_v, pair_r, dist = pair_v[keep], pair_r[keep], dist[keep]
 
     duration_us = tables.r_end - tables.r_start
     load = -(-duration_us[pair_r] // 1_000_000)  # seconds, rounded up: a cap is never exceeded

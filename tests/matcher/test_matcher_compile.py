@@ -52,12 +52,7 @@ def conflict_groups(compiled: Compiled) -> list[list[int]]:
     """The groups of pairs of which at most one may be chosen: for every conflict set and every
     volunteer, that volunteer's pairs on the set's requests (groups of two or more)."""
     d = compiled.data
-    members = getattr(d, "conflict_requests", None)
-    if members is None:  # sets stored per volunteer, as pair indices
-        return [
-            d.conflict_pairs[d.conflict_indptr[s] : d.conflict_indptr[s + 1]].tolist()
-            for s in range(d.num_conflict_sets)
-        ]
+    members = d.conflict_requests
     groups: list[list[int]] = []
     for s in range(d.num_conflict_sets):
         requests = set(members[d.conflict_indptr[s] : d.conflict_indptr[s + 1]].tolist())

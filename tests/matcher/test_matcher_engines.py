@@ -295,8 +295,11 @@ def test_stop_request_returns_a_valid_plan(engine: str) -> None:
     data = random_city(5)
     instance = parse_instance(data)
     plan = solve(
-        instance, engine=engine, time_limit_s=30, control=Control(should_stop=lambda: True)
-    )  # type: ignore[arg-type]
+        instance,
+        engine=engine,  # type: ignore[arg-type]
+        time_limit_s=30,
+        control=Control(should_stop=lambda: True),
+    )
     assert check_plan(instance, plan).ok
     assert plan.status != "optimal"
 
