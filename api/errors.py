@@ -254,6 +254,7 @@ def install_handlers(app: FastAPI) -> None:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
     for status, description in {
+        400: "The body cannot be read (not UTF-8 text).",
         401: "Missing, unknown or revoked API key.",
         403: "This kind of organization may not call this endpoint.",
         404: "Unknown, or another organization's (the answer does not tell which).",
