@@ -78,6 +78,14 @@ class Postgres:
             DATABASE,
         )  # fmt: skip
 
+    def create_database(self, name: str) -> str:
+        """A new empty database in this cluster; its URL."""
+        self._run(
+            str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+            name,
+        )  # fmt: skip
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
     def start(self) -> None:
         options = (
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "

@@ -121,12 +121,18 @@ class Service:
         self.start()
 
     def worker_pids(self) -> list[int]:
-        """The service's child processes (its solving process)."""
+        """The service's solving process(es): children started by multiprocessing's spawn (not
+        its resource tracker)."""
         if self.process is None:
             return []
         pid = self.process.pid
         children = Path(f"/proc/{pid}/task/{pid}/children")
-        return [int(p) for p in children.read_text().split()] if children.exists() else []
+        found = []
+        for child in children.read_text().split() if children.exists() else []:
+            with contextlib.suppress(OSError):
+                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.append(int(child))
+        return found
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
