@@ -20,23 +20,23 @@ from typing import IO, Any
 
 import httpx
 
+from api.db import make_engine, make_sessionmaker, migrate, transaction
+from api.services import organizations
 from benchmarks.pg import free_port
 
 VOLMATCH = str(Path(sys.executable).parent / "volmatch")
 
 
 def create_admin(database_url: str, name: str = "bench admin") -> dict[str, str]:
-    """An admin organization made with the command line; its auth headers."""
-    created = subprocess.run(
-        [VOLMATCH, "admin", "create-org", "--name", name, "--kind", "admin"],
-        env={**os.environ, "VOLMATCH_DATABASE_URL": database_url},
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    secret = next(
-        line.split(": ", 1)[1] for line in created.splitlines() if line.startswith("key ")
-    )
+    """An admin organization, made as `volmatch admin create-org` makes it (migrating the
+    database first); its auth headers."""
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+        with transaction(make_sessionmaker(engine)) as session:
+            _, _, secret = organizations.create_organization(session, name, "admin", "UTC")
+    finally:
+        engine.dispose()
     return {"Authorization": f"Bearer {secret}"}
 
 

@@ -162,7 +162,7 @@ def test_runs_queued_across_api_restarts_all_finish(database: str, tmp_path: Pat
             return [
                 service.client.post(
                     "/v1/match-runs",
-                    json={"window": WINDOW, "time_limit_s": 2, "seed": i},
+                    json={"window": WINDOW, "time_limit_s": 1, "seed": i},
                     headers=center,
                 ).json()["id"]
                 for i in range(n)
