@@ -15,8 +15,8 @@ serve` (API + solving process) on it, creates universities, centers and a planne
 Afterwards it waits for queued runs to finish and checks the database: every acknowledged
 volunteer, request, run, publication and final lifecycle move is there, once; replayed batches
 added nothing; every run executed once; no answer was a 5xx; the service's log holds no key,
-phone or email. It prints (and writes as JSON) throughput and p50/p99 latency per endpoint.
-The test suite runs a 20-second version (tests/api/test_load.py).
+phone, email, home address or home location. It prints (and writes as JSON) throughput and
+p50/p99 latency per endpoint. The test suite runs a 20-second version (tests/api/test_load.py).
 """
 
 from __future__ import annotations
@@ -139,17 +139,18 @@ class University(Client):
     def volunteer(self, external_id: str) -> dict[str, Any]:
         phone = f"+86 155 {self.rng.randrange(10**8):08d}"
         email = f"{external_id.lower()}@students.example"
+        address = f"Dorm {external_id}, 1 Taibai Road"
+        lat = round(34.2 + self.rng.random() * 0.1, 6)
+        lon = round(108.9 + self.rng.random() * 0.1, 6)
         with self.ledger.lock:
-            self.ledger.secrets += [phone, email]
+            self.ledger.secrets += [phone, email, address, f"{lat}", f"{lon}"]
         return {
             "external_id": external_id,
             "name": f"Student {external_id}",
             "phone": phone,
             "email": email,
-            "location": {
-                "lat": round(34.2 + self.rng.random() * 0.1, 6),
-                "lon": round(108.9 + self.rng.random() * 0.1, 6),
-            },
+            "address": address,
+            "location": {"lat": lat, "lon": lon},
             "skills": ["general"],
             "availability": [{"start": _at(d, 8), "end": _at(d, 20)} for d in range(7)],
             "max_hours": 12,

@@ -1,7 +1,8 @@
 """The load test's 20-second version (benchmarks/load.py): concurrent clients over PostgreSQL
 (imports, request batches with retried Idempotency-Keys, reads, match runs, publications,
 lifecycle moves), then every acknowledged write is present exactly once, no answer was a 5xx,
-every queued run finished, and the service's log holds no key, phone or email."""
+every queued run finished, and the service's log holds no key, phone, email,
+home address or home location."""
 
 from __future__ import annotations
 
