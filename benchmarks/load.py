@@ -403,22 +403,17 @@ def verify(url: str, ledger: Ledger, log_text: str) -> dict[str, int]:
         present = {i for (i,) in db.execute(text("SELECT id FROM service_requests"))}
         lost["requests"] = sum(1 for i in ledger.requests if i not in present)
         duplicated["requests"] = sum(n - 1 for n in titles.values())  # replays wrote nothing
-        runs: dict[int, int] = dict(
-            db.execute(text("SELECT id, attempts FROM match_runs")).tuples().all()
-        )
+        runs = {int(i): int(a) for i, a in db.execute(text("SELECT id, attempts FROM match_runs"))}
         lost["runs"] = sum(1 for r in ledger.runs if r not in runs)
         duplicated["run executions"] = sum(int(runs.get(r, 1) > 1) for r in ledger.runs)
-        created: dict[int, int] = dict(
-            db.execute(text("SELECT run_id, count(*) FROM assignments GROUP BY run_id"))
-            .tuples()
-            .all()
-        )
+        created = {
+            int(r): int(n)
+            for r, n in db.execute(text("SELECT run_id, count(*) FROM assignments GROUP BY run_id"))
+        }
         for run_id, n in ledger.published.items():
             lost["published assignments"] += max(0, n - created.get(run_id, 0))
             duplicated["published assignments"] += max(0, created.get(run_id, 0) - n)
-        status: dict[int, str] = dict(
-            db.execute(text("SELECT id, status FROM assignments")).tuples().all()
-        )
+        status = {int(i): str(s) for i, s in db.execute(text("SELECT id, status FROM assignments"))}
         for assignment_id, acked in ledger.moves.items():
             if acked in TERMINAL and status.get(assignment_id) != acked:
                 lost["lifecycle moves"] += 1
