@@ -586,7 +586,10 @@ def write(rows: Sequence[Row], out_dir: Path, command: str) -> None:
         "Ratios are against the project's `optimal` engine on the same instance: time ratio > 1 "
         "is slower; for coverage higher is better; for travel and min-GAP lower is better, for "
         "max-GAP higher is better. *feasible*: checked against the arrays' hard constraints "
-        "independently of the engines."
+        "independently of the engines. The plain models give tier 1 (coverage) at most half "
+        "the limit and stop with *no plan* if it finds none; model building counts in their "
+        "time; CP-SAT's `UNKNOWN` means no solution within its share. In GAP coverage is "
+        "constant, so tier 1 is a pure feasibility search."
     )
     sections = [("Chart", "![peers](peers.png)")] if has_chart else []
     write_results(out_dir, "peers", "Peers on the same compiled model", rows, COLUMNS,
