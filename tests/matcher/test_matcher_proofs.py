@@ -13,7 +13,6 @@ of pairs, and the whole module stays fast on a loaded machine.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
@@ -145,3 +144,157 @@ def test_combined_tier_weight_does_not_prove_a_suboptimal_travel(previous: bool)
     plan = solve(instance, time_limit_s=TIME_LIMIT_S)
     assert plan.objective.coverage == 5
     assert_plan_claims_sound(instance, plan)
+
+
+# --------------------------------------------------------------------------------------------
+# Decomposition: flags of parts that were never solved
+# --------------------------------------------------------------------------------------------
+
+
+def two_parts_greedy_short() -> ProblemData:
+    """Two parts (a component of 4000+ pairs is a part of its own; parts run smallest first).
+    Small part: volunteer 11 -> request 401. Large part: volunteers 0-9 can do requests 0-399
+    (1 m each); request 400 comes first in greedy's order and takes volunteer 0 (0 m) although
+    volunteer 10 (5 m) could do it: greedy staffs 10 of the 11 the large part can. Everyone
+    takes at most one request. The optimum covers 12."""
+    pv = [*np.repeat(np.arange(10), 400).tolist(), 0, 10, 11]
+    pr = [*np.tile(np.arange(400), 10).tolist(), 400, 400, 401]
+    cost = [1] * 4000 + [0, 5, 0]
+    order = np.r_[np.arange(1, 401), 0, 401]
+    return ProblemData.build(
+        num_volunteers=12,
+        num_requests=402,
+        pair_volunteer=pv,
+        pair_request=pr,
+        pair_cost=cost,
+        volunteer_max_pairs=np.ones(12, dtype=np.int64),
+        request_order=order,
+    )
+
+
+def test_coverage_proven_is_not_claimed_for_parts_left_unsolved() -> None:
+    """A stop request after the first part leaves the second one to greedy (`_fallback`, no
+    stats); the flags are merged only over the parts that report them, so the first part's
+    `coverage_proven` stands for the whole plan."""
+    data = two_parts_greedy_short()
+    polls: list[int] = []
+
+    def stop_after_first_poll() -> bool:
+        polls.append(1)
+        return len(polls) > 1
+
+    result = ENGINES["optimal"](
+        data, SolveParams(time_limit_s=TIME_LIMIT_S), Control(stop_after_first_poll)
+    )
+    coverage = plan_coverage(data, result.selected)
+    assert result.status != "optimal"
+    if result.stats.get("coverage_proven"):
+        assert result.coverage_bound == coverage, (
+            f"coverage_proven with coverage {coverage}, bound {result.coverage_bound}"
+        )
+        assert coverage == 12
+
+
+# --------------------------------------------------------------------------------------------
+# Candidates the compile step leaves out (12 * volunteers_needed + 40 per request)
+# --------------------------------------------------------------------------------------------
+
+
+def test_optimal_soft_score_accounts_for_candidates_left_out_by_compile() -> None:
+    """60 volunteers at the request's own place all qualify; compile keeps 52 of them (ties,
+    in input order). The last one prefers the service: the same coverage and travel (0 km)
+    with preference 1 exists, yet the plan says optimal with preference 0 (tier 3 never looks
+    at left-out candidates, and tier 12's closure only keeps pairs of strictly better plans)."""
+    vols = [volunteer(f"v{i:02d}") for i in range(59)]
+    vols.append(volunteer("z", preferences={"visit": 1.0}))
+    instance = make_instance(vols, [request("r1")])
+    plan = solve(instance, time_limit_s=TIME_LIMIT_S)
+    assert plan.objective.coverage == 1 and plan.objective.travel_km == 0.0
+    if plan.status == "optimal":
+        assert pairs_of(plan) == {("z", "r1")}, (
+            "a plan with preference 1.0 ties on coverage and travel"
+        )
+
+
+def truncated(data: ProblemData, drop: np.ndarray) -> ProblemData:
+    """`data` without the pairs in `drop`, recorded as left out the way compile records them:
+    per request their count and the least cost among them."""
+    keep = ~drop
+    nr = data.num_requests
+    dropped = np.bincount(data.pair_request[drop], minlength=nr)
+    least = np.zeros(nr, dtype=np.int64)
+    for r in np.flatnonzero(dropped):
+        least[r] = data.pair_cost[drop & (data.pair_request == r)].min()
+    return ProblemData(
+        num_volunteers=data.num_volunteers,
+        num_requests=nr,
+        pair_volunteer=data.pair_volunteer[keep],
+        pair_request=data.pair_request[keep],
+        pair_cost=data.pair_cost[keep],
+        pair_load=data.pair_load[keep],
+        volunteer_capacity=data.volunteer_capacity,
+        volunteer_max_pairs=data.volunteer_max_pairs,
+        request_min=data.request_min,
+        request_max=data.request_max,
+        request_mandatory=data.request_mandatory,
+        request_priority=data.request_priority,
+        pair_bonus=data.pair_bonus[keep],
+        pair_pinned=data.pair_pinned[keep],
+        conflict_indptr=data.conflict_indptr,
+        conflict_requests=data.conflict_requests,
+        request_order=data.request_order,
+        request_dropped=dropped,
+        request_dropped_cost=least,
+    )
+
+
+def test_coverage_bound_counts_left_out_candidates_of_a_request_below_its_maximum() -> None:
+    """Arrays: one request needing 2, one candidate kept (0 m) and one left out (5 m, recorded
+    in `request_dropped`). `_trivial_bound` counts only kept pairs (bound 1) and W = 2 * 0 + 1
+    makes the left-out candidate look like a loss in tier 12, so the engine says optimal with
+    coverage 1 and bound 1; the left-out volunteer makes coverage 2."""
+    full = ProblemData.build(
+        num_volunteers=2,
+        num_requests=1,
+        pair_volunteer=[0, 1],
+        pair_request=[0, 0],
+        pair_cost=[0, 5],
+        request_max=[2],
+    )
+    assert array_optimum(full) == (2, 5)
+    data = truncated(full, np.array([False, True]))
+    result = run_optimal(data)
+    assert result.coverage_bound is not None and result.coverage_bound >= 2
+    assert result.status != "optimal"
+    assert not result.stats.get("coverage_proven")
+
+
+# --------------------------------------------------------------------------------------------
+# Restricted columns (parts above 15,000 pairs)
+# --------------------------------------------------------------------------------------------
+
+
+def test_optimal_soft_score_on_restricted_columns() -> None:
+    """150 volunteers x 101 requests (15,150 pairs: restricted columns), every pair 10 m, each
+    volunteer at most one request; only pair (149, 50) has a bonus. Any plan staffing all 101
+    at 1,010 m is travel-optimal, and one of them holds the bonus; reduced-cost fixing keeps
+    only pairs of strictly better plans, so tier 3 on those columns misses it and the engine
+    says optimal with soft score 0."""
+    nv, nr = 150, 101
+    pv = np.repeat(np.arange(nv), nr)
+    pr = np.tile(np.arange(nr), nv)
+    bonus = ((pv == 149) & (pr == 50)).astype(float)
+    data = ProblemData.build(
+        num_volunteers=nv,
+        num_requests=nr,
+        pair_volunteer=pv,
+        pair_request=pr,
+        pair_cost=np.full(nv * nr, 10),
+        volunteer_max_pairs=np.ones(nv, dtype=np.int64),
+        pair_bonus=bonus,
+    )
+    result = run_optimal(data)
+    assert plan_coverage(data, result.selected) == 101
+    assert int(data.pair_cost[result.selected].sum()) == 1010
+    if result.status == "optimal":
+        assert float(data.pair_bonus[result.selected].sum()) == 1.0
