@@ -298,3 +298,30 @@ def test_optimal_soft_score_on_restricted_columns() -> None:
     assert int(data.pair_cost[result.selected].sum()) == 1010
     if result.status == "optimal":
         assert float(data.pair_bonus[result.selected].sum()) == 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# Stopped solves: what they return must still keep the rules it claims to keep
+# --------------------------------------------------------------------------------------------
+
+
+def test_plan_of_a_solve_stopped_before_any_part_keeps_the_hard_rules() -> None:
+    """Both requests are mandatory; greedy gives r1 to v1 (nearest), and only v1 reaches r2.
+    v2 -> r1 with v1 -> r2 keeps every rule. A stop request before the first part makes that
+    part greedy's (`_fallback`), whose at-fault requests are dropped: the plan says feasible
+    while r2 (mandatory) is empty, and check_plan rejects it."""
+    vols = [
+        volunteer("v1", max_assignments=1),
+        volunteer("v2", north_km=1, max_assignments=1, max_travel_km=1.5),
+    ]
+    reqs = [
+        request("r1", start=8, end=9, mandatory=True),
+        request("r2", north_km=-3, start=10, end=11, mandatory=True),
+    ]
+    instance = make_instance(vols, reqs)
+    parsed = parse_instance(instance)
+    assert brute_force_optimum(parsed) is not None
+    plan = solve(instance, time_limit_s=TIME_LIMIT_S, control=Control(should_stop=lambda: True))
+    assert plan.status != "optimal"
+    report = check_plan(parsed, plan)
+    assert report.ok, [str(v) for v in report.violations]
