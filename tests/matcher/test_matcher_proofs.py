@@ -325,3 +325,49 @@ def test_plan_of_a_solve_stopped_before_any_part_keeps_the_hard_rules() -> None:
     assert plan.status != "optimal"
     report = check_plan(parsed, plan)
     assert report.ok, [str(v) for v in report.violations]
+
+
+# --------------------------------------------------------------------------------------------
+# Excluded pairs are removed after compile's cap
+# --------------------------------------------------------------------------------------------
+
+
+def crowded_with_exclusions(needed: int, excluded: int, *, mandatory: bool = False) -> Json:
+    """r1 needs `needed`; 12 * needed + 40 volunteers stand within a few metres of it (compile's
+    cap), the first `excluded` of them declined it (`excluded`), and one more volunteer 2 km away
+    can do it. Compile keeps the cap's nearest, then removes the excluded pairs, and records
+    nothing of the volunteer 2 km away as a candidate of r1 but the count."""
+    crowd = 12 * needed + 40
+    vols = [volunteer(f"n{i:02d}", north_km=0.01 * i) for i in range(crowd)]
+    vols.append(volunteer("far", north_km=2))
+    instance = make_instance(vols, [request("r1", volunteers_needed=needed, mandatory=mandatory)])
+    instance["excluded"] = [
+        {"volunteer_id": f"n{i:02d}", "request_id": "r1"} for i in range(excluded)
+    ]
+    return instance
+
+
+@pytest.mark.parametrize("mandatory", [False, True], ids=["optional", "mandatory"])
+def test_request_whose_kept_candidates_all_declined_is_not_called_unstaffable(
+    mandatory: bool,
+) -> None:
+    """All 52 kept candidates declined: r1 has no pair left, so no part holds it and nothing
+    bounds it. HEAD says optimal with coverage 0 and bound 0 (optional), or infeasible with r1
+    at fault, "no plan gives it 1 volunteer" (mandatory); far -> r1 keeps every rule."""
+    instance = crowded_with_exclusions(1, 52, mandatory=mandatory)
+    plan = solve(instance, time_limit_s=TIME_LIMIT_S)
+    if plan.status == "infeasible":
+        pytest.fail(f"infeasible, at fault {plan.at_fault}, although far -> r1 staffs r1")
+    assert plan.bound.coverage is not None and plan.bound.coverage >= 1
+    if plan.status == "optimal":
+        assert pairs_of(plan) == {("far", "r1")}
+
+
+def test_coverage_bound_counts_candidates_behind_declined_ones() -> None:
+    """r1 needs 2; 63 of its 64 kept candidates declined, leaving one pair and the volunteer
+    2 km away outside the pairs. HEAD bounds coverage by the pairs kept (1) and says optimal
+    with coverage 1; n63 and far staff it fully (coverage 2)."""
+    plan = solve(crowded_with_exclusions(2, 63), time_limit_s=TIME_LIMIT_S)
+    assert plan.bound.coverage is not None and plan.bound.coverage >= 2
+    if plan.status == "optimal" or plan.stats.get("coverage_proven"):
+        assert plan.objective.coverage == 2
