@@ -27,7 +27,7 @@ from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline, EngineResult, Progress, SolveParams, Status, plan_coverage
 from .decompose import Part, split
 from .formulation import Formulation, formulate
-from .greedy import greedy_selection
+from .greedy import greedy_selection, short_requests
 from .lns import improve
 from .milp import Solved, solve_milp
 from .pricing import PairLinear, bound_with, potentials, solve_lp
@@ -184,14 +184,22 @@ def replace_mandatory(data: ProblemData, not_mandatory: IntArray) -> ProblemData
 
 
 def _trivial_bound(data: ProblemData) -> int:
-    per_request = np.bincount(data.pair_request, minlength=data.num_requests)
+    """Coverage if every request got as many volunteers as it has candidates, up to its
+    maximum (candidates compile left out included)."""
+    per_request = np.bincount(data.pair_request, minlength=data.num_requests) + data.request_dropped
     return int((data.request_priority * np.minimum(per_request, data.request_max)).sum())
 
 
 def _fallback(part: Part) -> _PartResult:
+    """A part left to greedy (a stop came first): nothing proven; its short requests named."""
     sel = greedy_selection(part.data)
+    proven = float(plan_coverage(part.data, sel.selected) >= _trivial_bound(part.data))
     return _PartResult(
-        sel.selected.copy(), _trivial_bound(part.data), False, np.zeros(0, np.int64), {}
+        sel.selected.copy(),
+        _trivial_bound(part.data),
+        False,
+        short_requests(sel),
+        {"coverage_proven": proven, "staffing_proven": 0.0},
     )
 
 
@@ -240,6 +248,7 @@ class _PartSolver:
         self.stats: dict[str, float] = {}
         self.at_fault = np.zeros(0, dtype=np.int64)
         self.staffing_proven = True
+        self.last_solution: BoolArray | None = None  # the last MIP plan of the running tier
 
     def _initial_columns(self) -> BoolArray:
         d, inc = self.data, self.inc
@@ -291,11 +300,20 @@ class _PartSolver:
         # optimal in both tiers; it solves several times faster than travel under a held
         # coverage row (a hard knapsack equality for branch and bound).
         weight = 2.0 * float(cost.max(initial=0.0)) + 1.0
-        combined = Tier(12, PairLinear(coverage=weight, cost=-1.0), maximize=True)
+        # step 0: closing the columns under ties keeps every pair of any optimal plan, so that
+        # tier 3 on them is exact.
+        combined = Tier(12, PairLinear(coverage=weight, cost=-1.0), maximize=True, step=0.0)
+        self.last_solution = None
         t12 = self._tier(combined, closure_limit=_CLOSURE_LIMIT)
         if t12 is None and self.full:  # proven: no plan staffs every mandatory request
             self._staff_mandatory()
             t12 = self._tier(combined, closure_limit=_CLOSURE_LIMIT)
+        # W is above one pair's travel but not above every chain of swaps: the combined optimum
+        # may give up coverage for travel. Then the (better) incumbent's travel was never
+        # optimised, and travel is settled under held coverage below.
+        traded = self.last_solution is not None and plan_coverage(
+            self.data, self.last_solution
+        ) < plan_coverage(self.data, self.incumbent)
         # The coverage LP, grown by pricing from the combined tier's columns (so it settles in a
         # round or two), bounds tier 1 for the whole part.
         lp1 = self._grow(Tier(1, COVERAGE, maximize=True), Deadline(self.budget.remaining() * 0.3))
@@ -306,18 +324,22 @@ class _PartSolver:
         travel_bound = None if t12 is None else weight * cov_now - t12.bound
         proven2 = t12 is not None and t12.proven
         if cov_now < bound and not self._stopped():
-            # The combined plan fell short of the bound: settle coverage alone, then travel.
+            # The combined plan fell short of the bound: settle coverage alone.
             t1 = self._tier(Tier(1, COVERAGE, maximize=True), closure_limit=_CLOSURE_LIMIT)
             if t1 is not None and np.isfinite(t1.bound):
                 bound = min(bound, int(np.floor(t1.bound + 1e-6)))
-            if plan_coverage(self.data, self.incumbent) > cov_now and not self._stopped():
-                cov_now = plan_coverage(self.data, self.incumbent)
-                held = Tier(
-                    2, TRAVEL, maximize=False, rows=[(COVERAGE, cov_now - 0.5, np.inf)], step=0.0
-                )
-                t2 = self._tier(held, closure_limit=_CLOSURE_LIMIT)
-                proven2 = t2 is not None and t2.proven
-                travel_bound = None if t2 is None else t2.bound
+            traded |= plan_coverage(self.data, self.incumbent) > cov_now
+            cov_now = plan_coverage(self.data, self.incumbent)
+        if traded and not self._stopped():
+            # Travel under held coverage (a knapsack row: slower, but what is left to settle).
+            held = Tier(
+                2, TRAVEL, maximize=False, rows=[(COVERAGE, cov_now - 0.5, np.inf)], step=0.0
+            )
+            t2 = self._tier(held, closure_limit=_CLOSURE_LIMIT)
+            proven2 = t2 is not None and t2.proven
+            travel_bound = None if t2 is None else t2.bound
+        elif traded:
+            proven2, travel_bound = False, None
         proven1 = cov_now >= bound
         if proven1:
             self.stats["coverage_proven_at_s"] = time.perf_counter() - self.started
@@ -439,6 +461,7 @@ class _PartSolver:
                 chosen = np.zeros(d.num_pairs, dtype=bool)
                 chosen[form.pairs[outcome.values[: form.num_pairs] > 0.5]] = True
                 self._better(chosen)
+                self.last_solution = chosen
             if priced is None:
                 break
             value = self._value(tier)
@@ -447,7 +470,16 @@ class _PartSolver:
             if (priced.left_out >= -allowed).any():
                 break  # a candidate the data left out could be part of a better plan
             if not needed.any():
-                proven = outcome.solved is Solved.OPTIMAL or sign * (lp_bound - value) < tier.step
+                # Proven only if the incumbent itself attains the optimum: a lexicographically
+                # better plan kept instead of the MIP's (higher coverage, worse tier value)
+                # proves nothing about this tier.
+                attained = (
+                    outcome.objective is not None
+                    and sign * (outcome.objective - value) < 1e-6 + tier.step / 2
+                )
+                proven = (outcome.solved is Solved.OPTIMAL and attained) or sign * (
+                    lp_bound - value
+                ) < tier.step
                 break
             if needed.sum() > closure_limit * self.columns.sum() or deadline.remaining() < 1.0:
                 break
