@@ -249,17 +249,27 @@ class Tables:
         rr = np.full(self.num_volunteers, r, dtype=np.int64)
         return self.skills_ok(v, rr) & self.language_ok(v, rr) & self.attributes_ok(v, rr)
 
-    def candidate_pairs(self, keep_keys: IntArray | None = None) -> Candidates:
+    def candidate_pairs(
+        self, keep_keys: IntArray | None = None, drop_keys: IntArray | None = None
+    ) -> Candidates:
         """Pairs meeting rules 1-5 (and commitments), sorted by (volunteer, request), with their
         distances: for each request its `candidate_cap` nearest, plus every pair whose key
-        (volunteer * num_requests + request) is in `keep_keys` (pinned and previous pairs).
+        (volunteer * num_requests + request) is in `keep_keys` (pinned and previous pairs), and
+        none whose key is in `drop_keys` (excluded pairs: dropped before the cap counts).
         How many qualifying pairs each request leaves out, and how near the nearest of them
         could be, are recorded so that engines can bound what they might add."""
         nreq = self.num_requests
         cap = _CAP_PER_SLOT * self.r_needed + _CAP_EXTRA
         dropped = np.zeros(nreq, dtype=np.int64)
         dropped_km = np.full(nreq, np.inf)
-        v, r = self._gather(np.arange(nreq), _QUERY_FACTOR * cap, dropped, dropped_km)
+
+        def allowed(v: IntArray, r: IntArray) -> tuple[IntArray, IntArray]:
+            if drop_keys is None or len(drop_keys) == 0:
+                return v, r
+            keep = ~np.isin(v * max(nreq, 1) + r, drop_keys)
+            return v[keep], r[keep]
+
+        v, r = allowed(*self._gather(np.arange(nreq), _QUERY_FACTOR * cap, dropped, dropped_km))
         # Requests whose nearest were mostly unavailable keep fewer than their cap although
         # others are in reach: gather those few again, looking further, and at last exactly.
         for factor in (4 * _QUERY_FACTOR, None):
@@ -270,7 +280,7 @@ class Tables:
             again = np.isin(r, short)
             dropped[short], dropped_km[short] = 0, np.inf
             limit = None if factor is None else factor * cap
-            v2, r2 = self._gather(short, limit, dropped, dropped_km)
+            v2, r2 = allowed(*self._gather(short, limit, dropped, dropped_km))
             v, r = np.concatenate([v[~again], v2]), np.concatenate([r[~again], r2])
         found_v, found_r = [v], [r]
         # Each volunteer is in one radius bucket and each request in one group: no pair is
@@ -456,23 +466,12 @@ def compile_instance(instance: Instance) -> Compiled:
     """Compile a validated instance into candidate pairs, caps, bounds and conflict sets."""
     tables = Tables(instance)
     vols, reqs = instance.volunteers, instance.requests
-    v_index = {v.id: i for i, v in enumerate(vols)}
-    r_index = {r.id: i for i, r in enumerate(reqs)}
-    forced = np.unique(
-        np.array(
-            [
-                v_index[p.volunteer_id] * max(len(reqs), 1) + r_index[p.request_id]
-                for p in (*instance.pinned, *instance.previous)
-                if p.volunteer_id in v_index and p.request_id in r_index
-            ],
-            dtype=np.int64,
-        )
-    )
-    candidates = tables.candidate_pairs(forced)
+    forced = _pair_keys(instance, (*instance.pinned, *instance.previous))
+    # Excluded pairs (a repair run may not propose a declined pair again) are dropped before
+    # each request's candidates are capped, so farther candidates take their place.
+    excluded = _pair_keys(instance, instance.excluded)
+    candidates = tables.candidate_pairs(np.setdiff1d(forced, excluded), excluded)
     pair_v, pair_r, dist = candidates.volunteer, candidates.request, candidates.distance_km
-    if instance.excluded:  # pairs a repair run may not propose again (declined)
-        keep = ~_pair_flags(instance, pair_v * max(len(reqs), 1) + pair_r, instance.excluded)
-        pair_v, pair_r, dist = pair_v[keep], pair_r[keep], dist[keep]
 
     duration_us = tables.r_end - tables.r_start
     load = -(-duration_us[pair_r] // 1_000_000)  # seconds, rounded up: a cap is never exceeded
@@ -548,24 +547,27 @@ def compile_instance(instance: Instance) -> Compiled:
     )
 
 
+def _pair_keys(instance: Instance, pairs: tuple[Pair, ...]) -> IntArray:
+    """Sorted unique keys (volunteer * num_requests + request) of the pairs naming known ids."""
+    v_index = {v.id: i for i, v in enumerate(instance.volunteers)}
+    r_index = {r.id: i for i, r in enumerate(instance.requests)}
+    n = max(len(r_index), 1)
+    return np.unique(
+        np.array(
+            [
+                v_index[p.volunteer_id] * n + r_index[p.request_id]
+                for p in pairs
+                if p.volunteer_id in v_index and p.request_id in r_index
+            ],
+            dtype=np.int64,
+        )
+    )
+
+
 def _pair_flags(instance: Instance, keys: IntArray, pairs: tuple[Pair, ...]) -> BoolArray:
     """Which candidate pairs (by their sorted keys) are among `pairs` (pairs that are not
     candidates are ignored: validation has already rejected pinned ones)."""
-    flags = np.zeros(len(keys), dtype=bool)
-    if not pairs or len(keys) == 0:
-        return flags
-    v_index = {v.id: i for i, v in enumerate(instance.volunteers)}
-    r_index = {r.id: i for i, r in enumerate(instance.requests)}
-    known = [p for p in pairs if p.volunteer_id in v_index and p.request_id in r_index]
-    if not known:
-        return flags
-    query = np.array(
-        [v_index[p.volunteer_id] * max(len(r_index), 1) + r_index[p.request_id] for p in known],
-        dtype=np.int64,
-    )
-    pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
-    flags[pos[keys[pos] == query]] = True
-    return flags
+    return np.asarray(np.isin(keys, _pair_keys(instance, pairs)), dtype=bool)
 
 
 def _pair_preferences(instance: Instance, pair_v: IntArray, pair_r: IntArray) -> FloatArray:
