@@ -371,3 +371,16 @@ def test_coverage_bound_counts_candidates_behind_declined_ones() -> None:
     assert plan.bound.coverage is not None and plan.bound.coverage >= 2
     if plan.status == "optimal" or plan.stats.get("coverage_proven"):
         assert plan.objective.coverage == 2
+
+
+def test_colocated_mandatory_requests_are_not_called_unstaffable() -> None:
+    """53 mandatory requests at one place and time (an exam site) and 53 volunteers on a line
+    away from it, 50 m apart: each request keeps the same nearest 52 (compile's cap), so no
+    pair reaches the 53rd volunteer and the engine says infeasible, naming one request that
+    "no plan" can staff. Giving each request its own volunteer keeps every rule."""
+    vols = [volunteer(f"v{i:02d}", north_km=0.05 * i) for i in range(53)]
+    reqs = [request(f"r{j:02d}", mandatory=True) for j in range(53)]
+    plan = solve(make_instance(vols, reqs), time_limit_s=2.0)
+    assert plan.status != "infeasible", (
+        f"infeasible, at fault {[a.request_id for a in plan.at_fault]}"
+    )
