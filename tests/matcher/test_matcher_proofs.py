@@ -384,3 +384,22 @@ def test_colocated_mandatory_requests_are_not_called_unstaffable() -> None:
     assert plan.status != "infeasible", (
         f"infeasible, at fault {[a.request_id for a in plan.at_fault]}"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Hours caps: loads rounded up to whole seconds
+# --------------------------------------------------------------------------------------------
+
+
+def test_hours_cap_bound_with_fractional_second_durations() -> None:
+    """max_hours 1; r1 lasts 1799.5 s and r2 1800.5 s: together exactly one hour, which rule 7
+    allows. Compile rounds each load up to whole seconds (1800 + 1801 > 3600), so the engine
+    says optimal with coverage 1 and bound.coverage 1; the optimum is 2."""
+    vols = [volunteer("v1", max_hours=1)]
+    reqs = [
+        request("r1", start=9, end=9 + 1799.5 / 3600),
+        request("r2", start=12, end=12 + 1800.5 / 3600),
+    ]
+    instance = make_instance(vols, reqs)
+    assert brute_force_optimum(parse_instance(instance)) == (2, 0.0)
+    assert_plan_claims_sound(instance, solve(instance, time_limit_s=TIME_LIMIT_S))
