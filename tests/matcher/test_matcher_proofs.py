@@ -403,3 +403,20 @@ def test_hours_cap_bound_with_fractional_second_durations() -> None:
     instance = make_instance(vols, reqs)
     assert brute_force_optimum(parse_instance(instance)) == (2, 0.0)
     assert_plan_claims_sound(instance, solve(instance, time_limit_s=TIME_LIMIT_S))
+
+
+# --------------------------------------------------------------------------------------------
+# Units: travel is compared in whole metres per pair, the plan reports kilometres
+# --------------------------------------------------------------------------------------------
+
+
+def test_travel_bound_km_is_below_the_travel_of_an_optimal_plan() -> None:
+    """Ten volunteers each 1.6 m from their own request (nobody reaches another): the plan is
+    forced and optimal, travel_km 0.016. Pair costs are rounded metres (2 each), so the engine
+    reports travel_bound_km 0.020, above the travel of the very plan it proves optimal."""
+    vols = [volunteer(f"v{i}", north_km=0.0016 + 10 * i, max_travel_km=1) for i in range(10)]
+    reqs = [request(f"r{i}", north_km=10 * i) for i in range(10)]
+    plan = solve(make_instance(vols, reqs), time_limit_s=TIME_LIMIT_S)
+    assert plan.objective.coverage == 10
+    if "travel_bound_km" in plan.stats:
+        assert float(plan.stats["travel_bound_km"]) <= plan.objective.travel_km + 1e-9
