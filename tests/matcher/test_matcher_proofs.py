@@ -13,11 +13,16 @@ of pairs, and the whole module stays fast on a loaded machine.
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, note, settings
+from hypothesis import strategies as st
 from matcher_testkit import (
+    HYPOTHESIS_SOLVING,
     Json,
     brute_force_optimum,
     make_instance,
@@ -28,8 +33,12 @@ from matcher_testkit import (
 
 from matcher import ENGINES, Control, ProblemData, SolveParams, check_plan, parse_instance, solve
 from matcher.engines.base import EngineResult, plan_coverage
+from matcher.engines.optimal import soft_score
+from matcher.problem import UNLIMITED
 
 TIME_LIMIT_S = 5.0
+# The module, not the engine function `matcher.engines.optimal` that shadows its name.
+optimal_module = importlib.import_module("matcher.engines.optimal")
 KM_SLACK = 1e-3  # plans and stats round kilometres to metres
 
 
@@ -373,14 +382,30 @@ def test_coverage_bound_counts_candidates_behind_declined_ones() -> None:
         assert plan.objective.coverage == 2
 
 
-def test_colocated_mandatory_requests_are_not_called_unstaffable() -> None:
+def colocated_exam_site() -> Json:
     """53 mandatory requests at one place and time (an exam site) and 53 volunteers on a line
     away from it, 50 m apart: each request keeps the same nearest 52 (compile's cap), so no
-    pair reaches the 53rd volunteer and the engine says infeasible, naming one request that
-    "no plan" can staff. Giving each request its own volunteer keeps every rule."""
+    pair reaches the 53rd volunteer. Giving each request its own volunteer keeps every rule."""
     vols = [volunteer(f"v{i:02d}", north_km=0.05 * i) for i in range(53)]
-    reqs = [request(f"r{j:02d}", mandatory=True) for j in range(53)]
-    plan = solve(make_instance(vols, reqs), time_limit_s=2.0)
+    return make_instance(vols, [request(f"r{j:02d}", mandatory=True) for j in range(53)])
+
+
+def nearest_cannot_fit() -> Json:
+    """A 2-hour mandatory request; its 52 nearest volunteers have max_hours 1 (rule 7 rules them
+    out, but compile's rules 1-5 keep them as its candidates), and w, 1 km away and uncapped, is
+    left out. w -> r1 keeps every rule."""
+    vols = [volunteer(f"v{i:02d}", north_km=0.01 * i, max_hours=1) for i in range(52)]
+    vols.append(volunteer("w", north_km=1))
+    return make_instance(vols, [request("r1", start=9, end=11, mandatory=True)])
+
+
+@pytest.mark.parametrize("build", [colocated_exam_site, nearest_cannot_fit])
+def test_mandatory_requests_staffable_beyond_compiles_cap_are_not_called_unstaffable(
+    build: Any,
+) -> None:
+    """The engine can only see the kept candidates, so it says infeasible and names requests
+    that "no plan" can staff."""
+    plan = solve(build(), time_limit_s=2.0)
     assert plan.status != "infeasible", (
         f"infeasible, at fault {[a.request_id for a in plan.at_fault]}"
     )
@@ -420,3 +445,149 @@ def test_travel_bound_km_is_below_the_travel_of_an_optimal_plan() -> None:
     assert plan.objective.coverage == 10
     if "travel_bound_km" in plan.stats:
         assert float(plan.stats["travel_bound_km"]) <= plan.objective.travel_km + 1e-9
+
+
+# --------------------------------------------------------------------------------------------
+# Random arrays: every mechanism at once, against enumeration
+# --------------------------------------------------------------------------------------------
+
+COSTS = st.sampled_from([0, 1, 3, 10, 30])
+CAPACITIES = st.sampled_from([2, 3, 4, int(UNLIMITED)])
+MAX_PAIRS = st.sampled_from([1, 2, int(UNLIMITED)])
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> tuple[ProblemData, ProblemData]:
+    """(whole problem, what the engine is given): a random problem of at most 12 pairs with
+    loads, caps, conflict sets, headcount ranges, priorities, mandatory requests, bonuses and
+    fairness; the engine's copy may leave out each request's costliest candidates beyond its
+    maximum, recorded like compile records them."""
+    nv = draw(st.integers(1, 5))
+    nr = draw(st.integers(1, 4))
+    grid = [(v, r) for v in range(nv) for r in range(nr)]
+    pairs = sorted(draw(st.lists(st.sampled_from(grid), min_size=1, max_size=12, unique=True)))
+    n = len(pairs)
+    request_max = draw(st.lists(st.integers(1, 2), min_size=nr, max_size=nr))
+    request_min = [draw(st.integers(1, m)) for m in request_max]
+    sets = (
+        draw(
+            st.lists(
+                st.lists(st.integers(0, nr - 1), min_size=2, max_size=3, unique=True).map(sorted),
+                max_size=2,
+            )
+        )
+        if nr >= 2
+        else []
+    )
+    data = ProblemData.build(
+        num_volunteers=nv,
+        num_requests=nr,
+        pair_volunteer=[v for v, _ in pairs],
+        pair_request=[r for _, r in pairs],
+        pair_cost=draw(st.lists(COSTS, min_size=n, max_size=n)),
+        pair_load=draw(st.lists(st.integers(1, 3), min_size=n, max_size=n)),
+        volunteer_capacity=draw(st.lists(CAPACITIES, min_size=nv, max_size=nv)),
+        volunteer_max_pairs=draw(st.lists(MAX_PAIRS, min_size=nv, max_size=nv)),
+        request_min=request_min,
+        request_max=request_max,
+        request_mandatory=draw(st.lists(st.booleans(), min_size=nr, max_size=nr)),
+        request_priority=draw(st.lists(st.integers(1, 3), min_size=nr, max_size=nr)),
+        pair_bonus=draw(st.lists(st.sampled_from([0.0, 0.0, 0.5, 1.0]), min_size=n, max_size=n)),
+        conflict_sets=sets,
+        request_order=draw(st.permutations(list(range(nr)))),
+    )
+    if draw(st.booleans()):
+        data = replace(
+            data, fairness_breakpoints=np.array([1, 3]), fairness_slopes=np.array([0.25, 0.25])
+        )
+    drop = np.zeros(n, dtype=bool)
+    for r in range(nr):
+        mine = np.flatnonzero(data.pair_request == r)
+        mine = mine[np.argsort(data.pair_cost[mine], kind="stable")]
+        keep = draw(st.integers(request_max[r], max(len(mine), request_max[r])))
+        drop[mine[keep:]] = True
+    return data, truncated(data, drop) if drop.any() else data
+
+
+def enumerated_optimum(data: ProblemData) -> tuple[int, int, float] | None:
+    """(coverage, cost, soft score) of the lexicographic optimum, by enumerating every selection
+    at once (the hard rules of `ProblemData.violations`, restated on a matrix of selections;
+    the optimum found is checked with `violations` itself)."""
+    n, nv, nr = data.num_pairs, data.num_volunteers, data.num_requests
+    masks = np.arange(1 << n, dtype=np.int64)
+    chosen = ((masks[:, None] >> np.arange(n)) & 1).astype(np.int64)  # selections x pairs
+    by_volunteer = np.eye(nv, dtype=np.int64)[data.pair_volunteer]  # pairs x volunteers
+    by_request = np.eye(nr, dtype=np.int64)[data.pair_request]
+    load = chosen @ (by_volunteer * data.pair_load[:, None])
+    ok = np.all(load <= data.volunteer_capacity, axis=1)
+    ok &= np.all(chosen @ by_volunteer <= data.volunteer_max_pairs, axis=1)
+    filled = chosen @ by_request
+    ok &= np.all(filled <= data.request_max, axis=1)
+    ok &= ~np.any((filled > 0) & (filled < data.request_min), axis=1)
+    ok &= ~np.any(data.request_mandatory & (filled < data.request_min), axis=1)
+    ok &= np.all(chosen[:, data.pair_pinned] == 1, axis=1)
+    for s in range(data.num_conflict_sets):
+        members = data.conflict_requests[data.conflict_indptr[s] : data.conflict_indptr[s + 1]]
+        in_set = np.isin(data.pair_request, members)[:, None]
+        ok &= np.all(chosen @ (by_volunteer * in_set) <= 1, axis=1)
+    if not ok.any():
+        return None
+    coverage = chosen @ data.request_priority[data.pair_request]
+    cost = chosen @ data.pair_cost
+    excess = np.maximum(load[:, :, None] - data.fairness_breakpoints[None, None, :], 0)
+    soft = chosen @ data.pair_bonus - (excess * data.fairness_slopes).sum(axis=(1, 2))
+    feasible = np.flatnonzero(ok)
+    best = feasible[np.lexsort((-soft[feasible], cost[feasible], -coverage[feasible]))[0]]
+    selected = chosen[best].astype(bool)
+    assert data.violations(selected) == (0, 0)
+    assert soft_score(data, selected) == pytest.approx(soft[best])
+    return int(coverage[best]), int(cost[best]), float(soft[best])
+
+
+def assert_array_claims(whole: ProblemData, given: ProblemData, result: EngineResult) -> None:
+    assert given.violations(result.selected) == (0, 0) or result.status == "infeasible"
+    best = enumerated_optimum(whole)
+    if best is None:
+        assert result.status == "infeasible"
+        return
+    assert result.status != "infeasible", f"infeasible, at fault {result.at_fault}; optimum {best}"
+    coverage, cost, soft = best
+    cov = plan_coverage(given, result.selected)
+    travel = int(given.pair_cost[result.selected].sum())
+    if result.coverage_bound is not None:
+        assert result.coverage_bound >= coverage, f"bound {result.coverage_bound}, optimum {best}"
+    if result.stats.get("coverage_proven"):
+        assert cov == coverage, f"coverage_proven at {cov}, optimum {best}"
+    if "travel_bound_km" in result.stats and cov == coverage:
+        claimed = float(result.stats["travel_bound_km"]) * 1000.0
+        assert claimed <= cost + 1e-6, f"travel bound {claimed}, optimum {best}"
+    if result.status == "optimal":
+        assert (cov, travel) == (coverage, cost), f"optimal at {(cov, travel)}, optimum {best}"
+        assert soft_score(given, result.selected) >= soft - 1e-6, f"soft score, optimum {best}"
+
+
+@pytest.mark.parametrize("columns", ["all", "restricted"])
+@settings(HYPOTHESIS_SOLVING, max_examples=25)
+@given(problem=problems())
+def test_claims_on_random_arrays(columns: str, problem: tuple[ProblemData, ProblemData]) -> None:
+    """With `restricted`, every part starts from restricted columns (as parts of more than
+    15,000 pairs do): pricing, reduced-cost fixing and the left-out candidates' bounds must make
+    the same claims true."""
+    whole, data = problem
+    note(f"whole: {describe(whole)}\ngiven: {describe(data)}")
+    with pytest.MonkeyPatch.context() as patch:
+        if columns == "restricted":
+            patch.setattr(optimal_module, "_FULL_COLUMNS", 0)
+        result = ENGINES["optimal"](data, SolveParams(time_limit_s=0.5), Control())
+    assert_array_claims(whole, data, result)
+
+
+def describe(data: ProblemData) -> str:
+    """The arrays of `data` as a dict literal, for a failing example's note."""
+    return repr(
+        {
+            name: (value.tolist() if isinstance(value, np.ndarray) else value)
+            for name, value in vars(data).items()
+            if not name.startswith("_")
+        }
+    )
