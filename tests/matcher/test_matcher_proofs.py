@@ -451,7 +451,7 @@ def test_travel_bound_km_is_below_the_travel_of_an_optimal_plan() -> None:
 # Random arrays: every mechanism at once, against enumeration
 # --------------------------------------------------------------------------------------------
 
-COSTS = st.sampled_from([0, 1, 3, 10, 30])
+COSTS = st.sampled_from([0, 0, 1, 8, 9, 10])  # ties, and chains costlier than W
 CAPACITIES = st.sampled_from([2, 3, 4, int(UNLIMITED)])
 MAX_PAIRS = st.sampled_from([1, 2, int(UNLIMITED)])
 
@@ -550,7 +550,14 @@ def assert_array_claims(whole: ProblemData, given: ProblemData, result: EngineRe
     if best is None:
         assert result.status == "infeasible"
         return
-    assert result.status != "infeasible", f"infeasible, at fault {result.at_fault}; optimum {best}"
+    if result.status == "infeasible":
+        # Arrays that leave candidates out may hide every feasible plan from the engine: it can
+        # then only say infeasible, but not that it proved it.
+        hidden = bool(given.request_dropped.any())
+        assert hidden and not result.stats.get("staffing_proven"), (
+            f"infeasible, at fault {result.at_fault}; optimum {best}"
+        )
+        return
     coverage, cost, soft = best
     cov = plan_coverage(given, result.selected)
     travel = int(given.pair_cost[result.selected].sum())
