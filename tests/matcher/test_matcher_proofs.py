@@ -14,6 +14,7 @@ of pairs, and the whole module stays fast on a loaded machine.
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -315,19 +316,10 @@ def test_optimal_soft_score_on_restricted_columns() -> None:
 
 
 def test_plan_of_a_solve_stopped_before_any_part_keeps_the_hard_rules() -> None:
-    """Both requests are mandatory; greedy gives r1 to v1 (nearest), and only v1 reaches r2.
-    v2 -> r1 with v1 -> r2 keeps every rule. A stop request before the first part makes that
-    part greedy's (`_fallback`), whose at-fault requests are dropped: the plan says feasible
-    while r2 (mandatory) is empty, and check_plan rejects it."""
-    vols = [
-        volunteer("v1", max_assignments=1),
-        volunteer("v2", north_km=1, max_assignments=1, max_travel_km=1.5),
-    ]
-    reqs = [
-        request("r1", start=8, end=9, mandatory=True),
-        request("r2", north_km=-3, start=10, end=11, mandatory=True),
-    ]
-    instance = make_instance(vols, reqs)
+    """`two_mandatory_one_order`: a stop request before the first part makes that part
+    greedy's (`_fallback`), whose at-fault requests are dropped: the plan says feasible while
+    r2 (mandatory) is empty, and check_plan rejects it."""
+    instance = two_mandatory_one_order()
     parsed = parse_instance(instance)
     assert brute_force_optimum(parsed) is not None
     plan = solve(instance, time_limit_s=TIME_LIMIT_S, control=Control(should_stop=lambda: True))
@@ -399,7 +391,25 @@ def nearest_cannot_fit() -> Json:
     return make_instance(vols, [request("r1", start=9, end=11, mandatory=True)])
 
 
-@pytest.mark.parametrize("build", [colocated_exam_site, nearest_cannot_fit])
+def dorm_and_ring() -> Json:
+    """53 volunteers living at one address (a dorm) and 53 mandatory visits at the same time on
+    a ring 10 km around it, 1.2 km apart (no two within a kilometre). Every request is 10 km
+    from everyone: each keeps the same 52 (ties in input order), so the 53rd volunteer is
+    nobody's candidate. One volunteer per visit keeps every rule."""
+    vols = [volunteer(f"v{i:02d}") for i in range(53)]
+    reqs = [
+        request(
+            f"r{j:02d}",
+            north_km=10 * math.cos(2 * math.pi * j / 53),
+            east_km=10 * math.sin(2 * math.pi * j / 53),
+            mandatory=True,
+        )
+        for j in range(53)
+    ]
+    return make_instance(vols, reqs)
+
+
+@pytest.mark.parametrize("build", [colocated_exam_site, nearest_cannot_fit, dorm_and_ring])
 def test_mandatory_requests_staffable_beyond_compiles_cap_are_not_called_unstaffable(
     build: Any,
 ) -> None:
@@ -598,3 +608,46 @@ def describe(data: ProblemData) -> str:
             if not name.startswith("_")
         }
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Greedy: a baseline proves nothing
+# --------------------------------------------------------------------------------------------
+
+
+def two_mandatory_one_order() -> Json:
+    """Both requests mandatory; greedy gives r1 to v1 (nearest), and only v1 reaches r2.
+    v2 -> r1 with v1 -> r2 keeps every rule."""
+    vols = [
+        volunteer("v1", max_assignments=1),
+        volunteer("v2", north_km=1, max_assignments=1, max_travel_km=1.5),
+    ]
+    reqs = [
+        request("r1", start=8, end=9, mandatory=True),
+        request("r2", north_km=-3, start=10, end=11, mandatory=True),
+    ]
+    return make_instance(vols, reqs)
+
+
+@pytest.mark.parametrize(
+    "build", [weight_gadget, two_mandatory_one_order, nearest_cannot_fit, colocated_exam_site]
+)
+def test_greedy_claims_no_proof(build: Any) -> None:
+    instance = build()
+    plan = solve(instance, engine="greedy", time_limit_s=TIME_LIMIT_S)
+    assert plan.status != "optimal"
+    assert plan.bound.coverage is None
+    assert "coverage_proven" not in plan.stats and "travel_bound_km" not in plan.stats
+    report = check_plan(parse_instance(instance), plan)
+    assert report.ok, [str(v) for v in report.violations]
+
+
+def test_greedy_does_not_say_no_plan_staffs_a_request_it_merely_missed() -> None:
+    """Greedy leaves r2 empty and reports status infeasible with r2 at fault: "mandatory, but no
+    plan gives it 1 volunteer(s)". A plan staffing both exists (FORMAT: infeasible is for when
+    no plan can)."""
+    instance = two_mandatory_one_order()
+    assert brute_force_optimum(parse_instance(instance)) is not None
+    plan = solve(instance, engine="greedy", time_limit_s=TIME_LIMIT_S)
+    claims = [f.reason for f in plan.at_fault if "no plan" in f.reason]
+    assert plan.status != "infeasible" or not claims, claims
