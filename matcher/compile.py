@@ -42,6 +42,9 @@ _SLOT_MASK_BUDGET = 200_000_000  # slots x intervals examined to build per-slot 
 # nearer one is busy, which the engines' bound accounts for (ProblemData.request_dropped).
 _CAP_PER_SLOT = 12
 _CAP_EXTRA = 40
+# ... plus _CAP_PER_RIVAL per slot of the requests within _RIVAL_KM at overlapping times.
+_CAP_PER_RIVAL = 2
+_RIVAL_KM = 1.0
 _QUERY_FACTOR = 5
 _HALF_EARTH_KM = float(np.pi * 6371.009)
 
@@ -150,12 +153,31 @@ class Tables:
         self.c_lat = np.asarray(c_lat, dtype=np.float64)
         self.c_lon = np.asarray(c_lon, dtype=np.float64)
         self.c_ptr = np.searchsorted(np.asarray(c_owner, dtype=np.int64), np.arange(len(vols) + 1))
-        self.v_committed_seconds = np.bincount(
-            np.asarray(c_owner, dtype=np.int64),
-            weights=(self.c_end - self.c_start) / 1e6,
-            minlength=len(vols),
-        )
         self.v_commitments = np.diff(self.c_ptr)
+        # Loads are exact integers: durations in units of their greatest common divisor (half
+        # an hour in a typical week), so a cap holds exactly what rule 7 allows, fractional
+        # seconds included, and the MIP's numbers stay small.
+        duration = self.r_end - self.r_start
+        self.load_unit = int(np.gcd.reduce(duration)) if len(duration) else 1
+        self.r_load = duration // self.load_unit
+        committed_us = np.zeros(len(vols), dtype=np.int64)
+        np.add.at(committed_us, np.asarray(c_owner, dtype=np.int64), self.c_end - self.c_start)
+        self.v_capacity = np.array(
+            [
+                UNLIMITED if v.max_hours is None
+                # rule 7 allows 1 us of slack (rules.SECONDS_TOLERANCE)
+                else max((int(np.floor(v.max_hours * _MICROS_PER_HOUR)) + 1 - c) // self.load_unit, 0)
+                for v, c in zip(vols, committed_us.tolist(), strict=True)
+            ],
+            dtype=np.int64,
+        )  # fmt: skip
+        self.v_max_pairs = np.array(
+            [
+                UNLIMITED if v.max_assignments is None else max(v.max_assignments - int(n), 0)
+                for v, n in zip(vols, self.v_commitments.tolist(), strict=True)
+            ],
+            dtype=np.int64,
+        )
         # Availability lookups search on (owner, rank of start time) packed into one int64.
         self._times = np.unique(np.concatenate([self.avail_start, self.r_start]))
         self._avail_key = self.avail_owner * len(self._times) + np.searchsorted(
@@ -259,7 +281,7 @@ class Tables:
         How many qualifying pairs each request leaves out, and how near the nearest of them
         could be, are recorded so that engines can bound what they might add."""
         nreq = self.num_requests
-        cap = _CAP_PER_SLOT * self.r_needed + _CAP_EXTRA
+        cap = _CAP_PER_SLOT * self.r_needed + _CAP_EXTRA + _CAP_PER_RIVAL * self._rival_demand()
         dropped = np.zeros(nreq, dtype=np.int64)
         dropped_km = np.full(nreq, np.inf)
 
@@ -315,6 +337,21 @@ class Tables:
         order = np.lexsort((r, v))
         return Candidates(v[order], r[order], d[order], dropped, dropped_km)
 
+    def _rival_demand(self) -> IntArray:
+        """For each request, the headcount of other requests within _RIVAL_KM of it at an
+        overlapping time: co-located requests (an exam site) compete for the same nearest
+        volunteers, so each must see enough of them for all."""
+        n = self.num_requests
+        if n < 2:
+            return np.zeros(n, dtype=np.int64)
+        index = SphereIndex(self.r_lat, self.r_lon)
+        near = index.within(self.r_lat, self.r_lon, _RIVAL_KM)
+        sizes = np.fromiter((len(h) for h in near), dtype=np.int64, count=n)
+        a = np.repeat(np.arange(n, dtype=np.int64), sizes)
+        b = np.concatenate(near).astype(np.int64)
+        rival = (a != b) & (self.r_start[b] < self.r_end[a]) & (self.r_start[a] < self.r_end[b])
+        return np.bincount(a[rival], weights=self.r_needed[b[rival]], minlength=n).astype(np.int64)
+
     def _gather(
         self, requests: IntArray, limit: IntArray | None, dropped: IntArray, dropped_km: FloatArray
     ) -> tuple[IntArray, IntArray]:
@@ -334,7 +371,9 @@ class Tables:
                     if unseen is not None:
                         np.add.at(dropped, unseen.requests, unseen.count)
                         np.minimum.at(dropped_km, unseen.requests, unseen.nearest_km)
-                    keep = self.available(v, r)
+                    # A pair that breaks a cap on its own can never be chosen: not a candidate.
+                    keep = (self.r_load[r] <= self.v_capacity[v]) & (self.v_max_pairs[v] > 0)
+                    keep[keep] = self.available(v[keep], r[keep])
                     keep[keep] = self.uncommitted(v[keep], r[keep])
                     found_v.append(v[keep])
                     found_r.append(r[keep])
@@ -473,26 +512,7 @@ def compile_instance(instance: Instance) -> Compiled:
     candidates = tables.candidate_pairs(np.setdiff1d(forced, excluded), excluded)
     pair_v, pair_r, dist = candidates.volunteer, candidates.request, candidates.distance_km
 
-    duration_us = tables.r_end - tables.r_start
-    load = -(-duration_us[pair_r] // 1_000_000)  # seconds, rounded up: a cap is never exceeded
-    # Caps are what is left after commitments outside this solve.
-    committed = tables.v_committed_seconds
-    capacity = np.array(
-        [
-            UNLIMITED
-            if v.max_hours is None
-            else max(int(np.floor(v.max_hours * 3600 - c + 1e-6)), 0)
-            for v, c in zip(vols, committed.tolist(), strict=True)
-        ],
-        dtype=np.int64,
-    )
-    max_pairs = np.array(
-        [
-            UNLIMITED if v.max_assignments is None else max(v.max_assignments - int(n), 0)
-            for v, n in zip(vols, tables.v_commitments.tolist(), strict=True)
-        ],
-        dtype=np.int64,
-    )
+    load = tables.r_load[pair_r]
 
     keys = pair_v * max(len(reqs), 1) + pair_r  # ascending: pairs are (volunteer, request)-sorted
     pinned = _pair_flags(instance, keys, instance.pinned)
@@ -507,8 +527,9 @@ def compile_instance(instance: Instance) -> Compiled:
     request_order[start_order] = np.arange(len(reqs))
 
     steps = np.arange(1, FAIRNESS_MAX_STEPS + 1, dtype=np.int64)
-    breakpoints = steps * FAIRNESS_STEP_HOURS * 3600
-    slopes = np.full(len(steps), weights.fairness / (FAIRNESS_STEP_HOURS * 3600))
+    step_load = FAIRNESS_STEP_HOURS * _MICROS_PER_HOUR / tables.load_unit
+    breakpoints = np.floor(steps * step_load).astype(np.int64)
+    slopes = np.full(len(steps), weights.fairness / step_load)
     if weights.fairness == 0:
         breakpoints, slopes = breakpoints[:0], slopes[:0]
 
@@ -517,10 +538,11 @@ def compile_instance(instance: Instance) -> Compiled:
         num_requests=len(reqs),
         pair_volunteer=pair_v,
         pair_request=pair_r,
-        pair_cost=np.rint(dist * 1000).astype(np.int64),
+        # Whole metres, rounded down: a bound in metres is then a bound in kilometres too.
+        pair_cost=np.floor(dist * 1000).astype(np.int64),
         pair_load=load.astype(np.int64),
-        volunteer_capacity=capacity,
-        volunteer_max_pairs=max_pairs,
+        volunteer_capacity=tables.v_capacity,
+        volunteer_max_pairs=tables.v_max_pairs,
         request_min=np.array([r.min_volunteers for r in reqs], dtype=np.int64),
         request_max=np.array([r.volunteers_needed for r in reqs], dtype=np.int64),
         request_mandatory=np.array([r.mandatory for r in reqs], dtype=bool),

@@ -75,8 +75,8 @@ def _reasons(
     data = compiled.data
     pairs = sel.inc.pairs_of_request(r)
     if len(pairs) == 0:
-        sentence, rule = funnel.no_candidate(r)
-        return ("no_candidate",), (sentence,), (rule,)
+        sentence, rule, code = funnel.no_candidate(r)
+        return (code,), (sentence,), (rule,)
     vols = compiled.instance.volunteers
     reqs = compiled.instance.requests
     others = pairs[~sel.selected[pairs]]
@@ -139,7 +139,7 @@ def _reasons(
         codes.append("time_limit")
         reasons.append(f"{n_free} free candidate(s) were not assigned before the solve ended")
     if not codes:  # every candidate is already assigned here: nobody else qualifies
-        sentence, rule = funnel.no_candidate(r, exclude=data.pair_volunteer[pairs])
+        sentence, rule, _ = funnel.no_candidate(r, exclude=data.pair_volunteer[pairs])
         codes.append("no_candidate")
         reasons.append(f"all {n_cand} candidate(s) are assigned to it; for the rest, {sentence}")
         rules.append(rule)
@@ -155,26 +155,31 @@ class _Funnel:
         self.compiled = compiled
         self._qualified: dict[tuple[object, ...], tuple[IntArray, str, int]] = {}
 
-    def no_candidate(self, r: int, exclude: IntArray | None = None) -> tuple[str, int]:
-        """The first of rules 1-5 that no volunteer (outside `exclude`) passes for request r,
-        as a sentence and the rule's number."""
+    def no_candidate(self, r: int, exclude: IntArray | None = None) -> tuple[str, int, ReasonCode]:
+        """The first rule that no volunteer (outside `exclude`) passes for request r (1-5, then
+        commitments and caps), as a sentence, the rule's number and a reason code."""
         t = self.compiled.tables
         req = self.compiled.instance.requests[r]
         v, sentence, rule = self._rules_1_to_3(r)
         if exclude is not None:
             v = np.setdiff1d(v, exclude)
         if t.num_volunteers == 0 or (exclude is not None and len(v) == 0 and not sentence):
-            return (
+            nobody = (
                 "there are no volunteers" if exclude is None else "there are no other volunteers"
-            ), 1
+            )
+            return nobody, 1, "no_candidate"
         if sentence:
-            return sentence, rule
+            return sentence, rule, "no_candidate"
         count = len(v)
         rr = np.full(count, r, dtype=np.int64)
         ok = t.available(v, rr)
         if not ok.any():
             span = f"{req.start.isoformat()} to {req.end.isoformat()}"
-            return f"none of the {count} qualified volunteers is available from {span}", 4
+            return (
+                f"none of the {count} qualified volunteers is available from {span}",
+                4,
+                "no_candidate",
+            )
         v, rr = v[ok], rr[ok]
         count = len(v)
         ok = t.uncommitted(v, rr)
@@ -182,6 +187,25 @@ class _Funnel:
             return (
                 f"all {count} qualified, available volunteers are committed elsewhere at that time",
                 6,
+                "no_candidate",
+            )
+        v, rr = v[ok], rr[ok]
+        count = len(v)
+        ok = t.r_load[rr] <= t.v_capacity[v]
+        if not ok.any():
+            return (
+                f"all {count} qualified, available volunteers have too few hours left for it",
+                7,
+                "hours_cap",
+            )
+        v, rr = v[ok], rr[ok]
+        count = len(v)
+        ok = t.v_max_pairs[v] > 0
+        if not ok.any():
+            return (
+                f"all {count} qualified, available volunteers have reached their assignment cap",
+                7,
+                "assignment_cap",
             )
         v, rr = v[ok], rr[ok]
         dist = t.distance_km(v, rr)
@@ -190,6 +214,7 @@ class _Funnel:
             f"none of the {len(v)} qualified, available volunteers is within their travel radius "
             f"(the nearest is {dist[nearest]:.1f} km away, radius {t.v_radius[v[nearest]]:g} km)",
             5,
+            "no_candidate",
         )
 
     def _rules_1_to_3(self, r: int) -> tuple[IntArray, str, int]:
