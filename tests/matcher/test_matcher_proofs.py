@@ -37,7 +37,7 @@ from matcher.engines.base import EngineResult, plan_coverage
 from matcher.engines.optimal import soft_score
 from matcher.problem import UNLIMITED
 
-TIME_LIMIT_S = 5.0
+TIME_LIMIT_S = 2.0
 # The module, not the engine function `matcher.engines.optimal` that shadows its name.
 optimal_module = importlib.import_module("matcher.engines.optimal")
 KM_SLACK = 1e-3  # plans and stats round kilometres to metres
