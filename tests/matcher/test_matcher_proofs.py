@@ -478,8 +478,8 @@ MAX_PAIRS = st.sampled_from([1, 2, int(UNLIMITED)])
 @st.composite
 def problems(draw: st.DrawFn) -> tuple[ProblemData, ProblemData]:
     """(whole problem, what the engine is given): a random problem of at most 12 pairs with
-    loads, caps, conflict sets, headcount ranges, priorities, mandatory requests, bonuses and
-    fairness; the engine's copy may leave out each request's costliest candidates beyond its
+    loads, caps, conflict sets, headcount ranges, priorities, mandatory requests, a pinned
+    pair, bonuses and fairness; the engine's copy may leave out each request's costliest candidates beyond its
     maximum, recorded like compile records them."""
     nv = draw(st.integers(1, 5))
     nr = draw(st.integers(1, 4))
@@ -488,6 +488,7 @@ def problems(draw: st.DrawFn) -> tuple[ProblemData, ProblemData]:
     n = len(pairs)
     request_max = draw(st.lists(st.integers(1, 2), min_size=nr, max_size=nr))
     request_min = [draw(st.integers(1, m)) for m in request_max]
+    pin = draw(st.sampled_from([-1, -1, -1, *range(n)]))  # at most one pinned pair
     sets = (
         draw(
             st.lists(
@@ -514,6 +515,7 @@ def problems(draw: st.DrawFn) -> tuple[ProblemData, ProblemData]:
         pair_bonus=draw(st.lists(st.sampled_from([0.0, 0.0, 0.5, 1.0]), min_size=n, max_size=n)),
         conflict_sets=sets,
         request_order=draw(st.permutations(list(range(nr)))),
+        pair_pinned=[i == pin for i in range(n)],
     )
     if draw(st.booleans()):
         data = replace(
@@ -525,6 +527,7 @@ def problems(draw: st.DrawFn) -> tuple[ProblemData, ProblemData]:
         mine = mine[np.argsort(data.pair_cost[mine], kind="stable")]
         keep = draw(st.integers(request_max[r], max(len(mine), request_max[r])))
         drop[mine[keep:]] = True
+    drop &= ~data.pair_pinned
     return data, truncated(data, drop) if drop.any() else data
 
 
