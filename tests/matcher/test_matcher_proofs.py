@@ -663,3 +663,21 @@ def test_greedy_does_not_say_no_plan_staffs_a_request_it_merely_missed() -> None
     plan = solve(instance, engine="greedy", time_limit_s=TIME_LIMIT_S)
     claims = unstaffable_claims(plan)
     assert plan.status != "infeasible" or not claims, claims
+
+
+def test_coverage_bound_holds_when_only_left_out_candidates_can_staff_a_request() -> None:
+    """R's 52 nearest volunteers (100 m) each also hold the only pass to their own request at
+    the same time; 8 more, 3 km away, reach R only. The optimum staffs all 53; whatever the
+    engine keeps, its bound must allow 53 and it may not prove less."""
+    near = [
+        volunteer(f"n{i:02d}", north_km=0.1, east_km=0.001 * i, skills=[f"s{i}"]) for i in range(52)
+    ]
+    far = [volunteer(f"f{i}", north_km=3, east_km=0.01 * i) for i in range(8)]
+    own = [
+        request(f"p{i:02d}", north_km=0.1, east_km=0.001 * i + 0.2, required_skills=[f"s{i}"])
+        for i in range(52)
+    ]
+    plan = solve(make_instance(near + far, [request("R"), *own]), time_limit_s=TIME_LIMIT_S)
+    assert plan.bound.coverage is not None and plan.bound.coverage >= 53
+    if plan.status == "optimal" or plan.stats.get("coverage_proven"):
+        assert plan.objective.coverage == 53
