@@ -272,16 +272,22 @@ class Tables:
         return self.skills_ok(v, rr) & self.language_ok(v, rr) & self.attributes_ok(v, rr)
 
     def candidate_pairs(
-        self, keep_keys: IntArray | None = None, drop_keys: IntArray | None = None
+        self,
+        keep_keys: IntArray | None = None,
+        drop_keys: IntArray | None = None,
+        cap_factor: IntArray | None = None,
     ) -> Candidates:
         """Pairs meeting rules 1-5 (and commitments), sorted by (volunteer, request), with their
         distances: for each request its `candidate_cap` nearest, plus every pair whose key
         (volunteer * num_requests + request) is in `keep_keys` (pinned and previous pairs), and
         none whose key is in `drop_keys` (excluded pairs: dropped before the cap counts).
+        `cap_factor` multiplies the cap of each request.
         How many qualifying pairs each request leaves out, and how near the nearest of them
         could be, are recorded so that engines can bound what they might add."""
         nreq = self.num_requests
         cap = _CAP_PER_SLOT * self.r_needed + _CAP_EXTRA + _CAP_PER_RIVAL * self._rival_demand()
+        if cap_factor is not None:  # requests an earlier solve found short of candidates
+            cap = cap * cap_factor
         dropped = np.zeros(nreq, dtype=np.int64)
         dropped_km = np.full(nreq, np.inf)
 
@@ -501,15 +507,16 @@ class Compiled:
         return np.where(keys[pos] == query, pos, -1).astype(np.int64)
 
 
-def compile_instance(instance: Instance) -> Compiled:
-    """Compile a validated instance into candidate pairs, caps, bounds and conflict sets."""
+def compile_instance(instance: Instance, *, cap_factor: IntArray | None = None) -> Compiled:
+    """Compile a validated instance into candidate pairs, caps, bounds and conflict sets.
+    `cap_factor` (per request, >= 1) keeps more candidates for the requests it raises."""
     tables = Tables(instance)
     vols, reqs = instance.volunteers, instance.requests
     forced = _pair_keys(instance, (*instance.pinned, *instance.previous))
     # Excluded pairs (a repair run may not propose a declined pair again) are dropped before
     # each request's candidates are capped, so farther candidates take their place.
     excluded = _pair_keys(instance, instance.excluded)
-    candidates = tables.candidate_pairs(np.setdiff1d(forced, excluded), excluded)
+    candidates = tables.candidate_pairs(np.setdiff1d(forced, excluded), excluded, cap_factor)
     pair_v, pair_r, dist = candidates.volunteer, candidates.request, candidates.distance_km
 
     load = tables.r_load[pair_r]

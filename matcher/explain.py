@@ -31,8 +31,16 @@ class Explanation:
 
 
 def explain(
-    compiled: Compiled, selected: BoolArray, at_fault: list[int], *, proven: bool
+    compiled: Compiled,
+    selected: BoolArray,
+    at_fault: list[int],
+    *,
+    proven: bool,
+    unstaffable_proven: bool = False,
 ) -> Explanation:
+    """Reasons for every request left short; `proven`: the plan is proven optimal;
+    `unstaffable_proven`: no plan staffs the `at_fault` requests (else the sentences say only
+    that this plan does not)."""
     data = compiled.data
     sel = Selection.of(data, selected)
     funnel = _Funnel(compiled)
@@ -45,10 +53,14 @@ def explain(
         codes, reasons, rules = _reasons(compiled, sel, r, funnel, proven=proven)
         if r in faulty:
             codes = ("mandatory_unstaffable", *codes)
-            reasons = (
-                f"mandatory, but no plan gives it {reqs[r].min_volunteers} volunteer(s)",
-                *reasons,
+            need = reqs[r].min_volunteers
+            lead = (
+                f"mandatory, but no plan gives it {need} volunteer(s)"
+                if unstaffable_proven
+                else f"mandatory, but this plan leaves it short of {need} volunteer(s); "
+                "that it cannot be staffed was not proven"
             )
+            reasons = (lead, *reasons)
         missing = int(data.request_max[r] - sel.filled[r])
         unfilled.append(
             Unfilled(request_id=reqs[r].id, missing=missing, codes=codes, reasons=reasons)
@@ -61,10 +73,12 @@ def explain(
         rules = rules_of[r] or (10,)
         if data.pair_pinned[data.pair_request == r].any():
             rules = tuple(sorted({*rules, 11}))
-        reason = (
-            "; ".join(sentences_of[r])
-            or "no plan staffs it together with the other mandatory requests"
+        together = (
+            "no plan staffs it together with the other mandatory requests"
+            if unstaffable_proven
+            else "this plan does not staff it together with the other mandatory requests"
         )
+        reason = "; ".join(sentences_of[r]) or together
         faults.append(AtFault(request_id=reqs[r].id, rules=rules, reason=reason))
     return Explanation(tuple(unfilled), tuple(faults))
 

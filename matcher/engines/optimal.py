@@ -113,6 +113,7 @@ class _PartResult:
     proven: bool
     at_fault: IntArray
     stats: dict[str, float]
+    starved: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineResult:
@@ -122,16 +123,20 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
     per_request = np.bincount(data.pair_request, minlength=data.num_requests)
     # Mandatory requests with fewer candidates than their minimum fail before any search.
     at_fault: list[IntArray] = [
-        np.flatnonzero(data.request_mandatory & (per_request < data.request_min))
+        np.flatnonzero(
+            data.request_mandatory & (per_request + data.request_dropped < data.request_min)
+        )
     ]
+    starved: list[IntArray] = []
     parts = split(replace_mandatory(data, at_fault[0]))
     total_pairs = max(sum(p.data.num_pairs for p in parts), 1)
     bound = 0
     proven = True
     done_pairs = 0
     stats_sum: dict[str, float] = {}
+    handed_back = False
     for i, part in enumerate(parts):
-        if control.should_stop():
+        if control.should_stop() or handed_back:  # the caller will solve again anyway
             result = _fallback(part)
         else:
             share = part.data.num_pairs / max(total_pairs - done_pairs, 1)
@@ -141,6 +146,8 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
         bound += result.bound
         proven &= result.proven
         at_fault.append(part.requests[result.at_fault])
+        starved.append(part.requests[result.starved])
+        handed_back |= bool(result.stats.get("handed_back"))
         for key, value in result.stats.items():
             # Flags hold for the whole problem when they hold for every part; timings add up.
             if key not in stats_sum:
@@ -169,7 +176,14 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
         **{k: (bool(v) if k.endswith("_proven") else round(v, 3)) for k, v in stats_sum.items()},
     }
     return EngineResult(
-        selected=selected, status=status, coverage_bound=bound, at_fault=faults, stats=stats
+        selected=selected,
+        status=status,
+        coverage_bound=bound,
+        at_fault=faults,
+        stats=stats,
+        starved=np.unique(np.concatenate(starved)).astype(np.int64)
+        if starved
+        else np.zeros(0, np.int64),
     )
 
 
@@ -249,6 +263,7 @@ class _PartSolver:
         self.at_fault = np.zeros(0, dtype=np.int64)
         self.staffing_proven = True
         self.last_solution: BoolArray | None = None  # the last MIP plan of the running tier
+        self.starved: set[int] = set()  # requests whose left-out candidates could do better
 
     def _initial_columns(self) -> BoolArray:
         d, inc = self.data, self.inc
@@ -304,6 +319,8 @@ class _PartSolver:
         # tier 3 on them is exact.
         combined = Tier(12, PairLinear(coverage=weight, cost=-1.0), maximize=True, step=0.0)
         self.last_solution = None
+        if self._hand_back():  # tier 0 found requests short of candidates
+            return self._result(_trivial_bound(self.data), proven=False)
         t12 = self._tier(combined, closure_limit=_CLOSURE_LIMIT)
         if t12 is None and self.full:  # proven: no plan staffs every mandatory request
             self._staff_mandatory()
@@ -320,6 +337,8 @@ class _PartSolver:
         bound = _trivial_bound(self.data)
         if lp1 is not None:
             bound = min(bound, int(np.floor(lp1.bound + 1e-6)))
+        if self._hand_back():
+            return self._result(bound, proven=False)
         cov_now = plan_coverage(self.data, self.incumbent)
         travel_bound = None if t12 is None else weight * cov_now - t12.bound
         proven2 = t12 is not None and t12.proven
@@ -359,6 +378,20 @@ class _PartSolver:
                 self.data, self.incumbent, self.budget, self.control, seed=self.params.seed
             )
             self.stats["lns_seconds"] = time.perf_counter() - started
+        return self._result(bound, proven=proven)
+
+    def _hand_back(self) -> bool:
+        """Whether to return now: the caller asked to hear of starved requests first, and
+        enough of the budget is left for it to solve again with more candidates."""
+        if not (self.params.stop_when_starved and self.starved):
+            return False
+        if self.budget.remaining() < 0.5 * self.budget.seconds:
+            return False
+        self.stats["handed_back"] = 1.0
+        return True
+
+    def _result(self, bound: int, *, proven: bool) -> _PartResult:
+        """The part's result with the incumbent as it is."""
         self.stats["coverage_proven"] = float(plan_coverage(self.data, self.incumbent) >= bound)
         # At fault: the mandatory requests (and pinned pairs) the final plan leaves short; tier 0
         # proves that no plan does better when `staffing_proven`.
@@ -369,7 +402,16 @@ class _PartSolver:
         short[np.unique(original.pair_request[original.pair_pinned & ~self.incumbent])] = True
         self.at_fault = np.flatnonzero(short).astype(np.int64)
         self.stats["staffing_proven"] = float(self.staffing_proven)
-        return _PartResult(self.incumbent, bound, proven, self.at_fault, self.stats)
+        # Mandatory requests left short although candidates were left out: more could help.
+        self.starved.update(np.flatnonzero(short & (self.original.request_dropped > 0)).tolist())
+        return _PartResult(
+            self.incumbent,
+            bound,
+            proven,
+            self.at_fault,
+            self.stats,
+            np.asarray(sorted(self.starved), dtype=np.int64),
+        )
 
     def _staff_mandatory(self) -> None:
         """Tier 0, when the greedy plan leaves mandatory requests (or pinned pairs) short: staff
@@ -408,6 +450,7 @@ class _PartSolver:
             )
             support = np.zeros(d.num_pairs, dtype=bool)
             support[form.pairs[lp.x[: form.num_pairs] > 1e-6]] = True
+            self.starved.update(np.flatnonzero(left_out > 1e-7).tolist())
             result = _Priced(
                 bound_with(d, lp, potential, left_out, self.columns), potential, left_out, support
             )
@@ -442,6 +485,8 @@ class _PartSolver:
         # Pricing may take half of the tier's time; the integer solves need the rest.
         priced = self._grow(tier, Deadline(deadline.remaining() * _PRICING_SHARE))
         lp_bound = sign * np.inf if priced is None else priced.bound
+        if self._hand_back():
+            return _TierOutcome(self._value(tier), lp_bound, False)
         if priced is not None:
             self._dive(tier, priced.support, Deadline(deadline.remaining() * _DIVE_SHARE))
         proven = False
