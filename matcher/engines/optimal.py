@@ -319,7 +319,12 @@ class _PartSolver:
         # tier 3 on them is exact.
         combined = Tier(12, PairLinear(coverage=weight, cost=-1.0), maximize=True, step=0.0)
         self.last_solution = None
-        if self._hand_back():  # tier 0 found requests short of candidates
+        if self.params.stop_when_starved and not self.starved:
+            # The caller would rather hear of starved requests before any real work: one
+            # coverage LP, priced against the candidates left out, tells (its columns serve
+            # the tiers below anyway).
+            self._grow(Tier(1, COVERAGE, maximize=True), Deadline(self.budget.remaining() * 0.2))
+        if self._hand_back():  # requests short of candidates
             return self._result(_trivial_bound(self.data), proven=False)
         t12 = self._tier(combined, closure_limit=_CLOSURE_LIMIT)
         if t12 is None and self.full:  # proven: no plan staffs every mandatory request
