@@ -89,6 +89,9 @@ class EngineResult:
     selected: BoolArray
     status: Status
     coverage_bound: int | None = None
+    # A proven lower bound on the travel cost (pair_cost units) of a plan with optimal
+    # coverage, when coverage is proven.
+    cost_bound: float | None = None
     # Mandatory requests (indices) that no plan can staff, when status is infeasible.
     at_fault: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # Requests whose left-out candidates (ProblemData.request_dropped) could improve the plan.

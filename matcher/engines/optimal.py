@@ -18,6 +18,7 @@ the others as at fault.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field, replace
 
@@ -114,6 +115,7 @@ class _PartResult:
     at_fault: IntArray
     stats: dict[str, float]
     starved: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    cost_bound: float | None = None
 
 
 def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineResult:
@@ -128,6 +130,7 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
         )
     ]
     starved: list[IntArray] = []
+    cost_bound: float | None = 0.0
     parts = split(replace_mandatory(data, at_fault[0]))
     total_pairs = max(sum(p.data.num_pairs for p in parts), 1)
     bound = 0
@@ -145,6 +148,12 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
         selected[part.pairs] = result.selected
         bound += result.bound
         proven &= result.proven
+        # A bound on the whole plan's travel only if every part has one.
+        cost_bound = (
+            None
+            if cost_bound is None or result.cost_bound is None
+            else cost_bound + result.cost_bound
+        )
         at_fault.append(part.requests[result.at_fault])
         starved.append(part.requests[result.starved])
         handed_back |= bool(result.stats.get("handed_back"))
@@ -175,12 +184,15 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
         "engine_seconds": round(time.perf_counter() - started, 3),
         **{k: (bool(v) if k.endswith("_proven") else round(v, 3)) for k, v in stats_sum.items()},
     }
+    if cost_bound is not None and parts:
+        stats["travel_bound_km"] = math.floor(cost_bound) / 1000.0  # floored: stays a bound
     return EngineResult(
         selected=selected,
         status=status,
         coverage_bound=bound,
         at_fault=faults,
         stats=stats,
+        cost_bound=cost_bound if parts else None,
         starved=np.unique(np.concatenate(starved)).astype(np.int64)
         if starved
         else np.zeros(0, np.int64),
@@ -264,6 +276,7 @@ class _PartSolver:
         self.staffing_proven = True
         self.last_solution: BoolArray | None = None  # the last MIP plan of the running tier
         self.starved: set[int] = set()  # requests whose left-out candidates could do better
+        self.cost_bound: float | None = None  # on the optimal travel, once coverage is proven
 
     def _initial_columns(self) -> BoolArray:
         d, inc = self.data, self.inc
@@ -369,7 +382,7 @@ class _PartSolver:
             self.stats["coverage_proven_at_s"] = time.perf_counter() - self.started
         proven2 &= proven1
         if proven1 and travel_bound is not None and np.isfinite(travel_bound):
-            self.stats["travel_bound_km"] = travel_bound / 1000.0
+            self.cost_bound = float(travel_bound)
         proven3 = False
         if proven2 and not self._stopped():
             travel = float(cost[self.incumbent].sum())
@@ -377,6 +390,8 @@ class _PartSolver:
                 [(COVERAGE, cov_now - 0.5, np.inf), (TRAVEL, -np.inf, travel + 0.5)]
             )
         proven = proven1 and proven2 and proven3 and self.staffing_proven
+        self.stats["travel_proven"] = float(proven2)
+        self.stats["soft_proven"] = float(proven3)
         if not proven and not self._stopped():
             started = time.perf_counter()
             self.incumbent = improve(
@@ -407,6 +422,8 @@ class _PartSolver:
         short[np.unique(original.pair_request[original.pair_pinned & ~self.incumbent])] = True
         self.at_fault = np.flatnonzero(short).astype(np.int64)
         self.stats["staffing_proven"] = float(self.staffing_proven)
+        self.stats.setdefault("travel_proven", 0.0)
+        self.stats.setdefault("soft_proven", 0.0)
         # Mandatory requests left short although candidates were left out: more could help.
         self.starved.update(np.flatnonzero(short & (self.original.request_dropped > 0)).tolist())
         return _PartResult(
@@ -416,6 +433,7 @@ class _PartSolver:
             self.at_fault,
             self.stats,
             np.asarray(sorted(self.starved), dtype=np.int64),
+            self.cost_bound,
         )
 
     def _staff_mandatory(self) -> None:
