@@ -31,8 +31,16 @@ class Explanation:
 
 
 def explain(
-    compiled: Compiled, selected: BoolArray, at_fault: list[int], *, proven: bool
+    compiled: Compiled,
+    selected: BoolArray,
+    at_fault: list[int],
+    *,
+    proven: bool,
+    unstaffable_proven: bool = False,
 ) -> Explanation:
+    """Reasons for every request left short; `proven`: the plan is proven optimal;
+    `unstaffable_proven`: no plan staffs the `at_fault` requests (else the sentences say only
+    that this plan does not)."""
     data = compiled.data
     sel = Selection.of(data, selected)
     funnel = _Funnel(compiled)
@@ -45,10 +53,14 @@ def explain(
         codes, reasons, rules = _reasons(compiled, sel, r, funnel, proven=proven)
         if r in faulty:
             codes = ("mandatory_unstaffable", *codes)
-            reasons = (
-                f"mandatory, but no plan gives it {reqs[r].min_volunteers} volunteer(s)",
-                *reasons,
+            need = reqs[r].min_volunteers
+            lead = (
+                f"mandatory, but no plan gives it {need} volunteer(s)"
+                if unstaffable_proven
+                else f"mandatory, but this plan leaves it short of {need} volunteer(s); "
+                "that it cannot be staffed was not proven"
             )
+            reasons = (lead, *reasons)
         missing = int(data.request_max[r] - sel.filled[r])
         unfilled.append(
             Unfilled(request_id=reqs[r].id, missing=missing, codes=codes, reasons=reasons)
@@ -61,10 +73,12 @@ def explain(
         rules = rules_of[r] or (10,)
         if data.pair_pinned[data.pair_request == r].any():
             rules = tuple(sorted({*rules, 11}))
-        reason = (
-            "; ".join(sentences_of[r])
-            or "no plan staffs it together with the other mandatory requests"
+        together = (
+            "no plan staffs it together with the other mandatory requests"
+            if unstaffable_proven
+            else "this plan does not staff it together with the other mandatory requests"
         )
+        reason = "; ".join(sentences_of[r]) or together
         faults.append(AtFault(request_id=reqs[r].id, rules=rules, reason=reason))
     return Explanation(tuple(unfilled), tuple(faults))
 
@@ -75,8 +89,8 @@ def _reasons(
     data = compiled.data
     pairs = sel.inc.pairs_of_request(r)
     if len(pairs) == 0:
-        sentence, rule = funnel.no_candidate(r)
-        return ("no_candidate",), (sentence,), (rule,)
+        sentence, rule, code = funnel.no_candidate(r)
+        return (code,), (sentence,), (rule,)
     vols = compiled.instance.volunteers
     reqs = compiled.instance.requests
     others = pairs[~sel.selected[pairs]]
@@ -139,7 +153,7 @@ def _reasons(
         codes.append("time_limit")
         reasons.append(f"{n_free} free candidate(s) were not assigned before the solve ended")
     if not codes:  # every candidate is already assigned here: nobody else qualifies
-        sentence, rule = funnel.no_candidate(r, exclude=data.pair_volunteer[pairs])
+        sentence, rule, _ = funnel.no_candidate(r, exclude=data.pair_volunteer[pairs])
         codes.append("no_candidate")
         reasons.append(f"all {n_cand} candidate(s) are assigned to it; for the rest, {sentence}")
         rules.append(rule)
@@ -155,26 +169,31 @@ class _Funnel:
         self.compiled = compiled
         self._qualified: dict[tuple[object, ...], tuple[IntArray, str, int]] = {}
 
-    def no_candidate(self, r: int, exclude: IntArray | None = None) -> tuple[str, int]:
-        """The first of rules 1-5 that no volunteer (outside `exclude`) passes for request r,
-        as a sentence and the rule's number."""
+    def no_candidate(self, r: int, exclude: IntArray | None = None) -> tuple[str, int, ReasonCode]:
+        """The first rule that no volunteer (outside `exclude`) passes for request r (1-5, then
+        commitments and caps), as a sentence, the rule's number and a reason code."""
         t = self.compiled.tables
         req = self.compiled.instance.requests[r]
         v, sentence, rule = self._rules_1_to_3(r)
         if exclude is not None:
             v = np.setdiff1d(v, exclude)
         if t.num_volunteers == 0 or (exclude is not None and len(v) == 0 and not sentence):
-            return (
+            nobody = (
                 "there are no volunteers" if exclude is None else "there are no other volunteers"
-            ), 1
+            )
+            return nobody, 1, "no_candidate"
         if sentence:
-            return sentence, rule
+            return sentence, rule, "no_candidate"
         count = len(v)
         rr = np.full(count, r, dtype=np.int64)
         ok = t.available(v, rr)
         if not ok.any():
             span = f"{req.start.isoformat()} to {req.end.isoformat()}"
-            return f"none of the {count} qualified volunteers is available from {span}", 4
+            return (
+                f"none of the {count} qualified volunteers is available from {span}",
+                4,
+                "no_candidate",
+            )
         v, rr = v[ok], rr[ok]
         count = len(v)
         ok = t.uncommitted(v, rr)
@@ -182,6 +201,25 @@ class _Funnel:
             return (
                 f"all {count} qualified, available volunteers are committed elsewhere at that time",
                 6,
+                "no_candidate",
+            )
+        v, rr = v[ok], rr[ok]
+        count = len(v)
+        ok = t.r_load[rr] <= t.v_capacity[v]
+        if not ok.any():
+            return (
+                f"all {count} qualified, available volunteers have too few hours left for it",
+                7,
+                "hours_cap",
+            )
+        v, rr = v[ok], rr[ok]
+        count = len(v)
+        ok = t.v_max_pairs[v] > 0
+        if not ok.any():
+            return (
+                f"all {count} qualified, available volunteers have reached their assignment cap",
+                7,
+                "assignment_cap",
             )
         v, rr = v[ok], rr[ok]
         dist = t.distance_km(v, rr)
@@ -190,6 +228,7 @@ class _Funnel:
             f"none of the {len(v)} qualified, available volunteers is within their travel radius "
             f"(the nearest is {dist[nearest]:.1f} km away, radius {t.v_radius[v[nearest]]:g} km)",
             5,
+            "no_candidate",
         )
 
     def _rules_1_to_3(self, r: int) -> tuple[IntArray, str, int]:

@@ -18,6 +18,7 @@ the others as at fault.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field, replace
 
@@ -27,7 +28,7 @@ from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline, EngineResult, Progress, SolveParams, Status, plan_coverage
 from .decompose import Part, split
 from .formulation import Formulation, formulate
-from .greedy import greedy_selection
+from .greedy import greedy_selection, short_requests
 from .lns import improve
 from .milp import Solved, solve_milp
 from .pricing import PairLinear, bound_with, potentials, solve_lp
@@ -113,6 +114,8 @@ class _PartResult:
     proven: bool
     at_fault: IntArray
     stats: dict[str, float]
+    starved: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    cost_bound: float | None = None
 
 
 def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineResult:
@@ -122,16 +125,21 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
     per_request = np.bincount(data.pair_request, minlength=data.num_requests)
     # Mandatory requests with fewer candidates than their minimum fail before any search.
     at_fault: list[IntArray] = [
-        np.flatnonzero(data.request_mandatory & (per_request < data.request_min))
+        np.flatnonzero(
+            data.request_mandatory & (per_request + data.request_dropped < data.request_min)
+        )
     ]
+    starved: list[IntArray] = []
+    cost_bound: float | None = 0.0
     parts = split(replace_mandatory(data, at_fault[0]))
     total_pairs = max(sum(p.data.num_pairs for p in parts), 1)
     bound = 0
     proven = True
     done_pairs = 0
     stats_sum: dict[str, float] = {}
+    handed_back = False
     for i, part in enumerate(parts):
-        if control.should_stop():
+        if control.should_stop() or handed_back:  # the caller will solve again anyway
             result = _fallback(part)
         else:
             share = part.data.num_pairs / max(total_pairs - done_pairs, 1)
@@ -140,7 +148,15 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
         selected[part.pairs] = result.selected
         bound += result.bound
         proven &= result.proven
+        # A bound on the whole plan's travel only if every part has one.
+        cost_bound = (
+            None
+            if cost_bound is None or result.cost_bound is None
+            else cost_bound + result.cost_bound
+        )
         at_fault.append(part.requests[result.at_fault])
+        starved.append(part.requests[result.starved])
+        handed_back |= bool(result.stats.get("handed_back"))
         for key, value in result.stats.items():
             # Flags hold for the whole problem when they hold for every part; timings add up.
             if key not in stats_sum:
@@ -168,8 +184,18 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
         "engine_seconds": round(time.perf_counter() - started, 3),
         **{k: (bool(v) if k.endswith("_proven") else round(v, 3)) for k, v in stats_sum.items()},
     }
+    if cost_bound is not None and parts:
+        stats["travel_bound_km"] = math.floor(cost_bound) / 1000.0  # floored: stays a bound
     return EngineResult(
-        selected=selected, status=status, coverage_bound=bound, at_fault=faults, stats=stats
+        selected=selected,
+        status=status,
+        coverage_bound=bound,
+        at_fault=faults,
+        stats=stats,
+        cost_bound=cost_bound if parts else None,
+        starved=np.unique(np.concatenate(starved)).astype(np.int64)
+        if starved
+        else np.zeros(0, np.int64),
     )
 
 
@@ -184,14 +210,22 @@ def replace_mandatory(data: ProblemData, not_mandatory: IntArray) -> ProblemData
 
 
 def _trivial_bound(data: ProblemData) -> int:
-    per_request = np.bincount(data.pair_request, minlength=data.num_requests)
+    """Coverage if every request got as many volunteers as it has candidates, up to its
+    maximum (candidates compile left out included)."""
+    per_request = np.bincount(data.pair_request, minlength=data.num_requests) + data.request_dropped
     return int((data.request_priority * np.minimum(per_request, data.request_max)).sum())
 
 
 def _fallback(part: Part) -> _PartResult:
+    """A part left to greedy (a stop came first): nothing proven; its short requests named."""
     sel = greedy_selection(part.data)
+    proven = float(plan_coverage(part.data, sel.selected) >= _trivial_bound(part.data))
     return _PartResult(
-        sel.selected.copy(), _trivial_bound(part.data), False, np.zeros(0, np.int64), {}
+        sel.selected.copy(),
+        _trivial_bound(part.data),
+        False,
+        short_requests(sel),
+        {"coverage_proven": proven, "staffing_proven": 0.0},
     )
 
 
@@ -240,6 +274,9 @@ class _PartSolver:
         self.stats: dict[str, float] = {}
         self.at_fault = np.zeros(0, dtype=np.int64)
         self.staffing_proven = True
+        self.last_solution: BoolArray | None = None  # the last MIP plan of the running tier
+        self.starved: set[int] = set()  # requests whose left-out candidates could do better
+        self.cost_bound: float | None = None  # on the optimal travel, once coverage is proven
 
     def _initial_columns(self) -> BoolArray:
         d, inc = self.data, self.inc
@@ -291,39 +328,61 @@ class _PartSolver:
         # optimal in both tiers; it solves several times faster than travel under a held
         # coverage row (a hard knapsack equality for branch and bound).
         weight = 2.0 * float(cost.max(initial=0.0)) + 1.0
-        combined = Tier(12, PairLinear(coverage=weight, cost=-1.0), maximize=True)
+        # step 0: closing the columns under ties keeps every pair of any optimal plan, so that
+        # tier 3 on them is exact.
+        combined = Tier(12, PairLinear(coverage=weight, cost=-1.0), maximize=True, step=0.0)
+        self.last_solution = None
+        if self.params.stop_when_starved and not self.starved:
+            # The caller would rather hear of starved requests before any real work: one
+            # coverage LP, priced against the candidates left out, tells (its columns serve
+            # the tiers below anyway).
+            self._grow(Tier(1, COVERAGE, maximize=True), Deadline(self.budget.remaining() * 0.2))
+        if self._hand_back():  # requests short of candidates
+            return self._result(_trivial_bound(self.data), proven=False)
         t12 = self._tier(combined, closure_limit=_CLOSURE_LIMIT)
         if t12 is None and self.full:  # proven: no plan staffs every mandatory request
             self._staff_mandatory()
             t12 = self._tier(combined, closure_limit=_CLOSURE_LIMIT)
+        # W is above one pair's travel but not above every chain of swaps: the combined optimum
+        # may give up coverage for travel. Then the (better) incumbent's travel was never
+        # optimised, and travel is settled under held coverage below.
+        traded = self.last_solution is not None and plan_coverage(
+            self.data, self.last_solution
+        ) < plan_coverage(self.data, self.incumbent)
         # The coverage LP, grown by pricing from the combined tier's columns (so it settles in a
         # round or two), bounds tier 1 for the whole part.
         lp1 = self._grow(Tier(1, COVERAGE, maximize=True), Deadline(self.budget.remaining() * 0.3))
         bound = _trivial_bound(self.data)
         if lp1 is not None:
             bound = min(bound, int(np.floor(lp1.bound + 1e-6)))
+        if self._hand_back():
+            return self._result(bound, proven=False)
         cov_now = plan_coverage(self.data, self.incumbent)
         travel_bound = None if t12 is None else weight * cov_now - t12.bound
         proven2 = t12 is not None and t12.proven
         if cov_now < bound and not self._stopped():
-            # The combined plan fell short of the bound: settle coverage alone, then travel.
+            # The combined plan fell short of the bound: settle coverage alone.
             t1 = self._tier(Tier(1, COVERAGE, maximize=True), closure_limit=_CLOSURE_LIMIT)
             if t1 is not None and np.isfinite(t1.bound):
                 bound = min(bound, int(np.floor(t1.bound + 1e-6)))
-            if plan_coverage(self.data, self.incumbent) > cov_now and not self._stopped():
-                cov_now = plan_coverage(self.data, self.incumbent)
-                held = Tier(
-                    2, TRAVEL, maximize=False, rows=[(COVERAGE, cov_now - 0.5, np.inf)], step=0.0
-                )
-                t2 = self._tier(held, closure_limit=_CLOSURE_LIMIT)
-                proven2 = t2 is not None and t2.proven
-                travel_bound = None if t2 is None else t2.bound
+            traded |= plan_coverage(self.data, self.incumbent) > cov_now
+            cov_now = plan_coverage(self.data, self.incumbent)
+        if traded and not self._stopped():
+            # Travel under held coverage (a knapsack row: slower, but what is left to settle).
+            held = Tier(
+                2, TRAVEL, maximize=False, rows=[(COVERAGE, cov_now - 0.5, np.inf)], step=0.0
+            )
+            t2 = self._tier(held, closure_limit=_CLOSURE_LIMIT)
+            proven2 = t2 is not None and t2.proven
+            travel_bound = None if t2 is None else t2.bound
+        elif traded:
+            proven2, travel_bound = False, None
         proven1 = cov_now >= bound
         if proven1:
             self.stats["coverage_proven_at_s"] = time.perf_counter() - self.started
         proven2 &= proven1
         if proven1 and travel_bound is not None and np.isfinite(travel_bound):
-            self.stats["travel_bound_km"] = travel_bound / 1000.0
+            self.cost_bound = float(travel_bound)
         proven3 = False
         if proven2 and not self._stopped():
             travel = float(cost[self.incumbent].sum())
@@ -331,12 +390,28 @@ class _PartSolver:
                 [(COVERAGE, cov_now - 0.5, np.inf), (TRAVEL, -np.inf, travel + 0.5)]
             )
         proven = proven1 and proven2 and proven3 and self.staffing_proven
+        self.stats["travel_proven"] = float(proven2)
+        self.stats["soft_proven"] = float(proven3)
         if not proven and not self._stopped():
             started = time.perf_counter()
             self.incumbent = improve(
                 self.data, self.incumbent, self.budget, self.control, seed=self.params.seed
             )
             self.stats["lns_seconds"] = time.perf_counter() - started
+        return self._result(bound, proven=proven)
+
+    def _hand_back(self) -> bool:
+        """Whether to return now: the caller asked to hear of starved requests first, and
+        enough of the budget is left for it to solve again with more candidates."""
+        if not (self.params.stop_when_starved and self.starved):
+            return False
+        if self.budget.remaining() < 0.5 * self.budget.seconds:
+            return False
+        self.stats["handed_back"] = 1.0
+        return True
+
+    def _result(self, bound: int, *, proven: bool) -> _PartResult:
+        """The part's result with the incumbent as it is."""
         self.stats["coverage_proven"] = float(plan_coverage(self.data, self.incumbent) >= bound)
         # At fault: the mandatory requests (and pinned pairs) the final plan leaves short; tier 0
         # proves that no plan does better when `staffing_proven`.
@@ -347,7 +422,19 @@ class _PartSolver:
         short[np.unique(original.pair_request[original.pair_pinned & ~self.incumbent])] = True
         self.at_fault = np.flatnonzero(short).astype(np.int64)
         self.stats["staffing_proven"] = float(self.staffing_proven)
-        return _PartResult(self.incumbent, bound, proven, self.at_fault, self.stats)
+        self.stats.setdefault("travel_proven", 0.0)
+        self.stats.setdefault("soft_proven", 0.0)
+        # Mandatory requests left short although candidates were left out: more could help.
+        self.starved.update(np.flatnonzero(short & (self.original.request_dropped > 0)).tolist())
+        return _PartResult(
+            self.incumbent,
+            bound,
+            proven,
+            self.at_fault,
+            self.stats,
+            np.asarray(sorted(self.starved), dtype=np.int64),
+            self.cost_bound,
+        )
 
     def _staff_mandatory(self) -> None:
         """Tier 0, when the greedy plan leaves mandatory requests (or pinned pairs) short: staff
@@ -386,6 +473,7 @@ class _PartSolver:
             )
             support = np.zeros(d.num_pairs, dtype=bool)
             support[form.pairs[lp.x[: form.num_pairs] > 1e-6]] = True
+            self.starved.update(np.flatnonzero(left_out > 1e-7).tolist())
             result = _Priced(
                 bound_with(d, lp, potential, left_out, self.columns), potential, left_out, support
             )
@@ -420,6 +508,8 @@ class _PartSolver:
         # Pricing may take half of the tier's time; the integer solves need the rest.
         priced = self._grow(tier, Deadline(deadline.remaining() * _PRICING_SHARE))
         lp_bound = sign * np.inf if priced is None else priced.bound
+        if self._hand_back():
+            return _TierOutcome(self._value(tier), lp_bound, False)
         if priced is not None:
             self._dive(tier, priced.support, Deadline(deadline.remaining() * _DIVE_SHARE))
         proven = False
@@ -439,6 +529,7 @@ class _PartSolver:
                 chosen = np.zeros(d.num_pairs, dtype=bool)
                 chosen[form.pairs[outcome.values[: form.num_pairs] > 0.5]] = True
                 self._better(chosen)
+                self.last_solution = chosen
             if priced is None:
                 break
             value = self._value(tier)
@@ -447,7 +538,16 @@ class _PartSolver:
             if (priced.left_out >= -allowed).any():
                 break  # a candidate the data left out could be part of a better plan
             if not needed.any():
-                proven = outcome.solved is Solved.OPTIMAL or sign * (lp_bound - value) < tier.step
+                # Proven only if the incumbent itself attains the optimum: a lexicographically
+                # better plan kept instead of the MIP's (higher coverage, worse tier value)
+                # proves nothing about this tier.
+                attained = (
+                    outcome.objective is not None
+                    and sign * (outcome.objective - value) < 1e-6 + tier.step / 2
+                )
+                proven = (outcome.solved is Solved.OPTIMAL and attained) or sign * (
+                    lp_bound - value
+                ) < tier.step
                 break
             if needed.sum() > closure_limit * self.columns.sum() or deadline.remaining() < 1.0:
                 break
