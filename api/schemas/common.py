@@ -10,8 +10,9 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 
 T = TypeVar("T")
 
-# Ids are positive 64-bit integers: a larger number is a 422, never a database overflow.
-MAX_ID = 2**63 - 1
+# Ids are positive integers that fit the id columns (INTEGER: 32 bits in PostgreSQL): a larger
+# number is a 422, never a database overflow.
+MAX_ID = 2**31 - 1
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
