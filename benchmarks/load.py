@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
+from benchmarks.common import machine_info
 from benchmarks.pg import Postgres
 from benchmarks.service import Service
 
@@ -61,7 +62,8 @@ class Ledger:
     runs: dict[int, dict[str, str]] = field(default_factory=dict)  # run id -> center headers
     published: dict[int, int] = field(default_factory=dict)  # run id -> assignments created
     moves: dict[int, str] = field(default_factory=dict)  # assignment id -> final status acked
-    secrets: list[str] = field(default_factory=list)  # keys and personal data: never in logs
+    # keys, link tokens and personal data, by kind: never in the service's log
+    secrets: list[tuple[str, str]] = field(default_factory=list)
     latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
     transport_errors: Counter[str] = field(default_factory=Counter)
@@ -136,14 +138,22 @@ class University(Client):
         else:
             self.answer()
 
+    def coordinate(self, low: float) -> float:
+        """A home coordinate in [low, low + 0.1) written with exactly six decimals, the last not
+        0: searching the log for it cannot hit a shorter number such as a latency (34.2 ms)."""
+        micro = 10 * self.rng.randrange(10_000) + self.rng.randrange(1, 10)
+        return (round(low * 1_000_000) + micro) / 1_000_000
+
     def volunteer(self, external_id: str) -> dict[str, Any]:
         phone = f"+86 155 {self.rng.randrange(10**8):08d}"
         email = f"{external_id.lower()}@students.example"
         address = f"Dorm {external_id}, 1 Taibai Road"
-        lat = round(34.2 + self.rng.random() * 0.1, 6)
-        lon = round(108.9 + self.rng.random() * 0.1, 6)
+        lat, lon = self.coordinate(34.2), self.coordinate(108.9)
         with self.ledger.lock:
-            self.ledger.secrets += [phone, email, address, f"{lat}", f"{lon}"]
+            self.ledger.secrets += [
+                ("phone", phone), ("email", email), ("address", address),
+                ("home location", f"{lat}"), ("home location", f"{lon}"),
+            ]  # fmt: skip
         return {
             "external_id": external_id,
             "name": f"Student {external_id}",
@@ -275,6 +285,7 @@ class Center(Client):
         if r is not None and r.status_code == 200:
             with self.ledger.lock:
                 self.ledger.published[run_id] = r.json()["created"]
+                self.ledger.secrets += [("link token", k["token"]) for k in r.json()["links"]]
 
     def serve(self) -> None:
         status = self.rng.choice(["confirmed", "checked_in"])
@@ -321,7 +332,7 @@ def database(url: str | None) -> Iterator[str]:
 def setup(service: Service, ledger: Ledger, universities: int, centers: int) -> World:
     def org(kind: str, name: str) -> Org:
         org_id, headers = service.org(kind, name)
-        ledger.secrets.append(headers["Authorization"].split()[1])
+        ledger.secrets.append(("API key", headers["Authorization"].split()[1]))
         return Org(org_id, headers)
 
     return World(
@@ -387,7 +398,7 @@ def wait_for_runs(service: Service, ledger: Ledger, timeout_s: float) -> dict[st
     return dict(counts)
 
 
-def verify(url: str, ledger: Ledger, log_text: str) -> dict[str, int]:
+def verify(url: str, ledger: Ledger, log_text: str) -> dict[str, Any]:
     """Every acknowledged write present exactly once; nothing secret in the service's log."""
     engine = create_engine(url)
     lost: Counter[str] = Counter()
@@ -418,11 +429,17 @@ def verify(url: str, ledger: Ledger, log_text: str) -> dict[str, int]:
             if acked in TERMINAL and status.get(assignment_id) != acked:
                 lost["lifecycle moves"] += 1
     engine.dispose()
-    leaked = sum(1 for s in ledger.secrets if s in log_text)
+    leaked = [(kind, s) for kind, s in ledger.secrets if s in log_text]
+    lines = {line for _, s in leaked for line in log_text.splitlines() if s in line}
+    for _, s in leaked:  # where they were found, without repeating them
+        lines = {line.replace(s, "<redacted>") for line in lines}
     return {
         "lost": sum(lost.values()),
         "duplicated": sum(duplicated.values()),
-        "secrets_in_log": leaked,
+        "secrets_searched": len(ledger.secrets),
+        "secrets_in_log": len(leaked),
+        **({"leaked kinds": dict(Counter(k for k, _ in leaked))} if leaked else {}),
+        **({"log lines with secrets": sorted(lines)[:20]} if leaked else {}),
         **{f"lost {k}": v for k, v in lost.items() if v},
         **{f"duplicated {k}": v for k, v in duplicated.items() if v},
     }
@@ -475,7 +492,7 @@ def run(
     ledger = Ledger()
     with database(database_url) as url, tempfile.TemporaryDirectory() as folder:
         with Service(url, Path(folder), env={"VOLMATCH_WORKER_POLL_S": "0.2"}) as service:
-            ledger.secrets.append(service.admin["Authorization"].split()[1])
+            ledger.secrets.append(("API key", service.admin["Authorization"].split()[1]))
             world = setup(service, ledger, universities, centers)
             progress(f"{clients} clients for {duration_s:g} s on {service.client.base_url}")
             elapsed = drive(str(service.client.base_url), world, ledger, clients, duration_s)
@@ -496,7 +513,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="an empty PostgreSQL database (default: throwaway)")
     parser.add_argument("--out", type=Path, default=Path("var/load.json"))
     args = parser.parse_args(argv)
+    info = machine_info()
+    machine = {k: info[k] for k in ("date", "cpu", "cores", "ram_gb", "os", "python", "commit")}
+    machine["load average at start"] = info["load average"]
     result = run(args.clients, args.duration, args.database_url)
+    result["machine"] = machine
     print(f"{'endpoint':<45} {'n':>7} {'p50 ms':>8} {'p99 ms':>8}  statuses")
     for name, e in result["endpoints"].items():
         print(f"{name:<45} {e['requests']:>7} {e['p50_ms']:>8} {e['p99_ms']:>8}  {e['statuses']}")
