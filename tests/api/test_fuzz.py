@@ -110,14 +110,20 @@ def fuzz_operation(
 def test_every_operation_survives_generated_requests(api: Api, fuzz_world: World) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", api.app)
     examples: Counter[str] = Counter()
+    by_mode: Counter[str] = Counter()
     failures: dict[str, str] = {}
     for result in schema.get_all_operations():
         operation = cast(Any, result).ok()  # an invalid operation raises here
         headers = caller_for(fuzz_world, operation.method.upper(), operation.path)
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            examples[operation.label] += fuzz_operation(operation, mode, headers, failures)
+            sent = fuzz_operation(operation, mode, headers, failures)
+            examples[operation.label] += sent
+            by_mode[mode.value] += sent
     total = sum(examples.values())
-    print(f"fuzz: {total} examples over {len(examples)} operations, {len(failures)} failing")
+    print(
+        f"fuzz: {total} examples ({by_mode['positive']} schema-valid, {by_mode['negative']} "
+        f"schema-invalid) over {len(examples)} operations, {len(failures)} failing"
+    )
     assert len(examples) == len(MATRIX)
     assert not failures, "\n\n".join(f"{k}: {v}" for k, v in failures.items())
 
