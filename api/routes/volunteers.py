@@ -28,6 +28,7 @@ from api.schemas.common import MAX_ID, Page, PathId, QueryTime
 from api.schemas.volunteers import ImportResult, VolunteerIn, VolunteerOut, VolunteerPatch
 from api.services import idempotency, roster_csv
 from api.services import volunteers as service
+from api.services.gc_pause import gc_paused
 from api.services.organizations import Caller
 
 router = APIRouter(prefix="/v1/volunteers", tags=["volunteers"], responses=ERROR_RESPONSES)
@@ -107,6 +108,10 @@ def import_volunteers(
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
 
     def run() -> ImportResult:
+        with gc_paused():  # a roster is millions of objects alive until written
+            return parse_and_import()
+
+    def parse_and_import() -> ImportResult:
         if media == "text/csv":
             try:
                 text = body.decode("utf-8-sig")

@@ -53,10 +53,14 @@ _PRICING_TOLERANCE = 1e-5
 _CLOSURE_LIMIT = 2.0
 # Parts with at most this many pairs are solved on all of them from the start.
 _FULL_COLUMNS = 15_000
+# Parts this small go straight to the MIP (no dive): HiGHS solves them in about a second.
+_SMALL_PART = 2_000
 # Share of a tier's budget for the MIP on the LP's support.
 _DIVE_SHARE = 0.2
 # Share of the remaining budget a tier may use before the next starts.
 _SHARE = {0: 0.3, 1: 0.5, 12: 0.7, 2: 0.7, 3: 0.8}
+# Without soft terms tier 3 is free, so tiers 1 and 2 may take what it would have had.
+_SHARE_WITHOUT_SOFT = {**_SHARE, 12: 0.9, 2: 0.9}
 
 
 def lexicographic_key(data: ProblemData, selected: BoolArray) -> tuple[float, ...]:
@@ -270,6 +274,9 @@ class _PartSolver:
         # Small parts use every pair from the start: their MIP is quick, and restricted columns
         # can hide the only feasible plans (cheap pairs that are also the heaviest).
         self.full = data.num_pairs <= _FULL_COLUMNS
+        self.small = data.num_pairs <= _SMALL_PART
+        # Tier 3 has nothing to weigh without bonuses or fairness steps: any plan ties there.
+        self.has_soft_terms = bool(data.pair_bonus.any()) or bool(data.fairness_slopes.any())
         self.columns = np.ones(data.num_pairs, dtype=bool) if self.full else self._initial_columns()
         self.stats: dict[str, float] = {}
         self.at_fault = np.zeros(0, dtype=np.int64)
@@ -502,7 +509,8 @@ class _PartSolver:
         is optimal for the whole part, or the pairs to add exceed `closure_limit` times the
         columns (then the tier stays unproven). None when the columns admit no plan."""
         d = self.data
-        deadline = Deadline(self.budget.remaining() * _SHARE[tier.number])
+        share = _SHARE[tier.number] if self.has_soft_terms else _SHARE_WITHOUT_SOFT[tier.number]
+        deadline = Deadline(self.budget.remaining() * share)
         sign = 1.0 if tier.maximize else -1.0
         started = time.perf_counter()
         # Pricing may take half of the tier's time; the integer solves need the rest.
@@ -510,7 +518,8 @@ class _PartSolver:
         lp_bound = sign * np.inf if priced is None else priced.bound
         if self._hand_back():
             return _TierOutcome(self._value(tier), lp_bound, False)
-        if priced is not None:
+        if priced is not None and not self.small:
+            # A small part's MIP finds a plan as fast as the dive would: only large ones dive.
             self._dive(tier, priced.support, Deadline(deadline.remaining() * _DIVE_SHARE))
         proven = False
         form = self._formulation(tier.rows, tier.relax)
@@ -601,6 +610,8 @@ class _PartSolver:
         """Soft score with coverage and travel held; exact because the tier-2 columns are
         closed under reduced-cost fixing (every travel-optimal plan lives in them)."""
         d = self.data
+        if not self.has_soft_terms:
+            return True
         started = time.perf_counter()
         form, soft = self._formulation(extra).with_soft_terms(d)
         outcome = solve_milp(
