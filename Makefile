@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run example test lint bench bench-full bench-api clean
+.PHONY: run example test lint bench bench-full bench-api bench-load clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ bench-full: $(STAMP)  ## every benchmark (about 1.5 h on 2 cores): results in be
 
 bench-api: $(STAMP)  ## the HTTP service's benchmark (import, list latency, match run end to end)
 	$(PY) -m benchmarks.api_perf
+
+bench-load: $(STAMP)  ## 50 clients for 2 minutes over a throwaway PostgreSQL; nothing may be lost
+	$(PY) -m benchmarks.load --clients 50 --duration 120
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

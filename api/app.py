@@ -1,5 +1,6 @@
 """The FastAPI application: `create_app(settings)` wires settings, database, routes, the error
-handlers, the body-size cap and, in the embedded default, the solving process.
+handlers, the body-size cap, the per-key rate limiter and, in the embedded default, the solving
+process.
 
 Migrations are applied when the app is created, so every process sees the newest schema.
 """
@@ -14,7 +15,7 @@ from fastapi import FastAPI
 
 from api.db import make_engine, make_sessionmaker, migrate
 from api.errors import install_handlers
-from api.limits import AccessLog, BodySizeLimit
+from api.limits import AccessLog, BodySizeLimit, RateLimiter
 from api.routes import (
     assignments,
     health,
@@ -35,6 +36,9 @@ Volunteer supply-demand matching for a city volunteer service center.
 of kind `center`, `university`, `planner` or `admin`. Another organization's resources answer 404.
 
 **Errors**: every 4xx/5xx is `{"error": CODE, "detail": text, "fields": [{"loc": [...], "msg": text}]}`.
+
+**Rate limit**: each key may make a limited number of requests a minute (see the README);
+past it the answer is 429 with `Retry-After` (seconds).
 
 **Times** carry UTC offsets (`2026-03-02T09:00:00+08:00`); answers repeat the offsets given.
 """
@@ -79,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.geocoder = Geocoder(settings, app.state.sessions)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)

@@ -13,7 +13,8 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.db import transaction
-from api.errors import Forbidden
+from api.errors import Forbidden, TooManyRequests
+from api.limits import RateLimiter
 from api.models import OrgKind
 from api.services.geocoding import Geocoder
 from api.services.idempotency import Answer
@@ -41,11 +42,22 @@ _bearer = HTTPBearer(auto_error=False, description="An organization's API key.")
 
 
 def get_caller(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
+    """The authenticated caller, counted against its key's rate limit (429 past it)."""
     header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
-    return authenticate(session, header)
+    caller = authenticate(session, header)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait_s = limiter.acquire(caller.key_id) if caller.key_id is not None else 0
+    if wait_s:
+        raise TooManyRequests(
+            f"more than {limiter.per_minute} requests with this key in the last minute; "
+            f"retry in {wait_s} s",
+            retry_after_s=wait_s,
+        )
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -17,8 +17,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 log = logging.getLogger("volmatch.api")
 
@@ -109,8 +110,23 @@ class GeocodingFailed(InvalidInput):
     code = "geocoding_failed"
 
 
+class TooManyRequests(ApiError):
+    """The key made more requests in the last minute than the rate limit allows."""
+
+    status_code, code = 429, "rate_limited"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
+
+
 class ServiceUnavailable(ApiError):
     status_code, code = 503, "unavailable"
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template (`/v1/assignment-links/{token}`), never the raw path: link
+    tokens travel in paths, so logs name templates only."""
+    return str(getattr(scope.get("route"), "path", "(no route)"))
 
 
 def fields_from_pydantic(
@@ -151,6 +167,7 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    429: "rate_limited",
 }
 
 
@@ -189,13 +206,33 @@ def install_handlers(app: FastAPI) -> None:
         # A unique or foreign key constraint lost a race with a concurrent request (two imports
         # of one roster, say): the transaction was rolled back whole; retrying is safe. The
         # database's message quotes the row, so it is neither logged nor answered.
-        log.warning("constraint conflict on %s %s", request.method, request.url.path)
+        log.warning("constraint conflict on %s %s", request.method, route_template(request.scope))
         return error_response(
             409,
             ErrorBody(
                 error="conflict",
                 detail="a concurrent change conflicted with this request; nothing was written, retry it",
             ),
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_away(request: Request, exc: OperationalError) -> JSONResponse:
+        # The database went away mid-request (restart, network): the transaction is lost whole,
+        # so nothing was written; the client may retry once it is back. The driver's message
+        # may quote the statement's values, so only its type is logged.
+        log.error(
+            "database unavailable on %s %s (%s)",
+            request.method,
+            route_template(request.scope),
+            type(exc.orig).__name__,
+        )
+        return error_response(
+            503,
+            ErrorBody(
+                error="unavailable",
+                detail="the database is unavailable; nothing was written, retry later",
+            ),
+            {"Retry-After": "5"},
         )
 
     @app.exception_handler(Exception)
@@ -206,7 +243,7 @@ def install_handlers(app: FastAPI) -> None:
             "unexpected %s on %s %s\n%s",
             type(exc).__name__,
             request.method,
-            request.url.path,
+            route_template(request.scope),
             "".join(traceback.format_tb(exc.__traceback__)),
         )
         return error_response(
@@ -217,9 +254,11 @@ def install_handlers(app: FastAPI) -> None:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
     for status, description in {
+        400: "The body cannot be read (not UTF-8 text).",
         401: "Missing, unknown or revoked API key.",
         403: "This kind of organization may not call this endpoint.",
         404: "Unknown, or another organization's (the answer does not tell which).",
         422: "Invalid input: every bad row and field is listed in `fields`.",
+        429: "Too many requests with this key in the last minute; see `Retry-After`.",
     }.items()
 }

@@ -1,16 +1,20 @@
-"""Middleware: a cap on request body size, enforced before any route reads the body (413 in the
-one shape), and an access log that names the route template, never the raw path (link tokens
-travel in paths) nor the query or body.
+"""Limits and the access log: a cap on request body size, enforced before any route reads the
+body (413 in the one shape); a per-key rate limit (429 with `Retry-After`); and an access log that
+names the route template, never the raw path (link tokens travel in paths) nor the query or body.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import threading
 import time
+from collections import deque
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import ErrorBody, error_response
+from api.errors import ErrorBody, error_response, route_template
 
 log = logging.getLogger("volmatch.access")
 
@@ -85,12 +89,39 @@ class AccessLog:
         try:
             await self.app(scope, receive, capture)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "(no route)")
             log.info(
                 "%s %s %s %.1f ms",
                 scope["method"],
-                template,
+                route_template(scope),
                 status,
                 1000 * (time.perf_counter() - started),
             )
+
+
+class RateLimiter:
+    """At most `per_minute` requests per key in any 60 seconds (a sliding window; 0: no limit).
+
+    Counted in this process's memory: with several API processes behind one address, a key may
+    make up to `per_minute` requests a minute through each of them."""
+
+    WINDOW_S = 60.0
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self._seen: dict[int, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, key_id: int) -> int:
+        """Count a request of `key_id`: 0 if it may go ahead, else the seconds until it may."""
+        if self.per_minute <= 0:
+            return 0
+        now = self.clock()
+        with self._lock:
+            seen = self._seen.setdefault(key_id, deque())
+            while seen and seen[0] <= now - self.WINDOW_S:
+                seen.popleft()
+            if len(seen) < self.per_minute:
+                seen.append(now)
+                return 0
+            return max(1, math.ceil(seen[0] + self.WINDOW_S - now))

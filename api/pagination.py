@@ -6,6 +6,7 @@ import base64
 import binascii
 
 from api.errors import FieldError, InvalidInput
+from api.schemas.common import MAX_ID
 
 
 def encode_cursor(last_id: int) -> str:
@@ -19,7 +20,7 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind == "after" and value.isdigit():
+        if kind == "after" and value.isdigit() and int(value) <= MAX_ID:
             return int(value)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     max_batch_rows: int = Field(default=50_000, gt=0, description="Rows per import or batch.")
     max_page_size: int = Field(default=500, gt=0)
+    rate_limit_per_minute: int = Field(
+        default=1200,
+        ge=0,
+        description="Requests per API key in any 60 seconds, per API process (429 with "
+        "Retry-After past it); 0 turns the limit off.",
+    )
 
     # Geocoding (off by default: a missing location is then a 422 asking for coordinates).
     geocoder: Literal["off", "nominatim"] = "off"

@@ -17,11 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -33,57 +29,19 @@ from typing import Any
 import httpx
 
 from benchmarks.cityweek import WEEK_START, city_week
+from benchmarks.service import Service
 
-VOLMATCH = str(Path(sys.executable).parent / "volmatch")
 WINDOW = {
     "start": WEEK_START.isoformat(),
     "end": (WEEK_START + timedelta(days=7)).isoformat(),
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def server(folder: Path) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
     """A service on a fresh SQLite file; a client and an admin's auth header."""
-    env = {**os.environ, "VOLMATCH_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}"}
-    created = subprocess.run(
-        [VOLMATCH, "admin", "create-org", "--name", "bench admin", "--kind", "admin"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    secret = next(
-        line.split(": ", 1)[1] for line in created.splitlines() if line.startswith("key ")
-    )
-    port = _free_port()
-    process = subprocess.Popen(
-        [VOLMATCH, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if client.get("/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the service did not start")
-            time.sleep(0.1)
-        yield client, {"Authorization": f"Bearer {secret}"}
-    finally:
-        process.terminate()
-        process.wait(30)
+    with Service(f"sqlite:///{folder / 'bench.db'}", folder) as service:
+        yield service.client, service.admin
 
 
 def _org(client: httpx.Client, admin: dict[str, str], kind: str) -> dict[str, str]:

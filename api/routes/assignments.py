@@ -17,7 +17,7 @@ from api.schemas.assignments import (
     CompleteIn,
     DeclineIn,
 )
-from api.schemas.common import Page
+from api.schemas.common import Page, PathId, QueryId
 from api.services import assignments as service
 from api.services.organizations import Caller
 
@@ -38,8 +38,8 @@ def list_assignments(
     caller: ReaderDep,
     session: SessionDep,
     settings: SettingsDep,
-    run_id: int | None = None,
-    request_id: int | None = None,
+    run_id: QueryId = None,
+    request_id: QueryId = None,
     status: AssignmentStatusName | None = None,
     cursor: str | None = None,
     limit: int = Query(default=100, ge=1, le=500),
@@ -58,7 +58,7 @@ def list_assignments(
 
 
 @router.get("/v1/assignments/{assignment_id}", summary="One assignment")
-def get_assignment(assignment_id: int, caller: ReaderDep, session: SessionDep) -> AssignmentOut:
+def get_assignment(assignment_id: PathId, caller: ReaderDep, session: SessionDep) -> AssignmentOut:
     return service.to_out(service.visible_assignment(session, caller, assignment_id), caller)
 
 
@@ -67,7 +67,7 @@ def get_assignment(assignment_id: int, caller: ReaderDep, session: SessionDep) -
     summary="The volunteer confirms (university)",
     responses=ILLEGAL,
 )
-def confirm(assignment_id: int, caller: UniversityDep, session: SessionDep) -> AssignmentOut:
+def confirm(assignment_id: PathId, caller: UniversityDep, session: SessionDep) -> AssignmentOut:
     return service.to_out(service.act_as(session, caller, assignment_id, service.CONFIRM), caller)
 
 
@@ -77,7 +77,7 @@ def confirm(assignment_id: int, caller: UniversityDep, session: SessionDep) -> A
     responses=ILLEGAL,
 )
 def decline(
-    assignment_id: int, body: DeclineIn, caller: UniversityDep, session: SessionDep
+    assignment_id: PathId, body: DeclineIn, caller: UniversityDep, session: SessionDep
 ) -> AssignmentOut:
     assignment = service.act_as(session, caller, assignment_id, service.DECLINE, reason=body.reason)
     return service.to_out(assignment, caller)
@@ -88,7 +88,7 @@ def decline(
     summary="The volunteer arrived (center)",
     responses=ILLEGAL,
 )
-def check_in(assignment_id: int, caller: CenterDep, session: SessionDep) -> AssignmentOut:
+def check_in(assignment_id: PathId, caller: CenterDep, session: SessionDep) -> AssignmentOut:
     return service.to_out(service.act_as(session, caller, assignment_id, service.CHECK_IN), caller)
 
 
@@ -98,7 +98,7 @@ def check_in(assignment_id: int, caller: CenterDep, session: SessionDep) -> Assi
     responses=ILLEGAL,
 )
 def complete(
-    assignment_id: int, body: CompleteIn, caller: CenterDep, session: SessionDep
+    assignment_id: PathId, body: CompleteIn, caller: CenterDep, session: SessionDep
 ) -> AssignmentOut:
     assignment = service.act_as(
         session, caller, assignment_id, service.COMPLETE, hours_served=body.hours_served
@@ -112,7 +112,7 @@ def complete(
     responses=ILLEGAL,
 )
 def cancel(
-    assignment_id: int, body: CancelIn, caller: CenterDep, session: SessionDep
+    assignment_id: PathId, body: CancelIn, caller: CenterDep, session: SessionDep
 ) -> AssignmentOut:
     assignment = service.act_as(session, caller, assignment_id, service.CANCEL, reason=body.reason)
     return service.to_out(assignment, caller)

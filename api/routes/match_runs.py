@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query, Response, status
 from api.deps import SessionDep, SettingsDep, json_of, require
 from api.errors import ERROR_RESPONSES
 from api.models import OrgKind
-from api.schemas.common import Page
+from api.schemas.common import Page, PathId
 from api.schemas.match_runs import PlanOut, PublishResult, RepairIn, RunIn, RunOut
 from api.services import match_runs as service
 from api.services.organizations import Caller
@@ -65,7 +65,7 @@ def list_runs(
 
 
 @router.get("/{run_id}", summary="A run's status, progress, objective and bound")
-def get_run(run_id: int, caller: RunnerDep, session: SessionDep) -> RunOut:
+def get_run(run_id: PathId, caller: RunnerDep, session: SessionDep) -> RunOut:
     return service.run_out(service.visible_run(session, caller, run_id))
 
 
@@ -74,7 +74,7 @@ def get_run(run_id: int, caller: RunnerDep, session: SessionDep) -> RunOut:
     summary="Stop a run (keeps the best plan found)",
     responses={409: {"description": "The run has finished already."}},
 )
-def stop_run(run_id: int, caller: RunnerDep, session: SessionDep) -> RunOut:
+def stop_run(run_id: PathId, caller: RunnerDep, session: SessionDep) -> RunOut:
     """A queued run is cancelled at once; a running one is asked to stop, and ends `cancelled`
     with the best plan found so far within a heartbeat or two."""
     return service.run_out(service.stop_run(session, caller, run_id))
@@ -85,7 +85,7 @@ def stop_run(run_id: int, caller: RunnerDep, session: SessionDep) -> RunOut:
     summary="The plan: assignments, and unfilled requests with reasons",
     responses=NO_PLAN,
 )
-def get_plan(run_id: int, caller: RunnerDep, session: SessionDep) -> PlanOut:
+def get_plan(run_id: PathId, caller: RunnerDep, session: SessionDep) -> PlanOut:
     return service.plan_out(service.visible_run(session, caller, run_id))
 
 
@@ -94,7 +94,7 @@ def get_plan(run_id: int, caller: RunnerDep, session: SessionDep) -> PlanOut:
     summary="Publish the plan: create (proposed) assignments",
     responses={409: {"description": "No plan, published already, or the plan no longer fits."}},
 )
-def publish(run_id: int, caller: RunnerDep, session: SessionDep) -> PublishResult:
+def publish(run_id: PathId, caller: RunnerDep, session: SessionDep) -> PublishResult:
     """New pairs become `proposed` assignments, each with a link token for the volunteer (shown
     once, here); held pairs the plan keeps stay; proposed pairs it drops are cancelled."""
     return service.publish(session, caller, run_id)
@@ -107,7 +107,7 @@ def publish(run_id: int, caller: RunnerDep, session: SessionDep) -> PublishResul
     responses={409: {"description": "The run is not published."}},
 )
 def repair(
-    run_id: int,
+    run_id: PathId,
     caller: RunnerDep,
     session: SessionDep,
     settings: SettingsDep,

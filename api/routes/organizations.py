@@ -8,6 +8,7 @@ from api.deps import AdminDep, CallerDep, SessionDep, SettingsDep
 from api.errors import ERROR_RESPONSES
 from api.models import ApiKey, Organization
 from api.repositories import organizations as repo
+from api.schemas.common import PathId
 from api.schemas.organizations import (
     KeyIn,
     KeyOut,
@@ -58,18 +59,18 @@ def my_organization(caller: CallerDep, session: SessionDep) -> OrganizationOut:
 
 
 @router.get("/{org_id}", summary="One organization (admin, or the organization itself)")
-def get_organization(org_id: int, caller: CallerDep, session: SessionDep) -> OrganizationOut:
+def get_organization(org_id: PathId, caller: CallerDep, session: SessionDep) -> OrganizationOut:
     return org_out(service.visible_organization(session, caller, org_id))
 
 
 @router.get("/{org_id}/keys", summary="An organization's keys (never their secrets)")
-def list_keys(org_id: int, caller: CallerDep, session: SessionDep) -> list[KeyOut]:
+def list_keys(org_id: PathId, caller: CallerDep, session: SessionDep) -> list[KeyOut]:
     org = service.visible_organization(session, caller, org_id)
     return [key_out(k) for k in repo.list_keys(session, org.id)]
 
 
 @router.post("/{org_id}/keys", status_code=status.HTTP_201_CREATED, summary="Issue another key")
-def issue_key(org_id: int, body: KeyIn, caller: CallerDep, session: SessionDep) -> NewKey:
+def issue_key(org_id: PathId, body: KeyIn, caller: CallerDep, session: SessionDep) -> NewKey:
     """The secret is shown once, here."""
     org = service.visible_organization(session, caller, org_id)
     key, secret = service.issue_key(session, org, body.label)
@@ -77,6 +78,6 @@ def issue_key(org_id: int, body: KeyIn, caller: CallerDep, session: SessionDep) 
 
 
 @router.delete("/{org_id}/keys/{key_id}", summary="Revoke a key (at once)")
-def revoke_key(org_id: int, key_id: int, caller: CallerDep, session: SessionDep) -> KeyOut:
+def revoke_key(org_id: PathId, key_id: PathId, caller: CallerDep, session: SessionDep) -> KeyOut:
     org = service.visible_organization(session, caller, org_id)
     return key_out(service.revoke_key(session, org.id, key_id))

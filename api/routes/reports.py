@@ -6,11 +6,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse, Response
-from pydantic import AwareDatetime
 
 from api.deps import SessionDep, require
 from api.errors import ERROR_RESPONSES
 from api.models import OrgKind
+from api.schemas.common import QueryTime
 from api.schemas.reports import HoursReport, SupplyDemandReport
 from api.services import reports as service
 from api.services.organizations import Caller
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=ERROR_RESPO
 HoursReaderDep = Annotated[Caller, Depends(require(OrgKind.UNIVERSITY, OrgKind.ADMIN))]
 PlannerDep = Annotated[Caller, Depends(require(OrgKind.PLANNER, OrgKind.ADMIN))]
 Start = Annotated[
-    AwareDatetime,
+    QueryTime,
     Query(
         alias="from",
         description="Range start (with offset).",
@@ -28,7 +28,7 @@ Start = Annotated[
     ),
 ]
 End = Annotated[
-    AwareDatetime,
+    QueryTime,
     Query(alias="to", description="Range end, exclusive.", examples=["2026-07-01T00:00:00+08:00"]),
 ]
 

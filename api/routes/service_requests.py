@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, TypeAdapter
+from pydantic import TypeAdapter
 
 from api.deps import (
     CenterDep,
@@ -20,7 +20,7 @@ from api.deps import (
 )
 from api.errors import ERROR_RESPONSES, PayloadTooLarge
 from api.models import OrgKind
-from api.schemas.common import Page
+from api.schemas.common import MAX_ID, Page, PathId, QueryTime
 from api.schemas.service_requests import (
     RequestBatchResult,
     RequestIn,
@@ -98,9 +98,11 @@ def list_requests(
     settings: SettingsDep,
     status: RequestStatusName | None = None,
     service_type: str | None = None,
-    starts_from: AwareDatetime | None = Query(default=None, description="Start at or after."),
-    starts_before: AwareDatetime | None = Query(default=None, description="Start before."),
-    center_id: int | None = Query(default=None, description="Only this center's (admin)."),
+    starts_from: QueryTime | None = Query(default=None, description="Start at or after."),
+    starts_before: QueryTime | None = Query(default=None, description="Start before."),
+    center_id: int | None = Query(
+        default=None, ge=1, le=MAX_ID, description="Only this center's (admin)."
+    ),
     cursor: str | None = None,
     limit: int = Query(default=100, ge=1, le=500),
 ) -> Response:
@@ -120,7 +122,7 @@ def list_requests(
 
 
 @router.get("/{request_id}", summary="One request")
-def get_request(request_id: int, caller: ReaderDep, session: SessionDep) -> RequestOut:
+def get_request(request_id: PathId, caller: ReaderDep, session: SessionDep) -> RequestOut:
     return service.request_out(session, service.visible_request(session, caller, request_id))
 
 
@@ -130,6 +132,6 @@ def get_request(request_id: int, caller: ReaderDep, session: SessionDep) -> Requ
     responses={409: {"description": "Cancelled or done already, or assignments still open."}},
 )
 def update_request(
-    request_id: int, body: RequestPatch, caller: CenterDep, session: SessionDep
+    request_id: PathId, body: RequestPatch, caller: CenterDep, session: SessionDep
 ) -> RequestOut:
     return service.request_out(session, service.update_request(session, caller, request_id, body))

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from api.deps import (
     GeocoderDep,
@@ -25,7 +24,7 @@ from api.errors import (
     UnsupportedMediaType,
 )
 from api.models import OrgKind
-from api.schemas.common import Page
+from api.schemas.common import MAX_ID, Page, PathId, QueryTime
 from api.schemas.volunteers import ImportResult, VolunteerIn, VolunteerOut, VolunteerPatch
 from api.services import idempotency, roster_csv
 from api.services import volunteers as service
@@ -146,12 +145,14 @@ def list_volunteers(
     session: SessionDep,
     settings: SettingsDep,
     skill: str | None = Query(default=None, description="Has this skill.", examples=["first_aid"]),
-    available_from: AwareDatetime | None = Query(
+    available_from: QueryTime | None = Query(
         default=None,
         description="With `available_to`: one availability interval covers the window.",
     ),
-    available_to: AwareDatetime | None = Query(default=None),
-    university_id: int | None = Query(default=None, description="Only this university's (admin)."),
+    available_to: QueryTime | None = Query(default=None),
+    university_id: int | None = Query(
+        default=None, ge=1, le=MAX_ID, description="Only this university's (admin)."
+    ),
     cursor: str | None = Query(default=None, description="`next_cursor` of the previous page."),
     limit: int = Query(default=100, ge=1, le=500),
 ) -> Response:
@@ -170,13 +171,13 @@ def list_volunteers(
 
 
 @router.get("/{volunteer_id}", summary="One volunteer")
-def get_volunteer(volunteer_id: int, caller: ReaderDep, session: SessionDep) -> VolunteerOut:
+def get_volunteer(volunteer_id: PathId, caller: ReaderDep, session: SessionDep) -> VolunteerOut:
     return service.to_out(service.visible_volunteer(session, caller, volunteer_id), caller)
 
 
 @router.patch("/{volunteer_id}", summary="Change a volunteer (university)")
 def update_volunteer(
-    volunteer_id: int,
+    volunteer_id: PathId,
     body: VolunteerPatch,
     caller: UniversityDep,
     session: SessionDep,
@@ -192,6 +193,6 @@ def update_volunteer(
     summary="Remove a volunteer and their personal data (university)",
     responses={409: {"description": "The volunteer has open assignments."}},
 )
-def delete_volunteer(volunteer_id: int, caller: UniversityDep, session: SessionDep) -> Response:
+def delete_volunteer(volunteer_id: PathId, caller: UniversityDep, session: SessionDep) -> Response:
     service.delete_volunteer(session, caller, volunteer_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+import re
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path, Query
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 T = TypeVar("T")
+
+# Ids are positive integers that fit the id columns (INTEGER: 32 bits in PostgreSQL): a larger
+# number is a 422, never a database overflow.
+MAX_ID = 2**31 - 1
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+_ISO_8601 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_8601(value: Any) -> Any:
+    if isinstance(value, str) and not _ISO_8601.match(value):
+        raise ValueError("not a time like 2026-03-02T09:00:00+08:00 (ISO 8601 with an offset)")
+    return value
+
+
+# A time in a query string: ISO 8601 text with an offset, as documented (pydantic alone would
+# also take a bare number as seconds since 1970).
+QueryTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
 
 
 class StrictModel(BaseModel):

@@ -29,6 +29,7 @@ class Caller:
     org_id: int
     kind: OrgKind
     timezone: str
+    key_id: int | None = None  # the key that authenticated the request (rate limits count per key)
 
     def reads(self, owner_id: int) -> bool:
         """Whether the caller may read what `owner_id` owns: its own, or anything for an admin."""
@@ -94,7 +95,7 @@ def authenticate(session: Session, authorization: str | None) -> Caller:
     if key.revoked_at is not None:
         raise Unauthorized("this API key has been revoked")
     org = key.organization
-    return Caller(org_id=org.id, kind=OrgKind(org.kind), timezone=org.timezone)
+    return Caller(org_id=org.id, kind=OrgKind(org.kind), timezone=org.timezone, key_id=key.id)
 
 
 def visible_organization(session: Session, caller: Caller, org_id: int) -> Organization:

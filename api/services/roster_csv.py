@@ -163,8 +163,19 @@ def _record(row: dict[str, str], problems: list[str]) -> dict[str, Any]:
 
 
 def parse_roster(text: str, max_rows: int) -> Roster:
-    """Parse a roster into records; a bad header is a 422 at once, other problems are kept."""
-    reader = csv.DictReader(io.StringIO(text))
+    """Parse a roster into records; a bad header or text that is not CSV at all is a 422 at
+    once, other problems are kept."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _parse(reader, max_rows)
+    except csv.Error as exc:  # a quote left open, a NUL byte, a cell over the size limit
+        raise InvalidInput(
+            "the body is not readable as CSV; nothing was written",
+            fields=[FieldError(loc=["csv", reader.line_num], msg=str(exc))],
+        ) from None
+
+
+def _parse(reader: csv.DictReader[str], max_rows: int) -> Roster:
     header = reader.fieldnames or []
     unknown = [c for c in header if c not in COLUMNS]
     if "external_id" not in header or unknown:

@@ -69,7 +69,10 @@ def database_url(
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    return Settings(database_url=database_url, embedded_worker=False, **overrides)
+    """Test settings: no embedded solving process, no rate limit (the one test of the limit sets
+    it)."""
+    values: dict[str, Any] = {"embedded_worker": False, "rate_limit_per_minute": 0, **overrides}
+    return Settings(database_url=database_url).model_copy(update=values)
 
 
 class Api:

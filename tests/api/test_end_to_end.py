@@ -1,11 +1,14 @@
 """The issue's end-to-end story: a university imports 500 volunteers from CSV, a center submits
 80 requests, a match run's plan keeps every hard rule (checked with the engine's checker), the
-plan is published, two volunteers decline, and a repair run changes only what it must."""
+plan is published, two volunteers decline, and a repair run changes only what it must. The logs
+of the whole story (API and solving, every logger, DEBUG and up) hold no key, link token, name,
+phone, email, home address or home location."""
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 from typing import Any
 
 from api.db import transaction
@@ -20,6 +23,8 @@ COLUMNS = [
     "external_id",
     "name",
     "phone",
+    "email",
+    "address",
     "lat",
     "lon",
     "skills",
@@ -43,6 +48,8 @@ def roster_csv(volunteers: list[dict[str, Any]]) -> str:
                 "external_id": f"2026{i:05d}",
                 "name": f"Student {i}",
                 "phone": f"+86 100 {i:08d}",
+                "email": f"student.{i}@nwu.example",
+                "address": f"Dorm {i}, 1 Taibai Road",
                 "lat": v["location"]["lat"],
                 "lon": v["location"]["lon"],
                 "skills": ";".join(v["skills"]),
@@ -70,7 +77,14 @@ def checked(api: Api, run_id: int) -> Plan:
     return plan
 
 
-def test_import_match_publish_decline_repair(api: Api) -> None:
+def personal_data(volunteers: list[dict[str, Any]]) -> list[str]:
+    """Every name, phone, email, home address and home location of the roster, as written."""
+    rows = csv.DictReader(io.StringIO(roster_csv(volunteers)))
+    return [row[c] for row in rows for c in ("name", "phone", "email", "address", "lat", "lon")]
+
+
+def test_import_match_publish_decline_repair(api: Api, caplog: Any) -> None:
+    caplog.set_level(logging.DEBUG)
     week = city_week(500, 80, seed=3)
     _, uni = api.org("university", "Northwest University")
     _, center = api.org("center", "Yanta station")
@@ -135,3 +149,16 @@ def test_import_match_publish_decline_repair(api: Api) -> None:
     assert changes["added"] <= len(declined)
     result = api.client.post(f"/v1/match-runs/{repair['id']}/publish", headers=center).json()
     assert (result["kept"], result["cancelled"], result["created"]) == (held, 0, changes["added"])
+
+    # the service's logs of all this (the test client's own httpx lines are not the service's)
+    logged = "\n".join(
+        f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records if r.name != "httpx"
+    )
+    assert "POST /v1/volunteers/import 200" in logged
+    assert {"volmatch.access", "matcher.engines.optimal"} <= {r.name for r in caplog.records}
+    keys = [h["Authorization"].split()[1] for h in (uni, center, api.admin)]
+    tokens = [link["token"] for link in [*links, *result["links"]]]
+    secrets = [*keys, *tokens, *personal_data(week["volunteers"])]
+    assert len(secrets) > 3000
+    leaked = [s for s in secrets if s in logged]
+    assert leaked == [], leaked[:5]

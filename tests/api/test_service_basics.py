@@ -68,19 +68,6 @@ def test_wrong_types_and_unknown_fields_are_named(api: Api) -> None:
     assert ("body", "favourite_colour") in locs
 
 
-def test_oversized_body_is_413(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from fastapi.testclient import TestClient
-
-    from api.app import create_app
-
-    small = settings.model_copy(update={"max_body_bytes": 1000})
-    with TestClient(create_app(small)) as client:
-        r = client.post(
-            "/v1/volunteers/import", content=b"x" * 2000, headers={"Content-Type": "text/csv"}
-        )
-        assert_error(r, 413, "payload_too_large")
-
-
 def test_missing_unknown_and_malformed_keys_are_401(api: Api) -> None:
     for headers in (
         {},

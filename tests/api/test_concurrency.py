@@ -1,0 +1,111 @@
+"""Idempotency and concurrency, with real concurrent requests (threads released together):
+retries of one batch racing each other write it once and all get the first answer; two imports
+of the same roster at once leave one copy of each volunteer; and queued runs claimed by two
+workers at once each execute once (on PostgreSQL with `FOR UPDATE SKIP LOCKED`)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+
+from api.db import transaction
+from api.models import MatchRun, ServiceRequest, Volunteer
+from api.worker import Worker
+from tests.api.conftest import Api, assert_error
+from tests.api.data import request, volunteer
+from tests.api.test_match_runs import queue, setup_week
+
+
+def together(n: int, call: Callable[[int], Any]) -> list[Any]:
+    """`call(i)` in `n` threads released at the same moment; the results in order."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait(10)
+        results[i] = call(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads)
+    return results
+
+
+def count(api: Api, table: Any) -> int:
+    with transaction(api.sessions()) as session:
+        return int(session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def test_racing_retries_of_one_batch_write_it_once(api: Api) -> None:
+    _, center = api.org("center")
+    headers = {**center, "Idempotency-Key": "week-11"}
+    batch = [request(f"R{i}") for i in range(20)]
+    answers = together(6, lambda _: api.client.post("/v1/requests", json=batch, headers=headers))
+    assert [a.status_code for a in answers] == [201] * 6, [a.text for a in answers]
+    assert all(a.json() == answers[0].json() for a in answers)
+    assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 5
+    assert count(api, ServiceRequest) == 20
+    # the same key with another body is refused, and writes nothing
+    other = api.client.post("/v1/requests", json=batch[:1], headers=headers)
+    assert_error(other, 422, "idempotency_key_reused")
+    assert count(api, ServiceRequest) == 20
+
+
+def test_racing_retries_of_one_import_write_it_once(api: Api) -> None:
+    _, uni = api.org("university")
+    headers = {**uni, "Idempotency-Key": "roster-v1"}
+    roster = [volunteer(f"S{i:04d}") for i in range(200)]
+    answers = together(
+        4, lambda _: api.client.post("/v1/volunteers/import", json=roster, headers=headers)
+    )
+    assert [a.status_code for a in answers] == [200] * 4, [a.text[:300] for a in answers]
+    assert all(a.json() == answers[0].json() for a in answers)
+    assert answers[0].json()["created"] == 200
+    assert count(api, Volunteer) == 200
+
+
+def test_two_imports_of_one_roster_at_once_leave_one_copy_of_each(api: Api) -> None:
+    _, uni = api.org("university")
+    roster = [volunteer(f"S{i:04d}") for i in range(300)]
+
+    def import_roster(_: int) -> Any:
+        r = api.client.post("/v1/volunteers/import", json=roster, headers=uni)
+        if r.status_code == 409:  # lost the race on the unique key: rolled back whole; retry
+            assert "retry" in r.json()["detail"]
+            r = api.client.post("/v1/volunteers/import", json=roster, headers=uni)
+        return r
+
+    answers = together(2, import_roster)
+    assert [a.status_code for a in answers] == [200, 200], [a.text[:300] for a in answers]
+    assert sorted(a.json()["created"] for a in answers) == [0, 300]  # once created, once updated
+    with transaction(api.sessions()) as session:
+        ids = session.execute(select(Volunteer.external_id)).scalars().all()
+    assert Counter(ids) == Counter(v["external_id"] for v in roster)  # each exactly once
+
+
+def test_runs_claimed_by_two_workers_at_once_execute_once(api: Api, monkeypatch: Any) -> None:
+    _, center, _, _ = setup_week(api)
+    queued = {queue(api, center, engine="greedy")["id"] for _ in range(8)}
+    executed: Counter[int] = Counter()
+    lock = threading.Lock()
+    real_execute = Worker.execute
+
+    def counting_execute(self: Worker, run_id: int) -> None:
+        with lock:
+            executed[run_id] += 1
+        real_execute(self, run_id)
+
+    monkeypatch.setattr(Worker, "execute", counting_execute)
+    workers = [Worker(api.settings, api.sessions(), name=f"host:{1000 + i}") for i in range(2)]
+    together(2, lambda i: workers[i].run_until_idle())
+    assert set(executed) == queued and set(executed.values()) == {1}, executed
+    with transaction(api.sessions()) as session:
+        runs = session.scalars(select(MatchRun).where(MatchRun.id.in_(queued))).all()
+        assert {(r.status, r.attempts) for r in runs} == {("succeeded", 1)}
