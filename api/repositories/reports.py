@@ -95,7 +95,7 @@ def supply(
     session: Session, start: datetime, end: datetime
 ) -> tuple[Sequence[Any], dict[int, list[str]]]:
     """Availability windows overlapping [start, end), and the skills of their volunteers."""
-    windows = volunteer_repo.windows_in_range(session, start, end)
+    windows = volunteer_repo.window_seconds_in_range(session, start, end)
     skills: dict[int, list[str]] = {}
     for vid, skill in session.execute(select(VolunteerSkill.volunteer_id, VolunteerSkill.skill)):
         skills.setdefault(vid, []).append(skill)

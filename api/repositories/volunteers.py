@@ -232,6 +232,17 @@ def windows_in_range(
 ) -> list[tuple[int, datetime, datetime, int]]:
     """(volunteer id, start, end, offset) of the availability windows overlapping [start, end),
     by volunteer and start."""
+    return [
+        (vid, from_epoch(a, off), from_epoch(b, off), off)
+        for vid, a, b, off in window_seconds_in_range(session, start, end)
+    ]
+
+
+def window_seconds_in_range(
+    session: Session, start: datetime, end: datetime
+) -> list[tuple[int, int, int, int]]:
+    """The same windows as (volunteer id, start_s, end_s, offset_min): epoch seconds, for
+    aggregates that need no datetimes."""
     query = (
         select(
             AvailabilityWindow.volunteer_id,
@@ -245,7 +256,4 @@ def windows_in_range(
         )
         .order_by(AvailabilityWindow.volunteer_id, AvailabilityWindow.start_s)
     )
-    return [
-        (vid, from_epoch(a, off), from_epoch(b, off), off)
-        for vid, a, b, off in session.execute(query)
-    ]
+    return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]

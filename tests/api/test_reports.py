@@ -119,3 +119,55 @@ def test_supply_demand_is_aggregates_only(api: Api) -> None:
     assert all("," in d["area"] for d in grid["demand"])
     _, uni = api.org("university")
     assert_error(api.client.get("/v1/reports/supply-demand", params=RANGE, headers=uni), 403)
+
+
+def test_supply_splits_windows_by_local_day_part_and_cuts_them_at_the_range(api: Api) -> None:
+    """A night window given in UTC+08:00 and one in UTC+00:00 (the other's local day parts),
+    one of them reaching past the end of the range: hours by hand."""
+    _, uni = api.org("university")
+    rows = [
+        # 20:00 -> 09:00 next day at +08:00: evening 4 h, morning 9 h.
+        volunteer(
+            "N1",
+            skills=["first_aid"],
+            availability=[
+                {"start": "2026-03-02T20:00:00+08:00", "end": "2026-03-03T09:00:00+08:00"}
+            ],
+        ),
+        # 11:00 -> 19:30 at +00:00: morning 1 h, afternoon 6 h, evening 1.5 h.
+        volunteer(
+            "N2",
+            skills=[],
+            availability=[
+                {"start": "2026-03-02T11:00:00+00:00", "end": "2026-03-02T19:30:00+00:00"}
+            ],
+        ),
+        # Reaches past the range's end (2026-03-03T06:00+08:00): only 22:00 -> 06:00 counts.
+        volunteer(
+            "N3",
+            skills=["first_aid"],
+            availability=[
+                {"start": "2026-03-02T22:00:00+08:00", "end": "2026-03-03T10:00:00+08:00"}
+            ],
+        ),
+    ]
+    assert api.client.post("/v1/volunteers/import", json=rows, headers=uni).status_code == 200
+    _, planner = api.org("planner")
+    r = api.client.get(
+        "/v1/reports/supply-demand",
+        params={"from": "2026-03-02T00:00:00+08:00", "to": "2026-03-03T06:00:00+08:00"},
+        headers=planner,
+    )
+    assert r.status_code == 200, r.text
+    supply = {
+        (s["skill"], s["day_part"]): (s["volunteers"], s["available_hours"])
+        for s in r.json()["supply"]
+    }
+    assert supply == {
+        # N1 until 06:00 (the range's end): evening 4 h, morning 6 h; N3: evening 2 h, morning 6 h.
+        ("first_aid", "evening"): (2, 6.0),
+        ("first_aid", "morning"): (2, 12.0),
+        ("(any)", "evening"): (3, 7.5),
+        ("(any)", "morning"): (3, 13.0),
+        ("(any)", "afternoon"): (1, 6.0),
+    }
