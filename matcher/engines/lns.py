@@ -17,6 +17,7 @@ from ..problem import BoolArray, IntArray, ProblemData
 from .base import Control, Deadline
 from .decompose import restrict
 from .formulation import formulate
+from .local_search import local_search
 from .milp import solve_milp
 from .state import Incidence
 
@@ -34,6 +35,9 @@ def improve(
 
     if data.num_volunteers < 2 or data.num_pairs == 0:
         return selected
+    searched = local_search(data, selected, deadline, control, seed=seed)
+    if lexicographic_key(data, searched) > lexicographic_key(data, selected):
+        selected = searched
     rng = np.random.default_rng(seed)
     inc = Incidence.of(data)
     current = selected.copy()
