@@ -28,14 +28,20 @@ _STEP_SECONDS = 0.25
 
 
 def improve(
-    data: ProblemData, selected: BoolArray, deadline: Deadline, control: Control, *, seed: int
+    data: ProblemData,
+    selected: BoolArray,
+    deadline: Deadline,
+    control: Control,
+    *,
+    seed: int,
+    staff: IntArray | None = None,
 ) -> BoolArray:
     """Improve `selected` until the deadline or a stop request; never returns a worse plan."""
     from .optimal import lexicographic_key
 
     if data.num_volunteers < 2 or data.num_pairs == 0:
         return selected
-    searched = local_search(data, selected, deadline, control, seed=seed)
+    searched = local_search(data, selected, deadline, control, seed=seed, staff=staff)
     if lexicographic_key(data, searched) > lexicographic_key(data, selected):
         selected = searched
     rng = np.random.default_rng(seed)

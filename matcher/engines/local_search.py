@@ -37,7 +37,7 @@ import numpy as np
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline
-from .state import Incidence
+from .state import Incidence, Selection
 
 __all__ = ["SearchStats", "local_search"]
 
@@ -80,18 +80,45 @@ def local_search(
     control: Control,
     *,
     seed: int,
+    staff: IntArray | None = None,
     max_iterations: int | None = None,
     stats: SearchStats | None = None,
 ) -> BoolArray:
-    """The best plan found from `selected` (never worse on load caps, travel and soft score;
-    same requests staffed by as many volunteers). Stops at the deadline, on a stop request, or
-    after `max_iterations` tabu iterations."""
+    """The best plan found from `selected`: never worse on load caps, then travel, then the
+    soft score, with the same requests staffed by as many volunteers. Requests in `staff` that
+    are below their minimum are first given volunteers regardless of capacity, and the search
+    tries to repair the caps for up to half the time; the plan it returns staffs them only if it
+    succeeded. Stops at the deadline, on a stop request, or after `max_iterations` tabu
+    iterations."""
     started = time.perf_counter()
     stats = stats if stats is not None else SearchStats()
-    search = _Search(data, selected, np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    budget = max_iterations if max_iterations is not None else np.iinfo(np.int64).max
+    plan = selected.copy()
+    if staff is not None and len(staff):
+        filled = _fill(data, plan, staff)
+        if filled is not None:
+            half = Deadline(deadline.remaining() / 2)
+            repaired = _run(data, filled, rng, stats, budget, half, control)
+            if _within_caps(data, repaired):
+                plan = repaired
+    plan = _run(data, plan, rng, stats, budget, deadline, control)
+    stats.seconds = time.perf_counter() - started
+    return plan
+
+
+def _run(
+    data: ProblemData,
+    selected: BoolArray,
+    rng: np.random.Generator,
+    stats: SearchStats,
+    budget: int,
+    deadline: Deadline,
+    control: Control,
+) -> BoolArray:
+    search = _Search(data, selected, rng)
     if search.num_slots == 0 or data.num_volunteers < 2:
         return selected.copy()
-    budget = max_iterations if max_iterations is not None else np.iinfo(np.int64).max
     single = search.num_slots <= _MAX_SLOTS and data.num_volunteers <= _MAX_VOLUNTEERS
     while stats.iterations < budget and not deadline.expired() and not control.should_stop():
         volunteers = search.all_volunteers() if single else search.window_volunteers()
@@ -99,8 +126,49 @@ def local_search(
         stats.windows += 1
         window.run(stats, budget, deadline, control, endless=single)
         window.commit()
-    stats.seconds = time.perf_counter() - started
     return search.selected
+
+
+def _within_caps(data: ProblemData, selected: BoolArray) -> bool:
+    load = np.bincount(
+        data.pair_volunteer[selected],
+        weights=data.pair_load[selected],
+        minlength=data.num_volunteers,
+    )
+    return bool(np.all(load <= data.volunteer_capacity))
+
+
+def _fill(data: ProblemData, selected: BoolArray, requests: IntArray) -> BoolArray | None:
+    """`selected` plus volunteers for each of `requests` below its minimum, ignoring load caps
+    (the search then prices them) but keeping every other rule; the volunteer with the most
+    room left first, then the cheapest. None if some request cannot be staffed so."""
+    sel = Selection.of(data, selected) if data.num_conflict_sets else None
+    out = selected.copy()
+    load = np.bincount(
+        data.pair_volunteer[out], weights=data.pair_load[out], minlength=data.num_volunteers
+    )
+    count = np.bincount(data.pair_volunteer[out], minlength=data.num_volunteers)
+    inc = Incidence.of(data)
+    for r in requests.tolist():
+        pairs = inc.pairs_of_request(r)
+        need = int(data.request_min[r] - out[pairs].sum())
+        while need > 0:
+            v = data.pair_volunteer[pairs]
+            ok = ~out[pairs] & (count[v] < data.volunteer_max_pairs[v])
+            if sel is not None:
+                ok &= sel.blocked[pairs] == 0
+            if not ok.any():
+                return None
+            over = np.maximum(load[v] + data.pair_load[pairs] - data.volunteer_capacity[v], 0)
+            order = np.lexsort((data.pair_cost[pairs], over, ~ok))
+            p = int(pairs[order[0]])
+            out[p] = True
+            load[data.pair_volunteer[p]] += data.pair_load[p]
+            count[data.pair_volunteer[p]] += 1
+            if sel is not None:
+                sel.add(p)
+            need -= 1
+    return out
 
 
 class _Search:
@@ -160,7 +228,8 @@ class _Search:
         """The pair of each (volunteer, request), or -1."""
         keys = volunteers * self.num_requests + requests
         if self.table is not None:
-            return self.table[keys]
+            hit: IntArray = self.table[keys]
+            return hit
         i = np.minimum(np.searchsorted(self.sorted_keys, keys), len(self.sorted_keys) - 1)
         found: IntArray = np.where(self.sorted_keys[i] == keys, self.key_pair[i], -1)
         return found
@@ -173,7 +242,11 @@ class _Search:
         candidates (and a few random ones) with all their slots, within the window limits."""
         d, inc, rng = self.data, self.inc, self.rng
         per_volunteer = np.bincount(self.slot_volunteer, minlength=d.num_volunteers)
-        first = int(self.slot_volunteer[rng.integers(self.num_slots)])
+        over = np.flatnonzero((self.load > d.volunteer_capacity) & (per_volunteer > 0))
+        if len(over) and rng.random() < 0.5:  # repair first where the caps are broken
+            first = int(rng.choice(over))
+        else:
+            first = int(self.slot_volunteer[rng.integers(self.num_slots)])
         chosen = [first]
         in_window = {first}
         slots = int(per_volunteer[first])

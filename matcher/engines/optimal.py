@@ -305,9 +305,13 @@ class _PartSolver:
         proven = proven1 and proven2 and proven3 and self.staffing_proven
         if not proven and not self._stopped():
             started = time.perf_counter()
+            # Mandatory requests the plan leaves short: the search tries to staff them.
+            filled = np.bincount(self.data.pair_request[self.incumbent], minlength=d.num_requests)
+            short = self.original.request_mandatory & (filled < self.original.request_min)
             self.incumbent = improve(
-                self.data, self.incumbent, self.budget, self.control, seed=self.params.seed
-            )
+                self.data, self.incumbent, self.budget, self.control, seed=self.params.seed,
+                staff=np.flatnonzero(short),
+            )  # fmt: skip
             self.stats["lns_seconds"] = time.perf_counter() - started
         self.stats["coverage_proven"] = float(plan_coverage(self.data, self.incumbent) >= bound)
         # At fault: the mandatory requests (and pinned pairs) the final plan leaves short; tier 0
