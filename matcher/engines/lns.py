@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..problem import BoolArray, IntArray, ProblemData
+from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline
 from .decompose import restrict
 from .formulation import formulate
@@ -35,13 +35,14 @@ def improve(
     *,
     seed: int,
     staff: IntArray | None = None,
+    hint: FloatArray | None = None,
 ) -> BoolArray:
     """Improve `selected` until the deadline or a stop request; never returns a worse plan."""
     from .optimal import lexicographic_key
 
     if data.num_volunteers < 2 or data.num_pairs == 0:
         return selected
-    searched = local_search(data, selected, deadline, control, seed=seed, staff=staff)
+    searched = local_search(data, selected, deadline, control, seed=seed, staff=staff, hint=hint)
     if lexicographic_key(data, searched) > lexicographic_key(data, selected):
         selected = searched
     rng = np.random.default_rng(seed)

@@ -29,6 +29,7 @@ same trajectory goes.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -41,9 +42,17 @@ from .state import Incidence, Selection
 
 __all__ = ["SearchStats", "local_search"]
 
-# Window limits: slots (rows), volunteers (columns). The swap and chain matrices are slots^2.
+log = logging.getLogger(__name__)
+
+# A problem this small is searched as one window: slots (rows), volunteers (columns); the swap
+# and chain matrices are (share of slots) x slots.
 _MAX_SLOTS = 400
 _MAX_VOLUNTEERS = 96
+# Else windows of at most this many, each searched until it stops improving.
+_WINDOW_SLOTS = 200
+_WINDOW_VOLUNTEERS = 48
+# Share of the time for the start rounded from the hint, on problems of several windows.
+_HINT_SHARE = 0.7
 # (volunteer, request) lookups use a dense table up to this many cells, else binary search.
 _DENSE_LOOKUP = 1 << 22
 # Penalty weights: multiplicative steps up (volunteer over capacity) and down (plan feasible),
@@ -81,30 +90,53 @@ def local_search(
     *,
     seed: int,
     staff: IntArray | None = None,
+    hint: FloatArray | None = None,
     max_iterations: int | None = None,
     stats: SearchStats | None = None,
 ) -> BoolArray:
-    """The best plan found from `selected`: never worse on load caps, then travel, then the
-    soft score, with the same requests staffed by as many volunteers. Requests in `staff` that
-    are below their minimum are first given volunteers regardless of capacity, and the search
-    tries to repair the caps for up to half the time; the plan it returns staffs them only if it
-    succeeded. Stops at the deadline, on a stop request, or after `max_iterations` tabu
-    iterations."""
+    """The best plan found from `selected`, never lexicographically worse. The search keeps each
+    request's headcount, except that requests in `staff` below their minimum are given
+    volunteers first. With `hint` (a fractional plan, such as an LP optimum, one value per
+    pair) it first tries a second start: the same headcounts on the volunteers the hint prefers
+    (which may break load caps: the search repairs them). A second start, from the hint or for
+    `staff`, gets up to half the time and is kept if it ends better than `selected`. Stops at the
+    deadline, on a stop request, or after `max_iterations` tabu iterations."""
+    from .optimal import lexicographic_key
+
     started = time.perf_counter()
     stats = stats if stats is not None else SearchStats()
     rng = np.random.default_rng(seed)
     budget = max_iterations if max_iterations is not None else np.iinfo(np.int64).max
     plan = selected.copy()
-    if staff is not None and len(staff):
-        filled = _fill(data, plan, staff)
-        if filled is not None:
-            half = Deadline(deadline.remaining() / 2)
-            repaired = _run(data, filled, rng, stats, budget, half, control)
-            if _within_caps(data, repaired):
-                plan = repaired
+    other = None
+    share = 0.5
+    if hint is not None and not _one_window(data, selected):
+        # Large problems only: there the hint (an LP optimum) is much closer to the optimum
+        # than a time-limited MIP's plan, while small ones are solved better from the plan.
+        other = _round(data, selected, hint, staff)
+        share = _HINT_SHARE
+    if other is None and staff is not None and len(staff):
+        other = _fill(data, selected, staff)
+    kept = False
+    if other is not None:
+        other = _run(
+            data, other, rng, stats, budget, Deadline(deadline.remaining() * share), control
+        )
+        if lexicographic_key(data, other) > lexicographic_key(data, plan):
+            plan, kept = other, True
     plan = _run(data, plan, rng, stats, budget, deadline, control)
     stats.seconds = time.perf_counter() - started
+    log.debug(
+        "local search: %d iterations, %d improvements, %d windows, second start %s (%.2fs)",
+        stats.iterations, stats.improvements, stats.windows,
+        "none" if other is None else "kept" if kept else "dropped", stats.seconds,
+    )  # fmt: skip
     return plan
+
+
+def _one_window(data: ProblemData, selected: BoolArray) -> bool:
+    """Whether the whole problem is searched as one window."""
+    return int(selected.sum()) <= _MAX_SLOTS and data.num_volunteers <= _MAX_VOLUNTEERS
 
 
 def _run(
@@ -119,7 +151,7 @@ def _run(
     search = _Search(data, selected, rng)
     if search.num_slots == 0 or data.num_volunteers < 2:
         return selected.copy()
-    single = search.num_slots <= _MAX_SLOTS and data.num_volunteers <= _MAX_VOLUNTEERS
+    single = _one_window(data, selected)
     while stats.iterations < budget and not deadline.expired() and not control.should_stop():
         volunteers = search.all_volunteers() if single else search.window_volunteers()
         window = _Window(search, volunteers)
@@ -129,13 +161,64 @@ def _run(
     return search.selected
 
 
-def _within_caps(data: ProblemData, selected: BoolArray) -> bool:
-    load = np.bincount(
-        data.pair_volunteer[selected],
-        weights=data.pair_load[selected],
-        minlength=data.num_volunteers,
-    )
-    return bool(np.all(load <= data.volunteer_capacity))
+def _round(
+    data: ProblemData, selected: BoolArray, hint: FloatArray, staff: IntArray | None
+) -> BoolArray | None:
+    """A plan with the headcounts of `selected` (raised to the minimum for `staff`) on the
+    pairs `hint` values most (then those of `selected`, then the cheapest), ignoring load caps
+    but keeping every other rule. None when some request cannot be staffed so, or when the plan
+    is `selected` itself."""
+    d = data
+    target = np.bincount(d.pair_request[selected], minlength=d.num_requests)
+    if staff is not None and len(staff):
+        target[staff] = np.maximum(target[staff], d.request_min[staff])
+    wanted = target[d.pair_request] > 0
+    # Pinned pairs first, then the hint's support, then everything else of wanted requests.
+    first = np.flatnonzero(wanted & ((hint > 1e-6) | selected | d.pair_pinned))
+    order = first[np.lexsort((d.pair_cost[first], ~selected[first], -hint[first],
+                              ~d.pair_pinned[first]))]  # fmt: skip
+    out = _place(d, order, target)
+    if out is None or np.array_equal(out, selected):
+        return None
+    return out
+
+
+def _place(data: ProblemData, order: IntArray, target: IntArray) -> BoolArray | None:
+    """Take the pairs of `order` in turn while their request is below `target`, their volunteer
+    within its pair cap and conflict sets, and (first pass) within its load cap; a second pass
+    lets loads exceed the caps; a third takes any pair of the requests still short, the least
+    excess first. None if some request stays short."""
+    d = data
+    sel = Selection(d) if d.num_conflict_sets else None
+    out = np.zeros(d.num_pairs, dtype=bool)
+    filled = np.zeros(d.num_requests, dtype=np.int64)
+    count = np.zeros(d.num_volunteers, dtype=np.int64)
+    load = np.zeros(d.num_volunteers, dtype=np.int64)
+    inc = Incidence.of(d)
+    for stage in range(3):
+        if stage == 2:
+            short = np.flatnonzero(filled < target)
+            if len(short) == 0:
+                break
+            order = np.concatenate([inc.pairs_of_request(int(r)) for r in short])
+            v = d.pair_volunteer[order]
+            excess = load[v] + d.pair_load[order] - d.volunteer_capacity[v]
+            order = order[np.lexsort((d.pair_cost[order], np.maximum(excess, 0)))]
+        for p in order.tolist():
+            r, v = int(d.pair_request[p]), int(d.pair_volunteer[p])
+            if out[p] or filled[r] >= target[r] or count[v] >= d.volunteer_max_pairs[v]:
+                continue
+            if stage == 0 and load[v] + d.pair_load[p] > d.volunteer_capacity[v]:
+                continue
+            if sel is not None:
+                if sel.blocked[p]:
+                    continue
+                sel.add(p)
+            out[p] = True
+            filled[r] += 1
+            count[v] += 1
+            load[v] += d.pair_load[p]
+    return out if np.all(filled >= target) else None
 
 
 def _fill(data: ProblemData, selected: BoolArray, requests: IntArray) -> BoolArray | None:
@@ -243,7 +326,7 @@ class _Search:
         d, inc, rng = self.data, self.inc, self.rng
         per_volunteer = np.bincount(self.slot_volunteer, minlength=d.num_volunteers)
         over = np.flatnonzero((self.load > d.volunteer_capacity) & (per_volunteer > 0))
-        if len(over) and rng.random() < 0.5:  # repair first where the caps are broken
+        if len(over):  # repair first where the caps are broken
             first = int(rng.choice(over))
         else:
             first = int(self.slot_volunteer[rng.integers(self.num_slots)])
@@ -253,15 +336,20 @@ class _Search:
         queue = [int(r) for r in d.pair_request[self.slot_pair[self.slot_volunteer == first]]]
         rng.shuffle(queue)
         seen = set(queue)
-        while queue and len(chosen) < _MAX_VOLUNTEERS:
+        while queue and len(chosen) < _WINDOW_VOLUNTEERS:
             r = queue.pop(0)
             pairs = inc.pairs_of_request(r)
-            near = pairs[:_WINDOW_NEAREST]
-            if len(pairs) > _WINDOW_NEAREST:
-                extra = rng.choice(pairs[_WINDOW_NEAREST:], min(_WINDOW_RANDOM, len(pairs)))
-                near = np.concatenate([near, extra])
+            # The nearest few, the ones with the most room left (where a repair can go), more
+            # of the nearest, a few at random.
+            rest = pairs[_WINDOW_NEAREST:]
+            v_all = d.pair_volunteer[pairs]
+            room = d.volunteer_capacity[v_all] - self.load[v_all] - d.pair_load[pairs]
+            roomy = pairs[np.argsort(-room, kind="stable")[:_WINDOW_RANDOM]]
+            extra = rng.choice(rest, min(_WINDOW_RANDOM, len(rest)), replace=False)
+            half = _WINDOW_NEAREST // 2
+            near = np.concatenate([pairs[:half], roomy, pairs[half:_WINDOW_NEAREST], extra])
             for v in d.pair_volunteer[near].tolist():
-                if v in in_window or slots + per_volunteer[v] > _MAX_SLOTS:
+                if v in in_window or slots + per_volunteer[v] > _WINDOW_SLOTS:
                     continue
                 in_window.add(v)
                 chosen.append(v)
@@ -270,7 +358,7 @@ class _Search:
                 fresh = [q for q in held if q not in seen]
                 seen.update(fresh)
                 queue.extend(fresh)
-                if len(chosen) >= _MAX_VOLUNTEERS:
+                if len(chosen) >= _WINDOW_VOLUNTEERS:
                     break
         return np.asarray(chosen, dtype=np.int64)
 
@@ -292,11 +380,13 @@ class _Moves(NamedTuple):
     chain: FloatArray
     ok_chain: BoolArray
     chain_target: IntArray
-    over_shift: IntArray  # change of the window's total excess
-    over_swap: IntArray
-    price_shift: FloatArray  # the capacity-price part of the change
-    price_swap: FloatArray
-    total_over: int
+    # Excess over capacity: now (per volunteer), of each slot's volunteer without it, and of
+    # the volunteers receiving in shifts, swaps ("in": k2's, "back": rows[i]'s).
+    over0: IntArray
+    over_out: IntArray
+    over_add: IntArray
+    over_in: IntArray
+    over_back: IntArray
 
 
 class _Window:
@@ -381,7 +471,7 @@ class _Window:
         best_key = self.key()
         best = self.assigned.copy()
         last_best = 0
-        patience = max(100, 2 * self.n)
+        patience = max(100, 2 * self.n) if endless else max(30, self.n // 2)
         while stats.iterations < budget:
             if deadline.expired() or (stats.iterations % 64 == 0 and control.should_stop()):
                 break
@@ -512,13 +602,8 @@ class _Window:
             rows=rows, shift=shift, ok_shift=ok_shift, free_shift=ok_shift & ~tabu,
             swap=swap, ok_swap=ok_swap, free_swap=free_swap,
             chain=chain, ok_chain=ok_chain, chain_target=target,
-            over_shift=(over_out - over0[v])[:, None] + (over_add - over0),
-            over_swap=(over_in - over0[v][None, :]) + (over_back - over0[v1][:, None]),
-            price_shift=(weight[v] * (over_out - over0[v]))[:, None]
-            + weight * (over_add - over0),
-            price_swap=weight[v][None, :] * (over_in - over0[v][None, :])
-            + weight[v1][:, None] * (over_back - over0[v1][:, None]),
-            total_over=int(over0.sum()),
+            over0=over0, over_out=over_out, over_add=over_add, over_in=over_in,
+            over_back=over_back,
         )  # fmt: skip
 
     def _choose(self, moves: _Moves, best_key: tuple[int, float]) -> _Move | None:
@@ -526,17 +611,9 @@ class _Window:
         best (aspiration; then the cheapest such move)."""
         n, m = self.n, self.m
         rows = moves.rows
-        feas_shift = moves.ok_shift & (moves.over_shift == -moves.total_over)
-        feas_swap = moves.ok_swap & (moves.over_swap == -moves.total_over)
-        if feas_shift.any() or feas_swap.any():
-            target = np.inf if best_key[0] > 0 else best_key[1] - self.objective() - 1e-9
-            cs = np.where(feas_shift, moves.shift - moves.price_shift, _INF)
-            cw = np.where(feas_swap, moves.swap - moves.price_swap, _INF)
-            i, j = int(np.argmin(cs)), int(np.argmin(cw))
-            if min(cs.flat[i], cw.flat[j]) < target:
-                if cs.flat[i] <= cw.flat[j]:
-                    return (0, i // m, -1, i % m)
-                return (1, int(rows[j // n]), j % n, -1)
+        move = self._aspiration(moves, best_key)
+        if move is not None:
+            return move
         shift = np.where(moves.free_shift, moves.shift, _INF)
         swap = np.where(moves.free_swap, moves.swap, _INF)
         chain = np.where(moves.ok_chain, moves.chain, _INF)
@@ -548,6 +625,37 @@ class _Window:
         ]  # fmt: skip
         delta, move = min(options, key=lambda o: o[0])
         return move if np.isfinite(delta) else None
+
+    def _aspiration(self, moves: _Moves, best_key: tuple[int, float]) -> _Move | None:
+        """The cheapest shift or swap to a feasible plan better than the best, if any. A
+        shift or swap touches two volunteers, so only when at most two are over capacity."""
+        over0 = moves.over0
+        if np.count_nonzero(over0) > 2:
+            return None
+        n, m = self.n, self.m
+        v, rows, w = self.assigned, moves.rows, self.weight
+        v1 = v[rows]
+        total = int(over0.sum())
+        out = moves.over_out - over0[v]  # excess change of a slot's volunteer as it leaves
+        add = moves.over_add - over0
+        into = moves.over_in - over0[v][None, :]
+        back = moves.over_back - over0[v1][:, None]
+        feas_shift = moves.ok_shift & (out[:, None] + add == -total)
+        feas_swap = moves.ok_swap & (into + back == -total)
+        if not (feas_shift.any() or feas_swap.any()):
+            return None
+        # True changes: the penalised ones less the capacity prices.
+        price_shift = (w[v] * out)[:, None] + w * add
+        price_swap = w[v][None, :] * into + w[v1][:, None] * back
+        target = np.inf if best_key[0] > 0 else best_key[1] - self.objective() - 1e-9
+        cs = np.where(feas_shift, moves.shift - price_shift, _INF)
+        cw = np.where(feas_swap, moves.swap - price_swap, _INF)
+        i, j = int(np.argmin(cs)), int(np.argmin(cw))
+        if min(cs.flat[i], cw.flat[j]) >= target:
+            return None
+        if cs.flat[i] <= cw.flat[j]:
+            return (0, i // m, -1, i % m)
+        return (1, int(rows[j // n]), j % n, -1)
 
     def penalised(self) -> float:
         """The objective the search minimises: travel and soft terms plus capacity prices."""

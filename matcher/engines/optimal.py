@@ -219,6 +219,8 @@ class _PartSolver:
         self.stats: dict[str, float] = {}
         self.at_fault = np.zeros(0, dtype=np.int64)
         self.staffing_proven = True
+        # The combined tier's last LP solution over all pairs: the local search rounds it.
+        self.lp_values: FloatArray | None = None
 
     def _initial_columns(self) -> BoolArray:
         d, inc = self.data, self.inc
@@ -310,7 +312,7 @@ class _PartSolver:
             short = self.original.request_mandatory & (filled < self.original.request_min)
             self.incumbent = improve(
                 self.data, self.incumbent, self.budget, self.control, seed=self.params.seed,
-                staff=np.flatnonzero(short),
+                staff=np.flatnonzero(short), hint=self.lp_values,
             )  # fmt: skip
             self.stats["lns_seconds"] = time.perf_counter() - started
         self.stats["coverage_proven"] = float(plan_coverage(self.data, self.incumbent) >= bound)
@@ -363,6 +365,9 @@ class _PartSolver:
             )
             support = np.zeros(d.num_pairs, dtype=bool)
             support[form.pairs[lp.x[: form.num_pairs] > 1e-6]] = True
+            if tier.number == 12:
+                self.lp_values = np.zeros(d.num_pairs)
+                self.lp_values[form.pairs] = lp.x[: form.num_pairs]
             result = (bound_with(lp, potential, self.columns), potential, support)
             log.debug(
                 "tier %d LP %.1f bound %.1f on %d columns (%.2fs)",
