@@ -201,8 +201,8 @@ def _place(data: ProblemData, order: IntArray, target: IntArray) -> BoolArray | 
             if len(short) == 0:
                 break
             order = np.concatenate([inc.pairs_of_request(int(r)) for r in short])
-            v = d.pair_volunteer[order]
-            excess = load[v] + d.pair_load[order] - d.volunteer_capacity[v]
+            vs = d.pair_volunteer[order]
+            excess = load[vs] + d.pair_load[order] - d.volunteer_capacity[vs]
             order = order[np.lexsort((d.pair_cost[order], np.maximum(excess, 0)))]
         for p in order.tolist():
             r, v = int(d.pair_request[p]), int(d.pair_volunteer[p])
