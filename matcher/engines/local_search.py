@@ -40,7 +40,7 @@ from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline
 from .state import Incidence, Selection
 
-__all__ = ["SearchStats", "local_search"]
+__all__ = ["SearchStats", "local_search", "searched_whole"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ _MAX_VOLUNTEERS = 96
 # Else windows of at most this many, each searched until it stops improving.
 _WINDOW_SLOTS = 200
 _WINDOW_VOLUNTEERS = 48
+# Iterations without a new best before a lone window goes back to its best plan: max(a, b * slots).
+_PATIENCE = (100, 2.0)
 # Share of the time for the start rounded from the hint, on problems of several windows.
 _HINT_SHARE = 0.7
 # (volunteer, request) lookups use a dense table up to this many cells, else binary search.
@@ -110,7 +112,7 @@ def local_search(
     plan = selected.copy()
     other = None
     share = 0.5
-    if hint is not None and not _one_window(data, selected):
+    if hint is not None and not searched_whole(data, selected):
         # Large problems only: there the hint (an LP optimum) is much closer to the optimum
         # than a time-limited MIP's plan, while small ones are solved better from the plan.
         other = _round(data, selected, hint, staff)
@@ -134,8 +136,8 @@ def local_search(
     return plan
 
 
-def _one_window(data: ProblemData, selected: BoolArray) -> bool:
-    """Whether the whole problem is searched as one window."""
+def searched_whole(data: ProblemData, selected: BoolArray) -> bool:
+    """Whether the search takes the whole problem as one window (else window by window)."""
     return int(selected.sum()) <= _MAX_SLOTS and data.num_volunteers <= _MAX_VOLUNTEERS
 
 
@@ -151,7 +153,7 @@ def _run(
     search = _Search(data, selected, rng)
     if search.num_slots == 0 or data.num_volunteers < 2:
         return selected.copy()
-    single = _one_window(data, selected)
+    single = searched_whole(data, selected)
     while stats.iterations < budget and not deadline.expired() and not control.should_stop():
         volunteers = search.all_volunteers() if single else search.window_volunteers()
         window = _Window(search, volunteers)
@@ -471,7 +473,9 @@ class _Window:
         best_key = self.key()
         best = self.assigned.copy()
         last_best = 0
-        patience = max(100, 2 * self.n) if endless else max(30, self.n // 2)
+        patience = int(
+            max(_PATIENCE[0], _PATIENCE[1] * self.n) if endless else max(30, self.n // 2)
+        )
         while stats.iterations < budget:
             if deadline.expired() or (stats.iterations % 64 == 0 and control.should_stop()):
                 break

@@ -13,17 +13,19 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks.gap import GapInstance, to_problem
 from matcher import Control, ProblemData
 from matcher.engines.base import Deadline
 from matcher.engines.greedy import greedy_selection
 from matcher.engines.lns import improve
-from matcher.engines.local_search import SearchStats, local_search
+from matcher.engines.local_search import SearchStats, _Search, _Window, local_search
 from matcher.engines.optimal import lexicographic_key
 
 
@@ -58,20 +60,10 @@ def random_problem(seed: int, nv: int = 8, nr: int = 12, density: float = 0.6) -
 
 
 def gap_problem(cost: list[list[int]], load: list[list[int]], capacity: list[int]) -> ProblemData:
-    """A generalised assignment problem: agents x jobs matrices, every job mandatory, once."""
-    c, a = np.asarray(cost), np.asarray(load)
-    m, n = c.shape
-    agents, jobs = np.divmod(np.arange(m * n), n)
-    return ProblemData.build(
-        num_volunteers=m,
-        num_requests=n,
-        pair_volunteer=agents,
-        pair_request=jobs,
-        pair_cost=c.ravel(),
-        pair_load=a.ravel(),
-        volunteer_capacity=capacity,
-        request_mandatory=np.ones(n, dtype=bool),
-    )
+    """A generalised assignment problem (agents x jobs), as the GAP benchmark builds it."""
+    instance = GapInstance("hand", np.asarray(cost), np.asarray(load), np.asarray(capacity), False)
+    data: ProblemData = to_problem(instance)
+    return data
 
 
 def plan(data: ProblemData, agent_of_job: list[int]) -> np.ndarray:
@@ -108,7 +100,9 @@ def test_random_problems_keep_rules_and_never_get_worse(seed: int) -> None:
     assert lexicographic_key(data, out) >= lexicographic_key(data, start)
     # Coverage and headcounts are those of the start: the search moves slots, never drops them.
     filled = np.bincount(data.pair_request[out], minlength=data.num_requests)
-    assert np.array_equal(filled, np.bincount(data.pair_request[start], minlength=data.num_requests))
+    assert np.array_equal(
+        filled, np.bincount(data.pair_request[start], minlength=data.num_requests)
+    )
     assert np.all(out[data.pair_pinned & start])
 
 
@@ -150,17 +144,17 @@ def test_swap_when_capacity_blocks_every_shift() -> None:
     assert int(data.pair_cost[out].sum()) == 2
 
 
-def test_ejection_chain_when_swaps_and_shifts_are_blocked() -> None:
-    """Agent 0 holds job 0, agent 1 holds job 1, agent 2 is empty and only fits job 1. Job 0 is
-    cheap on agent 1, job 1 costs the same anywhere: the improvement is job 0 to agent 1 with
-    job 1 ejected to agent 2."""
+def test_ejection_chain_when_a_swap_is_too_dear() -> None:
+    """Each agent holds at most one job (loads 3, capacity 3). Job 0 is cheap on agent 1, where
+    job 1 sits; sending job 1 back to agent 0 (a swap) costs 100, to the empty agent 2 only 6:
+    job 0 to agent 1 with job 1 ejected to agent 2 saves 7."""
     data = gap_problem(
-        cost=[[9, 5], [1, 5], [50, 5]],
+        cost=[[9, 100], [1, 5], [50, 6]],
         load=[[3, 3], [3, 3], [3, 3]],
         capacity=[3, 3, 3],
     )
     out = search(data, plan(data, [0, 1]))
-    assert int(data.pair_cost[out].sum()) == 6
+    assert int(data.pair_cost[out].sum()) == 7
     assert data.violations(out) == (0, 0)
 
 
@@ -199,6 +193,55 @@ def test_conflicts_and_pair_caps_are_never_broken() -> None:
     out = search(data, np.array([True, True, False, False]))
     assert out.tolist() == [False, True, True, False]
     assert data.violations(out) == (0, 0)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_move_values_match_a_recount(seed: int) -> None:
+    """Every shift, swap and chain the search evaluates changes the penalised objective (travel,
+    soft terms, priced excess) by exactly the value it was given; loads broken on purpose so
+    that the capacity prices matter. Also with conflict sets, bonuses and fairness terms."""
+    base = random_problem(seed, nv=6, nr=14, density=0.8)
+    data = replace(
+        base,
+        volunteer_max_pairs=np.full(6, 6),
+        fairness_breakpoints=np.array([4, 8]),
+        fairness_slopes=np.array([0.5, 1.0]),
+    )
+    start = greedy_selection(data).selected.copy()
+    search_ = _Search(data, start, np.random.default_rng(seed))
+    window = _Window(search_, search_.all_volunteers())
+    window.weight = np.random.default_rng(seed).random(window.m) * 10
+    window.capacity = np.maximum(window.capacity - 3, 0)  # some volunteers over capacity
+    rng = np.random.default_rng(seed)
+    checked = 0
+    for _ in range(20):
+        window.iteration += 1
+        moves = window._evaluate(window.rows)
+        candidates = [
+            (0, np.argwhere(moves.ok_shift), moves.shift),
+            (1, np.argwhere(moves.ok_swap), moves.swap),
+            (2, np.argwhere(moves.ok_chain), moves.chain),
+        ]
+        for kind, allowed, values in candidates:
+            for a, b in allowed[rng.permutation(len(allowed))[:5]].tolist():
+                saved = (window.assigned.copy(), window.load.copy(), window.count.copy())
+                blocked = None if window.blocked is None else window.blocked.copy()
+                before = window.penalised()
+                if kind == 0:
+                    move = (0, a, -1, b)
+                elif kind == 1:
+                    move = (1, int(moves.rows[a]), b, -1)
+                else:
+                    move = (2, int(moves.rows[a]), b, int(moves.chain_target[a, b]))
+                window._apply(move, rng)
+                assert window.penalised() - before == pytest.approx(values[a, b], abs=1e-6)
+                window.assigned, window.load, window.count = saved
+                window.blocked = blocked
+                checked += 1
+        move_ = window._choose(moves, window.key())
+        if move_ is not None:
+            window._apply(move_, rng)
+    assert checked > 50
 
 
 # --------------------------------------------------------------------------------------------
