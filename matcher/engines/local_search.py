@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline
@@ -53,8 +54,10 @@ _WINDOW_SLOTS = 200
 _WINDOW_VOLUNTEERS = 48
 # Iterations without a new best before a lone window goes back to its best plan: max(a, b * slots).
 _PATIENCE = (100, 2.0)
-# Share of the time for the start rounded from the hint, on problems of several windows.
+# Share of the time for the start rounded from the hint, on problems of several windows, tried
+# when the plan's travel exceeds the hint's by more than this (relative), or staffing is short.
 _HINT_SHARE = 0.7
+_HINT_GAP = 0.005
 # (volunteer, request) lookups use a dense table up to this many cells, else binary search.
 _DENSE_LOOKUP = 1 << 22
 # Penalty weights: multiplicative steps up (volunteer over capacity) and down (plan feasible),
@@ -99,34 +102,40 @@ def local_search(
     """The best plan found from `selected`, never lexicographically worse. The search keeps each
     request's headcount, except that requests in `staff` below their minimum are given
     volunteers first. With `hint` (a fractional plan, such as an LP optimum, one value per
-    pair) it first tries a second start: the same headcounts on the volunteers the hint prefers
-    (which may break load caps: the search repairs them). A second start, from the hint or for
-    `staff`, gets up to half the time and is kept if it ends better than `selected`. Stops at the
-    deadline, on a stop request, or after `max_iterations` tabu iterations."""
+    pair), on problems searched window by window, it may first try a second start: the same
+    headcounts on the volunteers the hint prefers (which may break load caps: the search repairs
+    them). A second start, from the hint or for `staff`, gets part of the time and is kept if
+    it ends better than `selected`. Stops at the deadline, on a stop request, or after
+    `max_iterations` tabu iterations."""
     from .optimal import lexicographic_key
 
     started = time.perf_counter()
     stats = stats if stats is not None else SearchStats()
     rng = np.random.default_rng(seed)
     budget = max_iterations if max_iterations is not None else np.iinfo(np.int64).max
+    static = _Static(data)
     plan = selected.copy()
     other = None
     share = 0.5
-    if hint is not None and not searched_whole(data, selected):
-        # Large problems only: there the hint (an LP optimum) is much closer to the optimum
-        # than a time-limited MIP's plan, while small ones are solved better from the plan.
-        other = _round(data, selected, hint, staff)
+    short = staff is not None and len(staff) > 0
+    if (
+        hint is not None
+        and not searched_whole(data, selected)
+        and (short or _far_from(data, selected, hint))
+    ):
+        # There the hint (an LP optimum) is much closer to the optimum than a time-limited
+        # MIP's plan; small problems are solved better from the plan itself.
+        other = _round(static, selected, hint, staff, deadline)
         share = _HINT_SHARE
-    if other is None and staff is not None and len(staff):
-        other = _fill(data, selected, staff)
+    if other is None and staff is not None and short:
+        other = _fill(static, selected, staff)
     kept = False
     if other is not None:
-        other = _run(
-            data, other, rng, stats, budget, Deadline(deadline.remaining() * share), control
-        )
+        part = Deadline(deadline.remaining() * share)
+        other = _run(static, other, rng, stats, budget, part, control)
         if lexicographic_key(data, other) > lexicographic_key(data, plan):
             plan, kept = other, True
-    plan = _run(data, plan, rng, stats, budget, deadline, control)
+    plan = _run(static, plan, rng, stats, budget, deadline, control)
     stats.seconds = time.perf_counter() - started
     log.debug(
         "local search: %d iterations, %d improvements, %d windows, second start %s (%.2fs)",
@@ -141,8 +150,15 @@ def searched_whole(data: ProblemData, selected: BoolArray) -> bool:
     return int(selected.sum()) <= _MAX_SLOTS and data.num_volunteers <= _MAX_VOLUNTEERS
 
 
+def _far_from(data: ProblemData, selected: BoolArray, hint: FloatArray) -> bool:
+    """Whether the plan's travel exceeds the hint's by more than `_HINT_GAP` (relative)."""
+    plan = float(data.pair_cost[selected].sum())
+    lower = float(data.pair_cost @ hint)
+    return plan - lower > _HINT_GAP * max(abs(lower), 1.0)
+
+
 def _run(
-    data: ProblemData,
+    static: _Static,
     selected: BoolArray,
     rng: np.random.Generator,
     stats: SearchStats,
@@ -150,7 +166,8 @@ def _run(
     deadline: Deadline,
     control: Control,
 ) -> BoolArray:
-    search = _Search(data, selected, rng)
+    data = static.data
+    search = _Search(static, selected, rng)
     if search.num_slots == 0 or data.num_volunteers < 2:
         return selected.copy()
     single = searched_whole(data, selected)
@@ -164,13 +181,17 @@ def _run(
 
 
 def _round(
-    data: ProblemData, selected: BoolArray, hint: FloatArray, staff: IntArray | None
+    static: _Static,
+    selected: BoolArray,
+    hint: FloatArray,
+    staff: IntArray | None,
+    deadline: Deadline,
 ) -> BoolArray | None:
     """A plan with the headcounts of `selected` (raised to the minimum for `staff`) on the
-    pairs `hint` values most (then those of `selected`, then the cheapest), ignoring load caps
-    but keeping every other rule. None when some request cannot be staffed so, or when the plan
-    is `selected` itself."""
-    d = data
+    pairs `hint` values most (then those of `selected`, then the cheapest), keeping every rule
+    but load caps where it must. None when some request cannot be staffed so, when the plan is
+    `selected` itself, or when the deadline strikes."""
+    d = static.data
     target = np.bincount(d.pair_request[selected], minlength=d.num_requests)
     if staff is not None and len(staff):
         target[staff] = np.maximum(target[staff], d.request_min[staff])
@@ -179,24 +200,25 @@ def _round(
     first = np.flatnonzero(wanted & ((hint > 1e-6) | selected | d.pair_pinned))
     order = first[np.lexsort((d.pair_cost[first], ~selected[first], -hint[first],
                               ~d.pair_pinned[first]))]  # fmt: skip
-    out = _place(d, order, target)
+    out = _place(static, order, target, deadline)
     if out is None or np.array_equal(out, selected):
         return None
     return out
 
 
-def _place(data: ProblemData, order: IntArray, target: IntArray) -> BoolArray | None:
+def _place(
+    static: _Static, order: IntArray, target: IntArray, deadline: Deadline
+) -> BoolArray | None:
     """Take the pairs of `order` in turn while their request is below `target`, their volunteer
     within its pair cap and conflict sets, and (first pass) within its load cap; a second pass
     lets loads exceed the caps; a third takes any pair of the requests still short, the least
-    excess first. None if some request stays short."""
-    d = data
-    sel = Selection(d) if d.num_conflict_sets else None
+    excess first. None if some request stays short (or the deadline strikes)."""
+    d, inc = static.data, static.inc
+    sel = Selection(d, inc) if d.num_conflict_sets else None
     out = np.zeros(d.num_pairs, dtype=bool)
     filled = np.zeros(d.num_requests, dtype=np.int64)
     count = np.zeros(d.num_volunteers, dtype=np.int64)
     load = np.zeros(d.num_volunteers, dtype=np.int64)
-    inc = Incidence.of(d)
     for stage in range(3):
         if stage == 2:
             short = np.flatnonzero(filled < target)
@@ -206,7 +228,9 @@ def _place(data: ProblemData, order: IntArray, target: IntArray) -> BoolArray | 
             vs = d.pair_volunteer[order]
             excess = load[vs] + d.pair_load[order] - d.volunteer_capacity[vs]
             order = order[np.lexsort((d.pair_cost[order], np.maximum(excess, 0)))]
-        for p in order.tolist():
+        for step, p in enumerate(order.tolist()):
+            if step % 1024 == 0 and deadline.expired():
+                return None
             r, v = int(d.pair_request[p]), int(d.pair_volunteer[p])
             if out[p] or filled[r] >= target[r] or count[v] >= d.volunteer_max_pairs[v]:
                 continue
@@ -223,17 +247,17 @@ def _place(data: ProblemData, order: IntArray, target: IntArray) -> BoolArray | 
     return out if np.all(filled >= target) else None
 
 
-def _fill(data: ProblemData, selected: BoolArray, requests: IntArray) -> BoolArray | None:
+def _fill(static: _Static, selected: BoolArray, requests: IntArray) -> BoolArray | None:
     """`selected` plus volunteers for each of `requests` below its minimum, ignoring load caps
     (the search then prices them) but keeping every other rule; the volunteer with the most
     room left first, then the cheapest. None if some request cannot be staffed so."""
-    sel = Selection.of(data, selected) if data.num_conflict_sets else None
+    data, inc = static.data, static.inc
+    sel = Selection.of(data, selected, inc) if data.num_conflict_sets else None
     out = selected.copy()
     load = np.bincount(
         data.pair_volunteer[out], weights=data.pair_load[out], minlength=data.num_volunteers
     )
     count = np.bincount(data.pair_volunteer[out], minlength=data.num_volunteers)
-    inc = Incidence.of(data)
     for r in requests.tolist():
         pairs = inc.pairs_of_request(r)
         need = int(data.request_min[r] - out[pairs].sum())
@@ -256,32 +280,24 @@ def _fill(data: ProblemData, selected: BoolArray, requests: IntArray) -> BoolArr
     return out
 
 
-class _Search:
-    """The whole problem's arrays and the current plan (always no worse than the start)."""
+class _Static:
+    """What the search derives from the problem alone, built once per call: pairs by request
+    and volunteer, the (volunteer, request) lookup, the objective per pair, the fairness table."""
 
-    def __init__(self, data: ProblemData, selected: BoolArray, rng: np.random.Generator) -> None:
+    def __init__(self, data: ProblemData) -> None:
         d = self.data = data
-        self.rng = rng
         self.inc = Incidence.of(d)
         self.num_requests = max(d.num_requests, 1)
         keys = d.pair_keys()
-        self.table: IntArray | None = None
+        self.table: NDArray[np.int32] | None = None
         if d.num_volunteers * self.num_requests <= _DENSE_LOOKUP:
-            self.table = np.full(d.num_volunteers * self.num_requests, -1, dtype=np.int64)
-            self.table[keys] = np.arange(d.num_pairs)
+            self.table = np.full(d.num_volunteers * self.num_requests, -1, dtype=np.int32)
+            self.table[keys] = np.arange(d.num_pairs, dtype=np.int32)
         else:
             order = np.argsort(keys, kind="stable")
             self.sorted_keys = keys[order]
             self.key_pair = order.astype(np.int64)
-        self.selected = selected.copy()
-        self.slot_pair = np.flatnonzero(selected).astype(np.int64)
-        self.slot_volunteer = d.pair_volunteer[self.slot_pair].copy()
-        self.num_slots = len(self.slot_pair)
-        self.load = np.bincount(
-            d.pair_volunteer[selected], weights=d.pair_load[selected], minlength=d.num_volunteers
-        ).astype(np.int64)
-        self.count = np.bincount(d.pair_volunteer[selected], minlength=d.num_volunteers)
-        # Soft terms weigh eps per unit: their whole range stays below half a unit of cost.
+        # Soft terms weigh eps per unit: their whole range stays below a quarter unit of cost.
         bp, slopes = d.fairness_breakpoints, d.fairness_slopes
         self.has_fairness = bool(len(slopes)) and bool(np.any(slopes != 0))
         order = np.argsort(bp, kind="stable")
@@ -295,11 +311,11 @@ class _Search:
         soft_range = float(np.abs(d.pair_bonus).sum()) + float(self.fairness(reach).sum())
         self.eps = 0.25 / (soft_range + 1.0)
         self.value = d.pair_cost.astype(np.float64) - self.eps * d.pair_bonus
+        # Initial price of a unit of excess load: the cost spread per average load.
         spread = float(np.ptp(d.pair_cost)) if d.num_pairs else 1.0
         positive = d.pair_load[d.pair_load > 0]
         unit = float(positive.mean()) if len(positive) else 1.0
         self.weight0 = max(spread, 1.0) / unit
-        self.weight = np.full(d.num_volunteers, self.weight0)
         self.has_conflicts = d.num_conflict_sets > 0 or bool(np.any(d.request_max > 1))
 
     def fairness(self, load: FloatArray | IntArray) -> FloatArray:
@@ -313,11 +329,34 @@ class _Search:
         """The pair of each (volunteer, request), or -1."""
         keys = volunteers * self.num_requests + requests
         if self.table is not None:
-            hit: IntArray = self.table[keys]
+            hit: IntArray = self.table[keys].astype(np.int64)
             return hit
         i = np.minimum(np.searchsorted(self.sorted_keys, keys), len(self.sorted_keys) - 1)
         found: IntArray = np.where(self.sorted_keys[i] == keys, self.key_pair[i], -1)
         return found
+
+
+class _Search:
+    """The current plan of the whole problem (never worse than the start), searched window by
+    window."""
+
+    def __init__(self, static: _Static, selected: BoolArray, rng: np.random.Generator) -> None:
+        d = self.data = static.data
+        self.static = static
+        self.inc = static.inc
+        self.rng = rng
+        self.eps, self.value, self.weight0 = static.eps, static.value, static.weight0
+        self.has_fairness, self.has_conflicts = static.has_fairness, static.has_conflicts
+        self.fairness, self.lookup = static.fairness, static.lookup
+        self.selected = selected.copy()
+        self.slot_pair = np.flatnonzero(selected).astype(np.int64)
+        self.slot_volunteer = d.pair_volunteer[self.slot_pair].copy()
+        self.num_slots = len(self.slot_pair)
+        self.load = np.bincount(
+            d.pair_volunteer[selected], weights=d.pair_load[selected], minlength=d.num_volunteers
+        ).astype(np.int64)
+        self.count = np.bincount(d.pair_volunteer[selected], minlength=d.num_volunteers)
+        self.weight = np.full(d.num_volunteers, self.weight0)
 
     def all_volunteers(self) -> IntArray:
         return np.arange(self.data.num_volunteers, dtype=np.int64)

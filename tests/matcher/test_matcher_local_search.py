@@ -25,7 +25,13 @@ from matcher import Control, ProblemData
 from matcher.engines.base import Deadline
 from matcher.engines.greedy import greedy_selection
 from matcher.engines.lns import improve
-from matcher.engines.local_search import SearchStats, _Search, _Window, local_search
+from matcher.engines.local_search import (
+    SearchStats,
+    _Search,
+    _Static,
+    _Window,
+    local_search,
+)
 from matcher.engines.optimal import lexicographic_key
 
 
@@ -208,7 +214,7 @@ def test_move_values_match_a_recount(seed: int) -> None:
         fairness_slopes=np.array([0.5, 1.0]),
     )
     start = greedy_selection(data).selected.copy()
-    search_ = _Search(data, start, np.random.default_rng(seed))
+    search_ = _Search(_Static(data), start, np.random.default_rng(seed))
     window = _Window(search_, search_.all_volunteers())
     window.weight = np.random.default_rng(seed).random(window.m) * 10
     window.capacity = np.maximum(window.capacity - 3, 0)  # some volunteers over capacity
