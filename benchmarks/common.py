@@ -188,7 +188,8 @@ def command_line(module: str, argv: Sequence[str] | None) -> str:
         if path.is_absolute() and path.is_relative_to(REPO_ROOT):
             arg = path.relative_to(REPO_ROOT).as_posix()
         shown.append(arg)
-    return " ".join(["python -m", module, *shown])
+    prefix = [f"VOLMATCH_BENCH_REV={engine_rev()}"] if engine_rev() else []
+    return " ".join([*prefix, "python -m", module, *shown])
 
 
 def machine_info() -> dict[str, Any]:

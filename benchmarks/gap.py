@@ -52,6 +52,7 @@ __all__ = [
     "Reference",
     "catalogue",
     "check_solution",
+    "engine_value_bound",
     "load",
     "lp_bound",
     "parse_gap",
@@ -411,12 +412,27 @@ def solve_gap(
     violations = check_solution(inst, agent_of_job)
     return {
         "agent_of_job": agent_of_job,
+        "engine_bound": engine_value_bound(inst, result),
         "value": None if violations else solution_value(inst, agent_of_job),
         "violations": violations[:5],
         "status": result.status.value,
         "seconds": seconds,
         "engine_stats": dict(result.stats),
     }
+
+
+def engine_value_bound(inst: GapInstance, result: Any) -> float | None:
+    """The engine's proven bound on the GAP value, if it reports one: a tier-2 (cost) bound,
+    read from `EngineResult.cost_bound` when it exists, else from the `travel_bound_km` stat
+    (cost / 1000), and mapped back to the instance's sense."""
+    cost_bound = getattr(result, "cost_bound", None)
+    if cost_bound is None and "travel_bound_km" in result.stats:
+        cost_bound = 1000.0 * float(result.stats["travel_bound_km"])
+    if cost_bound is None or not np.isfinite(cost_bound):
+        return None
+    if inst.maximize:  # the engine minimised n * max(c) - value
+        return float(inst.num_jobs * int(inst.cost.max()) - cost_bound)
+    return float(cost_bound)
 
 
 def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
@@ -436,6 +452,7 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
 
 COLUMNS = [
     "instance", "m×n", "value", "best known", "gap %", "bound", "bound from", "gap to bound %",
+    "engine bound sound",
     "seconds", "status", "overran limit", "target", "met",
 ]  # fmt: skip
 
@@ -454,9 +471,26 @@ def _row(ref: Reference, runs: list[dict[str, Any]], time_limit: float, engine: 
     status = "/".join(statuses)
     proven = all(r.get("status") == "optimal" for r in runs) and value is not None
     lp = runs[0].get("lp_bound")
+    # The engine's own bound on the GAP value (from its tier-2 travel bound), weakest run.
+    engine_bounds = [float(b) for r in runs if (b := r.get("engine_bound")) is not None]
+    engine_bound = (
+        None
+        if len(engine_bounds) < len(runs) or not engine_bounds
+        else (max(engine_bounds) if ref.maximize else min(engine_bounds))
+    )
+    # A proven bound beyond a known feasible value is wrong: say so.
+    unsound = engine_bound is not None and (
+        engine_bound < ref.best - 1e-6 if ref.maximize else engine_bound > ref.best + 1e-6
+    )
     bound: float | None
     if proven:
         bound, source = value, "engine (optimal)"
+    elif (
+        engine_bound is not None
+        and not unsound
+        and (lp is None or (engine_bound < lp if ref.maximize else engine_bound > lp))
+    ):
+        bound, source = engine_bound, "engine (travel bound)"
     elif lp is not None:
         bound, source = lp, "LP (HiGHS)"
     else:
@@ -484,6 +518,9 @@ def _row(ref: Reference, runs: list[dict[str, Any]], time_limit: float, engine: 
         "bound": None if bound is None else round(bound, 2),
         "bound from": source,
         "gap to bound %": None if to_bound is None else round(to_bound, 4),
+        "engine bound": None if engine_bound is None else round(engine_bound, 2),
+        "engine bound sound": "" if engine_bound is None else ("NO" if unsound else "yes"),
+        "LP bound": None if lp is None else round(lp, 2),
         "literature bound": ref.literature_bound,
         "seconds": None if seconds is None else round(seconds, 3),
         "seconds max": round(max(r.get("seconds", np.nan) for r in runs), 3),
@@ -513,6 +550,7 @@ def summarise(rows: Sequence[Row]) -> list[Row]:
                 "proven optimal": sum(r["status"] == "optimal" for r in group),
                 "no feasible plan": sum(r["value"] is None for r in group),
                 "overran limit": sum(r["overran limit"] == "yes" for r in group),
+                "engine bound unsound": sum(r["engine bound sound"] == "NO" for r in group),
                 "target": group[0]["target"],
                 "median gap %": median(gaps),
                 "max gap %": max(gaps) if gaps else None,
@@ -528,7 +566,7 @@ def summarise(rows: Sequence[Row]) -> list[Row]:
 
 SUMMARY_COLUMNS = [
     "class", "instances", "within target", "at best known", "proven optimal", "no feasible plan",
-    "overran limit", "target", "median gap %", "max gap %", "median s", "max s",
+    "overran limit", "engine bound unsound", "target", "median gap %", "max gap %", "median s", "max s",
 ]  # fmt: skip
 
 
@@ -619,8 +657,10 @@ def write_results(rows: Sequence[Row], out_dir: Path, *, command: str) -> None:
         "GAP mapping (agents = volunteers, jobs = mandatory requests needing one). *value* is "
         "recomputed from the file's matrices after an independent feasibility check (worst run "
         "when repeated); *seconds* is the engine call (median of runs). *bound*: the engine's "
-        "own proof when it reports optimal; otherwise the LP relaxation (HiGHS), because the "
-        "engine exposes a bound on coverage only, which is constant in GAP.\n\n"
+        "own proof when it reports optimal; otherwise the tighter of the engine's travel "
+        "(tier-2) bound from its statistics and the LP relaxation (HiGHS); the engine's "
+        "`coverage_bound` is constant in GAP. *engine bound sound*: NO when the engine's bound "
+        "lies beyond a known feasible value.\n\n"
         "## Summary by class\n\n" + _summary_md(summary) + "\n\n## Instances"
     )
     sections = (

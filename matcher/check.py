@@ -64,6 +64,11 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
                 continue
             out.append(violation)
     planned = {(a.volunteer_id, a.request_id) for a in plan.assignments}
+    for pair in instance.excluded:
+        if (pair.volunteer_id, pair.request_id) in planned:
+            out.append(
+                Violation(12, f"excluded pair {pair.volunteer_id} -> {pair.request_id} is assigned")
+            )
     for pair in instance.pinned:
         if (pair.volunteer_id, pair.request_id) not in planned and pair.request_id not in excused:
             out.append(

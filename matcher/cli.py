@@ -30,8 +30,14 @@ __all__ = ["main"]
 EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
 
 
+CORE_COMMANDS = ("solve", "check", "schema")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # The other command groups import the service and the report charts (seconds): a solve or
+    # a check does not need them.
+    parser = build_parser(plugins=not (argv and argv[0] in CORE_COMMANDS))
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
@@ -40,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
+    """The `volmatch` parser; with `plugins`, also the command groups other packages register."""
     parser = argparse.ArgumentParser(
         prog="volmatch",
         description=(
@@ -82,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "check",
         help="check a plan against every hard rule",
-        description="Check PLAN.json against every hard rule (1-11) for INSTANCE.json; print each "
+        description="Check PLAN.json against every hard rule (1-12) for INSTANCE.json; print each "
         "violation, then coverage and travel. Exit status: 0 no violation, 1 violations, 2 bad input.",
     )
     p.add_argument("instance", type=Path)
@@ -97,8 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("which", choices=["instance", "plan"])
     p.set_defaults(run=_schema)
 
-    for entry in sorted(entry_points(group="volmatch.commands"), key=lambda e: e.name):
-        entry.load()(commands)
+    if plugins:
+        for entry in sorted(entry_points(group="volmatch.commands"), key=lambda e: e.name):
+            entry.load()(commands)
     return parser
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,11 +36,23 @@ FAIRNESS_STEP_HOURS = 4
 FAIRNESS_MAX_STEPS = 12
 _PAIR_CHUNK = 4_000_000  # candidate pairs examined at once before filtering (bounds memory)
 _SLOT_MASK_BUDGET = 200_000_000  # slots x intervals examined to build per-slot availability masks
+# Each request keeps its nearest _CAP_PER_SLOT * volunteers_needed + _CAP_EXTRA qualifying
+# candidates; the spatial query looks at _QUERY_FACTOR times that many before the availability
+# filter. Farther candidates are dominated in travel and only matter for coverage when every
+# nearer one is busy, which the engines' bound accounts for (ProblemData.request_dropped).
+_CAP_PER_SLOT = 12
+_CAP_EXTRA = 40
+# ... plus _CAP_PER_RIVAL per slot of the requests within _RIVAL_KM at overlapping times.
+_CAP_PER_RIVAL = 2
+_RIVAL_KM = 1.0
+_QUERY_FACTOR = 5
+_HALF_EARTH_KM = float(np.pi * 6371.009)
 
 
 def to_micros(moment: datetime) -> int:
     """An offset-aware datetime as integer microseconds since the Unix epoch (exact)."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _bitsets(lists: list[tuple[str, ...]], universe: dict[str, int]) -> NDArray[np.uint64]:
@@ -77,6 +89,7 @@ class Tables:
         self.r_lon = np.array([r.location.lon for r in reqs], dtype=np.float64)
         self.r_start = np.array([to_micros(r.start) for r in reqs], dtype=np.int64)
         self.r_end = np.array([to_micros(r.end) for r in reqs], dtype=np.int64)
+        self.r_needed = np.array([r.volunteers_needed for r in reqs], dtype=np.int64)
 
         # Only skills, languages and attribute keys that some request asks for matter.
         self.skills = sorted({s for r in reqs for s in r.required_skills})
@@ -140,12 +153,31 @@ class Tables:
         self.c_lat = np.asarray(c_lat, dtype=np.float64)
         self.c_lon = np.asarray(c_lon, dtype=np.float64)
         self.c_ptr = np.searchsorted(np.asarray(c_owner, dtype=np.int64), np.arange(len(vols) + 1))
-        self.v_committed_seconds = np.bincount(
-            np.asarray(c_owner, dtype=np.int64),
-            weights=(self.c_end - self.c_start) / 1e6,
-            minlength=len(vols),
-        )
         self.v_commitments = np.diff(self.c_ptr)
+        # Loads are exact integers: durations in units of their greatest common divisor (half
+        # an hour in a typical week), so a cap holds exactly what rule 7 allows, fractional
+        # seconds included, and the MIP's numbers stay small.
+        duration = self.r_end - self.r_start
+        self.load_unit = int(np.gcd.reduce(duration)) if len(duration) else 1
+        self.r_load = duration // self.load_unit
+        committed_us = np.zeros(len(vols), dtype=np.int64)
+        np.add.at(committed_us, np.asarray(c_owner, dtype=np.int64), self.c_end - self.c_start)
+        self.v_capacity = np.array(
+            [
+                UNLIMITED if v.max_hours is None
+                # rule 7 allows 1 us of slack (rules.SECONDS_TOLERANCE)
+                else max((int(np.floor(v.max_hours * _MICROS_PER_HOUR)) + 1 - c) // self.load_unit, 0)
+                for v, c in zip(vols, committed_us.tolist(), strict=True)
+            ],
+            dtype=np.int64,
+        )  # fmt: skip
+        self.v_max_pairs = np.array(
+            [
+                UNLIMITED if v.max_assignments is None else max(v.max_assignments - int(n), 0)
+                for v, n in zip(vols, self.v_commitments.tolist(), strict=True)
+            ],
+            dtype=np.int64,
+        )
         # Availability lookups search on (owner, rank of start time) packed into one int64.
         self._times = np.unique(np.concatenate([self.avail_start, self.r_start]))
         self._avail_key = self.avail_owner * len(self._times) + np.searchsorted(
@@ -239,28 +271,122 @@ class Tables:
         rr = np.full(self.num_volunteers, r, dtype=np.int64)
         return self.skills_ok(v, rr) & self.language_ok(v, rr) & self.attributes_ok(v, rr)
 
-    def candidate_pairs(self) -> tuple[IntArray, IntArray, FloatArray]:
-        """All pairs meeting rules 1-5, sorted by (volunteer, request), with their distances."""
+    def candidate_pairs(
+        self,
+        keep_keys: IntArray | None = None,
+        drop_keys: IntArray | None = None,
+        cap_factor: IntArray | None = None,
+    ) -> Candidates:
+        """Pairs meeting rules 1-5 (and commitments), sorted by (volunteer, request), with their
+        distances: for each request its `candidate_cap` nearest, plus every pair whose key
+        (volunteer * num_requests + request) is in `keep_keys` (pinned and previous pairs), and
+        none whose key is in `drop_keys` (excluded pairs: dropped before the cap counts).
+        `cap_factor` multiplies the cap of each request.
+        How many qualifying pairs each request leaves out, and how near the nearest of them
+        could be, are recorded so that engines can bound what they might add."""
+        nreq = self.num_requests
+        cap = _CAP_PER_SLOT * self.r_needed + _CAP_EXTRA + _CAP_PER_RIVAL * self._rival_demand()
+        if cap_factor is not None:  # requests an earlier solve found short of candidates
+            cap = cap * cap_factor
+        dropped = np.zeros(nreq, dtype=np.int64)
+        dropped_km = np.full(nreq, np.inf)
+
+        def allowed(v: IntArray, r: IntArray) -> tuple[IntArray, IntArray]:
+            if drop_keys is None or len(drop_keys) == 0:
+                return v, r
+            keep = ~np.isin(v * max(nreq, 1) + r, drop_keys)
+            return v[keep], r[keep]
+
+        v, r = allowed(*self._gather(np.arange(nreq), _QUERY_FACTOR * cap, dropped, dropped_km))
+        # Requests whose nearest were mostly unavailable keep fewer than their cap although
+        # others are in reach: gather those few again, looking further, and at last exactly.
+        for factor in (4 * _QUERY_FACTOR, None):
+            kept = np.bincount(r, minlength=nreq)
+            short = np.flatnonzero((dropped > 0) & (kept < cap))
+            if len(short) == 0:
+                break
+            again = np.isin(r, short)
+            dropped[short], dropped_km[short] = 0, np.inf
+            limit = None if factor is None else factor * cap
+            v2, r2 = allowed(*self._gather(short, limit, dropped, dropped_km))
+            v, r = np.concatenate([v[~again], v2]), np.concatenate([r[~again], r2])
+        found_v, found_r = [v], [r]
+        # Each volunteer is in one radius bucket and each request in one group: no pair is
+        # found twice. The forced pairs are added where missing, and checked like the rest.
+        v, r = np.concatenate(found_v), np.concatenate(found_r)
+        keys = v * max(nreq, 1) + r
+        checked = len(keys)
+        if keep_keys is not None and len(keep_keys):
+            extra = keep_keys[~np.isin(keep_keys, keys)]
+            keys = np.concatenate([keys, extra])
+            v = np.concatenate([v, extra // max(nreq, 1)])
+            r = np.concatenate([r, extra % max(nreq, 1)])
+        d = self.distance_km(v, r)
+        ok = self.within_reach(v, d)
+        if checked < len(keys):
+            fv, fr = v[checked:], r[checked:]
+            fine = self.skills_ok(fv, fr) & self.language_ok(fv, fr) & self.attributes_ok(fv, fr)
+            fine &= self.available(fv, fr)
+            fine[fine] = self.uncommitted(fv[fine], fr[fine])
+            ok[checked:] &= fine
+        v, r, d, keys = v[ok], r[ok], d[ok], keys[ok]
+        # Keep each request's `cap` nearest (and the forced pairs); count and bound the rest.
+        order = np.lexsort((d, r))
+        rank = np.arange(len(order)) - np.searchsorted(r[order], r[order], side="left")
+        kept = np.zeros(len(v), dtype=bool)
+        kept[order] = rank < cap[r[order]]
+        if keep_keys is not None and len(keep_keys):
+            kept |= np.isin(keys, keep_keys)
+        np.add.at(dropped, r[~kept], 1)
+        np.minimum.at(dropped_km, r[~kept], d[~kept])
+        v, r, d = v[kept], r[kept], d[kept]
+        order = np.lexsort((r, v))
+        return Candidates(v[order], r[order], d[order], dropped, dropped_km)
+
+    def _rival_demand(self) -> IntArray:
+        """For each request, the headcount of other requests within _RIVAL_KM of it at an
+        overlapping time: co-located requests (an exam site) compete for the same nearest
+        volunteers, so each must see enough of them for all."""
+        n = self.num_requests
+        if n < 2:
+            return np.zeros(n, dtype=np.int64)
+        index = SphereIndex(self.r_lat, self.r_lon)
+        near = index.within(self.r_lat, self.r_lon, _RIVAL_KM)
+        sizes = np.fromiter((len(h) for h in near), dtype=np.int64, count=n)
+        a = np.repeat(np.arange(n, dtype=np.int64), sizes)
+        b = np.concatenate(near).astype(np.int64)
+        rival = (a != b) & (self.r_start[b] < self.r_end[a]) & (self.r_start[a] < self.r_end[b])
+        return np.bincount(a[rival], weights=self.r_needed[b[rival]], minlength=n).astype(np.int64)
+
+    def _gather(
+        self, requests: IntArray, limit: IntArray | None, dropped: IntArray, dropped_km: FloatArray
+    ) -> tuple[IntArray, IntArray]:
+        """Available, uncommitted (volunteer, request) pairs in reach of `requests`: each request's
+        nearest `limit` per radius bucket, or all of them when `limit` is None. Volunteers in
+        reach but not returned are added to `dropped` and `dropped_km` (in place)."""
         found_v: list[IntArray] = []
         found_r: list[IntArray] = []
-        found_d: list[FloatArray] = []
+        wanted = np.zeros(self.num_requests, dtype=bool)
+        wanted[requests] = True
         for group_requests, eligible in self._requirement_groups():
+            group_requests = group_requests[wanted[group_requests]]
+            if len(group_requests) == 0:
+                continue
             for members, radius in self._radius_buckets(eligible):
-                for v, r in self._nearby(members, radius, group_requests):
-                    keep = self.available(v, r)
+                for v, r, unseen in self._nearby(members, radius, group_requests, limit):
+                    if unseen is not None:
+                        np.add.at(dropped, unseen.requests, unseen.count)
+                        np.minimum.at(dropped_km, unseen.requests, unseen.nearest_km)
+                    # A pair that breaks a cap on its own can never be chosen: not a candidate.
+                    keep = (self.r_load[r] <= self.v_capacity[v]) & (self.v_max_pairs[v] > 0)
+                    keep[keep] = self.available(v[keep], r[keep])
                     keep[keep] = self.uncommitted(v[keep], r[keep])
-                    v, r = v[keep], r[keep]
-                    d = self.distance_km(v, r)
-                    keep = self.within_reach(v, d)
                     found_v.append(v[keep])
                     found_r.append(r[keep])
-                    found_d.append(d[keep])
+        empty = np.zeros(0, dtype=np.int64)
         if not found_v:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, np.zeros(0)
-        v, r, d = np.concatenate(found_v), np.concatenate(found_r), np.concatenate(found_d)
-        order = np.lexsort((r, v))
-        return v[order], r[order], d[order]
+            return empty, empty
+        return np.concatenate(found_v), np.concatenate(found_r)
 
     def _requirement_groups(self) -> Iterator[tuple[IntArray, IntArray]]:
         """Requests grouped by identical requirements (skills, languages, attributes), each with
@@ -300,25 +426,54 @@ class Tables:
                 yield members, float(self.v_radius[members].max())
 
     def _nearby(
-        self, volunteers: IntArray, radius: float, requests: IntArray
-    ) -> Iterator[tuple[IntArray, IntArray]]:
-        """(volunteer, request) pairs of the given sets within `radius` km, in bounded chunks."""
-        if np.isinf(radius):
-            step = max(1, _PAIR_CHUNK // max(len(volunteers), 1))
-            for lo in range(0, len(requests), step):
-                chunk = requests[lo : lo + step]
-                yield np.tile(volunteers, len(chunk)), np.repeat(chunk, len(volunteers))
-            return
+        self, volunteers: IntArray, radius: float, requests: IntArray, limit: IntArray | None
+    ) -> Iterator[tuple[IntArray, IntArray, _Unseen | None]]:
+        """(volunteer, request) pairs of the given sets within `radius` km, in bounded chunks:
+        each request's nearest (up to the chunk's largest `limit`; all when `limit` is None).
+        Requests that may have more in reach report them as unseen (an upper bound on how many,
+        a lower bound on their distance)."""
+        radius = min(radius, _HALF_EARTH_KM)
         index = SphereIndex(self.v_lat[volunteers], self.v_lon[volunteers])
         step = 1024
         for lo in range(0, len(requests), step):
             chunk = requests[lo : lo + step]
-            hits = index.within(self.r_lat[chunk], self.r_lon[chunk], radius)
-            counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-            if counts.sum() == 0:
+            if limit is None:  # every volunteer in reach
+                hits = index.within(self.r_lat[chunk], self.r_lon[chunk], radius)
+                sizes = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+                if sizes.sum():
+                    yield volunteers[np.concatenate(hits)], np.repeat(chunk, sizes), None
                 continue
-            local = np.concatenate(hits)
-            yield volunteers[local], np.repeat(chunk, counts)
+            k = min(int(limit[chunk].max()), len(volunteers))
+            idx, kth_km = index.nearest(self.r_lat[chunk], self.r_lon[chunk], k, radius)
+            found = idx >= 0
+            rows = np.broadcast_to(chunk[:, None], idx.shape)
+            # A full row may have more volunteers in reach: at most the rest of the bucket, and
+            # none nearer than the k-th (counting them exactly costs more than the whole query).
+            full = found.all(axis=1) & (k < len(volunteers))
+            unseen = _Unseen(
+                chunk[full], np.full(int(full.sum()), len(volunteers) - k), kth_km[full]
+            )
+            yield volunteers[idx[found]], rows[found], unseen if full.any() else None
+
+
+@dataclass(frozen=True)
+class _Unseen:
+    """Volunteers in reach of crowded requests that a k-nearest query did not return."""
+
+    requests: IntArray
+    count: IntArray
+    nearest_km: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """Candidate pairs, and per request what was left out beyond its cap."""
+
+    volunteer: IntArray
+    request: IntArray
+    distance_km: FloatArray
+    dropped: IntArray  # per request: qualifying volunteers left out (an upper bound)
+    dropped_km: FloatArray  # per request: a lower bound on their distance (inf if none)
 
 
 @dataclass(frozen=True, eq=False)
@@ -352,32 +507,19 @@ class Compiled:
         return np.where(keys[pos] == query, pos, -1).astype(np.int64)
 
 
-def compile_instance(instance: Instance) -> Compiled:
-    """Compile a validated instance into candidate pairs, caps, bounds and conflict sets."""
+def compile_instance(instance: Instance, *, cap_factor: IntArray | None = None) -> Compiled:
+    """Compile a validated instance into candidate pairs, caps, bounds and conflict sets.
+    `cap_factor` (per request, >= 1) keeps more candidates for the requests it raises."""
     tables = Tables(instance)
     vols, reqs = instance.volunteers, instance.requests
-    pair_v, pair_r, dist = tables.candidate_pairs()
+    forced = _pair_keys(instance, (*instance.pinned, *instance.previous))
+    # Excluded pairs (a repair run may not propose a declined pair again) are dropped before
+    # each request's candidates are capped, so farther candidates take their place.
+    excluded = _pair_keys(instance, instance.excluded)
+    candidates = tables.candidate_pairs(np.setdiff1d(forced, excluded), excluded, cap_factor)
+    pair_v, pair_r, dist = candidates.volunteer, candidates.request, candidates.distance_km
 
-    duration_us = tables.r_end - tables.r_start
-    load = -(-duration_us[pair_r] // 1_000_000)  # seconds, rounded up: a cap is never exceeded
-    # Caps are what is left after commitments outside this solve.
-    committed = tables.v_committed_seconds
-    capacity = np.array(
-        [
-            UNLIMITED
-            if v.max_hours is None
-            else max(int(np.floor(v.max_hours * 3600 - c + 1e-6)), 0)
-            for v, c in zip(vols, committed.tolist(), strict=True)
-        ],
-        dtype=np.int64,
-    )
-    max_pairs = np.array(
-        [
-            UNLIMITED if v.max_assignments is None else max(v.max_assignments - int(n), 0)
-            for v, n in zip(vols, tables.v_commitments.tolist(), strict=True)
-        ],
-        dtype=np.int64,
-    )
+    load = tables.r_load[pair_r]
 
     keys = pair_v * max(len(reqs), 1) + pair_r  # ascending: pairs are (volunteer, request)-sorted
     pinned = _pair_flags(instance, keys, instance.pinned)
@@ -392,8 +534,9 @@ def compile_instance(instance: Instance) -> Compiled:
     request_order[start_order] = np.arange(len(reqs))
 
     steps = np.arange(1, FAIRNESS_MAX_STEPS + 1, dtype=np.int64)
-    breakpoints = steps * FAIRNESS_STEP_HOURS * 3600
-    slopes = np.full(len(steps), weights.fairness / (FAIRNESS_STEP_HOURS * 3600))
+    step_load = FAIRNESS_STEP_HOURS * _MICROS_PER_HOUR / tables.load_unit
+    breakpoints = np.floor(steps * step_load).astype(np.int64)
+    slopes = np.full(len(steps), weights.fairness / step_load)
     if weights.fairness == 0:
         breakpoints, slopes = breakpoints[:0], slopes[:0]
 
@@ -402,10 +545,11 @@ def compile_instance(instance: Instance) -> Compiled:
         num_requests=len(reqs),
         pair_volunteer=pair_v,
         pair_request=pair_r,
-        pair_cost=np.rint(dist * 1000).astype(np.int64),
+        # Whole metres, rounded down: a bound in metres is then a bound in kilometres too.
+        pair_cost=np.floor(dist * 1000).astype(np.int64),
         pair_load=load.astype(np.int64),
-        volunteer_capacity=capacity,
-        volunteer_max_pairs=max_pairs,
+        volunteer_capacity=tables.v_capacity,
+        volunteer_max_pairs=tables.v_max_pairs,
         request_min=np.array([r.min_volunteers for r in reqs], dtype=np.int64),
         request_max=np.array([r.volunteers_needed for r in reqs], dtype=np.int64),
         request_mandatory=np.array([r.mandatory for r in reqs], dtype=bool),
@@ -415,6 +559,10 @@ def compile_instance(instance: Instance) -> Compiled:
         conflict_indptr=indptr,
         conflict_requests=members,
         request_order=request_order,
+        request_dropped=candidates.dropped,
+        request_dropped_cost=np.where(
+            np.isfinite(candidates.dropped_km), np.floor(candidates.dropped_km * 1000), 0
+        ).astype(np.int64),
         fairness_breakpoints=breakpoints,
         fairness_slopes=slopes,
     )
@@ -428,24 +576,27 @@ def compile_instance(instance: Instance) -> Compiled:
     )
 
 
+def _pair_keys(instance: Instance, pairs: tuple[Pair, ...]) -> IntArray:
+    """Sorted unique keys (volunteer * num_requests + request) of the pairs naming known ids."""
+    v_index = {v.id: i for i, v in enumerate(instance.volunteers)}
+    r_index = {r.id: i for i, r in enumerate(instance.requests)}
+    n = max(len(r_index), 1)
+    return np.unique(
+        np.array(
+            [
+                v_index[p.volunteer_id] * n + r_index[p.request_id]
+                for p in pairs
+                if p.volunteer_id in v_index and p.request_id in r_index
+            ],
+            dtype=np.int64,
+        )
+    )
+
+
 def _pair_flags(instance: Instance, keys: IntArray, pairs: tuple[Pair, ...]) -> BoolArray:
     """Which candidate pairs (by their sorted keys) are among `pairs` (pairs that are not
     candidates are ignored: validation has already rejected pinned ones)."""
-    flags = np.zeros(len(keys), dtype=bool)
-    if not pairs or len(keys) == 0:
-        return flags
-    v_index = {v.id: i for i, v in enumerate(instance.volunteers)}
-    r_index = {r.id: i for i, r in enumerate(instance.requests)}
-    known = [p for p in pairs if p.volunteer_id in v_index and p.request_id in r_index]
-    if not known:
-        return flags
-    query = np.array(
-        [v_index[p.volunteer_id] * max(len(r_index), 1) + r_index[p.request_id] for p in known],
-        dtype=np.int64,
-    )
-    pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
-    flags[pos[keys[pos] == query]] = True
-    return flags
+    return np.asarray(np.isin(keys, _pair_keys(instance, pairs)), dtype=bool)
 
 
 def _pair_preferences(instance: Instance, pair_v: IntArray, pair_r: IntArray) -> FloatArray:

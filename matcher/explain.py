@@ -17,6 +17,7 @@ from .compile import Compiled
 from .engines.state import Selection
 from .model import AtFault, ReasonCode, Unfilled
 from .problem import BoolArray, IntArray
+from .rules import attribute_key
 
 __all__ = ["Explanation", "explain"]
 
@@ -30,23 +31,36 @@ class Explanation:
 
 
 def explain(
-    compiled: Compiled, selected: BoolArray, at_fault: list[int], *, proven: bool
+    compiled: Compiled,
+    selected: BoolArray,
+    at_fault: list[int],
+    *,
+    proven: bool,
+    unstaffable_proven: bool = False,
 ) -> Explanation:
+    """Reasons for every request left short; `proven`: the plan is proven optimal;
+    `unstaffable_proven`: no plan staffs the `at_fault` requests (else the sentences say only
+    that this plan does not)."""
     data = compiled.data
     sel = Selection.of(data, selected)
+    funnel = _Funnel(compiled)
     reqs = compiled.instance.requests
     unfilled: list[Unfilled] = []
     rules_of: dict[int, tuple[int, ...]] = {}
     sentences_of: dict[int, tuple[str, ...]] = {}
     faulty = set(at_fault)
     for r in np.flatnonzero(sel.filled < data.request_max).tolist():
-        codes, reasons, rules = _reasons(compiled, sel, r, proven=proven)
+        codes, reasons, rules = _reasons(compiled, sel, r, funnel, proven=proven)
         if r in faulty:
             codes = ("mandatory_unstaffable", *codes)
-            reasons = (
-                f"mandatory, but no plan gives it {reqs[r].min_volunteers} volunteer(s)",
-                *reasons,
+            need = reqs[r].min_volunteers
+            lead = (
+                f"mandatory, but no plan gives it {need} volunteer(s)"
+                if unstaffable_proven
+                else f"mandatory, but this plan leaves it short of {need} volunteer(s); "
+                "that it cannot be staffed was not proven"
             )
+            reasons = (lead, *reasons)
         missing = int(data.request_max[r] - sel.filled[r])
         unfilled.append(
             Unfilled(request_id=reqs[r].id, missing=missing, codes=codes, reasons=reasons)
@@ -55,26 +69,28 @@ def explain(
     faults = []
     for r in at_fault:
         if r not in rules_of:  # staffed below the minimum while pinned: explain anyway
-            _, sentences_of[r], rules_of[r] = _reasons(compiled, sel, r, proven=proven)
+            _, sentences_of[r], rules_of[r] = _reasons(compiled, sel, r, funnel, proven=proven)
         rules = rules_of[r] or (10,)
         if data.pair_pinned[data.pair_request == r].any():
             rules = tuple(sorted({*rules, 11}))
-        reason = (
-            "; ".join(sentences_of[r])
-            or "no plan staffs it together with the other mandatory requests"
+        together = (
+            "no plan staffs it together with the other mandatory requests"
+            if unstaffable_proven
+            else "this plan does not staff it together with the other mandatory requests"
         )
+        reason = "; ".join(sentences_of[r]) or together
         faults.append(AtFault(request_id=reqs[r].id, rules=rules, reason=reason))
     return Explanation(tuple(unfilled), tuple(faults))
 
 
 def _reasons(
-    compiled: Compiled, sel: Selection, r: int, *, proven: bool
+    compiled: Compiled, sel: Selection, r: int, funnel: _Funnel, *, proven: bool
 ) -> tuple[tuple[ReasonCode, ...], tuple[str, ...], tuple[int, ...]]:
     data = compiled.data
     pairs = sel.inc.pairs_of_request(r)
     if len(pairs) == 0:
-        sentence, rule = _no_candidate(compiled, r)
-        return ("no_candidate",), (sentence,), (rule,)
+        sentence, rule, code = funnel.no_candidate(r)
+        return (code,), (sentence,), (rule,)
     vols = compiled.instance.volunteers
     reqs = compiled.instance.requests
     others = pairs[~sel.selected[pairs]]
@@ -137,65 +153,122 @@ def _reasons(
         codes.append("time_limit")
         reasons.append(f"{n_free} free candidate(s) were not assigned before the solve ended")
     if not codes:  # every candidate is already assigned here: nobody else qualifies
-        sentence, rule = _no_candidate(compiled, r, exclude=data.pair_volunteer[pairs])
+        sentence, rule, _ = funnel.no_candidate(r, exclude=data.pair_volunteer[pairs])
         codes.append("no_candidate")
         reasons.append(f"all {n_cand} candidate(s) are assigned to it; for the rest, {sentence}")
         rules.append(rule)
     return tuple(codes), tuple(reasons), tuple(sorted(set(rules)))
 
 
-def _no_candidate(compiled: Compiled, r: int, exclude: IntArray | None = None) -> tuple[str, int]:
-    """The first of rules 1-5 that no volunteer (outside `exclude`) passes for request r, as a
-    sentence and the rule's number."""
-    t = compiled.tables
-    req = compiled.instance.requests[r]
-    v = np.arange(t.num_volunteers, dtype=np.int64)
-    if exclude is not None:
-        v = np.setdiff1d(v, exclude)
-    n = len(v)
-    if n == 0:
+class _Funnel:
+    """Rules 1-5 applied one after the other to all volunteers for one request, to name the
+    first that nobody passes. Rules 1-3 depend only on what a request requires, so their
+    result is shared by requests that require the same (a city's unfilled requests mostly do)."""
+
+    def __init__(self, compiled: Compiled) -> None:
+        self.compiled = compiled
+        self._qualified: dict[tuple[object, ...], tuple[IntArray, str, int]] = {}
+
+    def no_candidate(self, r: int, exclude: IntArray | None = None) -> tuple[str, int, ReasonCode]:
+        """The first rule that no volunteer (outside `exclude`) passes for request r (1-5, then
+        commitments and caps), as a sentence, the rule's number and a reason code."""
+        t = self.compiled.tables
+        req = self.compiled.instance.requests[r]
+        v, sentence, rule = self._rules_1_to_3(r)
+        if exclude is not None:
+            v = np.setdiff1d(v, exclude)
+        if t.num_volunteers == 0 or (exclude is not None and len(v) == 0 and not sentence):
+            nobody = (
+                "there are no volunteers" if exclude is None else "there are no other volunteers"
+            )
+            return nobody, 1, "no_candidate"
+        if sentence:
+            return sentence, rule, "no_candidate"
+        count = len(v)
+        rr = np.full(count, r, dtype=np.int64)
+        ok = t.available(v, rr)
+        if not ok.any():
+            span = f"{req.start.isoformat()} to {req.end.isoformat()}"
+            return (
+                f"none of the {count} qualified volunteers is available from {span}",
+                4,
+                "no_candidate",
+            )
+        v, rr = v[ok], rr[ok]
+        count = len(v)
+        ok = t.uncommitted(v, rr)
+        if not ok.any():
+            return (
+                f"all {count} qualified, available volunteers are committed elsewhere at that time",
+                6,
+                "no_candidate",
+            )
+        v, rr = v[ok], rr[ok]
+        count = len(v)
+        ok = t.r_load[rr] <= t.v_capacity[v]
+        if not ok.any():
+            return (
+                f"all {count} qualified, available volunteers have too few hours left for it",
+                7,
+                "hours_cap",
+            )
+        v, rr = v[ok], rr[ok]
+        count = len(v)
+        ok = t.v_max_pairs[v] > 0
+        if not ok.any():
+            return (
+                f"all {count} qualified, available volunteers have reached their assignment cap",
+                7,
+                "assignment_cap",
+            )
+        v, rr = v[ok], rr[ok]
+        dist = t.distance_km(v, rr)
+        nearest = int(np.argmin(dist))
         return (
-            "there are no volunteers" if exclude is None else "there are no other volunteers"
-        ), 1
-    rr = np.full(n, r, dtype=np.int64)
-    ok = t.skills_ok(v, rr)
-    if not ok.any():
-        vols = compiled.instance.volunteers
-        have = {s: sum(s in vols[i].skills for i in v.tolist()) for s in req.required_skills}
-        nobody = [s for s, k in have.items() if k == 0]
-        if nobody:
-            return f"no volunteer has skill {', '.join(nobody)}", 1
-        return f"no volunteer has all of the skills {', '.join(req.required_skills)}", 1
-    count = int(ok.sum())
-    step = ok & t.language_ok(v, rr)
-    if not step.any():
-        return (
-            f"none of the {count} volunteers with the skills speaks {' or '.join(req.languages)}",
-            2,
+            f"none of the {len(v)} qualified, available volunteers is within their travel radius "
+            f"(the nearest is {dist[nearest]:.1f} km away, radius {t.v_radius[v[nearest]]:g} km)",
+            5,
+            "no_candidate",
         )
-    count, ok = int(step.sum()), step
-    step = ok & t.attributes_ok(v, rr)
-    if not step.any():
-        wanted = ", ".join(f"{k}={val}" for k, val in req.attributes.items())
-        return f"none of the {count} volunteers with the skills and language has {wanted}", 3
-    count, ok = int(step.sum()), step
-    step = ok & t.available(v, rr)
-    if not step.any():
-        span = f"{req.start.isoformat()} to {req.end.isoformat()}"
-        return f"none of the {count} qualified volunteers is available from {span}", 4
-    count, ok = int(step.sum()), step
-    step = ok & t.uncommitted(v, rr)
-    if not step.any():
-        return (
-            f"all {count} qualified, available volunteers are committed elsewhere at that time",
-            6,
+
+    def _rules_1_to_3(self, r: int) -> tuple[IntArray, str, int]:
+        """Volunteers passing rules 1-3 for r; or, if none, the sentence and rule that fail."""
+        req = self.compiled.instance.requests[r]
+        signature = (
+            tuple(sorted(req.required_skills)),
+            tuple(sorted(req.languages)),
+            tuple(sorted((k, attribute_key(val)) for k, val in req.attributes.items())),
         )
-    count, ok = int(step.sum()), step
-    dist = t.distance_km(v[ok], rr[ok])
-    nearest = int(np.argmin(dist))
-    radius = t.v_radius[v[ok]][nearest]
-    return (
-        f"none of the {count} qualified, available volunteers is within their travel radius "
-        f"(the nearest is {dist[nearest]:.1f} km away, radius {radius:g} km)",
-        5,
-    )
+        cached = self._qualified.get(signature)
+        if cached is None:
+            cached = self._funnel_1_to_3(r)
+            self._qualified[signature] = cached
+        return cached
+
+    def _funnel_1_to_3(self, r: int) -> tuple[IntArray, str, int]:
+        t = self.compiled.tables
+        req = self.compiled.instance.requests[r]
+        v = np.arange(t.num_volunteers, dtype=np.int64)
+        none = np.zeros(0, dtype=np.int64)
+        ok = t.skills_ok(v, np.full(len(v), r, dtype=np.int64))
+        if not ok.any():
+            vols = self.compiled.instance.volunteers
+            nobody = [s for s in req.required_skills if not any(s in vol.skills for vol in vols)]
+            if nobody:
+                return none, f"no volunteer has skill {', '.join(nobody)}", 1
+            return none, f"no volunteer has all of the skills {', '.join(req.required_skills)}", 1
+        v = v[ok]
+        ok = t.language_ok(v, np.full(len(v), r, dtype=np.int64))
+        if not ok.any():
+            langs = " or ".join(req.languages)
+            return none, f"none of the {len(v)} volunteers with the skills speaks {langs}", 2
+        v = v[ok]
+        ok = t.attributes_ok(v, np.full(len(v), r, dtype=np.int64))
+        if not ok.any():
+            wanted = ", ".join(f"{k}={val}" for k, val in req.attributes.items())
+            return (
+                none,
+                f"none of the {len(v)} volunteers with the skills and language has {wanted}",
+                3,
+            )
+        return v[ok], "", 0

@@ -52,6 +52,29 @@ class SphereIndex:
     def __init__(self, lat: ArrayLike, lon: ArrayLike) -> None:
         self._tree = cKDTree(unit_vectors(lat, lon))
 
+    def count_within(self, lat: ArrayLike, lon: ArrayLike, radius_km: float) -> NDArray[np.int64]:
+        """For each query point, how many indexed points lie within `radius_km` (a superset)."""
+        counts = self._tree.query_ball_point(
+            unit_vectors(lat, lon), r=float(chord_for_km(radius_km)), return_length=True
+        )
+        return np.asarray(counts, dtype=np.int64)
+
+    def nearest(
+        self, lat: ArrayLike, lon: ArrayLike, k: int, radius_km: float
+    ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """For each query point, its `k` nearest indexed points within `radius_km`: (indices,
+        shape (n, k), -1 where fewer exist; the arc distance in km of the k-th nearest, a lower
+        bound on the distance of every point not returned)."""
+        chord, idx = self._tree.query(
+            unit_vectors(lat, lon), k=k, distance_upper_bound=float(chord_for_km(radius_km))
+        )
+        chord, idx = np.asarray(chord).reshape(-1, k), np.asarray(idx).reshape(-1, k)
+        missing = ~np.isfinite(chord)
+        idx = np.where(missing, -1, idx)
+        last = np.where(np.isfinite(chord[:, -1]), chord[:, -1], 2.0)
+        arc_km = 2.0 * np.arcsin(np.minimum(last / 2.0, 1.0)) * EARTH_RADIUS_KM
+        return idx.astype(np.intp), np.asarray(arc_km * (1 - 1e-9), dtype=np.float64)
+
     def within(self, lat: ArrayLike, lon: ArrayLike, radius_km: float) -> list[NDArray[np.intp]]:
         """For each query point, the indices of indexed points within `radius_km` (a superset;
         callers filter by exact distance)."""

@@ -14,8 +14,10 @@ from typing import Annotated, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -41,7 +43,20 @@ __all__ = [
     "Volunteer",
 ]
 
-Id = Annotated[str, Field(min_length=1, max_length=200, description="Unique identifier.")]
+Id = Annotated[StrictStr, Field(min_length=1, max_length=200, description="Unique identifier.")]
+
+
+def _text_time(value: object) -> object:
+    """Times are RFC 3339 text (or datetimes, from Python): never a bare number."""
+    if isinstance(value, str | datetime):
+        return value
+    raise ValueError("time must be RFC 3339 text with an offset, like 2026-03-02T09:00:00+08:00")
+
+
+# Strict JSON types, in JSON and Python validation alike (the service validates decoded bodies):
+# a number written as a string, a count written as true, a time written as a number are errors.
+Number = Annotated[float, Strict()]
+Moment = Annotated[AwareDatetime, BeforeValidator(_text_time)]
 # Attribute values are JSON scalars compared for equality (rule 3); `1` and `true` differ.
 AttributeValue = StrictStr | StrictBool | StrictInt | StrictFloat
 
@@ -50,7 +65,7 @@ class _Record(BaseModel):
     """Base of every input record: immutable; unknown fields, NaN/Infinity and values of the
     wrong JSON type (a number written as a string, a count written as true) are rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 def _check_end_after_start(cls: type, end: datetime, info: ValidationInfo) -> datetime:
@@ -63,15 +78,15 @@ def _check_end_after_start(cls: type, end: datetime, info: ValidationInfo) -> da
 class Location(_Record):
     """A point in WGS84 degrees."""
 
-    lat: float = Field(ge=-90, le=90, description="Latitude in degrees, -90..90.")
-    lon: float = Field(ge=-180, le=180, description="Longitude in degrees, -180..180.")
+    lat: Number = Field(ge=-90, le=90, description="Latitude in degrees, -90..90.")
+    lon: Number = Field(ge=-180, le=180, description="Longitude in degrees, -180..180.")
 
 
 class Interval(_Record):
     """A time span with an explicit UTC offset on both ends; `end` is after `start`."""
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Moment
+    end: Moment
 
     _end_after_start = field_validator("end")(_check_end_after_start)
 
@@ -81,8 +96,8 @@ class Commitment(_Record):
     an earlier run, at any center): it blocks overlapping times, with travel, and counts toward
     the volunteer's hours and assignment caps. A project addition to FORMAT.md."""
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Moment
+    end: Moment
     location: Location
     _end_after_start = field_validator("end")(_check_end_after_start)
 
@@ -96,22 +111,22 @@ class Volunteer(_Record):
 
     id: Id
     location: Location = Field(description="Where the volunteer travels from.")
-    skills: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
+    skills: tuple[StrictStr, ...] = ()
+    languages: tuple[StrictStr, ...] = ()
     attributes: dict[str, AttributeValue] = Field(default_factory=dict)
     availability: tuple[Interval, ...] = Field(
         default=(), description="Intervals the volunteer can work; touching ones are merged."
     )
-    max_hours: float | None = Field(
+    max_hours: Number | None = Field(
         default=None, gt=0, description="Cap on the summed duration of assignments; absent = none."
     )
-    max_travel_km: float | None = Field(
+    max_travel_km: Number | None = Field(
         default=None, ge=0, description="Cap on home-to-request distance; absent = unlimited."
     )
-    max_assignments: int | None = Field(
+    max_assignments: StrictInt | None = Field(
         default=None, ge=1, description="Cap on the number of assignments; absent = unlimited."
     )
-    preferences: dict[str, float] = Field(
+    preferences: dict[str, Number] = Field(
         default_factory=dict,
         description="Liking per service type (key = a request's service_type); soft objective.",
     )
@@ -126,21 +141,23 @@ class Request(_Record):
     `volunteers_needed` volunteers (or none, unless `mandatory`)."""
 
     id: Id
-    service_type: str = Field(min_length=1)
+    service_type: StrictStr = Field(min_length=1)
     location: Location
-    start: AwareDatetime
-    end: AwareDatetime
-    required_skills: tuple[str, ...] = ()
-    languages: tuple[str, ...] = Field(
+    start: Moment
+    end: Moment
+    required_skills: tuple[StrictStr, ...] = ()
+    languages: tuple[StrictStr, ...] = Field(
         default=(), description="If not empty, a volunteer must speak at least one."
     )
     attributes: dict[str, AttributeValue] = Field(
         default_factory=dict, description="Every key must equal the volunteer's attribute."
     )
-    volunteers_needed: int = Field(default=1, ge=1)
-    min_volunteers: int = Field(default=1, ge=1)
-    priority: int = Field(default=1, ge=1, description="Weight of each filled slot in coverage.")
-    mandatory: bool = False
+    volunteers_needed: StrictInt = Field(default=1, ge=1)
+    min_volunteers: StrictInt = Field(default=1, ge=1)
+    priority: StrictInt = Field(
+        default=1, ge=1, description="Weight of each filled slot in coverage."
+    )
+    mandatory: StrictBool = False
 
     _end_after_start = field_validator("end")(_check_end_after_start)
 
@@ -165,19 +182,19 @@ class Pair(_Record):
 class SoftWeights(_Record):
     """Weights of the third objective tier (after coverage and travel); see docs/format.md."""
 
-    preference: float = Field(default=1.0, ge=0)
-    fairness: float = Field(default=1.0, ge=0)
-    stability: float = Field(default=2.0, ge=0)
+    preference: Number = Field(default=1.0, ge=0)
+    fairness: Number = Field(default=1.0, ge=0)
+    stability: Number = Field(default=2.0, ge=0)
 
 
 class Options(_Record):
-    travel_speed_kmh: float = Field(default=20.0, gt=0)
-    time_limit_s: float | None = Field(
+    travel_speed_kmh: Number = Field(default=20.0, gt=0)
+    time_limit_s: Number | None = Field(
         default=None,
         gt=0,
         description="Wall-clock budget of the solve; absent = the engine's default.",
     )
-    seed: int = Field(default=0, ge=0)
+    seed: StrictInt = Field(default=0, ge=0)
     # Project additions (FORMAT.md allows added fields).
     soft_weights: SoftWeights = Field(default_factory=SoftWeights)
 
@@ -189,6 +206,11 @@ class Instance(_Record):
     requests: tuple[Request, ...] = ()
     pinned: tuple[Pair, ...] = ()
     previous: tuple[Pair, ...] = ()
+    excluded: tuple[Pair, ...] = Field(
+        default=(),
+        description="Pairs that may not be assigned (the volunteer declined the request). "
+        "A project addition to FORMAT.md.",
+    )
     options: Options = Field(default_factory=Options)
 
 

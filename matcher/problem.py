@@ -64,6 +64,10 @@ class ProblemData:
     conflict_requests: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # First-come-first-served rank of each request (smaller is earlier); greedy's order.
     request_order: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # Candidates each request left out of the pairs (an upper bound; compile keeps only each
+    # request's nearest), and a lower bound on their cost: engines bound what they could add.
+    request_dropped: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    request_dropped_cost: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # Tier-3 fairness: sum over volunteers and k of fairness_slopes[k] * max(0, load - breakpoint[k]).
     fairness_breakpoints: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     fairness_slopes: FloatArray = field(default_factory=lambda: np.zeros(0))
@@ -74,6 +78,8 @@ class ProblemData:
             "pair_bonus": np.zeros(num_pairs),
             "pair_pinned": np.zeros(num_pairs, dtype=bool),
             "request_order": np.arange(self.num_requests, dtype=np.int64),
+            "request_dropped": np.zeros(self.num_requests, dtype=np.int64),
+            "request_dropped_cost": np.zeros(self.num_requests, dtype=np.int64),
         }
         for f in fields(self):
             value = getattr(self, f.name)
@@ -145,6 +151,7 @@ class ProblemData:
             ("volunteer_capacity", nv), ("volunteer_max_pairs", nv),
             ("request_min", nr), ("request_max", nr), ("request_mandatory", nr),
             ("request_priority", nr), ("request_order", nr),
+            ("request_dropped", nr), ("request_dropped_cost", nr),
         ]:  # fmt: skip
             if len(getattr(self, name)) != size:
                 raise ProblemError(f"{name} has length {len(getattr(self, name))}, expected {size}")

@@ -31,6 +31,7 @@ RULE_NAMES: dict[int, str] = {
     9: "headcount between min_volunteers and volunteers_needed",
     10: "mandatory request staffed",
     11: "pinned pair kept",
+    12: "excluded pair avoided",  # project addition: Instance.excluded
 }
 
 

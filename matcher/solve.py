@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -25,6 +26,8 @@ __all__ = ["DEFAULT_TIME_LIMIT_S", "EngineName", "build_plan", "solve"]
 
 EngineName = Literal["optimal", "greedy"]
 DEFAULT_TIME_LIMIT_S = 10.0
+_WIDENINGS = 2  # rounds of compiling more candidates for requests short of them
+_WIDEN_FACTOR = 4
 
 
 def solve(
@@ -48,10 +51,39 @@ def solve(
             options.time_limit_s if options.time_limit_s is not None else DEFAULT_TIME_LIMIT_S
         )
     params = SolveParams(time_limit_s=time_limit_s, seed=options.seed if seed is None else seed)
+    control = control or Control()
     compiled = compile_instance(problem)
     compile_seconds = time.perf_counter() - started
-    result = ENGINES[engine](compiled.data, params, control or Control())
+    # Compile keeps each request's nearest candidates. When the engine finds requests whose
+    # left-out candidates could do better, it hands back early: compile more for them, again.
+    factor = np.ones(len(problem.requests), dtype=np.int64)
+    for attempt in range(_WIDENINGS + 1):
+        result = _run_engine(
+            engine, compiled, params, started, control, hand_back=attempt < _WIDENINGS
+        )
+        if not result.stats.get("handed_back"):
+            break
+        factor[result.starved] *= _WIDEN_FACTOR
+        compiled = compile_instance(problem, cap_factor=factor)
+    result.stats["candidate_widenings"] = attempt
     return build_plan(compiled, result, started=started, compile_seconds=compile_seconds)
+
+
+def _run_engine(
+    engine: EngineName,
+    compiled: Compiled,
+    params: SolveParams,
+    started: float,
+    control: Control,
+    *,
+    hand_back: bool,
+) -> EngineResult:
+    """Run the engine with what is left of the solve's time limit (less a little for the
+    explanations, never under a tenth of it so that greedy at least runs)."""
+    left = params.time_limit_s - (time.perf_counter() - started)
+    budget = max(0.97 * left - 0.1, 0.1 * params.time_limit_s)
+    run_params = replace(params, time_limit_s=budget, stop_when_starved=hand_back)
+    return ENGINES[engine](compiled.data, run_params, control)
 
 
 def build_plan(
@@ -71,7 +103,11 @@ def build_plan(
         for p in order.tolist()
     )
     why = explain(
-        compiled, result.selected, result.at_fault.tolist(), proven=result.status is Status.OPTIMAL
+        compiled,
+        result.selected,
+        result.at_fault.tolist(),
+        proven=result.status is Status.OPTIMAL,
+        unstaffable_proven=bool(result.stats.get("staffing_proven", False)),
     )
     selected = result.selected
     coverage = int(data.request_priority[data.pair_request[selected]].sum())

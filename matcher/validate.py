@@ -3,7 +3,8 @@
 `parse_instance` turns JSON text (or already-decoded data) into an `Instance`, or raises
 `InstanceError` listing every problem found, each naming the record (by position and id) and the
 field. Field rules come from the pydantic models; rules across records are checked here:
-unique ids, known ids in `pinned`/`previous`, and pinned pairs that break a hard rule.
+unique ids, known ids in `pinned`/`previous`/`excluded`, and pinned pairs that break a hard rule
+or are excluded.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .model import Instance, Pair, Request, Volunteer
 
 __all__ = ["InstanceError", "Problem", "check_instance", "instance_warnings", "parse_instance"]
 
-_LISTS = ("volunteers", "requests", "pinned", "previous")
+_LISTS = ("volunteers", "requests", "pinned", "previous", "excluded")
 _R = TypeVar("_R", Volunteer, Request)
 
 
@@ -55,19 +56,15 @@ def parse_instance(source: str | bytes | Mapping[str, Any] | Instance) -> Instan
         return source
     # Validation runs on JSON text (strict JSON types; times as RFC 3339 strings); the decoded
     # data is kept to name records in error messages.
-    data: Any
-    if isinstance(source, str | bytes):
-        text = source
-        try:
-            data = json.loads(source)
-        except json.JSONDecodeError as exc:
-            raise InstanceError([Problem("$", None, f"not valid JSON: {exc}")]) from None
-    else:
-        data = source
-        text = json.dumps(source, allow_nan=True)
+    text = source if isinstance(source, str | bytes) else json.dumps(source, allow_nan=True)
     try:
         instance = Instance.model_validate_json(text)
     except ValidationError as exc:
+        # Decoded only now, to name the records in the messages.
+        try:
+            data = json.loads(text) if isinstance(source, str | bytes) else source
+        except json.JSONDecodeError as bad:
+            raise InstanceError([Problem("$", None, f"not valid JSON: {bad}")]) from None
         raise InstanceError([_problem_from_pydantic(err, data) for err in exc.errors()]) from None
     check_instance(instance)
     return instance
@@ -78,8 +75,8 @@ def check_instance(instance: Instance) -> None:
     problems: list[Problem] = []
     volunteers = _index_unique("volunteers", instance.volunteers, problems)
     requests = _index_unique("requests", instance.requests, problems)
-    # Unknown ids in `previous` are not errors (see `instance_warnings`): a past plan may name
-    # volunteers and requests that are gone, and FORMAT.md's own example does.
+    # Unknown ids in `previous` and `excluded` are not errors (see `instance_warnings`): a past
+    # plan may name volunteers and requests that are gone, and FORMAT.md's own example does.
     for name in ("pinned",):
         pairs: tuple[Pair, ...] = getattr(instance, name)
         seen: dict[tuple[str, str], int] = {}
@@ -93,6 +90,11 @@ def check_instance(instance: Instance) -> None:
             if key in seen:
                 problems.append(Problem(path, record, f"repeats {name}[{seen[key]}] (rule 8)"))
             seen.setdefault(key, i)
+    excluded = {(p.volunteer_id, p.request_id) for p in instance.excluded}
+    for i, pair in enumerate(instance.pinned):
+        if (pair.volunteer_id, pair.request_id) in excluded:
+            record = f"{pair.volunteer_id} -> {pair.request_id}"
+            problems.append(Problem(f"pinned[{i}]", record, "the pair is also excluded"))
     if not problems:
         problems.extend(_pinned_rule_problems(instance, volunteers, requests))
     if problems:
@@ -100,21 +102,22 @@ def check_instance(instance: Instance) -> None:
 
 
 def instance_warnings(instance: Instance) -> list[str]:
-    """What a solve will ignore: previous pairs naming a volunteer or request not in the
-    instance, or repeated."""
+    """What a solve will ignore: previous or excluded pairs naming a volunteer or request not
+    in the instance, or repeated."""
     volunteers = {v.id for v in instance.volunteers}
     requests = {r.id for r in instance.requests}
     out: list[str] = []
-    seen: set[tuple[str, str]] = set()
-    for i, pair in enumerate(instance.previous):
-        label = f"previous[{i}] ({pair.volunteer_id} -> {pair.request_id})"
-        if pair.volunteer_id not in volunteers:
-            out.append(f"{label}: unknown volunteer id, ignored")
-        elif pair.request_id not in requests:
-            out.append(f"{label}: unknown request id, ignored")
-        elif (pair.volunteer_id, pair.request_id) in seen:
-            out.append(f"{label}: repeated, counted once")
-        seen.add((pair.volunteer_id, pair.request_id))
+    for name in ("previous", "excluded"):
+        seen: set[tuple[str, str]] = set()
+        for i, pair in enumerate(getattr(instance, name)):
+            label = f"{name}[{i}] ({pair.volunteer_id} -> {pair.request_id})"
+            if pair.volunteer_id not in volunteers:
+                out.append(f"{label}: unknown volunteer id, ignored")
+            elif pair.request_id not in requests:
+                out.append(f"{label}: unknown request id, ignored")
+            elif (pair.volunteer_id, pair.request_id) in seen:
+                out.append(f"{label}: repeated, counted once")
+            seen.add((pair.volunteer_id, pair.request_id))
     return out
 
 
@@ -190,7 +193,7 @@ def _record_label(data: Any, name: str, index: int) -> str | None:
         return None
     if not isinstance(item, Mapping):
         return None
-    if name in ("pinned", "previous"):
+    if name in ("pinned", "previous", "excluded"):
         return f"{item.get('volunteer_id')} -> {item.get('request_id')}"
     return f"id {item['id']}" if isinstance(item.get("id"), str) else None
 

@@ -26,7 +26,10 @@ def test_committed_schema_matches_models(name: str, model: type[Instance] | type
 def test_readme_commands_exist() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "make run" in readme and "make test" in readme
-    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    subparsers = build_parser()._subparsers
+    assert subparsers is not None
+    commands = subparsers._group_actions[0].choices
+    assert commands is not None
     for command in ("solve", "check", "schema"):
         assert command in commands
         assert f"volmatch {command}" in readme

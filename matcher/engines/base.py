@@ -43,6 +43,9 @@ class SolveParams:
     seed: int = 0
     # Relative optimality gap accepted on travel (tier 2) before calling a plan optimal.
     travel_gap: float = 1e-6
+    # Return early when candidates the data left out could improve the plan (`starved`), so
+    # that the caller can compile more candidates for those requests and solve again.
+    stop_when_starved: bool = False
 
     def __post_init__(self) -> None:
         if not (self.time_limit_s > 0 and np.isfinite(self.time_limit_s)):
@@ -86,8 +89,13 @@ class EngineResult:
     selected: BoolArray
     status: Status
     coverage_bound: int | None = None
+    # A proven lower bound on the travel cost (pair_cost units) of a plan with optimal
+    # coverage, when coverage is proven.
+    cost_bound: float | None = None
     # Mandatory requests (indices) that no plan can staff, when status is infeasible.
     at_fault: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # Requests whose left-out candidates (ProblemData.request_dropped) could improve the plan.
+    starved: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     stats: dict[str, float | int | str | bool] = field(default_factory=dict)
 
 

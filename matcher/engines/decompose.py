@@ -60,6 +60,8 @@ def restrict(data: ProblemData, pairs: IntArray) -> Part:
         conflict_indptr=indptr,
         conflict_requests=members[keep_member],
         request_order=data.request_order[reqs],
+        request_dropped=data.request_dropped[reqs],
+        request_dropped_cost=data.request_dropped_cost[reqs],
         fairness_breakpoints=data.fairness_breakpoints,
         fairness_slopes=data.fairness_slopes,
     )

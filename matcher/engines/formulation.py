@@ -157,11 +157,14 @@ def conflict_groups(
     labels = np.random.default_rng(12345).integers(1, 2**40, size=len(pairs), dtype=np.int64)
     digest = np.add.reduceat(labels[col], starts)
     volunteer = key[starts] // max(data.num_conflict_sets, 1)
-    _, first_copy = np.unique(
-        np.stack([volunteer, sizes, digest], axis=1), axis=0, return_index=True
+    order = np.lexsort((digest, sizes, volunteer))  # equal groups side by side
+    same = (
+        (volunteer[order][1:] == volunteer[order][:-1])
+        & (sizes[order][1:] == sizes[order][:-1])
+        & (digest[order][1:] == digest[order][:-1])
     )
-    keep = np.zeros(len(starts), dtype=bool)
-    keep[first_copy] = True
+    keep = np.ones(len(starts), dtype=bool)
+    keep[order[1:][same]] = False
     keep &= sizes >= 2
     return key[starts][keep], sizes[keep], col[np.repeat(keep, sizes)]
 

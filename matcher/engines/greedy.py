@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..problem import ProblemData
+from ..problem import IntArray, ProblemData
 from .base import Control, Deadline, EngineResult, Progress, SolveParams, Status
 from .state import Incidence, Selection
 
-__all__ = ["greedy", "greedy_selection"]
+__all__ = ["greedy", "greedy_selection", "short_requests"]
 
 
 def greedy_selection(
@@ -45,22 +45,29 @@ def greedy_selection(
     return sel
 
 
-def greedy(data: ProblemData, params: SolveParams, control: Control) -> EngineResult:
-    deadline = Deadline(params.time_limit_s)
-    sel = greedy_selection(data, deadline)
-    control.on_progress(Progress(phase="greedy", fraction=1.0))
-    # Mandatory requests left short, and requests whose pinned volunteers stay under the minimum.
+def short_requests(sel: Selection) -> IntArray:
+    """Requests a greedy selection leaves breaking a staffing rule: mandatory requests short,
+    requests whose pinned volunteers stay under the minimum, and requests holding a pinned pair
+    that breaks a cap or a conflict (pinned pairs are placed whatever they break: arrays are not
+    validated like instances)."""
+    data = sel.data
     below = sel.filled < data.request_min
     short = below & (data.request_mandatory | (sel.filled > 0))
-    # Pinned pairs are placed whatever they break (arrays are not validated like instances).
     over = (sel.load > data.volunteer_capacity) | (sel.count > data.volunteer_max_pairs)
     pinned = np.flatnonzero(data.pair_pinned)
     breaking = over[data.pair_volunteer[pinned]] | (sel.blocked[pinned] > 1)
     short[data.pair_request[pinned[breaking]]] = True
-    status = Status.INFEASIBLE if short.any() else Status.FEASIBLE
+    return np.flatnonzero(short).astype(np.int64)
+
+
+def greedy(data: ProblemData, params: SolveParams, control: Control) -> EngineResult:
+    deadline = Deadline(params.time_limit_s)
+    sel = greedy_selection(data, deadline)
+    control.on_progress(Progress(phase="greedy", fraction=1.0))
+    short = short_requests(sel)
     return EngineResult(
         selected=sel.selected.copy(),
-        status=status,
-        at_fault=np.flatnonzero(short).astype(np.int64),
+        status=Status.INFEASIBLE if len(short) else Status.FEASIBLE,
+        at_fault=short,
         stats={"engine": "greedy"},
     )

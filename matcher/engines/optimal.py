@@ -18,6 +18,7 @@ the others as at fault.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field, replace
 
@@ -27,10 +28,10 @@ from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline, EngineResult, Progress, SolveParams, Status, plan_coverage
 from .decompose import Part, split
 from .formulation import Formulation, formulate
-from .greedy import greedy_selection
+from .greedy import greedy_selection, short_requests
 from .lns import improve
 from .milp import Solved, solve_milp
-from .pricing import bound_with, potentials, solve_lp
+from .pricing import PairLinear, bound_with, potentials, solve_lp
 from .state import Incidence
 
 __all__ = ["fairness_penalty", "lexicographic_key", "optimal", "soft_score"]
@@ -52,10 +53,14 @@ _PRICING_TOLERANCE = 1e-5
 _CLOSURE_LIMIT = 2.0
 # Parts with at most this many pairs are solved on all of them from the start.
 _FULL_COLUMNS = 15_000
+# Parts this small go straight to the MIP (no dive): HiGHS solves them in about a second.
+_SMALL_PART = 2_000
 # Share of a tier's budget for the MIP on the LP's support.
 _DIVE_SHARE = 0.2
 # Share of the remaining budget a tier may use before the next starts.
 _SHARE = {0: 0.3, 1: 0.5, 12: 0.7, 2: 0.7, 3: 0.8}
+# Without soft terms tier 3 is free, so tiers 1 and 2 may take what it would have had.
+_SHARE_WITHOUT_SOFT = {**_SHARE, 12: 0.9, 2: 0.9}
 
 
 def lexicographic_key(data: ProblemData, selected: BoolArray) -> tuple[float, ...]:
@@ -88,7 +93,9 @@ def fairness_penalty(data: ProblemData, selected: BoolArray) -> float:
     return float((excess * data.fairness_slopes[None, :]).sum())
 
 
-_Row = tuple[FloatArray, float, float]  # coefficients over all pairs, lower, upper
+_Row = tuple[PairLinear, float, float]  # coefficients, lower, upper
+COVERAGE = PairLinear(coverage=1.0)
+TRAVEL = PairLinear(cost=1.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +103,7 @@ class Tier:
     """One objective to optimise over the pairs, with rows holding earlier tiers."""
 
     number: int
-    objective: FloatArray  # over all pairs
+    objective: PairLinear
     maximize: bool
     rows: list[_Row] = field(default_factory=list)
     step: float = 1.0  # smallest improvement that counts (objectives are integral)
@@ -111,6 +118,8 @@ class _PartResult:
     proven: bool
     at_fault: IntArray
     stats: dict[str, float]
+    starved: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    cost_bound: float | None = None
 
 
 def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineResult:
@@ -120,31 +129,46 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
     per_request = np.bincount(data.pair_request, minlength=data.num_requests)
     # Mandatory requests with fewer candidates than their minimum fail before any search.
     at_fault: list[IntArray] = [
-        np.flatnonzero(data.request_mandatory & (per_request < data.request_min))
+        np.flatnonzero(
+            data.request_mandatory & (per_request + data.request_dropped < data.request_min)
+        )
     ]
+    starved: list[IntArray] = []
+    cost_bound: float | None = 0.0
     parts = split(replace_mandatory(data, at_fault[0]))
     total_pairs = max(sum(p.data.num_pairs for p in parts), 1)
     bound = 0
     proven = True
     done_pairs = 0
     stats_sum: dict[str, float] = {}
+    handed_back = False
     for i, part in enumerate(parts):
-        if control.should_stop():
+        if control.should_stop() or handed_back:  # the caller will solve again anyway
             result = _fallback(part)
         else:
             share = part.data.num_pairs / max(total_pairs - done_pairs, 1)
             budget = Deadline(max(deadline.remaining() * share, 0.0))
-            result = _PartSolver(part.data, budget, params, control).run()
+            result = _PartSolver(part.data, budget, params, control, started=started).run()
         selected[part.pairs] = result.selected
         bound += result.bound
         proven &= result.proven
+        # A bound on the whole plan's travel only if every part has one.
+        cost_bound = (
+            None
+            if cost_bound is None or result.cost_bound is None
+            else cost_bound + result.cost_bound
+        )
         at_fault.append(part.requests[result.at_fault])
+        starved.append(part.requests[result.starved])
+        handed_back |= bool(result.stats.get("handed_back"))
         for key, value in result.stats.items():
             # Flags hold for the whole problem when they hold for every part; timings add up.
             if key not in stats_sum:
                 stats_sum[key] = value
             elif key.endswith("_proven"):
                 stats_sum[key] = min(stats_sum[key], value)
+            elif key.endswith("_at_s"):  # moments since the engine started: the last one counts
+                stats_sum[key] = max(stats_sum[key], value)
             else:
                 stats_sum[key] += value
         done_pairs += part.data.num_pairs
@@ -164,8 +188,18 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
         "engine_seconds": round(time.perf_counter() - started, 3),
         **{k: (bool(v) if k.endswith("_proven") else round(v, 3)) for k, v in stats_sum.items()},
     }
+    if cost_bound is not None and parts:
+        stats["travel_bound_km"] = math.floor(cost_bound) / 1000.0  # floored: stays a bound
     return EngineResult(
-        selected=selected, status=status, coverage_bound=bound, at_fault=faults, stats=stats
+        selected=selected,
+        status=status,
+        coverage_bound=bound,
+        at_fault=faults,
+        stats=stats,
+        cost_bound=cost_bound if parts else None,
+        starved=np.unique(np.concatenate(starved)).astype(np.int64)
+        if starved
+        else np.zeros(0, np.int64),
     )
 
 
@@ -180,15 +214,33 @@ def replace_mandatory(data: ProblemData, not_mandatory: IntArray) -> ProblemData
 
 
 def _trivial_bound(data: ProblemData) -> int:
-    per_request = np.bincount(data.pair_request, minlength=data.num_requests)
+    """Coverage if every request got as many volunteers as it has candidates, up to its
+    maximum (candidates compile left out included)."""
+    per_request = np.bincount(data.pair_request, minlength=data.num_requests) + data.request_dropped
     return int((data.request_priority * np.minimum(per_request, data.request_max)).sum())
 
 
 def _fallback(part: Part) -> _PartResult:
+    """A part left to greedy (a stop came first): nothing proven; its short requests named."""
     sel = greedy_selection(part.data)
+    proven = float(plan_coverage(part.data, sel.selected) >= _trivial_bound(part.data))
     return _PartResult(
-        sel.selected.copy(), _trivial_bound(part.data), False, np.zeros(0, np.int64), {}
+        sel.selected.copy(),
+        _trivial_bound(part.data),
+        False,
+        short_requests(sel),
+        {"coverage_proven": proven, "staffing_proven": 0.0},
     )
+
+
+@dataclass(frozen=True, eq=False)
+class _Priced:
+    """A tier's LP on the columns, priced against everything else."""
+
+    bound: float  # on the whole part's LP optimum
+    potential: FloatArray  # per pair
+    left_out: FloatArray  # per request, for candidates the data left out
+    support: BoolArray  # pairs the LP uses
 
 
 @dataclass
@@ -202,8 +254,15 @@ class _PartSolver:
     """The tiers of one independent part, on a growing set of columns."""
 
     def __init__(
-        self, data: ProblemData, budget: Deadline, params: SolveParams, control: Control
+        self,
+        data: ProblemData,
+        budget: Deadline,
+        params: SolveParams,
+        control: Control,
+        *,
+        started: float | None = None,
     ) -> None:
+        self.started = time.perf_counter() if started is None else started  # the engine's start
         self.data = data
         self.original = data  # before tier 0 makes unstaffable requests optional
         self.budget = budget
@@ -215,10 +274,16 @@ class _PartSolver:
         # Small parts use every pair from the start: their MIP is quick, and restricted columns
         # can hide the only feasible plans (cheap pairs that are also the heaviest).
         self.full = data.num_pairs <= _FULL_COLUMNS
+        self.small = data.num_pairs <= _SMALL_PART
+        # Tier 3 has nothing to weigh without bonuses or fairness steps: any plan ties there.
+        self.has_soft_terms = bool(data.pair_bonus.any()) or bool(data.fairness_slopes.any())
         self.columns = np.ones(data.num_pairs, dtype=bool) if self.full else self._initial_columns()
         self.stats: dict[str, float] = {}
         self.at_fault = np.zeros(0, dtype=np.int64)
         self.staffing_proven = True
+        self.last_solution: BoolArray | None = None  # the last MIP plan of the running tier
+        self.starved: set[int] = set()  # requests whose left-out candidates could do better
+        self.cost_bound: float | None = None  # on the optimal travel, once coverage is proven
         # The combined tier's last LP solution over all pairs: the local search rounds it.
         self.lp_values: FloatArray | None = None
 
@@ -230,10 +295,16 @@ class _PartSolver:
         owner = np.repeat(np.arange(d.num_requests), per_request)
         limit = _NEAREST_PER_SLOT * d.request_max + _NEAREST_EXTRA
         keep[inc.request_pairs[rank < limit[owner]]] = True
-        # And every volunteer's nearest request, so that no one is missing from the start.
-        keep |= _best_per_owner(
-            d.pair_volunteer, np.ones(d.num_pairs, dtype=bool), -d.pair_cost.astype(float), 1
+        # Co-located requests (exam sites) all list the same nearest people: add the nearest
+        # request of volunteers in no column yet, closest first, up to half as many again.
+        absent = np.ones(d.num_volunteers, dtype=bool)
+        absent[d.pair_volunteer[keep]] = False
+        nearest = _best_per_owner(
+            d.pair_volunteer, absent[d.pair_volunteer], -d.pair_cost.astype(float), 1
         )
+        extra = np.flatnonzero(nearest)
+        extra = extra[np.argsort(d.pair_cost[extra], kind="stable")[: int(keep.sum()) // 2]]
+        keep[extra] = True
         return keep
 
     def _stopped(self) -> bool:
@@ -250,61 +321,86 @@ class _PartSolver:
             relax_staffing=relax,
             request_sets=self.request_sets,
         )
-        for coeffs, lo, hi in extra:
+        for linear, lo, hi in extra:
             row = np.zeros(form.num_vars)
-            row[: form.num_pairs] = coeffs[form.pairs]
+            row[: form.num_pairs] = linear.on_pairs(self.data)[form.pairs]
             form = form.with_row(row, lo, hi)
         return form
 
     def run(self) -> _PartResult:
         d = self.data
-        coverage = d.request_priority[d.pair_request].astype(float)
         cost = d.pair_cost.astype(float)
         if d.violations(self.incumbent) != (0, 0) and not self.full:
-            self._staff_mandatory(coverage)
+            self._staff_mandatory()
         # Tiers 1 and 2 at once: maximise W * coverage - travel, with W above any one pair's
         # travel. A plan that maximises it and reaches the coverage bound is lexicographically
         # optimal in both tiers; it solves several times faster than travel under a held
         # coverage row (a hard knapsack equality for branch and bound).
         weight = 2.0 * float(cost.max(initial=0.0)) + 1.0
-        combined = Tier(12, weight * coverage - cost, maximize=True)
+        # step 0: closing the columns under ties keeps every pair of any optimal plan, so that
+        # tier 3 on them is exact.
+        combined = Tier(12, PairLinear(coverage=weight, cost=-1.0), maximize=True, step=0.0)
+        self.last_solution = None
+        if self.params.stop_when_starved and not self.starved:
+            # The caller would rather hear of starved requests before any real work: one
+            # coverage LP, priced against the candidates left out, tells (its columns serve
+            # the tiers below anyway).
+            self._grow(Tier(1, COVERAGE, maximize=True), Deadline(self.budget.remaining() * 0.2))
+        if self._hand_back():  # requests short of candidates
+            return self._result(_trivial_bound(self.data), proven=False)
         t12 = self._tier(combined, closure_limit=_CLOSURE_LIMIT)
         if t12 is None and self.full:  # proven: no plan staffs every mandatory request
-            self._staff_mandatory(coverage)
+            self._staff_mandatory()
             t12 = self._tier(combined, closure_limit=_CLOSURE_LIMIT)
+        # W is above one pair's travel but not above every chain of swaps: the combined optimum
+        # may give up coverage for travel. Then the (better) incumbent's travel was never
+        # optimised, and travel is settled under held coverage below.
+        traded = self.last_solution is not None and plan_coverage(
+            self.data, self.last_solution
+        ) < plan_coverage(self.data, self.incumbent)
         # The coverage LP, grown by pricing from the combined tier's columns (so it settles in a
         # round or two), bounds tier 1 for the whole part.
-        lp1 = self._grow(Tier(1, coverage, maximize=True), Deadline(self.budget.remaining() * 0.3))
+        lp1 = self._grow(Tier(1, COVERAGE, maximize=True), Deadline(self.budget.remaining() * 0.3))
         bound = _trivial_bound(self.data)
         if lp1 is not None:
-            bound = min(bound, int(np.floor(lp1[0] + 1e-6)))
+            bound = min(bound, int(np.floor(lp1.bound + 1e-6)))
+        if self._hand_back():
+            return self._result(bound, proven=False)
         cov_now = plan_coverage(self.data, self.incumbent)
         travel_bound = None if t12 is None else weight * cov_now - t12.bound
         proven2 = t12 is not None and t12.proven
         if cov_now < bound and not self._stopped():
-            # The combined plan fell short of the bound: settle coverage alone, then travel.
-            t1 = self._tier(Tier(1, coverage, maximize=True), closure_limit=_CLOSURE_LIMIT)
+            # The combined plan fell short of the bound: settle coverage alone.
+            t1 = self._tier(Tier(1, COVERAGE, maximize=True), closure_limit=_CLOSURE_LIMIT)
             if t1 is not None and np.isfinite(t1.bound):
                 bound = min(bound, int(np.floor(t1.bound + 1e-6)))
-            if plan_coverage(self.data, self.incumbent) > cov_now and not self._stopped():
-                cov_now = plan_coverage(self.data, self.incumbent)
-                held = Tier(
-                    2, cost, maximize=False, rows=[(coverage, cov_now - 0.5, np.inf)], step=0.0
-                )
-                t2 = self._tier(held, closure_limit=_CLOSURE_LIMIT)
-                proven2 = t2 is not None and t2.proven
-                travel_bound = None if t2 is None else t2.bound
+            traded |= plan_coverage(self.data, self.incumbent) > cov_now
+            cov_now = plan_coverage(self.data, self.incumbent)
+        if traded and not self._stopped():
+            # Travel under held coverage (a knapsack row: slower, but what is left to settle).
+            held = Tier(
+                2, TRAVEL, maximize=False, rows=[(COVERAGE, cov_now - 0.5, np.inf)], step=0.0
+            )
+            t2 = self._tier(held, closure_limit=_CLOSURE_LIMIT)
+            proven2 = t2 is not None and t2.proven
+            travel_bound = None if t2 is None else t2.bound
+        elif traded:
+            proven2, travel_bound = False, None
         proven1 = cov_now >= bound
+        if proven1:
+            self.stats["coverage_proven_at_s"] = time.perf_counter() - self.started
         proven2 &= proven1
         if proven1 and travel_bound is not None and np.isfinite(travel_bound):
-            self.stats["travel_bound_km"] = travel_bound / 1000.0
+            self.cost_bound = float(travel_bound)
         proven3 = False
         if proven2 and not self._stopped():
             travel = float(cost[self.incumbent].sum())
             proven3 = self._tier3(
-                [(coverage, cov_now - 0.5, np.inf), (cost, -np.inf, travel + 0.5)]
+                [(COVERAGE, cov_now - 0.5, np.inf), (TRAVEL, -np.inf, travel + 0.5)]
             )
         proven = proven1 and proven2 and proven3 and self.staffing_proven
+        self.stats["travel_proven"] = float(proven2)
+        self.stats["soft_proven"] = float(proven3)
         if not proven and not self._stopped():
             started = time.perf_counter()
             # Mandatory requests the plan leaves short: the search tries to staff them.
@@ -315,6 +411,20 @@ class _PartSolver:
                 staff=np.flatnonzero(short), hint=self.lp_values,
             )  # fmt: skip
             self.stats["lns_seconds"] = time.perf_counter() - started
+        return self._result(bound, proven=proven)
+
+    def _hand_back(self) -> bool:
+        """Whether to return now: the caller asked to hear of starved requests first, and
+        enough of the budget is left for it to solve again with more candidates."""
+        if not (self.params.stop_when_starved and self.starved):
+            return False
+        if self.budget.remaining() < 0.5 * self.budget.seconds:
+            return False
+        self.stats["handed_back"] = 1.0
+        return True
+
+    def _result(self, bound: int, *, proven: bool) -> _PartResult:
+        """The part's result with the incumbent as it is."""
         self.stats["coverage_proven"] = float(plan_coverage(self.data, self.incumbent) >= bound)
         # At fault: the mandatory requests (and pinned pairs) the final plan leaves short; tier 0
         # proves that no plan does better when `staffing_proven`.
@@ -325,17 +435,28 @@ class _PartSolver:
         short[np.unique(original.pair_request[original.pair_pinned & ~self.incumbent])] = True
         self.at_fault = np.flatnonzero(short).astype(np.int64)
         self.stats["staffing_proven"] = float(self.staffing_proven)
-        return _PartResult(self.incumbent, bound, proven, self.at_fault, self.stats)
+        self.stats.setdefault("travel_proven", 0.0)
+        self.stats.setdefault("soft_proven", 0.0)
+        # Mandatory requests left short although candidates were left out: more could help.
+        self.starved.update(np.flatnonzero(short & (self.original.request_dropped > 0)).tolist())
+        return _PartResult(
+            self.incumbent,
+            bound,
+            proven,
+            self.at_fault,
+            self.stats,
+            np.asarray(sorted(self.starved), dtype=np.int64),
+            self.cost_bound,
+        )
 
-    def _staff_mandatory(self, coverage: FloatArray) -> None:
+    def _staff_mandatory(self) -> None:
         """Tier 0, when the greedy plan leaves mandatory requests (or pinned pairs) short: staff
         as many as possible (then the most coverage); the ones left short are at fault, and
         optional from then on."""
         d = self.data
-        weight = float(coverage.sum()) + 1.0
-        tier = Tier(
-            0, weight * d.pair_pinned + coverage, maximize=True, relax=True, switch_weight=weight
-        )
+        weight = float(d.request_priority[d.pair_request].sum()) + 1.0
+        objective = PairLinear(coverage=1.0, extra=weight * d.pair_pinned.astype(np.float64))
+        tier = Tier(0, objective, maximize=True, relax=True, switch_weight=weight)
         t0 = self._tier(tier, closure_limit=_CLOSURE_LIMIT)
         self.staffing_proven = t0 is not None and t0.proven
         filled = np.bincount(d.pair_request[self.incumbent], minlength=d.num_requests)
@@ -346,41 +467,40 @@ class _PartSolver:
         # The incumbent keeps the pinned pairs of requests no longer at fault.
         self.incumbent |= self.data.pair_pinned
 
-    def _grow(self, tier: Tier, deadline: Deadline) -> tuple[float, FloatArray, BoolArray] | None:
+    def _grow(self, tier: Tier, deadline: Deadline) -> _Priced | None:
         """Column generation: solve the tier's LP on the columns and add pairs that improve it,
-        until none is left. Returns (bound on the whole part's LP, potentials, the pairs the LP
-        uses), or None when the LP has no solution on the columns or time ran out before one."""
+        until none is left. Returns the last pricing, or None when the LP has no solution on the
+        columns or time ran out before one."""
         d = self.data
-        result: tuple[float, FloatArray, BoolArray] | None = None
+        result: _Priced | None = None
         form = self._formulation(tier.rows, tier.relax)
         for _ in range(_PRICING_ROUNDS):
-            objective = _on_vars(form, tier.objective, tier.switch_weight)
+            objective = _on_vars(form, tier.objective.on_pairs(d), tier.switch_weight)
             lp = solve_lp(
                 form, objective, maximize=tier.maximize, time_limit_s=deadline.remaining()
             )
             if lp is None or lp.infeasible:
                 break
-            potential = potentials(
-                d, form, lp, tier.objective, [c for c, _, _ in tier.rows], self.request_sets
+            potential, left_out = potentials(
+                d, form, lp, tier.objective, [row for row, _, _ in tier.rows], self.request_sets
             )
             support = np.zeros(d.num_pairs, dtype=bool)
             support[form.pairs[lp.x[: form.num_pairs] > 1e-6]] = True
             if tier.number == 12:
                 self.lp_values = np.zeros(d.num_pairs)
                 self.lp_values[form.pairs] = lp.x[: form.num_pairs]
-            result = (bound_with(lp, potential, self.columns), potential, support)
+            self.starved.update(np.flatnonzero(left_out > 1e-7).tolist())
+            result = _Priced(
+                bound_with(d, lp, potential, left_out, self.columns), potential, left_out, support
+            )
             log.debug(
                 "tier %d LP %.1f bound %.1f on %d columns (%.2fs)",
-                tier.number,
-                lp.value,
-                result[0],
-                form.num_pairs,
-                lp.seconds,
-            )
+                tier.number, lp.value, result.bound, form.num_pairs, lp.seconds,
+            )  # fmt: skip
             improving = (potential > 1e-7) & ~self.columns
             # Stop when nothing improves, or when what is left is a sliver of the objective
             # (pricing rounds then creep: each costs a full LP and a pass over every pair).
-            sliver = abs(result[0] - lp.value) <= _PRICING_TOLERANCE * max(abs(lp.value), 1.0)
+            sliver = abs(result.bound - lp.value) <= _PRICING_TOLERANCE * max(abs(lp.value), 1.0)
             if not improving.any() or sliver or deadline.expired():
                 break
             # The best of each request, and of each volunteer: requests that all want the
@@ -398,22 +518,24 @@ class _PartSolver:
         is optimal for the whole part, or the pairs to add exceed `closure_limit` times the
         columns (then the tier stays unproven). None when the columns admit no plan."""
         d = self.data
-        deadline = Deadline(self.budget.remaining() * _SHARE[tier.number])
+        share = _SHARE[tier.number] if self.has_soft_terms else _SHARE_WITHOUT_SOFT[tier.number]
+        deadline = Deadline(self.budget.remaining() * share)
         sign = 1.0 if tier.maximize else -1.0
         started = time.perf_counter()
         # Pricing may take half of the tier's time; the integer solves need the rest.
-        grown = self._grow(tier, Deadline(deadline.remaining() * _PRICING_SHARE))
-        potential: FloatArray | None = None
-        lp_bound = sign * np.inf
-        if grown is not None:
-            lp_bound, potential, support = grown
-            self._dive(tier, support, Deadline(deadline.remaining() * _DIVE_SHARE))
+        priced = self._grow(tier, Deadline(deadline.remaining() * _PRICING_SHARE))
+        lp_bound = sign * np.inf if priced is None else priced.bound
+        if self._hand_back():
+            return _TierOutcome(self._value(tier), lp_bound, False)
+        if priced is not None and not self.small:
+            # A small part's MIP finds a plan as fast as the dive would: only large ones dive.
+            self._dive(tier, priced.support, Deadline(deadline.remaining() * _DIVE_SHARE))
         proven = False
         form = self._formulation(tier.rows, tier.relax)
         while not deadline.expired() and not self.control.should_stop():
             outcome = solve_milp(
-                form, _on_vars(form, tier.objective, tier.switch_weight), maximize=tier.maximize,
-                time_limit_s=deadline.remaining(), abs_gap=self._abs_gap(tier),
+                form, _on_vars(form, tier.objective.on_pairs(d), tier.switch_weight),
+                maximize=tier.maximize, time_limit_s=deadline.remaining(), abs_gap=self._abs_gap(tier),
             )  # fmt: skip
             log.debug(
                 "tier %d MIP %s %s on %d columns (%.2fs)", tier.number, outcome.solved.value,
@@ -425,13 +547,25 @@ class _PartSolver:
                 chosen = np.zeros(d.num_pairs, dtype=bool)
                 chosen[form.pairs[outcome.values[: form.num_pairs] > 0.5]] = True
                 self._better(chosen)
-            if potential is None:
+                self.last_solution = chosen
+            if priced is None:
                 break
             value = self._value(tier)
             allowed = sign * (lp_bound - value) - tier.step + 1e-6
-            needed = (potential >= -allowed) & ~self.columns
+            needed = (priced.potential >= -allowed) & ~self.columns
+            if (priced.left_out >= -allowed).any():
+                break  # a candidate the data left out could be part of a better plan
             if not needed.any():
-                proven = outcome.solved is Solved.OPTIMAL or sign * (lp_bound - value) < tier.step
+                # Proven only if the incumbent itself attains the optimum: a lexicographically
+                # better plan kept instead of the MIP's (higher coverage, worse tier value)
+                # proves nothing about this tier.
+                attained = (
+                    outcome.objective is not None
+                    and sign * (outcome.objective - value) < 1e-6 + tier.step / 2
+                )
+                proven = (outcome.solved is Solved.OPTIMAL and attained) or sign * (
+                    lp_bound - value
+                ) < tier.step
                 break
             if needed.sum() > closure_limit * self.columns.sum() or deadline.remaining() < 1.0:
                 break
@@ -450,7 +584,8 @@ class _PartSolver:
         try:
             form = self._formulation(tier.rows, tier.relax)
             outcome = solve_milp(
-                form, _on_vars(form, tier.objective, tier.switch_weight), maximize=tier.maximize,
+                form, _on_vars(form, tier.objective.on_pairs(self.data), tier.switch_weight),
+                maximize=tier.maximize,
                 time_limit_s=deadline.remaining(), abs_gap=self._abs_gap(tier),
             )  # fmt: skip
             log.debug(
@@ -466,7 +601,7 @@ class _PartSolver:
 
     def _value(self, tier: Tier) -> float:
         """The incumbent's value of a tier objective (with mandatory requests staffed)."""
-        value = float(tier.objective[self.incumbent].sum())
+        value = float(tier.objective.on_pairs(self.data)[self.incumbent].sum())
         if tier.switch_weight:
             d = self.data
             filled = np.bincount(d.pair_request[self.incumbent], minlength=d.num_requests)
@@ -484,6 +619,8 @@ class _PartSolver:
         """Soft score with coverage and travel held; exact because the tier-2 columns are
         closed under reduced-cost fixing (every travel-optimal plan lives in them)."""
         d = self.data
+        if not self.has_soft_terms:
+            return True
         started = time.perf_counter()
         form, soft = self._formulation(extra).with_soft_terms(d)
         outcome = solve_milp(

@@ -26,7 +26,7 @@ from scipy.optimize import OptimizeWarning, linprog
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .formulation import Formulation, RowKind
 
-__all__ = ["LpSolution", "bound_with", "potentials", "solve_lp"]
+__all__ = ["LpSolution", "PairLinear", "bound_with", "potentials", "solve_lp"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,17 +85,40 @@ def solve_lp(
     return LpSolution(value, res.x, duals, maximize, seconds)
 
 
+@dataclass(frozen=True, eq=False)
+class PairLinear:
+    """A linear function of a pair: `coverage` times its request's priority, plus `cost` times
+    its cost, plus an optional per-pair `extra` (zero on pairs the data left out)."""
+
+    coverage: float = 0.0
+    cost: float = 0.0
+    extra: FloatArray | None = None
+
+    def on_pairs(self, data: ProblemData) -> FloatArray:
+        out = self.coverage * data.request_priority[data.pair_request] + self.cost * data.pair_cost
+        return out if self.extra is None else out + self.extra
+
+    def left_out(self, data: ProblemData) -> FloatArray:
+        """Per request, the value for a left-out candidate at the least cost it could have."""
+        return np.asarray(
+            self.coverage * data.request_priority + self.cost * data.request_dropped_cost,
+            dtype=np.float64,
+        )
+
+
 def potentials(
     data: ProblemData,
     form: Formulation,
     lp: LpSolution,
-    objective: FloatArray,
-    extra_rows: list[FloatArray],
+    objective: PairLinear,
+    extra_rows: list[PairLinear],
     request_sets: tuple[IntArray, IntArray],
-) -> FloatArray:
-    """For every pair of `data`, how much adding it could improve the LP (positive: improving;
-    in the caller's sense). `objective` and each of `extra_rows` (the formulation's EXTRA rows, in
-    order) are given over all pairs."""
+) -> tuple[FloatArray, FloatArray]:
+    """How much adding each pair of `data` could improve the LP (positive: improving; in the
+    caller's sense), and per request, the most that one of its left-out candidates
+    (`ProblemData.request_dropped`) could. `extra_rows` are the formulation's EXTRA rows, in
+    order. Duals of volunteer rows only lower a potential, so left-out candidates (whose
+    volunteers are unknown) are bounded without them."""
     mu = lp.duals
     kind, owner = form.row_kind, form.row_owner
     pr, pv = data.pair_request, data.pair_volunteer
@@ -110,10 +133,21 @@ def potentials(
     lower = by_owner(RowKind.REQUEST_LOWER, data.num_requests)
     load = by_owner(RowKind.LOAD, data.num_volunteers)
     count = by_owner(RowKind.COUNT, data.num_volunteers)
-    f = -objective if lp.maximize else objective
-    d = f - upper[pr] - lower[pr] - load[pv] * data.pair_load - count[pv]
-    for coeffs, dual in zip(extra_rows, mu[kind == RowKind.EXTRA], strict=False):
-        d -= coeffs * dual
+    sign = -1.0 if lp.maximize else 1.0
+    extra_duals = mu[kind == RowKind.EXTRA]
+    d = (
+        sign * objective.on_pairs(data)
+        - upper[pr]
+        - lower[pr]
+        - load[pv] * data.pair_load
+        - count[pv]
+    )
+    left = sign * objective.left_out(data) - upper - lower
+    slope = sign * objective.cost  # d(d)/d(cost) for a left-out candidate
+    for row, dual in zip(extra_rows, extra_duals, strict=False):
+        d -= row.on_pairs(data) * dual
+        left -= row.left_out(data) * dual
+        slope -= row.cost * dual
     rounded = np.flatnonzero(kind == RowKind.LOAD_ROUNDED)
     for divisor in np.unique(form.row_param[rounded]):
         rows = rounded[form.row_param[rounded] == divisor]
@@ -128,19 +162,32 @@ def potentials(
         keys = owner[conflict_rows]  # ascending by construction
         r = pr[look]
         n = set_ptr[r + 1] - set_ptr[r]
-        row = np.repeat(np.arange(len(look)), n)
+        row_of = np.repeat(np.arange(len(look)), n)
         ranks = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
         query = (
-            pv[look][row] * max(data.num_conflict_sets, 1) + set_of[set_ptr[r].repeat(n) + ranks]
+            pv[look][row_of] * max(data.num_conflict_sets, 1) + set_of[set_ptr[r].repeat(n) + ranks]
         )
         pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
         hit = keys[pos] == query
-        d[look] -= np.bincount(row[hit], weights=mu[conflict_rows[pos[hit]]], minlength=len(look))
-    return np.asarray(-d, dtype=np.float64)
+        d[look] -= np.bincount(
+            row_of[hit], weights=mu[conflict_rows[pos[hit]]], minlength=len(look)
+        )
+    left_potential = -left if slope >= -1e-12 else np.full(data.num_requests, np.inf)
+    left_potential = np.where(data.request_dropped > 0, left_potential, -np.inf)
+    return np.asarray(-d, dtype=np.float64), np.asarray(left_potential, dtype=np.float64)
 
 
-def bound_with(lp: LpSolution, potential: FloatArray, inside: BoolArray) -> float:
-    """A bound on the whole problem's LP optimum (caller's sense) from a restricted LP and the
-    potentials of the pairs outside it."""
+def bound_with(
+    data: ProblemData,
+    lp: LpSolution,
+    potential: FloatArray,
+    left_out: FloatArray,
+    inside: BoolArray,
+) -> float:
+    """A bound on the whole problem's LP optimum (caller's sense) from a restricted LP, the
+    potentials of the pairs outside it, and those of the candidates the data left out."""
     extra = float(np.maximum(potential[~inside], 0.0).sum())
+    gain = np.maximum(left_out, 0.0)
+    counted = data.request_dropped > 0
+    extra += float((data.request_dropped[counted] * gain[counted]).sum())
     return lp.value + extra if lp.maximize else lp.value - extra

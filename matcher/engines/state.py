@@ -4,7 +4,7 @@ the local search and the explanations."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,6 +38,7 @@ class Incidence:
     volunteer_pairs: IntArray
     set_ptr: IntArray
     set_of: IntArray
+    _sets_cache: dict[int, frozenset[int]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, data: ProblemData) -> Incidence:
@@ -57,15 +58,23 @@ class Incidence:
 
     def conflicting(self, r: int, requests: IntArray) -> BoolArray:
         """Which of `requests` share a conflict set with request `r` (one volunteer cannot do
-        both)."""
-        mine = self.sets_of_request(r)
-        if len(mine) == 0 or len(requests) == 0:
+        both). Called with one volunteer's few requests at a time: set lookups on cached
+        frozensets beat array operations there."""
+        mine = self._set_of(r)
+        if not mine:
             return np.zeros(len(requests), dtype=bool)
-        count = self.set_ptr[requests + 1] - self.set_ptr[requests]
-        row = np.repeat(np.arange(len(requests)), count)
-        ranks = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-        theirs = self.set_of[self.set_ptr[requests].repeat(count) + ranks]
-        return np.bincount(row[np.isin(theirs, mine)], minlength=len(requests)) > 0
+        return np.fromiter(
+            (not mine.isdisjoint(self._set_of(q)) for q in requests.tolist()),
+            dtype=bool,
+            count=len(requests),
+        )
+
+    def _set_of(self, r: int) -> frozenset[int]:
+        found = self._sets_cache.get(r)
+        if found is None:
+            found = frozenset(self.sets_of_request(r).tolist())
+            self._sets_cache[r] = found
+        return found
 
 
 class Selection:

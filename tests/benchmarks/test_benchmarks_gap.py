@@ -108,3 +108,15 @@ def test_harness_end_to_end_on_gap1(tmp_path: Path) -> None:
         assert gap.check_solution(inst, written["agent_of_job"]) == []
         assert written["value"] == gap.solution_value(inst, written["agent_of_job"])
         assert written["value"] <= refs[name].best  # maximisation: never above the optimum
+
+
+def test_engine_cost_bound_maps_back_to_the_gap_value() -> None:
+    from types import SimpleNamespace
+
+    with_bound = SimpleNamespace(stats={"travel_bound_km": 0.005})  # cost bound 5
+    (low,) = gap.parse_gap(SINGLE, name="y0202", maximize=False)
+    assert gap.engine_value_bound(low, with_bound) == pytest.approx(5.0)
+    (high,) = gap.parse_gap(SINGLE, name="y0202", maximize=True)
+    # Maximisation: the engine minimises n * max(c) - value = 2 * 8 - value >= 5.
+    assert gap.engine_value_bound(high, with_bound) == pytest.approx(11.0)
+    assert gap.engine_value_bound(low, SimpleNamespace(stats={})) is None

@@ -37,12 +37,20 @@ CAPS = {
     "max_assignments": st.none() | st.sampled_from([1, 2]),
 }
 COMMITMENTS = st.lists(st.tuples(HALF_HOURS, st.sampled_from([0.5, 1.0, 2.0]), KM, KM), max_size=1)
-PREFERENCES = st.just({}) | st.sampled_from(["visit", "tutor"]).map(lambda s: {s: 1.0})
+PREFERENCES: st.SearchStrategy[dict[str, float]] = st.just({}) | st.sampled_from(
+    ["visit", "tutor"]
+).map(lambda s: {s: 1.0})
 SERVICE = st.sampled_from(["visit", "tutor"])
 LENGTH = st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0])
-R_SKILLS = st.just([]) | st.lists(st.sampled_from(SKILLS), unique=True, max_size=2)
-R_LANGUAGES = st.just([]) | st.lists(st.sampled_from(LANGUAGES), unique=True)
-R_ATTRIBUTES = st.just({}) | st.just({}) | ATTRIBUTES.filter(lambda d: len(d) <= 1)
+R_SKILLS: st.SearchStrategy[list[str]] = st.just([]) | st.lists(
+    st.sampled_from(SKILLS), unique=True, max_size=2
+)
+R_LANGUAGES: st.SearchStrategy[list[str]] = st.just([]) | st.lists(
+    st.sampled_from(LANGUAGES), unique=True
+)
+R_ATTRIBUTES: st.SearchStrategy[dict[str, object]] = (
+    st.just({}) | st.just({}) | ATTRIBUTES.filter(lambda d: len(d) <= 1)
+)
 NEEDED = st.integers(1, 3)
 PRIORITY = st.integers(1, 3)
 SPEED = st.sampled_from([4.0, 20.0, 60.0])

@@ -149,7 +149,7 @@ def hand_plan(
     coverage = sum(reqs[a.request_id].priority for a in assignments)
     travel = sum(a.distance_km for a in assignments)
     return Plan(
-        status=status,  # type: ignore[arg-type]
+        status=status,
         assignments=assignments,
         objective=Objective(coverage=coverage, travel_km=travel),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -34,13 +35,18 @@ def compiled_of(data: Json) -> Compiled:
 def reference_pairs(data: Json) -> set[tuple[int, int]]:
     instance = parse_instance(data)
     speed = instance.options.travel_speed_kmh
+    # A candidate is a pair that breaks no rule when assigned alone: rules 1-5, and rules 6-7
+    # against the volunteer's commitments and caps.
     return {
         (i, j)
         for i, v in enumerate(instance.volunteers)
         for j, r in enumerate(instance.requests)
-        if not rules.pair_violations(v, r)
-        and not any(rules.travel_conflict(r, c, speed) for c in v.commitments)
+        if not rules.pair_violations(v, r) and not rules.schedule_violations(v, [r], speed)
     }
+
+
+def micros(delta: timedelta) -> int:
+    return delta // timedelta(microseconds=1)
 
 
 def compiled_pairs(compiled: Compiled) -> list[tuple[int, int]]:
@@ -52,12 +58,7 @@ def conflict_groups(compiled: Compiled) -> list[list[int]]:
     """The groups of pairs of which at most one may be chosen: for every conflict set and every
     volunteer, that volunteer's pairs on the set's requests (groups of two or more)."""
     d = compiled.data
-    members = getattr(d, "conflict_requests", None)
-    if members is None:  # sets stored per volunteer, as pair indices
-        return [
-            d.conflict_pairs[d.conflict_indptr[s] : d.conflict_indptr[s + 1]].tolist()
-            for s in range(d.num_conflict_sets)
-        ]
+    members = d.conflict_requests
     groups: list[list[int]] = []
     for s in range(d.num_conflict_sets):
         requests = set(members[d.conflict_indptr[s] : d.conflict_indptr[s + 1]].tolist())
@@ -92,16 +93,17 @@ def test_pair_arrays_match_the_instance(data: Json) -> None:
     for p, (i, j) in enumerate(compiled_pairs(compiled)):
         v, r = instance.volunteers[i], instance.requests[j]
         assert compiled.pair_distance_km[p] == pytest.approx(rules.distance_km(v, r), abs=1e-9)
-        assert d.pair_cost[p] == round(compiled.pair_distance_km[p] * 1000)
-        assert d.pair_load[p] == math.ceil((r.end - r.start).total_seconds())
+        # Whole metres rounded down; loads exact, in units of the durations' common divisor.
+        assert d.pair_cost[p] == math.floor(compiled.pair_distance_km[p] * 1000)
+        assert d.pair_load[p] * compiled.tables.load_unit == micros(r.end - r.start)
+    unit = compiled.tables.load_unit
     for i, v in enumerate(instance.volunteers):
-        committed = sum((c.end - c.start).total_seconds() for c in v.commitments)
+        committed = sum(micros(c.end - c.start) for c in v.commitments)
         if v.max_hours is None:
             assert d.volunteer_capacity[i] == UNLIMITED
         else:
-            assert d.volunteer_capacity[i] == max(
-                math.floor(v.max_hours * 3600 - committed + 1e-6), 0
-            )
+            allowed = math.floor(v.max_hours * 3_600_000_000) + 1 - committed  # 1 us slack
+            assert d.volunteer_capacity[i] == max(allowed // unit, 0)
         if v.max_assignments is None:
             assert d.volunteer_max_pairs[i] == UNLIMITED
         else:

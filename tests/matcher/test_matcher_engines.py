@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -176,6 +177,13 @@ def test_generalised_assignment_problem() -> None:
     assert result.status is Status.OPTIMAL
     assert chosen == [2, 3, 4]
     assert result.coverage_bound == 3
+    # Nothing to weigh in tier 3 (no bonuses, no fairness steps): it is proven without a solve,
+    # which on real GAP instances was a hard feasibility MIP under the held travel row.
+    assert result.stats["soft_proven"] is True
+    assert "tier3_seconds" not in result.stats
+    with_bonus = replace(d, pair_bonus=np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0]))
+    result = ENGINES["optimal"](with_bonus, SolveParams(time_limit_s=2), Control())
+    assert "tier3_seconds" in result.stats
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,8 +303,11 @@ def test_stop_request_returns_a_valid_plan(engine: str) -> None:
     data = random_city(5)
     instance = parse_instance(data)
     plan = solve(
-        instance, engine=engine, time_limit_s=30, control=Control(should_stop=lambda: True)
-    )  # type: ignore[arg-type]
+        instance,
+        engine=engine,  # type: ignore[arg-type]
+        time_limit_s=30,
+        control=Control(should_stop=lambda: True),
+    )
     assert check_plan(instance, plan).ok
     assert plan.status != "optimal"
 

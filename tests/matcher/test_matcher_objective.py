@@ -55,8 +55,9 @@ def test_travel_is_optimal_not_greedy() -> None:
 def test_preference_breaks_a_travel_tie() -> None:
     data = make_instance(
         [
-            volunteer("likes", north_km=1, preferences={"tutor": 1.0}),
-            volunteer("neutral", north_km=-1),
+            # 1.0004 km either way: the same whole metres (travel ties), whatever the rounding.
+            volunteer("likes", north_km=1.0004, preferences={"tutor": 1.0}),
+            volunteer("neutral", north_km=-1.0004),
         ],
         [request("r1", service_type="tutor")],
     )

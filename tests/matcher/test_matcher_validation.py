@@ -85,7 +85,7 @@ def assert_problem(case: Case) -> None:
 def assert_not_solved(case: Case, calls: list[str]) -> None:
     for engine in ENGINE_NAMES:
         with pytest.raises(InstanceError):
-            solve(case.data, engine=engine, time_limit_s=1)  # type: ignore[arg-type]
+            solve(case.data, engine=engine, time_limit_s=1)
     assert calls == []
 
 

@@ -96,10 +96,11 @@ def test_sweep_rejects_an_invalid_variant_before_solving(
 
 
 def test_variants_product_and_zip() -> None:
-    settings = [("a", [1, 2]), ("b", ["x", "y"])]
+    settings: list[tuple[str, list[object]]] = [("a", [1, 2]), ("b", ["x", "y"])]
     assert variants(settings) == [(1, "x"), (1, "y"), (2, "x"), (2, "y")]
     assert variants(settings, zipped=True) == [(1, "x"), (2, "y")]
-    assert variants([("a", [1, 2]), ("b", [9])], zipped=True) == [(1, 9), (2, 9)]
+    more: list[tuple[str, list[object]]] = [("a", [1, 2]), ("b", [9])]
+    assert variants(more, zipped=True) == [(1, 9), (2, 9)]
     with pytest.raises(ValueError, match="same number of values"):
         variants([("a", [1, 2]), ("b", [3, 4, 5])], zipped=True)
 

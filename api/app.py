@@ -1,0 +1,95 @@
+"""The FastAPI application: `create_app(settings)` wires settings, database, routes, the error
+handlers, the body-size cap and, in the embedded default, the solving process.
+
+Migrations are applied when the app is created, so every process sees the newest schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.db import make_engine, make_sessionmaker, migrate
+from api.errors import install_handlers
+from api.limits import AccessLog, BodySizeLimit
+from api.routes import (
+    assignments,
+    health,
+    match_runs,
+    organizations,
+    reports,
+    service_requests,
+    volunteers,
+)
+from api.services.geocoding import Geocoder
+from api.settings import Settings
+from api.worker import WorkerProcess
+
+DESCRIPTION = """
+Volunteer supply-demand matching for a city volunteer service center.
+
+**Auth**: every `/v1` endpoint needs `Authorization: Bearer <key>`; keys belong to an organization
+of kind `center`, `university`, `planner` or `admin`. Another organization's resources answer 404.
+
+**Errors**: every 4xx/5xx is `{"error": CODE, "detail": text, "fields": [{"loc": [...], "msg": text}]}`.
+
+**Times** carry UTC offsets (`2026-03-02T09:00:00+08:00`); answers repeat the offsets given.
+"""
+
+
+async def _supervise(worker: WorkerProcess, period_s: float) -> None:
+    """Restart the solving process if it dies (its orphaned run is re-queued by the next one)."""
+    while True:
+        await asyncio.sleep(period_s)
+        worker.ensure_alive()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = WorkerProcess(settings) if settings.embedded_worker else None
+        supervisor = None
+        if worker is not None:
+            worker.start()
+            supervisor = asyncio.create_task(_supervise(worker, settings.worker_poll_s * 4))
+        app.state.worker = worker
+        try:
+            yield
+        finally:
+            if supervisor is not None:
+                supervisor.cancel()
+            if worker is not None:
+                await asyncio.to_thread(worker.stop)
+            engine.dispose()
+
+    app = FastAPI(
+        title="volmatch",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    app.state.geocoder = Geocoder(settings, app.state.sessions)
+    install_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog)
+    for module in (
+        health,
+        organizations,
+        volunteers,
+        service_requests,
+        match_runs,
+        assignments,
+        reports,
+    ):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,135 @@
+"""A demo to explore the service with (`make run`): organizations with keys, a seeded week of
+volunteers and requests (`benchmarks.cityweek`, deterministic) and a queued match run.
+
+Data are loaded once, into an empty database; every call issues fresh demo keys (keys are shown
+once and stored hashed, so old ones cannot be shown again).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
+
+from api.models import OrgKind
+from api.repositories import organizations as org_repo
+from api.schemas.match_runs import RunIn, Window
+from api.schemas.service_requests import RequestIn
+from api.services import match_runs, organizations, service_requests, volunteers
+from api.services.geocoding import Geocoder
+from api.services.organizations import Caller
+from api.settings import Settings
+from benchmarks.cityweek import WEEK_START, city_week
+
+DEMO_SEED = 7
+ORGANIZATIONS = (
+    ("admin", "Demo City Volunteer Service Center (admin)"),
+    ("center", "Demo Yanta Community Volunteer Station"),
+    ("center", "Demo Beilin Community Volunteer Station"),
+    ("university", "Demo Northwest University"),
+    ("university", "Demo Xi'an Polytechnic University"),
+    ("planner", "Demo City Planning Office"),
+)
+_REQUESTS = TypeAdapter(list[RequestIn])
+
+
+def load_demo(
+    session: Session, settings: Settings, geocoder: Geocoder, *, volunteers_n: int, requests_n: int
+) -> dict[str, Any]:
+    """Create (or find) the demo organizations, issue a key for each, and load the demo week
+    into an empty database. Returns names, ids and keys."""
+    fresh = not org_repo.list_organizations(session)
+    orgs = []
+    for kind, name in ORGANIZATIONS:
+        org = org_repo.organization_by_name(session, name)
+        if org is None:
+            org, _, secret = organizations.create_organization(
+                session, name, kind, settings.default_timezone
+            )
+        else:
+            _, secret = organizations.issue_key(session, org, "demo key")
+        orgs.append({"id": org.id, "kind": kind, "name": name, "key": secret})
+    run_id = None
+    if fresh:
+        run_id = _load_week(session, settings, geocoder, orgs, volunteers_n, requests_n)
+    return {"organizations": orgs, "run_id": run_id, "loaded": fresh}
+
+
+def _caller(org: dict[str, Any], settings: Settings) -> Caller:
+    return Caller(org_id=org["id"], kind=OrgKind(org["kind"]), timezone=settings.default_timezone)
+
+
+def _load_week(
+    session: Session,
+    settings: Settings,
+    geocoder: Geocoder,
+    orgs: list[dict[str, Any]],
+    volunteers_n: int,
+    requests_n: int,
+) -> int:
+    week = city_week(volunteers_n, requests_n, DEMO_SEED)
+    universities = [o for o in orgs if o["kind"] == "university"]
+    centers = [o for o in orgs if o["kind"] == "center"]
+    for u, university in enumerate(universities):
+        rows = []
+        for i, v in enumerate(week["volunteers"]):
+            if i % len(universities) != u:
+                continue
+            rows.append(
+                {
+                    "external_id": f"S{i + 1:05d}",
+                    "name": f"Demo Volunteer {i + 1:05d}",
+                    "phone": f"+86 100 {i // 10000:04d} {i % 10000:04d}",
+                    **{k: v[k] for k in v if k != "id"},
+                }
+            )
+        volunteers.import_volunteers(session, _caller(university, settings), rows, geocoder)
+    for c, center in enumerate(centers):
+        rows = [
+            {
+                "title": f"{r['service_type'].replace('_', ' ').capitalize()} #{j + 1}",
+                "external_id": r["id"],
+                **{k: v for k, v in r.items() if k != "id"},
+            }
+            for j, r in enumerate(week["requests"])
+            if j % len(centers) == c
+        ]
+        service_requests.submit_batch(
+            session, _caller(center, settings), _REQUESTS.validate_python(rows), geocoder
+        )
+    admin = next(o for o in orgs if o["kind"] == "admin")
+    window = Window(start=WEEK_START, end=WEEK_START + timedelta(days=7))
+    run = match_runs.create_run(
+        session,
+        _caller(admin, settings),
+        RunIn(window=window, engine="optimal", time_limit_s=5),
+        settings,
+    )
+    return run.id
+
+
+def welcome(demo: dict[str, Any], base_url: str) -> str:
+    """What `make run` prints: URLs, keys and three example curl commands."""
+    keys = {o["kind"]: o for o in demo["organizations"]}
+    lines = [
+        "",
+        "volmatch is starting on " + base_url,
+        f"  API docs     {base_url}/docs",
+        f"  health       {base_url}/healthz   readiness {base_url}/readyz",
+        "",
+        "Demo API keys (new ones each start; shown once):",
+    ]
+    for org in demo["organizations"]:
+        lines.append(f"  {org['kind']:<10} {org['name']:<48} {org['key']}")
+    run = demo.get("run_id") or 1
+    lines += [
+        "",
+        "Try:",
+        f"  curl -s -H 'Authorization: Bearer {keys['admin']['key']}' {base_url}/v1/match-runs/{run}",
+        f"  curl -s -H 'Authorization: Bearer {keys['admin']['key']}' {base_url}/v1/match-runs/{run}/plan",
+        f"  curl -s -H 'Authorization: Bearer {keys['university']['key']}' '{base_url}/v1/volunteers?skill=first_aid&limit=5'",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,358 @@
+"""The database tables as typed SQLAlchemy 2.0 ORM classes (one `DeclarativeBase`).
+
+These are storage, not the API's schemas (`api.schemas`) and not the matcher's format
+(`matcher.model`): services convert between them. Times are stored in UTC (`UtcDateTime`) with
+the offset they were given in (`*_offset_min`), so that answers repeat the caller's offsets.
+Skills and availability windows live in their own tables so that list filters are plain indexed
+SQL on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An offset-aware instant stored in UTC; SQLite keeps it naive, PostgreSQL as timestamptz."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def in_offset(moment: datetime, offset_min: int) -> datetime:
+    """`moment` shown in the UTC offset it was given in."""
+    return moment.astimezone(timezone(timedelta(minutes=offset_min)))
+
+
+def epoch_seconds(moment: datetime, *, up: bool = False) -> int:
+    """`moment` as whole UTC epoch seconds, rounded down (or up)."""
+    exact = moment.timestamp()
+    whole = int(exact // 1)
+    return whole + 1 if up and whole != exact else whole
+
+
+def from_epoch(seconds: int, offset_min: int) -> datetime:
+    return datetime.fromtimestamp(seconds, timezone(timedelta(minutes=offset_min)))
+
+
+def offset_minutes(moment: datetime) -> int:
+    offset = moment.utcoffset()
+    return 0 if offset is None else int(offset.total_seconds() // 60)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads it as a class attribute)
+        datetime: UtcDateTime(),
+        dict[str, Any]: JsonType,
+        list[Any]: JsonType,
+    }
+
+
+class OrgKind(StrEnum):
+    CENTER = "center"
+    UNIVERSITY = "university"
+    PLANNER = "planner"
+    ADMIN = "admin"
+
+
+class RequestStatus(StrEnum):
+    OPEN = "open"
+    CANCELLED = "cancelled"
+    FILLED = "filled"
+    DONE = "done"
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class AssignmentStatus(StrEnum):
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    CHECKED_IN = "checked_in"
+    COMPLETED = "completed"
+
+
+# Assignments that hold a volunteer's time: they block later runs and fill their request.
+ACTIVE_ASSIGNMENT = (
+    AssignmentStatus.PROPOSED,
+    AssignmentStatus.CONFIRMED,
+    AssignmentStatus.CHECKED_IN,
+    AssignmentStatus.COMPLETED,
+)
+# Assignments the volunteer has agreed to: a repair run keeps (pins) them.
+AGREED_ASSIGNMENT = (
+    AssignmentStatus.CONFIRMED,
+    AssignmentStatus.CHECKED_IN,
+    AssignmentStatus.COMPLETED,
+)
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    keys: Mapped[list[ApiKey]] = relationship(back_populates="organization")
+
+
+class ApiKey(Base):
+    """A bearer key: `prefix` finds it, `secret_hash` (SHA-256 of the whole key) proves it."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    revoked_at: Mapped[datetime | None]
+
+    organization: Mapped[Organization] = relationship(back_populates="keys")
+
+
+class Volunteer(Base):
+    __tablename__ = "volunteers"
+    __table_args__ = (
+        UniqueConstraint("university_id", "external_id"),
+        # A university's roster in id order: list pages scan it without sorting.
+        Index("ix_volunteers_university_page", "university_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    university_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(100))
+    # Personal data: only for the volunteer's own university (name and phone also for a
+    # center the volunteer is assigned to).
+    name: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    email: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(500))
+    lat: Mapped[float]
+    lon: Mapped[float]
+    # Matching data.
+    district: Mapped[str | None] = mapped_column(String(100))
+    languages: Mapped[list[Any]] = mapped_column(default=list)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    preferences: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    max_hours: Mapped[float | None]
+    max_travel_km: Mapped[float | None]
+    max_assignments: Mapped[int | None]
+    # Set by the database: bulk imports then send no per-row timestamps.
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    skills: Mapped[list[VolunteerSkill]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="VolunteerSkill.position"
+    )
+    availability: Mapped[list[AvailabilityWindow]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="AvailabilityWindow.start_s"
+    )
+
+
+class VolunteerSkill(Base):
+    __tablename__ = "volunteer_skills"
+
+    volunteer_id: Mapped[int] = mapped_column(
+        ForeignKey("volunteers.id", ondelete="CASCADE"), primary_key=True
+    )
+    skill: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class AvailabilityWindow(Base):
+    """An availability interval, in UTC epoch seconds (an import writes ~70k of these at once:
+    integers skip the per-value date formatting) with the offset it was given in."""
+
+    __tablename__ = "availability_windows"
+    __table_args__ = (
+        Index("ix_availability_windows_span", "start_s", "end_s"),
+        Index("ix_availability_windows_volunteer", "volunteer_id", "start_s", "end_s"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"))
+    start_s: Mapped[int] = mapped_column(BigInteger)
+    end_s: Mapped[int] = mapped_column(BigInteger)
+    offset_min: Mapped[int] = mapped_column(default=0)
+
+
+class ServiceRequest(Base):
+    __tablename__ = "service_requests"
+    __table_args__ = (
+        Index("ix_service_requests_center_start", "center_id", "start_at"),
+        Index("ix_service_requests_center_page", "center_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(500))
+    district: Mapped[str | None] = mapped_column(String(100))
+    lat: Mapped[float]
+    lon: Mapped[float]
+    service_type: Mapped[str] = mapped_column(String(100))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    offset_min: Mapped[int] = mapped_column(default=0)
+    required_skills: Mapped[list[Any]] = mapped_column(default=list)
+    languages: Mapped[list[Any]] = mapped_column(default=list)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    volunteers_needed: Mapped[int] = mapped_column(default=1)
+    min_volunteers: Mapped[int] = mapped_column(default=1)
+    priority: Mapped[int] = mapped_column(default=1)
+    mandatory: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(20), default=RequestStatus.OPEN, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class MatchRun(Base):
+    """A solve, queued by an API process and executed once by a worker process."""
+
+    __tablename__ = "match_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), default="match")
+    repair_of: Mapped[int | None] = mapped_column(ForeignKey("match_runs.id"))
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.QUEUED, index=True)
+    engine: Mapped[str] = mapped_column(String(20))
+    time_limit_s: Mapped[float]
+    seed: Mapped[int] = mapped_column(default=0)
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    offset_min: Mapped[int] = mapped_column(default=0)
+    center_ids: Mapped[list[Any]] = mapped_column(default=list)
+    # Progress, written by the worker while it solves.
+    phase: Mapped[str | None] = mapped_column(String(300))
+    progress: Mapped[float] = mapped_column(default=0.0)
+    coverage: Mapped[int | None]
+    bound: Mapped[int | None]
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    attempts: Mapped[int] = mapped_column(default=0)
+    worker: Mapped[str | None] = mapped_column(String(300))
+    heartbeat_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    # The instance the worker built (FORMAT.md, with ids v<volunteer id> / r<request id>) and
+    # the plan it found; kept so that a plan can always be checked against what was solved.
+    instance: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    published_at: Mapped[datetime | None]
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+    __table_args__ = (Index("ix_assignments_volunteer_status", "volunteer_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("match_runs.id", ondelete="CASCADE"))
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("service_requests.id", ondelete="CASCADE"), index=True
+    )
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default=AssignmentStatus.PROPOSED)
+    distance_km: Mapped[float] = mapped_column(default=0.0)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    hours_served: Mapped[float | None]
+    link_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    request: Mapped[ServiceRequest] = relationship()
+    volunteer: Mapped[Volunteer] = relationship()
+
+
+class GeocodeEntry(Base):
+    """Every answer of the geocoder, found or not, keyed by the normalised address."""
+
+    __tablename__ = "geocode_cache"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query: Mapped[str] = mapped_column(String(500), unique=True)
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a batch sent with an `Idempotency-Key`, replayed on retries."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("organization_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    body: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)

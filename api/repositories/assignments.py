@@ -1,0 +1,154 @@
+"""Queries on assignments: counts for statuses, the commitments of later runs, lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from api.models import (
+    ACTIVE_ASSIGNMENT,
+    Assignment,
+    AssignmentStatus,
+    ServiceRequest,
+    Volunteer,
+)
+from api.repositories import rowcount
+
+
+def count_active_for_volunteer(session: Session, volunteer_id: int) -> int:
+    open_statuses = (
+        AssignmentStatus.PROPOSED,
+        AssignmentStatus.CONFIRMED,
+        AssignmentStatus.CHECKED_IN,
+    )
+    query = select(func.count()).where(
+        Assignment.volunteer_id == volunteer_id, Assignment.status.in_(open_statuses)
+    )
+    return int(session.scalar(query) or 0)
+
+
+def count_for_request(session: Session, request_id: int, statuses: Sequence[str]) -> int:
+    query = select(func.count()).where(
+        Assignment.request_id == request_id, Assignment.status.in_(statuses)
+    )
+    return int(session.scalar(query) or 0)
+
+
+def active_counts_by_request(session: Session, request_ids: Sequence[int]) -> dict[int, int]:
+    if not request_ids:
+        return {}
+    query = (
+        select(Assignment.request_id, func.count())
+        .where(Assignment.request_id.in_(request_ids), Assignment.status.in_(ACTIVE_ASSIGNMENT))
+        .group_by(Assignment.request_id)
+    )
+    return {rid: int(n) for rid, n in session.execute(query)}
+
+
+def for_requests(
+    session: Session, request_ids: Sequence[int], statuses: Sequence[str]
+) -> list[Assignment]:
+    if not request_ids:
+        return []
+    query = (
+        select(Assignment)
+        .where(Assignment.request_id.in_(request_ids), Assignment.status.in_(statuses))
+        .order_by(Assignment.id)
+    )
+    return list(session.scalars(query).all())
+
+
+def commitments_outside(
+    session: Session, request_ids: Sequence[int], start: datetime, end: datetime
+) -> list[tuple[int, datetime, datetime, float, float]]:
+    """Active assignments on other requests that touch [start, end]: (volunteer id, start, end,
+    lat, lon). They block a later run's volunteers and count toward their caps."""
+    query = (
+        select(
+            Assignment.volunteer_id,
+            ServiceRequest.start_at,
+            ServiceRequest.end_at,
+            ServiceRequest.lat,
+            ServiceRequest.lon,
+        )
+        .join(ServiceRequest, ServiceRequest.id == Assignment.request_id)
+        .where(
+            Assignment.status.in_(ACTIVE_ASSIGNMENT),
+            ServiceRequest.end_at >= start,
+            ServiceRequest.start_at <= end,
+        )
+    )
+    if request_ids:
+        query = query.where(Assignment.request_id.not_in(request_ids))
+    return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
+
+
+def insert_assignments(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(Assignment), list(rows))
+
+
+def get_assignment(session: Session, assignment_id: int) -> Assignment | None:
+    query = (
+        select(Assignment)
+        .where(Assignment.id == assignment_id)
+        .options(joinedload(Assignment.request), joinedload(Assignment.volunteer))
+    )
+    return session.scalars(query).first()
+
+
+def assignment_by_token_hash(session: Session, token_hash: str) -> Assignment | None:
+    query = (
+        select(Assignment)
+        .where(Assignment.link_token_hash == token_hash)
+        .options(joinedload(Assignment.request), joinedload(Assignment.volunteer))
+    )
+    return session.scalars(query).first()
+
+
+def list_assignments(
+    session: Session,
+    *,
+    center_id: int | None,
+    university_id: int | None,
+    run_id: int | None,
+    request_id: int | None,
+    status: str | None,
+    after_id: int,
+    limit: int,
+) -> Sequence[Assignment]:
+    query = (
+        select(Assignment)
+        .join(ServiceRequest, ServiceRequest.id == Assignment.request_id)
+        .join(Volunteer, Volunteer.id == Assignment.volunteer_id)
+        .where(Assignment.id > after_id)
+        .options(joinedload(Assignment.request), joinedload(Assignment.volunteer))
+    )
+    if center_id is not None:
+        query = query.where(ServiceRequest.center_id == center_id)
+    if university_id is not None:
+        query = query.where(Volunteer.university_id == university_id)
+    if run_id is not None:
+        query = query.where(Assignment.run_id == run_id)
+    if request_id is not None:
+        query = query.where(Assignment.request_id == request_id)
+    if status is not None:
+        query = query.where(Assignment.status == status)
+    return session.scalars(query.order_by(Assignment.id).limit(limit)).all()
+
+
+def transition(
+    session: Session, assignment_id: int, from_statuses: Sequence[str], values: dict[str, Any]
+) -> bool:
+    """Change an assignment only if it is still in one of `from_statuses` (a conditional
+    UPDATE, so that two concurrent actions cannot both pass)."""
+    changed = session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment_id, Assignment.status.in_(from_statuses))
+        .values(**values)
+    )
+    return rowcount(changed) == 1

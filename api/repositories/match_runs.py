@@ -1,0 +1,142 @@
+"""Queries on match runs, including the worker's atomic claim, heartbeat and finish.
+
+Claiming is one conditional UPDATE on a row picked with `FOR UPDATE SKIP LOCKED` (PostgreSQL;
+SQLite serialises writers), and succeeds only while the row is still `queued`: however many
+workers poll, each run is claimed once. Heartbeats and results are written only by the worker
+that holds the claim, so a run re-queued after its worker went silent cannot be finished twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from api.models import MatchRun, RunStatus
+from api.repositories import rowcount
+
+
+def add_run(session: Session, run: MatchRun) -> MatchRun:
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_run(session: Session, run_id: int) -> MatchRun | None:
+    return session.get(MatchRun, run_id, populate_existing=True)
+
+
+def list_runs(
+    session: Session, org_id: int | None, after_id: int, limit: int
+) -> Sequence[MatchRun]:
+    query = select(MatchRun).where(MatchRun.id > after_id)
+    if org_id is not None:
+        query = query.where(MatchRun.organization_id == org_id)
+    return session.scalars(query.order_by(MatchRun.id).limit(limit)).all()
+
+
+def claim_next(session: Session, worker: str, now: datetime) -> int | None:
+    """Claim the oldest queued run for `worker`; its id, or None if there is none to claim."""
+    candidate = session.scalars(
+        select(MatchRun.id)
+        .where(MatchRun.status == RunStatus.QUEUED)
+        .order_by(MatchRun.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if candidate is None:
+        return None
+    claimed = session.execute(
+        update(MatchRun)
+        .where(MatchRun.id == candidate, MatchRun.status == RunStatus.QUEUED)
+        .values(
+            status=RunStatus.RUNNING,
+            worker=worker,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=MatchRun.attempts + 1,
+            phase="starting",
+        )
+    )
+    return candidate if rowcount(claimed) == 1 else None
+
+
+def heartbeat(
+    session: Session, run_id: int, worker: str, now: datetime, **progress: Any
+) -> bool | None:
+    """Record progress; whether a stop was asked, or None if the claim was lost."""
+    changed = session.execute(
+        update(MatchRun)
+        .where(
+            MatchRun.id == run_id, MatchRun.worker == worker, MatchRun.status == RunStatus.RUNNING
+        )
+        .values(heartbeat_at=now, **progress)
+    )
+    if rowcount(changed) != 1:
+        return None
+    return bool(session.scalar(select(MatchRun.cancel_requested).where(MatchRun.id == run_id)))
+
+
+def finish(session: Session, run_id: int, worker: str, **values: Any) -> bool:
+    """Write a run's outcome if `worker` still holds it."""
+    changed = session.execute(
+        update(MatchRun)
+        .where(
+            MatchRun.id == run_id, MatchRun.worker == worker, MatchRun.status == RunStatus.RUNNING
+        )
+        .values(**values)
+    )
+    return rowcount(changed) == 1
+
+
+def silent_runs(session: Session, older_than: datetime) -> Sequence[MatchRun]:
+    """Running runs whose worker has not reported since `older_than`."""
+    query = (
+        select(MatchRun)
+        .where(MatchRun.status == RunStatus.RUNNING, MatchRun.heartbeat_at < older_than)
+        .with_for_update(skip_locked=True)
+    )
+    return session.scalars(query).all()
+
+
+def release(session: Session, run_id: int, holder: str, **values: Any) -> bool:
+    """Take a running run from `holder` (re-queue or end it), if `holder` still has it."""
+    changed = session.execute(
+        update(MatchRun)
+        .where(
+            MatchRun.id == run_id, MatchRun.status == RunStatus.RUNNING, MatchRun.worker == holder
+        )
+        .values(**values)
+    )
+    return rowcount(changed) == 1
+
+
+def cancel_queued(session: Session, run_id: int, now: datetime) -> bool:
+    changed = session.execute(
+        update(MatchRun)
+        .where(MatchRun.id == run_id, MatchRun.status == RunStatus.QUEUED)
+        .values(status=RunStatus.CANCELLED, finished_at=now, phase="cancelled before it started")
+    )
+    return rowcount(changed) == 1
+
+
+def request_stop(session: Session, run_id: int) -> bool:
+    changed = session.execute(
+        update(MatchRun)
+        .where(MatchRun.id == run_id, MatchRun.status == RunStatus.RUNNING)
+        .values(cancel_requested=True)
+    )
+    return rowcount(changed) == 1
+
+
+def mark_published(session: Session, run_id: int, now: datetime) -> bool:
+    """Take the run's one publication (a write first, so SQLite locks before the checks)."""
+    changed = session.execute(
+        update(MatchRun)
+        .where(MatchRun.id == run_id, MatchRun.published_at.is_(None))
+        .values(published_at=now)
+    )
+    return rowcount(changed) == 1

@@ -1,0 +1,251 @@
+"""Queries on volunteers, their skills and availability windows (bulk paths for imports)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import JSON, Table, bindparam, delete, exists, func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from api.models import (
+    AvailabilityWindow,
+    Volunteer,
+    VolunteerSkill,
+    epoch_seconds,
+    from_epoch,
+)
+from api.repositories import insert_plain_rows
+
+T = TypeVar("T")
+# Core tables for the bulk paths (the ORM's bulk path costs ~30 µs a row in bookkeeping).
+VOLUNTEERS = cast(Table, Volunteer.__table__)
+SKILLS = cast(Table, VolunteerSkill.__table__)
+WINDOWS = cast(Table, AvailabilityWindow.__table__)
+CHUNK = 5000  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+
+def _chunks(items: Sequence[T]) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def ids_by_external_id(
+    session: Session, university_id: int, external_ids: Sequence[str]
+) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(external_ids):
+        query = select(Volunteer.external_id, Volunteer.id).where(
+            Volunteer.university_id == university_id, Volunteer.external_id.in_(chunk)
+        )
+        found.update({ext: vid for ext, vid in session.execute(query)})
+    return found
+
+
+def insert_volunteers(
+    session: Session, university_id: int, rows: Sequence[dict[str, Any]]
+) -> dict[str, int]:
+    """Insert rows (column dicts with `external_id`, all with the same columns) at once; the
+    new ids by external id."""
+    if not rows:
+        return {}
+    columns = ["university_id", *rows[0]]
+    json_columns = {c for c in columns if isinstance(VOLUNTEERS.c[c].type, JSON)}
+    insert_plain_rows(
+        session,
+        VOLUNTEERS,
+        columns,
+        [
+            [university_id, *(json.dumps(v) if c in json_columns else v for c, v in r.items())]
+            for r in rows
+        ],
+    )
+    return ids_by_external_id(session, university_id, [r["external_id"] for r in rows])
+
+
+def update_volunteers(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Update rows (column dicts with `id`, all with the same columns) at once."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c != "id"]
+    query = (
+        update(VOLUNTEERS)
+        .where(VOLUNTEERS.c.id == bindparam("row_id"))
+        .values({**{c: bindparam(f"new_{c}") for c in columns}, "updated_at": func.now()})
+    )
+    session.execute(
+        query, [{"row_id": r["id"], **{f"new_{c}": r[c] for c in columns}} for r in rows]
+    )
+
+
+def replace_skills_and_windows(
+    session: Session,
+    volunteer_ids: Sequence[int],
+    skills: Sequence[tuple[int, str, int]],
+    windows: Sequence[tuple[int, int, int, int]],
+) -> None:
+    """Drop the volunteers' skills and windows, then insert the given ones: skills as
+    (volunteer id, skill, position), windows as (volunteer id, start_s, end_s, offset_min)."""
+    for chunk in _chunks(volunteer_ids):
+        session.execute(delete(VolunteerSkill).where(VolunteerSkill.volunteer_id.in_(chunk)))
+        session.execute(
+            delete(AvailabilityWindow).where(AvailabilityWindow.volunteer_id.in_(chunk))
+        )
+    insert_plain_rows(session, SKILLS, ("volunteer_id", "skill", "position"), skills)
+    insert_plain_rows(session, WINDOWS, ("volunteer_id", "start_s", "end_s", "offset_min"), windows)
+
+
+@dataclass(frozen=True, slots=True)
+class VolunteerRecord:
+    """A volunteer as read for display: the row, its skills, its windows (start_s, end_s,
+    offset_min)."""
+
+    row: Any
+    skills: list[str]
+    windows: list[tuple[int, int, int]]
+
+
+def get_volunteer(session: Session, volunteer_id: int) -> Volunteer | None:
+    query = (
+        select(Volunteer)
+        .where(Volunteer.id == volunteer_id)
+        .options(selectinload(Volunteer.skills), selectinload(Volunteer.availability))
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(query).first()
+
+
+def list_volunteers(
+    session: Session,
+    *,
+    university_id: int | None,
+    skill: str | None,
+    available_from: datetime | None,
+    available_to: datetime | None,
+    after_id: int,
+    limit: int,
+) -> list[VolunteerRecord]:
+    """A page of volunteers in id order. With both window ends, one availability interval must
+    cover the window; with one end, an interval must reach past it. Read with Core queries:
+    building ORM objects for a page and its ~500 child rows costs more than the SQL."""
+    query = select(VOLUNTEERS).where(Volunteer.id > after_id)
+    if university_id is not None:
+        query = query.where(Volunteer.university_id == university_id)
+    if skill is not None:
+        query = query.where(
+            exists().where(
+                VolunteerSkill.volunteer_id == Volunteer.id, VolunteerSkill.skill == skill
+            )
+        )
+    window = exists().where(AvailabilityWindow.volunteer_id == Volunteer.id)
+    if available_from is not None and available_to is not None:
+        window = window.where(
+            AvailabilityWindow.start_s <= epoch_seconds(available_from),
+            AvailabilityWindow.end_s >= epoch_seconds(available_to, up=True),
+        )
+    elif available_from is not None:
+        window = window.where(AvailabilityWindow.end_s > epoch_seconds(available_from))
+    elif available_to is not None:
+        window = window.where(AvailabilityWindow.start_s < epoch_seconds(available_to, up=True))
+    if available_from is not None or available_to is not None:
+        query = query.where(window)
+    rows = session.execute(query.order_by(Volunteer.id).limit(limit)).all()
+    ids = [row.id for row in rows]
+    skills: dict[int, list[str]] = {i: [] for i in ids}
+    windows: dict[int, list[tuple[int, int, int]]] = {i: [] for i in ids}
+    if ids:
+        for vid, skill in session.execute(
+            select(VolunteerSkill.volunteer_id, VolunteerSkill.skill)
+            .where(VolunteerSkill.volunteer_id.in_(ids))
+            .order_by(VolunteerSkill.volunteer_id, VolunteerSkill.position)
+        ):
+            skills[vid].append(skill)
+        for vid, start, end, offset in session.execute(
+            select(
+                AvailabilityWindow.volunteer_id,
+                AvailabilityWindow.start_s,
+                AvailabilityWindow.end_s,
+                AvailabilityWindow.offset_min,
+            )
+            .where(AvailabilityWindow.volunteer_id.in_(ids))
+            .order_by(AvailabilityWindow.volunteer_id, AvailabilityWindow.start_s)
+        ):
+            windows[vid].append((start, end, offset))
+    return [VolunteerRecord(row, skills[row.id], windows[row.id]) for row in rows]
+
+
+def all_volunteers(session: Session) -> Sequence[Volunteer]:
+    """Every volunteer with skills and windows (for building a match instance)."""
+    query = (
+        select(Volunteer)
+        .options(selectinload(Volunteer.skills), selectinload(Volunteer.availability))
+        .order_by(Volunteer.id)
+    )
+    return session.scalars(query).all()
+
+
+def delete_volunteer(session: Session, volunteer: Volunteer) -> None:
+    session.delete(volunteer)
+    session.flush()
+
+
+def matching_data(
+    session: Session, start: datetime, end: datetime, also: Sequence[int]
+) -> tuple[list[Any], list[tuple[int, str]], list[tuple[int, datetime, datetime, int]]]:
+    """What a match run needs of the volunteers available in [start, end] (and of `also`):
+    their rows, skills (in order) and availability windows in the range."""
+    overlapping = exists().where(
+        AvailabilityWindow.volunteer_id == Volunteer.id,
+        AvailabilityWindow.end_s > epoch_seconds(start),
+        AvailabilityWindow.start_s < epoch_seconds(end, up=True),
+    )
+    wanted = overlapping if not also else overlapping | Volunteer.id.in_(also)
+    rows = session.execute(
+        select(
+            Volunteer.id,
+            Volunteer.lat,
+            Volunteer.lon,
+            Volunteer.languages,
+            Volunteer.attributes,
+            Volunteer.preferences,
+            Volunteer.max_hours,
+            Volunteer.max_travel_km,
+            Volunteer.max_assignments,
+        )
+        .where(wanted)
+        .order_by(Volunteer.id)
+    ).all()
+    skills = session.execute(
+        select(VolunteerSkill.volunteer_id, VolunteerSkill.skill)
+        .join(Volunteer, Volunteer.id == VolunteerSkill.volunteer_id)
+        .where(wanted)
+        .order_by(VolunteerSkill.volunteer_id, VolunteerSkill.position)
+    ).all()
+    return list(rows), list(skills), windows_in_range(session, start, end)
+
+
+def windows_in_range(
+    session: Session, start: datetime, end: datetime
+) -> list[tuple[int, datetime, datetime, int]]:
+    """(volunteer id, start, end, offset) of the availability windows overlapping [start, end),
+    by volunteer and start."""
+    query = (
+        select(
+            AvailabilityWindow.volunteer_id,
+            AvailabilityWindow.start_s,
+            AvailabilityWindow.end_s,
+            AvailabilityWindow.offset_min,
+        )
+        .where(
+            AvailabilityWindow.end_s > epoch_seconds(start),
+            AvailabilityWindow.start_s < epoch_seconds(end, up=True),
+        )
+        .order_by(AvailabilityWindow.volunteer_id, AvailabilityWindow.start_s)
+    )
+    return [
+        (vid, from_epoch(a, off), from_epoch(b, off), off)
+        for vid, a, b, off in session.execute(query)
+    ]

@@ -1,0 +1,68 @@
+"""Bodies of the reports: the hours ledger and supply and demand."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+DayPart = Literal["morning", "afternoon", "evening"]
+
+
+class VolunteerHours(BaseModel):
+    university_id: int
+    volunteer_id: int
+    external_id: str | None = Field(description="Only for the volunteer's university.")
+    name: str | None = Field(description="Only for the volunteer's university.")
+    assignments: int
+    hours: float
+
+
+class UniversityHours(BaseModel):
+    university_id: int
+    university: str
+    volunteers: int
+    assignments: int
+    hours: float
+
+
+class HoursReport(BaseModel):
+    """Completed assignments of requests that start in [start, end)."""
+
+    start: datetime
+    end: datetime
+    volunteers: list[VolunteerHours]
+    universities: list[UniversityHours]
+
+
+class DemandRow(BaseModel):
+    service_type: str
+    skill: str = Field(
+        description="A required skill, or `(none)`; a request counts once per skill."
+    )
+    area: str = Field(description="District, or a grid cell `lat,lon` (south-west corner).")
+    day_part: DayPart = Field(
+        description="Local start time: morning < 12:00 <= afternoon < 18:00 <= evening."
+    )
+    requests: int
+    requested_slots: int
+    assigned_slots: int = Field(description="Held: proposed, confirmed, checked in or completed.")
+    confirmed_slots: int = Field(description="Confirmed, checked in or completed.")
+
+
+class SupplyRow(BaseModel):
+    skill: str = Field(description="A skill, or `(any)` for every volunteer.")
+    day_part: DayPart
+    volunteers: int
+    available_hours: float
+
+
+class SupplyDemandReport(BaseModel):
+    """Aggregates only: no volunteer, no request text, no personal data."""
+
+    start: datetime
+    end: datetime
+    area: Literal["district", "grid"]
+    demand: list[DemandRow]
+    supply: list[SupplyRow]

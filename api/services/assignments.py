@@ -1,0 +1,183 @@
+"""The assignment lifecycle, and who may see and act on an assignment.
+
+    proposed --confirm--> confirmed --check-in--> checked_in --complete--> completed
+    proposed/confirmed --decline (volunteer)--> declined
+    proposed/confirmed --cancel (center)--> cancelled
+
+Volunteers act through their university's key or the assignment's link token; centers act on
+assignments to their own requests. Any other move is a 409. A decline or cancellation reopens the
+request (`filled` -> `open`) for a repair run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from api.errors import Conflict, NotFound
+from api.models import Assignment, AssignmentStatus, OrgKind, in_offset, utc_now
+from api.pagination import decode_cursor, next_cursor
+from api.repositories import assignments as repo
+from api.schemas.assignments import AssignmentOut, Contact, RequestBrief
+from api.schemas.common import Page
+from api.services.match_runs import token_hash
+from api.services.organizations import Caller
+from api.services.service_requests import refresh_fill_status
+from matcher.model import Location
+
+# Statuses in which the request's center may see the volunteer's name and phone.
+_CONTACT_FOR_CENTER = (
+    AssignmentStatus.PROPOSED,
+    AssignmentStatus.CONFIRMED,
+    AssignmentStatus.CHECKED_IN,
+    AssignmentStatus.COMPLETED,
+)
+
+
+@dataclass(frozen=True)
+class Move:
+    """One lifecycle action: from which statuses, to which, and who may take it."""
+
+    name: str
+    from_statuses: tuple[AssignmentStatus, ...]
+    to: AssignmentStatus
+
+
+CONFIRM = Move("confirm", (AssignmentStatus.PROPOSED,), AssignmentStatus.CONFIRMED)
+DECLINE = Move(
+    "decline", (AssignmentStatus.PROPOSED, AssignmentStatus.CONFIRMED), AssignmentStatus.DECLINED
+)
+CHECK_IN = Move("check in", (AssignmentStatus.CONFIRMED,), AssignmentStatus.CHECKED_IN)
+COMPLETE = Move("complete", (AssignmentStatus.CHECKED_IN,), AssignmentStatus.COMPLETED)
+CANCEL = Move(
+    "cancel", (AssignmentStatus.PROPOSED, AssignmentStatus.CONFIRMED), AssignmentStatus.CANCELLED
+)
+
+
+def _may_see(caller: Caller, assignment: Assignment) -> bool:
+    if caller.kind is OrgKind.ADMIN:
+        return True
+    if caller.kind is OrgKind.CENTER:
+        return assignment.request.center_id == caller.org_id
+    if caller.kind is OrgKind.UNIVERSITY:
+        return assignment.volunteer.university_id == caller.org_id
+    return False
+
+
+def visible_assignment(session: Session, caller: Caller, assignment_id: int) -> Assignment:
+    assignment = repo.get_assignment(session, assignment_id)
+    if assignment is None or not _may_see(caller, assignment):
+        raise NotFound(f"no assignment {assignment_id}")
+    return assignment
+
+
+def assignment_by_token(session: Session, token: str) -> Assignment:
+    assignment = repo.assignment_by_token_hash(session, token_hash(token))
+    if assignment is None:
+        raise NotFound("no assignment for this link")
+    return assignment
+
+
+def act(
+    session: Session,
+    assignment: Assignment,
+    move: Move,
+    *,
+    reason: str | None = None,
+    hours_served: float | None = None,
+) -> Assignment:
+    """Take `move` on the assignment, or 409 if its status does not allow it."""
+    values: dict[str, object] = {"status": move.to, "updated_at": utc_now()}
+    if reason is not None:
+        values["reason"] = reason
+    if move is COMPLETE:
+        request = assignment.request
+        duration = (request.end_at - request.start_at).total_seconds() / 3600
+        values["hours_served"] = round(hours_served if hours_served is not None else duration, 2)
+    if not repo.transition(session, assignment.id, move.from_statuses, values):
+        raise Conflict(f"cannot {move.name} an assignment that is {assignment.status}")
+    if move.to in (AssignmentStatus.DECLINED, AssignmentStatus.CANCELLED):
+        refresh_fill_status(session, [assignment.request_id])
+    session.refresh(assignment)
+    return assignment
+
+
+def act_as(
+    session: Session,
+    caller: Caller,
+    assignment_id: int,
+    move: Move,
+    *,
+    reason: str | None = None,
+    hours_served: float | None = None,
+) -> Assignment:
+    """A move by an organization: volunteer moves by the volunteer's university, center moves
+    by the request's center (the route has checked the kind)."""
+    assignment = visible_assignment(session, caller, assignment_id)
+    if caller.kind is OrgKind.ADMIN:
+        raise NotFound(f"no assignment {assignment_id}")  # admins read, they do not act
+    return act(session, assignment, move, reason=reason, hours_served=hours_served)
+
+
+def list_visible(
+    session: Session,
+    caller: Caller,
+    *,
+    run_id: int | None,
+    request_id: int | None,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[AssignmentOut]:
+    page = repo.list_assignments(
+        session,
+        center_id=caller.org_id if caller.kind is OrgKind.CENTER else None,
+        university_id=caller.org_id if caller.kind is OrgKind.UNIVERSITY else None,
+        run_id=run_id,
+        request_id=request_id,
+        status=status,
+        after_id=decode_cursor(cursor),
+        limit=limit,
+    )
+    return Page(
+        items=[to_out(a, caller) for a in page],
+        next_cursor=next_cursor([a.id for a in page], limit),
+    )
+
+
+def to_out(assignment: Assignment, caller: Caller | None) -> AssignmentOut:
+    """`caller` None: the volunteer through the link (they know their own name)."""
+    request, volunteer = assignment.request, assignment.volunteer
+    contact = None
+    if caller is not None and (
+        (caller.kind is OrgKind.UNIVERSITY and volunteer.university_id == caller.org_id)
+        or (
+            caller.kind is OrgKind.CENTER
+            and request.center_id == caller.org_id
+            and assignment.status in _CONTACT_FOR_CENTER
+        )
+    ):
+        contact = Contact(name=volunteer.name, phone=volunteer.phone)
+    return AssignmentOut(
+        id=assignment.id,
+        run_id=assignment.run_id,
+        volunteer_id=assignment.volunteer_id,
+        status=assignment.status,
+        distance_km=assignment.distance_km,
+        reason=assignment.reason,
+        hours_served=assignment.hours_served,
+        request=RequestBrief(
+            id=request.id,
+            center_id=request.center_id,
+            title=request.title,
+            service_type=request.service_type,
+            address=request.address,
+            location=Location(lat=request.lat, lon=request.lon),
+            start=in_offset(request.start_at, request.offset_min),
+            end=in_offset(request.end_at, request.offset_min),
+        ),
+        contact=contact,
+        created_at=assignment.created_at,
+        updated_at=assignment.updated_at,
+    )

@@ -1,0 +1,320 @@
+"""Match runs: queue them, stop them, show them and their plans, and publish a plan.
+
+The solve itself never runs here: a run is queued and a worker process (`api.worker`) claims it.
+Publishing re-checks the plan against the database as it is now (with `matcher.check_plan` on a
+freshly built instance), so that a plan overtaken by declines, confirmations or another
+publication is refused (409) rather than half-applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from api.errors import Conflict, FieldError, InvalidInput, NotFound
+from api.models import (
+    AGREED_ASSIGNMENT,
+    AssignmentStatus,
+    MatchRun,
+    OrgKind,
+    RunStatus,
+    in_offset,
+    offset_minutes,
+    utc_now,
+)
+from api.pagination import decode_cursor, next_cursor
+from api.repositories import assignments as assignment_repo
+from api.repositories import match_runs as repo
+from api.repositories import organizations as org_repo
+from api.schemas.common import Page
+from api.schemas.match_runs import (
+    AssignmentLink,
+    Changes,
+    PlannedAssignment,
+    PlanOut,
+    Progress,
+    PublishResult,
+    RepairIn,
+    RunIn,
+    RunOut,
+    SolveSettings,
+    UnfilledRequest,
+    Window,
+)
+from api.services import instances
+from api.services.organizations import Caller
+from api.services.service_requests import refresh_fill_status
+from api.settings import Settings
+from matcher import InstanceError, check_plan, parse_instance
+from matcher.model import Objective, Plan
+
+
+def _time_limit(body: SolveSettings, settings: Settings) -> float:
+    limit = body.time_limit_s or settings.default_time_limit_s
+    if limit > settings.max_time_limit_s:
+        raise InvalidInput(
+            f"time_limit_s is capped at {settings.max_time_limit_s:g} s",
+            fields=[
+                FieldError(
+                    loc=["body", "time_limit_s"], msg=f"at most {settings.max_time_limit_s:g}"
+                )
+            ],
+        )
+    return limit
+
+
+def create_run(session: Session, caller: Caller, body: RunIn, settings: Settings) -> MatchRun:
+    """Queue a run over the given centers' requests (a center: only its own)."""
+    if caller.kind is OrgKind.CENTER:
+        centers = body.center_ids or [caller.org_id]
+        foreign = [c for c in centers if c != caller.org_id]
+        if foreign:
+            raise NotFound(f"no center {foreign[0]}")
+    else:
+        every = [o.id for o in org_repo.list_organizations(session, OrgKind.CENTER)]
+        centers = body.center_ids if body.center_ids is not None else every
+        unknown = sorted(set(centers) - set(every))
+        if unknown:
+            raise NotFound(f"no center {unknown[0]}")
+    return _queue(
+        session,
+        caller,
+        body,
+        settings,
+        kind="match",
+        window_start=body.window.start,
+        window_end=body.window.end,
+        offset_min=offset_minutes(body.window.start),
+        center_ids=sorted(set(centers)),
+    )
+
+
+def _queue(
+    session: Session, caller: Caller, body: SolveSettings, settings: Settings, **scope: Any
+) -> MatchRun:
+    run = MatchRun(
+        organization_id=caller.org_id,
+        status=RunStatus.QUEUED,
+        engine=body.engine,
+        time_limit_s=_time_limit(body, settings),
+        seed=body.seed,
+        **scope,
+    )
+    return repo.add_run(session, run)
+
+
+def create_repair(
+    session: Session, caller: Caller, run_id: int, body: RepairIn, settings: Settings
+) -> MatchRun:
+    """Queue a repair of a published run: same window and centers."""
+    original = visible_run(session, caller, run_id)
+    if original.published_at is None:
+        raise Conflict("only a published run can be repaired; publish it first")
+    return _queue(
+        session,
+        caller,
+        body,
+        settings,
+        kind="repair",
+        repair_of=original.id,
+        window_start=original.window_start,
+        window_end=original.window_end,
+        offset_min=original.offset_min,
+        center_ids=list(original.center_ids),
+    )
+
+
+def visible_run(session: Session, caller: Caller, run_id: int) -> MatchRun:
+    """A run the caller may see: one it created, or any for an admin."""
+    run = repo.get_run(session, run_id)
+    if run is None or not caller.reads(run.organization_id):
+        raise NotFound(f"no match run {run_id}")
+    return run
+
+
+def list_visible(session: Session, caller: Caller, cursor: str | None, limit: int) -> Page[RunOut]:
+    org = None if caller.kind is OrgKind.ADMIN else caller.org_id
+    page = repo.list_runs(session, org, decode_cursor(cursor), limit)
+    return Page(
+        items=[run_out(r) for r in page], next_cursor=next_cursor([r.id for r in page], limit)
+    )
+
+
+def stop_run(session: Session, caller: Caller, run_id: int) -> MatchRun:
+    """Cancel a queued run, or ask a running one to stop and keep the best plan found."""
+    run = visible_run(session, caller, run_id)
+    if repo.cancel_queued(session, run.id, utc_now()) or repo.request_stop(session, run.id):
+        return visible_run(session, caller, run_id)
+    raise Conflict(f"the run is {run.status}; only queued or running runs can be stopped")
+
+
+def run_out(run: MatchRun) -> RunOut:
+    plan = run.plan
+    return RunOut(
+        id=run.id,
+        kind=run.kind,
+        repair_of=run.repair_of,
+        status=run.status,
+        engine=run.engine,
+        time_limit_s=run.time_limit_s,
+        seed=run.seed,
+        window=Window(
+            start=in_offset(run.window_start, run.offset_min),
+            end=in_offset(run.window_end, run.offset_min),
+        ),
+        center_ids=[int(c) for c in run.center_ids],
+        progress=Progress(
+            phase=run.phase, fraction=run.progress, coverage=run.coverage, bound=run.bound
+        ),
+        objective=Objective.model_validate(plan["objective"]) if plan else None,
+        bound=(plan["bound"].get("coverage") if plan else run.bound),
+        changes=Changes.model_validate(run.changes) if run.changes else None,
+        cancel_requested=run.cancel_requested,
+        attempts=run.attempts,
+        error=run.error,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        published_at=run.published_at,
+    )
+
+
+def _plan_of(run: MatchRun) -> Plan:
+    if run.plan is None:
+        detail = {
+            RunStatus.QUEUED: "the run has not started yet",
+            RunStatus.RUNNING: "the run is still solving",
+            RunStatus.FAILED: f"the run failed: {run.error}",
+        }.get(RunStatus(run.status), "the run has no plan")
+        raise Conflict(detail)
+    return Plan.model_validate(run.plan)
+
+
+def plan_out(run: MatchRun) -> PlanOut:
+    plan = _plan_of(run)
+    return PlanOut(
+        run_id=run.id,
+        status=plan.status,
+        assignments=[
+            PlannedAssignment(
+                volunteer_id=instances.id_of(a.volunteer_id),
+                request_id=instances.id_of(a.request_id),
+                distance_km=a.distance_km,
+            )
+            for a in plan.assignments
+        ],
+        unfilled=[
+            UnfilledRequest(
+                request_id=instances.id_of(u.request_id),
+                missing=u.missing,
+                codes=list(u.codes),
+                reasons=list(u.reasons),
+            )
+            for u in plan.unfilled
+        ],
+        at_fault=list(plan.at_fault),
+        objective=plan.objective,
+        bound=plan.bound.coverage,
+        changes=Changes.model_validate(run.changes) if run.changes else None,
+        stats=dict(plan.stats),
+    )
+
+
+def plan_pairs(plan: Plan) -> set[tuple[int, int]]:
+    return {
+        (instances.id_of(a.volunteer_id), instances.id_of(a.request_id)) for a in plan.assignments
+    }
+
+
+def count_changes(held: set[tuple[int, int]], planned: set[tuple[int, int]]) -> Changes:
+    return Changes(kept=len(held & planned), added=len(planned - held), removed=len(held - planned))
+
+
+def publish(session: Session, caller: Caller, run_id: int) -> PublishResult:
+    """Turn the run's plan into assignments: new pairs are proposed (each with a link token),
+    held pairs the plan keeps stay as they are, proposed pairs it drops are cancelled."""
+    run = visible_run(session, caller, run_id)
+    plan = _plan_of(run)
+    if not repo.mark_published(session, run.id, utc_now()):
+        raise Conflict("the run is published already")
+    requests = instances.scope_requests(session, run)
+    request_ids = [r.id for r in requests]
+    instance_data = instances.build_instance(session, run)
+    try:
+        report = check_plan(parse_instance(instance_data), plan)
+        problems = [str(v) for v in report.violations]
+    except (InstanceError, ValidationError) as exc:
+        problems = [str(exc)]
+    if problems:
+        shown = "; ".join(problems[:3])
+        raise Conflict(
+            f"the plan no longer fits the current assignments and requests ({shown}); "
+            "start a new run or a repair run"
+        )
+    held = assignment_repo.for_requests(
+        session, request_ids, (AssignmentStatus.PROPOSED, *AGREED_ASSIGNMENT)
+    )
+    planned = plan_pairs(plan)
+    distance = {
+        (instances.id_of(a.volunteer_id), instances.id_of(a.request_id)): a.distance_km
+        for a in plan.assignments
+    }
+    now = utc_now()
+    cancelled = 0
+    for assignment in held:
+        if (assignment.volunteer_id, assignment.request_id) not in planned:
+            # check_plan above guarantees only proposed ones are dropped (agreed ones are pinned)
+            assignment.status = AssignmentStatus.CANCELLED
+            assignment.reason = f"replaced by match run {run.id}"
+            assignment.updated_at = now
+            cancelled += 1
+    held_pairs = {(a.volunteer_id, a.request_id) for a in held}
+    new_pairs = sorted(planned - held_pairs)
+    tokens = {pair: secrets.token_urlsafe(24) for pair in new_pairs}
+    assignment_repo.insert_assignments(
+        session,
+        [
+            {
+                "run_id": run.id,
+                "volunteer_id": v,
+                "request_id": r,
+                "status": AssignmentStatus.PROPOSED,
+                "distance_km": distance[(v, r)],
+                "link_token_hash": token_hash(tokens[(v, r)]),
+                "created_at": now,
+                "updated_at": now,
+            }
+            for v, r in new_pairs
+        ],
+    )
+    session.flush()
+    refresh_fill_status(session, request_ids)
+    created = {
+        (a.volunteer_id, a.request_id): a.id
+        for a in assignment_repo.for_requests(session, request_ids, (AssignmentStatus.PROPOSED,))
+        if a.run_id == run.id
+    }
+    run.changes = count_changes(held_pairs, planned).model_dump()
+    return PublishResult(
+        run_id=run.id,
+        created=len(new_pairs),
+        kept=len(held_pairs & planned),
+        cancelled=cancelled,
+        links=[
+            AssignmentLink(
+                assignment_id=created[pair],
+                volunteer_id=pair[0],
+                request_id=pair[1],
+                token=tokens[pair],
+            )
+            for pair in new_pairs
+        ],
+    )
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

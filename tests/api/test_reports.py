@@ -1,0 +1,121 @@
+"""The hours ledger and the supply-demand report."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tests.api.conftest import Api, assert_error
+from tests.api.data import at, request, volunteer
+from tests.api.test_assignments import assignments, published
+
+RANGE = {"from": "2026-03-01T00:00:00+08:00", "to": "2026-04-01T00:00:00+08:00"}
+
+
+def served_week(api: Api) -> tuple[dict[str, str], dict[str, str], int]:
+    uni_id, uni = api.org("university", "Northwest University")
+    _, center = api.org("center")
+    api.client.post(
+        "/v1/volunteers/import", json=[volunteer(f"S{i}") for i in range(3)], headers=uni
+    )
+    api.client.post(
+        "/v1/requests",
+        json=[
+            request("morning", start=at("09:00"), end=at("11:30")),
+            request("evening", start=at("18:00"), end=at("19:00"), district=None),
+            request(
+                "afternoon, two",
+                start=at("14:00"),
+                end=at("16:00"),
+                volunteers_needed=2,
+                district="Beilin",
+            ),
+        ],
+        headers=center,
+    )
+    published(api, center)
+    for a in assignments(api, center):
+        api.client.post(f"/v1/assignments/{a['id']}/confirm", headers=uni)
+        api.client.post(f"/v1/assignments/{a['id']}/check-in", headers=center)
+        if a["request"]["title"] != "evening":
+            hours = {"hours_served": 3} if a["request"]["title"] == "morning" else {}
+            api.client.post(f"/v1/assignments/{a['id']}/complete", json=hours, headers=center)
+    return uni, center, uni_id
+
+
+def test_hours_ledger_for_the_university_counts_completed_assignments_only(api: Api) -> None:
+    uni, _, uni_id = served_week(api)
+    report = api.client.get("/v1/reports/hours", params=RANGE, headers=uni).json()
+    assert sum(v["hours"] for v in report["volunteers"]) == 3 + 2 + 2  # evening not completed
+    assert all(v["name"] and v["external_id"] for v in report["volunteers"])
+    (total,) = report["universities"]
+    assert total == {
+        "university_id": uni_id,
+        "university": "Northwest University",
+        "volunteers": len(report["volunteers"]),
+        "assignments": 3,
+        "hours": 7.0,
+    }
+    text = api.client.get("/v1/reports/hours", params={**RANGE, "format": "csv"}, headers=uni)
+    assert text.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(text.text)))
+    assert sum(float(r["hours"]) for r in rows) == 7 and all(r["name"] for r in rows)
+    later = api.client.get(
+        "/v1/reports/hours",
+        params={"from": "2026-04-01T00:00:00+08:00", "to": "2026-05-01T00:00:00+08:00"},
+        headers=uni,
+    ).json()
+    assert later["volunteers"] == []
+
+
+def test_hours_ledger_privacy_and_access(api: Api) -> None:
+    served_week(api)
+    _, other_uni = api.org("university")
+    _, planner = api.org("planner")
+    _, center = api.org("center")
+    assert (
+        api.client.get("/v1/reports/hours", params=RANGE, headers=other_uni).json()["volunteers"]
+        == []
+    )
+    admin = api.client.get("/v1/reports/hours", params=RANGE, headers=api.admin).json()
+    assert admin["universities"][0]["hours"] == 7
+    assert all(v["name"] is None and v["external_id"] is None for v in admin["volunteers"])
+    assert_error(api.client.get("/v1/reports/hours", params=RANGE, headers=planner), 403)
+    assert_error(api.client.get("/v1/reports/hours", params=RANGE, headers=center), 403)
+    assert_error(
+        api.client.get(
+            "/v1/reports/hours",
+            params={"from": RANGE["to"], "to": RANGE["from"]},
+            headers=api.admin,
+        ),
+        422,
+    )
+    assert_error(
+        api.client.get("/v1/reports/hours", params={"from": "2026-03-01"}, headers=api.admin), 422
+    )
+
+
+def test_supply_demand_is_aggregates_only(api: Api) -> None:
+    served_week(api)
+    _, planner = api.org("planner")
+    r = api.client.get("/v1/reports/supply-demand", params=RANGE, headers=planner)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    demand = {(d["area"], d["day_part"]): d for d in report["demand"]}
+    assert demand[("Yanta", "morning")]["requested_slots"] == 1
+    assert demand[("Beilin", "afternoon")]["requested_slots"] == 2
+    assert demand[("Beilin", "afternoon")]["confirmed_slots"] == 2
+    evening = next(d for (area, part), d in demand.items() if part == "evening")
+    assert "," in evening["area"]  # no district: a grid cell
+    supply = {(s["skill"], s["day_part"]): s for s in report["supply"]}
+    assert supply[("(any)", "morning")]["volunteers"] == 3
+    assert supply[("(any)", "morning")]["available_hours"] == 3 * 4  # 08:00-12:00 each
+    assert supply[("smartphone_teaching", "evening")]["available_hours"] == 3 * 2  # 18:00-20:00
+    for secret in ("Name S", "+86", "Dorm Road", "example.edu"):
+        assert secret not in r.text
+    grid = api.client.get(
+        "/v1/reports/supply-demand", params={**RANGE, "area": "grid"}, headers=planner
+    ).json()
+    assert all("," in d["area"] for d in grid["demand"])
+    _, uni = api.org("university")
+    assert_error(api.client.get("/v1/reports/supply-demand", params=RANGE, headers=uni), 403)
