@@ -1,6 +1,14 @@
-"""Large-neighbourhood search over a selection of pairs, with exact small MIPs as the move.
+"""Improving a plan once the exact tiers stop: local search first, then large-neighbourhood
+search with exact small MIPs as the move.
 
-Each step frees every pair of a few related volunteers (those around one request: its current
+The local search (`local_search`: tabu search with shift, swap and ejection-chain moves under
+adaptive capacity penalties) is the main improver: it makes thousands of moves a second where a
+sub-MIP on a tight knapsack takes 0.2-1 s, and it can repair plans that break load caps (from
+the LP rounding it is given as `hint`, or after staffing the mandatory requests in `staff`). It
+keeps every request's headcount, so on problems it searches window by window (the large ones)
+the last share of the time goes to the sub-MIPs, which can also change coverage.
+
+Each LNS step frees every pair of a few related volunteers (those around one request: its current
 volunteers and some of its other candidates), holds everything else fixed, and solves the freed
 sub-problem exactly under one weighted objective that respects the tier order. The result is
 kept only if the whole plan is lexicographically better. Neighbourhoods grow while steps are
@@ -13,10 +21,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..problem import BoolArray, IntArray, ProblemData
+from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline
 from .decompose import restrict
 from .formulation import formulate
+from .local_search import local_search, searched_whole
 from .milp import solve_milp
 from .state import Incidence
 
@@ -24,16 +33,34 @@ __all__ = ["improve"]
 
 _MAX_FREE_PAIRS = 3000
 _STEP_SECONDS = 0.25
+# Share of the time left to the sub-MIPs on problems the local search splits into windows.
+_LNS_SHARE = 0.15
 
 
 def improve(
-    data: ProblemData, selected: BoolArray, deadline: Deadline, control: Control, *, seed: int
+    data: ProblemData,
+    selected: BoolArray,
+    deadline: Deadline,
+    control: Control,
+    *,
+    seed: int,
+    staff: IntArray | None = None,
+    hint: FloatArray | None = None,
 ) -> BoolArray:
-    """Improve `selected` until the deadline or a stop request; never returns a worse plan."""
+    """Improve `selected` until the deadline or a stop request; never returns a worse plan.
+    `staff`: mandatory requests the plan leaves short; `hint`: a fractional plan (an LP
+    optimum) to round into a second start (see `local_search`)."""
     from .optimal import lexicographic_key
 
     if data.num_volunteers < 2 or data.num_pairs == 0:
         return selected
+    share = 1.0 if searched_whole(data, selected) else 1.0 - _LNS_SHARE
+    searched = local_search(
+        data, selected, Deadline(deadline.remaining() * share), control,
+        seed=seed, staff=staff, hint=hint,
+    )  # fmt: skip
+    if lexicographic_key(data, searched) > lexicographic_key(data, selected):
+        selected = searched
     rng = np.random.default_rng(seed)
     inc = Incidence.of(data)
     current = selected.copy()

@@ -284,6 +284,8 @@ class _PartSolver:
         self.last_solution: BoolArray | None = None  # the last MIP plan of the running tier
         self.starved: set[int] = set()  # requests whose left-out candidates could do better
         self.cost_bound: float | None = None  # on the optimal travel, once coverage is proven
+        # The combined tier's last LP solution over all pairs: the local search rounds it.
+        self.lp_values: FloatArray | None = None
 
     def _initial_columns(self) -> BoolArray:
         d, inc = self.data, self.inc
@@ -401,9 +403,13 @@ class _PartSolver:
         self.stats["soft_proven"] = float(proven3)
         if not proven and not self._stopped():
             started = time.perf_counter()
+            # Mandatory requests the plan leaves short: the search tries to staff them.
+            filled = np.bincount(self.data.pair_request[self.incumbent], minlength=d.num_requests)
+            short = self.original.request_mandatory & (filled < self.original.request_min)
             self.incumbent = improve(
-                self.data, self.incumbent, self.budget, self.control, seed=self.params.seed
-            )
+                self.data, self.incumbent, self.budget, self.control, seed=self.params.seed,
+                staff=np.flatnonzero(short), hint=self.lp_values,
+            )  # fmt: skip
             self.stats["lns_seconds"] = time.perf_counter() - started
         return self._result(bound, proven=proven)
 
@@ -480,6 +486,9 @@ class _PartSolver:
             )
             support = np.zeros(d.num_pairs, dtype=bool)
             support[form.pairs[lp.x[: form.num_pairs] > 1e-6]] = True
+            if tier.number == 12:
+                self.lp_values = np.zeros(d.num_pairs)
+                self.lp_values[form.pairs] = lp.x[: form.num_pairs]
             self.starved.update(np.flatnonzero(left_out > 1e-7).tolist())
             result = _Priced(
                 bound_with(d, lp, potential, left_out, self.columns), potential, left_out, support
