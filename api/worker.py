@@ -180,6 +180,7 @@ class Worker:
                 run_id,
                 status=RunStatus.CANCELLED if beat.cancelled else RunStatus.SUCCEEDED,
                 plan=plan.model_dump(mode="json"),
+                objective=plan.objective.model_dump(mode="json"),
                 changes=count_changes(held, plan_pairs(plan)).model_dump(),
                 coverage=plan.objective.coverage,
                 bound=plan.bound.coverage,

@@ -153,7 +153,7 @@ def stop_run(session: Session, caller: Caller, run_id: int) -> MatchRun:
 
 
 def run_out(run: MatchRun) -> RunOut:
-    plan = run.plan
+    """A run as shown: its plan's objective and bound, never the (deferred) plan itself."""
     return RunOut(
         id=run.id,
         kind=run.kind,
@@ -170,8 +170,8 @@ def run_out(run: MatchRun) -> RunOut:
         progress=Progress(
             phase=run.phase, fraction=run.progress, coverage=run.coverage, bound=run.bound
         ),
-        objective=Objective.model_validate(plan["objective"]) if plan else None,
-        bound=(plan["bound"].get("coverage") if plan else run.bound),
+        objective=Objective.model_validate(run.objective) if run.objective else None,
+        bound=run.bound,
         changes=Changes.model_validate(run.changes) if run.changes else None,
         cancel_requested=run.cancel_requested,
         attempts=run.attempts,

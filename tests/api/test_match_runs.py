@@ -3,6 +3,7 @@ publishing, and the rule that one volunteer is one person across all centers and
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -365,3 +366,70 @@ def test_concurrent_workers_claim_each_run_exactly_once(api: Api) -> None:
     for t in threads:
         t.join(60)
     assert sorted(claimed) == sorted(queued)  # every run once, none twice
+
+
+def test_lists_and_views_of_runs_never_load_plans_or_instances(api: Api) -> None:
+    """Plans and instances run to megabytes: a list of runs or a run's status reads neither
+    (they are deferred columns), yet shows the plan's objective and bound."""
+    from sqlalchemy import event
+
+    _, center, _, _ = setup_week(api)
+    run = queue(api, center)
+    api.solve_queued()
+    statements: list[str] = []
+    engine = api.sessions().kw["bind"]
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        listed = api.client.get("/v1/match-runs", headers=center).json()["items"]
+        one = api.client.get(f"/v1/match-runs/{run['id']}", headers=center).json()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert listed[0]["objective"]["coverage"] == 2 and listed[0]["bound"] == 2
+    assert one["objective"] == listed[0]["objective"]
+    run_reads = [s for s in statements if "FROM match_runs" in s]
+    assert run_reads and not any(
+        "match_runs.plan" in s or "match_runs.instance" in s for s in run_reads
+    )
+
+
+def test_migration_0002_copies_each_plans_objective(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A database at revision 0001 with a finished run: upgrading gives the run its objective."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from api.db import MIGRATIONS, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    objective = {"coverage": 7, "travel_km": 1.5}
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(
+            text(
+                "INSERT INTO organizations (id, name, kind, timezone, created_at) "
+                "VALUES (1, 'c', 'center', 'Asia/Shanghai', '2026-01-01 00:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO match_runs (id, organization_id, kind, status, engine, time_limit_s,"
+                " seed, window_start, window_end, offset_min, center_ids, progress,"
+                " cancel_requested, attempts, created_at, plan) VALUES (1, 1, 'match',"
+                " 'succeeded', 'optimal', 2, 0, '2026-01-01 00:00:00', '2026-01-02 00:00:00', 0,"
+                " '[1]', 1.0, 0, 1, '2026-01-01 00:00:00', :plan)"
+            ),
+            {"plan": json.dumps({"objective": objective})},
+        )
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        stored = connection.execute(text("SELECT objective FROM match_runs")).scalar_one()
+    engine.dispose()
+    assert json.loads(stored) == objective

@@ -148,3 +148,15 @@ def test_cli_create_org_bootstraps_a_working_key(api: Api, monkeypatch, capsys) 
     me = api.client.get("/v1/organizations/me", headers={"Authorization": f"Bearer {secret}"})
     assert me.json()["name"] == "First center"
     assert main(["admin", "create-org", "--name", "First center", "--kind", "center"]) == 1
+
+
+def test_the_migrations_build_exactly_the_models_schema(api: Api) -> None:
+    """Alembic's autogenerate finds nothing to change after the migrations ran: a model change
+    without its migration fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from api.models import Base
+
+    with api.sessions().kw["bind"].connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
