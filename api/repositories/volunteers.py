@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import JSON, Table, bindparam, delete, exists, func, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.expression import ColumnElement
 
 from api.models import (
     AvailabilityWindow,
@@ -193,16 +194,28 @@ def delete_volunteer(session: Session, volunteer: Volunteer) -> None:
 
 
 def matching_data(
-    session: Session, start: datetime, end: datetime, also: Sequence[int]
+    session: Session,
+    start: datetime,
+    end: datetime,
+    also: Sequence[int],
+    only: Collection[int] | None = None,
 ) -> tuple[list[Any], list[tuple[int, str]], list[tuple[int, datetime, datetime, int]]]:
     """What a match run needs of the volunteers available in [start, end] (and of `also`):
-    their rows, skills (in order) and availability windows in the range."""
+    their rows, skills (in order) and availability windows in the range. With `only`, just
+    those volunteers (and `also`)."""
     overlapping = exists().where(
         AvailabilityWindow.volunteer_id == Volunteer.id,
         AvailabilityWindow.end_s > epoch_seconds(start),
         AvailabilityWindow.start_s < epoch_seconds(end, up=True),
     )
-    wanted = overlapping if not also else overlapping | Volunteer.id.in_(also)
+    ids = None if only is None else sorted({*only, *also})
+    wanted: ColumnElement[bool] = (
+        Volunteer.id.in_(ids)
+        if ids is not None
+        else overlapping
+        if not also
+        else overlapping | Volunteer.id.in_(also)
+    )
     rows = session.execute(
         select(
             Volunteer.id,
@@ -224,22 +237,22 @@ def matching_data(
         .where(wanted)
         .order_by(VolunteerSkill.volunteer_id, VolunteerSkill.position)
     ).all()
-    return list(rows), list(skills), windows_in_range(session, start, end)
+    return list(rows), list(skills), windows_in_range(session, start, end, ids)
 
 
 def windows_in_range(
-    session: Session, start: datetime, end: datetime
+    session: Session, start: datetime, end: datetime, volunteer_ids: Sequence[int] | None = None
 ) -> list[tuple[int, datetime, datetime, int]]:
     """(volunteer id, start, end, offset) of the availability windows overlapping [start, end),
-    by volunteer and start."""
+    by volunteer and start (of the given volunteers only, if any are given)."""
     return [
         (vid, from_epoch(a, off), from_epoch(b, off), off)
-        for vid, a, b, off in window_seconds_in_range(session, start, end)
+        for vid, a, b, off in window_seconds_in_range(session, start, end, volunteer_ids)
     ]
 
 
 def window_seconds_in_range(
-    session: Session, start: datetime, end: datetime
+    session: Session, start: datetime, end: datetime, volunteer_ids: Sequence[int] | None = None
 ) -> list[tuple[int, int, int, int]]:
     """The same windows as (volunteer id, start_s, end_s, offset_min): epoch seconds, for
     aggregates that need no datetimes."""
@@ -256,4 +269,6 @@ def window_seconds_in_range(
         )
         .order_by(AvailabilityWindow.volunteer_id, AvailabilityWindow.start_s)
     )
+    if volunteer_ids is not None:
+        query = query.where(AvailabilityWindow.volunteer_id.in_(volunteer_ids))
     return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]

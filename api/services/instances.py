@@ -10,6 +10,7 @@ one person across all centers. Ids are `v<volunteer id>` and `r<request id>`.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,16 +59,23 @@ def scope_requests(session: Session, run: MatchRun) -> list[ServiceRequest]:
     )
 
 
-def build_instance(session: Session, run: MatchRun) -> dict[str, Any]:
+def build_instance(
+    session: Session, run: MatchRun, volunteers_only: Collection[int] | None = None
+) -> dict[str, Any]:
     """The run's instance as FORMAT.md JSON data (with the project's `commitments` and
-    `excluded`), from the database as it is now."""
+    `excluded`), from the database as it is now. With `volunteers_only`, only those volunteers
+    and the ones holding assignments on its requests (enough to check a plan of them)."""
     requests = scope_requests(session, run)
     request_ids = [r.id for r in requests]
     held = assignment_repo.for_requests(session, request_ids, ACTIVE_ASSIGNMENT)
     declined = assignment_repo.for_requests(session, request_ids, (AssignmentStatus.DECLINED,))
     held_pairs = {(a.volunteer_id, a.request_id) for a in held}
     rows, skills, windows = volunteer_repo.matching_data(
-        session, run.window_start, run.window_end, sorted({a.volunteer_id for a in held})
+        session,
+        run.window_start,
+        run.window_end,
+        sorted({a.volunteer_id for a in held}),
+        volunteers_only,
     )
     skills_of: dict[int, list[str]] = defaultdict(list)
     for vid, skill in skills:

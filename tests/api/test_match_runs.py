@@ -433,3 +433,25 @@ def test_migration_0002_copies_each_plans_objective(tmp_path) -> None:  # type: 
         stored = connection.execute(text("SELECT objective FROM match_runs")).scalar_one()
     engine.dispose()
     assert json.loads(stored) == objective
+
+
+def test_an_instance_for_checking_a_plan_holds_only_its_volunteers_and_the_holders(
+    api: Api,
+) -> None:
+    """Publishing checks a plan against an instance of the plan's volunteers (and those holding
+    assignments on the run's requests), not of everyone available in the window."""
+    from api.services import instances
+
+    _, center, vids, _ = setup_week(api, volunteers=5, requests=2)
+    run = queue(api, center)
+    api.solve_queued()
+    with transaction(api.sessions()) as session:
+        stored = run_repo.get_run(session, run["id"])
+        assert stored is not None
+        everyone = instances.build_instance(session, stored)
+        some = instances.build_instance(session, stored, {vids[3]})
+    assert {v["id"] for v in everyone["volunteers"]} == {f"v{v}" for v in vids}
+    assert [v["id"] for v in some["volunteers"]] == [f"v{vids[3]}"]
+    assert some["requests"] == everyone["requests"]
+    (kept,) = some["volunteers"]
+    assert kept == next(v for v in everyone["volunteers"] if v["id"] == kept["id"])
