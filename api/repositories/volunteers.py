@@ -271,4 +271,4 @@ def window_seconds_in_range(
     )
     if volunteer_ids is not None:
         query = query.where(AvailabilityWindow.volunteer_id.in_(volunteer_ids))
-    return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
+    return [(vid, start_s, end_s, offset) for vid, start_s, end_s, offset in session.execute(query)]
