@@ -201,8 +201,8 @@ def matching_data(
     only: Collection[int] | None = None,
 ) -> tuple[list[Any], list[tuple[int, str]], list[tuple[int, datetime, datetime, int]]]:
     """What a match run needs of the volunteers available in [start, end] (and of `also`):
-    their rows, skills (in order) and availability windows in the range. With `only`, just
-    those volunteers (and `also`)."""
+    their rows, skills (in order) and availability windows in the range. With `only`, exactly
+    those volunteers and `also`, whether or not they are available."""
     overlapping = exists().where(
         AvailabilityWindow.volunteer_id == Volunteer.id,
         AvailabilityWindow.end_s > epoch_seconds(start),
@@ -244,7 +244,7 @@ def windows_in_range(
     session: Session, start: datetime, end: datetime, volunteer_ids: Sequence[int] | None = None
 ) -> list[tuple[int, datetime, datetime, int]]:
     """(volunteer id, start, end, offset) of the availability windows overlapping [start, end),
-    by volunteer and start (of the given volunteers only, if any are given)."""
+    by volunteer and start; with `volunteer_ids` (None: everyone), of those volunteers only."""
     return [
         (vid, from_epoch(a, off), from_epoch(b, off), off)
         for vid, a, b, off in window_seconds_in_range(session, start, end, volunteer_ids)

@@ -1,4 +1,4 @@
-"""Cyclic garbage collection paused around bulk work (roster imports, request batches).
+"""Cyclic garbage collection paused around bulk work: roster imports.
 
 Parsing and validating a 20,000-row roster allocates millions of small objects that all stay
 alive until the batch is written; CPython's generational collector then runs full collections

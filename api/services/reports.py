@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Literal
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
 from api.errors import FieldError, InvalidInput
@@ -40,6 +41,7 @@ _DAY_PARTS: tuple[tuple[DayPart, int, int], ...] = (
 )
 KM_PER_DEGREE = 111.32
 _DAY_S = 86_400
+FloatArray = NDArray[np.float64]
 
 
 def check_range(start: datetime, end: datetime) -> None:
@@ -169,10 +171,16 @@ def _supply(session: Session, start: datetime, end: datetime) -> list[SupplyRow]
     lo = np.maximum(w_start, start.timestamp()) + shift
     hi = np.minimum(w_end, end.timestamp()) + shift
     seconds = np.zeros((len(vid), len(_DAY_PARTS)))
-    for day in range(int(lo.min() // _DAY_S), int(hi.max() // _DAY_S) + 1):
-        for k, (_, first_hour, last_hour) in enumerate(_DAY_PARTS):
-            part_lo, part_hi = day * _DAY_S + 3600 * first_hour, day * _DAY_S + 3600 * last_hour
-            seconds[:, k] += np.clip(np.minimum(hi, part_hi) - np.maximum(lo, part_lo), 0, None)
+    for k, (_, first_hour, last_hour) in enumerate(_DAY_PARTS):
+        # Seconds of day part k between the epoch and local moment t, in closed form, so that
+        # the cost does not grow with the days in the range.
+        def before(
+            t: FloatArray, a: int = 3600 * first_hour, b: int = 3600 * last_hour
+        ) -> FloatArray:
+            days, into = np.divmod(t, _DAY_S)
+            return np.asarray(days * (b - a) + np.clip(into - a, 0, b - a))
+
+        seconds[:, k] = np.where(hi > lo, before(hi) - before(lo), 0.0)
     volunteers, at = np.unique(vid, return_inverse=True)
     hours = np.zeros((len(volunteers), len(_DAY_PARTS)))
     np.add.at(hours, at, seconds / 3600)

@@ -59,7 +59,8 @@ _SMALL_PART = 2_000
 _DIVE_SHARE = 0.2
 # Share of the remaining budget a tier may use before the next starts.
 _SHARE = {0: 0.3, 1: 0.5, 12: 0.7, 2: 0.7, 3: 0.8}
-# Without soft terms tier 3 is free, so tiers 1 and 2 may take what it would have had.
+# Without soft terms tier 3 is free, so the combined tier 12 and the held-travel tier 2 may take
+# what it would have had.
 _SHARE_WITHOUT_SOFT = {**_SHARE, 12: 0.9, 2: 0.9}
 
 
@@ -229,7 +230,12 @@ def _fallback(part: Part) -> _PartResult:
         _trivial_bound(part.data),
         False,
         short_requests(sel),
-        {"coverage_proven": proven, "staffing_proven": 0.0},
+        {
+            "coverage_proven": proven,
+            "staffing_proven": 0.0,
+            "travel_proven": 0.0,
+            "soft_proven": 0.0,
+        },
     )
 
 

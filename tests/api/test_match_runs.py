@@ -8,6 +8,7 @@ import os
 import signal
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import update
@@ -396,11 +397,13 @@ def test_lists_and_views_of_runs_never_load_plans_or_instances(api: Api) -> None
     )
 
 
-def test_migration_0002_copies_each_plans_objective(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """A database at revision 0001 with a finished run: upgrading gives the run its objective."""
+def test_migration_0002_copies_each_plans_objective(tmp_path: Path) -> None:
+    """A database at revision 0001 with runs with and without a plan (and a plan without an
+    objective): upgrading gives each run its plan's objective or NULL; downgrading drops the
+    column in place (rebuilding the table would cascade to the runs' assignments)."""
     from alembic import command
     from alembic.config import Config
-    from sqlalchemy import text
+    from sqlalchemy import event, text
 
     from api.db import MIGRATIONS, make_engine
 
@@ -421,18 +424,29 @@ def test_migration_0002_copies_each_plans_objective(tmp_path) -> None:  # type: 
             text(
                 "INSERT INTO match_runs (id, organization_id, kind, status, engine, time_limit_s,"
                 " seed, window_start, window_end, offset_min, center_ids, progress,"
-                " cancel_requested, attempts, created_at, plan) VALUES (1, 1, 'match',"
+                " cancel_requested, attempts, created_at, plan) VALUES (NULL, 1, 'match',"
                 " 'succeeded', 'optimal', 2, 0, '2026-01-01 00:00:00', '2026-01-02 00:00:00', 0,"
                 " '[1]', 1.0, 0, 1, '2026-01-01 00:00:00', :plan)"
             ),
-            {"plan": json.dumps({"objective": objective})},
+            [
+                {"plan": json.dumps({"objective": objective})},
+                {"plan": None},
+                {"plan": json.dumps({"status": "feasible"})},
+            ],
         )
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-        stored = connection.execute(text("SELECT objective FROM match_runs")).scalar_one()
+        stored = connection.execute(text("SELECT objective FROM match_runs ORDER BY id")).scalars()
+        assert [None if v is None else json.loads(v) for v in stored] == [objective, None, None]
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+        assert connection.execute(text("SELECT count(*) FROM match_runs")).scalar_one() == 3
     engine.dispose()
-    assert json.loads(stored) == objective
+    assert not any("DROP TABLE" in s.upper() for s in statements), statements
 
 
 def test_an_instance_for_checking_a_plan_holds_only_its_volunteers_and_the_holders(

@@ -122,11 +122,11 @@ def test_supply_demand_is_aggregates_only(api: Api) -> None:
 
 
 def test_supply_splits_windows_by_local_day_part_and_cuts_them_at_the_range(api: Api) -> None:
-    """A night window given in UTC+08:00 and one in UTC+00:00 (the other's local day parts),
-    one of them reaching past the end of the range: hours by hand."""
+    """Night windows given in UTC+08:00 (two reaching past the end of the range), one in
+    UTC+00:00 and one in UTC+05:45 that starts before the range: hours by hand."""
     _, uni = api.org("university")
     rows = [
-        # 20:00 -> 09:00 next day at +08:00: evening 4 h, morning 9 h.
+        # 20:00 -> 09:00 next day at +08:00, cut at 06:00 by the range: evening 4 h, morning 6 h.
         volunteer(
             "N1",
             skills=["first_aid"],
@@ -150,6 +150,15 @@ def test_supply_splits_windows_by_local_day_part_and_cuts_them_at_the_range(api:
                 {"start": "2026-03-02T22:00:00+08:00", "end": "2026-03-03T10:00:00+08:00"}
             ],
         ),
+        # 2026-03-01T21:00 -> 03-02T13:00 at +05:45; the range starts at 03-01T21:45+05:45
+        # (00:00+08:00): evening 2.25 h, morning 12 h, afternoon 1 h.
+        volunteer(
+            "N4",
+            skills=[],
+            availability=[
+                {"start": "2026-03-01T21:00:00+05:45", "end": "2026-03-02T13:00:00+05:45"}
+            ],
+        ),
     ]
     assert api.client.post("/v1/volunteers/import", json=rows, headers=uni).status_code == 200
     _, planner = api.org("planner")
@@ -167,7 +176,7 @@ def test_supply_splits_windows_by_local_day_part_and_cuts_them_at_the_range(api:
         # N1 until 06:00 (the range's end): evening 4 h, morning 6 h; N3: evening 2 h, morning 6 h.
         ("first_aid", "evening"): (2, 6.0),
         ("first_aid", "morning"): (2, 12.0),
-        ("(any)", "evening"): (3, 7.5),
-        ("(any)", "morning"): (3, 13.0),
-        ("(any)", "afternoon"): (1, 6.0),
+        ("(any)", "evening"): (4, 9.75),
+        ("(any)", "morning"): (4, 25.0),
+        ("(any)", "afternoon"): (2, 7.0),
     }

@@ -351,3 +351,35 @@ def test_empty_instances_solve_to_empty_plans(engine: str, data: Json) -> None:
     assert plan.assignments == () and plan.unfilled == () and plan.at_fault == ()
     assert plan.status != "infeasible"
     assert plan.objective.coverage == 0
+
+
+def test_a_stop_between_parts_claims_no_proof_for_the_parts_left_to_greedy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two independent parts; a stop arrives after the first: the second is left to greedy, so
+    the merged stats must not claim travel or the soft score proven."""
+    import functools
+    import importlib
+
+    optimal_module = importlib.import_module("matcher.engines.optimal")
+    monkeypatch.setattr(
+        optimal_module, "split", functools.partial(optimal_module.split, batch_pairs=1)
+    )
+    d = ProblemData.build(
+        num_volunteers=4,
+        num_requests=2,
+        pair_volunteer=[0, 1, 2, 3],
+        pair_request=[0, 0, 1, 1],
+        pair_cost=[1, 2, 3, 4],
+        pair_load=[1, 1, 1, 1],
+        volunteer_capacity=[1, 1, 1, 1],
+    )
+    alone = ENGINES["optimal"](d, SolveParams(time_limit_s=2), Control())
+    assert alone.stats["parts"] == 2 and alone.stats["travel_proven"] is True
+    stopped = [False]
+    control = Control(
+        should_stop=lambda: stopped[0], on_progress=lambda _: stopped.__setitem__(0, True)
+    )
+    result = ENGINES["optimal"](d, SolveParams(time_limit_s=2), control)
+    assert result.status is not Status.OPTIMAL
+    assert result.stats["travel_proven"] is False and result.stats["soft_proven"] is False
