@@ -209,13 +209,11 @@ def matching_data(
         AvailabilityWindow.start_s < epoch_seconds(end, up=True),
     )
     ids = None if only is None else sorted({*only, *also})
-    wanted: ColumnElement[bool] = (
-        Volunteer.id.in_(ids)
-        if ids is not None
-        else overlapping
-        if not also
-        else overlapping | Volunteer.id.in_(also)
-    )
+    wanted: ColumnElement[bool] = overlapping
+    if ids is not None:
+        wanted = Volunteer.id.in_(ids)
+    elif also:
+        wanted = overlapping | Volunteer.id.in_(also)
     rows = session.execute(
         select(
             Volunteer.id,

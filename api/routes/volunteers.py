@@ -108,10 +108,6 @@ def import_volunteers(
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
 
     def run() -> ImportResult:
-        with gc_paused():  # a roster is millions of objects alive until written
-            return parse_and_import()
-
-    def parse_and_import() -> ImportResult:
         if media == "text/csv":
             try:
                 text = body.decode("utf-8-sig")
@@ -132,7 +128,9 @@ def import_volunteers(
         raise UnsupportedMediaType("send application/json or text/csv")
 
     signature = b"import-volunteers\n" + media.encode() + b"\n" + body
-    return answer(idempotency.run_once(session, caller, idempotency_key, signature, 200, run))
+    with gc_paused():  # a roster is millions of objects alive until written
+        outcome = idempotency.run_once(session, caller, idempotency_key, signature, 200, run)
+    return answer(outcome)
 
 
 @router.get(

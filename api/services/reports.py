@@ -158,6 +158,14 @@ def supply_demand(
     )
 
 
+def _part_seconds_until(t: FloatArray, first_hour: int, last_hour: int) -> FloatArray:
+    """Seconds of the day part [first_hour, last_hour) between the epoch and local moments `t`,
+    in closed form: the cost does not grow with the days in a report's range."""
+    days, into = np.divmod(t, _DAY_S)
+    span = 3600 * (last_hour - first_hour)
+    return np.asarray(days * span + np.clip(into - 3600 * first_hour, 0, span))
+
+
 def _supply(session: Session, start: datetime, end: datetime) -> list[SupplyRow]:
     """Available hours and volunteers by skill and day part. Windows are cut at the range's
     ends and split into day parts in their own local time, with numpy: a city's week holds
@@ -170,17 +178,11 @@ def _supply(session: Session, start: datetime, end: datetime) -> list[SupplyRow]
     shift = 60 * offset
     lo = np.maximum(w_start, start.timestamp()) + shift
     hi = np.minimum(w_end, end.timestamp()) + shift
-    seconds = np.zeros((len(vid), len(_DAY_PARTS)))
-    for k, (_, first_hour, last_hour) in enumerate(_DAY_PARTS):
-        # Seconds of day part k between the epoch and local moment t, in closed form, so that
-        # the cost does not grow with the days in the range.
-        def before(
-            t: FloatArray, a: int = 3600 * first_hour, b: int = 3600 * last_hour
-        ) -> FloatArray:
-            days, into = np.divmod(t, _DAY_S)
-            return np.asarray(days * (b - a) + np.clip(into - a, 0, b - a))
-
-        seconds[:, k] = np.where(hi > lo, before(hi) - before(lo), 0.0)
+    seconds = np.stack(
+        [np.maximum(_part_seconds_until(hi, a, b) - _part_seconds_until(lo, a, b), 0.0)
+         for _, a, b in _DAY_PARTS],
+        axis=1,
+    )  # fmt: skip
     volunteers, at = np.unique(vid, return_inverse=True)
     hours = np.zeros((len(volunteers), len(_DAY_PARTS)))
     np.add.at(hours, at, seconds / 3600)
@@ -188,10 +190,11 @@ def _supply(session: Session, start: datetime, end: datetime) -> list[SupplyRow]
     for i, v in enumerate(volunteers.tolist()):
         for skill in ["(any)", *skills.get(v, [])]:
             members[skill].append(i)
+    by_name = sorted(range(len(_DAY_PARTS)), key=lambda k: _DAY_PARTS[k][0])
     out = []
     for skill in sorted(members):
         of_skill = hours[members[skill]]
-        for k in sorted(range(len(_DAY_PARTS)), key=lambda k: _DAY_PARTS[k][0]):
+        for k in by_name:
             present = int((of_skill[:, k] > 0).sum())
             if present:
                 out.append(
