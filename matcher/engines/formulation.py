@@ -12,6 +12,7 @@ request that needs a switch (minimum above one, or mandatory): y[r] = 1 when r i
   integer optimum 3199);
 - conflicts: for each volunteer and conflict set, sum of x over its pairs on the set's requests
   <= 1 (cliques of overlapping requests, so the LP relaxation is tight);
+- cuts over one volunteer's pairs (`cuts`), valid for every plan;
 - extra rows added by the caller (a tier held at its optimum).
 Objectives per tier: coverage (maximise), travel cost (minimise), soft score (maximise), where
 the soft score adds continuous excess-load variables for the convex fairness penalty.
@@ -26,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..problem import FloatArray, IntArray, ProblemData
+from .cuts import CutPool
 
 __all__ = ["Formulation", "RowKind", "conflict_groups", "formulate"]
 
@@ -41,6 +43,7 @@ class RowKind(IntEnum):
     CONFLICT = 5  # owner: volunteer * num_conflict_sets + set
     EXTRA = 6  # owner: -1
     LOAD_ROUNDED = 7  # owner: volunteer; row_param: the divisor d
+    CUT = 8  # owner: the cut's index in its `CutPool`
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +84,34 @@ class Formulation:
             row_kind=np.append(self.row_kind, RowKind.EXTRA),
             row_owner=np.append(self.row_owner, -1),
             row_param=np.append(self.row_param, 0.0),
+        )
+
+    def with_cuts(self, pool: CutPool, first: int = 0) -> Formulation:
+        """This formulation plus the cuts `first:` of `pool`, on the pairs it has (a cut left
+        with fewer pairs stays valid: its pairs' feasible sets are closed under subsets)."""
+        if first >= len(pool):
+            return self
+        entries = np.arange(pool.ptr[first], pool.ptr[-1])
+        pos = np.minimum(np.searchsorted(self.pairs, pool.pairs[entries]), self.num_pairs - 1)
+        present = (
+            self.pairs[pos] == pool.pairs[entries] if self.num_pairs else np.zeros(0, dtype=bool)
+        )
+        owner = pool.owners()[entries][present]
+        cuts = np.unique(owner)
+        if not len(cuts):
+            return self
+        block = sp.csr_matrix(
+            (pool.coef[entries][present], (np.searchsorted(cuts, owner), pos[present])),
+            shape=(len(cuts), self.num_vars),
+        )
+        return replace(
+            self,
+            matrix=sp.vstack([self.matrix, block], format="csr"),
+            row_lo=np.concatenate([self.row_lo, np.full(len(cuts), -np.inf)]),
+            row_hi=np.concatenate([self.row_hi, pool.rhs[cuts]]),
+            row_kind=np.concatenate([self.row_kind, np.full(len(cuts), RowKind.CUT)]),
+            row_owner=np.concatenate([self.row_owner, cuts]),
+            row_param=np.concatenate([self.row_param, np.zeros(len(cuts))]),
         )
 
     def with_soft_terms(self, data: ProblemData) -> tuple[Formulation, FloatArray]:

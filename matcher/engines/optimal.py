@@ -26,6 +26,7 @@ import numpy as np
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline, EngineResult, Progress, SolveParams, Status, plan_coverage
+from .cuts import CutPool, separate
 from .decompose import Part, split
 from .formulation import Formulation, formulate
 from .greedy import greedy_selection, short_requests
@@ -48,6 +49,10 @@ _ADD_PER_VOLUNTEER = 2
 _PRICING_SHARE = 0.5
 # Relative LP improvement below which pricing stops (1e-5 of the objective).
 _PRICING_TOLERANCE = 1e-5
+# Rounds of volunteer cuts per LP (`cuts`); they stop early once this many rounds in a row move
+# the bound by less than a hundredth of what the cuts moved it in all.
+_CUT_ROUNDS = 60
+_CUT_STALL_ROUNDS = 4
 # Reduced-cost fixing adds at most this many times the current columns in one step; beyond
 # that the restricted MIP would be as hard as the whole problem and the tier stays unproven.
 _CLOSURE_LIMIT = 2.0
@@ -55,6 +60,8 @@ _CLOSURE_LIMIT = 2.0
 _FULL_COLUMNS = 15_000
 # Parts this small go straight to the MIP (no dive): HiGHS solves them in about a second.
 _SMALL_PART = 2_000
+# Least budget of a part (time allowing), whatever its share of the pairs.
+_PART_SECONDS = 0.5
 # Share of a tier's budget for the MIP on the LP's support.
 _DIVE_SHARE = 0.2
 # Share of the remaining budget a tier may use before the next starts.
@@ -148,7 +155,9 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
             result = _fallback(part)
         else:
             share = part.data.num_pairs / max(total_pairs - done_pairs, 1)
-            budget = Deadline(max(deadline.remaining() * share, 0.0))
+            # Small parts take milliseconds, but a share by pairs could leave them none at all.
+            seconds = max(deadline.remaining() * share, min(deadline.remaining(), _PART_SECONDS))
+            budget = Deadline(max(seconds, 0.0))
             result = _PartSolver(part.data, budget, params, control, started=started).run()
         selected[part.pairs] = result.selected
         bound += result.bound
@@ -284,6 +293,7 @@ class _PartSolver:
         # Tier 3 has nothing to weigh without bonuses or fairness steps: any plan ties there.
         self.has_soft_terms = bool(data.pair_bonus.any()) or bool(data.fairness_slopes.any())
         self.columns = np.ones(data.num_pairs, dtype=bool) if self.full else self._initial_columns()
+        self.cuts = CutPool.empty()  # valid for every plan of the part, so shared by all tiers
         self.stats: dict[str, float] = {}
         self.at_fault = np.zeros(0, dtype=np.int64)
         self.staffing_proven = True
@@ -292,6 +302,8 @@ class _PartSolver:
         self.cost_bound: float | None = None  # on the optimal travel, once coverage is proven
         # The combined tier's last LP solution over all pairs: the local search rounds it.
         self.lp_values: FloatArray | None = None
+        # Of the last tier proven: its pairs' potentials and its LP bound's gap to the optimum.
+        self.optimal_face: tuple[FloatArray, float] | None = None
 
     def _initial_columns(self) -> BoolArray:
         d, inc = self.data, self.inc
@@ -326,7 +338,7 @@ class _PartSolver:
             np.flatnonzero(self.columns),
             relax_staffing=relax,
             request_sets=self.request_sets,
-        )
+        ).with_cuts(self.cuts)
         for linear, lo, hi in extra:
             row = np.zeros(form.num_vars)
             row[: form.num_pairs] = linear.on_pairs(self.data)[form.pairs]
@@ -474,13 +486,16 @@ class _PartSolver:
         self.incumbent |= self.data.pair_pinned
 
     def _grow(self, tier: Tier, deadline: Deadline) -> _Priced | None:
-        """Column generation: solve the tier's LP on the columns and add pairs that improve it,
-        until none is left. Returns the last pricing, or None when the LP has no solution on the
-        columns or time ran out before one."""
+        """Column generation and cuts: solve the tier's LP on the columns, add pairs that improve
+        it until none is left, then cut off its fractional volunteers (`cuts`) and go on while
+        the cuts move the bound. Returns the last pricing, or None when the LP has no solution
+        on the columns or time ran out before one."""
         d = self.data
         result: _Priced | None = None
         form = self._formulation(tier.rows, tier.relax)
-        for _ in range(_PRICING_ROUNDS):
+        pricing_rounds = cut_rounds = 0
+        cut_values: list[float] = []
+        while True:
             objective = _on_vars(form, tier.objective.on_pairs(d), tier.switch_weight)
             lp = solve_lp(
                 form, objective, maximize=tier.maximize, time_limit_s=deadline.remaining()
@@ -488,35 +503,67 @@ class _PartSolver:
             if lp is None or lp.infeasible:
                 break
             potential, left_out = potentials(
-                d, form, lp, tier.objective, [row for row, _, _ in tier.rows], self.request_sets
-            )
+                d, form, lp, tier.objective, [row for row, _, _ in tier.rows], self.request_sets,
+                self.cuts,
+            )  # fmt: skip
+            x = lp.x[: form.num_pairs]
             support = np.zeros(d.num_pairs, dtype=bool)
-            support[form.pairs[lp.x[: form.num_pairs] > 1e-6]] = True
+            support[form.pairs[x > 1e-6]] = True
             if tier.number == 12:
                 self.lp_values = np.zeros(d.num_pairs)
-                self.lp_values[form.pairs] = lp.x[: form.num_pairs]
+                self.lp_values[form.pairs] = x
             self.starved.update(np.flatnonzero(left_out > 1e-7).tolist())
             result = _Priced(
                 bound_with(d, lp, potential, left_out, self.columns), potential, left_out, support
             )
             log.debug(
-                "tier %d LP %.1f bound %.1f on %d columns (%.2fs)",
-                tier.number, lp.value, result.bound, form.num_pairs, lp.seconds,
+                "tier %d LP %.1f bound %.1f on %d columns, %d cuts (%.2fs)",
+                tier.number, lp.value, result.bound, form.num_pairs, len(self.cuts), lp.seconds,
             )  # fmt: skip
-            improving = (potential > 1e-7) & ~self.columns
-            # Stop when nothing improves, or when what is left is a sliver of the objective
-            # (pricing rounds then creep: each costs a full LP and a pass over every pair).
-            sliver = abs(result.bound - lp.value) <= _PRICING_TOLERANCE * max(abs(lp.value), 1.0)
-            if not improving.any() or sliver or deadline.expired():
+            if deadline.expired():
                 break
-            # The best of each request, and of each volunteer: requests that all want the
-            # same few free people would otherwise keep adding those same people.
-            self.columns |= _best_per_owner(d.pair_request, improving, potential, _ADD_PER_REQUEST)
-            self.columns |= _best_per_owner(
-                d.pair_volunteer, improving, potential, _ADD_PER_VOLUNTEER
-            )
-            form = self._formulation(tier.rows, tier.relax)
+            improving = (potential > 1e-7) & ~self.columns
+            # Pricing stops when nothing improves, or when what is left is a sliver of the
+            # objective (rounds then creep: each costs a full LP and a pass over every pair).
+            # The combined tier's scale is its travel: W * coverage is a constant there.
+            scale = abs(float(tier.objective.cost * (d.pair_cost[form.pairs] @ x)))
+            scale = scale if tier.objective.cost else abs(lp.value)
+            sliver = abs(result.bound - lp.value) <= _PRICING_TOLERANCE * max(scale, 1.0)
+            if improving.any() and not sliver and pricing_rounds < _PRICING_ROUNDS:
+                pricing_rounds += 1
+                # The best of each request, and of each volunteer: requests that all want the
+                # same few free people would otherwise keep adding those same people.
+                self.columns |= _best_per_owner(
+                    d.pair_request, improving, potential, _ADD_PER_REQUEST
+                )
+                self.columns |= _best_per_owner(
+                    d.pair_volunteer, improving, potential, _ADD_PER_VOLUNTEER
+                )
+                form = self._formulation(tier.rows, tier.relax)
+                continue
+            cut_values.append(lp.value)
+            if cut_rounds >= _CUT_ROUNDS or self._stalled(tier, cut_values):
+                break
+            new = separate(d, self.inc, form.pairs, x)
+            if not new:
+                break
+            cut_rounds += 1
+            first = len(self.cuts)
+            self.cuts = self.cuts.with_cuts(new)
+            form = form.with_cuts(self.cuts, first)
+        self.stats["cuts"] = float(len(self.cuts))
         return result
+
+    def _stalled(self, tier: Tier, values: list[float]) -> bool:
+        """Whether the LP has closed the gap to the incumbent, or the last cut rounds moved it
+        by less than a hundredth of what the cuts have moved it so far."""
+        sign = 1.0 if tier.maximize else -1.0
+        if sign * (values[-1] - self._value(tier)) <= max(tier.step, 1e-6):
+            return True
+        if len(values) <= _CUT_STALL_ROUNDS:
+            return False
+        moved = sign * (values[-1 - _CUT_STALL_ROUNDS] - values[-1])
+        return moved <= 0.01 * sign * (values[0] - values[-1])
 
     def _tier(self, tier: Tier, *, closure_limit: float) -> _TierOutcome | None:
         """Optimise one tier on the columns: grow them by pricing, solve the MIP, then add every
@@ -528,6 +575,7 @@ class _PartSolver:
         deadline = Deadline(self.budget.remaining() * share)
         sign = 1.0 if tier.maximize else -1.0
         started = time.perf_counter()
+        self.optimal_face = None
         # Pricing may take half of the tier's time; the integer solves need the rest.
         priced = self._grow(tier, Deadline(deadline.remaining() * _PRICING_SHARE))
         lp_bound = sign * np.inf if priced is None else priced.bound
@@ -580,6 +628,8 @@ class _PartSolver:
         self.stats[f"tier{tier.number}_seconds"] = time.perf_counter() - started
         self.stats[f"tier{tier.number}_columns"] = float(self.columns.sum())
         value = self._value(tier)
+        if proven and priced is not None:
+            self.optimal_face = (priced.potential, max(sign * (lp_bound - value), 0.0))
         return _TierOutcome(value, value if proven else lp_bound, proven)
 
     def _dive(self, tier: Tier, support: BoolArray, deadline: Deadline) -> None:
@@ -621,6 +671,13 @@ class _PartSolver:
             return max(self.params.travel_gap * self._value(tier), 0.999)
         return 0.999
 
+    def _on_optimal_face(self, form: Formulation) -> Formulation:
+        """`form` restricted to what the last proven tier's plans can be (`_fixed_by_potential`):
+        with an LP bound that meets the optimum, the held tiers leave few pairs free."""
+        if self.optimal_face is None:
+            return form
+        return _fixed_by_potential(form, *self.optimal_face)
+
     def _tier3(self, extra: list[_Row]) -> bool:
         """Soft score with coverage and travel held; exact because the tier-2 columns are
         closed under reduced-cost fixing (every travel-optimal plan lives in them)."""
@@ -628,7 +685,7 @@ class _PartSolver:
         if not self.has_soft_terms:
             return True
         started = time.perf_counter()
-        form, soft = self._formulation(extra).with_soft_terms(d)
+        form, soft = self._on_optimal_face(self._formulation(extra)).with_soft_terms(d)
         outcome = solve_milp(
             form,
             soft,
@@ -642,6 +699,19 @@ class _PartSolver:
             self._better(chosen)
         self.stats["tier3_seconds"] = time.perf_counter() - started
         return outcome.solved is Solved.OPTIMAL
+
+
+def _fixed_by_potential(form: Formulation, potential: FloatArray, slack: float) -> Formulation:
+    """`form` with its pairs fixed where no plan within `slack` of the LP bound can move them:
+    a pair moved off its bound costs its potential (reduced cost), so beyond `slack` it stays
+    out (potential below) or in (above). Half a unit more, for the objectives are integral and
+    the duals carry rounding."""
+    p = potential[form.pairs]
+    margin = slack + 0.5
+    var_lo, var_hi = form.var_lo.copy(), form.var_hi.copy()
+    var_hi[: form.num_pairs][p < -margin] = 0.0
+    var_lo[: form.num_pairs][p > margin] = 1.0
+    return replace(form, var_lo=var_lo, var_hi=var_hi)
 
 
 def _on_vars(form: Formulation, objective: FloatArray, switch_weight: float = 0.0) -> FloatArray:

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from scipy.optimize import OptimizeWarning, linprog
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
+from .cuts import CutPool
 from .formulation import Formulation, RowKind
 
 __all__ = ["LpSolution", "PairLinear", "bound_with", "potentials", "solve_lp"]
@@ -113,12 +114,15 @@ def potentials(
     objective: PairLinear,
     extra_rows: list[PairLinear],
     request_sets: tuple[IntArray, IntArray],
+    cuts: CutPool | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """How much adding each pair of `data` could improve the LP (positive: improving; in the
     caller's sense), and per request, the most that one of its left-out candidates
     (`ProblemData.request_dropped`) could. `extra_rows` are the formulation's EXTRA rows, in
     order. Duals of volunteer rows only lower a potential, so left-out candidates (whose
-    volunteers are unknown) are bounded without them."""
+    volunteers are unknown) are bounded without them. A pair outside the formulation prices
+    with its coefficients in `cuts` (the pool whose rows the formulation holds): it would enter
+    them with those."""
     mu = lp.duals
     kind, owner = form.row_kind, form.row_owner
     pr, pv = data.pair_request, data.pair_volunteer
@@ -154,6 +158,16 @@ def potentials(
         per_volunteer = np.zeros(data.num_volunteers)
         per_volunteer[owner[rows]] = mu[rows]
         d -= per_volunteer[pv] * np.floor(data.pair_load / divisor)
+    # x[p] <= y[r] rows exist only for pairs in the formulation: a pair outside would enter a
+    # row of its own (dual 0), a pair inside pays its row's dual (exact reduced costs there,
+    # which fixing by potential needs).
+    link_rows = np.flatnonzero(kind == RowKind.LINK)
+    np.subtract.at(d, owner[link_rows], mu[link_rows])
+    cut_rows = np.flatnonzero(kind == RowKind.CUT)
+    if cuts is not None and len(cut_rows):
+        per_cut = np.zeros(len(cuts))
+        per_cut[owner[cut_rows]] = mu[cut_rows]
+        d -= cuts.matrix(data.num_pairs).T @ per_cut
     # Conflict rows only ever make a pair less attractive: price them where it matters.
     look = np.flatnonzero(d < -1e-9)
     conflict_rows = np.flatnonzero(kind == RowKind.CONFLICT)

@@ -1,0 +1,210 @@
+"""Volunteer cuts (`matcher.engines.cuts`): every cut holds for every feasible set of the
+volunteer's pairs, a fractional split that no feasible set allows is cut off, points already in
+the convex hull are left alone; the optimal engine's LP reaches the hull bound with them; and
+the pricing's reduced costs of pairs in the formulation are exact (fixing by potential rests on
+them)."""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from matcher import ProblemData, SolveParams
+from matcher.engines.base import Control, Deadline
+from matcher.engines.cuts import MAX_SUPPORT, CutPool, separate, violated
+from matcher.engines.formulation import RowKind, formulate
+from matcher.engines.pricing import PairLinear, potentials, solve_lp
+from matcher.engines.state import Incidence
+
+optimal_module = importlib.import_module("matcher.engines.optimal")
+
+
+def one_volunteer(
+    loads: list[int],
+    capacity: int,
+    *,
+    max_pairs: int = 99,
+    conflicts: list[list[int]] | None = None,
+    costs: list[int] | None = None,
+) -> ProblemData:
+    """One volunteer with a pair on each of len(loads) requests."""
+    n = len(loads)
+    return ProblemData.build(
+        num_volunteers=1,
+        num_requests=n,
+        pair_volunteer=[0] * n,
+        pair_request=list(range(n)),
+        pair_cost=costs or [1] * n,
+        pair_load=loads,
+        volunteer_capacity=[capacity],
+        volunteer_max_pairs=[max_pairs],
+        conflict_sets=conflicts,
+    )
+
+
+def feasible_sets(data: ProblemData) -> list[np.ndarray]:
+    """Every selection of the pairs that breaks no volunteer rule (requests need at most one
+    here and each has one pair, so only the volunteer's caps and conflicts can fail)."""
+    out = []
+    for bits in itertools.product([False, True], repeat=data.num_pairs):
+        selected = np.array(bits, dtype=bool)
+        if data.violations(selected)[0] == 0:
+            out.append(selected)
+    return out
+
+
+def test_a_split_no_feasible_set_allows_is_cut_off() -> None:
+    """Loads 2 and 3 under a capacity of 4: the LP may take all of one and two thirds of the
+    other, but no feasible set holds both; the cut is x0 + x1 <= 1 (scaled)."""
+    data = one_volunteer([2, 3], 4)
+    x = np.array([1.0, 2 / 3])
+    (cut,) = separate(data, Incidence.of(data), np.arange(2), x)
+    assert cut.coef @ x > cut.rhs + 1e-4
+    assert cut.coef[0] == pytest.approx(cut.coef[1])
+    assert cut.rhs == pytest.approx(cut.coef[0])
+
+
+def test_points_inside_the_hull_are_not_cut() -> None:
+    """Half of each of two feasible sets ({0, 1} and {2}) lies in the hull: no cut; an
+    integral feasible point has nothing fractional to cut."""
+    data = one_volunteer([1, 1, 2], 2)
+    inc = Incidence.of(data)
+    assert separate(data, inc, np.arange(3), np.array([0.5, 0.5, 0.5])) == []
+    assert separate(data, inc, np.arange(3), np.array([1.0, 1.0, 0.0])) == []
+
+
+def test_conflicts_and_the_pair_count_are_respected() -> None:
+    """Overlapping requests 0 and 1 (one conflict set) at 0.6 each break no cap but the clique;
+    a cap of one pair cuts two pairs at 0.7 each."""
+    clique = one_volunteer([1, 1], 10, conflicts=[[0, 1]])
+    (cut,) = separate(clique, Incidence.of(clique), np.arange(2), np.array([0.6, 0.6]))
+    assert cut.coef @ np.array([0.6, 0.6]) > cut.rhs
+    capped = one_volunteer([1, 1], 10, max_pairs=1)
+    (cut,) = separate(capped, Incidence.of(capped), np.arange(2), np.array([0.7, 0.7]))
+    assert cut.coef @ np.array([0.7, 0.7]) > cut.rhs
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    loads=st.lists(st.integers(1, 6), min_size=2, max_size=7),
+    capacity=st.integers(1, 12),
+    max_pairs=st.integers(1, 4),
+    clique=st.lists(st.integers(0, 6), max_size=3, unique=True),
+    x=st.lists(st.floats(0.0, 1.0), min_size=7, max_size=7),
+)
+def test_every_cut_holds_for_every_feasible_set(
+    loads: list[int], capacity: int, max_pairs: int, clique: list[int], x: list[float]
+) -> None:
+    n = len(loads)
+    members = [r for r in clique if r < n]
+    data = one_volunteer(
+        loads, capacity, max_pairs=max_pairs, conflicts=[members] if len(members) > 1 else None
+    )
+    cuts = separate(data, Incidence.of(data), np.arange(n), np.array(x[:n]))
+    pool = CutPool.empty().with_cuts(cuts)
+    for selected in feasible_sets(data):
+        assert violated(pool, selected) == 0
+    for cut in cuts:  # and each one cuts off the point it was made for
+        assert cut.coef @ np.array(x[:n])[cut.pairs] > cut.rhs
+
+
+def test_supports_beyond_the_enumeration_limit_keep_their_largest_values() -> None:
+    """A volunteer with more fractional pairs than are enumerated still gets a valid cut."""
+    n = MAX_SUPPORT + 4
+    data = one_volunteer([2] * n, 3)
+    x = np.linspace(0.2, 0.9, n)
+    (cut,) = separate(data, Incidence.of(data), np.arange(n), x)
+    assert len(cut.pairs) <= MAX_SUPPORT
+    assert set(cut.pairs.tolist()) <= set(np.argsort(-x)[:MAX_SUPPORT].tolist())
+    pool = CutPool.empty().with_cuts([cut])
+    for i in range(n):  # the feasible sets here: one pair at most
+        single = np.zeros(n, dtype=bool)
+        single[i] = True
+        assert violated(pool, single) == 0
+
+
+def test_formulation_keeps_the_cut_on_the_pairs_it_has() -> None:
+    data = one_volunteer([2, 3, 1], 4)
+    (cut,) = separate(data, Incidence.of(data), np.arange(2), np.array([1.0, 2 / 3]))
+    pool = CutPool.empty().with_cuts([cut])
+    whole = formulate(data).with_cuts(pool)
+    rows = np.flatnonzero(whole.row_kind == RowKind.CUT)
+    assert len(rows) == 1 and whole.row_hi[rows[0]] == pytest.approx(cut.rhs)
+    assert whole.matrix[rows[0], :3].toarray().ravel() == pytest.approx([*cut.coef, 0.0])
+    # Without pair 1 the cut keeps pair 0 (still valid: subsets of feasible sets are feasible).
+    part = formulate(data, np.array([0, 2])).with_cuts(pool)
+    rows = np.flatnonzero(part.row_kind == RowKind.CUT)
+    assert part.matrix[rows[0], :2].toarray().ravel() == pytest.approx([cut.coef[0], 0.0])
+    assert formulate(data, np.array([2])).with_cuts(pool).matrix.shape == formulate(
+        data, np.array([2])
+    ).matrix.shape
+
+
+def knapsack_split_week() -> ProblemData:
+    """Volunteer 0 lives next to requests 0 and 1 (loads 2 and 3, capacity 4); volunteer 1 is
+    far from both. The LP lets volunteer 0 take all of one and two thirds of the other (the
+    rounded capacity rows cannot see it with these loads); every plan sends volunteer 1 to one."""
+    return ProblemData.build(
+        num_volunteers=2,
+        num_requests=2,
+        pair_volunteer=[0, 0, 1, 1],
+        pair_request=[0, 1, 0, 1],
+        pair_cost=[10, 10, 1000, 1000],
+        pair_load=[2, 3, 2, 3],
+        volunteer_capacity=[4, 100],
+    )
+
+
+def test_the_lp_with_cuts_reaches_the_integer_optimum() -> None:
+    """The combined tier's LP bound on the knapsack split: W * 2 - 1010 with cuts, and far above
+    it (W * 2 - 10 - 10 * 2/3 - 1000/3) with the volunteer rows alone."""
+    data = knapsack_split_week()
+    solver = optimal_module._PartSolver(data, Deadline(5.0), SolveParams(), Control())
+    weight = 2.0 * 1000 + 1.0
+    tier = optimal_module.Tier(12, PairLinear(coverage=weight, cost=-1.0), maximize=True)
+    priced = solver._grow(tier, Deadline(5.0))
+    assert priced is not None
+    assert len(solver.cuts) >= 1
+    assert priced.bound == pytest.approx(2 * weight - 1010)
+    plain = linprog(
+        -(2 * weight - np.array([10, 10, 1000, 1000])),
+        A_ub=[[2, 3, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1]],
+        b_ub=[4, 1, 1],
+        bounds=[(0, 1)] * 4,
+    )
+    assert -plain.fun > 2 * weight - 1010 + 600  # what the cuts closed
+
+
+def test_reduced_costs_inside_the_formulation_are_exact() -> None:
+    """Potentials of pairs in the formulation equal the LP's reduced costs (c - A^T y), link
+    rows x <= y of requests with a minimum included."""
+    # Request 0 needs two or none: volunteer 0 (capacity 2) can only give it a fraction, so
+    # its link rows hold volunteer 1's pair down, with a dual.
+    data = ProblemData.build(
+        num_volunteers=3,
+        num_requests=2,
+        pair_volunteer=[0, 0, 1, 1],
+        pair_request=[0, 1, 0, 1],
+        pair_cost=[10, 12, 19, 14],
+        pair_load=[2, 2, 2, 3],
+        volunteer_capacity=[2, 4, 4],
+        request_min=[2, 1],
+        request_max=[3, 1],
+        request_priority=[1, 2],
+    )
+    form = formulate(data)
+    objective = PairLinear(coverage=100.0, cost=-1.0)
+    c = np.zeros(form.num_vars)
+    c[: form.num_pairs] = objective.on_pairs(data)
+    lp = solve_lp(form, c, maximize=True, time_limit_s=5.0)
+    assert lp is not None
+    potential, _ = potentials(data, form, lp, objective, [], data.request_sets())
+    reduced = -c - form.matrix.T @ lp.duals  # minimisation form, as `LpSolution.duals`
+    assert potential[form.pairs] == pytest.approx(-reduced[: form.num_pairs], abs=1e-6)
+    assert np.abs(lp.duals[form.row_kind == RowKind.LINK]).max() > 1.0
