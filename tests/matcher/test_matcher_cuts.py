@@ -141,9 +141,10 @@ def test_formulation_keeps_the_cut_on_the_pairs_it_has() -> None:
     part = formulate(data, np.array([0, 2])).with_cuts(pool)
     rows = np.flatnonzero(part.row_kind == RowKind.CUT)
     assert part.matrix[rows[0], :2].toarray().ravel() == pytest.approx([cut.coef[0], 0.0])
-    assert formulate(data, np.array([2])).with_cuts(pool).matrix.shape == formulate(
-        data, np.array([2])
-    ).matrix.shape
+    assert (
+        formulate(data, np.array([2])).with_cuts(pool).matrix.shape
+        == formulate(data, np.array([2])).matrix.shape
+    )
 
 
 def knapsack_split_week() -> ProblemData:
