@@ -35,6 +35,8 @@ __all__ = ["MAX_SUPPORT", "Cut", "CutPool", "separate", "violated"]
 MAX_SUPPORT = 12
 # A cut must be violated by at least this much to be added.
 _MIN_VIOLATION = 1e-4
+# Sets generated per separation beyond `MAX_SUPPORT` (the cut stays valid when cut short).
+_GENERATED_SETS = 80
 # Coefficients below this are dropped (then b is recomputed over the remaining ones).
 _TINY = 1e-7
 
@@ -101,20 +103,21 @@ def separate(data: ProblemData, inc: Incidence, pairs: IntArray, values: FloatAr
     ends = np.searchsorted(vol, vol[starts], side="right")
     cuts = []
     for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        e = min(e, s + MAX_SUPPORT)  # the largest values: they carry the violation
-        cut = _most_violated(data, inc, int(vol[s]), on[s:e], x[s:e])
+        v = int(vol[s])
+        if e - s > MAX_SUPPORT and _knapsack_only(data, inc, v, on[s:e]):
+            cut = _most_violated_generated(data, v, on[s:e], x[s:e])
+        else:
+            e = min(e, s + MAX_SUPPORT)  # the largest values: they carry the violation
+            cut = _most_violated(data, inc, v, on[s:e], x[s:e])
         if cut is not None:
             cuts.append(cut)
     return cuts
 
 
-def _most_violated(
-    data: ProblemData, inc: Incidence, volunteer: int, pairs: IntArray, x: FloatArray
-) -> Cut | None:
-    if len(pairs) < 2:
-        return None
-    sets = _maximal_sets(data, inc, volunteer, pairs)
-    k = len(pairs)
+def _separation_lp(x: FloatArray, sets: FloatArray) -> tuple[FloatArray, float] | None:
+    """max a . x - b over 0 <= a <= 1, b >= 0, subject to a . s <= b for the given sets: the
+    cut's coefficients and b, or None when nothing is violated enough."""
+    k = len(x)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OptimizeWarning)
         res = linprog(
@@ -126,12 +129,86 @@ def _most_violated(
         )
     if res.status != 0 or res.x is None or -res.fun < _MIN_VIOLATION:
         return None
-    coef = np.where(res.x[:k] > _TINY, res.x[:k], 0.0)
-    rhs = float((sets @ coef).max())  # exact over the feasible sets, whatever the LP's tolerance
+    return np.where(res.x[:k] > _TINY, res.x[:k], 0.0), float(res.x[k])
+
+
+def _cut(pairs: IntArray, x: FloatArray, coef: FloatArray, rhs: float) -> Cut | None:
+    """The cut, if `rhs` (the exact maximum of coef . s over the feasible sets) leaves x
+    beyond it by enough."""
     if float(coef @ x) - rhs < _MIN_VIOLATION:
         return None
     keep = coef > 0
     return Cut(pairs[keep].astype(np.int64), coef[keep], rhs)
+
+
+def _most_violated(
+    data: ProblemData, inc: Incidence, volunteer: int, pairs: IntArray, x: FloatArray
+) -> Cut | None:
+    """By enumerating the feasible sets of the pairs (at most `MAX_SUPPORT` of them)."""
+    if len(pairs) < 2:
+        return None
+    sets = _maximal_sets(data, inc, volunteer, pairs)
+    found = _separation_lp(x, sets)
+    if found is None:
+        return None
+    coef = found[0]
+    return _cut(pairs, x, coef, float((sets @ coef).max()))
+
+
+def _knapsack_only(data: ProblemData, inc: Incidence, volunteer: int, pairs: IntArray) -> bool:
+    """Whether the volunteer's capacity is its only rule among these pairs (no count cap that
+    could bind, no two of them in one conflict set): then a knapsack finds its best set."""
+    if data.volunteer_max_pairs[volunteer] < len(pairs):
+        return False
+    requests = data.pair_request[pairs]
+    return not any(
+        inc.conflicting(int(requests[i]), requests[i + 1 :]).any() for i in range(len(pairs) - 1)
+    )
+
+
+def _most_violated_generated(
+    data: ProblemData, volunteer: int, pairs: IntArray, x: FloatArray
+) -> Cut | None:
+    """For supports too large to enumerate, when a knapsack is the volunteer's only rule: the
+    separation LP over sets generated as needed (each the knapsack's best set for the current
+    coefficients) until none breaks the cut."""
+    load = data.pair_load[pairs]
+    capacity = int(min(data.volunteer_capacity[volunteer], load.sum()))
+    sets = np.array([_knapsack(x / np.maximum(load, 1), load, capacity), np.zeros(len(x))])
+    coef, rhs = np.zeros(len(x)), 0.0
+    for _ in range(_GENERATED_SETS):
+        found = _separation_lp(x, sets)
+        if found is None:
+            return None
+        coef, b = found
+        best = _knapsack(coef, load, capacity)
+        rhs = float(best @ coef)
+        if rhs <= b + 1e-9:
+            break
+        sets = np.vstack([sets, best])
+    return _cut(pairs, x, coef, rhs)  # rhs is the knapsack's maximum: valid even if cut short
+
+
+def _knapsack(value: FloatArray, load: IntArray, capacity: int) -> FloatArray:
+    """The set of items of greatest total value with total load within capacity (a 0/1 row)."""
+    k = len(value)
+    best = np.zeros(capacity + 1)
+    take = np.zeros((k, capacity + 1), dtype=bool)
+    for i in range(k):
+        w, size = float(value[i]), int(load[i])
+        if w <= 0 or size > capacity:
+            continue
+        grown = np.full(capacity + 1, -np.inf)
+        grown[size:] = best[: capacity + 1 - size] + w
+        take[i] = grown > best
+        best = np.maximum(best, grown)
+    chosen = np.zeros(k)
+    room = capacity
+    for i in range(k - 1, -1, -1):
+        if take[i, room]:
+            chosen[i] = 1.0
+            room -= int(load[i])
+    return chosen
 
 
 def _maximal_sets(data: ProblemData, inc: Incidence, volunteer: int, pairs: IntArray) -> FloatArray:

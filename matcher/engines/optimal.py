@@ -49,8 +49,8 @@ _ADD_PER_VOLUNTEER = 2
 _PRICING_SHARE = 0.5
 # Relative LP improvement below which pricing stops (1e-5 of the objective).
 _PRICING_TOLERANCE = 1e-5
-# Rounds of volunteer cuts per LP (`cuts`); they stop early once this many rounds in a row move
-# the bound by less than a hundredth of what the cuts moved it in all.
+# Rounds of volunteer cuts per LP (`cuts`); they stop early once this many rounds in a row close
+# less than a twentieth of the gap to the incumbent.
 _CUT_ROUNDS = 60
 _CUT_STALL_ROUNDS = 4
 # Reduced-cost fixing adds at most this many times the current columns in one step; beyond
@@ -332,13 +332,20 @@ class _PartSolver:
         if lexicographic_key(self.data, candidate) > lexicographic_key(self.data, self.incumbent):
             self.incumbent = candidate
 
-    def _formulation(self, extra: list[_Row], relax: bool = False) -> Formulation:
+    def _formulation(
+        self, extra: list[_Row], relax: bool = False, *, lp: bool = False
+    ) -> Formulation:
+        """The columns' formulation with `extra` rows; an `lp` one has the cuts too. The MIPs
+        go without: the cuts hold for every plan, so they change no MIP optimum, and HiGHS
+        proves GAP instances up to twice as slowly with their dense fractional rows."""
         form = formulate(
             self.data,
             np.flatnonzero(self.columns),
             relax_staffing=relax,
             request_sets=self.request_sets,
-        ).with_cuts(self.cuts)
+        )
+        if lp:
+            form = form.with_cuts(self.cuts)
         for linear, lo, hi in extra:
             row = np.zeros(form.num_vars)
             row[: form.num_pairs] = linear.on_pairs(self.data)[form.pairs]
@@ -485,14 +492,14 @@ class _PartSolver:
         # The incumbent keeps the pinned pairs of requests no longer at fault.
         self.incumbent |= self.data.pair_pinned
 
-    def _grow(self, tier: Tier, deadline: Deadline) -> _Priced | None:
+    def _grow(self, tier: Tier, deadline: Deadline, *, cut: bool = True) -> _Priced | None:
         """Column generation and cuts: solve the tier's LP on the columns, add pairs that improve
-        it until none is left, then cut off its fractional volunteers (`cuts`) and go on while
-        the cuts move the bound. Returns the last pricing, or None when the LP has no solution
-        on the columns or time ran out before one."""
+        it until none is left, then (with `cut`) cut off its fractional volunteers (`cuts`) and
+        go on while the cuts close the gap to the incumbent. Returns the last pricing, or None
+        when the LP has no solution on the columns or time ran out before one."""
         d = self.data
         result: _Priced | None = None
-        form = self._formulation(tier.rows, tier.relax)
+        form = self._formulation(tier.rows, tier.relax, lp=True)
         pricing_rounds = cut_rounds = 0
         cut_values: list[float] = []
         while True:
@@ -539,10 +546,10 @@ class _PartSolver:
                 self.columns |= _best_per_owner(
                     d.pair_volunteer, improving, potential, _ADD_PER_VOLUNTEER
                 )
-                form = self._formulation(tier.rows, tier.relax)
+                form = self._formulation(tier.rows, tier.relax, lp=True)
                 continue
             cut_values.append(lp.value)
-            if cut_rounds >= _CUT_ROUNDS or self._stalled(tier, cut_values):
+            if not cut or cut_rounds >= _CUT_ROUNDS or self._stalled(tier, cut_values):
                 break
             new = separate(d, self.inc, form.pairs, x)
             if not new:
@@ -555,15 +562,16 @@ class _PartSolver:
         return result
 
     def _stalled(self, tier: Tier, values: list[float]) -> bool:
-        """Whether the LP has closed the gap to the incumbent, or the last cut rounds moved it
-        by less than a hundredth of what the cuts have moved it so far."""
+        """Whether the LP has closed the gap to the incumbent, or the last cut rounds closed
+        less than a twentieth of what is left: cuts then tighten a bound that stays short
+        (as on hard GAP instances) and the time is better spent searching."""
         sign = 1.0 if tier.maximize else -1.0
-        if sign * (values[-1] - self._value(tier)) <= max(tier.step, 1e-6):
+        gap = sign * (values[-1] - self._value(tier))
+        if gap <= max(tier.step, 1e-6):
             return True
         if len(values) <= _CUT_STALL_ROUNDS:
             return False
-        moved = sign * (values[-1 - _CUT_STALL_ROUNDS] - values[-1])
-        return moved <= 0.01 * sign * (values[0] - values[-1])
+        return sign * (values[-1 - _CUT_STALL_ROUNDS] - values[-1]) < 0.05 * gap
 
     def _tier(self, tier: Tier, *, closure_limit: float) -> _TierOutcome | None:
         """Optimise one tier on the columns: grow them by pricing, solve the MIP, then add every
@@ -576,14 +584,20 @@ class _PartSolver:
         sign = 1.0 if tier.maximize else -1.0
         started = time.perf_counter()
         self.optimal_face = None
-        # Pricing may take half of the tier's time; the integer solves need the rest.
-        priced = self._grow(tier, Deadline(deadline.remaining() * _PRICING_SHARE))
-        lp_bound = sign * np.inf if priced is None else priced.bound
+        # Pricing may take half of the tier's time; the integer solves need the rest. Cuts come
+        # once the dive has given an incumbent to measure their progress against.
+        priced = self._grow(tier, Deadline(deadline.remaining() * _PRICING_SHARE), cut=False)
+        unbounded = sign * np.inf
         if self._hand_back():
-            return _TierOutcome(self._value(tier), lp_bound, False)
+            return _TierOutcome(
+                self._value(tier), unbounded if priced is None else priced.bound, False
+            )
         if priced is not None and not self.small:
             # A small part's MIP finds a plan as fast as the dive would: only large ones dive.
             self._dive(tier, priced.support, Deadline(deadline.remaining() * _DIVE_SHARE))
+        if priced is not None:
+            priced = self._grow(tier, Deadline(deadline.remaining() * _PRICING_SHARE)) or priced
+        lp_bound = unbounded if priced is None else priced.bound
         proven = False
         form = self._formulation(tier.rows, tier.relax)
         while not deadline.expired() and not self.control.should_stop():

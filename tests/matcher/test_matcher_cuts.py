@@ -17,7 +17,7 @@ from scipy.optimize import linprog
 
 from matcher import ProblemData, SolveParams
 from matcher.engines.base import Control, Deadline
-from matcher.engines.cuts import MAX_SUPPORT, CutPool, separate, violated
+from matcher.engines.cuts import MAX_SUPPORT, Cut, CutPool, _knapsack, separate, violated
 from matcher.engines.formulation import RowKind, formulate
 from matcher.engines.pricing import PairLinear, potentials, solve_lp
 from matcher.engines.state import Incidence
@@ -92,11 +92,11 @@ def test_conflicts_and_the_pair_count_are_respected() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    loads=st.lists(st.integers(1, 6), min_size=2, max_size=7),
+    loads=st.lists(st.integers(1, 6), min_size=2, max_size=MAX_SUPPORT + 3),
     capacity=st.integers(1, 12),
     max_pairs=st.integers(1, 4),
     clique=st.lists(st.integers(0, 6), max_size=3, unique=True),
-    x=st.lists(st.floats(0.0, 1.0), min_size=7, max_size=7),
+    x=st.lists(st.floats(0.0, 1.0), min_size=MAX_SUPPORT + 3, max_size=MAX_SUPPORT + 3),
 )
 def test_every_cut_holds_for_every_feasible_set(
     loads: list[int], capacity: int, max_pairs: int, clique: list[int], x: list[float]
@@ -114,19 +114,53 @@ def test_every_cut_holds_for_every_feasible_set(
         assert cut.coef @ np.array(x[:n])[cut.pairs] > cut.rhs
 
 
-def test_supports_beyond_the_enumeration_limit_keep_their_largest_values() -> None:
-    """A volunteer with more fractional pairs than are enumerated still gets a valid cut."""
+def test_large_supports_under_other_rules_keep_their_largest_values() -> None:
+    """A volunteer with more fractional pairs than are enumerated, two of them in one conflict
+    set, still gets a valid cut, over its largest values."""
+    n = MAX_SUPPORT + 4
+    data = one_volunteer([2] * n, 3, conflicts=[[0, 1]])
+    x = np.linspace(0.9, 0.2, n)
+    (cut,) = separate(data, Incidence.of(data), np.arange(n), x)
+    assert set(cut.pairs.tolist()) <= set(range(MAX_SUPPORT))
+    assert_holds_for_singletons(cut, n)
+
+
+def test_large_knapsack_supports_are_separated_in_full() -> None:
+    """When capacity is the volunteer's only rule, a support beyond the enumeration limit is
+    separated with generated knapsack sets, over every pair: the cut sums them all."""
     n = MAX_SUPPORT + 4
     data = one_volunteer([2] * n, 3)
-    x = np.linspace(0.2, 0.9, n)
+    x = np.linspace(0.9, 0.2, n)
     (cut,) = separate(data, Incidence.of(data), np.arange(n), x)
-    assert len(cut.pairs) <= MAX_SUPPORT
-    assert set(cut.pairs.tolist()) <= set(np.argsort(-x)[:MAX_SUPPORT].tolist())
+    assert sorted(cut.pairs.tolist()) == list(range(n))
+    assert cut.coef @ x[cut.pairs] > cut.rhs + 1.0
+    assert_holds_for_singletons(cut, n)
+
+
+def assert_holds_for_singletons(cut: Cut, n: int) -> None:
     pool = CutPool.empty().with_cuts([cut])
-    for i in range(n):  # the feasible sets here: one pair at most
+    for i in range(n):  # with loads 2 and capacity 3, the feasible sets are single pairs
         single = np.zeros(n, dtype=bool)
         single[i] = True
         assert violated(pool, single) == 0
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    items=st.lists(st.tuples(st.floats(-1.0, 1.0), st.integers(0, 7)), min_size=1, max_size=9),
+    capacity=st.integers(0, 15),
+)
+def test_knapsack_finds_the_best_set(items: list[tuple[float, int]], capacity: int) -> None:
+    value = np.array([v for v, _ in items])
+    load = np.array([w for _, w in items], dtype=np.int64)
+    chosen = _knapsack(value, load, capacity)
+    assert chosen @ load <= capacity
+    best = max(
+        float(np.array(bits) @ value)
+        for bits in itertools.product([0, 1], repeat=len(items))
+        if np.array(bits) @ load <= capacity
+    )
+    assert chosen @ value == pytest.approx(best)
 
 
 def test_formulation_keeps_the_cut_on_the_pairs_it_has() -> None:
