@@ -26,7 +26,7 @@ import numpy as np
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline, EngineResult, Progress, SolveParams, Status, plan_coverage
-from .cuts import CutPool, separate
+from .cuts import Cut, CutPool, separate
 from .decompose import Part, split
 from .formulation import Formulation, formulate
 from .greedy import greedy_selection, short_requests
@@ -60,6 +60,8 @@ _CLOSURE_LIMIT = 2.0
 _FULL_COLUMNS = 15_000
 # Parts this small go straight to the MIP (no dive): HiGHS solves them in about a second.
 _SMALL_PART = 2_000
+# Share of the remaining budget for tightening the bound before tier 3 (`_on_optimal_face`).
+_FACE_SHARE = 0.3
 # Least budget of a part (time allowing), whatever its share of the pairs.
 _PART_SECONDS = 0.5
 # Share of a tier's budget for the MIP on the LP's support.
@@ -303,7 +305,7 @@ class _PartSolver:
         # The combined tier's last LP solution over all pairs: the local search rounds it.
         self.lp_values: FloatArray | None = None
         # Of the last tier proven: its pairs' potentials and its LP bound's gap to the optimum.
-        self.optimal_face: tuple[FloatArray, float] | None = None
+        self.optimal_face: tuple[Tier, FloatArray, float] | None = None
 
     def _initial_columns(self) -> BoolArray:
         d, inc = self.data, self.inc
@@ -536,7 +538,20 @@ class _PartSolver:
             scale = abs(float(tier.objective.cost * (d.pair_cost[form.pairs] @ x)))
             scale = scale if tier.objective.cost else abs(lp.value)
             sliver = abs(result.bound - lp.value) <= _PRICING_TOLERANCE * max(scale, 1.0)
-            if improving.any() and not sliver and pricing_rounds < _PRICING_ROUNDS:
+            # Each cut round may also add columns (pairs the cuts' duals left attractive), so
+            # that one LP serves both.
+            grow = improving.any() and not sliver and pricing_rounds < _PRICING_ROUNDS + cut_rounds
+            new: list[Cut] = []
+            if (cut and not grow) or cut_rounds:
+                cut_values.append(result.bound)
+                if cut and cut_rounds < _CUT_ROUNDS and not self._stalled(tier, cut_values):
+                    new = separate(d, self.inc, form.pairs, x)
+            if not grow and not new:
+                break
+            first = len(self.cuts)
+            self.cuts = self.cuts.with_cuts(new)
+            cut_rounds += bool(new)
+            if grow:
                 pricing_rounds += 1
                 # The best of each request, and of each volunteer: requests that all want the
                 # same few free people would otherwise keep adding those same people.
@@ -547,17 +562,8 @@ class _PartSolver:
                     d.pair_volunteer, improving, potential, _ADD_PER_VOLUNTEER
                 )
                 form = self._formulation(tier.rows, tier.relax, lp=True)
-                continue
-            cut_values.append(lp.value)
-            if not cut or cut_rounds >= _CUT_ROUNDS or self._stalled(tier, cut_values):
-                break
-            new = separate(d, self.inc, form.pairs, x)
-            if not new:
-                break
-            cut_rounds += 1
-            first = len(self.cuts)
-            self.cuts = self.cuts.with_cuts(new)
-            form = form.with_cuts(self.cuts, first)
+            else:
+                form = form.with_cuts(self.cuts, first)
         self.stats["cuts"] = float(len(self.cuts))
         return result
 
@@ -643,7 +649,7 @@ class _PartSolver:
         self.stats[f"tier{tier.number}_columns"] = float(self.columns.sum())
         value = self._value(tier)
         if proven and priced is not None:
-            self.optimal_face = (priced.potential, max(sign * (lp_bound - value), 0.0))
+            self.optimal_face = (tier, priced.potential, max(sign * (lp_bound - value), 0.0))
         return _TierOutcome(value, value if proven else lp_bound, proven)
 
     def _dive(self, tier: Tier, support: BoolArray, deadline: Deadline) -> None:
@@ -685,12 +691,23 @@ class _PartSolver:
             return max(self.params.travel_gap * self._value(tier), 0.999)
         return 0.999
 
-    def _on_optimal_face(self, form: Formulation) -> Formulation:
+    def _on_optimal_face(self, form: Formulation, deadline: Deadline) -> Formulation:
         """`form` restricted to what the last proven tier's plans can be (`_fixed_by_potential`):
-        with an LP bound that meets the optimum, the held tiers leave few pairs free."""
+        with an LP bound that meets the optimum, the held tiers leave few pairs free. A bound
+        still short of it is first tightened by more cuts (the optimum is known now, so they
+        run while they close the gap to it)."""
         if self.optimal_face is None:
             return form
-        return _fixed_by_potential(form, *self.optimal_face)
+        tier, potential, slack = self.optimal_face
+        if slack > 0.5:
+            priced = self._grow(tier, deadline)
+            if priced is not None:
+                sign = 1.0 if tier.maximize else -1.0
+                tighter = max(sign * (priced.bound - self._value(tier)), 0.0)
+                if tighter < slack:
+                    potential, slack = priced.potential, tighter
+        self.stats["face_slack"] = slack
+        return _fixed_by_potential(form, potential, slack)
 
     def _tier3(self, extra: list[_Row]) -> bool:
         """Soft score with coverage and travel held; exact because the tier-2 columns are
@@ -699,7 +716,10 @@ class _PartSolver:
         if not self.has_soft_terms:
             return True
         started = time.perf_counter()
-        form, soft = self._on_optimal_face(self._formulation(extra)).with_soft_terms(d)
+        face = self._on_optimal_face(
+            self._formulation(extra), Deadline(self.budget.remaining() * _FACE_SHARE)
+        )
+        form, soft = face.with_soft_terms(d)
         outcome = solve_milp(
             form,
             soft,
