@@ -621,7 +621,9 @@ class _PartSolver:
                 chosen = np.zeros(d.num_pairs, dtype=bool)
                 chosen[form.pairs[outcome.values[: form.num_pairs] > 0.5]] = True
                 self._better(chosen)
-                self.last_solution = chosen
+                # Only an optimal combined plan tells whether the tier traded coverage away.
+                if outcome.solved is Solved.OPTIMAL:
+                    self.last_solution = chosen
             if priced is None:
                 break
             value = self._value(tier)
