@@ -243,3 +243,14 @@ def test_reduced_costs_inside_the_formulation_are_exact() -> None:
     reduced = -c - form.matrix.T @ lp.duals  # minimisation form, as `LpSolution.duals`
     assert potential[form.pairs] == pytest.approx(-reduced[: form.num_pairs], abs=1e-6)
     assert np.abs(lp.duals[form.row_kind == RowKind.LINK]).max() > 1.0
+
+
+def test_fixing_by_potential_keeps_free_what_a_plan_within_the_gap_could_move() -> None:
+    """With a gap of 3 between the LP bound and the optimum, a pair whose potential is beyond
+    3.5 either way is fixed (out below, in above); the others stay free."""
+    data = one_volunteer([1, 1, 1, 1], 10)
+    form = formulate(data)
+    potential = np.array([-10.0, -3.2, 3.4, 10.0])
+    fixed = optimal_module._fixed_by_potential(form, potential, 3.0)
+    assert fixed.var_lo[:4].tolist() == [0, 0, 0, 1]
+    assert fixed.var_hi[:4].tolist() == [0, 1, 1, 1]
