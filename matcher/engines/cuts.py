@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from scipy.optimize import OptimizeWarning, linprog
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
+from .base import Deadline
 from .state import Incidence
 
 __all__ = ["MAX_SUPPORT", "Cut", "CutPool", "separate", "violated"]
@@ -87,10 +88,16 @@ class CutPool:
         return sp.csr_matrix((self.coef, (self.owners(), self.pairs)), shape=(len(self), num_pairs))
 
 
-def separate(data: ProblemData, inc: Incidence, pairs: IntArray, values: FloatArray) -> list[Cut]:
+def separate(
+    data: ProblemData,
+    inc: Incidence,
+    pairs: IntArray,
+    values: FloatArray,
+    deadline: Deadline | None = None,
+) -> list[Cut]:
     """The most violated cut of each volunteer whose pairs take fractional values in the LP
     solution `values` (over `pairs`, indices into `data`); none for volunteers whose values
-    already lie in the convex hull of their feasible sets."""
+    already lie in the convex hull of their feasible sets. Those found by `deadline`, if any."""
     support = values > 1e-6
     fractional = support & (values < 1 - 1e-6)
     if not fractional.any():
@@ -103,6 +110,8 @@ def separate(data: ProblemData, inc: Incidence, pairs: IntArray, values: FloatAr
     ends = np.searchsorted(vol, vol[starts], side="right")
     cuts = []
     for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+        if deadline is not None and deadline.expired():
+            break
         v = int(vol[s])
         if e - s > MAX_SUPPORT and _knapsack_only(data, inc, v, on[s:e]):
             cut = _most_violated_generated(data, v, on[s:e], x[s:e])

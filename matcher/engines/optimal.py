@@ -49,8 +49,8 @@ _ADD_PER_VOLUNTEER = 2
 _PRICING_SHARE = 0.5
 # Relative LP improvement below which pricing stops (1e-5 of the objective).
 _PRICING_TOLERANCE = 1e-5
-# Rounds of volunteer cuts per LP (`cuts`); they stop early once this many rounds in a row close
-# less than a twentieth of the gap to the incumbent.
+# Rounds of volunteer cuts per LP (`cuts`); they stop early once the last rounds (up to this
+# many) closed less than a hundredth of the gap to the incumbent per round.
 _CUT_ROUNDS = 60
 _CUT_STALL_ROUNDS = 4
 # Reduced-cost fixing adds at most this many times the current columns in one step; beyond
@@ -494,11 +494,14 @@ class _PartSolver:
         # The incumbent keeps the pinned pairs of requests no longer at fault.
         self.incumbent |= self.data.pair_pinned
 
-    def _grow(self, tier: Tier, deadline: Deadline, *, cut: bool = True) -> _Priced | None:
+    def _grow(
+        self, tier: Tier, deadline: Deadline, *, cut: bool = True, patient: bool = False
+    ) -> _Priced | None:
         """Column generation and cuts: solve the tier's LP on the columns, add pairs that improve
         it until none is left, then (with `cut`) cut off its fractional volunteers (`cuts`) and
-        go on while the cuts close the gap to the incumbent. Returns the last pricing, or None
-        when the LP has no solution on the columns or time ran out before one."""
+        go on while the cuts close the gap to the incumbent (`patient`: until it is closed, no
+        cut is left or time is up). Returns the last pricing, or None when the LP has no
+        solution on the columns or time ran out before one."""
         d = self.data
         result: _Priced | None = None
         form = self._formulation(tier.rows, tier.relax, lp=True)
@@ -544,8 +547,12 @@ class _PartSolver:
             new: list[Cut] = []
             if (cut and not grow) or cut_rounds:
                 cut_values.append(result.bound)
-                if cut and cut_rounds < _CUT_ROUNDS and not self._stalled(tier, cut_values):
-                    new = separate(d, self.inc, form.pairs, x)
+                if (
+                    cut
+                    and cut_rounds < _CUT_ROUNDS
+                    and not self._stalled(tier, cut_values, patient)
+                ):
+                    new = separate(d, self.inc, form.pairs, x, deadline)
             if not grow and not new:
                 break
             first = len(self.cuts)
@@ -567,17 +574,18 @@ class _PartSolver:
         self.stats["cuts"] = float(len(self.cuts))
         return result
 
-    def _stalled(self, tier: Tier, values: list[float]) -> bool:
+    def _stalled(self, tier: Tier, values: list[float], patient: bool = False) -> bool:
         """Whether the LP has closed the gap to the incumbent, or the last cut rounds closed
-        less than a twentieth of what is left: cuts then tighten a bound that stays short
-        (as on hard GAP instances) and the time is better spent searching."""
+        less than a hundredth of what is left per round: cuts then tighten a bound that stays
+        short (as on hard GAP instances) and the time is better spent searching."""
         sign = 1.0 if tier.maximize else -1.0
         gap = sign * (values[-1] - self._value(tier))
         if gap <= max(tier.step, 1e-6):
             return True
-        if len(values) <= _CUT_STALL_ROUNDS:
+        rounds = min(len(values) - 1, _CUT_STALL_ROUNDS)
+        if rounds < 2 or patient:  # one round can close little where the next close much
             return False
-        return sign * (values[-1 - _CUT_STALL_ROUNDS] - values[-1]) < 0.05 * gap
+        return sign * (values[-1 - rounds] - values[-1]) < 0.01 * rounds * gap
 
     def _tier(self, tier: Tier, *, closure_limit: float) -> _TierOutcome | None:
         """Optimise one tier on the columns: grow them by pricing, solve the MIP, then add every
@@ -702,7 +710,7 @@ class _PartSolver:
             return form
         tier, potential, slack = self.optimal_face
         if slack > 0.5:
-            priced = self._grow(tier, deadline)
+            priced = self._grow(tier, deadline, patient=True)
             if priced is not None:
                 sign = 1.0 if tier.maximize else -1.0
                 tighter = max(sign * (priced.bound - self._value(tier)), 0.0)
