@@ -36,6 +36,9 @@ __all__ = ["MAX_SUPPORT", "Cut", "CutPool", "separate", "violated"]
 MAX_SUPPORT = 12
 # A cut must be violated by at least this much to be added.
 _MIN_VIOLATION = 1e-4
+# Largest capacity (in load units) the knapsack's table is built for; beyond, the largest values
+# are enumerated instead.
+_KNAPSACK_MAX_CAPACITY = 100_000
 # Sets generated per separation beyond `MAX_SUPPORT` (the cut stays valid when cut short).
 _GENERATED_SETS = 80
 # Coefficients below this are dropped (then b is recomputed over the remaining ones).
@@ -166,8 +169,12 @@ def _most_violated(
 
 def _knapsack_only(data: ProblemData, inc: Incidence, volunteer: int, pairs: IntArray) -> bool:
     """Whether the volunteer's capacity is its only rule among these pairs (no count cap that
-    could bind, no two of them in one conflict set): then a knapsack finds its best set."""
+    could bind, no two of them in one conflict set) and small enough for the knapsack's table
+    (loads come in units of the durations' gcd, which may be a microsecond)."""
     if data.volunteer_max_pairs[volunteer] < len(pairs):
+        return False
+    capacity = min(int(data.volunteer_capacity[volunteer]), int(data.pair_load[pairs].sum()))
+    if capacity > _KNAPSACK_MAX_CAPACITY:
         return False
     requests = data.pair_request[pairs]
     return not any(
@@ -183,6 +190,8 @@ def _most_violated_generated(
     coefficients) until none breaks the cut."""
     load = data.pair_load[pairs]
     capacity = int(min(data.volunteer_capacity[volunteer], load.sum()))
+    if capacity >= load.sum():  # every set fits: the hull is the cube, nothing to cut
+        return None
     sets = np.array([_knapsack(x / np.maximum(load, 1), load, capacity), np.zeros(len(x))])
     coef, rhs = np.zeros(len(x)), 0.0
     for _ in range(_GENERATED_SETS):

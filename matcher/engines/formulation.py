@@ -94,7 +94,9 @@ class Formulation:
         entries = np.arange(pool.ptr[first], pool.ptr[-1])
         pos = np.minimum(np.searchsorted(self.pairs, pool.pairs[entries]), self.num_pairs - 1)
         present = (
-            self.pairs[pos] == pool.pairs[entries] if self.num_pairs else np.zeros(0, dtype=bool)
+            self.pairs[pos] == pool.pairs[entries]
+            if self.num_pairs
+            else np.zeros(len(entries), dtype=bool)
         )
         owner = pool.owners()[entries][present]
         cuts = np.unique(owner)

@@ -179,7 +179,7 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
                 stats_sum[key] = value
             elif key.endswith("_proven"):
                 stats_sum[key] = min(stats_sum[key], value)
-            elif key.endswith("_at_s"):  # moments since the engine started: the last one counts
+            elif key.endswith(("_at_s", "_slack")):  # moments since the start, worst gaps
                 stats_sum[key] = max(stats_sum[key], value)
             else:
                 stats_sum[key] += value
@@ -254,7 +254,7 @@ def _fallback(part: Part) -> _PartResult:
 class _Priced:
     """A tier's LP on the columns, priced against everything else."""
 
-    bound: float  # on the whole part's LP optimum
+    bound: float  # on the whole part's tier optimum (its LP with cuts, priced)
     potential: FloatArray  # per pair
     left_out: FloatArray  # per request, for candidates the data left out
     support: BoolArray  # pairs the LP uses
@@ -304,7 +304,8 @@ class _PartSolver:
         self.cost_bound: float | None = None  # on the optimal travel, once coverage is proven
         # The combined tier's last LP solution over all pairs: the local search rounds it.
         self.lp_values: FloatArray | None = None
-        # Of the last tier proven: its pairs' potentials and its LP bound's gap to the optimum.
+        # Of the last tier run, if proven: its pairs' potentials and its bound's gap to the
+        # optimum (`_fixed_by_potential`).
         self.optimal_face: tuple[Tier, FloatArray, float] | None = None
 
     def _initial_columns(self) -> BoolArray:
@@ -580,7 +581,9 @@ class _PartSolver:
         short (as on hard GAP instances) and the time is better spent searching."""
         sign = 1.0 if tier.maximize else -1.0
         gap = sign * (values[-1] - self._value(tier))
-        if gap <= max(tier.step, 1e-6):
+        # Proven once the gap is under one step; a face is as tight as it gets at half a unit
+        # (the fixing's own tolerance).
+        if gap < max(tier.step, 1e-6) or (patient and gap <= 0.5):
             return True
         rounds = min(len(values) - 1, _CUT_STALL_ROUNDS)
         if rounds < 2 or patient:  # one round can close little where the next close much
@@ -720,8 +723,9 @@ class _PartSolver:
         return _fixed_by_potential(form, potential, slack)
 
     def _tier3(self, extra: list[_Row]) -> bool:
-        """Soft score with coverage and travel held; exact because the tier-2 columns are
-        closed under reduced-cost fixing (every travel-optimal plan lives in them)."""
+        """Soft score with coverage and travel held, on the proven tier's optimal face (pairs
+        fixed by potential); exact because the tier-2 columns are closed under reduced-cost
+        fixing (every travel-optimal plan lives in them)."""
         d = self.data
         if not self.has_soft_terms:
             return True
@@ -748,13 +752,16 @@ class _PartSolver:
 def _fixed_by_potential(form: Formulation, potential: FloatArray, slack: float) -> Formulation:
     """`form` with its pairs fixed where no plan within `slack` of the LP bound can move them:
     a pair moved off its bound costs its potential (reduced cost), so beyond `slack` it stays
-    out (potential below) or in (above). Half a unit more, for the objectives are integral and
-    the duals carry rounding."""
+    out (potential below) or in (above). Half a unit more as a tolerance: the duals carry
+    rounding. Pairs already fixed (pinned ones) are left as they are: a pair that cannot move
+    costs nothing, whatever its potential."""
+    n = form.num_pairs
     p = potential[form.pairs]
     margin = slack + 0.5
     var_lo, var_hi = form.var_lo.copy(), form.var_hi.copy()
-    var_hi[: form.num_pairs][p < -margin] = 0.0
-    var_lo[: form.num_pairs][p > margin] = 1.0
+    free = (var_lo[:n] == 0.0) & (var_hi[:n] == 1.0)
+    var_hi[:n][free & (p < -margin)] = 0.0
+    var_lo[:n][free & (p > margin)] = 1.0
     return replace(form, var_lo=var_lo, var_hi=var_hi)
 
 

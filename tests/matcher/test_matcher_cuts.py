@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from matcher import ProblemData, SolveParams
-from matcher.engines.base import Control, Deadline
+from matcher import ENGINES, ProblemData, SolveParams
+from matcher.engines.base import Control, Deadline, Status
 from matcher.engines.cuts import MAX_SUPPORT, Cut, CutPool, _knapsack, separate, violated
 from matcher.engines.formulation import RowKind, formulate
 from matcher.engines.pricing import PairLinear, potentials, solve_lp
@@ -94,7 +94,7 @@ def test_conflicts_and_the_pair_count_are_respected() -> None:
 @given(
     loads=st.lists(st.integers(1, 6), min_size=2, max_size=MAX_SUPPORT + 3),
     capacity=st.integers(1, 12),
-    max_pairs=st.integers(1, 4),
+    max_pairs=st.sampled_from([1, 2, 3, 4, 99]),  # 99: capacity alone, the knapsack branch
     clique=st.lists(st.integers(0, 6), max_size=3, unique=True),
     x=st.lists(st.floats(0.0, 1.0), min_size=MAX_SUPPORT + 3, max_size=MAX_SUPPORT + 3),
 )
@@ -216,6 +216,24 @@ def test_the_lp_with_cuts_reaches_the_integer_optimum() -> None:
     assert -plain.fun > 2 * weight - 1010 + 600  # what the cuts closed
 
 
+def test_reduced_costs_with_cut_rows_are_exact() -> None:
+    """With a volunteer cut in the formulation (binding: volunteer 0 would take both requests),
+    potentials still equal the LP's reduced costs: the cut's dual is charged to its pairs."""
+    data = knapsack_split_week()
+    (cut,) = separate(data, Incidence.of(data), np.arange(2), np.array([1.0, 2 / 3]))
+    form = formulate(data).with_cuts(CutPool.empty().with_cuts([cut]))
+    objective = PairLinear(coverage=2001.0, cost=-1.0)
+    c = objective.on_pairs(data)
+    lp = solve_lp(form, c, maximize=True, time_limit_s=5.0)
+    assert lp is not None
+    cut_duals = lp.duals[form.row_kind == RowKind.CUT]
+    assert np.abs(cut_duals).max() > 1.0
+    pool = CutPool.empty().with_cuts([cut])
+    potential, _ = potentials(data, form, lp, objective, [], data.request_sets(), pool)
+    reduced = -c - form.matrix.T @ lp.duals
+    assert potential[form.pairs] == pytest.approx(-reduced[: form.num_pairs], abs=1e-6)
+
+
 def test_reduced_costs_inside_the_formulation_are_exact() -> None:
     """Potentials of pairs in the formulation equal the LP's reduced costs (c - A^T y), link
     rows x <= y of requests with a minimum included."""
@@ -254,3 +272,51 @@ def test_fixing_by_potential_keeps_free_what_a_plan_within_the_gap_could_move() 
     fixed = optimal_module._fixed_by_potential(form, potential, 3.0)
     assert fixed.var_lo[:4].tolist() == [0, 0, 0, 1]
     assert fixed.var_hi[:4].tolist() == [0, 1, 1, 1]
+
+
+def test_fixing_by_potential_leaves_pinned_pairs_alone() -> None:
+    """A pinned pair (held at 1) may have any potential: it cannot move, so it costs nothing
+    and stays in; fixing it out would leave the soft tier without a plan."""
+    data = ProblemData.build(
+        num_volunteers=1,
+        num_requests=2,
+        pair_volunteer=[0, 0],
+        pair_request=[0, 1],
+        pair_cost=[1, 1],
+        pair_pinned=[True, False],
+    )
+    form = formulate(data)
+    fixed = optimal_module._fixed_by_potential(form, np.array([-1000.0, -1000.0]), 0.0)
+    assert fixed.var_lo[:2].tolist() == [1, 0]
+    assert fixed.var_hi[:2].tolist() == [1, 0]
+
+
+def test_a_far_pinned_pair_keeps_the_soft_tier_provable() -> None:
+    """Volunteer 0 is pinned to request 0 from far away (its potential is far below zero);
+    the soft tier still has a plan on the optimal face and the solve is proven optimal."""
+    data = ProblemData.build(
+        num_volunteers=3,
+        num_requests=2,
+        pair_volunteer=[0, 1, 2, 1, 2],
+        pair_request=[0, 0, 0, 1, 1],
+        pair_cost=[5000, 10, 20, 10, 30],
+        pair_load=[1] * 5,
+        volunteer_capacity=[5, 1, 5],
+        request_max=[2, 1],
+        pair_pinned=[True, False, False, False, False],
+        pair_bonus=[0.0, 1.0, 0.0, 0.0, 2.0],
+    )
+    result = ENGINES["optimal"](data, SolveParams(time_limit_s=3), Control())
+    assert result.status is Status.OPTIMAL
+    assert result.selected[0]
+
+
+def test_huge_capacities_are_enumerated_not_tabled() -> None:
+    """Loads in microseconds make capacities of billions of units: the knapsack's table would
+    not fit in memory, so the largest values are enumerated instead (and the cut is valid)."""
+    n = MAX_SUPPORT + 4
+    data = one_volunteer([2_000_000_000] * n, 3_000_000_000)
+    x = np.linspace(0.9, 0.2, n)
+    (cut,) = separate(data, Incidence.of(data), np.arange(n), x)
+    assert set(cut.pairs.tolist()) <= set(range(MAX_SUPPORT))
+    assert_holds_for_singletons(cut, n)
