@@ -52,6 +52,9 @@ _PRICING_TOLERANCE = 1e-5
 # Rounds of volunteer cuts per LP (`cuts`); they stop early once the last rounds (up to this
 # many) closed less than a hundredth of the gap to the incumbent per round.
 _CUT_ROUNDS = 60
+# Share of a tier's remaining time for the rounds of cuts after the dive: they stop early where
+# they stall, and where they do not, the restricted MIP they leave is quick.
+_CUT_SHARE = 0.7
 _CUT_STALL_ROUNDS = 4
 # Reduced-cost fixing adds at most this many times the current columns in one step; beyond
 # that the restricted MIP would be as hard as the whole problem and the tier stays unproven.
@@ -613,7 +616,7 @@ class _PartSolver:
             # A small part's MIP finds a plan as fast as the dive would: only large ones dive.
             self._dive(tier, priced.support, Deadline(deadline.remaining() * _DIVE_SHARE))
         if priced is not None:
-            priced = self._grow(tier, Deadline(deadline.remaining() * _PRICING_SHARE)) or priced
+            priced = self._grow(tier, Deadline(deadline.remaining() * _CUT_SHARE)) or priced
         lp_bound = unbounded if priced is None else priced.bound
         proven = False
         form = self._formulation(tier.rows, tier.relax)
