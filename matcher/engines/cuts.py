@@ -40,7 +40,7 @@ _MIN_VIOLATION = 1e-4
 # are enumerated instead.
 _KNAPSACK_MAX_CAPACITY = 100_000
 # Sets generated per separation beyond `MAX_SUPPORT` (the cut stays valid when cut short).
-_GENERATED_SETS = 80
+_GENERATED_SETS = 30
 # Coefficients below this are dropped (then b is recomputed over the remaining ones).
 _TINY = 1e-7
 

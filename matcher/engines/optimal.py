@@ -615,7 +615,9 @@ class _PartSolver:
         if priced is not None and not self.small:
             # A small part's MIP finds a plan as fast as the dive would: only large ones dive.
             self._dive(tier, priced.support, Deadline(deadline.remaining() * _DIVE_SHARE))
-        if priced is not None:
+        if priced is not None and tier.number != 0:
+            # (Tier 0 counts staffed requests: its LP bound is as good as the optimum there, and
+            # cut rounds on a large part cost seconds for nothing.)
             priced = self._grow(tier, Deadline(deadline.remaining() * _CUT_SHARE)) or priced
         lp_bound = unbounded if priced is None else priced.bound
         proven = False
