@@ -123,6 +123,12 @@ class Tier:
     relax: bool = False  # mandatory requests and pinned pairs optional
     switch_weight: float = 0.0  # value of each mandatory request staffed, when relaxed
 
+    @property
+    def sign(self) -> float:
+        """+1 when the tier maximises, -1 when it minimises: `sign * (a - b)` is how much better
+        a is than b."""
+        return 1.0 if self.maximize else -1.0
+
 
 @dataclass
 class _PartResult:
@@ -582,7 +588,7 @@ class _PartSolver:
         """Whether the LP has closed the gap to the incumbent, or the last cut rounds closed
         less than a hundredth of what is left per round: cuts then tighten a bound that stays
         short (as on hard GAP instances) and the time is better spent searching."""
-        sign = 1.0 if tier.maximize else -1.0
+        sign = tier.sign
         gap = sign * (values[-1] - self._value(tier))
         # Proven once the gap is under one step; a face is as tight as it gets at half a unit
         # (the fixing's own tolerance).
@@ -601,7 +607,7 @@ class _PartSolver:
         d = self.data
         share = _SHARE[tier.number] if self.has_soft_terms else _SHARE_WITHOUT_SOFT[tier.number]
         deadline = Deadline(self.budget.remaining() * share)
-        sign = 1.0 if tier.maximize else -1.0
+        sign = tier.sign
         started = time.perf_counter()
         self.optimal_face = None
         # Pricing may take half of the tier's time; the integer solves need the rest. Cuts come
@@ -720,7 +726,7 @@ class _PartSolver:
         if slack > 0.5:
             priced = self._grow(tier, deadline, patient=True)
             if priced is not None:
-                sign = 1.0 if tier.maximize else -1.0
+                sign = tier.sign
                 tighter = max(sign * (priced.bound - self._value(tier)), 0.0)
                 if tighter < slack:
                     potential, slack = priced.potential, tighter

@@ -18,8 +18,8 @@ from scipy.optimize import linprog
 from matcher import ENGINES, ProblemData, SolveParams
 from matcher.engines.base import Control, Deadline, Status
 from matcher.engines.cuts import MAX_SUPPORT, Cut, CutPool, _knapsack, separate, violated
-from matcher.engines.formulation import RowKind, formulate
-from matcher.engines.pricing import PairLinear, potentials, solve_lp
+from matcher.engines.formulation import Formulation, RowKind, formulate
+from matcher.engines.pricing import LpSolution, PairLinear, potentials, solve_lp
 from matcher.engines.state import Incidence
 
 optimal_module = importlib.import_module("matcher.engines.optimal")
@@ -216,22 +216,32 @@ def test_the_lp_with_cuts_reaches_the_integer_optimum() -> None:
     assert -plain.fun > 2 * weight - 1010 + 600  # what the cuts closed
 
 
+def potentials_and_reduced_costs(
+    data: ProblemData, form: Formulation, objective: PairLinear, pool: CutPool | None = None
+) -> tuple[LpSolution, np.ndarray, np.ndarray]:
+    """The LP of `form` under `objective` (maximised), the pricing's potentials of its pairs,
+    and minus their reduced costs c - A^T y computed from the whole matrix."""
+    c = np.zeros(form.num_vars)
+    c[: form.num_pairs] = objective.on_pairs(data)
+    lp = solve_lp(form, c, maximize=True, time_limit_s=5.0)
+    assert lp is not None
+    potential, _ = potentials(data, form, lp, objective, [], data.request_sets(), pool)
+    reduced = -c - form.matrix.T @ lp.duals  # minimisation form, as `LpSolution.duals`
+    return lp, potential[form.pairs], -reduced[: form.num_pairs]
+
+
 def test_reduced_costs_with_cut_rows_are_exact() -> None:
     """With a volunteer cut in the formulation (binding: volunteer 0 would take both requests),
     potentials still equal the LP's reduced costs: the cut's dual is charged to its pairs."""
     data = knapsack_split_week()
     (cut,) = separate(data, Incidence.of(data), np.arange(2), np.array([1.0, 2 / 3]))
-    form = formulate(data).with_cuts(CutPool.empty().with_cuts([cut]))
-    objective = PairLinear(coverage=2001.0, cost=-1.0)
-    c = objective.on_pairs(data)
-    lp = solve_lp(form, c, maximize=True, time_limit_s=5.0)
-    assert lp is not None
-    cut_duals = lp.duals[form.row_kind == RowKind.CUT]
-    assert np.abs(cut_duals).max() > 1.0
     pool = CutPool.empty().with_cuts([cut])
-    potential, _ = potentials(data, form, lp, objective, [], data.request_sets(), pool)
-    reduced = -c - form.matrix.T @ lp.duals
-    assert potential[form.pairs] == pytest.approx(-reduced[: form.num_pairs], abs=1e-6)
+    form = formulate(data).with_cuts(pool)
+    lp, potential, expected = potentials_and_reduced_costs(
+        data, form, PairLinear(coverage=2001.0, cost=-1.0), pool
+    )
+    assert np.abs(lp.duals[form.row_kind == RowKind.CUT]).max() > 1.0
+    assert potential == pytest.approx(expected, abs=1e-6)
 
 
 def test_reduced_costs_inside_the_formulation_are_exact() -> None:
@@ -252,15 +262,11 @@ def test_reduced_costs_inside_the_formulation_are_exact() -> None:
         request_priority=[1, 2],
     )
     form = formulate(data)
-    objective = PairLinear(coverage=100.0, cost=-1.0)
-    c = np.zeros(form.num_vars)
-    c[: form.num_pairs] = objective.on_pairs(data)
-    lp = solve_lp(form, c, maximize=True, time_limit_s=5.0)
-    assert lp is not None
-    potential, _ = potentials(data, form, lp, objective, [], data.request_sets())
-    reduced = -c - form.matrix.T @ lp.duals  # minimisation form, as `LpSolution.duals`
-    assert potential[form.pairs] == pytest.approx(-reduced[: form.num_pairs], abs=1e-6)
+    lp, potential, expected = potentials_and_reduced_costs(
+        data, form, PairLinear(coverage=100.0, cost=-1.0)
+    )
     assert np.abs(lp.duals[form.row_kind == RowKind.LINK]).max() > 1.0
+    assert potential == pytest.approx(expected, abs=1e-6)
 
 
 def test_fixing_by_potential_keeps_free_what_a_plan_within_the_gap_could_move() -> None:
