@@ -32,12 +32,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
+from . import tabu_kernel as kernel
 from .base import Control, Deadline
 from .state import Incidence, Selection
 
@@ -73,6 +73,9 @@ _WINDOW_RANDOM = 2
 # Swaps and chains start from every slot in windows up to this size, else from a random share.
 _ALL_ROWS = 64
 _ROW_SHARE = 0.25
+# Iterations per call of the compiled loop: about this many cells of the move matrices in all
+# (a few milliseconds), between checks of the deadline.
+_CHUNK_CELLS = 2_000_000
 _INF = np.inf
 
 
@@ -404,34 +407,9 @@ class _Search:
         return np.asarray(chosen, dtype=np.int64)
 
 
-_Move = tuple[int, int, int, int]  # (kind, k1, k2 or -1, volunteer or -1)
-
-
-class _Moves(NamedTuple):
-    """One evaluation of a window's neighbourhood: penalised changes, the hard rules (ok_*),
-    and not tabu (free_*). Shifts are (slots x volunteers); swaps and chains (rows x slots)."""
-
-    rows: IntArray
-    shift: FloatArray
-    ok_shift: BoolArray
-    free_shift: BoolArray
-    swap: FloatArray
-    ok_swap: BoolArray
-    free_swap: BoolArray
-    chain: FloatArray
-    ok_chain: BoolArray
-    chain_target: IntArray
-    # Excess over capacity: now (per volunteer), of each slot's volunteer without it, and of
-    # the volunteers receiving in shifts, swaps ("in": k2's, "back": rows[i]'s).
-    over0: IntArray
-    over_out: IntArray
-    over_add: IntArray
-    over_in: IntArray
-    over_back: IntArray
-
-
 class _Window:
-    """The slots of a set of volunteers as dense matrices, and a tabu search over them."""
+    """The slots of a set of volunteers as dense matrices, and a tabu search over them (the
+    compiled loop of `tabu_kernel`)."""
 
     def __init__(self, search: _Search, volunteers: IntArray) -> None:
         s = self.search = search
@@ -446,315 +424,117 @@ class _Window:
         self.pair = s.lookup(
             np.broadcast_to(volunteers[None, :], (n, m)).ravel(), np.repeat(requests, m)
         ).reshape(n, m)
-        exists = self.valid = self.pair >= 0
-        safe = np.where(exists, self.pair, 0)
-        self.value = np.where(exists, s.value[safe], _INF)
-        self.size = np.where(exists, d.pair_load[safe], 0)
-        self.assigned = local[s.slot_volunteer[self.slots]]
-        self.start = self.assigned.copy()
-        self.movable = ~d.pair_pinned[s.slot_pair[self.slots]]
-        self.capacity = d.volunteer_capacity[volunteers]
-        self.max_pairs = d.volunteer_max_pairs[volunteers]
-        self.load = s.load[volunteers].copy()
-        self.count = s.count[volunteers].copy()
-        self.weight = s.weight[volunteers].copy()
-        self.rows = np.arange(n)
-        self.cols = np.arange(m)
+        valid = self.pair >= 0
+        safe = np.where(valid, self.pair, 0)
+        assigned = local[s.slot_volunteer[self.slots]]
+        self.start = assigned.copy()
         # clash[k1, k2]: one volunteer cannot hold both slots' requests (same request, or a
         # shared conflict set); blocked[k, u]: how many of u's slots clash with k.
-        self.clash: BoolArray | None = None
-        self.blocked: IntArray | None = None
+        clash = np.zeros((0, 0), dtype=bool)
+        blocked = np.zeros((0, 0), dtype=np.int64)
         if s.has_conflicts and n:
-            self.clash = _clashes(d, requests)
+            clash = _clashes(d, requests)
             onehot = np.zeros((n, m), dtype=np.int64)
-            onehot[self.rows, self.assigned] = 1
-            self.blocked = self.clash.astype(np.int64) @ onehot
-        self.tabu = np.zeros((n, m), dtype=np.int64)
-        self.iteration = 0
-
-    # -- the objective --------------------------------------------------------------------------
-
-    def penalty(self, cols: IntArray, load: IntArray) -> FloatArray:
-        """Price of volunteers `cols` (window indices) carrying `load`: weighted excess
-        (broadcasting)."""
-        return np.asarray(
-            self.weight[cols] * np.maximum(load - self.capacity[cols], 0), dtype=np.float64
+            onehot[np.arange(n), assigned] = 1
+            blocked = clash.astype(np.int64) @ onehot
+        lo, hi = _WEIGHT_RANGE
+        self.arrays = kernel.WindowArrays(
+            value=np.where(valid, s.value[safe], _INF),
+            size=np.where(valid, d.pair_load[safe], 0).astype(np.int64),
+            valid=valid,
+            movable=~d.pair_pinned[s.slot_pair[self.slots]],
+            capacity=d.volunteer_capacity[volunteers].astype(np.int64),
+            max_pairs=d.volunteer_max_pairs[volunteers].astype(np.int64),
+            clash=clash,
+            fair_bp=s.static.fair_bp,
+            fair_s1=s.static.fair_s1,
+            fair_s2=s.static.fair_s2,
+            reals=np.array(
+                [s.eps, lo * s.weight0, hi * s.weight0, _WEIGHT_UP, _WEIGHT_DOWN, _ROW_SHARE]
+            ),
+            ints=np.array([*_TENURE, _ALL_ROWS, 0, 0, int(s.has_fairness)], dtype=np.int64),
+        )
+        self.state = kernel.WindowState(
+            assigned=assigned,
+            load=s.load[volunteers].astype(np.int64),
+            pair_count=s.count[volunteers].astype(np.int64),
+            weight=s.weight[volunteers].copy(),
+            tabu=np.zeros((n, m), dtype=np.int64),
+            blocked=blocked,
+            best=assigned.copy(),
+            counters=np.zeros(5, dtype=np.int64),
+            best_objective=np.zeros(1),
         )
 
-    def soft(self, load: IntArray) -> FloatArray:
-        """eps times the fairness penalty of each load."""
-        return self.search.eps * self.search.fairness(load)
-
-    def excess(self, cols: IntArray, load: IntArray) -> IntArray:
-        return np.asarray(np.maximum(load - self.capacity[cols], 0), dtype=np.int64)
-
     def objective(self) -> float:
-        """Travel and soft terms of the window's slots (no capacity penalty)."""
-        value = float(self.value[self.rows, self.assigned].sum())
-        if self.search.has_fairness:
-            value += self.search.eps * float(self.search.fairness(self.load).sum())
-        return value
+        """Travel and soft terms of the window's slots (no capacity price)."""
+        return float(kernel.objective(self.arrays, self.state))
 
-    def key(self) -> tuple[int, float]:
-        return int((self.load > self.capacity).sum()), self.objective()
+    def penalised(self) -> float:
+        """The objective the search minimises: travel and soft terms plus capacity prices."""
+        st = self.state
+        excess = np.maximum(st.load - self.arrays.capacity, 0)
+        return self.objective() + float((st.weight * excess).sum())
 
-    # -- the search -----------------------------------------------------------------------------
+    def moves(
+        self,
+    ) -> tuple[tuple[int, int, int, int], FloatArray, FloatArray, FloatArray, IntArray]:
+        """The move the search would make now, and the change of every move the hard rules
+        allow (inf elsewhere): shifts (slots x volunteers), swaps and chains (slots x slots), with
+        each chain's last volunteer. For tests."""
+        n, m = self.n, self.m
+        shift, swap, chain = np.empty((n, m)), np.empty((n, n)), np.empty((n, n))
+        target = np.empty((n, n), dtype=np.int64)
+        rows = np.ones(n, dtype=bool)
+        move = kernel.evaluate(self.arrays, self.state, rows, shift, swap, chain, target)
+        return move, shift, swap, chain, target
 
     def run(
         self, stats: SearchStats, budget: int, deadline: Deadline, control: Control, *,
         endless: bool,
     ) -> None:  # fmt: skip
         """Tabu search until the budget, the deadline, or (unless `endless`) stagnation; the
-        window ends in its best state."""
+        window ends in its best state. The compiled loop runs in chunks of iterations, so that
+        the deadline and stop requests are checked between them and a given seed and budget
+        give the same trajectory whatever the clock says."""
         if self.n == 0 or self.m < 2:
             return
+        a, st = self.arrays, self.state
+        patience = max(_PATIENCE[0], _PATIENCE[1] * self.n) if endless else max(30, self.n // 2)
+        a.ints[kernel.PATIENCE], a.ints[kernel.ENDLESS] = patience, int(endless)
+        counters = st.counters
+        counters[kernel.BEST_OVER] = int((st.load > a.capacity).sum())
+        st.best_objective[0] = self.objective()
         rng = self.search.rng
-        best_key = self.key()
-        best = self.assigned.copy()
-        last_best = 0
-        patience = int(
-            max(_PATIENCE[0], _PATIENCE[1] * self.n) if endless else max(30, self.n // 2)
-        )
-        while stats.iterations < budget:
-            if deadline.expired() or (stats.iterations % 64 == 0 and control.should_stop()):
+        chunk = max(8, _CHUNK_CELLS // max(self.n * (self.m + self.n), 1))
+        while stats.iterations < budget and not deadline.expired() and not control.should_stop():
+            iteration, improvements = int(counters[kernel.ITER]), int(counters[kernel.IMPROVEMENTS])
+            steps = int(min(chunk, budget - stats.iterations))
+            status = kernel.run(a, st, steps, rng)
+            done = int(counters[kernel.ITER]) - iteration
+            stats.iterations += done
+            stats.moves += done - (status == kernel.STUCK)
+            stats.improvements += int(counters[kernel.IMPROVEMENTS]) - improvements
+            if status != kernel.RUNNING:
                 break
-            stats.iterations += 1
-            self.iteration += 1
-            move = self._choose(self._evaluate(self._candidates(rng)), best_key)
-            if move is None:
-                break
-            self._apply(move, rng)
-            stats.moves += 1
-            over = self.load > self.capacity
-            lo, hi = _WEIGHT_RANGE
-            if over.any():
-                self.weight[over] = np.minimum(
-                    self.weight[over] * (1 + _WEIGHT_UP), hi * self.search.weight0
-                )
-            else:
-                self.weight = np.maximum(self.weight * (1 - _WEIGHT_DOWN), lo * self.search.weight0)
-            key = self.key()
-            if key[0] < best_key[0] or (key[0] == best_key[0] and key[1] < best_key[1] - 1e-9):
-                best_key, best, last_best = key, self.assigned.copy(), self.iteration
-                stats.improvements += 1
-            elif self.iteration - last_best > patience:
-                if not endless:
-                    break
-                # Intensify: back to the best plan, with fresh tabu memory.
-                self._reset(best)
-                last_best = self.iteration
-        self._reset(best)
-
-    def _reset(self, assigned: IntArray) -> None:
-        self.assigned = assigned.copy()
-        k = self.rows
-        self.load = (
-            np.bincount(assigned, weights=self.size[k, assigned], minlength=self.m).astype(np.int64)
-            + self._outside_load()
-        )
-        self.count = np.bincount(assigned, minlength=self.m) + self._outside_count()
-        if self.clash is not None:
-            onehot = np.zeros((self.n, self.m), dtype=np.int64)
-            onehot[k, assigned] = 1
-            self.blocked = self.clash.astype(np.int64) @ onehot
-        self.tabu[:] = 0
-
-    def _outside_load(self) -> IntArray:
-        """Load of window volunteers from pairs outside the window's slots (none: a window
-        holds all slots of its volunteers)."""
-        return np.zeros(self.m, dtype=np.int64)
-
-    def _outside_count(self) -> IntArray:
-        return np.zeros(self.m, dtype=np.int64)
-
-    def _evaluate(self, rows: IntArray) -> _Moves:
-        """Penalised changes of every shift (from every slot) and of every swap and chain
-        starting at the slots `rows` (a candidate list), with which are allowed by the hard
-        rules and which are tabu."""
-        k, v = self.rows, self.assigned
-        slack = self.capacity - self.load
-        weight = self.weight
-        over0 = np.maximum(-slack, 0)
-        pen0 = weight * over0
-        size_v = self.size[k, v]
-        value_v = self.value[k, v]
-        slack_left = slack[v] + size_v  # slack of each slot's volunteer without it
-        over_out = np.maximum(-slack_left, 0)
-        leave = weight[v] * over_out - pen0[v] - value_v  # slot leaves its volunteer
-        soft = self.search.has_fairness
-        soft0 = self.soft(self.load) if soft else np.zeros(self.m)
-        if soft:
-            leave = leave + self.soft(self.load[v] - size_v) - soft0[v]
-        tabu = self.tabu > self.iteration
-        # Shift: every slot k to every volunteer u.
-        over_add = np.maximum(self.size - slack, 0)
-        add = self.value + (weight * over_add - pen0)  # n x m: k joins u
-        if soft:
-            add += self.soft(self.load + self.size) - soft0
-        ok_add = self.valid & (self.count < self.max_pairs)
-        ok_add[k, v] = False
-        if self.blocked is not None:
-            ok_add &= self.blocked == 0
-        shift = add + leave[:, None]
-        ok_shift = ok_add & self.movable[:, None]
-        # Swaps and chains from `rows`: rows[i] enters k2's volunteer as k2 leaves ("enter");
-        # for swaps k2 enters rows[i]'s volunteer as rows[i] leaves ("back").
-        v1 = v[rows]
-        cross = np.ix_(rows, v)
-        size_in = self.size[cross]
-        over_in = np.maximum(size_in - slack_left[None, :], 0)
-        enter = self.value[cross] + (weight[v] * over_in - pen0[v])
-        back_ix = np.ix_(k, v1)
-        size_back = self.size[back_ix].T
-        over_back = np.maximum(size_back - slack_left[rows][:, None], 0)
-        back = self.value[back_ix].T + (weight[v1][:, None] * over_back - pen0[v1][:, None])
-        if soft:
-            enter += self.soft(self.load[v][None, :] - size_v[None, :] + size_in)
-            enter -= soft0[v][None, :]
-            back += self.soft(self.load[v1][:, None] - size_v[rows][:, None] + size_back)
-            back -= soft0[v1][:, None]
-        ok_in = self.valid[cross] & (v1[:, None] != v[None, :])
-        ok_in &= self.movable[None, :] & self.movable[rows][:, None]
-        ok_back = self.valid[back_ix].T
-        if self.blocked is not None and self.clash is not None:
-            ok_in &= (self.blocked[cross] - self.clash[rows]) == 0
-            ok_back &= (self.blocked[back_ix].T - self.clash[rows]) == 0
-        # enter and back hold the whole change of k2's and rows[i]'s volunteers.
-        swap = enter + back - value_v[rows][:, None] - value_v[None, :]
-        ok_swap = ok_in & ok_back
-        tabu_in = tabu[cross]
-        free_swap = ok_swap & ~tabu_in & ~tabu[back_ix].T
-        # Chain: rows[i] enters k2's volunteer, k2 goes to its best volunteer other than its
-        # own and rows[i]'s (so the two best per slot are enough).
-        gain = np.where(ok_add & ~tabu, add, _INF)
-        if self.m >= 3:
-            top = np.argpartition(gain, 1, axis=1)[:, :2]
-        else:
-            top = np.stack([np.argmin(gain, axis=1)] * 2, axis=1)
-        best2 = np.take_along_axis(gain, top, axis=1)
-        flip = best2[:, 0] > best2[:, 1]
-        top[flip] = top[flip][:, ::-1]
-        best2.sort(axis=1)
-        own = top[:, 0][None, :] == v1[:, None]  # [i, k2]: k2's best is rows[i]'s volunteer
-        third = np.where(own, best2[:, 1][None, :], best2[:, 0][None, :])
-        target = np.where(own, top[:, 1][None, :], top[:, 0][None, :])
-        chain = enter + third + leave[rows][:, None] - value_v[None, :]
-        ok_chain = ok_in & ~tabu_in & np.isfinite(third)
-        # Excess after each move, for aspiration (a move touches at most three volunteers).
-        return _Moves(
-            rows=rows, shift=shift, ok_shift=ok_shift, free_shift=ok_shift & ~tabu,
-            swap=swap, ok_swap=ok_swap, free_swap=free_swap,
-            chain=chain, ok_chain=ok_chain, chain_target=target,
-            over0=over0, over_out=over_out, over_add=over_add, over_in=over_in,
-            over_back=over_back,
-        )  # fmt: skip
-
-    def _choose(self, moves: _Moves, best_key: tuple[int, float]) -> _Move | None:
-        """The best admissible move: not tabu, or leading to a feasible plan better than the
-        best (aspiration; then the cheapest such move)."""
-        n, m = self.n, self.m
-        rows = moves.rows
-        move = self._aspiration(moves, best_key)
-        if move is not None:
-            return move
-        shift = np.where(moves.free_shift, moves.shift, _INF)
-        swap = np.where(moves.free_swap, moves.swap, _INF)
-        chain = np.where(moves.ok_chain, moves.chain, _INF)
-        i, j, c = int(np.argmin(shift)), int(np.argmin(swap)), int(np.argmin(chain))
-        options: list[tuple[float, _Move]] = [
-            (float(shift.flat[i]), (0, i // m, -1, i % m)),
-            (float(swap.flat[j]), (1, int(rows[j // n]), j % n, -1)),
-            (float(chain.flat[c]), (2, int(rows[c // n]), c % n, int(moves.chain_target.flat[c]))),
-        ]  # fmt: skip
-        delta, move = min(options, key=lambda o: o[0])
-        return move if np.isfinite(delta) else None
-
-    def _aspiration(self, moves: _Moves, best_key: tuple[int, float]) -> _Move | None:
-        """The cheapest shift or swap to a feasible plan better than the best, if any. A
-        shift or swap touches two volunteers, so only when at most two are over capacity."""
-        over0 = moves.over0
-        if np.count_nonzero(over0) > 2:
-            return None
-        n, m = self.n, self.m
-        v, rows, w = self.assigned, moves.rows, self.weight
-        v1 = v[rows]
-        total = int(over0.sum())
-        out = moves.over_out - over0[v]  # excess change of a slot's volunteer as it leaves
-        add = moves.over_add - over0
-        into = moves.over_in - over0[v][None, :]
-        back = moves.over_back - over0[v1][:, None]
-        feas_shift = moves.ok_shift & (out[:, None] + add == -total)
-        feas_swap = moves.ok_swap & (into + back == -total)
-        if not (feas_shift.any() or feas_swap.any()):
-            return None
-        # True changes: the penalised ones less the capacity prices.
-        price_shift = (w[v] * out)[:, None] + w * add
-        price_swap = w[v][None, :] * into + w[v1][:, None] * back
-        target = np.inf if best_key[0] > 0 else best_key[1] - self.objective() - 1e-9
-        cs = np.where(feas_shift, moves.shift - price_shift, _INF)
-        cw = np.where(feas_swap, moves.swap - price_swap, _INF)
-        i, j = int(np.argmin(cs)), int(np.argmin(cw))
-        if min(cs.flat[i], cw.flat[j]) >= target:
-            return None
-        if cs.flat[i] <= cw.flat[j]:
-            return (0, i // m, -1, i % m)
-        return (1, int(rows[j // n]), j % n, -1)
-
-    def penalised(self) -> float:
-        """The objective the search minimises: travel and soft terms plus capacity prices."""
-        excess = np.maximum(self.load - self.capacity, 0)
-        return self.objective() + float((self.weight * excess).sum())
-
-    def _candidates(self, rng: np.random.Generator) -> IntArray:
-        """Slots whose swaps and chains are searched this iteration: all in small windows;
-        else a random share, plus every slot of a volunteer over capacity."""
-        if self.n <= _ALL_ROWS:
-            return self.rows
-        pick = rng.random(self.n) < _ROW_SHARE
-        pick |= (self.load > self.capacity)[self.assigned]
-        return self.rows[pick]
-
-    def _apply(self, move: _Move, rng: np.random.Generator) -> None:
-        kind, k1, k2, u = move
-        if kind == 0:
-            self._shift(k1, u, rng)
-        elif kind == 1:
-            v1, v2 = int(self.assigned[k1]), int(self.assigned[k2])
-            self._shift(k1, v2, rng)
-            self._shift(k2, v1, rng)
-        else:
-            v2 = int(self.assigned[k2])
-            self._shift(k1, v2, rng)
-            self._shift(k2, u, rng)
-
-    def _shift(self, k: int, u: int, rng: np.random.Generator) -> None:
-        v = int(self.assigned[k])
-        self.load[v] -= self.size[k, v]
-        self.load[u] += self.size[k, u]
-        self.count[v] -= 1
-        self.count[u] += 1
-        self.assigned[k] = u
-        if self.blocked is not None and self.clash is not None:
-            self.blocked[:, v] -= self.clash[:, k]
-            self.blocked[:, u] += self.clash[:, k]
-        self.tabu[k, v] = self.iteration + int(rng.integers(_TENURE[0], _TENURE[1] + 1))
+        kernel.reset(a, st, st.best.copy())
 
     def commit(self) -> None:
         """Write the window's plan back into the whole plan, and keep its weights."""
-        s = self.search
-        s.weight[self.volunteers] = self.weight
-        moved = np.flatnonzero(self.assigned != self.start)
+        s, st = self.search, self.state
+        s.weight[self.volunteers] = st.weight
+        moved = np.flatnonzero(st.assigned != self.start)
         if len(moved) == 0:
             return
         slots = self.slots[moved]
         old = s.slot_pair[slots]
-        new = self.pair[moved, self.assigned[moved]]
+        new = self.pair[moved, st.assigned[moved]]
         s.selected[old] = False
         s.selected[new] = True
         s.slot_pair[slots] = new
-        s.slot_volunteer[slots] = self.volunteers[self.assigned[moved]]
-        s.load[self.volunteers] = self.load
-        s.count[self.volunteers] = self.count
+        s.slot_volunteer[slots] = self.volunteers[st.assigned[moved]]
+        s.load[self.volunteers] = st.load
+        s.count[self.volunteers] = st.pair_count
 
 
 def _clashes(data: ProblemData, requests: IntArray) -> BoolArray:

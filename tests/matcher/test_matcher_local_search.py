@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from benchmarks.gap import GapInstance, to_problem
 from matcher import Control, ProblemData
+from matcher.engines import tabu_kernel as kernel
 from matcher.engines.base import Deadline
 from matcher.engines.greedy import greedy_selection
 from matcher.engines.lns import improve
@@ -216,37 +217,30 @@ def test_move_values_match_a_recount(seed: int) -> None:
     start = greedy_selection(data).selected.copy()
     search_ = _Search(_Static(data), start, np.random.default_rng(seed))
     window = _Window(search_, search_.all_volunteers())
-    window.weight = np.random.default_rng(seed).random(window.m) * 10
-    window.capacity = np.maximum(window.capacity - 3, 0)  # some volunteers over capacity
+    state = window.state
+    state.weight[:] = np.random.default_rng(seed).random(window.m) * 10
+    window.arrays.capacity[:] = np.maximum(window.arrays.capacity - 3, 0)  # some over capacity
     rng = np.random.default_rng(seed)
     checked = 0
     for _ in range(20):
-        window.iteration += 1
-        moves = window._evaluate(window.rows)
-        candidates = [
-            (0, np.argwhere(moves.ok_shift), moves.shift),
-            (1, np.argwhere(moves.ok_swap), moves.swap),
-            (2, np.argwhere(moves.ok_chain), moves.chain),
-        ]
-        for kind, allowed, values in candidates:
+        state.counters[kernel.ITER] += 1
+        chosen, shift, swap, chain, target = window.moves()
+        for kind, values in ((kernel.SHIFT, shift), (kernel.SWAP, swap), (kernel.CHAIN, chain)):
+            allowed = np.argwhere(np.isfinite(values))
             for a, b in allowed[rng.permutation(len(allowed))[:5]].tolist():
-                saved = (window.assigned.copy(), window.load.copy(), window.count.copy())
-                blocked = None if window.blocked is None else window.blocked.copy()
+                saved = [field.copy() for field in state]
                 before = window.penalised()
-                if kind == 0:
-                    move = (0, a, -1, b)
-                elif kind == 1:
-                    move = (1, int(moves.rows[a]), b, -1)
+                if kind == kernel.SHIFT:
+                    move = (kind, a, -1, b)
                 else:
-                    move = (2, int(moves.rows[a]), b, int(moves.chain_target[a, b]))
-                window._apply(move, rng)
+                    move = (kind, a, b, int(target[a, b]))
+                kernel.apply_move(window.arrays, state, *move, rng)
                 assert window.penalised() - before == pytest.approx(values[a, b], abs=1e-6)
-                window.assigned, window.load, window.count = saved
-                window.blocked = blocked
+                for field, old in zip(state, saved, strict=True):
+                    field[...] = old
                 checked += 1
-        move_ = window._choose(moves, window.key())
-        if move_ is not None:
-            window._apply(move_, rng)
+        if chosen[0] >= 0:
+            kernel.apply_move(window.arrays, state, *chosen, rng)
     assert checked > 50
 
 
