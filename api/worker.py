@@ -42,6 +42,7 @@ from matcher import (
     parse_instance,
     solve,
 )
+from matcher.engines.local_search import warm_up
 
 log = logging.getLogger("volmatch.worker")
 
@@ -347,6 +348,8 @@ def serve_queue(settings: Settings, stop: threading.Event) -> None:
     """Poll, claim and solve until `stop` is set."""
     engine = make_engine(settings.database_url)
     worker = Worker(settings, make_sessionmaker(engine), should_exit=stop.is_set, own_process=True)
+    # The local search's compiled loop, before the first run's time limit starts counting.
+    warm_up()
     log.info("solving process %s started", worker.name)
     try:
         while not stop.is_set():

@@ -41,7 +41,7 @@ from . import tabu_kernel as kernel
 from .base import Control, Deadline
 from .state import Incidence, Selection
 
-__all__ = ["SearchStats", "local_search", "searched_whole"]
+__all__ = ["SearchStats", "local_search", "searched_whole", "warm_up"]
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,22 @@ def local_search(
         "none" if other is None else "kept" if kept else "dropped", stats.seconds,
     )  # fmt: skip
     return plan
+
+
+def warm_up() -> None:
+    """Compile the search's inner loop (or load it from numba's cache) on a tiny problem, so
+    that the first real solve does not spend its time limit compiling: a solving process calls
+    this once as it starts. The first compile after an install takes a few seconds."""
+    data = ProblemData.build(
+        num_volunteers=2,
+        num_requests=2,
+        pair_volunteer=[0, 0, 1, 1],
+        pair_request=[0, 1, 0, 1],
+        pair_cost=[1, 2, 2, 1],
+        conflict_sets=[[0, 1]],
+    )
+    start = np.array([True, False, False, True])
+    local_search(data, start, Deadline(60.0), Control(), seed=0, max_iterations=2)
 
 
 def searched_whole(data: ProblemData, selected: BoolArray) -> bool:

@@ -175,7 +175,8 @@ def test_runs_queued_across_api_restarts_all_finish(database: str, tmp_path: Pat
         runs = queue(2)
         wait_for(lambda: status(runs[0]) == "running", 60, "the first run to start")
         service.restart(signal.SIGTERM)  # graceful: the solving run is handed back
-        assert status(runs[1]) == "queued"
+        # Not lost; the new solving process may already have taken it (a second's solve).
+        assert status(runs[1]) in ("queued", "running", "succeeded")
         runs += queue(2)
         wait_for(lambda: any(status(r) == "running" for r in runs), 60, "a run to start")
         service.restart(signal.SIGKILL)  # a crash of the API and its solving process together
