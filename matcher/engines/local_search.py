@@ -37,7 +37,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
-from . import tabu_kernel as kernel
 from .base import Control, Deadline
 from .state import Incidence, Selection
 
@@ -428,6 +427,10 @@ class _Window:
     compiled loop of `tabu_kernel`)."""
 
     def __init__(self, search: _Search, volunteers: IntArray) -> None:
+        # numba is loaded where the search runs, not by every process importing the matcher (the
+        # API's: about 110 MB and 0.7 s).
+        from . import tabu_kernel as kernel
+
         s = self.search = search
         d = s.data
         self.volunteers = volunteers
@@ -484,6 +487,8 @@ class _Window:
 
     def objective(self) -> float:
         """Travel and soft terms of the window's slots (no capacity price)."""
+        from . import tabu_kernel as kernel
+
         return float(kernel.objective(self.arrays, self.state))
 
     def penalised(self) -> float:
@@ -498,6 +503,8 @@ class _Window:
         """The move the search would make now, and the change of every move the hard rules
         allow (inf elsewhere): shifts (slots x volunteers), swaps and chains (slots x slots), with
         each chain's last volunteer. For tests."""
+        from . import tabu_kernel as kernel
+
         n, m = self.n, self.m
         shift, swap, chain = np.empty((n, m)), np.empty((n, n)), np.empty((n, n))
         target = np.empty((n, n), dtype=np.int64)
@@ -513,6 +520,8 @@ class _Window:
         window ends in its best state. The compiled loop runs in chunks of iterations, so that
         the deadline and stop requests are checked between them and a given seed and budget
         give the same trajectory whatever the clock says."""
+        from . import tabu_kernel as kernel
+
         if self.n == 0 or self.m < 2:
             return
         a, st = self.arrays, self.state
