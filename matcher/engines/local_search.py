@@ -365,7 +365,7 @@ class _Search:
         self.rng = rng
         self.eps, self.value, self.weight0 = static.eps, static.value, static.weight0
         self.has_fairness, self.has_conflicts = static.has_fairness, static.has_conflicts
-        self.fairness, self.lookup = static.fairness, static.lookup
+        self.lookup = static.lookup
         self.selected = selected.copy()
         self.slot_pair = np.flatnonzero(selected).astype(np.int64)
         self.slot_volunteer = d.pair_volunteer[self.slot_pair].copy()
@@ -533,16 +533,14 @@ class _Window:
         rng = self.search.rng
         chunk = max(8, _CHUNK_CELLS // max(self.n * (self.m + self.n), 1))
         while stats.iterations < budget and not deadline.expired() and not control.should_stop():
-            iteration, improvements = int(counters[kernel.ITER]), int(counters[kernel.IMPROVEMENTS])
-            steps = int(min(chunk, budget - stats.iterations))
-            status = kernel.run(a, st, steps, rng)
-            done = int(counters[kernel.ITER]) - iteration
-            stats.iterations += done
-            stats.moves += done - (status == kernel.STUCK)
-            stats.improvements += int(counters[kernel.IMPROVEMENTS]) - improvements
+            before = counters.copy()
+            status = kernel.run(a, st, int(min(chunk, budget - stats.iterations)), rng)
+            stats.iterations += int(counters[kernel.ITER] - before[kernel.ITER])
+            stats.moves += int(counters[kernel.MOVES] - before[kernel.MOVES])
+            stats.improvements += int(counters[kernel.IMPROVEMENTS] - before[kernel.IMPROVEMENTS])
             if status != kernel.RUNNING:
                 break
-        kernel.reset(a, st, st.best.copy())
+        kernel.reset(a, st, st.best)
 
     def commit(self) -> None:
         """Write the window's plan back into the whole plan, and keep its weights."""

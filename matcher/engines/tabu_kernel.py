@@ -152,9 +152,8 @@ def evaluate(
         if fair:
             soft0[u] = _soft(a, s.load[u])
     aspire = n_over <= 2  # a shift or swap touches two volunteers: only then can it end feasible
-    if s.counters[BEST_OVER] > 0:
-        target = np.inf
-    else:
+    target = np.inf
+    if aspire and s.counters[BEST_OVER] == 0:
         target = s.best_objective[0] - objective(a, s) - 1e-9
     # Per slot: value on its volunteer, slack of that volunteer without it, its excess then,
     # and the change as the slot leaves.
