@@ -46,6 +46,9 @@ class SolveParams:
     # Return early when candidates the data left out could improve the plan (`starved`), so
     # that the caller can compile more candidates for those requests and solve again.
     stop_when_starved: bool = False
+    # Threads a solve may keep busy: with 2, the local search runs beside a MIP that HiGHS
+    # has not finished (HiGHS runs on one core and releases the GIL while it does).
+    workers: int = 2
 
     def __post_init__(self) -> None:
         if not (self.time_limit_s > 0 and np.isfinite(self.time_limit_s)):
@@ -54,6 +57,8 @@ class SolveParams:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
         if not 0 <= self.travel_gap < 1:
             raise ValueError(f"travel_gap must lie in [0, 1), got {self.travel_gap}")
+        if self.workers not in (1, 2):
+            raise ValueError(f"workers must be 1 or 2, got {self.workers}")
 
 
 @dataclass(frozen=True, slots=True)

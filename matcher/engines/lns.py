@@ -46,10 +46,12 @@ def improve(
     seed: int,
     staff: IntArray | None = None,
     hint: FloatArray | None = None,
+    alternative: BoolArray | None = None,
 ) -> BoolArray:
     """Improve `selected` until the deadline or a stop request; never returns a worse plan.
     `staff`: mandatory requests the plan leaves short; `hint`: a fractional plan (an LP
-    optimum) to round into a second start (see `local_search`)."""
+    optimum) to round into a second start; `alternative`: another plan to start from (see
+    `local_search`)."""
     from .optimal import lexicographic_key
 
     if data.num_volunteers < 2 or data.num_pairs == 0:
@@ -57,7 +59,7 @@ def improve(
     share = 1.0 if searched_whole(data, selected) else 1.0 - _LNS_SHARE
     searched = local_search(
         data, selected, Deadline(deadline.remaining() * share), control,
-        seed=seed, staff=staff, hint=hint,
+        seed=seed, staff=staff, hint=hint, alternative=alternative,
     )  # fmt: skip
     if lexicographic_key(data, searched) > lexicographic_key(data, selected):
         selected = searched

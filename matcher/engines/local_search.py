@@ -12,9 +12,9 @@ chains):
 - swap: slots k1 and k2 of two volunteers trade volunteers;
 - chain: k1 goes to k2's volunteer, which ejects k2 to the best third volunteer.
 Volunteer capacity (load) may be exceeded during the search, at a price per unit of excess that
-adapts per volunteer (up while it is over, down while the plan is feasible), so the search
-oscillates around the feasibility boundary instead of stalling against it; the best feasible
-plan seen is kept. Every other rule is hard in every move: pairs must exist, at most
+adapts per volunteer (up while it is over and the penalised plan still looks better than the
+best feasible one, else down), so the search oscillates around the feasibility boundary instead
+of stalling against it; the best feasible plan seen is kept. Every other rule is hard in every move: pairs must exist, at most
 `max_pairs` per volunteer, conflict sets (and one pair per request and volunteer), pinned pairs
 stay.
 
@@ -30,6 +30,7 @@ same trajectory goes.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -40,7 +41,7 @@ from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline
 from .state import Incidence, Selection
 
-__all__ = ["SearchStats", "local_search", "searched_whole", "warm_up"]
+__all__ = ["BackgroundSearch", "SearchStats", "local_search", "searched_whole", "warm_up"]
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def local_search(
     seed: int,
     staff: IntArray | None = None,
     hint: FloatArray | None = None,
+    alternative: BoolArray | None = None,
     max_iterations: int | None = None,
     stats: SearchStats | None = None,
 ) -> BoolArray:
@@ -106,8 +108,9 @@ def local_search(
     volunteers first. With `hint` (a fractional plan, such as an LP optimum, one value per
     pair), on problems searched window by window, it may first try a second start: the same
     headcounts on the volunteers the hint prefers (which may break load caps: the search repairs
-    them). A second start, from the hint or for `staff`, gets part of the time and is kept if
-    it ends better than `selected`. Stops at the deadline, on a stop request, or after
+    them). Else `alternative` (another plan, such as a MIP's that a search's beat) may be that
+    second start. A second start, from the hint, for `staff` or from `alternative`, gets part of
+    the time and is kept if it ends better than `selected`. Stops at the deadline, on a stop request, or after
     `max_iterations` tabu iterations."""
     from .optimal import lexicographic_key
 
@@ -131,6 +134,8 @@ def local_search(
         share = _HINT_SHARE
     if other is None and staff is not None and short:
         other = _fill(static, selected, staff)
+    if other is None and alternative is not None:
+        other = alternative.copy()
     kept = False
     if other is not None:
         part = Deadline(deadline.remaining() * share)
@@ -161,6 +166,45 @@ def warm_up() -> None:
     )
     start = np.array([True, False, False, True])
     local_search(data, start, Deadline(60.0), Control(), seed=0, max_iterations=2)
+
+
+class BackgroundSearch:
+    """`local_search` in a second thread, while the caller waits on work that releases the GIL
+    (a HiGHS solve; the compiled loop releases it too), so that both use a core. `stop()` ends
+    the search and returns its plan; an error in the search is raised there."""
+
+    def __init__(
+        self,
+        data: ProblemData,
+        selected: BoolArray,
+        seconds: float,
+        control: Control,
+        *,
+        seed: int,
+    ) -> None:
+        self._done = threading.Event()
+        self._plan: BoolArray | None = None
+        self._error: BaseException | None = None
+        self.stats = SearchStats()
+        stop = Control(should_stop=lambda: self._done.is_set() or control.should_stop())
+
+        def search() -> None:
+            try:
+                self._plan = local_search(
+                    data, selected, Deadline(seconds), stop, seed=seed, stats=self.stats
+                )
+            except BaseException as exc:  # handed to the caller by stop()
+                self._error = exc
+
+        self._thread = threading.Thread(target=search, name="local-search", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> BoolArray | None:
+        self._done.set()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._plan
 
 
 def searched_whole(data: ProblemData, selected: BoolArray) -> bool:

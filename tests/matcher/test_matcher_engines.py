@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -471,3 +472,67 @@ def test_one_mip_of_a_large_part_takes_at_most_half_the_time_left(
     limits = _record_mip_limits(monkeypatch)
     ENGINES["optimal"](d, SolveParams(time_limit_s=20), Control())
     assert limits and max(limits) <= 10.0
+
+
+def _gap_with_a_feasible_greedy_plan() -> ProblemData:
+    """A GAP (6 agents, 30 mandatory jobs) whose greedy plan staffs every job within capacity,
+    but not at the least cost."""
+    rng = np.random.default_rng(11)
+    agents, jobs = 6, 30
+    pv, pr = np.divmod(np.arange(agents * jobs), jobs)
+    d = ProblemData.build(
+        num_volunteers=agents,
+        num_requests=jobs,
+        pair_volunteer=pv,
+        pair_request=pr,
+        pair_cost=rng.integers(10, 60, agents * jobs),
+        pair_load=rng.integers(5, 25, agents * jobs),
+        volunteer_capacity=np.full(agents, 110),
+        request_mandatory=np.ones(jobs, dtype=bool),
+    )
+    greedy = ENGINES["greedy"](d, SolveParams(), Control()).selected
+    assert d.violations(greedy) == (0, 0)
+    return d
+
+
+def _mip_that_finds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Patch the engine's MIP call into one that spends its whole time limit and finds no plan
+    (as HiGHS on a hard GAP), sleeping so that the GIL is free meanwhile, as HiGHS leaves it."""
+    import importlib
+
+    from matcher.engines.milp import MilpOutcome, Solved
+
+    def nothing(*args: Any, **kwargs: Any) -> MilpOutcome:
+        time.sleep(kwargs["time_limit_s"])
+        return MilpOutcome(Solved.UNKNOWN, None, None, None, kwargs["time_limit_s"])
+
+    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal"), "solve_milp", nothing)
+
+
+def test_the_search_beside_a_mip_that_runs_out_of_time_gives_the_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With two workers the local search runs beside a MIP that finds nothing in its time, and
+    its plan, better than the greedy one it started from, is kept."""
+    d = _gap_with_a_feasible_greedy_plan()
+    _mip_that_finds_nothing(monkeypatch)
+    result = ENGINES["optimal"](d, SolveParams(time_limit_s=3), Control())
+    assert result.stats["beside_iterations"] > 0
+    assert result.stats["beside_kept"] >= 1
+    assert d.violations(result.selected) == (0, 0)
+    greedy = ENGINES["greedy"](d, SolveParams(), Control()).selected
+    assert d.pair_cost[result.selected].sum() < d.pair_cost[greedy].sum()
+
+
+def test_one_worker_runs_no_search_beside_the_mip(monkeypatch: pytest.MonkeyPatch) -> None:
+    d = _gap_with_a_feasible_greedy_plan()
+    _mip_that_finds_nothing(monkeypatch)
+    result = ENGINES["optimal"](d, SolveParams(time_limit_s=3, workers=1), Control())
+    assert "beside_iterations" not in result.stats
+    assert d.violations(result.selected) == (0, 0)
+
+
+@pytest.mark.parametrize("workers", [0, 3])
+def test_workers_other_than_one_or_two_are_refused(workers: int) -> None:
+    with pytest.raises(ValueError, match="workers must be 1 or 2"):
+        SolveParams(workers=workers)

@@ -27,6 +27,7 @@ from matcher.engines.base import Deadline
 from matcher.engines.greedy import greedy_selection
 from matcher.engines.lns import improve
 from matcher.engines.local_search import (
+    BackgroundSearch,
     SearchStats,
     _Search,
     _Static,
@@ -244,9 +245,95 @@ def test_move_values_match_a_recount(seed: int) -> None:
     assert checked > 50
 
 
+def _window_with_one_over(seed: int) -> tuple[_Window, int, float]:
+    """A window whose first volunteer holding a slot is over capacity by one, its capacity prices
+    all 1, and the objective of its plan."""
+    data = random_problem(seed, nv=6, nr=14, density=0.8)
+    start = greedy_selection(data).selected.copy()
+    search_ = _Search(_Static(data), start, np.random.default_rng(seed))
+    window = _Window(search_, search_.all_volunteers())
+    state = window.state
+    over = int(state.assigned[0])
+    window.arrays.capacity[:] = np.maximum(window.arrays.capacity, state.load)
+    window.arrays.capacity[over] = state.load[over] - 1
+    state.weight[:] = 1.0
+    return window, over, window.objective()
+
+
+def test_prices_rise_where_the_excess_looks_better_than_the_best_plan() -> None:
+    """Over capacity, and the penalised plan below the best plan within capacity: the prices are
+    too low to keep the search out, so the volunteer over capacity gets dearer, the others not."""
+    window, over, value = _window_with_one_over(4)
+    state = window.state
+    state.counters[kernel.BEST_OVER] = 0
+    state.best_objective[0] = value + 10.0  # the best plan within capacity is dearer
+    kernel.adapt_prices(window.arrays, state, value)
+    assert state.weight[over] == pytest.approx(1.0 + window.arrays.reals[kernel.UP])
+    assert np.all(np.delete(state.weight, over) == 1.0)
+
+
+def test_prices_fall_where_the_excess_is_no_better_than_the_best_plan() -> None:
+    """Over capacity, but the penalised plan already costs more than the best plan within
+    capacity: the excess is not worth keeping out at a higher price, so every price falls and
+    the search may cross capacity again (raising it here kept D-type searches out of reach of
+    the best plans)."""
+    window, _, value = _window_with_one_over(5)
+    state = window.state
+    state.counters[kernel.BEST_OVER] = 0
+    state.best_objective[0] = value - 10.0  # the best plan within capacity is cheaper
+    kernel.adapt_prices(window.arrays, state, value)
+    assert np.all(state.weight == pytest.approx(1.0 - window.arrays.reals[kernel.DOWN]))
+
+
+def test_prices_rise_on_any_excess_until_a_plan_within_capacity_is_known() -> None:
+    window, over, value = _window_with_one_over(6)
+    state = window.state
+    state.counters[kernel.BEST_OVER] = 1
+    state.best_objective[0] = value - 10.0
+    kernel.adapt_prices(window.arrays, state, value)
+    assert state.weight[over] == pytest.approx(1.0 + window.arrays.reals[kernel.UP])
+
+
+def test_prices_fall_within_capacity() -> None:
+    window, over, value = _window_with_one_over(7)
+    state = window.state
+    window.arrays.capacity[over] += 1
+    state.counters[kernel.BEST_OVER] = 0
+    state.best_objective[0] = value + 10.0
+    kernel.adapt_prices(window.arrays, state, value)
+    assert np.all(state.weight == pytest.approx(1.0 - window.arrays.reals[kernel.DOWN]))
+
+
 # --------------------------------------------------------------------------------------------
 # Deadlines, stop requests, determinism
 # --------------------------------------------------------------------------------------------
+
+
+def test_background_search_returns_a_plan_no_worse_than_its_start() -> None:
+    data = random_problem(8, nv=8, nr=16, density=0.7)
+    start = greedy_selection(data).selected.copy()
+    search = BackgroundSearch(data, start, 5.0, Control(), seed=0)
+    time.sleep(0.2)
+    plan = search.stop()
+    assert plan is not None
+    assert data.violations(plan)[0] == 0
+    assert lexicographic_key(data, plan) >= lexicographic_key(data, start)
+    assert search.stats.iterations > 0
+
+
+def test_background_search_hands_its_error_to_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("search failed")
+
+    monkeypatch.setattr(
+        importlib.import_module("matcher.engines.local_search"), "local_search", broken
+    )
+    data = random_problem(9)
+    search = BackgroundSearch(data, greedy_selection(data).selected, 1.0, Control(), seed=0)
+    with pytest.raises(RuntimeError, match="search failed"):
+        search.stop()
 
 
 def test_deadline_is_honoured() -> None:
