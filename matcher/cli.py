@@ -83,6 +83,13 @@ def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     p.add_argument(
         "--seed", type=int, help="random seed (default: the instance's options.seed, else 0)"
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        choices=[1, 2],
+        default=2,
+        help="threads the solve may keep busy (default 2: the local search runs beside HiGHS)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     p.set_defaults(run=_solve)
 
@@ -128,6 +135,7 @@ def _solve(args: argparse.Namespace) -> int:
                 engine=args.engine,
                 time_limit_s=args.time_limit,
                 seed=args.seed,
+                workers=args.workers,
                 control=Control(on_progress=reporter.update),
             )
     except ValueError as exc:  # bad --time-limit or --seed: nothing was solved

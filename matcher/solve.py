@@ -36,9 +36,11 @@ def solve(
     engine: EngineName = "optimal",
     time_limit_s: float | None = None,
     seed: int | None = None,
+    workers: int = 2,
     control: Control | None = None,
 ) -> Plan:
-    """Solve a matching problem. `time_limit_s` and `seed` override the instance's options.
+    """Solve a matching problem. `time_limit_s` and `seed` override the instance's options;
+    `workers` (1 or 2) is how many threads the solve may keep busy (`SolveParams.workers`).
     Raises `InstanceError` (naming record and field) on bad input and `ValueError` on bad
     arguments, before any solving."""
     started = time.perf_counter()
@@ -50,7 +52,9 @@ def solve(
         time_limit_s = (
             options.time_limit_s if options.time_limit_s is not None else DEFAULT_TIME_LIMIT_S
         )
-    params = SolveParams(time_limit_s=time_limit_s, seed=options.seed if seed is None else seed)
+    params = SolveParams(
+        time_limit_s=time_limit_s, seed=options.seed if seed is None else seed, workers=workers
+    )
     control = control or Control()
     compiled = compile_instance(problem)
     compile_seconds = time.perf_counter() - started

@@ -329,6 +329,7 @@ def test_progress_is_reported_to_the_end(engine: str) -> None:
         pytest.param({"time_limit_s": -1}, id="negative time limit"),
         pytest.param({"time_limit_s": 0}, id="zero time limit"),
         pytest.param({"seed": -1}, id="negative seed"),
+        pytest.param({"workers": 3}, id="three workers"),
     ],
 )
 def test_bad_solve_arguments_are_refused(kwargs: dict[str, Any]) -> None:
