@@ -13,10 +13,10 @@ chains):
 - chain: k1 goes to k2's volunteer, which ejects k2 to the best third volunteer.
 Volunteer capacity (load) may be exceeded during the search, at a price per unit of excess that
 adapts per volunteer (up while it is over and the penalised plan still looks better than the
-best feasible one, else down), so the search oscillates around the feasibility boundary instead
-of stalling against it; the best feasible plan seen is kept. Every other rule is hard in every move: pairs must exist, at most
-`max_pairs` per volunteer, conflict sets (and one pair per request and volunteer), pinned pairs
-stay.
+best feasible one, or no feasible one is known yet; else down), so the search oscillates
+around the feasibility boundary instead of stalling against it; the best feasible plan seen is
+kept. Every other rule is hard in every move: pairs must exist, at most `max_pairs` per
+volunteer, conflict sets (and one pair per request and volunteer), pinned pairs stay.
 
 Each iteration evaluates the whole neighbourhood of a *window* at once with numpy: the slots of
 a set of volunteers, as dense (slots x volunteers) and (slots x slots) matrices. Small problems
@@ -108,10 +108,10 @@ def local_search(
     volunteers first. With `hint` (a fractional plan, such as an LP optimum, one value per
     pair), on problems searched window by window, it may first try a second start: the same
     headcounts on the volunteers the hint prefers (which may break load caps: the search repairs
-    them). Else `alternative` (another plan, such as a MIP's that a search's beat) may be that
-    second start. A second start, from the hint, for `staff` or from `alternative`, gets part of
-    the time and is kept if it ends better than `selected`. Stops at the deadline, on a stop request, or after
-    `max_iterations` tabu iterations."""
+    them). Else `alternative` (another plan, such as a MIP's that a search's beat) may be
+    that second start. A second start, from the hint, for `staff` or from `alternative`, gets
+    part of the time and is kept if it ends better than `selected`. Stops at the deadline, on a
+    stop request, or after `max_iterations` tabu iterations."""
     from .optimal import lexicographic_key
 
     started = time.perf_counter()
@@ -199,10 +199,11 @@ class BackgroundSearch:
         self._thread = threading.Thread(target=search, name="local-search", daemon=True)
         self._thread.start()
 
-    def stop(self) -> BoolArray | None:
+    def stop(self, *, raise_error: bool = True) -> BoolArray | None:
+        """End the search; its plan (None if it failed, with `raise_error=False`)."""
         self._done.set()
         self._thread.join()
-        if self._error is not None:
+        if self._error is not None and raise_error:
             raise self._error
         return self._plan
 

@@ -379,9 +379,9 @@ class _PartSolver:
         on the second worker (None without one). The search runs from the plan in hand where
         the part is searched whole (it starts at once and stops within milliseconds of the
         MIP) and the MIP has a second or more; a plan in hand that breaks a rule or leaves a
-        mandatory request short is first replaced by a short MIP's (HiGHS finds one in a tenth
-        of a second on the GAP, where the search would spend seconds repairing the greedy
-        plan)."""
+        mandatory request short is first replaced by a short MIP's (HiGHS found one in a tenth
+        of a second on the D-type GAPs, where the search spent seconds repairing the greedy
+        plan); without one, the MIP runs alone for the rest of the time."""
 
         def solve(limit: float) -> MilpOutcome:
             return solve_milp(
@@ -399,20 +399,34 @@ class _PartSolver:
         started = time.perf_counter()
         if self.data.violations(self.incumbent) != (0, 0):
             first = solve(_FIRST_PLAN_SHARE * seconds)
-            if first.solved is not Solved.FEASIBLE:  # proven, infeasible or no plan yet
+            if first.solved in (Solved.OPTIMAL, Solved.INFEASIBLE):
                 return first, None
             self._take(form, first)
-            if self.data.violations(self.incumbent) != (0, 0):
+            if self.data.violations(self.incumbent) != (0, 0):  # no plan yet: the MIP alone
                 return solve(seconds - (time.perf_counter() - started)), None
         search = BackgroundSearch(
             self.data, self.incumbent, seconds, self.control, seed=self.params.seed
         )
-        outcome = solve(seconds - (time.perf_counter() - started))
+        try:
+            outcome = solve(seconds - (time.perf_counter() - started))
+        except BaseException:
+            search.stop(raise_error=False)  # never leave the search running past its MIP
+            raise
         searched = search.stop()
         self.stats["beside_iterations"] = (
             self.stats.get("beside_iterations", 0.0) + search.stats.iterations
         )
         return outcome, searched
+
+    def _runner_up(self) -> BoolArray | None:
+        """The runner-up MIP plan, if the final search could still make it the better plan: the
+        search keeps headcounts, so only one of the incumbent's coverage can win."""
+        plan = self.runner_up
+        if plan is None or plan_coverage(self.data, plan) != plan_coverage(
+            self.data, self.incumbent
+        ):
+            return None
+        return plan
 
     def _short_mandatory(self) -> IntArray:
         """Mandatory requests the plan in hand staffs below their minimum."""
@@ -519,7 +533,7 @@ class _PartSolver:
             # Mandatory requests the plan leaves short: the search tries to staff them.
             self.incumbent = improve(
                 self.data, self.incumbent, self.budget, self.control, seed=self.params.seed,
-                staff=self._short_mandatory(), hint=self.lp_values, alternative=self.runner_up,
+                staff=self._short_mandatory(), hint=self.lp_values, alternative=self._runner_up(),
             )  # fmt: skip
             self.stats["lns_seconds"] = time.perf_counter() - started
         return self._result(bound, proven=proven)
@@ -734,7 +748,8 @@ class _PartSolver:
                 self.stats["beside_kept"] = self.stats.get("beside_kept", 0.0) + 1
                 # The final search also tries the MIP's plan: it may lie in a better basin (on
                 # e20200, the MIP's plan and one second of search beat 8 s of search alone).
-                self.runner_up = chosen
+                if chosen is not None and d.violations(chosen) == (0, 0):
+                    self.runner_up = chosen
             if priced is None:
                 break
             value = self._value(tier)

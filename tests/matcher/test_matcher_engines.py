@@ -45,6 +45,7 @@ from matcher import (
     solve,
 )
 from matcher.engines.base import Deadline
+from matcher.engines.local_search import warm_up
 
 # --------------------------------------------------------------------------------------------
 # The array form, against brute force
@@ -330,6 +331,7 @@ def test_progress_is_reported_to_the_end(engine: str) -> None:
         pytest.param({"time_limit_s": 0}, id="zero time limit"),
         pytest.param({"seed": -1}, id="negative seed"),
         pytest.param({"workers": 3}, id="three workers"),
+        pytest.param({"workers": 0}, id="no worker"),
     ],
 )
 def test_bad_solve_arguments_are_refused(kwargs: dict[str, Any]) -> None:
@@ -515,9 +517,10 @@ def test_the_search_beside_a_mip_that_runs_out_of_time_gives_the_plan(
 ) -> None:
     """With two workers the local search runs beside a MIP that finds nothing in its time, and
     its plan, better than the greedy one it started from, is kept."""
+    warm_up()  # outside the time limit, so that the MIPs get their second or more
     d = _gap_with_a_feasible_greedy_plan()
     _mip_that_finds_nothing(monkeypatch)
-    result = ENGINES["optimal"](d, SolveParams(time_limit_s=3), Control())
+    result = ENGINES["optimal"](d, SolveParams(time_limit_s=5), Control())
     assert float(result.stats["beside_iterations"]) > 0
     assert float(result.stats["beside_kept"]) >= 1
     assert d.violations(result.selected) == (0, 0)
@@ -526,14 +529,49 @@ def test_the_search_beside_a_mip_that_runs_out_of_time_gives_the_plan(
 
 
 def test_one_worker_runs_no_search_beside_the_mip(monkeypatch: pytest.MonkeyPatch) -> None:
+    warm_up()
     d = _gap_with_a_feasible_greedy_plan()
     _mip_that_finds_nothing(monkeypatch)
-    result = ENGINES["optimal"](d, SolveParams(time_limit_s=3, workers=1), Control())
+    result = ENGINES["optimal"](d, SolveParams(time_limit_s=5, workers=1), Control())
     assert "beside_iterations" not in result.stats
     assert d.violations(result.selected) == (0, 0)
 
 
-@pytest.mark.parametrize("workers", [0, 3])
-def test_workers_other_than_one_or_two_are_refused(workers: int) -> None:
-    with pytest.raises(ValueError, match="workers must be 1 or 2"):
-        SolveParams(workers=workers)
+def test_a_short_first_mip_without_a_plan_leaves_the_rest_of_the_time_to_the_mip(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The plan in hand leaves a job short, so a short MIP is to give the search a start; it
+    finds none, and the MIP runs alone for the rest of its time (not just the short share)."""
+    import importlib
+
+    from matcher.engines.milp import MilpOutcome, Solved
+
+    optimal_module = importlib.import_module("matcher.engines.optimal")
+    d = ProblemData.build(
+        num_volunteers=2,
+        num_requests=3,
+        pair_volunteer=[0, 0, 0, 1, 1, 1],
+        pair_request=[0, 1, 2, 0, 1, 2],
+        pair_cost=[1, 4, 2, 5, 1, 7],
+        pair_load=[3, 2, 3, 3, 2, 3],
+        volunteer_capacity=[5, 5],
+        request_mandatory=[True, True, True],
+    )
+    limits: list[float] = []
+
+    def nothing_yet(*args: Any, **kwargs: Any) -> MilpOutcome:
+        limits.append(float(kwargs["time_limit_s"]))
+        if len(limits) == 1:
+            time.sleep(limits[0])  # HiGHS uses up the short MIP's time
+        return MilpOutcome(Solved.UNKNOWN, None, None, None, limits[-1])
+
+    monkeypatch.setattr(optimal_module, "solve_milp", nothing_yet)
+    solver = optimal_module._PartSolver(d, Deadline(30.0), SolveParams(), Control())
+    solver.incumbent = np.zeros(d.num_pairs, dtype=bool)  # every job short
+    form = solver._formulation([])
+    tier = optimal_module.Tier(2, optimal_module.TRAVEL, maximize=False)
+    outcome, searched = solver._mip(form, np.ones(form.num_vars), tier, 10.0)
+    assert outcome.solved is Solved.UNKNOWN and searched is None
+    assert len(limits) == 2
+    assert limits[0] == pytest.approx(0.5)
+    assert 9.0 <= limits[1] <= 9.51  # the rest of the 10 s, not 5 % of it

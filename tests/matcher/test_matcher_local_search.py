@@ -33,6 +33,7 @@ from matcher.engines.local_search import (
     _Static,
     _Window,
     local_search,
+    warm_up,
 )
 from matcher.engines.optimal import lexicographic_key
 
@@ -310,10 +311,13 @@ def test_prices_fall_within_capacity() -> None:
 
 
 def test_background_search_returns_a_plan_no_worse_than_its_start() -> None:
+    warm_up()  # so that the thread searches at once rather than loading the compiled loop
     data = random_problem(8, nv=8, nr=16, density=0.7)
     start = greedy_selection(data).selected.copy()
-    search = BackgroundSearch(data, start, 5.0, Control(), seed=0)
-    time.sleep(0.2)
+    search = BackgroundSearch(data, start, 30.0, Control(), seed=0)
+    waited = time.perf_counter()
+    while search.stats.iterations == 0 and time.perf_counter() - waited < 20.0:
+        time.sleep(0.05)
     plan = search.stop()
     assert plan is not None
     assert data.violations(plan)[0] == 0
