@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass, field, replace
 
@@ -78,6 +79,8 @@ _MIP_SHARE = 0.5
 # has the search run beside it, from the plan in hand: on D-type GAPs HiGHS spent 7.8 s of 10
 # finding a worse plan than the search's (`BackgroundSearch`).
 _BESIDE_MIN_S = 1.0
+# Cores this process may run on: with one, a second worker would only slow HiGHS down.
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 # Share of such a MIP's time for a first, short one when the plan in hand is no plan of the tier.
 _FIRST_PLAN_SHARE = 0.05
 # Share of a tier's budget for the MIP on the LP's support.
@@ -391,6 +394,7 @@ class _PartSolver:
 
         beside = (
             self.params.workers >= 2
+            and _CORES >= 2
             and seconds >= _BESIDE_MIN_S
             and searched_whole(self.data, self.incumbent)
         )

@@ -537,6 +537,18 @@ def test_one_worker_runs_no_search_beside_the_mip(monkeypatch: pytest.MonkeyPatc
     assert d.violations(result.selected) == (0, 0)
 
 
+def test_a_single_core_runs_no_search_beside_the_mip(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    warm_up()
+    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal"), "_CORES", 1)
+    d = _gap_with_a_feasible_greedy_plan()
+    _mip_that_finds_nothing(monkeypatch)
+    result = ENGINES["optimal"](d, SolveParams(time_limit_s=5), Control())
+    assert "beside_iterations" not in result.stats
+    assert d.violations(result.selected) == (0, 0)
+
+
 def test_a_short_first_mip_without_a_plan_leaves_the_rest_of_the_time_to_the_mip(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
