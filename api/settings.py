@@ -35,6 +35,13 @@ class Settings(BaseSettings):
         default=True, description="Start a solving process beside the API (the embedded default)."
     )
     worker_poll_s: float = Field(default=0.5, gt=0, description="Idle worker's queue poll period.")
+    solve_workers: int = Field(
+        default=2,
+        ge=1,
+        le=2,
+        description="Threads one solve may keep busy: 2 runs the local search beside HiGHS; 1 for "
+        "several solving processes per pair of cores.",
+    )
     heartbeat_s: float = Field(default=1.0, gt=0, description="How often a running solve reports.")
     stale_after_s: float = Field(
         default=30.0, gt=0, description="A running run silent this long is taken as orphaned."

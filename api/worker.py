@@ -164,7 +164,10 @@ class Worker:
             beat = _Heartbeat(self, run_id, time_limit)
             with beat:
                 control = Control(should_stop=beat.should_stop, on_progress=beat.progress)
-                plan = solve_run(instance, data, kind, engine, time_limit, seed, control)
+                plan = solve_run(
+                    instance, data, kind, engine, time_limit, seed, control,
+                    workers=self.settings.solve_workers,
+                )  # fmt: skip
             if beat.lost:
                 return
             if beat.exiting and not beat.cancelled:
@@ -228,14 +231,19 @@ def solve_run(
     time_limit_s: float,
     seed: int,
     control: Control,
+    *,
+    workers: int = 2,
 ) -> Plan:
-    """Solve a run's instance. A repair changes only what it must: the matcher ranks travel
+    """Solve a run's instance (`workers`: threads the solve may keep busy). A repair changes only what it must: the matcher ranks travel
     above stability, so a free re-solve may move volunteers to save kilometres. A repair therefore
     first refills only the holes (every held assignment pinned) and keeps that plan unless a free
     re-solve (held proposals passed as `previous`) staffs more."""
 
     def run(problem: Instance, budget: float) -> Plan:
-        return solve(problem, engine=engine, time_limit_s=budget, seed=seed, control=control)  # type: ignore[arg-type]
+        return solve(
+            problem, engine=engine, time_limit_s=budget, seed=seed,  # type: ignore[arg-type]
+            workers=workers, control=control,
+        )  # fmt: skip
 
     if kind != "repair" or not instance.previous:
         return run(instance, time_limit_s)

@@ -9,7 +9,9 @@ import signal
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -20,6 +22,7 @@ from api.repositories import match_runs as run_repo
 from api.worker import Worker
 from benchmarks.cityweek import city_week
 from matcher import check_plan, parse_instance
+from matcher import solve as matcher_solve
 from matcher.model import Plan
 from tests.api.conftest import Api, assert_error
 from tests.api.data import WINDOW, at, request, volunteer
@@ -101,6 +104,36 @@ def test_a_run_is_queued_solved_and_its_plan_keeps_every_rule(api: Api) -> None:
     assert "Name" not in str(plan)  # ids only
     instance, stored = stored_instance_and_plan(api, run["id"])
     assert check_plan(instance, stored).ok  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_solve_gets_the_configured_number_of_workers(
+    api: Api, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given: list[int] = []
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        given.append(kwargs["workers"])
+        return matcher_solve(*args, **kwargs)
+
+    monkeypatch.setattr("api.worker.solve", recording)
+    api.settings = api.settings.model_copy(update={"solve_workers": workers})
+    _, center, _, _ = setup_week(api)
+    queue(api, center)
+    assert api.solve_queued() == 1
+    assert given == [workers]
+
+
+def test_solve_workers_other_than_one_or_two_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import ValidationError
+
+    from api.settings import Settings
+
+    monkeypatch.setenv("VOLMATCH_SOLVE_WORKERS", "3")
+    with pytest.raises(ValidationError, match="solve_workers"):
+        Settings()
 
 
 def test_unfilled_requests_come_with_reasons(api: Api) -> None:
