@@ -36,11 +36,12 @@ class Settings(BaseSettings):
     )
     worker_poll_s: float = Field(default=0.5, gt=0, description="Idle worker's queue poll period.")
     solve_workers: int = Field(
-        default=2,
+        default=1,
         ge=1,
         le=2,
-        description="Threads one solve may keep busy: 2 runs the local search beside HiGHS; 1 for "
-        "several solving processes per pair of cores.",
+        description="Threads one solve may keep busy: 2 runs the local search beside HiGHS (a "
+        "dedicated pair of cores); 1, the default, leaves the other core to the API and to "
+        "other solving processes.",
     )
     heartbeat_s: float = Field(default=1.0, gt=0, description="How often a running solve reports.")
     stale_after_s: float = Field(

@@ -35,6 +35,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert defaults.max_page_size == 500
     assert defaults.max_time_limit_s == 300
     assert defaults.rate_limit_per_minute == 1200
+    assert defaults.solve_workers == 1
 
 
 def test_a_body_over_the_size_limit_is_413_before_any_route_reads_it(settings: Settings) -> None:
