@@ -800,10 +800,7 @@ class _PartSolver:
                 "tier %d dive %s %s on %d columns (%.2fs)", tier.number, outcome.solved.value,
                 outcome.objective, form.num_pairs, outcome.seconds,
             )  # fmt: skip
-            if outcome.values is not None:
-                chosen = np.zeros(self.data.num_pairs, dtype=bool)
-                chosen[form.pairs[outcome.values[: form.num_pairs] > 0.5]] = True
-                self._better(chosen)
+            self._take(form, outcome)
         finally:
             self.columns = saved | self.incumbent
 
@@ -860,10 +857,7 @@ class _PartSolver:
             time_limit_s=self.budget.remaining() * _SHARE[3],
             abs_gap=1e-6,
         )
-        if outcome.values is not None:
-            chosen = np.zeros(d.num_pairs, dtype=bool)
-            chosen[form.pairs[outcome.values[: form.num_pairs] > 0.5]] = True
-            self._better(chosen)
+        self._take(form, outcome)
         self.stats["tier3_seconds"] = time.perf_counter() - started
         return outcome.solved is Solved.OPTIMAL
 

@@ -161,11 +161,10 @@ def test_optimal_on_arrays_with_mandatory_equals_brute_force(d: ProblemData) -> 
     check_engine_on_arrays(d)
 
 
-def test_generalised_assignment_problem() -> None:
-    """A generalised assignment problem on the array form: 2 agents of capacity 5, 3 mandatory
-    jobs of load 3, 2, 3 (so jobs 0 and 2 never share an agent). Of the four ways to assign
-    every job, agent 0 on job 2 and agent 1 on jobs 0 and 1 is the cheapest (2 + 5 + 1 = 8)."""
-    d = ProblemData.build(
+def _tiny_gap() -> ProblemData:
+    """2 agents of capacity 5, 3 mandatory jobs of load 3, 2, 3 (jobs 0 and 2 never share an
+    agent); the cheapest full assignment is agent 0 on job 2, agent 1 on jobs 0 and 1."""
+    return ProblemData.build(
         num_volunteers=2,
         num_requests=3,
         pair_volunteer=[0, 0, 0, 1, 1, 1],
@@ -175,6 +174,13 @@ def test_generalised_assignment_problem() -> None:
         volunteer_capacity=[5, 5],
         request_mandatory=[True, True, True],
     )
+
+
+def test_generalised_assignment_problem() -> None:
+    """A generalised assignment problem on the array form: 2 agents of capacity 5, 3 mandatory
+    jobs of load 3, 2, 3 (so jobs 0 and 2 never share an agent). Of the four ways to assign
+    every job, agent 0 on job 2 and agent 1 on jobs 0 and 1 is the cheapest (2 + 5 + 1 = 8)."""
+    d = _tiny_gap()
     result = ENGINES["optimal"](d, SolveParams(time_limit_s=2), Control())
     chosen = np.flatnonzero(result.selected).tolist()
     assert result.status is Status.OPTIMAL
@@ -459,40 +465,33 @@ def test_one_mip_of_a_large_part_takes_at_most_half_the_time_left(
     import importlib
 
     monkeypatch.setattr(importlib.import_module("matcher.engines.optimal"), "_FULL_COLUMNS", 1000)
-    rng = np.random.default_rng(3)
-    agents, jobs = 30, 100
-    pv, pr = np.divmod(np.arange(agents * jobs), jobs)
-    d = ProblemData.build(
-        num_volunteers=agents,
-        num_requests=jobs,
-        pair_volunteer=pv,
-        pair_request=pr,
-        pair_cost=rng.integers(10, 50, agents * jobs),
-        pair_load=rng.integers(5, 25, agents * jobs),
-        volunteer_capacity=np.full(agents, 60),
-        request_mandatory=np.ones(jobs, dtype=bool),
-    )
+    d = _random_gap(3, agents=30, jobs=100, max_cost=50, capacity=60)
     limits = _record_mip_limits(monkeypatch)
     ENGINES["optimal"](d, SolveParams(time_limit_s=20), Control())
     assert limits and max(limits) <= 10.0
 
 
-def _gap_with_a_feasible_greedy_plan() -> ProblemData:
-    """A GAP (6 agents, 30 mandatory jobs) whose greedy plan staffs every job within capacity,
-    but not at the least cost."""
-    rng = np.random.default_rng(11)
-    agents, jobs = 6, 30
+def _random_gap(seed: int, *, agents: int, jobs: int, max_cost: int, capacity: int) -> ProblemData:
+    """A GAP on the array form: every agent may take every mandatory job, at a random cost in
+    [10, max_cost) and load in [5, 25), each agent with the same capacity."""
+    rng = np.random.default_rng(seed)
     pv, pr = np.divmod(np.arange(agents * jobs), jobs)
-    d = ProblemData.build(
+    return ProblemData.build(
         num_volunteers=agents,
         num_requests=jobs,
         pair_volunteer=pv,
         pair_request=pr,
-        pair_cost=rng.integers(10, 60, agents * jobs),
+        pair_cost=rng.integers(10, max_cost, agents * jobs),
         pair_load=rng.integers(5, 25, agents * jobs),
-        volunteer_capacity=np.full(agents, 110),
+        volunteer_capacity=np.full(agents, capacity),
         request_mandatory=np.ones(jobs, dtype=bool),
     )
+
+
+def _gap_with_a_feasible_greedy_plan() -> ProblemData:
+    """A GAP (6 agents, 30 mandatory jobs) whose greedy plan staffs every job within capacity,
+    but not at the least cost."""
+    d = _random_gap(11, agents=6, jobs=30, max_cost=60, capacity=110)
     greedy = ENGINES["greedy"](d, SolveParams(), Control()).selected
     assert d.violations(greedy) == (0, 0)
     return d
@@ -559,16 +558,7 @@ def test_a_short_first_mip_without_a_plan_leaves_the_rest_of_the_time_to_the_mip
     from matcher.engines.milp import MilpOutcome, Solved
 
     optimal_module = importlib.import_module("matcher.engines.optimal")
-    d = ProblemData.build(
-        num_volunteers=2,
-        num_requests=3,
-        pair_volunteer=[0, 0, 0, 1, 1, 1],
-        pair_request=[0, 1, 2, 0, 1, 2],
-        pair_cost=[1, 4, 2, 5, 1, 7],
-        pair_load=[3, 2, 3, 3, 2, 3],
-        volunteer_capacity=[5, 5],
-        request_mandatory=[True, True, True],
-    )
+    d = _tiny_gap()
     limits: list[float] = []
 
     def nothing_yet(*args: Any, **kwargs: Any) -> MilpOutcome:
