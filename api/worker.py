@@ -234,10 +234,12 @@ def solve_run(
     *,
     workers: int = 2,
 ) -> Plan:
-    """Solve a run's instance (`workers`: threads the solve may keep busy). A repair changes only what it must: the matcher ranks travel
-    above stability, so a free re-solve may move volunteers to save kilometres. A repair therefore
-    first refills only the holes (every held assignment pinned) and keeps that plan unless a free
-    re-solve (held proposals passed as `previous`) staffs more."""
+    """Solve a run's instance (`workers`: threads the solve may keep busy).
+
+    A repair changes only what it must: the matcher ranks travel above stability, so a free
+    re-solve may move volunteers to save kilometres. A repair therefore first refills only the
+    holes (every held assignment pinned) and keeps that plan unless a free re-solve (held
+    proposals passed as `previous`) staffs more."""
 
     def run(problem: Instance, budget: float) -> Plan:
         return solve(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import tempfile
 import threading
 import time
@@ -424,6 +425,11 @@ def verify(url: str, ledger: Ledger, log_text: str) -> dict[str, Any]:
         for run_id, n in ledger.published.items():
             lost["published assignments"] += max(0, n - created.get(run_id, 0))
             duplicated["published assignments"] += max(0, created.get(run_id, 0) - n)
+        # Why runs failed, so that a failing load test says it (the runs' own error messages).
+        failed_runs = Counter(
+            str(e)
+            for (e,) in db.execute(text("SELECT error FROM match_runs WHERE status = 'failed'"))
+        )
         status = {int(i): str(s) for i, s in db.execute(text("SELECT id, status FROM assignments"))}
         for assignment_id, acked in ledger.moves.items():
             if acked in TERMINAL and status.get(assignment_id) != acked:
@@ -433,6 +439,10 @@ def verify(url: str, ledger: Ledger, log_text: str) -> dict[str, Any]:
     lines = {line for _, s in leaked for line in log_text.splitlines() if s in line}
     for _, s in leaked:  # where they were found, without repeating them
         lines = {line.replace(s, "<redacted>") for line in lines}
+    # The service's warnings and errors (secrets redacted): what went wrong, if anything did.
+    troubles = [line for line in log_text.splitlines() if re.search(r"\b(WARNING|ERROR)\b", line)]
+    for _, s in ledger.secrets:
+        troubles = [line.replace(s, "<redacted>") for line in troubles]
     return {
         "lost": sum(lost.values()),
         "duplicated": sum(duplicated.values()),
@@ -440,6 +450,8 @@ def verify(url: str, ledger: Ledger, log_text: str) -> dict[str, Any]:
         "secrets_in_log": len(leaked),
         **({"leaked kinds": dict(Counter(k for k, _ in leaked))} if leaked else {}),
         **({"log lines with secrets": sorted(lines)[:20]} if leaked else {}),
+        **({"failed runs by error": dict(failed_runs)} if failed_runs else {}),
+        **({"service warnings and errors": troubles[:30]} if troubles else {}),
         **{f"lost {k}": v for k, v in lost.items() if v},
         **{f"duplicated {k}": v for k, v in duplicated.items() if v},
     }
