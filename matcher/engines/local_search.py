@@ -39,6 +39,7 @@ from numpy.typing import NDArray
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline
+from .column_dive import DiveStats, GapShape, column_dive
 from .state import Incidence, Selection
 
 __all__ = ["BackgroundSearch", "SearchStats", "local_search", "searched_whole", "warm_up"]
@@ -73,6 +74,9 @@ _WINDOW_RANDOM = 2
 # Swaps and chains start from every slot in windows up to this size, else from a random share.
 _ALL_ROWS = 64
 _ROW_SHARE = 0.25
+# Beside a MIP on a GAP-shaped part, the column dive's share of the time (the search polishes
+# its plan in the rest).
+_DIVE_SHARE = 0.9
 # Iterations per call of the compiled loop: about this many cells of the move matrices in all
 # (a few milliseconds), between checks of the deadline.
 _CHUNK_CELLS = 2_000_000
@@ -170,8 +174,10 @@ def warm_up() -> None:
 
 class BackgroundSearch:
     """`local_search` in a second thread, while the caller waits on work that releases the GIL
-    (a HiGHS solve; the compiled loop releases it too), so that both use a core. `stop()` ends
-    the search and returns its plan; an error in the search is raised there."""
+    (a HiGHS solve; the compiled loop and the column dive's knapsacks release it too), so that
+    both use a core. With `dive` (the part's arrays when it is GAP-shaped), column-generation
+    dives (`column_dive`) take the first `_DIVE_SHARE` of the time and the search goes on from
+    their plan. `stop()` ends the work and returns its plan; an error in it is raised there."""
 
     def __init__(
         self,
@@ -181,18 +187,28 @@ class BackgroundSearch:
         control: Control,
         *,
         seed: int,
+        dive: GapShape | None = None,
     ) -> None:
         self._done = threading.Event()
         self._plan: BoolArray | None = None
         self._error: BaseException | None = None
         self.stats = SearchStats()
+        self.dive_stats = DiveStats()
         stop = Control(should_stop=lambda: self._done.is_set() or control.should_stop())
 
         def search() -> None:
             try:
-                self._plan = local_search(
-                    data, selected, Deadline(seconds), stop, seed=seed, stats=self.stats
-                )
+                deadline = Deadline(seconds)
+                start = selected
+                if dive is not None:
+                    valid = data.violations(selected) == (0, 0)
+                    found = column_dive(
+                        dive, dive.agents(selected) if valid else None,
+                        Deadline(seconds * _DIVE_SHARE), stop, self.dive_stats,
+                    )  # fmt: skip
+                    if found is not None:  # better than `selected`, or the only plan
+                        start = dive.selection(found, data.num_pairs)
+                self._plan = local_search(data, start, deadline, stop, seed=seed, stats=self.stats)
             except BaseException as exc:  # handed to the caller by stop()
                 self._error = exc
 

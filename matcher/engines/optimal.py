@@ -27,6 +27,7 @@ import numpy as np
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline, EngineResult, Progress, SolveParams, Status, plan_coverage
+from .column_dive import gap_shape
 from .cuts import Cut, CutPool, separate
 from .decompose import Part, split
 from .formulation import Formulation, formulate
@@ -79,6 +80,7 @@ _MIP_SHARE = 0.5
 # has the search run beside it, from the plan in hand: on D-type GAPs HiGHS spent 7.8 s of 10
 # finding a worse plan than the search's (`BackgroundSearch`).
 _BESIDE_MIN_S = 1.0
+# (On a GAP-shaped part, column-generation dives come first: `column_dive`.)
 # Cores this process may run on: with one, a second worker would only slow HiGHS down.
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 # Share of such a MIP's time for a first, short one when the plan in hand is no plan of the tier.
@@ -409,8 +411,9 @@ class _PartSolver:
             if self.data.violations(self.incumbent) != (0, 0):  # no plan yet: the MIP alone
                 return solve(seconds - (time.perf_counter() - started)), None
         search = BackgroundSearch(
-            self.data, self.incumbent, seconds, self.control, seed=self.params.seed
-        )
+            self.data, self.incumbent, seconds, self.control, seed=self.params.seed,
+            dive=gap_shape(self.data),
+        )  # fmt: skip
         try:
             outcome = solve(seconds - (time.perf_counter() - started))
         except BaseException:
@@ -420,6 +423,7 @@ class _PartSolver:
         self.stats["beside_iterations"] = (
             self.stats.get("beside_iterations", 0.0) + search.stats.iterations
         )
+        self.stats["beside_dives"] = self.stats.get("beside_dives", 0.0) + search.dive_stats.dives
         return outcome, searched
 
     def _runner_up(self) -> BoolArray | None:
