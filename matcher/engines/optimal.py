@@ -383,10 +383,11 @@ class _PartSolver:
         """A tier's MIP for at most `seconds`, and the plan of the local search run beside it
         on the second worker (None without one). The search runs from the plan in hand where
         the part is searched whole (it starts at once and stops within milliseconds of the
-        MIP) and the MIP has a second or more; a plan in hand that breaks a rule or leaves a
-        mandatory request short is first replaced by a short MIP's (HiGHS found one in a tenth
-        of a second on the D-type GAPs, where the search spent seconds repairing the greedy
-        plan); without one, the MIP runs alone for the rest of the time."""
+        MIP) and the MIP has a second or more; on a GAP-shaped part, column-generation dives
+        come first (`column_dive`: they need no plan to start from). Elsewhere a plan in hand
+        that breaks a rule or leaves a mandatory request short is first replaced by a short
+        MIP's (HiGHS found one in a tenth of a second on the D-type GAPs, where the search
+        spent seconds repairing the greedy plan); without one, the MIP runs alone."""
 
         def solve(limit: float) -> MilpOutcome:
             return solve_milp(
@@ -403,7 +404,8 @@ class _PartSolver:
         if not beside:
             return solve(seconds), None
         started = time.perf_counter()
-        if self.data.violations(self.incumbent) != (0, 0):
+        shape = gap_shape(self.data)
+        if shape is None and self.data.violations(self.incumbent) != (0, 0):
             first = solve(_FIRST_PLAN_SHARE * seconds)
             if first.solved in (Solved.OPTIMAL, Solved.INFEASIBLE):
                 return first, None
@@ -412,7 +414,7 @@ class _PartSolver:
                 return solve(seconds - (time.perf_counter() - started)), None
         search = BackgroundSearch(
             self.data, self.incumbent, seconds, self.control, seed=self.params.seed,
-            dive=gap_shape(self.data),
+            dive=shape,
         )  # fmt: skip
         try:
             outcome = solve(seconds - (time.perf_counter() - started))

@@ -218,3 +218,19 @@ def headcounts(plan: Plan) -> Mapping[str, int]:
     for a in plan.assignments:
         out[a.request_id] = out.get(a.request_id, 0) + 1
     return out
+
+
+def mip_that_finds_nothing(monkeypatch: Any) -> None:
+    """Patch the optimal engine's MIP call (a pytest `monkeypatch`) into one that spends its
+    whole time limit and finds no plan (as HiGHS on a hard GAP), sleeping so that the GIL is
+    free meanwhile, as HiGHS leaves it."""
+    import importlib
+    import time
+
+    from matcher.engines.milp import MilpOutcome, Solved
+
+    def nothing(*args: Any, **kwargs: Any) -> MilpOutcome:
+        time.sleep(kwargs["time_limit_s"])
+        return MilpOutcome(Solved.UNKNOWN, None, None, None, kwargs["time_limit_s"])
+
+    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal"), "solve_milp", nothing)

@@ -27,6 +27,7 @@ from matcher_testkit import (
     Json,
     commitment,
     make_instance,
+    mip_that_finds_nothing,
     request,
     run,
     volunteer,
@@ -497,20 +498,6 @@ def _gap_with_a_feasible_greedy_plan() -> ProblemData:
     return d
 
 
-def _mip_that_finds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Patch the engine's MIP call into one that spends its whole time limit and finds no plan
-    (as HiGHS on a hard GAP), sleeping so that the GIL is free meanwhile, as HiGHS leaves it."""
-    import importlib
-
-    from matcher.engines.milp import MilpOutcome, Solved
-
-    def nothing(*args: Any, **kwargs: Any) -> MilpOutcome:
-        time.sleep(kwargs["time_limit_s"])
-        return MilpOutcome(Solved.UNKNOWN, None, None, None, kwargs["time_limit_s"])
-
-    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal"), "solve_milp", nothing)
-
-
 def test_the_search_beside_a_mip_that_runs_out_of_time_gives_the_plan(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -518,7 +505,7 @@ def test_the_search_beside_a_mip_that_runs_out_of_time_gives_the_plan(
     its plan, better than the greedy one it started from, is kept."""
     warm_up()  # outside the time limit, so that the MIPs get their second or more
     d = _gap_with_a_feasible_greedy_plan()
-    _mip_that_finds_nothing(monkeypatch)
+    mip_that_finds_nothing(monkeypatch)
     result = ENGINES["optimal"](d, SolveParams(time_limit_s=5), Control())
     assert float(result.stats["beside_iterations"]) > 0
     assert float(result.stats["beside_kept"]) >= 1
@@ -530,7 +517,7 @@ def test_the_search_beside_a_mip_that_runs_out_of_time_gives_the_plan(
 def test_one_worker_runs_no_search_beside_the_mip(monkeypatch: pytest.MonkeyPatch) -> None:
     warm_up()
     d = _gap_with_a_feasible_greedy_plan()
-    _mip_that_finds_nothing(monkeypatch)
+    mip_that_finds_nothing(monkeypatch)
     result = ENGINES["optimal"](d, SolveParams(time_limit_s=5, workers=1), Control())
     assert "beside_iterations" not in result.stats
     assert d.violations(result.selected) == (0, 0)
@@ -542,7 +529,7 @@ def test_a_single_core_runs_no_search_beside_the_mip(monkeypatch: pytest.MonkeyP
     warm_up()
     monkeypatch.setattr(importlib.import_module("matcher.engines.optimal"), "_CORES", 1)
     d = _gap_with_a_feasible_greedy_plan()
-    _mip_that_finds_nothing(monkeypatch)
+    mip_that_finds_nothing(monkeypatch)
     result = ENGINES["optimal"](d, SolveParams(time_limit_s=5), Control())
     assert "beside_iterations" not in result.stats
     assert d.violations(result.selected) == (0, 0)
@@ -558,7 +545,8 @@ def test_a_short_first_mip_without_a_plan_leaves_the_rest_of_the_time_to_the_mip
     from matcher.engines.milp import MilpOutcome, Solved
 
     optimal_module = importlib.import_module("matcher.engines.optimal")
-    d = _tiny_gap()
+    # A conflict set makes it no GAP: on a GAP the column dive starts without a plan instead.
+    d = replace(_tiny_gap(), conflict_indptr=np.array([0, 2]), conflict_requests=np.array([0, 1]))
     limits: list[float] = []
 
     def nothing_yet(*args: Any, **kwargs: Any) -> MilpOutcome:
