@@ -310,6 +310,9 @@ class _Node:
 
 
 class _Diver:
+    """One `column_dive`: the master, the pricing buffers, and the best plan so far (`best`,
+    which cuts dives off: costs are integers, so a bound above `best - 1` leaves nothing)."""
+
     def __init__(self, shape: GapShape, deadline: Deadline, control: Control) -> None:
         self.shape = shape
         self.master = _Master(shape)
