@@ -258,3 +258,23 @@ def test_a_part_with_conflicts_searches_beside_the_mip_without_diving(
     result = ENGINES["optimal"](d, SolveParams(time_limit_s=6), Control())
     assert float(result.stats["beside_iterations"]) > 0
     assert float(result.stats["beside_dives"]) == 0
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_column_dives_replace_the_mip_on_the_lps_support(
+    monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """On a GAP-shaped part too large to skip it (over 2,000 pairs), the MIP on the LP's
+    support runs only when no column dives run beside the MIP."""
+    import importlib
+
+    warm_up()
+    optimal = importlib.import_module("matcher.engines.optimal")
+    calls: list[int] = []
+    monkeypatch.setattr(optimal._PartSolver, "_dive", lambda self, *a: calls.append(1))
+    d = _gap(8, agents=10, jobs=205, slack=1.5)
+    assert d.num_pairs > optimal._SMALL_PART
+    result = ENGINES["optimal"](d, SolveParams(time_limit_s=4, workers=workers), Control())
+    assert d.violations(result.selected) == (0, 0)
+    assert (len(calls) > 0) == (workers == 1)
+    assert (float(result.stats.get("beside_dives", 0)) > 0) == (workers == 2)
