@@ -20,14 +20,15 @@ price: the assets of diving methods", INFORMS J. Computing 2019):
 3. depth-first dives: fix the columns at 1 (or else the largest), re-generate columns on what is
    left, until every request is covered; once only a few volunteers are free the rest is solved
    exactly by a MIP; dives are cut off when their bound reaches the best plan;
-4. limited discrepancy: further dives forbid, one or two at a time, the columns fixed at the
-   first branching nodes of earlier ones.
+4. limited discrepancy: further dives may not fix, one or two at a time, the columns fixed at
+   the first branching nodes of earlier ones (the LP may still use them).
 
 Arrays only; the caller (the optimal engine, beside its MIP) keeps the best plan.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,8 +42,14 @@ from .base import Control, Deadline
 
 __all__ = ["DiveStats", "GapShape", "column_dive", "gap_shape"]
 
-# Largest knapsack table (capacity + 1 times requests) of a volunteer that pricing builds.
+# Largest knapsack tables (capacity + 1 times requests, summed over the volunteers) that one
+# pricing builds: a few milliseconds, so that the dive stops soon when asked.
 _MAX_TABLE = 4_000_000
+# Most requests of a part the dives take: measured up to 200 (the GAP types A-E); on 900, one
+# master LP took seconds, and neither it nor the search's windows there need the dives.
+_MAX_REQUESTS = 400
+# Longest one master LP may run (HiGHS cannot be stopped within it): the dives end beyond it.
+_LP_SECONDS = 1.0
 # Subgradient iterations before the root's column generation, and at each node of a dive.
 _WARMUP_ITERATIONS = 300
 _NODE_WARMUP_ITERATIONS = 50
@@ -58,10 +65,10 @@ _NODE_GAP = 3.0
 # (The root generates until the same gap, within its share of the time.)
 # Columns at least this high are fixed together; else the highest one.
 _NEAR_ONE = 0.999
-# With this many volunteers left free, the rest of a dive is a MIP, for at most this long.
-# (On d20100 the dives ended 0.3 % above the best known without it.)
+# With this many volunteers left free, the rest of a dive is a MIP, for at most this long (the
+# dive cannot stop during it). On d20100 the dives ended 0.3 % above the best known without it.
 _EXACT_VOLUNTEERS = 4
-_EXACT_SECONDS = 1.0
+_EXACT_SECONDS = 0.3
 # Limited discrepancy: at most this many forbidden columns per dive, chosen among the columns
 # fixed at the first this-many branching nodes of the dive it derives from.
 _DISCREPANCIES = 2
@@ -74,13 +81,10 @@ class GapShape:
     index (-1 where none), `cost` and `load` its cost and load (where a pair exists)."""
 
     pair: IntArray
+    allowed: BoolArray  # pair >= 0
     cost: FloatArray
     load: IntArray
     capacity: IntArray
-
-    @property
-    def allowed(self) -> BoolArray:
-        return self.pair >= 0
 
     def agents(self, selected: BoolArray) -> IntArray:
         """The volunteer of each request in a plan (-1 where none)."""
@@ -94,7 +98,10 @@ class GapShape:
         """The plan that gives each request its volunteer."""
         out = np.zeros(num_pairs, dtype=bool)
         j = np.flatnonzero(agent_of_request >= 0)
-        out[self.pair[agent_of_request[j], j]] = True
+        pairs = self.pair[agent_of_request[j], j]
+        if (pairs < 0).any():
+            raise ValueError("a request is given a volunteer it has no pair with")
+        out[pairs] = True
         return out
 
 
@@ -104,7 +111,7 @@ def gap_shape(data: ProblemData) -> GapShape | None:
     pairs_of = np.bincount(data.pair_volunteer, minlength=m)
     if (
         m < 2
-        or n == 0
+        or not 0 < n <= _MAX_REQUESTS
         or not data.request_mandatory.all()
         or not (data.request_min == 1).all()
         or not (data.request_max == 1).all()
@@ -114,9 +121,12 @@ def gap_shape(data: ProblemData) -> GapShape | None:
         or len(data.fairness_breakpoints) > 0
         or data.request_dropped.any()
         or (data.volunteer_max_pairs < pairs_of).any()
-        or (data.pair_load < 0).any()
-        or (data.volunteer_capacity.astype(np.int64) + 1).max() * n > _MAX_TABLE
     ):
+        return None
+    # A cap above a volunteer's whole load binds nothing: clipped, it keeps the tables small.
+    total = np.bincount(data.pair_volunteer, weights=data.pair_load, minlength=m)
+    capacity = np.minimum(data.volunteer_capacity, total.astype(np.int64))
+    if sum((int(c) + 1) * n for c in capacity) > _MAX_TABLE:
         return None
     pair = np.full((m, n), -1, dtype=np.int64)  # (ProblemData has no pair twice)
     pair[data.pair_volunteer, data.pair_request] = np.arange(data.num_pairs)
@@ -124,7 +134,7 @@ def gap_shape(data: ProblemData) -> GapShape | None:
     load = np.zeros((m, n), dtype=np.int64)
     cost[data.pair_volunteer, data.pair_request] = data.pair_cost
     load[data.pair_volunteer, data.pair_request] = data.pair_load
-    return GapShape(pair, cost, load, data.volunteer_capacity.astype(np.int64))
+    return GapShape(pair, pair >= 0, cost, load, capacity.astype(np.int64))
 
 
 @dataclass
@@ -201,7 +211,7 @@ class _Master:
         self.shape = shape
         m, n = shape.cost.shape
         self.m, self.n = m, n
-        self.big = 20.0 * float(shape.cost[shape.allowed].max(initial=0.0)) + 100.0
+        self.big = 20.0 * float(np.abs(shape.cost[shape.allowed]).max(initial=0.0)) + 100.0
         h = highs._Highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("threads", 1)
@@ -287,14 +297,23 @@ class _Master:
             self.highs.changeColsBounds(len(moved), moved, np.zeros(len(moved)), artificial[moved])
         self.artificial_upper = artificial
 
-    def solve(self) -> tuple[float, FloatArray, FloatArray, FloatArray, FloatArray]:
-        """LP value, column values, artificial values, request duals, volunteer duals."""
+    def solve(self, seconds: float) -> tuple[float, FloatArray, FloatArray, FloatArray, FloatArray]:
+        """LP value, column values, artificial values, request duals, volunteer duals (within
+        `seconds`, else `_LpFailed`)."""
+        self.highs.setOptionValue("time_limit", max(min(seconds, _LP_SECONDS), 0.01))
         self.highs.run()
         self.lp_solves += 1
+        if self.highs.getModelStatus() != highs.HighsModelStatus.kOptimal:
+            raise _LpFailed(str(self.highs.getModelStatus()))
         solution = self.highs.getSolution()
         x, dual = np.asarray(solution.col_value), np.asarray(solution.row_dual)
         n = self.n
         return self.highs.getObjectiveValue(), x[n:], x[:n], dual[:n], dual[n:]
+
+
+class _LpFailed(Exception):
+    """HiGHS returned no optimal master LP (the artificial columns keep it feasible, so only a
+    numerical failure does this): the dives end with the best plan so far."""
 
 
 @dataclass
@@ -371,7 +390,7 @@ class _Diver:
         best = -np.inf
         converged = False
         for _ in range(rounds):
-            lp, values, artificial, dual, vol_dual = ms.solve()
+            lp, values, artificial, dual, vol_dual = ms.solve(deadline.remaining())
             if deadline.expired() or self.control.should_stop():
                 break
             point = np.where(open_, _SMOOTHING * centre + (1 - _SMOOTHING) * dual, 0.0)
@@ -495,21 +514,25 @@ def column_dive(
     centre = np.sort(cheapest, axis=0)[min(1, m - 1)]
     centre = np.where(np.isfinite(centre), centre, cheapest.min(axis=0))
     centre = diver.warm_up(_WARMUP_ITERATIONS, centre, 2.0)
-    root_deadline = Deadline(deadline.remaining() * _ROOT_SHARE)
-    root = diver.generate(centre, 10_000, _NODE_GAP, root_deadline)
-    stats.root_bound, stats.root_lp = root.bound, root.lp
-    diver.target = root.bound + 0.005 * abs(root.bound)
-    # Dives breadth-first over discrepancies: (fixing to start from, columns forbidden).
-    queue: list[tuple[list[int], tuple[int, ...]]] = [([], ())]
-    while queue and not diver.stopped():
-        base, forbidden = queue.pop(0)
-        nodes, value = diver.dive(base, forbidden, root.centre)
-        stats.dives += 1
-        if value is not None:
-            stats.values.append(value)
-        if len(forbidden) < _DISCREPANCIES:
-            queue += [
-                (before, (*forbidden, column)) for before, column in nodes[:_DISCREPANCY_DEPTH]
-            ]
+    try:
+        root_deadline = Deadline(deadline.remaining() * _ROOT_SHARE)
+        root = diver.generate(centre, 10_000, _NODE_GAP, root_deadline)
+        stats.root_bound, stats.root_lp = root.bound, root.lp
+        if np.isfinite(root.bound):
+            diver.target = root.bound + 0.005 * abs(root.bound)
+        # Dives breadth-first over discrepancies: (fixing to start from, columns not to fix).
+        queue: deque[tuple[list[int], tuple[int, ...]]] = deque([([], ())])
+        while queue and not diver.stopped():
+            base, forbidden = queue.popleft()
+            nodes, value = diver.dive(base, forbidden, root.centre)
+            stats.dives += 1
+            if value is not None:
+                stats.values.append(value)
+            if len(forbidden) < _DISCREPANCIES:
+                queue += [
+                    (fixed, (*forbidden, column)) for fixed, column in nodes[:_DISCREPANCY_DEPTH]
+                ]
+    except _LpFailed:
+        pass
     stats.lp_solves, stats.columns, stats.exact_solves = ms.lp_solves, ms.size, diver.exact_solves
     return diver.best_plan

@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline
-from .column_dive import DiveStats, GapShape, column_dive
+from .column_dive import DiveStats, GapShape, column_dive, gap_shape
 from .state import Incidence, Selection
 
 __all__ = ["BackgroundSearch", "SearchStats", "local_search", "searched_whole", "warm_up"]
@@ -76,7 +76,7 @@ _ALL_ROWS = 64
 _ROW_SHARE = 0.25
 # Beside a MIP on a GAP-shaped part, the column dive's share of the time (the search polishes
 # its plan in the rest).
-_DIVE_SHARE = 0.9
+_COLUMN_DIVE_SHARE = 0.9
 # Iterations per call of the compiled loop: about this many cells of the move matrices in all
 # (a few milliseconds), between checks of the deadline.
 _CHUNK_CELLS = 2_000_000
@@ -157,9 +157,10 @@ def local_search(
 
 
 def warm_up() -> None:
-    """Compile the search's inner loop (or load it from numba's cache) on a tiny problem, so
-    that the first real solve does not spend its time limit compiling: a solving process calls
-    this once as it starts. The first compile after an install takes a few seconds."""
+    """Compile the search's inner loop and the column dive's pricing (or load them from numba's
+    cache) on tiny problems, so that the first real solve does not spend its time limit
+    compiling: a solving process calls this once as it starts. The first compile after an
+    install takes a few seconds."""
     data = ProblemData.build(
         num_volunteers=2,
         num_requests=2,
@@ -170,14 +171,25 @@ def warm_up() -> None:
     )
     start = np.array([True, False, False, True])
     local_search(data, start, Deadline(60.0), Control(), seed=0, max_iterations=2)
+    # And the column dive's knapsack pricing, on a GAP of the same pairs.
+    gap = gap_shape(
+        ProblemData.build(
+            num_volunteers=2, num_requests=2, pair_volunteer=[0, 0, 1, 1],
+            pair_request=[0, 1, 0, 1], pair_cost=[1, 2, 2, 1], pair_load=[1, 1, 1, 1],
+            volunteer_capacity=[1, 1], request_mandatory=[True, True],
+        )
+    )  # fmt: skip
+    assert gap is not None
+    column_dive(gap, None, Deadline(60.0), Control())
 
 
 class BackgroundSearch:
     """`local_search` in a second thread, while the caller waits on work that releases the GIL
     (a HiGHS solve; the compiled loop and the column dive's knapsacks release it too), so that
-    both use a core. With `dive` (the part's arrays when it is GAP-shaped), column-generation
-    dives (`column_dive`) take the first `_DIVE_SHARE` of the time and the search goes on from
-    their plan. `stop()` ends the work and returns its plan; an error in it is raised there."""
+    both use a core. With `gap` (the part's arrays when it is GAP-shaped), column-generation
+    dives (`column_dive`) take the first `_COLUMN_DIVE_SHARE` of the time and the search goes
+    on from their plan (or from `selected`, should they fail: they are only a heuristic).
+    `stop()` ends the work and returns its plan; an error in the search is raised there."""
 
     def __init__(
         self,
@@ -187,7 +199,7 @@ class BackgroundSearch:
         control: Control,
         *,
         seed: int,
-        dive: GapShape | None = None,
+        gap: GapShape | None = None,
     ) -> None:
         self._done = threading.Event()
         self._plan: BoolArray | None = None
@@ -200,20 +212,29 @@ class BackgroundSearch:
             try:
                 deadline = Deadline(seconds)
                 start = selected
-                if dive is not None:
-                    valid = data.violations(selected) == (0, 0)
-                    found = column_dive(
-                        dive, dive.agents(selected) if valid else None,
-                        Deadline(seconds * _DIVE_SHARE), stop, self.dive_stats,
-                    )  # fmt: skip
-                    if found is not None:  # better than `selected`, or the only plan
-                        start = dive.selection(found, data.num_pairs)
+                if gap is not None:
+                    start = self._dive(data, gap, selected, seconds, stop)
                 self._plan = local_search(data, start, deadline, stop, seed=seed, stats=self.stats)
             except BaseException as exc:  # handed to the caller by stop()
                 self._error = exc
 
         self._thread = threading.Thread(target=search, name="local-search", daemon=True)
         self._thread.start()
+
+    def _dive(
+        self, data: ProblemData, gap: GapShape, selected: BoolArray, seconds: float, stop: Control
+    ) -> BoolArray:
+        """The column dives' plan if they find a better one than `selected`, else `selected`."""
+        valid = data.violations(selected) == (0, 0)
+        try:
+            found = column_dive(
+                gap, gap.agents(selected) if valid else None,
+                Deadline(seconds * _COLUMN_DIVE_SHARE), stop, self.dive_stats,
+            )  # fmt: skip
+        except Exception as exc:  # a heuristic's failure must not cost the solve its plan
+            log.warning("column dive failed (%s: %s); searching on", type(exc).__name__, exc)
+            return selected
+        return selected if found is None else gap.selection(found, data.num_pairs)
 
     def stop(self, *, raise_error: bool = True) -> BoolArray | None:
         """End the search; its plan (None if it failed, with `raise_error=False`)."""

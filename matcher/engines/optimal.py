@@ -27,7 +27,7 @@ import numpy as np
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline, EngineResult, Progress, SolveParams, Status, plan_coverage
-from .column_dive import gap_shape
+from .column_dive import GapShape, gap_shape
 from .cuts import Cut, CutPool, separate
 from .decompose import Part, split
 from .formulation import Formulation, formulate
@@ -331,6 +331,7 @@ class _PartSolver:
         self.staffing_proven = True
         self.last_solution: BoolArray | None = None  # the last MIP plan of the running tier
         self.runner_up: BoolArray | None = None  # a MIP's plan that the search beside it beat
+        self._shape_of: tuple[ProblemData, GapShape | None] | None = None  # see _gap_shape
         self.starved: set[int] = set()  # requests whose left-out candidates could do better
         self.cost_bound: float | None = None  # on the optimal travel, once coverage is proven
         # The combined tier's last LP solution over all pairs: the local search rounds it.
@@ -398,7 +399,7 @@ class _PartSolver:
         if not self._beside(seconds):
             return solve(seconds), None
         started = time.perf_counter()
-        shape = gap_shape(self.data)
+        shape = self._gap_shape()
         if shape is None and self.data.violations(self.incumbent) != (0, 0):
             first = solve(_FIRST_PLAN_SHARE * seconds)
             if first.solved in (Solved.OPTIMAL, Solved.INFEASIBLE):
@@ -408,7 +409,7 @@ class _PartSolver:
                 return solve(seconds - (time.perf_counter() - started)), None
         search = BackgroundSearch(
             self.data, self.incumbent, seconds, self.control, seed=self.params.seed,
-            dive=shape,
+            gap=shape,
         )  # fmt: skip
         try:
             outcome = solve(seconds - (time.perf_counter() - started))
@@ -419,7 +420,11 @@ class _PartSolver:
         self.stats["beside_iterations"] = (
             self.stats.get("beside_iterations", 0.0) + search.stats.iterations
         )
-        self.stats["beside_dives"] = self.stats.get("beside_dives", 0.0) + search.dive_stats.dives
+        for key, value in (
+            ("beside_dives", search.dive_stats.dives),
+            ("beside_dive_lp_solves", search.dive_stats.lp_solves),
+        ):
+            self.stats[key] = self.stats.get(key, 0.0) + value
         return outcome, searched
 
     def _beside(self, seconds: float) -> bool:
@@ -430,6 +435,13 @@ class _PartSolver:
             and seconds >= _BESIDE_MIN_S
             and searched_whole(self.data, self.incumbent)
         )
+
+    def _gap_shape(self) -> GapShape | None:
+        """The part's arrays for the column dive, if GAP-shaped (for the data of the tier: tier
+        0 may make requests optional)."""
+        if self._shape_of is None or self._shape_of[0] is not self.data:
+            self._shape_of = (self.data, gap_shape(self.data))
+        return self._shape_of[1]
 
     def _runner_up(self) -> BoolArray | None:
         """The runner-up MIP plan, if the final search could still make it the better plan: the
@@ -719,11 +731,18 @@ class _PartSolver:
             return _TierOutcome(
                 self._value(tier), unbounded if priced is None else priced.bound, False
             )
-        column_dives = self._beside(deadline.remaining()) and gap_shape(d) is not None
+        # Where column dives will run beside the MIP, they are the better dive: on d20200 the
+        # 1.7 s the MIP on the LP's support took gave them 12243 instead of 12253 (3 runs each).
+        # (Not in tier 0, whose proof may rest on that MIP's plan alone, as on d60900; and only
+        # where the MIP will have its second: it gets what the cut rounds leave.)
+        column_dives = (
+            tier.number != 0
+            and self.full
+            and self._beside(deadline.remaining() * (1 - _CUT_SHARE))
+            and self._gap_shape() is not None
+        )
         if priced is not None and not self.small and not column_dives:
             # A small part's MIP finds a plan as fast as the dive would: only large ones dive.
-            # Where column dives run beside the MIP, they are the better dive: on d20200 the
-            # 1.7 s this one took gave them 12243 instead of 12253 (3 runs each).
             self._dive(tier, priced.support, Deadline(deadline.remaining() * _DIVE_SHARE))
         if priced is not None and tier.number != 0:
             # (Tier 0 counts staffed requests: its LP bound is as good as the optimum there, and

@@ -154,9 +154,12 @@ def _all_columns(shape: GapShape) -> tuple[np.ndarray, np.ndarray]:
     return np.array(agents), np.array(sets)
 
 
-def test_the_root_lp_is_the_master_over_every_column() -> None:
-    """Pricing finds every column that matters: the root's LP equals the master LP over all
-    feasible sets (enumerated), and its Lagrangian bound lies below it."""
+def test_the_root_lp_is_the_master_over_every_column(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pricing finds every column that matters: the root's LP, generated to the end, equals the
+    master LP over all feasible sets (enumerated), and its Lagrangian bound lies below it."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("matcher.engines.column_dive"), "_NODE_GAP", 0.0)
     d = _gap(3, agents=3, jobs=7)
     shape = _shape(d)
     agents, sets = _all_columns(shape)
@@ -181,13 +184,32 @@ def test_fixing_a_column_rules_out_those_that_share_a_volunteer_or_request() -> 
     assert master.add(agents[:5], sets[:5]) == 0  # already in the pool
     chosen = int(np.flatnonzero(sets.sum(axis=1) == 2)[0])
     master.fix([chosen])
-    _, values, _, _, _ = master.solve()
+    _, values, _, _, _ = master.solve(10.0)
     assert values[chosen] == pytest.approx(1.0)
     clash = (agents == agents[chosen]) | (sets & sets[chosen]).any(axis=1)
     clash[chosen] = False
     assert np.allclose(values[clash], 0.0)
     master.fix([])  # and undoing it frees them again
     assert master.upper.min() == 1.0 and master.lower.max() == 0.0
+    free_lp, _, _, _, _ = master.solve(10.0)
+    fresh = _Master(shape)
+    fresh.add(agents, sets)
+    assert free_lp == pytest.approx(fresh.solve(10.0)[0])
+
+
+def test_a_column_added_under_a_fixing_that_rules_it_out_stays_at_zero() -> None:
+    d = _gap(4, agents=3, jobs=6)
+    shape = _shape(d)
+    agents, sets = _all_columns(shape)
+    pair = np.flatnonzero(sets.sum(axis=1) == 2)
+    master = _Master(shape)
+    master.add(agents[pair[:1]], sets[pair[:1]])
+    master.fix([0])
+    same_volunteer = np.flatnonzero((agents == agents[pair[0]]) & (sets.sum(axis=1) == 1))[:1]
+    assert master.add(agents[same_volunteer], sets[same_volunteer]) == 1
+    assert master.upper[-1] == 0.0
+    _, values, _, _, _ = master.solve(10.0)
+    assert values[-1] == 0.0
 
 
 # --- column_dive ----------------------------------------------------------------------------
@@ -215,6 +237,7 @@ def test_the_dive_returns_only_plans_better_than_its_start() -> None:
     shape = _shape(d)
     best = column_dive(shape, None, Deadline(10.0), Control())
     assert best is not None
+    assert d.pair_cost[shape.selection(best, d.num_pairs)].sum() == _optimum(d)
     assert column_dive(shape, best, Deadline(10.0), Control()) is None  # nothing better
     greedy = ENGINES["greedy"](d, SolveParams(), Control()).selected
     assert d.violations(greedy) == (0, 0)
@@ -228,6 +251,29 @@ def test_the_dive_stops_when_asked() -> None:
     stats = DiveStats()
     column_dive(_shape(d), None, Deadline(60.0), Control(should_stop=lambda: True), stats)
     assert stats.dives == 0 and stats.lp_solves <= 1
+
+
+def test_the_dive_stops_soon_when_asked_midway() -> None:
+    import time
+
+    d = _gap(6, agents=8, jobs=60)
+    asked: list[float] = []
+
+    def stop() -> bool:
+        asked.append(time.perf_counter())
+        return len(asked) > 400
+
+    column_dive(_shape(d), None, Deadline(60.0), Control(should_stop=stop))
+    assert len(asked) > 400
+    assert time.perf_counter() - asked[400] < 2.0  # a pricing or a 0.3 s MIP at most
+
+
+def test_unbounded_caps_are_clipped_to_the_volunteers_whole_load() -> None:
+    d = _gap(9, agents=3, jobs=8)
+    d = replace(d, volunteer_capacity=np.array([2**50, 40, 2**50]))
+    shape = _shape(d)
+    whole = np.bincount(d.pair_volunteer, weights=d.pair_load)
+    assert shape.capacity.tolist() == [int(whole[0]), 40, int(whole[2])]
 
 
 # --- beside the optimal engine's MIP --------------------------------------------------------
@@ -272,9 +318,45 @@ def test_column_dives_replace_the_mip_on_the_lps_support(
     optimal = importlib.import_module("matcher.engines.optimal")
     calls: list[int] = []
     monkeypatch.setattr(optimal._PartSolver, "_dive", lambda self, *a: calls.append(1))
+    mip_that_finds_nothing(monkeypatch)  # so that the MIP runs its time and the dives run
     d = _gap(8, agents=10, jobs=205, slack=1.5)
     assert d.num_pairs > optimal._SMALL_PART
     result = ENGINES["optimal"](d, SolveParams(time_limit_s=4, workers=workers), Control())
-    assert d.violations(result.selected) == (0, 0)
     assert (len(calls) > 0) == (workers == 1)
-    assert (float(result.stats.get("beside_dives", 0)) > 0) == (workers == 2)
+    assert (float(result.stats.get("beside_dive_lp_solves", 0)) > 0) == (workers == 2)
+
+
+def test_parts_of_more_requests_than_measured_are_not_dived() -> None:
+    import importlib
+
+    limit = importlib.import_module("matcher.engines.column_dive")._MAX_REQUESTS
+    for jobs in (limit, limit + 1):  # (small caps: the knapsack tables stay within theirs)
+        d = replace(_gap(10, agents=2, jobs=jobs), volunteer_capacity=np.full(2, 500))
+        assert (gap_shape(d) is None) == (jobs > limit)
+
+
+def test_a_master_lp_out_of_time_ends_the_dives_with_the_best_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HiGHS cannot be stopped within an LP: one that ends without an optimum (out of its
+    `_LP_SECONDS`, say) ends the dives, with the best plan found before it."""
+    import importlib
+
+    module = importlib.import_module("matcher.engines.column_dive")
+    solve = module._Master.solve
+    solved: list[int] = []
+
+    def fails_after_the_root(self: _Master, seconds: float) -> object:
+        solved.append(1)
+        if len(solved) > 6:  # (12 solves in all without the failure)
+            raise module._LpFailed("time limit reached")
+        return solve(self, seconds)
+
+    monkeypatch.setattr(module._Master, "solve", fails_after_the_root)
+    d = _gap(11, agents=6, jobs=40)
+    stats = DiveStats()
+    plan = column_dive(_shape(d), None, Deadline(30.0), Control(), stats)
+    assert len(solved) == 7
+    assert (plan is None) == (not stats.values)
+    if plan is not None:
+        assert d.violations(_shape(d).selection(plan, d.num_pairs)) == (0, 0)

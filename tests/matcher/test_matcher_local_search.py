@@ -370,3 +370,34 @@ def test_same_seed_same_plan(seed: int) -> None:
     first = search(data, start, seed=seed, max_iterations=400)
     second = search(data, start, seed=seed, max_iterations=400)
     assert np.array_equal(first, second)
+
+
+def test_a_failing_column_dive_leaves_the_search_its_plan(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The dives are a heuristic: should they fail, the search goes on from the plan given."""
+    import importlib
+
+    from matcher.engines.column_dive import gap_shape
+
+    module = importlib.import_module("matcher.engines.local_search")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("broken on purpose")
+
+    monkeypatch.setattr(module, "column_dive", broken)
+    rng = np.random.default_rng(3)
+    pv, pr = np.divmod(np.arange(4 * 10), 10)
+    data = ProblemData.build(
+        num_volunteers=4, num_requests=10, pair_volunteer=pv, pair_request=pr,
+        pair_cost=rng.integers(1, 50, 40), pair_load=rng.integers(1, 10, 40),
+        volunteer_capacity=np.full(4, 30), request_mandatory=np.ones(10, dtype=bool),
+    )  # fmt: skip
+    gap = gap_shape(data)
+    assert gap is not None
+    start = greedy_selection(data).selected
+    with caplog.at_level("WARNING"):
+        search = BackgroundSearch(data, start, 0.5, Control(), seed=0, gap=gap)
+        plan = search.stop()
+    assert plan is not None  # the search's, from `start`
+    assert "column dive failed (RuntimeError: broken on purpose)" in caplog.text
