@@ -184,17 +184,17 @@ def test_fixing_a_column_rules_out_those_that_share_a_volunteer_or_request() -> 
     assert master.add(agents[:5], sets[:5]) == 0  # already in the pool
     chosen = int(np.flatnonzero(sets.sum(axis=1) == 2)[0])
     master.fix([chosen])
-    _, values, _, _, _ = master.solve(10.0)
+    _, values, _, _, _ = master.solve()
     assert values[chosen] == pytest.approx(1.0)
     clash = (agents == agents[chosen]) | (sets & sets[chosen]).any(axis=1)
     clash[chosen] = False
     assert np.allclose(values[clash], 0.0)
     master.fix([])  # and undoing it frees them again
     assert master.upper.min() == 1.0 and master.lower.max() == 0.0
-    free_lp, _, _, _, _ = master.solve(10.0)
+    free_lp, _, _, _, _ = master.solve()
     fresh = _Master(shape)
     fresh.add(agents, sets)
-    assert free_lp == pytest.approx(fresh.solve(10.0)[0])
+    assert free_lp == pytest.approx(fresh.solve()[0])
 
 
 def test_a_column_added_under_a_fixing_that_rules_it_out_stays_at_zero() -> None:
@@ -208,7 +208,7 @@ def test_a_column_added_under_a_fixing_that_rules_it_out_stays_at_zero() -> None
     same_volunteer = np.flatnonzero((agents == agents[pair[0]]) & (sets.sum(axis=1) == 1))[:1]
     assert master.add(agents[same_volunteer], sets[same_volunteer]) == 1
     assert master.upper[-1] == 0.0
-    _, values, _, _, _ = master.solve(10.0)
+    _, values, _, _, _ = master.solve()
     assert values[-1] == 0.0
 
 
@@ -265,7 +265,7 @@ def test_the_dive_stops_soon_when_asked_midway() -> None:
 
     column_dive(_shape(d), None, Deadline(60.0), Control(should_stop=stop))
     assert len(asked) > 400
-    assert time.perf_counter() - asked[400] < 2.0  # a pricing or a 0.3 s MIP at most
+    assert time.perf_counter() - asked[400] < 3.0  # a pricing or a 1 s MIP at most
 
 
 def test_unbounded_caps_are_clipped_to_the_volunteers_whole_load() -> None:
@@ -346,11 +346,11 @@ def test_a_master_lp_out_of_time_ends_the_dives_with_the_best_plan(
     solve = module._Master.solve
     solved: list[int] = []
 
-    def fails_after_the_root(self: _Master, seconds: float) -> object:
+    def fails_after_the_root(self: _Master) -> object:
         solved.append(1)
         if len(solved) > 6:  # (12 solves in all without the failure)
             raise module._LpFailed("time limit reached")
-        return solve(self, seconds)
+        return solve(self)
 
     monkeypatch.setattr(module._Master, "solve", fails_after_the_root)
     d = _gap(11, agents=6, jobs=40)
@@ -360,3 +360,21 @@ def test_a_master_lp_out_of_time_ends_the_dives_with_the_best_plan(
     assert (plan is None) == (not stats.values)
     if plan is not None:
         assert d.violations(_shape(d).selection(plan, d.num_pairs)) == (0, 0)
+
+
+def test_the_master_lps_time_limit_is_per_solve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS counts its time limit over all runs of an instance: the cap must apply to each."""
+    import importlib
+
+    monkeypatch.setattr(
+        importlib.import_module("matcher.engines.column_dive"), "_LP_SECONDS", 0.005
+    )
+    d = _gap(4, agents=3, jobs=6)
+    shape = _shape(d)
+    agents, sets = _all_columns(shape)
+    master = _Master(shape)
+    master.add(agents, sets)
+    for round_ in range(300):  # far more than 5 ms of solving in all
+        master.fix([round_ % len(agents)] if round_ % 2 else [])
+        master.solve()
+    assert master.highs.getRunTime() > 0.005
