@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -83,10 +84,13 @@ class GapShape:
     index (-1 where none), `cost` and `load` its cost and load (where a pair exists)."""
 
     pair: IntArray
-    allowed: BoolArray  # pair >= 0
     cost: FloatArray
     load: IntArray
     capacity: IntArray
+
+    @cached_property  # read by every pricing
+    def allowed(self) -> BoolArray:
+        return self.pair >= 0
 
     def agents(self, selected: BoolArray) -> IntArray:
         """The volunteer of each request in a plan (-1 where none)."""
@@ -136,7 +140,7 @@ def gap_shape(data: ProblemData) -> GapShape | None:
     load = np.zeros((m, n), dtype=np.int64)
     cost[data.pair_volunteer, data.pair_request] = data.pair_cost
     load[data.pair_volunteer, data.pair_request] = data.pair_load
-    return GapShape(pair, pair >= 0, cost, load, capacity.astype(np.int64))
+    return GapShape(pair, cost, load, capacity.astype(np.int64))
 
 
 @dataclass

@@ -78,9 +78,9 @@ _PART_SECONDS = 0.5
 _MIP_SHARE = 0.5
 # With two workers, a MIP given at least this many seconds on a part the local search takes whole
 # has the search run beside it, from the plan in hand: on D-type GAPs HiGHS spent 7.8 s of 10
-# finding a worse plan than the search's (`BackgroundSearch`).
+# finding a worse plan than the search's (`BackgroundSearch`; on a GAP-shaped part,
+# column-generation dives come first: `column_dive`).
 _BESIDE_MIN_S = 1.0
-# (On a GAP-shaped part, column-generation dives come first: `column_dive`.)
 # Cores this process may run on: with one, a second worker would only slow HiGHS down.
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 # Share of such a MIP's time for a first, short one when the plan in hand is no plan of the tier.
@@ -417,10 +417,8 @@ class _PartSolver:
             search.stop(raise_error=False)  # never leave the search running past its MIP
             raise
         searched = search.stop()
-        self.stats["beside_iterations"] = (
-            self.stats.get("beside_iterations", 0.0) + search.stats.iterations
-        )
         for key, value in (
+            ("beside_iterations", search.stats.iterations),
             ("beside_dives", search.dive_stats.dives),
             ("beside_dive_lp_solves", search.dive_stats.lp_solves),
         ):
