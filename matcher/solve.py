@@ -17,9 +17,9 @@ import numpy as np
 from .compile import Compiled, compile_instance
 from .engines import ENGINES
 from .engines.base import Control, EngineResult, SolveParams, Status
-from .engines.optimal import fairness_penalty
 from .explain import explain
 from .model import Assignment, Bound, Instance, Objective, Plan
+from .objective import fairness_penalty
 from .validate import instance_warnings, parse_instance
 
 __all__ = ["DEFAULT_TIME_LIMIT_S", "EngineName", "build_plan", "solve"]

@@ -21,6 +21,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..objective import lexicographic_key
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline
 from .decompose import restrict
@@ -52,8 +53,6 @@ def improve(
     `staff`: mandatory requests the plan leaves short; `hint`: a fractional plan (an LP
     optimum) to round into a second start; `alternative`: another plan to start from (see
     `local_search`)."""
-    from .optimal import lexicographic_key
-
     if data.num_volunteers < 2 or data.num_pairs == 0:
         return selected
     share = 1.0 if searched_whole(data, selected) else 1.0 - _LNS_SHARE

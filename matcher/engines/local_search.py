@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..objective import lexicographic_key
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline
 from .column_dive import DiveStats, GapShape, column_dive, gap_shape
@@ -116,8 +117,6 @@ def local_search(
     that second start. A second start, from the hint, for `staff` or from `alternative`, gets
     part of the time and is kept if it ends better than `selected`. Stops at the deadline, on a
     stop request, or after `max_iterations` tabu iterations."""
-    from .optimal import lexicographic_key
-
     started = time.perf_counter()
     stats = stats if stats is not None else SearchStats()
     rng = np.random.default_rng(seed)

@@ -315,12 +315,12 @@ def test_column_dives_replace_the_mip_on_the_lps_support(
     import importlib
 
     warm_up()
-    optimal = importlib.import_module("matcher.engines.optimal")
+    tier = importlib.import_module("matcher.engines.optimal.tier")
     calls: list[int] = []
-    monkeypatch.setattr(optimal._PartSolver, "_dive", lambda self, *a: calls.append(1))
+    monkeypatch.setattr(tier, "dive", lambda *a: calls.append(1))
     mip_that_finds_nothing(monkeypatch)  # so that the MIP runs its time and the dives run
     d = _gap(8, agents=10, jobs=205, slack=1.5)
-    assert d.num_pairs > optimal._SMALL_PART
+    assert d.num_pairs > tier.SMALL_PART
     result = ENGINES["optimal"](d, SolveParams(time_limit_s=4, workers=workers), Control())
     assert (len(calls) > 0) == (workers == 1)
     assert (float(result.stats.get("beside_dive_lp_solves", 0)) > 0) == (workers == 2)
@@ -366,15 +366,17 @@ def test_the_master_lps_time_limit_is_per_solve(monkeypatch: pytest.MonkeyPatch)
     """HiGHS counts its time limit over all runs of an instance: the cap must apply to each."""
     import importlib
 
-    monkeypatch.setattr(
-        importlib.import_module("matcher.engines.column_dive"), "_LP_SECONDS", 0.005
-    )
+    # A cap no single solve of this tiny master comes near, even on a loaded machine, and more
+    # solves than it takes to pass it in all.
+    cap = 0.2
+    monkeypatch.setattr(importlib.import_module("matcher.engines.column_dive"), "_LP_SECONDS", cap)
     d = _gap(4, agents=3, jobs=6)
     shape = _shape(d)
     agents, sets = _all_columns(shape)
     master = _Master(shape)
     master.add(agents, sets)
-    for round_ in range(300):  # far more than 5 ms of solving in all
+    round_ = 0
+    while master.highs.getRunTime() <= 2 * cap:
         master.fix([round_ % len(agents)] if round_ % 2 else [])
         master.solve()
-    assert master.highs.getRunTime() > 0.005
+        round_ += 1

@@ -6,7 +6,6 @@ them)."""
 
 from __future__ import annotations
 
-import importlib
 import itertools
 
 import numpy as np
@@ -19,10 +18,12 @@ from matcher import ENGINES, ProblemData, SolveParams
 from matcher.engines.base import Control, Deadline, Status
 from matcher.engines.cuts import MAX_SUPPORT, Cut, CutPool, _knapsack, separate, violated
 from matcher.engines.formulation import Formulation, RowKind, formulate
+from matcher.engines.optimal.columns import grow
+from matcher.engines.optimal.face import fixed_by_potential
+from matcher.engines.optimal.part import PartSolver
+from matcher.engines.optimal.tiers import Tier
 from matcher.engines.pricing import LpSolution, PairLinear, potentials, solve_lp
 from matcher.engines.state import Incidence
-
-optimal_module = importlib.import_module("matcher.engines.optimal")
 
 
 def one_volunteer(
@@ -200,12 +201,12 @@ def test_the_lp_with_cuts_reaches_the_integer_optimum() -> None:
     """The combined tier's LP bound on the knapsack split: W * 2 - 1010 with cuts, and far above
     it (W * 2 - 10 - 10 * 2/3 - 1000/3) with the volunteer rows alone."""
     data = knapsack_split_week()
-    solver = optimal_module._PartSolver(data, Deadline(5.0), SolveParams(), Control())
+    state = PartSolver(data, Deadline(5.0), SolveParams(), Control()).state
     weight = 2.0 * 1000 + 1.0
-    tier = optimal_module.Tier(12, PairLinear(coverage=weight, cost=-1.0), maximize=True)
-    priced = solver._grow(tier, Deadline(5.0))
+    tier = Tier(12, PairLinear(coverage=weight, cost=-1.0), maximize=True)
+    priced = grow(state, tier, Deadline(5.0))
     assert priced is not None
-    assert len(solver.cuts) >= 1
+    assert len(state.cuts) >= 1
     assert priced.bound == pytest.approx(2 * weight - 1010)
     plain = linprog(
         -(2 * weight - np.array([10, 10, 1000, 1000])),
@@ -275,7 +276,7 @@ def test_fixing_by_potential_keeps_free_what_a_plan_within_the_gap_could_move() 
     data = one_volunteer([1, 1, 1, 1], 10)
     form = formulate(data)
     potential = np.array([-10.0, -3.2, 3.4, 10.0])
-    fixed = optimal_module._fixed_by_potential(form, potential, 3.0)
+    fixed = fixed_by_potential(form, potential, 3.0)
     assert fixed.var_lo[:4].tolist() == [0, 0, 0, 1]
     assert fixed.var_hi[:4].tolist() == [0, 1, 1, 1]
 
@@ -292,7 +293,7 @@ def test_fixing_by_potential_leaves_pinned_pairs_alone() -> None:
         pair_pinned=[True, False],
     )
     form = formulate(data)
-    fixed = optimal_module._fixed_by_potential(form, np.array([-1000.0, -1000.0]), 0.0)
+    fixed = fixed_by_potential(form, np.array([-1000.0, -1000.0]), 0.0)
     assert fixed.var_lo[:2].tolist() == [1, 0]
     assert fixed.var_hi[:2].tolist() == [1, 0]
 

@@ -47,6 +47,10 @@ from matcher import (
 )
 from matcher.engines.base import Deadline
 from matcher.engines.local_search import warm_up
+from matcher.engines.optimal.mip import tier_mip
+from matcher.engines.optimal.part import PartSolver
+from matcher.engines.optimal.tier import solve_tier
+from matcher.engines.optimal.tiers import COVERAGE, TRAVEL, Tier
 
 # --------------------------------------------------------------------------------------------
 # The array form, against brute force
@@ -420,15 +424,15 @@ def _record_mip_limits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Patch the engine's MIP call to record each time limit it is given."""
     import importlib
 
-    optimal_module = importlib.import_module("matcher.engines.optimal")
+    mip_module = importlib.import_module("matcher.engines.optimal.mip")
     limits: list[float] = []
-    solve_milp = optimal_module.solve_milp
+    solve_milp = mip_module.solve_milp
 
     def recording(*args: Any, **kwargs: Any) -> Any:
         limits.append(float(kwargs["time_limit_s"]))
         return solve_milp(*args, **kwargs)
 
-    monkeypatch.setattr(optimal_module, "solve_milp", recording)
+    monkeypatch.setattr(mip_module, "solve_milp", recording)
     return limits
 
 
@@ -438,9 +442,6 @@ def test_a_tier_whose_bound_the_incumbent_attains_needs_no_mip(
     """Coverage (tier 1) where the greedy plan already staffs every request: the LP bound is
     attained, so the tier is proven without a MIP (on the 900-job GAP, tier 0's MIP spent 16 s
     finding a worse plan than the one in hand)."""
-    import importlib
-
-    optimal_module = importlib.import_module("matcher.engines.optimal")
     d = ProblemData.build(
         num_volunteers=3,
         num_requests=3,
@@ -449,10 +450,8 @@ def test_a_tier_whose_bound_the_incumbent_attains_needs_no_mip(
         pair_cost=[1, 2, 3, 4],
     )
     limits = _record_mip_limits(monkeypatch)
-    solver = optimal_module._PartSolver(d, Deadline(5.0), SolveParams(), Control())
-    outcome = solver._tier(
-        optimal_module.Tier(1, optimal_module.COVERAGE, maximize=True), closure_limit=2.0
-    )
+    solver = PartSolver(d, Deadline(5.0), SolveParams(), Control())
+    outcome = solve_tier(solver.state, Tier(1, COVERAGE, maximize=True), closure_limit=2.0)
     assert outcome is not None and outcome.proven and outcome.value == 3
     assert limits == []
 
@@ -465,7 +464,7 @@ def test_one_mip_of_a_large_part_takes_at_most_half_the_time_left(
     prove its tier leaves time to the local search."""
     import importlib
 
-    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal"), "_FULL_COLUMNS", 1000)
+    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal.part"), "FULL_COLUMNS", 1000)
     d = _random_gap(3, agents=30, jobs=100, max_cost=50, capacity=60)
     limits = _record_mip_limits(monkeypatch)
     ENGINES["optimal"](d, SolveParams(time_limit_s=20), Control())
@@ -527,7 +526,7 @@ def test_a_single_core_runs_no_search_beside_the_mip(monkeypatch: pytest.MonkeyP
     import importlib
 
     warm_up()
-    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal"), "_CORES", 1)
+    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal.mip"), "_CORES", 1)
     d = _gap_with_a_feasible_greedy_plan()
     mip_that_finds_nothing(monkeypatch)
     result = ENGINES["optimal"](d, SolveParams(time_limit_s=5), Control())
@@ -544,7 +543,7 @@ def test_a_short_first_mip_without_a_plan_leaves_the_rest_of_the_time_to_the_mip
 
     from matcher.engines.milp import MilpOutcome, Solved
 
-    optimal_module = importlib.import_module("matcher.engines.optimal")
+    mip_module = importlib.import_module("matcher.engines.optimal.mip")
     # A conflict set makes it no GAP: on a GAP the column dive starts without a plan instead.
     d = replace(_tiny_gap(), conflict_indptr=np.array([0, 2]), conflict_requests=np.array([0, 1]))
     limits: list[float] = []
@@ -555,12 +554,12 @@ def test_a_short_first_mip_without_a_plan_leaves_the_rest_of_the_time_to_the_mip
             time.sleep(limits[0])  # HiGHS uses up the short MIP's time
         return MilpOutcome(Solved.UNKNOWN, None, None, None, limits[-1])
 
-    monkeypatch.setattr(optimal_module, "solve_milp", nothing_yet)
-    solver = optimal_module._PartSolver(d, Deadline(30.0), SolveParams(), Control())
-    solver.incumbent = np.zeros(d.num_pairs, dtype=bool)  # every job short
-    form = solver._formulation([])
-    tier = optimal_module.Tier(2, optimal_module.TRAVEL, maximize=False)
-    outcome, searched = solver._mip(form, np.ones(form.num_vars), tier, 10.0)
+    monkeypatch.setattr(mip_module, "solve_milp", nothing_yet)
+    solver = PartSolver(d, Deadline(30.0), SolveParams(), Control())
+    solver.state.incumbent = np.zeros(d.num_pairs, dtype=bool)  # every job short
+    form = solver.state.formulation([])
+    tier = Tier(2, TRAVEL, maximize=False)
+    outcome, searched = tier_mip(solver.state, form, np.ones(form.num_vars), tier, 10.0)
     assert outcome.solved is Solved.UNKNOWN and searched is None
     assert len(limits) == 2
     assert limits[0] == pytest.approx(0.5)

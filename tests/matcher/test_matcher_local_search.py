@@ -35,7 +35,7 @@ from matcher.engines.local_search import (
     local_search,
     warm_up,
 )
-from matcher.engines.optimal import lexicographic_key
+from matcher.objective import lexicographic_key
 
 
 def random_problem(seed: int, nv: int = 8, nr: int = 12, density: float = 0.6) -> ProblemData:

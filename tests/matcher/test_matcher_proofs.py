@@ -33,13 +33,13 @@ from matcher_testkit import (
 )
 
 from matcher import ENGINES, Control, ProblemData, SolveParams, check_plan, parse_instance, solve
-from matcher.engines.base import EngineResult, plan_coverage
-from matcher.engines.optimal import soft_score
+from matcher.engines.base import EngineResult
+from matcher.objective import plan_coverage, soft_score
 from matcher.problem import UNLIMITED
 
 TIME_LIMIT_S = 2.0
 # The module, not the engine function `matcher.engines.optimal` that shadows its name.
-optimal_module = importlib.import_module("matcher.engines.optimal")
+optimal_part = importlib.import_module("matcher.engines.optimal.part")
 KM_SLACK = 1e-3  # plans and stats round kilometres to metres
 
 
@@ -606,7 +606,7 @@ def test_claims_on_random_arrays(columns: str, problem: tuple[ProblemData, Probl
     note(f"whole: {describe(whole)}\ngiven: {describe(data)}")
     with pytest.MonkeyPatch.context() as patch:
         if columns == "restricted":
-            patch.setattr(optimal_module, "_FULL_COLUMNS", 0)
+            patch.setattr(optimal_part, "FULL_COLUMNS", 0)
         result = ENGINES["optimal"](data, SolveParams(time_limit_s=0.5), Control())
     assert_array_claims(whole, data, result)
 
