@@ -210,6 +210,7 @@ def test_coverage_proven_is_not_claimed_for_parts_left_unsolved() -> None:
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("capped_candidates")
 def test_optimal_soft_score_accounts_for_candidates_left_out_by_compile() -> None:
     """60 volunteers at the request's own place all qualify; compile keeps 52 of them (ties,
     in input order). The last one prefers the service: the same coverage and travel (0 km)
@@ -357,6 +358,7 @@ def crowded_with_exclusions(needed: int, excluded: int, *, mandatory: bool = Fal
     return instance
 
 
+@pytest.mark.usefixtures("capped_candidates")
 @pytest.mark.parametrize("mandatory", [False, True], ids=["optional", "mandatory"])
 def test_request_whose_kept_candidates_all_declined_is_not_called_unstaffable(
     mandatory: bool,
@@ -373,6 +375,7 @@ def test_request_whose_kept_candidates_all_declined_is_not_called_unstaffable(
         assert pairs_of(plan) == {("far", "r1")}
 
 
+@pytest.mark.usefixtures("capped_candidates")
 def test_coverage_bound_counts_candidates_behind_declined_ones() -> None:
     """r1 needs 2; 63 of its 64 kept candidates declined, leaving one pair and the volunteer
     2 km away outside the pairs. HEAD bounds coverage by the pairs kept (1) and says optimal
@@ -418,6 +421,7 @@ def dorm_and_ring() -> Json:
     return make_instance(vols, reqs)
 
 
+@pytest.mark.usefixtures("capped_candidates")
 @pytest.mark.parametrize("build", [colocated_exam_site, nearest_cannot_fit, dorm_and_ring])
 def test_mandatory_requests_staffable_beyond_compiles_cap_are_not_called_unstaffable(
     build: Any,
