@@ -42,7 +42,7 @@ from matcher import (
     parse_instance,
     solve,
 )
-from matcher.engines.local_search import warm_up
+from matcher.engines.kernels import warm_up
 
 log = logging.getLogger("volmatch.worker")
 

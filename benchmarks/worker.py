@@ -41,7 +41,7 @@ def main() -> int:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     # As in the service's solving process: the compiled local search is loaded before any
     # timed run (the engine would otherwise spend a fraction of a second of its budget on it).
-    from matcher.engines.local_search import warm_up
+    from matcher.engines.kernels import warm_up
 
     warm_up()
     for line in sys.stdin:

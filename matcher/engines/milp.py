@@ -34,6 +34,7 @@ _INTERRUPTS = (
     cb.HighsCallbackType.kCallbackIpmInterrupt,
 )
 _IMPROVED = cb.HighsCallbackType.kCallbackMipImprovingSolution
+_MIP_INTERRUPT = cb.HighsCallbackType.kCallbackMipInterrupt
 
 
 class Solved(Enum):
@@ -61,13 +62,16 @@ def solve_milp(
     abs_gap: float = 0.999,
     start: FloatArray | None = None,
     should_stop: Callable[[], bool] | None = None,
+    stop_at: Callable[[], float] | None = None,
     on_improved: Callable[[float], None] | None = None,
 ) -> MilpOutcome:
     """Optimise `objective` over `form`. `abs_gap` is the absolute gap at which the solve may
     stop and call the result optimal (below 1 proves an integer objective exactly). `start` (a
     value per variable) is a plan HiGHS starts from if it keeps every row; `should_stop` is
-    polled while HiGHS works (a stop returns the best plan so far); `on_improved` hears the
-    objective of each better plan HiGHS finds."""
+    polled while HiGHS works (a stop returns the best plan so far); `stop_at` gives a value
+    already attained elsewhere (another solve's plan): the solve stops once its proven bound
+    shows that nothing beats it by `abs_gap`; `on_improved` hears the objective of each better
+    plan HiGHS finds."""
     if form.num_vars == 0:  # nothing to choose: the empty plan, if the rows allow it
         feasible = bool(np.all(form.row_lo <= 0) and np.all(form.row_hi >= 0))
         if not feasible:
@@ -82,8 +86,8 @@ def solve_milp(
     if start is not None:
         index = np.arange(form.num_vars, dtype=np.int32)
         h.setSolution(form.num_vars, index, np.asarray(start, dtype=np.float64))
-    if should_stop is not None or on_improved is not None:
-        _listen(h, should_stop, on_improved)
+    if should_stop is not None or stop_at is not None or on_improved is not None:
+        _listen(h, maximize, abs_gap, should_stop, stop_at, on_improved)
     h.run()
     seconds = time.perf_counter() - started
     status = h.getModelStatus()
@@ -102,10 +106,20 @@ def solve_milp(
     return MilpOutcome(Solved.OPTIMAL if proven else Solved.FEASIBLE, values, value, bound, seconds)
 
 
+def _reported_bound(out: Any) -> float | None:
+    """The proven bound a MIP callback reports, if it has one yet."""
+    bound = float(out.mip_dual_bound)
+    return bound if np.isfinite(bound) else None
+
+
 def _model(form: Formulation, objective: FloatArray, maximize: bool) -> Any:
     """A HiGHS instance holding `form` with `objective`, quiet."""
     h = highs._Highs()
     h.setOptionValue("output_flag", False)
+    # One thread per solve (the engine runs its own solves side by side), and the same number
+    # for every instance: HiGHS's scheduler is one per process, and an instance asking for
+    # another count than the first fails to run.
+    h.setOptionValue("threads", 1)
     a = form.matrix.tocsc()
     h.passModel(
         form.num_vars,
@@ -129,20 +143,33 @@ def _model(form: Formulation, objective: FloatArray, maximize: bool) -> Any:
 
 def _listen(
     h: Any,
+    maximize: bool,
+    abs_gap: float,
     should_stop: Callable[[], bool] | None,
+    stop_at: Callable[[], float] | None,
     on_improved: Callable[[float], None] | None,
 ) -> None:
-    """Subscribe `h`'s callbacks: interrupts poll `should_stop`, better plans are reported."""
+    """Subscribe `h`'s callbacks: interrupts poll `should_stop` and compare the proven bound
+    with `stop_at`; better plans are reported."""
+    sign = 1.0 if maximize else -1.0
+
+    def enough(out: Any) -> bool:
+        bound = _reported_bound(out)
+        if stop_at is None or bound is None:
+            return False
+        return sign * (bound - stop_at()) < abs_gap
 
     def callback(kind: int, _message: str, out: Any, into: Any, _data: object) -> None:
         if kind == _IMPROVED:
             if on_improved is not None:
                 on_improved(float(out.objective_function_value))
-        elif should_stop is not None and should_stop():
+        elif (should_stop is not None and should_stop()) or (
+            kind == _MIP_INTERRUPT and enough(out)
+        ):
             into.user_interrupt = True
 
     h.setCallback(callback, None)
-    if should_stop is not None:
+    if should_stop is not None or stop_at is not None:
         for kind in _INTERRUPTS:
             h.startCallback(kind)
     if on_improved is not None:

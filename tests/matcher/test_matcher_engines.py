@@ -46,7 +46,7 @@ from matcher import (
     solve,
 )
 from matcher.engines.base import Deadline
-from matcher.engines.local_search import warm_up
+from matcher.engines.kernels import warm_up
 from matcher.engines.optimal.mip import tier_mip
 from matcher.engines.optimal.part import PartSolver
 from matcher.engines.optimal.tier import solve_tier
@@ -195,9 +195,25 @@ def test_generalised_assignment_problem() -> None:
     # which on real GAP instances was a hard feasibility MIP under the held travel row.
     assert result.stats["soft_proven"] is True
     assert "tier3_seconds" not in result.stats
-    with_bonus = replace(d, pair_bonus=np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0]))
-    result = ENGINES["optimal"](with_bonus, SolveParams(time_limit_s=2), Control())
-    assert "tier3_seconds" in result.stats
+
+
+def test_a_part_on_all_its_pairs_settles_the_soft_score_in_its_combined_mip() -> None:
+    """Two volunteers, two requests, every pair 100 m: two plans tie on coverage and travel, and
+    only one holds the preferred pair. The combined MIP weighs the soft score as a tie-breaker,
+    so it picks that plan and proves tier 3 without a solve of its own."""
+    d = ProblemData.build(
+        num_volunteers=2,
+        num_requests=2,
+        pair_volunteer=[0, 0, 1, 1],
+        pair_request=[0, 1, 0, 1],
+        pair_cost=[100, 100, 100, 100],
+        volunteer_max_pairs=[1, 1],
+        pair_bonus=[0.0, 1.0, 0.0, 0.0],
+    )
+    result = ENGINES["optimal"](d, SolveParams(time_limit_s=2), Control())
+    assert result.status is Status.OPTIMAL and result.stats["soft_proven"] is True
+    assert np.flatnonzero(result.selected).tolist() == [1, 2]
+    assert "tier3_seconds" not in result.stats
 
 
 # --------------------------------------------------------------------------------------------
@@ -456,6 +472,31 @@ def test_a_tier_whose_bound_the_incumbent_attains_needs_no_mip(
     assert limits == []
 
 
+def test_a_part_on_all_its_pairs_goes_straight_to_its_mip(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A GAP of 2,050 pairs, all of them columns: no MIP on the LP's support and no rounds of
+    volunteer cuts before its MIP (which starts from the plan in hand and cuts for itself). The
+    same part on restricted columns dives and cuts."""
+    import importlib
+
+    tier = importlib.import_module("matcher.engines.optimal.tier")
+    calls: list[int] = []
+    dive = tier.dive
+
+    def counted(*args: Any) -> None:
+        calls.append(1)
+        dive(*args)
+
+    monkeypatch.setattr(tier, "dive", counted)
+    d = _random_gap(8, agents=10, jobs=205, max_cost=50, capacity=700)
+    whole = ENGINES["optimal"](d, SolveParams(time_limit_s=5, workers=1), Control())
+    assert calls == [] and float(whole.stats.get("cuts", 0)) == 0
+    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal.part"), "FULL_COLUMNS", 1000)
+    ENGINES["optimal"](d, SolveParams(time_limit_s=5, workers=1), Control())
+    assert calls
+
+
 def test_one_mip_of_a_large_part_takes_at_most_half_the_time_left(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -559,8 +600,29 @@ def test_a_short_first_mip_without_a_plan_leaves_the_rest_of_the_time_to_the_mip
     solver.state.incumbent = np.zeros(d.num_pairs, dtype=bool)  # every job short
     form = solver.state.formulation([])
     tier = Tier(2, TRAVEL, maximize=False)
-    outcome, searched = tier_mip(solver.state, form, np.ones(form.num_vars), tier, 10.0)
+    outcome, searched = tier_mip(solver.state, form, np.ones(form.num_vars), tier, 10.0, gap=0.999)
     assert outcome.solved is Solved.UNKNOWN and searched is None
     assert len(limits) == 2
     assert limits[0] == pytest.approx(0.5)
     assert 9.0 <= limits[1] <= 9.51  # the rest of the 10 s, not 5 % of it
+
+
+def test_a_mip_and_a_column_dive_share_one_process() -> None:
+    """HiGHS keeps one scheduler per process: an instance asking for another thread count than
+    the first one that ran fails to run at all. The engine's MIPs and the column dive's master
+    LP, in either order, both solve."""
+    from matcher.engines.column_dive import DiveStats, column_dive, gap_shape
+    from matcher.engines.formulation import formulate
+    from matcher.engines.milp import Solved, solve_milp
+
+    d = _random_gap(5, agents=3, jobs=8, max_cost=40, capacity=60)
+    form = formulate(d)
+    objective = np.zeros(form.num_vars)
+    objective[: form.num_pairs] = d.pair_cost
+    shape = gap_shape(d)
+    assert shape is not None
+    for _ in range(2):
+        assert solve_milp(form, objective, maximize=False, time_limit_s=10).solved is Solved.OPTIMAL
+        stats = DiveStats()
+        column_dive(shape, None, Deadline(10.0), Control(), stats)
+        assert np.isfinite(stats.root_lp)

@@ -25,6 +25,7 @@ from matcher import Control, ProblemData
 from matcher.engines import tabu_kernel as kernel
 from matcher.engines.base import Deadline
 from matcher.engines.greedy import greedy_selection
+from matcher.engines.kernels import warm_up
 from matcher.engines.lns import improve
 from matcher.engines.local_search import (
     BackgroundSearch,
@@ -33,7 +34,6 @@ from matcher.engines.local_search import (
     _Static,
     _Window,
     local_search,
-    warm_up,
 )
 from matcher.objective import lexicographic_key
 

@@ -28,10 +28,11 @@ import numpy as np
 from ...objective import plan_coverage
 from ...problem import IntArray, ProblemData
 from ..base import Control, Deadline, EngineResult, Progress, SolveParams, Status
+from ..column_dive import gap_shape
 from ..decompose import Part, split
 from ..greedy import greedy_selection, short_requests
-from ..local_search import warm_up
-from .part import PartResult, PartSolver, replace_mandatory, trivial_bound
+from ..kernels import prepare
+from .part import FULL_COLUMNS, PartResult, PartSolver, replace_mandatory, trivial_bound
 
 __all__ = ["optimal"]
 
@@ -43,9 +44,6 @@ _PART_SECONDS = 0.5
 def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineResult:
     deadline = Deadline(params.time_limit_s)
     started = time.perf_counter()
-    # The local search's compiled loop, loaded now (a fraction of a second in a fresh process)
-    # so that its time counts here, not after a tier's deadline.
-    warm_up()
     selected = np.zeros(data.num_pairs, dtype=bool)
     per_request = np.bincount(data.pair_request, minlength=data.num_requests)
     # Mandatory requests with fewer candidates than their minimum fail before any search.
@@ -57,6 +55,10 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
     starved: list[IntArray] = []
     cost_bound: float | None = 0.0
     parts = split(replace_mandatory(data, at_fault[0]))
+    if any(p.data.num_pairs > FULL_COLUMNS or gap_shape(p.data) is not None for p in parts):
+        # The local search will be wanted early (beside the MIPs of large or GAP-shaped parts):
+        # its compiled loop starts loading now. Parts the MIPs prove alone never wait for it.
+        prepare()
     total_pairs = max(sum(p.data.num_pairs for p in parts), 1)
     bound = 0
     proven = True

@@ -32,7 +32,7 @@ def solve_soft_tier(state: PartState, extra: list[Row]) -> bool:
     face = _on_optimal_face(state, state.formulation(extra), state.budget.share(FACE_SHARE))
     form, soft = face.with_soft_terms(d)
     outcome = run_mip(
-        form, soft, maximize=True, seconds=state.budget.tier(3).remaining(), gap=1e-6
+        state, form, soft, maximize=True, seconds=state.budget.tier(3).remaining(), gap=1e-6
     )
     state.take(form, outcome)
     state.stats["tier3_seconds"] = time.perf_counter() - started

@@ -12,17 +12,20 @@ search spent seconds repairing the greedy plan); without one, the MIP runs alone
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Callable
 
 from ...problem import BoolArray, FloatArray
 from ..formulation import Formulation
+from ..kernels import ready
 from ..local_search import BackgroundSearch, searched_whole
 from ..milp import MilpOutcome, Solved, solve_milp
 from .budget import FIRST_PLAN_SHARE
 from .state import PartState
 from .tiers import Tier
 
-__all__ = ["abs_gap", "has_search_beside", "run_mip", "tier_mip"]
+__all__ = ["SideMip", "abs_gap", "has_search_beside", "run_mip", "tier_mip", "two_cores"]
 
 # With two workers, a MIP given at least this many seconds on a part the local search takes whole
 # has the search run beside it, from the plan in hand.
@@ -32,16 +35,21 @@ _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else o
 
 
 def tier_mip(
-    state: PartState, form: Formulation, objective: FloatArray, tier: Tier, seconds: float
+    state: PartState,
+    form: Formulation,
+    objective: FloatArray,
+    tier: Tier,
+    seconds: float,
+    *,
+    gap: float,
 ) -> tuple[MilpOutcome, BoolArray | None]:
-    """A tier's MIP for at most `seconds`, and the plan of the local search run beside it on the
-    second worker (None without one)."""
+    """A tier's MIP for at most `seconds` (stopping within `gap` of the optimum), and the plan
+    of the local search run beside it on the second worker (None without one)."""
 
     def solve(limit: float) -> MilpOutcome:
-        return solve_milp(
-            form, objective, maximize=tier.maximize, time_limit_s=limit,
-            abs_gap=abs_gap(state, tier),
-        )  # fmt: skip
+        return run_mip(
+            state, form, objective, maximize=tier.maximize, seconds=limit, gap=gap
+        )
 
     if not has_search_beside(state, seconds):
         return solve(seconds), None
@@ -70,19 +78,62 @@ def tier_mip(
 
 
 def run_mip(
-    form: Formulation, objective: FloatArray, *, maximize: bool, seconds: float, gap: float
+    state: PartState,
+    form: Formulation,
+    objective: FloatArray,
+    *,
+    maximize: bool,
+    seconds: float,
+    gap: float,
+    stop_at: Callable[[], float] | None = None,
 ) -> MilpOutcome:
-    """One MIP alone: every MIP of the optimal engine goes through here or `tier_mip`."""
-    return solve_milp(form, objective, maximize=maximize, time_limit_s=seconds, abs_gap=gap)
+    """One MIP, started from the plan in hand and stopped on request: every MIP of the optimal
+    engine goes through here."""
+    return solve_milp(
+        form, objective, maximize=maximize, time_limit_s=seconds, abs_gap=gap,
+        start=form.start(state.data, state.incumbent), should_stop=state.control.should_stop,
+        stop_at=stop_at,
+    )  # fmt: skip
+
+
+class SideMip:
+    """A MIP on the second worker while this thread solves another (HiGHS releases the GIL, so
+    both use a core). `join()` waits for it and returns its outcome, or raises its error."""
+
+    def __init__(self, solve: Callable[[], MilpOutcome]) -> None:
+        self._outcome: MilpOutcome | None = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._outcome = solve()
+            except BaseException as exc:  # handed to the caller by join()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="side-mip", daemon=True)
+        self._thread.start()
+
+    def join(self) -> MilpOutcome:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._outcome is not None
+        return self._outcome
+
+
+def two_cores(state: PartState) -> bool:
+    """Whether this solve may keep two threads busy."""
+    return state.params.workers >= 2 and _CORES >= 2
 
 
 def has_search_beside(state: PartState, seconds: float) -> bool:
     """Whether a MIP of `seconds` has the search (or the column dive) run beside it."""
     return (
-        state.params.workers >= 2
-        and _CORES >= 2
+        two_cores(state)
+        and not state.side_busy
         and seconds >= _BESIDE_MIN_S
         and searched_whole(state.data, state.incumbent)
+        and ready()
     )
 
 

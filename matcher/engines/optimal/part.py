@@ -12,13 +12,25 @@ import numpy as np
 from ...objective import plan_coverage
 from ...problem import BoolArray, IntArray, ProblemData
 from ..base import Control, Deadline, SolveParams
+from ..formulation import Formulation
 from ..lns import improve
+from ..milp import MilpOutcome, Solved
 from .budget import COVERAGE_BOUND_SHARE, STARVED_CHECK_SHARE, PartBudget
 from .columns import grow
 from .face import solve_soft_tier
+from .mip import SideMip, abs_gap, run_mip, two_cores
 from .state import PartState
 from .tier import solve_tier
-from .tiers import COVERAGE, TRAVEL, Tier, combined, combined_weight, held_travel, staffing
+from .tiers import (
+    COVERAGE,
+    TRAVEL,
+    Tier,
+    combined,
+    combined_weight,
+    held_travel,
+    on_vars,
+    staffing,
+)
 
 __all__ = ["PartResult", "PartSolver", "replace_mandatory", "trivial_bound"]
 
@@ -63,13 +75,17 @@ class PartSolver:
         )
         self.staffing_proven = True
         self.cost_bound: float | None = None  # on the optimal travel, once coverage is proven
+        # A part on all its pairs weighs the soft score in its coverage-and-travel MIPs, which
+        # then settle tier 3 too (`soft_proven`, for the plan they settle).
+        self.fold_soft = self.state.whole and has_soft_terms
+        self.soft_proven = False
 
     def run(self) -> PartResult:
         s = self.state
         if s.data.violations(s.incumbent) != (0, 0) and not s.full:
             self._staff_mandatory()
         s.last_solution = None
-        if s.params.stop_when_starved and not s.starved:
+        if s.params.stop_when_starved and not s.starved and s.data.request_dropped.any():
             # The caller would rather hear of starved requests before any real work: one
             # coverage LP, priced against the candidates left out, tells (its columns serve
             # the tiers below anyway).
@@ -83,8 +99,8 @@ class PartSolver:
         if proven1:
             s.stats["coverage_proven_at_s"] = s.elapsed()
         proven2 &= proven1
-        proven3 = False
-        if proven2 and not s.stopped():
+        proven3 = proven2 and self.soft_proven
+        if proven2 and not proven3 and not s.stopped():
             travel = float(s.data.pair_cost[s.incumbent].sum())
             proven3 = solve_soft_tier(
                 s, [(COVERAGE, cov_now - 0.5, np.inf), (TRAVEL, -np.inf, travel + 0.5)]
@@ -101,10 +117,16 @@ class PartSolver:
         coverage, the proven bound on coverage, and whether the part hands back early."""
         s = self.state
         weight = combined_weight(s.data)
-        t12 = solve_tier(s, combined(s.data), closure_limit=_CLOSURE_LIMIT)
+        side = self._coverage_alongside()
+        t12 = solve_tier(s, combined(s.data, soft=self.fold_soft), closure_limit=_CLOSURE_LIMIT)
+        side_bound = self._coverage_bound_of(side)
         if t12 is None and s.full:  # proven: no plan staffs every mandatory request
             self._staff_mandatory()
-            t12 = solve_tier(s, combined(s.data), closure_limit=_CLOSURE_LIMIT)
+            t12 = solve_tier(
+                s, combined(s.data, soft=self.fold_soft), closure_limit=_CLOSURE_LIMIT
+            )
+            side_bound = None  # it held mandatory requests that are optional now
+        self.soft_proven = t12 is not None and t12.soft_proven
         # W is above one pair's travel but not above every chain of swaps: the combined optimum
         # may give up coverage for travel. Then the (better) plan in hand's travel was never
         # optimised, and travel is settled under held coverage below.
@@ -113,14 +135,21 @@ class PartSolver:
         ) < plan_coverage(s.data, s.incumbent)
         # The coverage LP, grown by pricing from the combined tier's columns (so it settles in a
         # round or two), bounds tier 1 for the whole part.
-        lp1 = grow(s, Tier(1, COVERAGE, maximize=True), s.budget.share(COVERAGE_BOUND_SHARE))
+        lp1 = grow(
+            s, Tier(1, COVERAGE, maximize=True), s.budget.share(COVERAGE_BOUND_SHARE),
+            cut=not s.whole,
+        )  # fmt: skip
         bound = trivial_bound(s.data)
         if lp1 is not None:
             bound = min(bound, int(np.floor(lp1.bound + 1e-6)))
+        if side_bound is not None:
+            bound = min(bound, side_bound)
         if s.hand_back():
             return False, plan_coverage(s.data, s.incumbent), bound, True
         cov_now = plan_coverage(s.data, s.incumbent)
-        travel_bound = None if t12 is None else weight * cov_now - t12.bound
+        # A weighed soft score moves a tier's value by at most half a unit either way.
+        soft = 0.5 if self.fold_soft else 0.0
+        travel_bound = None if t12 is None else weight * cov_now - t12.bound - soft
         proven2 = t12 is not None and t12.proven
         if cov_now < bound and not s.stopped():
             # The combined plan fell short of the bound: settle coverage alone.
@@ -130,14 +159,62 @@ class PartSolver:
             traded |= plan_coverage(s.data, s.incumbent) > cov_now
             cov_now = plan_coverage(s.data, s.incumbent)
         if traded and not s.stopped():
-            t2 = solve_tier(s, held_travel(cov_now), closure_limit=_CLOSURE_LIMIT)
+            t2 = solve_tier(
+                s, held_travel(s.data, cov_now, soft=self.fold_soft), closure_limit=_CLOSURE_LIMIT
+            )
             proven2 = t2 is not None and t2.proven
-            travel_bound = None if t2 is None else t2.bound
+            self.soft_proven = t2 is not None and t2.soft_proven
+            travel_bound = None if t2 is None else t2.bound - soft
         elif traded:
             proven2, travel_bound = False, None
         if cov_now >= bound and travel_bound is not None and np.isfinite(travel_bound):
             self.cost_bound = float(travel_bound)
         return proven2, cov_now, bound, False
+
+    def _coverage_alongside(self) -> tuple[SideMip, Formulation] | None:
+        """With two workers, a part on all its pairs has its coverage MIP solved on the second
+        worker while this one solves the combined tier: the combined plan's coverage is proven
+        once the coverage MIP's bound meets it (which stops it), or its plan staffs more. Not
+        where the plan in hand already attains the trivial bound, nor on GAP-shaped parts (every
+        request mandatory, for one volunteer: coverage is fixed), where the second worker
+        dives beside the MIP instead."""
+        s = self.state
+        if not (s.whole and two_cores(s)) or s.gap_shape() is not None:
+            return None
+        if plan_coverage(s.data, s.incumbent) >= trivial_bound(s.data):
+            return None
+        tier = Tier(1, COVERAGE, maximize=True)
+        form = s.formulation([])
+        objective = on_vars(form, COVERAGE.on_pairs(s.data))
+        seconds = s.budget.tier(12).remaining()
+
+        def solve() -> MilpOutcome:
+            return run_mip(
+                s, form, objective, maximize=True, seconds=seconds, gap=abs_gap(s, tier),
+                stop_at=lambda: float(plan_coverage(s.data, s.incumbent)),
+            )  # fmt: skip
+
+        s.side_busy = True
+        return SideMip(solve), form
+
+    def _coverage_bound_of(self, side: tuple[SideMip, Formulation] | None) -> int | None:
+        """The coverage MIP's proven bound, once it has ended; its plan is kept if better."""
+        if side is None:
+            return None
+        s = self.state
+        mip, form = side
+        try:
+            outcome = mip.join()
+        finally:
+            s.side_busy = False
+        if outcome.solved is Solved.INFEASIBLE:
+            return None
+        s.take(form, outcome)
+        if outcome.solved is Solved.OPTIMAL and outcome.objective is not None:
+            return int(np.floor(outcome.objective + 1e-6))
+        if outcome.bound is not None:
+            return int(np.floor(outcome.bound + 1e-6))
+        return None
 
     def _improve(self) -> None:
         """The improvement search with the time left; mandatory requests the plan leaves short

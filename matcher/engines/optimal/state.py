@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from ...objective import lexicographic_key
+from ...objective import lexicographic_key, soft_score
 from ...problem import BoolArray, FloatArray, IntArray, ProblemData
 from ..base import Control, SolveParams
 from ..column_dive import GapShape, gap_shape
@@ -18,7 +18,7 @@ from ..milp import MilpOutcome
 from ..state import Incidence
 from .budget import PartBudget
 from .columns import initial_columns
-from .tiers import Row, Tier
+from .tiers import Row, Tier, on_vars
 
 __all__ = ["PartState"]
 
@@ -48,6 +48,9 @@ class PartState:
         # Small parts use every pair from the start: their MIP is quick, and restricted columns
         # can hide the only feasible plans (cheap pairs that are also the heaviest).
         self.full = full
+        # Solved by one MIP per tier on every pair (`tier`): where all pairs are columns and
+        # no candidate was left out by compile (those need the LP's allowance for them).
+        self.whole = full and not data.request_dropped.any()
         self.columns = (
             np.ones(data.num_pairs, dtype=bool)
             if full
@@ -64,6 +67,7 @@ class PartState:
         # optimum (`face`).
         self.optimal_face: tuple[Tier, FloatArray, float] | None = None
         self._shape_of: tuple[ProblemData, GapShape | None] | None = None  # see gap_shape
+        self.side_busy = False  # a MIP runs on the second worker (`mip.SideMip`)
 
     def gap_shape(self) -> GapShape | None:
         """The part's arrays for the column dive, if GAP-shaped (for the data of the tier: tier
@@ -111,6 +115,8 @@ class PartState:
     def value(self, tier: Tier) -> float:
         """The plan in hand's value of a tier objective (with mandatory requests staffed)."""
         value = float(tier.objective.on_pairs(self.data)[self.incumbent].sum())
+        if tier.soft_weight:
+            value += tier.sign * tier.soft_weight * soft_score(self.data, self.incumbent)
         if tier.switch_weight:
             d = self.data
             filled = np.bincount(d.pair_request[self.incumbent], minlength=d.num_requests)
@@ -124,6 +130,18 @@ class PartState:
         d = self.original
         filled = np.bincount(d.pair_request[self.incumbent], minlength=d.num_requests)
         return np.flatnonzero(d.request_mandatory & (filled < d.request_min))
+
+    def mip(self, tier: Tier) -> tuple[Formulation, FloatArray]:
+        """A tier's MIP on the columns: its formulation and objective (with the soft score's
+        excess variables where the tier weighs it)."""
+        form = self.formulation(tier.rows, tier.relax)
+        objective = on_vars(form, tier.objective.on_pairs(self.data), tier.switch_weight)
+        if not tier.soft_weight:
+            return form, objective
+        extended, soft = form.with_soft_terms(self.data)
+        padded = np.zeros(extended.num_vars)
+        padded[: form.num_vars] = objective
+        return extended, padded + tier.sign * tier.soft_weight * soft
 
     def formulation(self, extra: list[Row], relax: bool = False, *, lp: bool = False) -> Formulation:
         """The columns' formulation with `extra` rows; an `lp` one has the cuts too. The MIPs

@@ -49,6 +49,10 @@ class Tier:
     step: float = 1.0  # smallest improvement that counts (objectives are integral)
     relax: bool = False  # mandatory requests and pinned pairs optional
     switch_weight: float = 0.0  # value of each mandatory request staffed, when relaxed
+    # Weight of the soft score folded into the objective as a tie-breaker (a part on all its
+    # pairs settles tier 3 in the same MIP): small enough that the whole soft range is worth
+    # less than half a unit of the tier (`soft_weight`).
+    soft_weight: float = 0.0
 
     @property
     def sign(self) -> float:
@@ -62,13 +66,32 @@ class TierOutcome:
     value: float
     bound: float
     proven: bool
+    soft_proven: bool = False  # the soft score too, where the tier weighs it
 
 
-def combined(data: ProblemData) -> Tier:
-    """Tiers 1 and 2 at once. Step 0: closing the columns under ties keeps every pair of any
-    optimal plan, so that tier 3 on them is exact."""
+def combined(data: ProblemData, *, soft: bool = False) -> Tier:
+    """Tiers 1 and 2 at once (with `soft`, tier 3 as a tie-breaker). Step 0: closing the columns
+    under ties keeps every pair of any optimal plan, so that tier 3 on them is exact."""
     weight = combined_weight(data)
-    return Tier(12, PairLinear(coverage=weight, cost=-1.0), maximize=True, step=0.0)
+    return Tier(
+        12, PairLinear(coverage=weight, cost=-1.0), maximize=True, step=0.0,
+        soft_weight=soft_weight(data) if soft else 0.0,
+    )  # fmt: skip
+
+
+def soft_weight(data: ProblemData) -> float:
+    """A weight for the soft score small enough that no two plans' soft scores differ by more
+    than half a unit of travel (a metre) once weighed: half over a bound on the soft range (all
+    bonuses, and the fairness penalty of every volunteer at the most load its candidates and
+    caps allow). 0 where there is nothing to weigh."""
+    pv = data.pair_volunteer
+    load = np.minimum(
+        np.bincount(pv, weights=data.pair_load.astype(float), minlength=data.num_volunteers),
+        data.volunteer_capacity,
+    )
+    excess = np.maximum(load[:, None] - data.fairness_breakpoints[None, :], 0.0)
+    spread = float(np.abs(data.pair_bonus).sum()) + float((excess * data.fairness_slopes).sum())
+    return 0.5 / spread if spread > 0 else 0.0
 
 
 def combined_weight(data: ProblemData) -> float:
@@ -76,10 +99,14 @@ def combined_weight(data: ProblemData) -> float:
     return 2.0 * float(data.pair_cost.astype(float).max(initial=0.0)) + 1.0
 
 
-def held_travel(coverage: int) -> Tier:
+def held_travel(data: ProblemData, coverage: int, *, soft: bool = False) -> Tier:
     """Travel under held coverage (a knapsack row: slower than the combined tier, but what is
-    left to settle when the combined optimum traded coverage away)."""
-    return Tier(2, TRAVEL, maximize=False, rows=[(COVERAGE, coverage - 0.5, np.inf)], step=0.0)
+    left to settle when the combined optimum traded coverage away); with `soft`, tier 3 as a
+    tie-breaker."""
+    return Tier(
+        2, TRAVEL, maximize=False, rows=[(COVERAGE, coverage - 0.5, np.inf)], step=0.0,
+        soft_weight=soft_weight(data) if soft else 0.0,
+    )  # fmt: skip
 
 
 def staffing(data: ProblemData) -> Tier:
