@@ -9,6 +9,9 @@ does not wait for HiGHS's time limit), and reports each better plan as HiGHS fin
 
 from __future__ import annotations
 
+import atexit
+import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,12 +25,23 @@ from highspy import cb
 from ..problem import FloatArray
 from .formulation import Formulation
 
-__all__ = ["MilpOutcome", "Solved", "solve_milp"]
+__all__ = ["MAX_COLUMNS", "MilpOutcome", "Solved", "solve_milp"]
+
+log = logging.getLogger(__name__)
 
 # HiGHS presolve grows superlinearly with clique rows (80 s on an 87,000-column model, measured)
 # and checks for a stop only between its passes: only models up to this size get it.
 _PRESOLVE_MAX_VARS = 20_000
+# Larger models are not given to HiGHS at all: at the root it computes an analytic centre with
+# an interior-point solve that has no time limit, and on city weeks of 21,000-32,000 columns
+# and more it ran past 2 s limits (minutes past a 5 s one at 90,000 columns), with presolve or
+# without. Callers keep their MIPs within this (restricted columns, sub-MIPs).
+MAX_COLUMNS = 20_000
 _COLWISE = 1  # HiGHS's MatrixFormat.kColwise
+# How far past its time limit a solve may run before the callbacks interrupt it, and then before
+# it is abandoned.
+_GRACE_S = 0.2
+_ABANDON_S = 0.3
 _INTERRUPTS = (
     cb.HighsCallbackType.kCallbackMipInterrupt,
     cb.HighsCallbackType.kCallbackSimplexInterrupt,
@@ -77,7 +91,13 @@ def solve_milp(
         if not feasible:
             return MilpOutcome(Solved.INFEASIBLE, None, None, None, 0.0)
         return MilpOutcome(Solved.OPTIMAL, np.zeros(0), 0.0, 0.0, 0.0)
+    if form.num_vars > MAX_COLUMNS:
+        log.debug("a MIP of %d columns is too large to start", form.num_vars)
+        return MilpOutcome(Solved.UNKNOWN, None, None, None, 0.0)
     started = time.perf_counter()
+    # HiGHS checks its own time limit between steps; a step that runs long (a root LP on a
+    # large model) is interrupted at the next callback past this deadline instead.
+    deadline = time.monotonic() + max(float(time_limit_s), 0.01) + _GRACE_S
     h = _model(form, objective, maximize)
     h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
     h.setOptionValue("mip_abs_gap", float(abs_gap))
@@ -86,9 +106,13 @@ def solve_milp(
     if start is not None:
         index = np.arange(form.num_vars, dtype=np.int32)
         h.setSolution(form.num_vars, index, np.asarray(start, dtype=np.float64))
-    if should_stop is not None or stop_at is not None or on_improved is not None:
-        _listen(h, maximize, abs_gap, should_stop, stop_at, on_improved)
-    h.run()
+    _listen(h, maximize, abs_gap, deadline, should_stop, stop_at, on_improved)
+    if not _run_until(h, deadline + _ABANDON_S):
+        log.warning(
+            "HiGHS ran %.1f s past its time limit on %d columns: abandoned",
+            _ABANDON_S + _GRACE_S, form.num_vars,
+        )  # fmt: skip
+        return MilpOutcome(Solved.UNKNOWN, None, None, None, time.perf_counter() - started)
     seconds = time.perf_counter() - started
     status = h.getModelStatus()
     if status == highs.HighsModelStatus.kInfeasible:
@@ -104,6 +128,40 @@ def solve_milp(
     if bound is not None and abs(bound - value) <= abs_gap:
         proven = True
     return MilpOutcome(Solved.OPTIMAL if proven else Solved.FEASIBLE, values, value, bound, seconds)
+
+
+def _run_until(h: Any, deadline: float) -> bool:
+    """Run `h` in a thread of its own and wait for it until `deadline` (monotonic); whether it
+    ended. HiGHS checks its time limit and callbacks between steps, and some steps never check
+    (the interior-point solve of its analytic centre ran minutes past a 5 s limit on a model of
+    90,000 columns): such a solve is left to finish in the background, and the engine goes on
+    without it, on time."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            h.run()
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=run, name="highs", daemon=True)
+    thread.start()
+    if done.wait(max(deadline - time.monotonic(), 0.0)):
+        return True
+    _abandoned.append(thread)
+    return False
+
+
+# Solves left to finish in the background. The process waits for them as it exits (the callbacks
+# stop them as soon as HiGHS checks again): a HiGHS thread still running while the C++ runtime
+# shuts down aborts the process.
+_abandoned: list[threading.Thread] = []
+
+
+@atexit.register
+def _wait_for_abandoned() -> None:
+    for thread in _abandoned:
+        thread.join()
 
 
 def _reported_bound(out: Any) -> float | None:
@@ -145,12 +203,13 @@ def _listen(
     h: Any,
     maximize: bool,
     abs_gap: float,
+    deadline: float,
     should_stop: Callable[[], bool] | None,
     stop_at: Callable[[], float] | None,
     on_improved: Callable[[float], None] | None,
 ) -> None:
-    """Subscribe `h`'s callbacks: interrupts poll `should_stop` and compare the proven bound
-    with `stop_at`; better plans are reported."""
+    """Subscribe `h`'s callbacks: interrupts come past the deadline, when `should_stop` says so
+    or when the proven bound meets `stop_at`; better plans are reported."""
     sign = 1.0 if maximize else -1.0
 
     def enough(out: Any) -> bool:
@@ -163,14 +222,15 @@ def _listen(
         if kind == _IMPROVED:
             if on_improved is not None:
                 on_improved(float(out.objective_function_value))
-        elif (should_stop is not None and should_stop()) or (
-            kind == _MIP_INTERRUPT and enough(out)
+        elif (
+            time.monotonic() > deadline
+            or (should_stop is not None and should_stop())
+            or (kind == _MIP_INTERRUPT and enough(out))
         ):
             into.user_interrupt = True
 
     h.setCallback(callback, None)
-    if should_stop is not None or stop_at is not None:
-        for kind in _INTERRUPTS:
-            h.startCallback(kind)
+    for kind in _INTERRUPTS:
+        h.startCallback(kind)
     if on_improved is not None:
         h.startCallback(_IMPROVED)

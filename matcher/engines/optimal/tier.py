@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from ..base import Deadline
-from ..milp import Solved
+from ..milp import MAX_COLUMNS, Solved
 from .budget import CUT_SHARE, DIVE_SHARE, PRICING_SHARE, RESTRICTED_MIP_SHARE
 from .columns import Priced, grow
 from .mip import abs_gap, run_mip, tier_mip
@@ -149,7 +149,12 @@ def _restricted(
                 lp_bound - value
             ) < tier.step
             break
-        if needed.sum() > closure_limit * state.columns.sum() or deadline.remaining() < 1.0:
+        grown = int(state.columns.sum() + needed.sum())
+        if (
+            needed.sum() > closure_limit * state.columns.sum()
+            or grown > MAX_COLUMNS  # a MIP HiGHS could not be trusted to stop on time
+            or deadline.remaining() < 1.0
+        ):
             break
         state.columns |= needed
         form, objective = state.mip(tier)
