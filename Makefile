@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(VENV)/bin/volmatch warm-up  # the local search's compiled loop, into numba's cache
 	touch $(STAMP)
 
 run: $(STAMP)  ## start the service on 127.0.0.1:8000 (SQLite under var/) with demo data; Ctrl-C stops

@@ -80,6 +80,18 @@ def test_points_inside_the_hull_are_not_cut() -> None:
     assert separate(data, inc, np.arange(3), np.array([1.0, 1.0, 0.0])) == []
 
 
+def test_a_clique_cut_takes_in_every_pair_that_conflicts_with_all_of_it() -> None:
+    """Three morning shifts overlap (one conflict set) and an afternoon shift does not fit the
+    4-hour cap beside any of them (3 hours each): all four conflict pairwise. The LP at 0.6 on
+    two mornings is cut by the clique of all four, the two pairs at zero included, so that the
+    LP cannot move the weight to them; a hull cut over the support would leave them out."""
+    data = one_volunteer([3, 3, 3, 3], 4, conflicts=[[0, 1, 2]])
+    x = np.array([0.6, 0.6, 0.0, 0.0])
+    (cut,) = separate(data, Incidence.of(data), np.arange(4), x)
+    assert sorted(cut.pairs.tolist()) == [0, 1, 2, 3]
+    assert cut.coef.tolist() == [1.0] * 4 and cut.rhs == 1.0
+
+
 def test_conflicts_and_the_pair_count_are_respected() -> None:
     """Overlapping requests 0 and 1 (one conflict set) at 0.6 each break no cap but the clique;
     a cap of one pair cuts two pairs at 0.7 each."""
@@ -117,9 +129,10 @@ def test_every_cut_holds_for_every_feasible_set(
 
 def test_large_supports_under_other_rules_keep_their_largest_values() -> None:
     """A volunteer with more fractional pairs than are enumerated, two of them in one conflict
-    set, still gets a valid cut, over its largest values."""
+    set, still gets a valid cut, over its largest values (any two pairs fit its capacity, so no
+    clique cuts the split off: the support's hull does)."""
     n = MAX_SUPPORT + 4
-    data = one_volunteer([2] * n, 3, conflicts=[[0, 1]])
+    data = one_volunteer([2] * n, 5, conflicts=[[0, 1]])
     x = np.linspace(0.9, 0.2, n)
     (cut,) = separate(data, Incidence.of(data), np.arange(n), x)
     assert set(cut.pairs.tolist()) <= set(range(MAX_SUPPORT))
@@ -322,7 +335,7 @@ def test_huge_capacities_are_enumerated_not_tabled() -> None:
     """Loads in microseconds make capacities of billions of units: the knapsack's table would
     not fit in memory, so the largest values are enumerated instead (and the cut is valid)."""
     n = MAX_SUPPORT + 4
-    data = one_volunteer([2_000_000_000] * n, 3_000_000_000)
+    data = one_volunteer([2_000_000_000] * n, 5_000_000_000)
     x = np.linspace(0.9, 0.2, n)
     (cut,) = separate(data, Incidence.of(data), np.arange(n), x)
     assert set(cut.pairs.tolist()) <= set(range(MAX_SUPPORT))

@@ -6,6 +6,7 @@ volunteers while they close the gap to the plan in hand."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -74,23 +75,34 @@ def initial_columns(data: ProblemData, inc: Incidence, incumbent: BoolArray) -> 
 
 
 def grow(
-    state: PartState, tier: Tier, deadline: Deadline, *, cut: bool = True, patient: bool = False
+    state: PartState,
+    tier: Tier,
+    deadline: Deadline,
+    *,
+    cut: bool = True,
+    patient: bool = False,
+    best: Callable[[], float] | None = None,
 ) -> Priced | None:
     """Column generation and cuts: solve the tier's LP on the columns, add pairs that improve
     it until none is left, then (with `cut`) cut off its fractional volunteers (`cuts`) and
-    go on while the cuts close the gap to the plan in hand (`patient`: until it is closed, no
-    cut is left or time is up). Returns the last pricing, or None when the LP has no
-    solution on the columns or time ran out before one."""
+    go on while the cuts close the gap to the best plan known (the plan in hand's, or what
+    `best` says a MIP running beside has found) (`patient`: until it is closed, no cut is left
+    or time is up). Returns the last pricing, or None when the LP has no solution on the
+    columns or time ran out before one."""
     d = state.data
     result: Priced | None = None
     form = state.formulation(tier.rows, tier.relax, lp=True)
     pricing_rounds = cut_rounds = 0
     cut_values: list[float] = []
+    basis = None  # each round's LP starts from the last one's basis
     while True:
         objective = on_vars(form, tier.objective.on_pairs(d), tier.switch_weight)
-        lp = solve_lp(form, objective, maximize=tier.maximize, time_limit_s=deadline.remaining())
+        lp = solve_lp(
+            form, objective, maximize=tier.maximize, time_limit_s=deadline.remaining(), warm=basis
+        )
         if lp is None or lp.infeasible:
             break
+        basis = lp.basis
         potential, left_out = potentials(
             d, form, lp, tier.objective, [row for row, _, _ in tier.rows], state.request_sets,
             state.cuts,
@@ -124,7 +136,14 @@ def grow(
         new: list[Cut] = []
         if (cut and not grows) or cut_rounds:
             cut_values.append(result.bound)
-            if cut and cut_rounds < _CUT_ROUNDS and not _stalled(state, tier, cut_values, patient):
+            reference = state.value(tier)
+            if best is not None:
+                reference = tier.sign * max(tier.sign * reference, tier.sign * best())
+            if (
+                cut
+                and cut_rounds < _CUT_ROUNDS
+                and not _stalled(tier, reference, cut_values, patient)
+            ):
                 new = separate(d, state.inc, form.pairs, x, deadline)
         if not grows and not new:
             break
@@ -148,12 +167,12 @@ def grow(
     return result
 
 
-def _stalled(state: PartState, tier: Tier, values: list[float], patient: bool = False) -> bool:
-    """Whether the LP has closed the gap to the plan in hand, or the last cut rounds closed
-    less than a hundredth of what is left per round: cuts then tighten a bound that stays
-    short (as on hard GAP instances) and the time is better spent searching."""
+def _stalled(tier: Tier, reference: float, values: list[float], patient: bool = False) -> bool:
+    """Whether the LP has closed the gap to the best plan's value `reference`, or the last cut
+    rounds closed less than a hundredth of what is left per round: cuts then tighten a bound
+    that stays short (as on hard GAP instances) and the time is better spent searching."""
     sign = tier.sign
-    gap = sign * (values[-1] - state.value(tier))
+    gap = sign * (values[-1] - reference)
     # Proven once the gap is under one step; a face is as tight as it gets at half a unit
     # (the fixing's own tolerance).
     if gap < max(tier.step, 1e-6) or (patient and gap <= 0.5):

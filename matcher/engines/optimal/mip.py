@@ -86,13 +86,14 @@ def run_mip(
     seconds: float,
     gap: float,
     stop_at: Callable[[], float] | None = None,
+    on_improved: Callable[[float], None] | None = None,
 ) -> MilpOutcome:
     """One MIP, started from the plan in hand and stopped on request: every MIP of the optimal
     engine goes through here."""
     return solve_milp(
         form, objective, maximize=maximize, time_limit_s=seconds, abs_gap=gap,
         start=form.start(state.data, state.incumbent), should_stop=state.control.should_stop,
-        stop_at=stop_at,
+        stop_at=stop_at, on_improved=on_improved,
     )  # fmt: skip
 
 
