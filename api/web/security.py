@@ -110,7 +110,7 @@ def console(*kinds: OrgKind) -> Callable[[Caller], Caller]:
 
 def changes(
     *kinds: OrgKind,
-) -> Callable[[Caller, FormData], Coroutine[Any, Any, tuple[Caller, FormData]]]:
+) -> Callable[[FormData, Caller], Coroutine[Any, Any, tuple[Caller, FormData]]]:
     """A POST of users of these kinds who may change things (not viewers), with its checked
     form."""
     allowed = console(*kinds)

@@ -22,7 +22,7 @@ def extracted_ids() -> set[str]:
     from babel.messages.frontend import parse_mapping_cfg
 
     with BABEL_CFG.open() as cfg:
-        method_map, options_map = parse_mapping_cfg(cfg)
+        method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
     ids = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map, options_map
@@ -36,7 +36,7 @@ def catalog(language: str) -> dict[str, str]:
         po = read_po(f)
     return {
         (m.id if isinstance(m.id, str) else m.id[0]): (
-            m.string if isinstance(m.string, str) else m.string[0]
+            m.string if isinstance(m.string, str) else (m.string or [""])[0]
         )
         for m in po
         if m.id
