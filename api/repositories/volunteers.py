@@ -270,3 +270,12 @@ def window_seconds_in_range(
     if volunteer_ids is not None:
         query = query.where(AvailabilityWindow.volunteer_id.in_(volunteer_ids))
     return [(vid, start_s, end_s, offset) for vid, start_s, end_s, offset in session.execute(query)]
+
+
+def home_points(session: Session, volunteer_ids: Sequence[int]) -> dict[int, tuple[float, float]]:
+    """Home coordinates of these volunteers (for maps that show them coarsened)."""
+    found: dict[int, tuple[float, float]] = {}
+    for chunk in _chunks(list(volunteer_ids)):
+        query = select(Volunteer.id, Volunteer.lat, Volunteer.lon).where(Volunteer.id.in_(chunk))
+        found.update({vid: (lat, lon) for vid, lat, lon in session.execute(query)})
+    return found

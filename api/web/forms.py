@@ -7,6 +7,7 @@ pydantic's common error types are translated; a rule's own sentence is shown as 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,8 @@ _MESSAGES = {
     "int_parsing": N_("Enter a whole number."),
     "int_from_float": N_("Enter a whole number."),
     "float_parsing": N_("Enter a number."),
+    "float_type": N_("Enter a number."),
+    "int_type": N_("Enter a whole number."),
     "bool_parsing": N_("Enter yes or no."),
     "datetime_parsing": N_("Enter a date and time like 2026-03-02 09:00."),
     "datetime_from_date_parsing": N_("Enter a date and time like 2026-03-02 09:00."),
@@ -62,8 +65,43 @@ _SENTENCES = {
 }
 
 
+# pydantic's English messages (as the services pass them on) -> error type and context.
+_PYDANTIC_SENTENCES = (
+    (re.compile(r"^Field required$"), "missing", ()),
+    (re.compile(r"^String should have at least 1 character"), "string_too_short", ()),
+    (
+        re.compile(r"^String should have at most (\d+) character"),
+        "string_too_long",
+        ("max_length",),
+    ),
+    (
+        re.compile(r"^Input should be greater than or equal to (\S+)$"),
+        "greater_than_equal",
+        ("ge",),
+    ),
+    (re.compile(r"^Input should be greater than (\S+)$"), "greater_than", ("gt",)),
+    (re.compile(r"^Input should be less than or equal to (\S+)$"), "less_than_equal", ("le",)),
+    (re.compile(r"^Input should be less than (\S+)$"), "less_than", ("lt",)),
+    (re.compile(r"^Input should be a valid integer"), "int_parsing", ()),
+    (re.compile(r"^Input should be a valid number"), "float_parsing", ()),
+    (re.compile(r"^Input should be a valid boolean"), "bool_parsing", ()),
+    (re.compile(r"^Input should be a valid datetime"), "datetime_parsing", ()),
+    (re.compile(r"^time has no UTC offset"), "timezone_aware", ()),
+    (re.compile(r"^Input should be a valid date"), "date_parsing", ()),
+    (re.compile(r"^Input should be "), "literal_error", ()),
+    (re.compile(r"^unknown field$"), "extra_forbidden", ()),
+)
+
+
 def translated(lang: Language, message: str, error_type: str | None = None, **ctx: Any) -> str:
     """A field message in the page's language."""
+    if error_type is None:
+        for pattern, kind, names in _PYDANTIC_SENTENCES:
+            found = pattern.match(message)
+            if found:
+                error_type = kind
+                ctx = dict(zip(names, found.groups(), strict=False))
+                break
     if error_type in _MESSAGES:
         try:
             return lang.gettext(_MESSAGES[error_type]) % {k: v for k, v in ctx.items()}
@@ -119,6 +157,14 @@ def items(cell: str) -> list[str]:
     for mark in ("，", "；", "、", ";"):
         cell = cell.replace(mark, ",")
     return [part.strip() for part in cell.split(",") if part.strip()]
+
+
+def number(value: str) -> float | str:
+    """A number typed in a field; other text is returned as is, for validation to name it."""
+    try:
+        return float(value.replace("，", ".").replace(",", "."))
+    except ValueError:
+        return value
 
 
 def local_time(value: str, timezone: str) -> datetime | str:

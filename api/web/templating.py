@@ -34,6 +34,21 @@ ENVIRONMENT.newstyle_gettext = True  # type: ignore[attr-defined]
 # The language switcher shows each language in its own words.
 LANGUAGE_NAMES = (("zh-CN", "中文"), ("en", "English"))
 ROLE_NAMES = {"coordinator": N_("Coordinator"), "viewer": N_("Viewer")}
+STATUS_NAMES = {
+    "open": N_("Open"),
+    "filled": N_("Filled"),
+    "done": N_("Done"),
+    "cancelled": N_("Cancelled"),
+    "proposed": N_("Proposed"),
+    "confirmed": N_("Confirmed"),
+    "declined": N_("Declined"),
+    "checked_in": N_("Checked in"),
+    "completed": N_("Completed"),
+    "queued": N_("Queued"),
+    "running": N_("Running"),
+    "succeeded": N_("Finished"),
+    "failed": N_("Failed"),
+}
 KIND_NAMES = {
     "center": N_("Service center"),
     "university": N_("University"),
@@ -101,6 +116,7 @@ def render(
         "language_names": LANGUAGE_NAMES,
         "role_names": ROLE_NAMES,
         "kind_names": KIND_NAMES,
+        "status_names": STATUS_NAMES,
         "large_text": request.cookies.get(LARGE_TEXT_COOKIE) == "large",
         "tile_url": settings.map_tile_url,
         "tile_attribution": settings.map_tile_attribution,

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from api.web.routes import account, team
+from api.web.routes import account, board, requests, runs, team
 
-ROUTERS = [account.router, team.router]
+ROUTERS = [account.router, team.router, requests.router, runs.router, board.router]

@@ -14,6 +14,12 @@ document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("[data-plan-map]").forEach(drawPlanMap);
 });
 
+// Forms that undo something ask first (the question is in the page's language).
+document.addEventListener("submit", function (event) {
+  var question = event.target.dataset && event.target.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+}, true);
+
 document.addEventListener("htmx:afterSettle", function (event) {
   event.target.querySelectorAll("[data-plan-map]").forEach(drawPlanMap);
 });
