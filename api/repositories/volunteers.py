@@ -128,11 +128,15 @@ def list_volunteers(
     available_to: datetime | None,
     after_id: int,
     limit: int,
+    search: str | None = None,
 ) -> list[VolunteerRecord]:
     """A page of volunteers in id order. With both window ends, one availability interval must
     cover the window; with one end, an interval must reach past it. Read with Core queries:
     building ORM objects for a page and its ~500 child rows costs more than the SQL."""
     query = select(VOLUNTEERS).where(Volunteer.id > after_id)
+    if search:
+        words = f"%{search.replace('%', '').replace('_', '')}%"
+        query = query.where(Volunteer.name.ilike(words) | Volunteer.external_id.ilike(words))
     if university_id is not None:
         query = query.where(Volunteer.university_id == university_id)
     if skill is not None:

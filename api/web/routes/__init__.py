@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
-from api.web.routes import account, board, requests, runs, team
+from api.web.routes import account, board, planner, requests, runs, team, university
 
-ROUTERS = [account.router, team.router, requests.router, runs.router, board.router]
+ROUTERS = [
+    account.router,
+    team.router,
+    requests.router,
+    runs.router,
+    board.router,
+    university.router,
+    planner.router,
+]

@@ -261,13 +261,13 @@ def upload(
             problems=sheet_problems(lang, exc.fields)
             if exc.fields and exc.fields[0].loc[0] == "row"
             else [],
-            message=_upload_message(lang, exc),
+            message=upload_message(lang, exc),
             columns=sheet_columns.REQUEST_COLUMNS,
         )
     return render(request, "center/request_uploaded.html", created=result.created)
 
 
-def _upload_message(lang: Language, exc: ApiError) -> str:
+def upload_message(lang: Language, exc: ApiError) -> str:
     if isinstance(exc, spreadsheets.UnreadableFile):
         return lang.gettext(
             N_(
