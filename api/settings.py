@@ -99,7 +99,9 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Failed sign-ins to one account before it is held back."
     )
     login_max_failures_per_address: int = Field(
-        default=20, ge=1, description="Failed sign-ins from one client address before it is held back."
+        default=20,
+        ge=1,
+        description="Failed sign-ins from one client address before it is held back.",
     )
     login_lockout_s: int = Field(
         default=900, gt=0, description="How long failures count, and so how long a hold lasts."

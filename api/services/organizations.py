@@ -112,3 +112,14 @@ def visible_organization(session: Session, caller: Caller, org_id: int) -> Organ
     if org is None or not caller.reads(org.id):
         raise NotFound(f"no organization {org_id}")
     return org
+
+
+def list_organizations(session: Session, caller: Caller) -> list[Organization]:
+    """Every organization for an admin; the caller's own for everyone else."""
+    if caller.kind is OrgKind.ADMIN:
+        return list(repo.list_organizations(session))
+    return [visible_organization(session, caller, caller.org_id)]
+
+
+def list_keys(session: Session, caller: Caller, org_id: int) -> list[ApiKey]:
+    return list(repo.list_keys(session, visible_organization(session, caller, org_id).id))

@@ -62,6 +62,7 @@ _SENTENCES = {
     "2 to 100 letters": N_("2 to 100 letters, digits or . _ @ -, starting with a letter or digit."),
     "at least 10 characters": N_("At least 10 characters."),
     "not an IANA time zone": N_("Not a time zone name such as Asia/Shanghai."),
+    "write 男 or 女": N_("Write 男 or 女."),
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.web.routes import account, board, planner, requests, runs, team, university
+from api.web.routes import account, admin, board, planner, requests, runs, team, university
 
 ROUTERS = [
     account.router,
@@ -12,4 +12,5 @@ ROUTERS = [
     board.router,
     university.router,
     planner.router,
+    admin.router,
 ]
