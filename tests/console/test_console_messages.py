@@ -58,17 +58,24 @@ def test_compiled_catalogs_match_their_sources() -> None:
         folder = LOCALE_DIR / language / "LC_MESSAGES"
         with (folder / "messages.mo").open("rb") as f:
             compiled = {
-                (m.id if isinstance(m.id, str) else m.id[0]): m.string
+                (m.id if isinstance(m.id, str) else m.id[0]): _plain(m.string)
                 for m in read_mo(f)
-                if m.id and m.string
+                if m.id and m.string and _plain(m.string) != _plain(m.id)  # not untranslated
             }
         with (folder / "messages.po").open("rb") as f:
             source = {
-                (m.id if isinstance(m.id, str) else m.id[0]): m.string
+                (m.id if isinstance(m.id, str) else m.id[0]): _plain(m.string)
                 for m in read_po(f)
-                if m.id and m.string and not m.fuzzy
+                if m.id and _plain(m.string) and not m.fuzzy
             }
         assert compiled == source, f"{language}: run `make messages` (the .mo is stale)"
+
+
+def _plain(text: object) -> tuple[str, ...]:
+    """A message's translation(s) as a tuple (plural forms come as lists or tuples)."""
+    if isinstance(text, str):
+        return (text,) if text else ()
+    return tuple(t for t in (text or ()) if isinstance(t, str) and t)  # type: ignore[attr-defined]
 
 
 _TAG = re.compile(r"<[^>]*>", re.S)
