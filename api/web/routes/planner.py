@@ -15,7 +15,7 @@ from api.models import RunStatus, ScenarioRunKind
 from api.repositories import scenario_runs as repo
 from api.schemas.common import PathId
 from api.services import scenario_runs as service
-from api.web import forms
+from api.web import forms, plans
 from api.web.i18n import N_
 from api.web.routing import console_router
 from api.web.security import PlannerChange, PlannerUser
@@ -184,7 +184,9 @@ def report(request: Request, run_id: PathId, caller: PlannerUser, session: Sessi
     if data and found.kind == ScenarioRunKind.RUN:
         context["kpi_rows"] = _rows(data, lang)
         context["engine_names"] = list(data.get("engines", {}))
-    return render(request, "planner/report.html", **_progress(found), **context)
+    return render(
+        request, "planner/report.html", reason_names=plans.REASONS, **_progress(found), **context
+    )
 
 
 @router.get("/runs/{run_id}/progress")

@@ -11,7 +11,15 @@ document.addEventListener("DOMContentLoaded", function () {
       { code: "[45]..", swap: false, error: true },
     ];
   }
-  document.querySelectorAll("[data-plan-map]").forEach(drawPlanMap);
+  // Content loaded now or later (htmx swaps) may hold a map to draw.
+  if (window.htmx) {
+    htmx.onLoad(function (element) {
+      if (element.matches && element.matches("[data-plan-map]")) drawPlanMap(element);
+      if (element.querySelectorAll) element.querySelectorAll("[data-plan-map]").forEach(drawPlanMap);
+    });
+  } else {
+    document.querySelectorAll("[data-plan-map]").forEach(drawPlanMap);
+  }
 });
 
 // Forms that undo something ask first (the question is in the page's language).
@@ -19,10 +27,6 @@ document.addEventListener("submit", function (event) {
   var question = event.target.dataset && event.target.dataset.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
 }, true);
-
-document.addEventListener("htmx:afterSettle", function (event) {
-  event.target.querySelectorAll("[data-plan-map]").forEach(drawPlanMap);
-});
 
 // Requests (red) and assigned volunteers' approximate home areas (blue), clustered; a line
 // from each volunteer to each request they serve when the plan is small enough to read.
@@ -32,7 +36,7 @@ function drawPlanMap(element) {
   fetch(element.dataset.planMap, { credentials: "same-origin" })
     .then(function (answer) { return answer.json(); })
     .then(function (data) {
-      var map = L.map(element, { preferCanvas: true });
+      var map = L.map(element, { preferCanvas: true, maxZoom: 18 });  // clustering needs a maxZoom, tiles or not
       if (element.dataset.tiles) {
         L.tileLayer(element.dataset.tiles, {
           maxZoom: 18, attribution: element.dataset.attribution || "",
@@ -65,5 +69,6 @@ function drawPlanMap(element) {
       map.addLayer(volunteers);
       map.addLayer(requests);
       if (bounds.length) { map.fitBounds(bounds, { padding: [20, 20] }); } else { map.setView([34.26, 108.94], 11); }
+      element.dataset.points = String(bounds.length);  // drawn (tests wait for it)
     });
 }
