@@ -176,9 +176,14 @@ def set_password_by_link(
     assert row is not None
     if not repo.use_token(session, row.id, utc_now()):
         raise NotFound("this link is unknown, used or expired; ask for a new one")
-    user.password_hash = _HASHER.hash(password)
-    repo.end_sessions_of(session, user.id)
+    set_password(session, user, password)
     return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Set a password directly (the command line and the demo); open sessions end."""
+    user.password_hash = _HASHER.hash(check_password(password))
+    repo.end_sessions_of(session, user.id)
 
 
 def change_role(session: Session, caller: Caller, user_id: int, role: UserRole) -> User:
