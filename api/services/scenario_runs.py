@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,10 @@ class CatalogEntry:
     time_limit_s: float
 
 
-def catalog() -> list[CatalogEntry]:
+@cache
+def catalog() -> tuple[CatalogEntry, ...]:
+    """The catalog's scenarios at their default scale (read once: the files ship with the
+    code)."""
     out = []
     for name in catalog_names():
         spec = load_scenario(name).spec
@@ -62,7 +66,7 @@ def catalog() -> list[CatalogEntry]:
                 spec.options.time_limit_s,
             )
         )
-    return out
+    return tuple(out)
 
 
 def _invalid(name: str, msg: str) -> InvalidInput:
