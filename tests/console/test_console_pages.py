@@ -239,3 +239,19 @@ def test_the_demo_prints_a_login_per_organization(app: Any) -> None:
     first = demo["organizations"][1]
     assert again["organizations"][1]["password"] != first["password"]
     assert world_console.console(None).sign_in(first["login"], first["password"]).status_code == 401
+
+
+def test_a_planner_sweep_tabulates_each_variant(world: World, app: Any) -> None:
+    planner = world.console("pa")
+    started = planner.post(
+        "/planner/runs",
+        {"scenario": "legal-aid-roster", "kind": "sweep", "engines": "greedy", "time_limit_s": "1",
+         "overrides": "pools.lawyers.count=12,16"},
+    )  # fmt: skip
+    assert started.status_code == 303, re.findall(r'class="field-error">(.*?)<', started.text)
+    Worker(app.state.settings, app.state.sessions).run_until_idle()
+    report = planner.get(started.headers["location"])
+    table = report.text.split('id="sweep"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == 3  # the header and one row per variant
+    csv = planner.get(started.headers["location"] + "/sweep.csv")
+    assert csv.content.startswith(b"\xef\xbb\xbfpools.lawyers.count,engine")
