@@ -25,7 +25,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--lang=zh-CN",  # the browser's own widgets (date fields, file pickers) in Chinese too
 ]  # fmt: skip
 ROOT = Path(__file__).resolve().parents[3]
 SHOTS = ROOT / "docs" / "console"
