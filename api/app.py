@@ -1,6 +1,6 @@
 """The FastAPI application: `create_app(settings)` wires settings, database, routes, the error
-handlers, the body-size cap, the per-key rate limiter and, in the embedded default, the solving
-process.
+handlers, the body-size cap, the per-key rate limiter, the web console (`api.web`) and, in the
+embedded default, the solving process.
 
 Migrations are applied when the app is created, so every process sees the newest schema.
 """
@@ -27,6 +27,7 @@ from api.routes import (
 )
 from api.services.geocoding import Geocoder
 from api.settings import Settings
+from api.web.install import install_console
 from api.worker import WorkerProcess
 
 DESCRIPTION = """
@@ -97,4 +98,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports,
     ):
         app.include_router(module.router)
+    install_console(app, settings)
     return app

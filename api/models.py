@@ -20,6 +20,7 @@ from sqlalchemy import (
     Dialect,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -100,6 +101,18 @@ class OrgKind(StrEnum):
     UNIVERSITY = "university"
     PLANNER = "planner"
     ADMIN = "admin"
+
+
+class UserRole(StrEnum):
+    """What a console user may do in their organization: a coordinator acts, a viewer reads."""
+
+    COORDINATOR = "coordinator"
+    VIEWER = "viewer"
+
+
+class TokenPurpose(StrEnum):
+    INVITE = "invite"  # set a first password
+    RESET = "reset"  # set a new password
 
 
 class RequestStatus(StrEnum):
@@ -360,3 +373,120 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int]
     body: Mapped[dict[str, Any]] = mapped_column(JsonType)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class User(Base):
+    """A person who signs in to the console and acts as their organization. No password until
+    they follow their invitation link; `password_hash` is argon2 (pwdlib)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    login: Mapped[str] = mapped_column(String(100), unique=True)  # stored lower-case
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default=UserRole.COORDINATOR)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_login_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+
+    organization: Mapped[Organization] = relationship()
+
+
+class UserToken(Base):
+    """An invitation or password-reset link: the SHA-256 of its random token, used once."""
+
+    __tablename__ = "user_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class UserSession(Base):
+    """A signed-in browser: the signed session cookie carries the token, this row (its hash)
+    makes it revocable (logout, password change, disabled user)."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[datetime]
+
+
+class LoginFailure(Base):
+    """A failed sign-in, counted per account and per client address (both hashed) to throttle
+    password guessing across every API process."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key", "scope", "key_hash", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))  # "account" or "address"
+    key_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ServiceSecret(Base):
+    """Secrets the service generates on its first start (the session cookie's signing key),
+    shared by every process of one database."""
+
+    __tablename__ = "service_secrets"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ScenarioRunKind(StrEnum):
+    RUN = "run"
+    SWEEP = "sweep"
+
+
+class ScenarioRun(Base):
+    """A planner's scenario run or sweep, queued by the console and executed by the solving
+    process like a match run. Its report (KPIs, diagnosis, sweep rows) and charts are kept here:
+    aggregates only, never a person."""
+
+    __tablename__ = "scenario_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10), default=ScenarioRunKind.RUN)
+    scenario: Mapped[str] = mapped_column(String(100))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.QUEUED, index=True)
+    phase: Mapped[str | None] = mapped_column(String(300))
+    progress: Mapped[float] = mapped_column(default=0.0)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    attempts: Mapped[int] = mapped_column(default=0)
+    worker: Mapped[str | None] = mapped_column(String(300))
+    heartbeat_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JsonType, deferred=True)
+
+
+class ScenarioChart(Base):
+    """One PNG chart of a scenario run's report."""
+
+    __tablename__ = "scenario_charts"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("scenario_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    png: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,7 +1,9 @@
 """The service's settings, read from `VOLMATCH_*` environment variables (pydantic-settings).
 
 Every limit the API documents lives here, so the README, the OpenAPI text and the checks read
-the same numbers. There are no default secrets: API keys are generated, never configured.
+the same numbers. There are no default secrets: API keys are generated, never configured, and the console's
+session-signing key is either given (`VOLMATCH_SESSION_SECRET`) or generated on the first start
+and kept in the database (`api.services.secrets`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_PATH = Path("var") / "volmatch.db"
@@ -80,6 +82,38 @@ class Settings(BaseSettings):
         default=1.0, ge=0, description="Seconds between geocoder calls (Nominatim: 1 per second)."
     )
     geocoder_timeout_s: float = Field(default=10.0, gt=0)
+
+    # The web console.
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the console's session cookies; generated on the first start and kept "
+        "in the database when unset (never a default value).",
+    )
+    session_max_age_s: int = Field(
+        default=12 * 3600, gt=0, description="A console sign-in lasts this long."
+    )
+    session_https_only: bool = Field(
+        default=False, description="Send the session cookie over HTTPS only (behind TLS)."
+    )
+    login_max_failures_per_account: int = Field(
+        default=5, ge=1, description="Failed sign-ins to one account before it is held back."
+    )
+    login_max_failures_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins from one client address before it is held back.",
+    )
+    login_lockout_s: int = Field(
+        default=900, gt=0, description="How long failures count, and so how long a hold lasts."
+    )
+    invite_valid_h: float = Field(default=72, gt=0, description="An invitation link's lifetime.")
+    reset_valid_h: float = Field(default=24, gt=0, description="A password reset link's lifetime.")
+    map_tile_url: str = Field(
+        default="",
+        description="Leaflet tile URL template of the console's maps (e.g. a Chinese provider's "
+        "https://.../{z}/{x}/{y}.png); empty: points on a plain background, no tiles fetched.",
+    )
+    map_tile_attribution: str = Field(default="", description="Shown under the map's tiles.")
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,4 +1,5 @@
-"""The solving process: claims queued match runs from the database and solves them.
+"""The solving process: claims queued match runs (and planners' scenario runs) from the
+database and solves them.
 
 In the embedded default the app starts one `WorkerProcess` beside itself (`volmatch serve`), so
 the API stays responsive while the matcher works; `volmatch worker` runs one on its own. Any
@@ -29,7 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db import make_engine, make_sessionmaker, transaction
 from api.models import MatchRun, RunStatus, utc_now
 from api.repositories import match_runs as repo
-from api.services import instances
+from api.repositories import scenario_runs as scenario_repo
+from api.services import instances, scenario_runs
 from api.services.match_runs import count_changes, plan_pairs
 from api.settings import Settings
 from matcher import (
@@ -43,6 +45,7 @@ from matcher import (
     solve,
 )
 from matcher.engines.kernels import warm_up
+from scenarios.progress import ProgressBar
 
 log = logging.getLogger("volmatch.worker")
 
@@ -87,13 +90,19 @@ class Worker:
         self.own_process = own_process
 
     def step(self) -> bool:
-        """Recover orphaned runs, then claim and solve one run; whether there was one."""
+        """Recover orphaned runs, then claim and solve one run (match runs first, then
+        scenario runs); whether there was one."""
         self.recover()
         with transaction(self.sessions) as session:
             run_id = repo.claim_next(session, self.name, utc_now())
-        if run_id is None:
+        if run_id is not None:
+            self.execute(run_id)
+            return True
+        with transaction(self.sessions) as session:
+            scenario_id = scenario_repo.claim_next(session, self.name, utc_now())
+        if scenario_id is None:
             return False
-        self.execute(run_id)
+        self.execute_scenario(scenario_id)
         return True
 
     def run_until_idle(self) -> int:
@@ -104,9 +113,26 @@ class Worker:
         return done
 
     def recover(self) -> None:
-        """Re-queue (or fail, after `max_attempts`) runs whose worker stopped reporting."""
+        """Re-queue (or fail, after `max_attempts`) runs whose worker stopped reporting; a
+        scenario run whose worker stopped ends with the reason (the planner starts it again)."""
         now = utc_now()
         silent_since = now - timedelta(seconds=self.settings.stale_after_s)
+        with transaction(self.sessions) as session:
+            for scenario in scenario_repo.running(session):
+                if (
+                    scenario.heartbeat_at is not None
+                    and scenario.heartbeat_at > silent_since
+                    and not _gone(scenario.worker)
+                ):
+                    continue
+                scenario_repo.finish(
+                    session,
+                    scenario.id,
+                    scenario.worker or "",
+                    status=RunStatus.CANCELLED if scenario.cancel_requested else RunStatus.FAILED,
+                    error=f"its solving process ({scenario.worker or '?'}) stopped; start it again",
+                    finished_at=now,
+                )
         with transaction(self.sessions) as session:
             for run in repo.silent_runs(session, now):
                 if (
@@ -201,6 +227,54 @@ class Worker:
             self._finish(
                 run_id, status=RunStatus.FAILED, error=f"internal error ({type(exc).__name__})"
             )
+
+    def execute_scenario(self, run_id: int) -> None:
+        """Run a planner's scenario or sweep and keep its report and charts."""
+        with transaction(self.sessions) as session:
+            found = scenario_repo.get_run(session, run_id)
+            assert found is not None
+            name, kind, parameters = found.scenario, found.kind, dict(found.parameters)
+        bar = _ScenarioProgress(self, run_id)
+        try:
+            report, charts = scenario_runs.execute(name, kind, parameters, bar)
+        except scenario_runs.Stopped:
+            self._finish_scenario(
+                run_id,
+                status=RunStatus.CANCELLED,
+                phase="stopped on request",
+                finished_at=utc_now(),
+            )
+            return
+        except Exception as exc:
+            log.error(
+                "scenario run %s failed: %s\n%s",
+                run_id,
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            self._finish_scenario(
+                run_id,
+                status=RunStatus.FAILED,
+                error=f"the scenario could not be run ({type(exc).__name__}: {exc})"[:2000],
+                finished_at=utc_now(),
+            )
+            return
+        with transaction(self.sessions) as session:
+            if scenario_repo.finish(
+                session,
+                run_id,
+                self.name,
+                status=RunStatus.SUCCEEDED,
+                report=report,
+                progress=1.0,
+                phase="done",
+                finished_at=utc_now(),
+            ):
+                scenario_repo.add_charts(session, run_id, charts)
+
+    def _finish_scenario(self, run_id: int, **values: Any) -> None:
+        with transaction(self.sessions) as session:
+            scenario_repo.finish(session, run_id, self.name, **values)
 
     def _finish(self, run_id: int, **values: Any) -> None:
         with transaction(self.sessions) as session:
@@ -340,6 +414,44 @@ class _Heartbeat:
             self.lost = True
         elif stop:
             self.cancelled = True
+
+
+class _ScenarioProgress(ProgressBar):
+    """A scenario run's steps written to its row (at most once per heartbeat), and a planner's
+    stop honoured at the next step."""
+
+    def __init__(self, worker: Worker, run_id: int) -> None:
+        super().__init__(1, enabled=False)
+        self.worker = worker
+        self.run_id = run_id
+        self._written = 0.0
+
+    def step(self, label: str) -> None:
+        super().step(label)
+        self._report(force=True)
+
+    def solver(self, progress: Progress) -> None:
+        super().solver(progress)
+        self._report(force=False)
+
+    def _report(self, *, force: bool) -> None:
+        now = time.monotonic()
+        if not force and now - self._written < self.worker.settings.heartbeat_s:
+            return
+        self._written = now
+        fraction = min((self.done + self.within) / max(self.total, 1), 1.0)
+        with transaction(self.worker.sessions) as session:
+            stop = scenario_repo.heartbeat(
+                session,
+                self.run_id,
+                self.worker.name,
+                utc_now(),
+                phase=self.label[:300],
+                progress=round(fraction, 4),
+            )
+        # Raised between steps only: a solver's progress callback is no place to unwind from.
+        if force and (stop is None or stop or self.worker.should_exit()):
+            raise scenario_runs.Stopped()
 
 
 def run_worker(settings_data: dict[str, Any]) -> None:

@@ -128,11 +128,15 @@ def list_volunteers(
     available_to: datetime | None,
     after_id: int,
     limit: int,
+    search: str | None = None,
 ) -> list[VolunteerRecord]:
     """A page of volunteers in id order. With both window ends, one availability interval must
     cover the window; with one end, an interval must reach past it. Read with Core queries:
     building ORM objects for a page and its ~500 child rows costs more than the SQL."""
     query = select(VOLUNTEERS).where(Volunteer.id > after_id)
+    if search:
+        words = f"%{search.replace('%', '').replace('_', '')}%"
+        query = query.where(Volunteer.name.ilike(words) | Volunteer.external_id.ilike(words))
     if university_id is not None:
         query = query.where(Volunteer.university_id == university_id)
     if skill is not None:
@@ -270,3 +274,12 @@ def window_seconds_in_range(
     if volunteer_ids is not None:
         query = query.where(AvailabilityWindow.volunteer_id.in_(volunteer_ids))
     return [(vid, start_s, end_s, offset) for vid, start_s, end_s, offset in session.execute(query)]
+
+
+def home_points(session: Session, volunteer_ids: Sequence[int]) -> dict[int, tuple[float, float]]:
+    """Home coordinates of these volunteers (for maps that show them coarsened)."""
+    found: dict[int, tuple[float, float]] = {}
+    for chunk in _chunks(list(volunteer_ids)):
+        query = select(Volunteer.id, Volunteer.lat, Volunteer.lon).where(Volunteer.id.in_(chunk))
+        found.update({vid: (lat, lon) for vid, lat, lon in session.execute(query)})
+    return found

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from api.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
-from api.models import ApiKey, Organization, OrgKind, utc_now
+from api.models import ApiKey, Organization, OrgKind, UserRole, utc_now
 from api.repositories import organizations as repo
 
 KEY_SCHEME = "vmk"
@@ -24,16 +24,24 @@ KEY_SCHEME = "vmk"
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """The organization behind a request's key."""
+    """The organization behind a request: through an API key, or through a console user who acts
+    as their organization (with their role)."""
 
     org_id: int
     kind: OrgKind
     timezone: str
     key_id: int | None = None  # the key that authenticated the request (rate limits count per key)
+    user_id: int | None = None  # the console user, when a person signed in
+    role: UserRole | None = None  # the user's role; None for keys (a key may do what its kind may)
 
     def reads(self, owner_id: int) -> bool:
         """Whether the caller may read what `owner_id` owns: its own, or anything for an admin."""
         return self.kind is OrgKind.ADMIN or self.org_id == owner_id
+
+    @property
+    def changes(self) -> bool:
+        """Whether the caller may change anything: every key, and users who are not viewers."""
+        return self.role is not UserRole.VIEWER
 
 
 def hash_secret(secret: str) -> str:
@@ -104,3 +112,14 @@ def visible_organization(session: Session, caller: Caller, org_id: int) -> Organ
     if org is None or not caller.reads(org.id):
         raise NotFound(f"no organization {org_id}")
     return org
+
+
+def list_organizations(session: Session, caller: Caller) -> list[Organization]:
+    """Every organization for an admin; the caller's own for everyone else."""
+    if caller.kind is OrgKind.ADMIN:
+        return list(repo.list_organizations(session))
+    return [visible_organization(session, caller, caller.org_id)]
+
+
+def list_keys(session: Session, caller: Caller, org_id: int) -> list[ApiKey]:
+    return list(repo.list_keys(session, visible_organization(session, caller, org_id).id))

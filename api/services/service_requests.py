@@ -106,7 +106,10 @@ def list_visible(
     starts_before: datetime | None,
     cursor: str | None,
     limit: int,
+    search: str | None = None,
 ) -> Page[RequestOut]:
+    """A page of the requests the caller may see; `search` finds words in the title, address
+    or district (the console's search box)."""
     if caller.kind is not OrgKind.ADMIN:
         if center_id is not None and center_id != caller.org_id:
             return Page(items=[])
@@ -120,12 +123,17 @@ def list_visible(
         starts_before=starts_before,
         after_id=decode_cursor(cursor),
         limit=limit,
+        search=search,
     )
     counts = assignment_repo.active_counts_by_request(session, [r.id for r in page])
     return Page(
         items=[to_out(r, counts.get(r.id, 0)) for r in page],
         next_cursor=next_cursor([r.id for r in page], limit),
     )
+
+
+def service_types(session: Session, caller: Caller) -> list[str]:
+    return repo.service_types(session, None if caller.kind is OrgKind.ADMIN else caller.org_id)
 
 
 def update_request(
