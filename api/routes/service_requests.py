@@ -132,6 +132,12 @@ def get_request(request_id: PathId, caller: ReaderDep, session: SessionDep) -> R
     responses={409: {"description": "Cancelled or done already, or assignments still open."}},
 )
 def update_request(
-    request_id: PathId, body: RequestPatch, caller: CenterDep, session: SessionDep
+    request_id: PathId,
+    body: RequestPatch,
+    caller: CenterDep,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> RequestOut:
-    return service.request_out(session, service.update_request(session, caller, request_id, body))
+    """Cancelling the request cancels its waiting assignments; their volunteers are told."""
+    request = service.update_request(session, settings, caller, request_id, body)
+    return service.request_out(session, request)

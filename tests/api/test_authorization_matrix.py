@@ -29,7 +29,7 @@ from api.db import transaction
 from api.models import AssignmentStatus, Base, MatchRun, RunStatus, utc_now
 from api.repositories import assignments as assignment_repo
 from api.repositories import match_runs as run_repo
-from api.services.match_runs import token_hash
+from api.services.links import token_hash
 from tests.api.conftest import Api, assert_error
 
 CALLERS = ("uA", "uB", "cA", "cB", "pA", "pB", "admin", "anon")
