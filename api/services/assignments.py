@@ -138,7 +138,7 @@ def act(
     events.record(session, settings, [events.assignment_event(move.event, assignment)])
     if move.to in (AssignmentStatus.DECLINED, AssignmentStatus.CANCELLED):
         refresh_fill_status(session, [assignment.request_id])
-        session.refresh(assignment.request)
+        session.flush()
         standby.replace(session, settings, assignment)
     return assignment
 
