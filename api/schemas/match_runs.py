@@ -151,6 +151,14 @@ class StandbyList(BaseModel):
     volunteer_ids: list[int] = Field(description="Ranked: the first steps in first.")
 
 
+class StandbyOut(BaseModel):
+    run_id: int = Field(description="The published run that named them.")
+    volunteer_id: int
+    rank: int
+    distance_km: float
+    status: Literal["waiting", "promoted", "passed"]
+
+
 class PublishResult(BaseModel):
     run_id: int
     created: int

@@ -37,9 +37,10 @@ from api.repositories import match_runs as run_repo
 from api.repositories import organizations as org_repo
 from api.repositories import standby as repo
 from api.repositories import volunteers as volunteer_repo
+from api.schemas.match_runs import StandbyOut
 from api.services import events, instances, links
-from api.services.organizations import settings_of
-from api.services.service_requests import refresh_fill_status
+from api.services.organizations import Caller, settings_of
+from api.services.service_requests import refresh_fill_status, visible_request
 from api.settings import Settings
 from matcher import InstanceError, Plan, compile_instance, parse_instance
 
@@ -137,6 +138,14 @@ def name_standby(
         ],
     )
     return picks
+
+
+def of_request(session: Session, caller: Caller, request_id: int) -> list[StandbyOut]:
+    """The standby of a request the caller may read, newest run first, by rank."""
+    request = visible_request(session, caller, request_id)
+    return [
+        StandbyOut.model_validate(s, from_attributes=True) for s in repo.of_request(session, request.id)
+    ]
 
 
 def replace(session: Session, settings: Settings, fallen: Assignment) -> Assignment | None:

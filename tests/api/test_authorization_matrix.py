@@ -424,6 +424,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/requests"): Row("403 403 200 200 403 403 200 401"),
     ("GET", "/v1/requests/{request_id}"): Row("403 403 200 404 403 403 200 401", service_request),
     ("PATCH", "/v1/requests/{request_id}"): Row("403 403 200 404 403 403 403 401", request_patch),
+    ("GET", "/v1/requests/{request_id}/standby"): Row(
+        "403 403 200 404 403 403 200 401", service_request
+    ),
     ("POST", "/v1/match-runs"): Row("403 403 202 202 403 403 202 401", run_body),
     ("GET", "/v1/match-runs"): Row("403 403 200 200 403 403 200 401"),
     ("GET", "/v1/match-runs/{run_id}"): Row("403 403 200 404 403 403 200 401", queued_run),
