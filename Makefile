@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run example test lint bench bench-full bench-api bench-load clean
+.PHONY: run example test lint bench bench-full bench-api bench-load bench-notify clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ bench-api: $(STAMP)  ## the HTTP service's benchmark (import, list latency, matc
 
 bench-load: $(STAMP)  ## 50 clients for 2 minutes over a throwaway PostgreSQL; nothing may be lost
 	$(PY) -m benchmarks.load --clients 50 --duration 120
+
+bench-notify: $(STAMP)  ## 10,000 events to a local webhook sink, also with the dispatcher SIGKILLed half-way (3 runs)
+	$(PY) -m benchmarks.notify --events 10000 --runs 3
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

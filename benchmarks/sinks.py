@@ -22,6 +22,7 @@ class WebhookSink:
 
     def __init__(self) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
+        self.arrivals: list[float] = []  # time.perf_counter() of each POST
         self.status = 200
         self.delay_s = 0.0
         self._lock = threading.Lock()
@@ -29,6 +30,9 @@ class WebhookSink:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go in two writes: with Nagle on, the second waits for the
+            # client's delayed ACK (40 ms) on every kept-alive request
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -36,6 +40,7 @@ class WebhookSink:
                     time.sleep(sink.delay_s)
                 with sink._lock:
                     sink.received.append((dict(self.headers.items()), body))
+                    sink.arrivals.append(time.perf_counter())
                 try:
                     self.send_response(sink.status)
                     self.send_header("Content-Length", "2")

@@ -62,6 +62,8 @@ from api.services.organizations import settings_of
 from api.settings import Settings
 
 log = logging.getLogger("volmatch.dispatcher")
+# httpx logs each request's URL at INFO: webhook and SMS provider URLs may carry credentials.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 # Which work a volunteer's message is still worth sending for.
 _STILL_RELEVANT = {
