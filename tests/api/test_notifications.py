@@ -33,6 +33,7 @@ from tests.api.notify import (
     events_of,
     loop_api,
     publish_soon,
+    run_window,
     soon_week,
 )
 
@@ -337,3 +338,58 @@ def test_two_dispatchers_never_claim_one_delivery(api: Api) -> None:
         rows = session.scalars(select(Delivery)).all()
         assert {r.status for r in rows} == {DeliveryStatus.SENDING} and {r.attempts for r in rows} == {1}
         assert all(r.id in claimed[str(r.claimed_by)] for r in rows)
+
+
+def test_the_solving_process_delivers_while_a_long_solve_runs(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dispatcher is a thread of the solving process with its own loop: a message recorded
+    while a solve runs is delivered before the solve ends."""
+    import api.worker
+    from api.services import events
+    from api.worker import serve_queue
+
+    release = threading.Event()
+    real = api.worker.solve_run
+
+    def long_solve(*args: Any, **kwargs: Any) -> Any:
+        assert release.wait(60), "the test never let the solve end"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api.worker, "solve_run", long_solve)
+    with loop_api(database_url, embedded_dispatcher=True, dispatcher_poll_s=0.05) as api_, \
+            WebhookSink() as sink:  # fmt: skip
+        _, center, _, center_id, _ = soon_week(api_, DAY)
+        hook(api_, center, sink.url, "request.unfilled")
+        run = api_.client.post("/v1/match-runs", json={"window": run_window(DAY),
+                               "engine": "greedy", "time_limit_s": 1}, headers=center).json()  # fmt: skip
+        stop = threading.Event()
+        solving = threading.Thread(target=serve_queue, args=(api_.settings, stop))
+        solving.start()
+        try:
+
+            def status() -> str:
+                r = api_.client.get(f"/v1/match-runs/{run['id']}", headers=center)
+                return str(r.json()["status"])
+
+            deadline = time.monotonic() + 60
+            while status() != "running":
+                assert time.monotonic() < deadline, "the run never started"
+                time.sleep(0.05)
+            with transaction(api_.sessions()) as session:
+                events.record(session, api_.settings, [events.Event(
+                    type=events.EventType.REQUEST_UNFILLED, data={"request_id": 1},
+                    organizations=(center_id,))])  # fmt: skip
+            while not sink.received:
+                assert time.monotonic() < deadline, "nothing delivered during the solve"
+                time.sleep(0.05)
+            assert status() == "running"  # delivered while the solve goes on
+            release.set()
+            while status() == "running":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert status() == "succeeded"
+        finally:
+            release.set()
+            stop.set()
+            solving.join(60)
