@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
 from api.schemas.common import StrictModel
 
@@ -76,7 +76,9 @@ class DeliveryOut(BaseModel):
 
     id: int
     idempotency_id: str = Field(description="The same on every attempt; receivers drop repeats.")
-    event_id: str
+    event_id: str = Field(
+        validation_alias=AliasPath("event", "event_id"), description="The event's id (`id`)."
+    )
     event_type: EventTypeName
     organization_id: int
     channel: ChannelName

@@ -16,12 +16,7 @@ from api.services.organizations import Caller
 
 
 def to_out(delivery: Delivery) -> DeliveryOut:
-    return DeliveryOut.model_validate(
-        {
-            **{c: getattr(delivery, c) for c in DeliveryOut.model_fields if c != "event_id"},
-            "event_id": delivery.event.event_id,
-        }
-    )
+    return DeliveryOut.model_validate(delivery, from_attributes=True)
 
 
 def list_visible(
