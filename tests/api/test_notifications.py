@@ -393,3 +393,27 @@ def test_the_solving_process_delivers_while_a_long_solve_runs(
             release.set()
             stop.set()
             solving.join(60)
+
+
+def test_the_documented_verification_accepts_real_signatures_only() -> None:
+    """The Python snippet of docs/notifications.md, run as written, against the service's
+    signatures: right secret and fresh: yes; wrong secret, changed body or stale: no."""
+    import re
+    from pathlib import Path
+
+    from api.notifications.webhook import signature
+
+    doc = (Path(__file__).parents[2] / "docs" / "notifications.md").read_text()
+    match = re.search(r"```python\n(.*?)```", doc, re.S)
+    assert match is not None
+    namespace: dict[str, Any] = {}
+    exec(match.group(1), namespace)
+    check = namespace["verify"]
+    body = b'{"id":"e1","type":"assignment.declined"}'
+    now = int(time.time())
+    header = signature("whsec_doc", now, body)
+    assert check("whsec_doc", header, body)
+    assert not check("whsec_other", header, body)
+    assert not check("whsec_doc", header, body + b" ")
+    assert not check("whsec_doc", header, body, now=now + 301)
+    assert not check("whsec_doc", "garbage", body)
