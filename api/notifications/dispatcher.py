@@ -62,9 +62,12 @@ from api.services.organizations import settings_of
 from api.settings import Settings
 
 log = logging.getLogger("volmatch.dispatcher")
-# httpx logs each request's URL at INFO: webhook and SMS provider URLs may carry credentials.
-logging.getLogger("httpx").setLevel(logging.WARNING)
+# urllib3 logs each request's URL at DEBUG, and a retried connection's at WARNING: webhook and
+# SMS provider URLs may carry credentials.
+logging.getLogger("urllib3").setLevel(logging.ERROR)
 
+# How often a dispatcher looks for claims of dispatchers gone on this host.
+RECOVER_EVERY_S = 1.0
 # Which work a volunteer's message is still worth sending for.
 _STILL_RELEVANT = {
     EventType.ASSIGNMENT_PROPOSED: (AssignmentStatus.PROPOSED, AssignmentStatus.CONFIRMED),
@@ -118,6 +121,7 @@ class Dispatcher:
         self.sms = sms.provider(settings)
         self.pool = ThreadPoolExecutor(settings.dispatch_concurrency, thread_name_prefix="deliver")
         self._scheduled_at = float("-inf")
+        self._recovered_at = float("-inf")
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -153,15 +157,16 @@ class Dispatcher:
 
     def step(self) -> int:
         """Release claims of dead dispatchers, claim a batch, deliver it; how many it held."""
-        self.recover()
+        if time.monotonic() - self._recovered_at >= RECOVER_EVERY_S:
+            self._recovered_at = time.monotonic()
+            self.recover()
         now = utc_now()
         lease = now + timedelta(seconds=self.settings.dispatch_lease_s)
         with transaction(self.sessions) as session:
             ids = repo.claim_due(session, self.name, now, lease, self.settings.dispatch_batch)
+            jobs = self._prepare(session, ids) if ids else []
         if not ids:
             return 0
-        with transaction(self.sessions) as session:
-            jobs = self._prepare(session, ids)
         outcomes = Outcomes()
         for job in jobs:
             if job.skip is not None:

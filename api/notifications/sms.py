@@ -8,9 +8,12 @@ same on every retry, for providers that drop repeats. A 2xx answer is a delivery
 
 from __future__ import annotations
 
+import json
 from typing import Protocol
 
-import httpx
+import urllib3
+from urllib3.exceptions import HTTPError
+from urllib3.exceptions import TimeoutError as HttpTimeout
 
 from api.notifications.errors import DeliveryFailed
 from api.settings import Settings
@@ -26,21 +29,26 @@ class SmsProvider(Protocol):
 class HttpJsonSms:
     def __init__(self, url: str, token: str | None, timeout_s: float) -> None:
         self.url = url
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.client = httpx.Client(timeout=timeout_s, headers=headers, follow_redirects=False)
+        self.headers = {"Content-Type": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+        self.pool = urllib3.PoolManager(timeout=urllib3.Timeout(total=timeout_s), retries=False)
 
     def send(self, to: str, text: str, idempotency_id: str) -> None:
+        body = json.dumps({"to": to, "text": text, "id": idempotency_id}, ensure_ascii=False)
         try:
-            answer = self.client.post(self.url, json={"to": to, "text": text, "id": idempotency_id})
-        except httpx.TimeoutException:
+            answer = self.pool.request(
+                "POST", self.url, body=body.encode(), headers=self.headers, redirect=False
+            )
+        except HttpTimeout:
             raise DeliveryFailed("SMS provider timed out") from None
-        except httpx.HTTPError as exc:
+        except HTTPError as exc:
             raise DeliveryFailed(f"SMS provider unreachable ({type(exc).__name__})") from None
-        if not answer.is_success:
-            raise DeliveryFailed(f"SMS provider answered HTTP {answer.status_code}")
+        if not 200 <= answer.status < 300:
+            raise DeliveryFailed(f"SMS provider answered HTTP {answer.status}")
 
     def close(self) -> None:
-        self.client.close()
+        self.pool.clear()
 
 
 def provider(settings: Settings) -> SmsProvider | None:
