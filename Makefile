@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run example test lint bench bench-full bench-api bench-load bench-console system-packages vendor-static messages clean
+.PHONY: run example test lint bench bench-full bench-api bench-load bench-console bench-notify system-packages vendor-static messages clean
 
 # The console's browser tests drive Debian's chromium by its path (Playwright never downloads a
 # browser here); fonts-noto-cjk renders the Chinese pages in screenshots. Installed as root when
@@ -80,6 +80,9 @@ messages: $(STAMP)  ## extract the console's messages, update the catalogs and c
 	$(VENV)/bin/pybabel extract -F api/web/babel.cfg -o api/web/locale/messages.pot --no-location --sort-output --omit-header .
 	$(VENV)/bin/pybabel update -i api/web/locale/messages.pot -d api/web/locale --no-fuzzy-matching --omit-header
 	$(VENV)/bin/pybabel compile -d api/web/locale --statistics
+
+bench-notify: $(STAMP)  ## 10,000 events to a local webhook sink, also with the dispatcher SIGKILLed half-way (3 runs)
+	$(PY) -m benchmarks.notify --events 10000 --runs 3
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -22,8 +22,10 @@ from api.routes import (
     match_runs,
     organizations,
     reports,
+    self_service,
     service_requests,
     volunteers,
+    webhooks,
 )
 from api.services.geocoding import Geocoder
 from api.settings import Settings
@@ -95,6 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service_requests,
         match_runs,
         assignments,
+        self_service,
+        webhooks,
         reports,
     ):
         app.include_router(module.router)

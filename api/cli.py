@@ -6,6 +6,7 @@ volmatch admin revoke-key --org-id ID --key-id K
 volmatch admin create-user --org-id ID --login L --name N [--role R] [--password-stdin]
 volmatch serve [--host H] [--port P] [--no-worker]
 volmatch worker [--once]                        # a solving process on its own
+volmatch dispatcher [--once]                    # delivers the outbox (reminders, no-shows too)
 volmatch demo                                   # demo organizations, keys and a demo week
 """
 
@@ -80,6 +81,12 @@ def register(commands: Any) -> None:
     p = commands.add_parser("worker", help="run a solving process (claims queued match runs)")
     p.add_argument("--once", action="store_true", help="solve what is queued, then exit")
     p.set_defaults(run=_worker)
+
+    p = commands.add_parser(
+        "dispatcher", help="deliver the outbox's messages (and write reminders and no-shows)"
+    )
+    p.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+    p.set_defaults(run=_dispatcher)
 
     p = commands.add_parser("demo", help="create demo organizations with keys and load a demo week")
     p.add_argument("--volunteers", type=int, default=400)
@@ -186,6 +193,29 @@ def _worker(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     _sessions(settings)  # migrations
     serve_queue(settings, stop)
+    return EXIT_OK
+
+
+def _dispatcher(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from api.models import utc_now
+    from api.notifications import scheduler
+    from api.notifications.dispatcher import Dispatcher
+
+    settings = Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    dispatcher = Dispatcher(settings, _sessions(settings))
+    if args.once:
+        scheduler.run(dispatcher.sessions, settings, utc_now())
+        dispatcher.run_until_idle()
+        dispatcher.close()
+        return EXIT_OK
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    dispatcher.serve(stop)
     return EXIT_OK
 
 

@@ -1,5 +1,6 @@
 """The solving process: claims queued match runs (and planners' scenario runs) from the
-database and solves them.
+database and solves them, and delivers the outbox's messages in a thread beside
+(`api.notifications.dispatcher`).
 
 In the embedded default the app starts one `WorkerProcess` beside itself (`volmatch serve`), so
 the API stays responsive while the matcher works; `volmatch worker` runs one on its own. Any
@@ -17,7 +18,6 @@ import logging
 import multiprocessing
 import os
 import signal
-import socket
 import threading
 import time
 import traceback
@@ -29,9 +29,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import make_engine, make_sessionmaker, transaction
 from api.models import MatchRun, RunStatus, utc_now
+from api.notifications.dispatcher import Dispatcher
+from api.processes import gone, process_name
 from api.repositories import match_runs as repo
 from api.repositories import scenario_runs as scenario_repo
-from api.services import instances, scenario_runs
+from api.services import events, instances, scenario_runs
 from api.services.match_runs import count_changes, plan_pairs
 from api.settings import Settings
 from matcher import (
@@ -50,26 +52,6 @@ from scenarios.progress import ProgressBar
 log = logging.getLogger("volmatch.worker")
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _gone(name: str | None) -> bool:
-    """Whether `name` is a worker on this host whose process no longer exists."""
-    if not name:
-        return True
-    host, _, pid = name.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 class Worker:
     """Claims and solves runs, one at a time."""
 
@@ -83,7 +65,7 @@ class Worker:
     ) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.name = name or worker_name()
+        self.name = name or process_name()
         self.should_exit = should_exit
         # In a process of its own, a solve stuck past its deadline ends the process (the
         # supervisor starts another); in-process, the run is only failed and its result dropped.
@@ -138,7 +120,7 @@ class Worker:
                 if (
                     run.heartbeat_at is not None
                     and run.heartbeat_at > silent_since
-                    and not _gone(run.worker)
+                    and not gone(run.worker)
                 ):
                     continue
                 self._release_orphan(session, run, now)
@@ -167,6 +149,7 @@ class Worker:
             }
         if repo.release(session, run.id, holder if run.worker else "", **values):
             log.warning("run %s: solving process %s gone; now %s", run.id, holder, values["status"])
+            self._tell(session, run.id, values)
 
     def execute(self, run_id: int) -> None:
         """Solve one claimed run and write its outcome (if this worker still holds it)."""
@@ -277,8 +260,24 @@ class Worker:
             scenario_repo.finish(session, run_id, self.name, **values)
 
     def _finish(self, run_id: int, **values: Any) -> None:
+        """Write the run's outcome and, in the same transaction, its event."""
         with transaction(self.sessions) as session:
-            repo.finish(session, run_id, self.name, finished_at=utc_now(), **values)
+            if repo.finish(session, run_id, self.name, finished_at=utc_now(), **values):
+                self._tell(session, run_id, values)
+
+    def _tell(self, session: Session, run_id: int, values: dict[str, Any]) -> None:
+        status = values["status"]
+        if status not in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+            return
+        run = repo.get_run(session, run_id)
+        assert run is not None
+        plan = values.get("plan") or {}
+        extra = (
+            {"coverage": values.get("coverage"), "unfilled": len(plan.get("unfilled", ()))}
+            if status == RunStatus.SUCCEEDED
+            else {"error": values.get("error")}
+        )
+        events.record(session, self.settings, [events.run_event(run, str(status), **extra)])
 
     def _hand_back(self, run_id: int) -> None:
         """Shutting down mid-solve: queue the run again for the next worker (not an attempt)."""
@@ -467,9 +466,17 @@ def run_worker(settings_data: dict[str, Any]) -> None:
 
 
 def serve_queue(settings: Settings, stop: threading.Event) -> None:
-    """Poll, claim and solve until `stop` is set."""
+    """Poll, claim and solve until `stop` is set; deliver the outbox beside it (a thread with
+    its own loop and connections, so that a long solve never holds a message back)."""
     engine = make_engine(settings.database_url)
-    worker = Worker(settings, make_sessionmaker(engine), should_exit=stop.is_set, own_process=True)
+    sessions = make_sessionmaker(engine)
+    worker = Worker(settings, sessions, should_exit=stop.is_set, own_process=True)
+    delivering = None
+    if settings.embedded_dispatcher:
+        delivering = threading.Thread(
+            target=Dispatcher(settings, sessions).serve, args=(stop,), name="dispatcher"
+        )
+        delivering.start()
     # The local search's compiled loop, before the first run's time limit starts counting.
     warm_up()
     log.info("solving process %s started", worker.name)
@@ -483,6 +490,9 @@ def serve_queue(settings: Settings, stop: threading.Event) -> None:
             if not busy:
                 stop.wait(settings.worker_poll_s)
     finally:
+        stop.set()
+        if delivering is not None:
+            delivering.join()
         engine.dispose()
         log.info("solving process %s stopped", worker.name)
 

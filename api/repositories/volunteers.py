@@ -283,3 +283,68 @@ def home_points(session: Session, volunteer_ids: Sequence[int]) -> dict[int, tup
         query = select(Volunteer.id, Volunteer.lat, Volunteer.lon).where(Volunteer.id.in_(chunk))
         found.update({vid: (lat, lon) for vid, lat, lon in session.execute(query)})
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class ContactFacts:
+    """What fanning an event out needs of a volunteer: whose, and reachable how (not the
+    address or number themselves)."""
+
+    university_id: int
+    has_email: bool
+    has_phone: bool
+
+
+def contact_facts(session: Session, volunteer_ids: Collection[int]) -> dict[int, ContactFacts]:
+    if not volunteer_ids:
+        return {}
+    out: dict[int, ContactFacts] = {}
+    for chunk in _chunks(sorted(volunteer_ids)):
+        query = select(
+            Volunteer.id,
+            Volunteer.university_id,
+            Volunteer.email.is_not(None),
+            Volunteer.phone.is_not(None),
+        ).where(Volunteer.id.in_(chunk))
+        for vid, uni, email, phone in session.execute(query):
+            out[vid] = ContactFacts(uni, bool(email), bool(phone))
+    return out
+
+
+def volunteers_by_ids(session: Session, ids: Collection[int]) -> dict[int, Volunteer]:
+    if not ids:
+        return {}
+    query = select(Volunteer).where(Volunteer.id.in_(sorted(ids)))
+    return {v.id: v for v in session.scalars(query)}
+
+
+def volunteer_by_calendar_token_hash(session: Session, token_hash: str) -> Volunteer | None:
+    query = select(Volunteer).where(Volunteer.calendar_token_hash == token_hash)
+    return session.scalars(query).first()
+
+
+def replace_windows_between(
+    session: Session,
+    volunteer_id: int,
+    start_s: int,
+    end_s: int,
+    windows: Sequence[tuple[int, int, int]],
+) -> None:
+    """Drop the volunteer's windows that start in [start_s, end_s) and add `windows` (start_s,
+    end_s, offset_min)."""
+    session.execute(
+        delete(AvailabilityWindow).where(
+            AvailabilityWindow.volunteer_id == volunteer_id,
+            AvailabilityWindow.start_s >= start_s,
+            AvailabilityWindow.start_s < end_s,
+        )
+    )
+    insert_plain_rows(
+        session,
+        WINDOWS,
+        ("volunteer_id", "start_s", "end_s", "offset_min"),
+        [(volunteer_id, a, b, off) for a, b, off in windows],
+    )
+    session.execute(
+        update(Volunteer).where(Volunteer.id == volunteer_id).values(updated_at=func.now())
+    )

@@ -18,6 +18,12 @@ from sqlalchemy.orm import Session
 from api.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
 from api.models import ApiKey, Organization, OrgKind, UserRole, utc_now
 from api.repositories import organizations as repo
+from api.schemas.organizations import (
+    CENTER_SETTINGS,
+    UNIVERSITY_SETTINGS,
+    OrganizationSettings,
+    SettingsPatch,
+)
 
 KEY_SCHEME = "vmk"
 
@@ -123,3 +129,37 @@ def list_organizations(session: Session, caller: Caller) -> list[Organization]:
 
 def list_keys(session: Session, caller: Caller, org_id: int) -> list[ApiKey]:
     return list(repo.list_keys(session, visible_organization(session, caller, org_id).id))
+
+
+def settings_of(org: Organization) -> OrganizationSettings:
+    return OrganizationSettings.model_validate(org.settings or {})
+
+
+def update_settings(org: Organization, patch: SettingsPatch) -> OrganizationSettings:
+    """Change the settings that apply to the organization's kind (422 naming any other)."""
+    changes = patch.model_dump(exclude_unset=True)
+    applies = {
+        OrgKind.CENTER: CENTER_SETTINGS,
+        OrgKind.UNIVERSITY: UNIVERSITY_SETTINGS,
+    }.get(OrgKind(org.kind), frozenset())
+    foreign = [
+        name
+        for name in changes
+        if name in (CENTER_SETTINGS | UNIVERSITY_SETTINGS) and name not in applies
+    ]
+    nullable = {"contact_name", "contact_phone", "no_show_after_min"}
+    nulls = [name for name, value in changes.items() if value is None and name not in nullable]
+    if foreign or nulls:
+        raise InvalidInput(
+            "some settings do not apply to this organization",
+            fields=[
+                *(
+                    FieldError(loc=["body", n], msg=f"not a setting of a {org.kind}")
+                    for n in foreign
+                ),
+                *(FieldError(loc=["body", n], msg="may not be null") for n in nulls),
+            ],
+        )
+    merged = settings_of(org).model_copy(update=changes)
+    org.settings = merged.model_dump(mode="json")
+    return merged
