@@ -104,7 +104,7 @@ class Worker:
                 if (
                     scenario.heartbeat_at is not None
                     and scenario.heartbeat_at > silent_since
-                    and not _gone(scenario.worker)
+                    and not gone(scenario.worker)
                 ):
                     continue
                 scenario_repo.finish(

@@ -36,7 +36,7 @@ from api.models import (
 from api.repositories import assignments as assignment_repo
 from api.schemas.service_requests import RequestIn
 from api.services import organizations, service_requests, users, volunteers
-from api.services.match_runs import token_hash
+from api.services.links import token_hash
 from api.services.organizations import Caller
 from tests.api.test_authorization_matrix import route_table
 from tests.console.conftest import Console, World

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
 from api.errors import FieldError, InvalidInput
 from api.schemas.assignments import CancelIn, CompleteIn
 from api.schemas.common import PathId
@@ -69,14 +69,18 @@ def _back(form: FormData, default: str = "/center/board") -> RedirectResponse:
 
 
 @router.post("/assignments/{assignment_id}/check-in")
-def check_in(assignment_id: PathId, posted: CenterChange, session: SessionDep) -> Response:
+def check_in(
+    assignment_id: PathId, posted: CenterChange, session: SessionDep, settings: SettingsDep
+) -> Response:
     caller, form = posted
-    service.act_as(session, caller, assignment_id, service.CHECK_IN)
+    service.act_as(session, settings, caller, assignment_id, service.CHECK_IN)
     return _back(form)
 
 
 @router.post("/assignments/{assignment_id}/complete")
-def complete(assignment_id: PathId, posted: CenterChange, session: SessionDep) -> Response:
+def complete(
+    assignment_id: PathId, posted: CenterChange, session: SessionDep, settings: SettingsDep
+) -> Response:
     caller, form = posted
     hours = forms.text(form, "hours_served")
     try:
@@ -86,12 +90,14 @@ def complete(assignment_id: PathId, posted: CenterChange, session: SessionDep) -
             "hours served must be a number of hours from 0 to 24",
             fields=[FieldError(loc=["body", "hours_served"], msg="from 0 to 24")],
         ) from None
-    service.act_as(session, caller, assignment_id, service.COMPLETE, hours_served=body.hours_served)
+    service.act_as(session, settings, caller, assignment_id, service.COMPLETE, hours_served=body.hours_served)
     return _back(form)
 
 
 @router.post("/assignments/{assignment_id}/cancel")
-def cancel(assignment_id: PathId, posted: CenterChange, session: SessionDep) -> Response:
+def cancel(
+    assignment_id: PathId, posted: CenterChange, session: SessionDep, settings: SettingsDep
+) -> Response:
     caller, form = posted
     try:
         body = CancelIn.model_validate({"reason": forms.text(form, "reason")})
@@ -100,5 +106,5 @@ def cancel(assignment_id: PathId, posted: CenterChange, session: SessionDep) -> 
             "give a reason for the cancellation",
             fields=[FieldError(loc=["body", "reason"], msg="required")],
         ) from None
-    service.act_as(session, caller, assignment_id, service.CANCEL, reason=body.reason)
+    service.act_as(session, settings, caller, assignment_id, service.CANCEL, reason=body.reason)
     return _back(form)

@@ -284,14 +284,18 @@ def upload_message(lang: Language, exc: ApiError) -> str:
 
 
 @router.post("/requests/{request_id}/cancel")
-def cancel(request_id: PathId, posted: CenterChange, session: SessionDep) -> Response:
+def cancel(
+    request_id: PathId, posted: CenterChange, session: SessionDep, settings: SettingsDep
+) -> Response:
     caller, _ = posted
-    service.update_request(session, caller, request_id, RequestPatch(status="cancelled"))
+    service.update_request(session, settings, caller, request_id, RequestPatch(status="cancelled"))
     return RedirectResponse("/center/requests", status_code=303)
 
 
 @router.post("/requests/{request_id}/done")
-def mark_done(request_id: PathId, posted: CenterChange, session: SessionDep) -> Response:
+def mark_done(
+    request_id: PathId, posted: CenterChange, session: SessionDep, settings: SettingsDep
+) -> Response:
     caller, _ = posted
-    service.update_request(session, caller, request_id, RequestPatch(status="done"))
+    service.update_request(session, settings, caller, request_id, RequestPatch(status="done"))
     return RedirectResponse("/center/requests", status_code=303)

@@ -17,7 +17,7 @@ from api.errors import InvalidInput
 from api.models import MatchRun, RunStatus
 from api.pagination import decode_cursor
 from api.schemas.common import PathId
-from api.schemas.match_runs import RepairIn, RunIn
+from api.schemas.match_runs import PublishIn, RepairIn, RunIn
 from api.services import match_runs as service
 from api.web import forms, plans
 from api.web.i18n import N_
@@ -182,10 +182,14 @@ def stop(run_id: PathId, posted: CenterChange, session: SessionDep) -> Response:
 
 @router.post("/runs/{run_id}/publish")
 def publish(
-    request: Request, run_id: PathId, posted: CenterChange, session: SessionDep
+    request: Request,
+    run_id: PathId,
+    posted: CenterChange,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
     caller, _ = posted
-    result = service.publish(session, caller, run_id)
+    result = service.publish(session, settings, caller, run_id, PublishIn())
     base = str(request.base_url).rstrip("/")
     return render(request, "center/published.html", result=result, base=base)
 

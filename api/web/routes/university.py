@@ -274,14 +274,18 @@ def _back(form: Any) -> RedirectResponse:
 
 
 @router.post("/assignments/{assignment_id}/confirm")
-def confirm(assignment_id: PathId, posted: UniversityChange, session: SessionDep) -> Response:
+def confirm(
+    assignment_id: PathId, posted: UniversityChange, session: SessionDep, settings: SettingsDep
+) -> Response:
     caller, form = posted
-    assignments.act_as(session, caller, assignment_id, assignments.CONFIRM)
+    assignments.act_as(session, settings, caller, assignment_id, assignments.CONFIRM)
     return _back(form)
 
 
 @router.post("/assignments/{assignment_id}/decline")
-def decline(assignment_id: PathId, posted: UniversityChange, session: SessionDep) -> Response:
+def decline(
+    assignment_id: PathId, posted: UniversityChange, session: SessionDep, settings: SettingsDep
+) -> Response:
     caller, form = posted
     try:
         body = DeclineIn.model_validate({"reason": forms.text(form, "reason")})
@@ -290,7 +294,7 @@ def decline(assignment_id: PathId, posted: UniversityChange, session: SessionDep
             "give a reason for declining",
             fields=[FieldError(loc=["body", "reason"], msg="required")],
         ) from None
-    assignments.act_as(session, caller, assignment_id, assignments.DECLINE, reason=body.reason)
+    assignments.act_as(session, settings, caller, assignment_id, assignments.DECLINE, reason=body.reason)
     return _back(form)
 
 
