@@ -46,7 +46,7 @@ from matcher import (
     parse_instance,
     solve,
 )
-from matcher.engines.kernels import warm_up
+from matcher.engines.kernels import prepare
 from scenarios.progress import ProgressBar
 
 log = logging.getLogger("volmatch.worker")
@@ -477,8 +477,9 @@ def serve_queue(settings: Settings, stop: threading.Event) -> None:
             target=Dispatcher(settings, sessions).serve, args=(stop,), name="dispatcher"
         )
         delivering.start()
-    # The local search's compiled loop, before the first run's time limit starts counting.
-    warm_up()
+    # The local search's compiled loop starts loading now (or compiling apart, on a cold cache):
+    # the first run does not wait for it.
+    prepare()
     log.info("solving process %s started", worker.name)
     try:
         while not stop.is_set():
