@@ -13,7 +13,14 @@ from ...problem import BoolArray, FloatArray
 from ..base import Deadline
 from ..formulation import Formulation
 from ..milp import MAX_COLUMNS, MilpOutcome, Solved
-from .budget import CUT_SHARE, DIVE_SHARE, FIRST_MIP_SHARE, PRICING_SHARE, RESTRICTED_MIP_SHARE
+from .budget import (
+    CUT_SHARE,
+    DIVE_SHARE,
+    FIRST_MIP_SHARE,
+    LONE_DIVE_SHARE,
+    PRICING_SHARE,
+    RESTRICTED_MIP_SHARE,
+)
 from .columns import Priced, grow
 from .mip import abs_gap, run_mip, tier_mip
 from .state import PartState
@@ -101,10 +108,17 @@ def _restricted(
     many."""
     d = state.data
     sign = tier.sign
+    # Where no MIP on the columns can run (too many of them), the dive is the tier's one MIP.
+    lone = state.columns.sum() > MAX_COLUMNS
     if priced is not None:
-        dive(state, tier, priced.support, Deadline(deadline.remaining() * DIVE_SHARE))
+        share = LONE_DIVE_SHARE if lone else DIVE_SHARE
+        dive(state, tier, priced.support, Deadline(deadline.remaining() * share))
     lp_bound = sign * np.inf if priced is None else priced.bound
     proven = _attains(state, tier, priced)
+    if lone:
+        # No MIP on these columns could be trusted to stop on time (`milp`), nor on their
+        # closure: the dive's plan goes to the improvement search, which gets the time.
+        return TierOutcome(state.value(tier), state.value(tier) if proven else lp_bound, proven)
     # (Tier 0 counts staffed requests: its LP bound is as good as the optimum there, and cut
     # rounds on a large part cost seconds for nothing.)
     cut = priced is not None and tier.number != 0 and not proven
