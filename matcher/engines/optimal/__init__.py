@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,7 +36,7 @@ from ..greedy import greedy_selection, short_requests
 from ..kernels import prepare
 from .part import FULL_COLUMNS, PartResult, PartSolver, replace_mandatory, trivial_bound
 
-__all__ = ["optimal"]
+__all__ = ["Assembly", "PartPlan", "PartResult", "fallback", "optimal", "plan_parts", "solve_part"]
 
 # Least budget of a part (time allowing), whatever its share of the pairs: a 2-pair part beside
 # a 40,000-pair one had a millisecond and was never proven.
@@ -44,91 +46,166 @@ _PART_SECONDS = 0.5
 def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineResult:
     deadline = Deadline(params.time_limit_s)
     started = time.perf_counter()
-    selected = np.zeros(data.num_pairs, dtype=bool)
-    per_request = np.bincount(data.pair_request, minlength=data.num_requests)
-    # Mandatory requests with fewer candidates than their minimum fail before any search.
-    at_fault: list[IntArray] = [
-        np.flatnonzero(
-            data.request_mandatory & (per_request + data.request_dropped < data.request_min)
-        )
-    ]
-    starved: list[IntArray] = []
-    cost_bound: float | None = 0.0
-    parts = split(replace_mandatory(data, at_fault[0]))
-    if any(p.data.num_pairs > FULL_COLUMNS or gap_shape(p.data) is not None for p in parts):
+    plan = plan_parts(data)
+    if any(p.data.num_pairs > FULL_COLUMNS or gap_shape(p.data) is not None for p in plan.parts):
         # The local search will be wanted early (beside the MIPs of large or GAP-shaped parts):
         # its compiled loop starts loading now. Parts the MIPs prove alone never wait for it.
         prepare()
-    total_pairs = max(sum(p.data.num_pairs for p in parts), 1)
-    bound = 0
-    proven = True
-    done_pairs = 0
-    stats_sum: dict[str, float] = {}
-    handed_back = False
-    for i, part in enumerate(parts):
-        if control.should_stop() or handed_back:  # the caller will solve again anyway
-            result = _fallback(part)
+    assembly = Assembly(data, plan)
+    left = max(plan.pairs, 1)
+    # Bounds of the parts not solved yet, for progress reports: each part's trivial bound.
+    pending = [trivial_bound(p.data) for p in plan.parts]
+    for i, part in enumerate(plan.parts):
+
+        def report(coverage: int, bound: int | None, i: int = i) -> None:
+            """Progress within part i: the parts done, and this one's plan and bound so far."""
+            elapsed = time.perf_counter() - started
+            control.on_progress(
+                Progress(
+                    phase=f"part {i + 1}/{len(plan.parts)}",
+                    fraction=min(elapsed / params.time_limit_s, 0.99),
+                    coverage=plan_coverage(data, assembly.selected) + coverage,
+                    bound=None
+                    if bound is None
+                    else assembly.bound + bound + sum(pending[i + 1 :]),
+                )
+            )
+
+        if control.should_stop() or assembly.handed_back:  # the caller will solve again anyway
+            result = fallback(part)
         else:
-            share = part.data.num_pairs / max(total_pairs - done_pairs, 1)
+            share = part.data.num_pairs / max(left, 1)
             # Small parts take milliseconds, but a share by pairs could leave them none at all.
             seconds = max(deadline.remaining() * share, min(deadline.remaining(), _PART_SECONDS))
-            budget = Deadline(max(seconds, 0.0))
-            result = PartSolver(part.data, budget, params, control, started=started).run()
-        selected[part.pairs] = result.selected
-        bound += result.bound
-        proven &= result.proven
-        # A bound on the whole plan's travel only if every part has one.
-        cost_bound = (
-            None
-            if cost_bound is None or result.cost_bound is None
-            else cost_bound + result.cost_bound
-        )
-        at_fault.append(part.requests[result.at_fault])
-        starved.append(part.requests[result.starved])
-        handed_back |= bool(result.stats.get("handed_back"))
-        for key, value in result.stats.items():
-            # Flags hold for the whole problem when they hold for every part; timings add up.
-            if key not in stats_sum:
-                stats_sum[key] = value
-            elif key.endswith("_proven"):
-                stats_sum[key] = min(stats_sum[key], value)
-            elif key.endswith(("_at_s", "_slack")):  # moments since the start, worst gaps
-                stats_sum[key] = max(stats_sum[key], value)
-            else:
-                stats_sum[key] += value
-        done_pairs += part.data.num_pairs
+            result = solve_part(part.data, seconds, params, control, started=started, report=report)
+        assembly.add(part, result)
+        left -= part.data.num_pairs
         control.on_progress(
             Progress(
-                phase=f"part {i + 1}/{len(parts)}",
-                fraction=done_pairs / total_pairs,
-                coverage=plan_coverage(data, selected),
+                phase=f"part {i + 1}/{len(plan.parts)}",
+                fraction=1.0 - left / max(plan.pairs, 1),
+                coverage=plan_coverage(data, assembly.selected),
+                bound=assembly.bound + sum(pending[i + 1 :]),
             )
         )
-    faults = np.unique(np.concatenate(at_fault)).astype(np.int64)
-    status = Status.INFEASIBLE if len(faults) else Status.OPTIMAL if proven else Status.FEASIBLE
-    stats: dict[str, float | int | str | bool] = {
-        "engine": "optimal",
-        "parts": len(parts),
-        "largest_part_pairs": max((p.data.num_pairs for p in parts), default=0),
-        "engine_seconds": round(time.perf_counter() - started, 3),
-        **{k: (bool(v) if k.endswith("_proven") else round(v, 3)) for k, v in stats_sum.items()},
-    }
-    if cost_bound is not None and parts:
-        stats["travel_bound_km"] = math.floor(cost_bound) / 1000.0  # floored: stays a bound
-    return EngineResult(
-        selected=selected,
-        status=status,
-        coverage_bound=bound,
-        at_fault=faults,
-        stats=stats,
-        cost_bound=cost_bound if parts else None,
-        starved=np.unique(np.concatenate(starved)).astype(np.int64)
-        if starved
-        else np.zeros(0, np.int64),
-    )
+    return assembly.result(time.perf_counter() - started)
 
 
-def _fallback(part: Part) -> PartResult:
+@dataclass(frozen=True, eq=False)
+class PartPlan:
+    """A problem cut into independent parts (`decompose.split`), after the mandatory requests
+    with too few candidates to ever be staffed were made optional (they are at fault)."""
+
+    parts: list[Part]
+    unstaffable: IntArray
+
+    @property
+    def pairs(self) -> int:
+        return sum(p.data.num_pairs for p in self.parts)
+
+
+def plan_parts(data: ProblemData) -> PartPlan:
+    """The independent parts of `data`, each to be solved on its own (`solve_part`, in any
+    order, in any process) and assembled (`Assembly`)."""
+    per_request = np.bincount(data.pair_request, minlength=data.num_requests)
+    # Mandatory requests with fewer candidates than their minimum fail before any search.
+    unstaffable = np.flatnonzero(
+        data.request_mandatory & (per_request + data.request_dropped < data.request_min)
+    ).astype(np.int64)
+    return PartPlan(split(replace_mandatory(data, unstaffable)), unstaffable)
+
+
+def solve_part(
+    data: ProblemData,
+    seconds: float,
+    params: SolveParams,
+    control: Control,
+    *,
+    started: float | None = None,
+    report: Callable[[int, int | None], None] | None = None,
+) -> PartResult:
+    """One part's tiers within `seconds` (`started`: the engine's start, for the moments the
+    stats report; `report`: told the part's coverage and proven bound as they improve)."""
+    budget = Deadline(max(seconds, 0.0))
+    return PartSolver(data, budget, params, control, started=started, report=report).run()
+
+
+class Assembly:
+    """The parts' results put together into the whole problem's `EngineResult`: plans side by
+    side, bounds added, proofs holding only if they hold for every part."""
+
+    def __init__(self, data: ProblemData, plan: PartPlan) -> None:
+        self.data = data
+        self.selected = np.zeros(data.num_pairs, dtype=bool)
+        self.parts = len(plan.parts)
+        self.largest = max((p.data.num_pairs for p in plan.parts), default=0)
+        self.bound = 0
+        self.proven = True
+        self.cost_bound: float | None = 0.0
+        self.at_fault: list[IntArray] = [plan.unstaffable]
+        self.starved: list[IntArray] = []
+        self.stats: dict[str, float] = {}
+        self.handed_back = False
+
+    def add(self, part: Part, result: PartResult) -> None:
+        self.selected[part.pairs] = result.selected
+        self.bound += result.bound
+        self.proven &= result.proven
+        # A bound on the whole plan's travel only if every part has one.
+        self.cost_bound = (
+            None
+            if self.cost_bound is None or result.cost_bound is None
+            else self.cost_bound + result.cost_bound
+        )
+        self.at_fault.append(part.requests[result.at_fault])
+        self.starved.append(part.requests[result.starved])
+        self.handed_back |= bool(result.stats.get("handed_back"))
+        for key, value in result.stats.items():
+            # Flags hold for the whole problem when they hold for every part; timings add up.
+            if key not in self.stats:
+                self.stats[key] = value
+            elif key.endswith("_proven"):
+                self.stats[key] = min(self.stats[key], value)
+            elif key.endswith(("_at_s", "_slack")):  # moments since the start, worst gaps
+                self.stats[key] = max(self.stats[key], value)
+            else:
+                self.stats[key] += value
+
+    def result(self, seconds: float) -> EngineResult:
+        """The whole problem's result, `seconds` after the engine started."""
+        faults = np.unique(np.concatenate(self.at_fault)).astype(np.int64)
+        status = (
+            Status.INFEASIBLE if len(faults) else Status.OPTIMAL if self.proven else Status.FEASIBLE
+        )
+        stats: dict[str, float | int | str | bool] = {
+            "engine": "optimal",
+            "parts": self.parts,
+            "largest_part_pairs": self.largest,
+            "engine_seconds": round(seconds, 3),
+            **{
+                k: (bool(v) if k.endswith("_proven") else round(v, 3))
+                for k, v in self.stats.items()
+            },
+        }
+        if self.cost_bound is not None and self.parts:
+            stats["travel_bound_km"] = math.floor(self.cost_bound) / 1000.0  # floored: stays a bound
+        starved = (
+            np.unique(np.concatenate(self.starved)).astype(np.int64)
+            if self.starved
+            else np.zeros(0, np.int64)
+        )
+        return EngineResult(
+            selected=self.selected,
+            status=status,
+            coverage_bound=self.bound,
+            at_fault=faults,
+            stats=stats,
+            cost_bound=self.cost_bound if self.parts else None,
+            starved=starved,
+        )
+
+
+def fallback(part: Part) -> PartResult:
     """A part left to greedy (a stop came first): nothing proven; its short requests named."""
     sel = greedy_selection(part.data)
     proven = float(plan_coverage(part.data, sel.selected) >= trivial_bound(part.data))
