@@ -34,6 +34,9 @@ STARVED_CHECK_SHARE = 0.2
 # HiGHS spent 25 s for a plan worse than the dive's), and the local search makes better use of
 # the rest. Parts solved on all their pairs keep the whole time.
 RESTRICTED_MIP_SHARE = 0.5
+# Share of the part's time left that a MIP on closed columns may take (it proves its tier if it
+# ends): beyond the tier's own share.
+CLOSED_MIP_SHARE = 0.95
 # Share of a restricted tier's time left for its first MIP, before the cut rounds.
 FIRST_MIP_SHARE = 0.3
 # Share of a MIP's time for a first, short one when the plan in hand is no plan of the tier.

@@ -81,7 +81,7 @@ class PartSolver:
         self.cost_bound: float | None = None  # on the optimal travel, once coverage is proven
         # A part on all its pairs weighs the soft score in its coverage-and-travel MIPs, which
         # then settle tier 3 too (`soft_proven`, for the plan they settle).
-        self.fold_soft = self.state.whole and has_soft_terms
+        self.fold_soft = has_soft_terms
         self.soft_proven = False
 
     def run(self) -> PartResult:
@@ -121,6 +121,14 @@ class PartSolver:
         coverage, the proven bound on coverage, and whether the part hands back early."""
         s = self.state
         weight = combined_weight(s.data)
+        # The coverage LP first, priced against every pair, bounds tier 1 for the whole part
+        # (with its cut rounds on restricted columns: their cuts serve the combined tier too).
+        # After the combined tier it could find no time left: a MIP on closed columns may take
+        # what the part has.
+        lp1 = grow(
+            s, Tier(1, COVERAGE, maximize=True), s.budget.share(COVERAGE_BOUND_SHARE),
+            cut=not s.whole,
+        )  # fmt: skip
         side = self._coverage_alongside()
         t12 = solve_tier(s, combined(s.data, soft=self.fold_soft), closure_limit=_CLOSURE_LIMIT)
         side_bound = self._coverage_bound_of(side)
@@ -137,12 +145,6 @@ class PartSolver:
         traded = s.last_solution is not None and plan_coverage(
             s.data, s.last_solution
         ) < plan_coverage(s.data, s.incumbent)
-        # The coverage LP, grown by pricing from the combined tier's columns (so it settles in a
-        # round or two), bounds tier 1 for the whole part.
-        lp1 = grow(
-            s, Tier(1, COVERAGE, maximize=True), s.budget.share(COVERAGE_BOUND_SHARE),
-            cut=not s.whole,
-        )  # fmt: skip
         bound = trivial_bound(s.data)
         if lp1 is not None:
             bound = min(bound, int(np.floor(lp1.bound + 1e-6)))
