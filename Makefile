@@ -4,7 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run example test lint bench bench-full bench-api bench-load clean
+.PHONY: run example test lint bench bench-full bench-api bench-load clean system-deps
+# Debian packages the service and its tests need: a CJK font for certificates, poppler's
+# pdftoppm/pdftotext for the tests that read them back.
+SYSTEM_PACKAGES := fonts-noto-cjk poppler-utils
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +15,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)  ## start the service on 127.0.0.1:8000 (SQLite under var/) with demo data; Ctrl-C stops
+system-deps:  ## install the Debian packages above (as root, with apt-get) unless present
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages: $$missing (run make system-deps as root)" >&2; exit 1; fi; \
+	echo "installing $$missing"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null
+
+run: $(STAMP) system-deps  ## start the service on 127.0.0.1:8000 (SQLite under var/) with demo data; Ctrl-C stops
 	mkdir -p var
 	$(VENV)/bin/volmatch demo --base-url http://127.0.0.1:8000
 	$(VENV)/bin/volmatch serve --host 127.0.0.1 --port 8000
@@ -22,7 +32,7 @@ example: $(STAMP)  ## solve the bundled example week with the CLI and print the 
 	$(VENV)/bin/volmatch solve matcher/examples/city_week.json -o var/example_plan.json
 	$(VENV)/bin/volmatch check matcher/examples/city_week.json var/example_plan.json
 
-test: $(STAMP)  ## lint, type-check and run the whole test suite (API tests on SQLite and PostgreSQL)
+test: $(STAMP) system-deps  ## lint, type-check and run the whole test suite (API tests on SQLite and PostgreSQL)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	.ci/with-postgres $(PY) -m pytest -q

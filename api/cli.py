@@ -3,6 +3,7 @@
 volmatch admin create-org --name N --kind K     # prints the organization and its first key
 volmatch admin create-key --org-id ID           # another key (shown once)
 volmatch admin revoke-key --org-id ID --key-id K
+volmatch admin purge-inactive [--days N]        # erase volunteers inactive that long (retention)
 volmatch serve [--host H] [--port P] [--no-worker]
 volmatch worker [--once]                        # a solving process on its own
 volmatch demo                                   # demo organizations, keys and a demo week
@@ -20,10 +21,12 @@ from api.db import make_engine, make_sessionmaker, migrate, transaction
 from api.errors import ApiError
 from api.models import OrgKind
 from api.repositories import organizations as org_repo
-from api.services import organizations
+from api.services import erasure, organizations
+from api.services.audit import Actor
 from api.settings import Settings
 
 EXIT_OK, EXIT_FAILED = 0, 1
+CLI = Actor.system("cli")
 
 
 def register(commands: Any) -> None:
@@ -48,6 +51,18 @@ def register(commands: Any) -> None:
     p.add_argument("--org-id", type=int, required=True)
     p.add_argument("--key-id", type=int, required=True)
     p.set_defaults(run=_revoke_key)
+
+    p = admin_commands.add_parser(
+        "purge-inactive",
+        help="erase the personal data of volunteers without activity for the retention period "
+        "(completed hours stay, under pseudonymous ids)",
+    )
+    p.add_argument(
+        "--days",
+        type=int,
+        help="inactivity that erases (default VOLMATCH_PERSONAL_DATA_RETENTION_DAYS)",
+    )
+    p.set_defaults(run=_purge_inactive)
 
     p = commands.add_parser(
         "serve", help="run the HTTP service (and, by default, its solving process)"
@@ -82,7 +97,11 @@ def _create_org(args: argparse.Namespace) -> int:
     try:
         with transaction(_sessions(settings)) as session:
             org, key, secret = organizations.create_organization(
-                session, args.name, args.kind, args.timezone or settings.default_timezone
+                session,
+                args.name,
+                args.kind,
+                args.timezone or settings.default_timezone,
+                actor=CLI,
             )
             print(f"organization {org.id} ({org.kind}) {org.name}")
             print(f"key {key.id}: {secret}")
@@ -99,7 +118,7 @@ def _create_key(args: argparse.Namespace) -> int:
         if org is None:
             print(f"volmatch admin create-key: no organization {args.org_id}", file=sys.stderr)
             return EXIT_FAILED
-        key, secret = organizations.issue_key(session, org, args.label)
+        key, secret = organizations.issue_key(session, org, args.label, actor=CLI)
         print(f"key {key.id}: {secret}")
     return EXIT_OK
 
@@ -107,11 +126,31 @@ def _create_key(args: argparse.Namespace) -> int:
 def _revoke_key(args: argparse.Namespace) -> int:
     try:
         with transaction(_sessions(Settings())) as session:
-            key = organizations.revoke_key(session, args.org_id, args.key_id)
+            key = organizations.revoke_key(session, args.org_id, args.key_id, actor=CLI)
             print(f"key {key.id} revoked")
     except ApiError as exc:
         print(f"volmatch admin revoke-key: {exc.detail}", file=sys.stderr)
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def _purge_inactive(args: argparse.Namespace) -> int:
+    settings = Settings()
+    days = args.days or settings.personal_data_retention_days
+    if days is None or days < 1:
+        print(
+            "volmatch admin purge-inactive: give --days N (N >= 1) or set "
+            "VOLMATCH_PERSONAL_DATA_RETENTION_DAYS",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    try:
+        with transaction(_sessions(settings)) as session:
+            erased = erasure.purge_inactive(session, days)
+    except ApiError as exc:
+        print(f"volmatch admin purge-inactive: {exc.detail}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"erased the personal data of {len(erased)} volunteer(s) inactive for {days} days")
     return EXIT_OK
 
 

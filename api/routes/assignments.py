@@ -1,5 +1,5 @@
-"""Assignments: volunteers confirm or decline (university key or link token), centers check in,
-complete and cancel; everyone entitled reads them."""
+"""Assignments: volunteers confirm or decline (their organization's key or their link token),
+centers check in, complete, cancel and correct completed hours; everyone entitled reads them."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import CenterDep, SessionDep, SettingsDep, UniversityDep, json_of, require
+from api.deps import CenterDep, RosterOwnerDep, SessionDep, SettingsDep, json_of, require
 from api.errors import ERROR_RESPONSES
-from api.models import OrgKind
+from api.models import ROSTER_OWNERS, OrgKind
 from api.schemas.assignments import (
     AssignmentOut,
     AssignmentStatusName,
@@ -18,7 +18,10 @@ from api.schemas.assignments import (
     DeclineIn,
 )
 from api.schemas.common import Page, PathId, QueryId
+from api.schemas.ledger import HoursCorrectionIn
 from api.services import assignments as service
+from api.services import ledger
+from api.services.audit import Actor
 from api.services.organizations import Caller
 
 router = APIRouter(tags=["assignments"], responses=ERROR_RESPONSES)
@@ -26,7 +29,7 @@ ILLEGAL: dict[int | str, dict[str, Any]] = {
     409: {"description": "The assignment's status does not allow this move."}
 }
 
-ReaderDep = Annotated[Caller, Depends(require(OrgKind.CENTER, OrgKind.UNIVERSITY, OrgKind.ADMIN))]
+ReaderDep = Annotated[Caller, Depends(require(OrgKind.CENTER, *ROSTER_OWNERS, OrgKind.ADMIN))]
 
 
 @router.get(
@@ -64,20 +67,20 @@ def get_assignment(assignment_id: PathId, caller: ReaderDep, session: SessionDep
 
 @router.post(
     "/v1/assignments/{assignment_id}/confirm",
-    summary="The volunteer confirms (university)",
+    summary="The volunteer confirms (their organization)",
     responses=ILLEGAL,
 )
-def confirm(assignment_id: PathId, caller: UniversityDep, session: SessionDep) -> AssignmentOut:
+def confirm(assignment_id: PathId, caller: RosterOwnerDep, session: SessionDep) -> AssignmentOut:
     return service.to_out(service.act_as(session, caller, assignment_id, service.CONFIRM), caller)
 
 
 @router.post(
     "/v1/assignments/{assignment_id}/decline",
-    summary="The volunteer declines, with a reason (university)",
+    summary="The volunteer declines, with a reason (their organization)",
     responses=ILLEGAL,
 )
 def decline(
-    assignment_id: PathId, body: DeclineIn, caller: UniversityDep, session: SessionDep
+    assignment_id: PathId, body: DeclineIn, caller: RosterOwnerDep, session: SessionDep
 ) -> AssignmentOut:
     assignment = service.act_as(session, caller, assignment_id, service.DECLINE, reason=body.reason)
     return service.to_out(assignment, caller)
@@ -118,6 +121,20 @@ def cancel(
     return service.to_out(assignment, caller)
 
 
+@router.post(
+    "/v1/assignments/{assignment_id}/hours",
+    summary="Correct a completed assignment's hours, with a reason (center)",
+    responses=ILLEGAL,
+)
+def correct_hours(
+    assignment_id: PathId, body: HoursCorrectionIn, caller: CenterDep, session: SessionDep
+) -> AssignmentOut:
+    """The hours ledger keeps the first figure and appends the difference as a correction."""
+    assignment = service.visible_assignment(session, caller, assignment_id)
+    ledger.correct(session, assignment, body.hours_served, body.reason, Actor.of(caller))
+    return service.to_out(assignment, caller)
+
+
 @router.get(
     "/v1/assignment-links/{token}", summary="The assignment behind a volunteer's link (no key)"
 )
@@ -131,8 +148,7 @@ def get_by_link(token: str, session: SessionDep) -> AssignmentOut:
     responses=ILLEGAL,
 )
 def confirm_by_link(token: str, session: SessionDep) -> AssignmentOut:
-    assignment = service.assignment_by_token(session, token)
-    return service.to_out(service.act(session, assignment, service.CONFIRM), None)
+    return service.to_out(service.act_by_link(session, token, service.CONFIRM), None)
 
 
 @router.post(
@@ -141,7 +157,5 @@ def confirm_by_link(token: str, session: SessionDep) -> AssignmentOut:
     responses=ILLEGAL,
 )
 def decline_by_link(token: str, body: DeclineIn, session: SessionDep) -> AssignmentOut:
-    assignment = service.assignment_by_token(session, token)
-    return service.to_out(
-        service.act(session, assignment, service.DECLINE, reason=body.reason), None
-    )
+    assignment = service.act_by_link(session, token, service.DECLINE, reason=body.reason)
+    return service.to_out(assignment, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path, Query
@@ -28,6 +29,23 @@ def _iso_8601(value: Any) -> Any:
 # A time in a query string: ISO 8601 text with an offset, as documented (pydantic alone would
 # also take a bare number as seconds since 1970).
 QueryTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _day_or_time(value: Any) -> Any:
+    if isinstance(value, str) and _DAY.fullmatch(value):
+        return date.fromisoformat(value)
+    if isinstance(value, str) and not _ISO_8601.match(value):
+        raise ValueError(
+            "not a date like 2026-03-01 nor a time like 2026-03-02T09:00:00+08:00 (with offset)"
+        )
+    return value
+
+
+# A report's range end: a date (a whole local day of the caller's organization) or a time with
+# its offset. Resolved into instants by `api.services.periods`.
+QueryDayOrTime = Annotated[date | AwareDatetime, BeforeValidator(_day_or_time)]
 
 
 class StrictModel(BaseModel):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import StrictModel
 
-OrgKindName = Literal["center", "university", "planner", "admin"]
+OrgKindName = Literal["center", "university", "law_firm", "community", "planner", "admin"]
 
 
 class OrganizationIn(StrictModel):
@@ -20,8 +20,9 @@ class OrganizationIn(StrictModel):
     )
     name: str = Field(min_length=1, max_length=200, examples=["Yanta District Volunteer Center"])
     kind: OrgKindName = Field(
-        description="center: submits requests and runs the matcher; university: registers "
-        "volunteers; planner: reads aggregates; admin: manages organizations."
+        description="center: submits requests and runs the matcher; university, law_firm, "
+        "community: register volunteers (students, lawyers, grid members and party-member "
+        "teams) and answer for them; planner: reads aggregates; admin: manages organizations."
     )
     timezone: str | None = Field(
         default=None,
@@ -31,12 +32,34 @@ class OrganizationIn(StrictModel):
     )
 
 
-class OrganizationOut(BaseModel):
+class OrganizationBrief(BaseModel):
     id: int
     name: str
     kind: OrgKindName
+
+
+class OrganizationOut(OrganizationBrief):
     timezone: str
     created_at: datetime
+    target_hours: float | None = Field(
+        description="Annual hours target of each volunteer (roster owners); a person's own "
+        "target overrides it."
+    )
+    target_period_start: str = Field(description="First day (MM-DD) of the target year.")
+
+
+class TargetIn(StrictModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"hours": 24, "period_start": "01-01"}]}
+    )
+    hours: float | None = Field(
+        ge=0, le=2000, description="Hours a year per volunteer; null removes the target."
+    )
+    period_start: str = Field(
+        default="01-01",
+        pattern=r"^\d{2}-\d{2}$",
+        description="First day of the target year (MM-DD, local): 01-01 is the calendar year.",
+    )
 
 
 class KeyIn(StrictModel):

@@ -4,9 +4,11 @@
     proposed/confirmed --decline (volunteer)--> declined
     proposed/confirmed --cancel (center)--> cancelled
 
-Volunteers act through their university's key or the assignment's link token; centers act on
-assignments to their own requests. Any other move is a 409. A decline or cancellation reopens the
-request (`filled` -> `open`) for a repair run.
+Volunteers act through their roster owner's key (university, law firm, community) or the
+assignment's link token; centers act on assignments to their own requests. Any other move is a
+409. A decline or cancellation reopens the request (`filled` -> `open`) for a repair run. A
+completion writes the hours to the ledger (`api.services.ledger`), and every move is audited, in
+the same transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from api.pagination import decode_cursor, next_cursor
 from api.repositories import assignments as repo
 from api.schemas.assignments import AssignmentOut, Contact, RequestBrief
 from api.schemas.common import Page
+from api.services import ledger
+from api.services.audit import Actor, Change, record_one
 from api.services.match_runs import token_hash
 from api.services.organizations import Caller
 from api.services.service_requests import refresh_fill_status
@@ -60,7 +64,7 @@ def _may_see(caller: Caller, assignment: Assignment) -> bool:
         return True
     if caller.kind is OrgKind.CENTER:
         return assignment.request.center_id == caller.org_id
-    if caller.kind is OrgKind.UNIVERSITY:
+    if caller.owns_roster:
         return assignment.volunteer.university_id == caller.org_id
     return False
 
@@ -83,6 +87,7 @@ def act(
     session: Session,
     assignment: Assignment,
     move: Move,
+    actor: Actor,
     *,
     reason: str | None = None,
     hours_served: float | None = None,
@@ -95,11 +100,27 @@ def act(
         request = assignment.request
         duration = (request.end_at - request.start_at).total_seconds() / 3600
         values["hours_served"] = round(hours_served if hours_served is not None else duration, 2)
+    before = {"status": assignment.status}
     if not repo.transition(session, assignment.id, move.from_statuses, values):
         raise Conflict(f"cannot {move.name} an assignment that is {assignment.status}")
-    if move.to in (AssignmentStatus.DECLINED, AssignmentStatus.CANCELLED):
-        refresh_fill_status(session, [assignment.request_id])
     session.refresh(assignment)
+    record_one(
+        session,
+        actor,
+        Change(
+            "assignment",
+            assignment.id,
+            str(move.to),
+            assignment.request.center_id,
+            assignment.volunteer.university_id,
+            before=before,
+            after={k: v for k, v in values.items() if k != "updated_at"},
+        ),
+    )
+    if move is COMPLETE:
+        ledger.record_completion(session, assignment)
+    if move.to in (AssignmentStatus.DECLINED, AssignmentStatus.CANCELLED):
+        refresh_fill_status(session, [assignment.request_id], actor)
     return assignment
 
 
@@ -117,7 +138,17 @@ def act_as(
     assignment = visible_assignment(session, caller, assignment_id)
     if caller.kind is OrgKind.ADMIN:
         raise NotFound(f"no assignment {assignment_id}")  # admins read, they do not act
-    return act(session, assignment, move, reason=reason, hours_served=hours_served)
+    return act(
+        session, assignment, move, Actor.of(caller), reason=reason, hours_served=hours_served
+    )
+
+
+def act_by_link(
+    session: Session, token: str, move: Move, *, reason: str | None = None
+) -> Assignment:
+    """A move by the volunteer through their assignment's link."""
+    assignment = assignment_by_token(session, token)
+    return act(session, assignment, move, Actor.link(assignment.id), reason=reason)
 
 
 def list_visible(
@@ -133,7 +164,7 @@ def list_visible(
     page = repo.list_assignments(
         session,
         center_id=caller.org_id if caller.kind is OrgKind.CENTER else None,
-        university_id=caller.org_id if caller.kind is OrgKind.UNIVERSITY else None,
+        university_id=caller.org_id if caller.owns_roster else None,
         run_id=run_id,
         request_id=request_id,
         status=status,
@@ -151,7 +182,7 @@ def to_out(assignment: Assignment, caller: Caller | None) -> AssignmentOut:
     request, volunteer = assignment.request, assignment.volunteer
     contact = None
     if caller is not None and (
-        (caller.kind is OrgKind.UNIVERSITY and volunteer.university_id == caller.org_id)
+        caller.owns(volunteer.university_id)
         or (
             caller.kind is OrgKind.CENTER
             and request.center_id == caller.org_id

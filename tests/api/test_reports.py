@@ -52,13 +52,20 @@ def test_hours_ledger_for_the_university_counts_completed_assignments_only(api: 
     assert total == {
         "university_id": uni_id,
         "university": "Northwest University",
+        "kind": "university",
         "volunteers": len(report["volunteers"]),
         "assignments": 3,
         "hours": 7.0,
     }
     text = api.client.get("/v1/reports/hours", params={**RANGE, "format": "csv"}, headers=uni)
     assert text.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(text.text)))
+    assert text.content.startswith("\ufeff组织ID,志愿者ID,编号,姓名".encode())  # Excel: BOM
+    rows = list(csv.DictReader(io.StringIO(text.content.decode("utf-8-sig"))))
+    assert sum(float(r["服务时长（小时）"]) for r in rows) == 7 and all(r["姓名"] for r in rows)
+    english = api.client.get(
+        "/v1/reports/hours", params={**RANGE, "format": "csv", "lang": "en"}, headers=uni
+    )
+    rows = list(csv.DictReader(io.StringIO(english.content.decode("utf-8-sig"))))
     assert sum(float(r["hours"]) for r in rows) == 7 and all(r["name"] for r in rows)
     later = api.client.get(
         "/v1/reports/hours",
