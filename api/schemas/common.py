@@ -7,7 +7,15 @@ from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path, Query
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
 T = TypeVar("T")
 
@@ -31,16 +39,26 @@ def _iso_8601(value: Any) -> Any:
 QueryTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_AWARE = TypeAdapter(AwareDatetime)
 
 
 def _day_or_time(value: Any) -> Any:
-    if isinstance(value, str) and _DAY.fullmatch(value):
+    """A date for `YYYY-MM-DD`, else an offset-aware time (pydantic alone would read a time at
+    midnight without offset as a date)."""
+    if not isinstance(value, str):
+        return value
+    if _DAY.fullmatch(value):
         return date.fromisoformat(value)
-    if isinstance(value, str) and not _ISO_8601.match(value):
+    if not _ISO_8601.match(value):
         raise ValueError(
             "not a date like 2026-03-01 nor a time like 2026-03-02T09:00:00+08:00 (with offset)"
         )
-    return value
+    try:
+        return _AWARE.validate_python(value)
+    except ValidationError:
+        raise ValueError(
+            "not a time with an offset like 2026-03-02T09:00:00+08:00, nor a date like 2026-03-01"
+        ) from None
 
 
 # A report's range end: a date (a whole local day of the caller's organization) or a time with
