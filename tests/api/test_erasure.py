@@ -106,7 +106,7 @@ def test_erasure_leaves_no_personal_data_anywhere(api: Api) -> None:
 def test_erasure_declines_open_assignments_and_reopens_their_requests(api: Api) -> None:
     uni, center, vids, rids = setup_week(api, volunteers=1, requests=2)
     published(api, center)
-    first, second = assignments(api, center)
+    first, _second = assignments(api, center)
     api.client.post(f"/v1/assignments/{first['id']}/confirm", headers=uni)
     statuses = {
         r["id"]: r["status"] for r in api.client.get("/v1/requests", headers=center).json()["items"]
@@ -213,7 +213,7 @@ def _age(api: Api, volunteer_id: int, days: int) -> None:
 def test_the_retention_sweep_erases_only_volunteers_inactive_that_long(api: Api) -> None:
     """Inactive: record untouched, no assignment open, changed or ending within the period. The
     request of the served volunteer lies in 2026-03: `now` is set a year later."""
-    uni, center, a = served(api)
+    uni, _center, a = served(api)
     fresh = api.client.post("/v1/volunteers", json=volunteer("S9"), headers=uni).json()["id"]
     _age(api, a["volunteer_id"], 400)
     now = utc_now() + timedelta(days=400)
@@ -231,7 +231,7 @@ def test_the_retention_sweep_erases_only_volunteers_inactive_that_long(api: Api)
 
 
 def test_an_open_assignment_keeps_a_volunteer_active(api: Api) -> None:
-    uni, center, vids, _ = setup_week(api, volunteers=1, requests=1)
+    _uni, center, vids, _ = setup_week(api, volunteers=1, requests=1)
     published(api, center)
     _age(api, vids[0], 400)
     with transaction(api.sessions()) as session:
@@ -278,7 +278,7 @@ def test_the_command_line_purges_inactive_volunteers(
 
 def test_erasing_by_service_needs_no_caller(api: Api) -> None:
     """The sweep's path: erase() with a system actor, as the retention sweep calls it."""
-    uni, _, a = served(api)
+    _uni, _, a = served(api)
     with transaction(api.sessions()) as session:
         row = session.get(Volunteer, a["volunteer_id"])
         assert row is not None
