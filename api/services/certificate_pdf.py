@@ -153,7 +153,7 @@ _FIXED_TEXT = (
     + _SUBTITLE
     + "".join(_HEADERS)
     + "兹证明（编号：）系志愿者，于至期间参加志愿服务，累计服务时长小时。特此证明。"
-    + "服务记录出具单位日期验证码网址访问上述核验本证明真伪共项"
+    + "服务记录出具单位盖章日期验证码网址访问上述核验本证明真伪共项"
     + "年月日0123456789.:/-"
 )
 
@@ -176,12 +176,13 @@ def _draw(doc: CertificateText, font_file: Path) -> bytes:
     pdf.set_text_color(0, 0, 0)
     pdf.ln(10)
     number = f"（编号：{doc.number}）" if doc.number else ""
+    # Spaces around names, dates and figures: lines break there, never inside a date.
     body = (
-        f"兹证明 {doc.holder}{number}系{doc.organization}志愿者，于{_day(doc.first_day)}至"
-        f"{_day(doc.last_day)}期间参加志愿服务，累计服务时长 {_hours(doc.hours)} 小时。特此证明。"
+        f"兹证明 {doc.holder}{number} 系 {doc.organization} 志愿者，于 {_day(doc.first_day)} 至 "
+        f"{_day(doc.last_day)} 期间参加志愿服务，累计服务时长 {_hours(doc.hours)} 小时。特此证明。"
     )
     pdf.set_font("cjk", size=14)
-    pdf.multi_cell(width, 9, body, wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(width, 9, body, wrapmode=WrapMode.WORD, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(6)
     pdf.set_font("cjk", size=12)
     pdf.cell(
@@ -201,7 +202,7 @@ def _draw(doc: CertificateText, font_file: Path) -> bytes:
     pdf.ln(10)
     pdf.set_font("cjk", size=12)
     for text in (
-        f"出具单位：{doc.organization}",
+        f"出具单位（盖章）：{doc.organization}",
         f"出具日期：{_day(doc.issued_on)}",
         f"验证码：{doc.code}",
         f"验证网址：{doc.verify_url}",
