@@ -85,8 +85,8 @@ def test_every_roster_owner_kind_can_be_created_and_no_other_registers_volunteer
             api.client.post("/v1/volunteers", json=volunteer("S1"), headers=headers).status_code
             == 201
         )
-    for kind in ("center", "planner", "admin"):
-        headers = api.admin if kind == "admin" else api.org(kind)[1]
+    for other in ("center", "planner", "admin"):
+        headers = api.admin if other == "admin" else api.org(other)[1]
         body = assert_error(
             api.client.post("/v1/volunteers", json=volunteer("S1"), headers=headers), 403
         )
