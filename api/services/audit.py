@@ -12,7 +12,7 @@ them; admins read everything (`GET /v1/audit`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +68,7 @@ class Change:
     organization_id: int | None
     partner_organization_id: int | None = None
     before: Mapping[str, Any] | None = None
-    after: Mapping[str, Any] | None = field(default=None)
+    after: Mapping[str, Any] | None = None
 
 
 def redact(values: Mapping[str, Any] | None) -> dict[str, Any] | None:

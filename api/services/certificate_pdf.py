@@ -123,6 +123,8 @@ def _texts(doc: CertificateText) -> Iterable[str]:
 
 def render(docs: Sequence[CertificateText], face: FontFile) -> list[bytes]:
     """One PDF per certificate, drawn with `face` cut to the characters they use."""
+    if not docs:
+        return []
     chars = set(_FIXED_TEXT) | {c for doc in docs for text in _texts(doc) for c in text}
     font = _load(face)
     options = subset.Options()

@@ -18,7 +18,7 @@ import re
 import secrets
 import zipfile
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -132,7 +132,7 @@ def issue(
 
 
 def _services(
-    session: Session, volunteer_id: int, start: Any, end: Any, centers: dict[int, str]
+    session: Session, volunteer_id: int, start: datetime, end: datetime, centers: dict[int, str]
 ) -> list[dict[str, Any]]:
     return [
         Service(

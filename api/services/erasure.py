@@ -85,7 +85,9 @@ def erase_many(
             session, volunteer.id, (AssignmentStatus.PROPOSED, AssignmentStatus.CONFIRMED)
         ):
             act(session, assignment, DECLINE, actor, reason=REMOVED_REASON)
-        kept = bool(assignment_repo.for_volunteer(session, volunteer.id))
+        kept = (
+            assignment_repo.count_for_volunteer(session, volunteer.id, list(AssignmentStatus)) > 0
+        )
         erased.append(
             Erased(
                 volunteer.id,

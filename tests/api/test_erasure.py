@@ -18,9 +18,9 @@ from api.services import erasure
 from api.services.audit import Actor
 from api.worker import Worker
 from tests.api.conftest import Api, assert_error
-from tests.api.data import WINDOW, at, request, volunteer
+from tests.api.data import request, volunteer
 from tests.api.test_assignments import assignments, published
-from tests.api.test_match_runs import queue, setup_week
+from tests.api.test_match_runs import setup_week
 from tests.api.test_secrets import database_text
 
 RANGE = {"from": "2026-03-01", "to": "2026-03-31"}
@@ -300,5 +300,3 @@ def test_erasing_by_service_needs_no_caller(api: Api) -> None:
             == []
         )
 
-
-_ = (WINDOW, at, queue)

@@ -448,7 +448,7 @@ def story_database(template: Path, folder: Path, n: int) -> Iterator[sessionmake
         engine.dispose()
 
 
-STORIES = 3
+STORIES = 2
 
 
 def test_the_ledger_survives_a_randomized_story_of_1000_lifecycle_actions(
