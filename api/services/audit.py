@@ -45,6 +45,11 @@ class Actor:
 
     @classmethod
     def of(cls, caller: Caller) -> Actor:
+        """The caller as an actor: a console user when the request came with a session (the
+        console adds `Caller.user_id`; read here as soon as it exists), else the API key."""
+        user_id = getattr(caller, "user_id", None)
+        if user_id is not None:
+            return cls("user", str(user_id), caller.org_id)
         if caller.key_id is None:  # a caller made by the service itself (the demo loader)
             return cls("system", None, caller.org_id)
         return cls("api_key", str(caller.key_id), caller.org_id)

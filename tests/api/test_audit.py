@@ -205,3 +205,24 @@ def test_the_trail_outlives_erasure(api: Api) -> None:
     assert after[: len(before)] == before  # nothing changed, nothing removed
     assert [e["action"] for e in after[len(before) :]] == ["erased"]
     assert after[-1]["after"]["kept"].startswith("anon-")
+
+
+def test_a_console_user_is_an_actor_of_its_own(api: Api) -> None:
+    """A caller that carries a console user's id (the console's sessions) is recorded as that
+    user, not as a key; the audit schema needs no change for it."""
+    from dataclasses import dataclass
+
+    from api.models import OrgKind
+    from api.services.audit import Actor
+    from api.services.organizations import Caller
+
+    @dataclass(frozen=True)
+    class SessionCaller(Caller):
+        user_id: int | None = None
+
+    assert Actor.of(
+        SessionCaller(3, OrgKind.CENTER, "Asia/Shanghai", key_id=None, user_id=42)
+    ) == Actor("user", "42", 3)
+    assert Actor.of(Caller(3, OrgKind.CENTER, "Asia/Shanghai", key_id=7)) == Actor(
+        "api_key", "7", 3
+    )

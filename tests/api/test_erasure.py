@@ -13,9 +13,17 @@ from sqlalchemy import select, update
 
 from api.app import create_app
 from api.db import transaction
-from api.models import Assignment, AvailabilityWindow, Volunteer, VolunteerSkill, utc_now
+from api.models import (
+    Assignment,
+    AvailabilityWindow,
+    GeocodeEntry,
+    Volunteer,
+    VolunteerSkill,
+    utc_now,
+)
 from api.services import erasure
 from api.services.audit import Actor
+from api.services.geocoding import normalise
 from api.worker import Worker
 from tests.api.conftest import Api, assert_error
 from tests.api.data import request, volunteer
@@ -24,7 +32,7 @@ from tests.api.test_match_runs import setup_week
 from tests.api.test_secrets import database_text
 
 RANGE = {"from": "2026-03-01", "to": "2026-03-31"}
-PERSONAL = {
+PERSONAL: dict[str, Any] = {
     "name": "Qian Erasable",
     "phone": "+86 137 5550 1234",
     "email": "qian.erasable@uni.example",
@@ -101,6 +109,30 @@ def test_erasure_leaves_no_personal_data_anywhere(api: Api) -> None:
     # the same number registers again as a new person
     again = api.client.post("/v1/volunteers", json=volunteer("S0000"), headers=uni)
     assert again.status_code == 201 and again.json()["id"] != a["volunteer_id"]
+
+
+def test_erasure_reaches_the_copies_runs_imports_and_the_geocoder_kept(api: Api) -> None:
+    """The run's stored instance held the home location, the idempotent import's stored answer
+    the student number, the geocoding cache the home address: none of them after erasure."""
+    _, uni = api.org("university")
+    _, center = api.org("center")
+    row = {**volunteer("QIAN-2026-77"), **PERSONAL}
+    roster = {**uni, "Idempotency-Key": "roster-1"}
+    assert api.client.post("/v1/volunteers/import", json=[row], headers=roster).status_code == 200
+    with transaction(api.sessions()) as session:
+        session.add(GeocodeEntry(query=normalise(PERSONAL["address"]), lat=34.26, lon=108.93))
+    api.client.post("/v1/requests", json=[request()], headers=center)
+    published(api, center)
+    (a,) = assignments(api, center)
+    complete(api, uni, center, a, 1.0)
+    before = database_text(api)
+    assert "QIAN-2026-77" in before and "34.261737" in before and "forgotten road" in before
+    api.client.delete(f"/v1/volunteers/{a['volunteer_id']}", headers=uni)
+    after = database_text(api)
+    assert [v for v in ("QIAN-2026-77", "34.261737", "forgotten road") if v in after] == []
+    replay = api.client.post("/v1/volunteers/import", json=[row], headers=roster)
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["volunteers"][0]["external_id"].startswith("anon-")
 
 
 def test_erasure_declines_open_assignments_and_reopens_their_requests(api: Api) -> None:
@@ -299,4 +331,3 @@ def test_erasing_by_service_needs_no_caller(api: Api) -> None:
             ).all()
             == []
         )
-
