@@ -2,20 +2,72 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import Table, or_, select
 from sqlalchemy.orm import Session
 
 from api.models import AuditEvent
+from api.repositories import insert_plain_rows
+
+EVENTS = cast(Table, AuditEvent.__table__)
+COLUMNS = (
+    "at",
+    "actor_kind",
+    "actor_id",
+    "actor_organization_id",
+    "organization_id",
+    "partner_organization_id",
+    "entity_type",
+    "entity_id",
+    "action",
+    "before",
+    "after",
+)
+_JSON = ("before", "after")
 
 
 def append(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert events (column dicts); there is no update or delete here on purpose."""
-    if rows:
-        session.execute(insert(AuditEvent), list(rows))
+    """Insert events (dicts of `COLUMNS`, JSON values already plain); there is no update or
+    delete here on purpose. Straight through the driver: an import of 50,000 volunteers writes
+    50,000 events, and the ORM's per-row processing took a fifth of the import's time."""
+    if not rows:
+        return
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    insert_plain_rows(
+        session,
+        EVENTS,
+        COLUMNS,
+        [
+            [
+                _stored_time(r["at"], sqlite),
+                *(
+                    (None if r[c] is None else json.dumps(r[c], default=_plain, ensure_ascii=False))
+                    if c in _JSON
+                    else r[c]
+                    for c in COLUMNS[1:]
+                ),
+            ]
+            for r in rows
+        ],
+    )
+
+
+def _plain(value: Any) -> str:
+    """JSON for what json cannot write itself: dates and times, as ISO 8601."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} in an audit event")
+
+
+def _stored_time(moment: datetime, sqlite: bool) -> Any:
+    """As `UtcDateTime` stores it: naive UTC text on SQLite (SQLAlchemy's format), an aware
+    value on PostgreSQL."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else utc
 
 
 def list_events(

@@ -80,20 +80,7 @@ def redact(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """`values` with the personal fields that hold something replaced by `[redacted]`."""
     if values is None:
         return None
-    return {
-        k: REDACTED if k in PERSONAL_FIELDS and v is not None else _plain(v)
-        for k, v in values.items()
-    }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+    return {k: REDACTED if k in PERSONAL_FIELDS and v is not None else v for k, v in values.items()}
 
 
 def diff(

@@ -201,7 +201,8 @@ def write(
     for p in prepared:
         vid, after = ids[p.external_id], audit_view(p)
         if p.external_id not in existing:
-            changes.append(Change("volunteer", vid, "created", university_id, after=after))
+            set_fields = {k: v for k, v in after.items() if v not in (None, [], {})}
+            changes.append(Change("volunteer", vid, "created", university_id, after=set_fields))
             continue
         old = (before or {}).get(vid)
         if old is not None:
