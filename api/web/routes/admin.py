@@ -14,13 +14,14 @@ from api.errors import ApiError
 from api.schemas.common import PathId
 from api.schemas.organizations import OrganizationIn
 from api.services import organizations, users
+from api.services.audit import Actor
 from api.web import forms
 from api.web.routing import console_router
 from api.web.security import AdminChange, AdminUser
-from api.web.templating import language_of, render
+from api.web.templating import KIND_NAMES, language_of, render
 
 router = console_router("/admin")
-KINDS = ("center", "university", "planner", "admin")
+KINDS = ("center", "university", "law_firm", "community", "planner", "admin")
 
 
 def _index(request: Request, caller: AdminUser, session: SessionDep, **context: Any) -> Response:
@@ -32,7 +33,7 @@ def _index(request: Request, caller: AdminUser, session: SessionDep, **context: 
         "admin/organizations.html",
         status,
         orgs=organizations.list_organizations(session, caller),
-        kinds=KINDS,
+        kind_options=[(k, language_of(request).gettext(KIND_NAMES[k])) for k in KINDS],
         **context,
     )
 
@@ -52,7 +53,11 @@ def create(
     try:
         body = OrganizationIn.model_validate({k: v for k, v in values.items() if v})
         org, key, secret = organizations.create_organization(
-            session, body.name, body.kind, body.timezone or settings.default_timezone
+            session,
+            body.name,
+            body.kind,
+            body.timezone or settings.default_timezone,
+            actor=Actor.of(caller),
         )
     except ValidationError as exc:
         return _index(
@@ -84,7 +89,9 @@ def issue_key(
 ) -> Response:
     caller, form = posted
     org = organizations.visible_organization(session, caller, org_id)
-    key, secret = organizations.issue_key(session, org, forms.optional(form, "label"))
+    key, secret = organizations.issue_key(
+        session, org, forms.optional(form, "label"), actor=Actor.of(caller)
+    )
     return render(request, "admin/new_key.html", org=org, key=key, secret=secret, first=False)
 
 
@@ -94,5 +101,5 @@ def revoke_key(
 ) -> Response:
     caller, _ = posted
     org = organizations.visible_organization(session, caller, org_id)
-    organizations.revoke_key(session, org.id, key_id)
+    organizations.revoke_key(session, org.id, key_id, actor=Actor.of(caller))
     return RedirectResponse(f"/admin/organizations/{org.id}", status_code=303)

@@ -1,6 +1,8 @@
-"""A university's pages: its roster (upload a CSV in UTF-8 or GB18030/GBK, or XLSX, with
-Chinese or English headers; all or nothing), the volunteers list and edit, their assignments
-(confirm or decline on a student's behalf), and the hours report with XLSX and CSV export."""
+"""A roster owner's pages (a university's, and alike a law firm's or a community's): its roster
+(upload a CSV in UTF-8 or GB18030/GBK, or XLSX, with Chinese or English headers; all or
+nothing), the volunteers list and edit, their assignments (confirm or decline on a volunteer's
+behalf), and the hours ledger's report with XLSX and CSV export (erased volunteers under their
+pseudonym)."""
 
 from __future__ import annotations
 
@@ -21,11 +23,11 @@ from api.schemas.volunteers import VolunteerPatch
 from api.services import assignments, reports, sheet_columns, spreadsheets, volunteers
 from api.services.organizations import Caller
 from api.web import forms
-from api.web.i18n import N_
+from api.web.i18n import N_, Language
 from api.web.routes.requests import sheet_problems, upload_message
 from api.web.routing import console_router
-from api.web.security import UniversityChange, UniversityUser
-from api.web.templating import language_of, render
+from api.web.security import RosterOwnerChange, RosterOwnerUser
+from api.web.templating import ROSTER_NUMBER, language_of, render
 
 router = console_router("/university")
 LIST_PAGE = 50
@@ -37,7 +39,7 @@ ASSIGNMENT_STATUSES = (
     ("completed", N_("Completed")),
     ("cancelled", N_("Cancelled")),
 )
-HOURS_HEADER = (N_("Student number"), N_("Name"), N_("Tasks completed"), N_("Hours served"))
+HOURS_HEADER = (N_("Name"), N_("Tasks completed"), N_("Hours served"))
 _FIELD_OF_LOC: dict[tuple[str | int, ...], str] = {
     ("location",): "lat",
     ("location", "lat"): "lat",
@@ -55,7 +57,7 @@ def today(caller: Caller) -> date:
 @router.get("/volunteers")
 def list_volunteers(
     request: Request,
-    caller: UniversityUser,
+    caller: RosterOwnerUser,
     session: SessionDep,
     skill: str | None = None,
     q: str | None = None,
@@ -81,7 +83,7 @@ def list_volunteers(
 
 
 @router.get("/volunteers/upload")
-def upload_page(request: Request, caller: UniversityUser) -> Response:
+def upload_page(request: Request, caller: RosterOwnerUser) -> Response:
     return render(
         request,
         "university/upload.html",
@@ -95,7 +97,7 @@ def upload_page(request: Request, caller: UniversityUser) -> Response:
 @router.post("/volunteers/upload")
 def upload(
     request: Request,
-    posted: UniversityChange,
+    posted: RosterOwnerChange,
     session: SessionDep,
     settings: SettingsDep,
     geocoder: GeocoderDep,
@@ -179,7 +181,7 @@ def _current_values(v: Any) -> dict[str, str]:
 
 @router.get("/volunteers/{volunteer_id}")
 def edit_page(
-    request: Request, volunteer_id: PathId, caller: UniversityUser, session: SessionDep
+    request: Request, volunteer_id: PathId, caller: RosterOwnerUser, session: SessionDep
 ) -> Response:
     v = volunteers.to_out(volunteers.visible_volunteer(session, caller, volunteer_id), caller)
     return render(request, "university/volunteer.html", v=v, values=_current_values(v), errors={})
@@ -220,7 +222,7 @@ def _patch(values: dict[str, str], attributes: dict[str, Any], caller: Caller) -
 def save_volunteer(
     request: Request,
     volunteer_id: PathId,
-    posted: UniversityChange,
+    posted: RosterOwnerChange,
     session: SessionDep,
     geocoder: GeocoderDep,
 ) -> Response:
@@ -248,7 +250,7 @@ def save_volunteer(
 @router.get("/assignments")
 def list_assignments(
     request: Request,
-    caller: UniversityUser,
+    caller: RosterOwnerUser,
     session: SessionDep,
     status: str | None = "proposed",
     cursor: str | None = None,
@@ -275,7 +277,7 @@ def _back(form: Any) -> RedirectResponse:
 
 @router.post("/assignments/{assignment_id}/confirm")
 def confirm(
-    assignment_id: PathId, posted: UniversityChange, session: SessionDep, settings: SettingsDep
+    assignment_id: PathId, posted: RosterOwnerChange, session: SessionDep, settings: SettingsDep
 ) -> Response:
     caller, form = posted
     assignments.act_as(session, settings, caller, assignment_id, assignments.CONFIRM)
@@ -284,7 +286,7 @@ def confirm(
 
 @router.post("/assignments/{assignment_id}/decline")
 def decline(
-    assignment_id: PathId, posted: UniversityChange, session: SessionDep, settings: SettingsDep
+    assignment_id: PathId, posted: RosterOwnerChange, session: SessionDep, settings: SettingsDep
 ) -> Response:
     caller, form = posted
     try:
@@ -325,7 +327,7 @@ def _hours(session: Any, caller: Caller, first: date, last: date) -> HoursReport
 @router.get("/hours")
 def hours(
     request: Request,
-    caller: UniversityUser,
+    caller: RosterOwnerUser,
     session: SessionDep,
     start: str | None = None,
     end: str | None = None,
@@ -341,14 +343,29 @@ def hours(
     )
 
 
-def _hours_rows(report: HoursReport) -> list[list[Any]]:
-    return [[v.external_id or "", v.name or "", v.assignments, v.hours] for v in report.volunteers]
+def _hours_header(caller: Caller, lang: Language) -> list[str]:
+    number = ROSTER_NUMBER[caller.kind]
+    return [lang.gettext(h) for h in (number, *HOURS_HEADER)]
+
+
+def _hours_rows(report: HoursReport, lang: Language) -> list[list[Any]]:
+    """One row per volunteer; an erased one by their pseudonym, without a name."""
+    erased = lang.gettext(N_("(personal data erased)"))
+    return [
+        [
+            v.external_id or v.pseudonym or "",
+            v.name or (erased if v.pseudonym else ""),
+            v.assignments,
+            v.hours,
+        ]
+        for v in report.volunteers
+    ]
 
 
 @router.get("/hours.xlsx")
 def hours_xlsx(
     request: Request,
-    caller: UniversityUser,
+    caller: RosterOwnerUser,
     session: SessionDep,
     start: str | None = None,
     end: str | None = None,
@@ -356,8 +373,10 @@ def hours_xlsx(
     lang = language_of(request)
     first, last = _range(caller, start, end)
     report = _hours(session, caller, first, last)
-    header = [lang.gettext(h) for h in HOURS_HEADER]
-    data = spreadsheets.xlsx_bytes(header, _hours_rows(report), lang.gettext(N_("Hours served")))
+    header = _hours_header(caller, lang)
+    data = spreadsheets.xlsx_bytes(
+        header, _hours_rows(report, lang), lang.gettext(N_("Hours served"))
+    )
     return Response(
         data,
         media_type=spreadsheets.XLSX_MEDIA,
@@ -368,7 +387,7 @@ def hours_xlsx(
 @router.get("/hours.csv")
 def hours_csv(
     request: Request,
-    caller: UniversityUser,
+    caller: RosterOwnerUser,
     session: SessionDep,
     start: str | None = None,
     end: str | None = None,
@@ -376,9 +395,9 @@ def hours_csv(
     lang = language_of(request)
     first, last = _range(caller, start, end)
     report = _hours(session, caller, first, last)
-    header = [lang.gettext(h) for h in HOURS_HEADER]
+    header = _hours_header(caller, lang)
     return Response(
-        spreadsheets.csv_bom_bytes(header, _hours_rows(report)),
+        spreadsheets.csv_bom_bytes(header, _hours_rows(report, lang)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="hours-{first}-{last}.csv"'},
     )
