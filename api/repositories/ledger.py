@@ -9,7 +9,14 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from api.models import HourEntry, HourEntryKind, Organization, Volunteer
+from api.models import (
+    Assignment,
+    HourEntry,
+    HourEntryKind,
+    Organization,
+    ServiceRequest,
+    Volunteer,
+)
 
 
 def append(session: Session, entry: HourEntry) -> HourEntry:
@@ -92,3 +99,17 @@ def served(session: Session, volunteer_id: int) -> tuple[int, float]:
 
 def total(session: Session) -> float:
     return float(session.scalar(select(func.coalesce(func.sum(HourEntry.hours), 0.0))) or 0.0)
+
+
+def lines_of(session: Session, volunteer_id: int) -> Sequence[Any]:
+    """A volunteer's entries with what they were for, by the day served: the entry, the
+    request's title and the center's name."""
+    query = (
+        select(HourEntry, ServiceRequest.title, Organization.name.label("center"))
+        .join(Assignment, Assignment.id == HourEntry.assignment_id)
+        .join(ServiceRequest, ServiceRequest.id == Assignment.request_id)
+        .join(Organization, Organization.id == HourEntry.center_id)
+        .where(HourEntry.volunteer_id == volunteer_id)
+        .order_by(HourEntry.served_at, HourEntry.id)
+    )
+    return session.execute(query).all()

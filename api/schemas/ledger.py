@@ -25,6 +25,13 @@ class HourEntryOut(BaseModel):
     created_at: datetime
 
 
+class LedgerLine(HourEntryOut):
+    """A ledger line with what it was for, as a volunteer's page shows it."""
+
+    title: str
+    center: str
+
+
 class HoursCorrectionIn(StrictModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"hours_served": 3, "reason": "stayed an hour longer"}]}

@@ -16,6 +16,7 @@ from api.errors import Conflict
 from api.models import Assignment, AssignmentStatus, HourEntry, HourEntryKind, utc_now
 from api.repositories import assignments as assignment_repo
 from api.repositories import ledger as repo
+from api.schemas.ledger import HourEntryOut, LedgerLine
 from api.services import events
 from api.services.audit import Actor, Change, record_one
 from api.settings import Settings
@@ -101,3 +102,15 @@ def correct(
         ],
     )
     return entry
+
+
+def lines_of(session: Session, volunteer_id: int) -> list[LedgerLine]:
+    """A volunteer's ledger, line by line, with the task and the center of each."""
+    return [
+        LedgerLine(
+            **HourEntryOut.model_validate(entry, from_attributes=True).model_dump(),
+            title=title,
+            center=center,
+        )
+        for entry, title, center in repo.lines_of(session, volunteer_id)
+    ]

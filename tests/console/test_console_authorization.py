@@ -14,7 +14,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,6 +24,9 @@ from api.db import transaction
 from api.models import (
     AssignmentStatus,
     Base,
+    Certificate,
+    HourEntry,
+    HourEntryKind,
     MatchRun,
     OrgKind,
     RunStatus,
@@ -37,6 +40,7 @@ from api.repositories import assignments as assignment_repo
 from api.schemas.service_requests import RequestIn
 from api.services import organizations, service_requests, users, volunteers
 from api.services.audit import Actor
+from api.services.certificates import new_code
 from api.services.links import token_hash
 from api.services.organizations import Caller
 from tests.api.test_authorization_matrix import route_table
@@ -152,6 +156,41 @@ class Matrix:
             found = assignment_repo.assignment_by_token_hash(session, token_hash(token))
             assert found is not None
             return found.id
+
+    def new_hours(self, owner: str) -> int:
+        """A volunteer of `owner` with one completed assignment of two hours in the ledger."""
+        assignment_id = self.new_assignment(AssignmentStatus.COMPLETED, owner)
+        with transaction(self.app.state.sessions) as session:
+            session.add(
+                HourEntry(
+                    volunteer_id=self.volunteer_of[owner],
+                    organization_id=self.world.org_ids[owner],
+                    assignment_id=assignment_id,
+                    center_id=self.world.org_ids["cA"],
+                    served_at=datetime.fromisoformat(f"{FIRST}T09:00:00+08:00"),
+                    offset_min=480,
+                    hours=2.0,
+                    kind=HourEntryKind.COMPLETION,
+                )
+            )
+        return self.volunteer_of[owner]
+
+    def new_certificate(self, owner: str) -> int:
+        with transaction(self.app.state.sessions) as session:
+            if owner not in self.volunteer_of:
+                self.volunteer_of[owner] = self.new_volunteer(session, owner)
+            certificate = Certificate(
+                code=new_code(),
+                volunteer_id=self.volunteer_of[owner],
+                organization_id=self.world.org_ids[owner],
+                first_day=date.fromisoformat(FIRST),
+                last_day=date.fromisoformat(FIRST),
+                hours=2.0,
+                services=[],
+            )
+            session.add(certificate)
+            session.flush()
+            return certificate.id
 
     def new_run_in(self, session: Any) -> int:
         run = MatchRun(
@@ -312,6 +351,15 @@ def volunteer(m: Matrix, caller: str) -> Target:
     return {"volunteer_id": vid}, {"name": "Zhao", "lat": "34.25", "lon": "108.94"}, None
 
 
+def volunteer_with_hours(m: Matrix, caller: str) -> Target:
+    period = {"start": "2026-03-01", "end": "2026-03-31"}
+    return {"volunteer_id": m.new_hours(roster_owner(caller))}, period, None
+
+
+def certificate(m: Matrix, caller: str) -> Target:
+    return {"certificate_id": m.new_certificate(roster_owner(caller))}, {}, None
+
+
 def scenario_form(m: Matrix, _c: str) -> Target:
     return {}, {"scenario": "legal-aid-roster", "kind": "run", "engines": "greedy"}, None
 
@@ -406,6 +454,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/university/volunteers/{volunteer_id}"): Row(
         "303 403 403 403 303 404 303 404 303 404 403 403 403", volunteer
+    ),
+    ("POST", "/university/volunteers/{volunteer_id}/certificates"): Row(
+        "303 403 403 403 303 404 303 404 303 404 403 403 403", volunteer_with_hours
+    ),
+    ("GET", "/university/certificates/{certificate_id}/pdf"): Row(
+        "303 403 403 403 200 404 200 404 200 404 403 403 403", certificate
     ),
     ("GET", "/university/assignments"): Row(UNIVERSITY_PAGE),
     ("POST", "/university/assignments/{assignment_id}/confirm"): Row(
