@@ -86,6 +86,7 @@ NAVIGATION: dict[OrgKind, tuple[tuple[str, str], ...]] = {
     ),
     OrgKind.ADMIN: (
         ("/admin/organizations", N_("Organizations")),
+        ("/admin/audit", N_("Audit trail")),
         ("/team", N_("Team")),
     ),
 }

@@ -472,6 +472,21 @@ def test_the_loops_changes_are_audited_with_their_events(database_url: str) -> N
         proposed = [e for e in trail_events if e["entity_type"] == "assignment"
                     and e["entity_id"] == promoted["id"] and e["action"] == "proposed"]  # fmt: skip
         assert proposed and proposed[0]["after"]["promoted_from_standby"] is True
+        # the admin reads the same trail in the console, secrets still out of it
+        admin = console_of(api, api.admin_id)
+        page = admin.get("/admin/audit?entity_type=webhook")
+        assert page.status_code == 200, page.text
+        shown = cells(page.text, "audit")
+        assert [(row[1].split()[0], row[4]) for row in shown] == [
+            ("API", action) for action in ("created", "updated", "secret_rotated", "deleted")
+        ]
+        assert "secret-path" not in page.text and "token=" not in page.text
+        assert shown[1][5] == "url: [redacted] → [redacted]"
+        page = admin.get(f"/admin/audit?entity_type=assignment&entity_id={link['assignment_id']}")
+        (proposed_by, confirmed_by) = [row[1] for row in cells(page.text, "audit")][:2]
+        assert proposed_by.startswith("API 密钥") and confirmed_by.startswith("志愿者链接")
+        refused = admin.get("/admin/audit?start=2026-03-09&end=2026-03-02")
+        assert refused.status_code == 422 and "开始日期不能晚于结束日期" in refused.text
         # each assignment event has its audit event
         moves = {(e["entity_id"], e["action"]) for e in trail_events
                  if e["entity_type"] == "assignment"}  # fmt: skip

@@ -487,6 +487,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/admin/organizations"): Row(ADMIN_PAGE),
     ("POST", "/admin/organizations"): Row(ADMIN_PAGE, organization_form),
     ("GET", "/admin/organizations/{org_id}"): Row(ADMIN_PAGE, organization),
+    ("GET", "/admin/audit"): Row(ADMIN_PAGE),
     ("POST", "/admin/organizations/{org_id}/keys"): Row(ADMIN_PAGE, organization),
     ("POST", "/admin/organizations/{org_id}/keys/{key_id}/revoke"): Row(
         "303 403 403 403 403 403 403 403 403 403 403 403 303", key

@@ -5,8 +5,8 @@ reasons), publishes; the university confirms on a student's behalf; the center c
 volunteer in and completes the task; the university exports the hours (XLSX and CSV), opens
 the student's page (their hours ledger) and issues a certificate, downloaded as a PDF. A
 planner runs a scenario and reads its report; an admin adds an organization and invites a user
-who sets their password. And refusals: a post without the CSRF token, a form posted from
-another site, another center's run."""
+who sets their password, and reads it in the audit trail. And refusals: a post without the CSRF
+token, a form posted from another site, another center's run."""
 
 from __future__ import annotations
 
@@ -271,6 +271,21 @@ def test_an_admin_adds_an_organization_and_invites_its_coordinator(
     newcomer.click("button[type=submit].primary")
     newcomer.wait_for_url("**/center/requests")
     assert "曲江新区志愿服务站" in newcomer.inner_text("header")
+
+    # The audit trail says who did it: the admin's user made the organization and invited her.
+    admin.click("nav >> text=审计记录")
+    admin.wait_for_url("**/admin/audit")
+    admin.select_option("#audit-filters select[name=entity_type]", "user")
+    admin.click("#audit-filters button")
+    admin.wait_for_url("**entity_type=user**")
+    actions = [
+        (row.locator("td").nth(1).inner_text().split()[0], row.locator("code").first.inner_text())
+        for row in admin.locator("#audit tbody tr").all()
+    ]  # fmt: skip
+    for action in ("created", "link_issued", "password_set"):  # the last one by herself
+        assert ("控制台用户", action) in actions, actions
+    assert "sun.min" not in admin.inner_text("#audit")  # logins are never in the trail
+    shot(admin, "admin-audit")
 
 
 def test_forged_and_foreign_requests_are_refused(browser: Any, server: Server) -> None:
