@@ -188,6 +188,8 @@ def test_a_completion_through_the_loop_is_a_ledger_line_that_the_console_shows_a
             ("completed", "api_key"),
         ]  # fmt: skip
         assert trail[-1]["after"]["hours_served"] == 1.5
+        (told,) = events_of(api, "assignment.completed")  # the webhooks hear it too
+        assert told.data["assignment_id"] == link["assignment_id"]
         fixed = api.client.post(
             f"/v1/assignments/{link['assignment_id']}/hours",
             json={"hours_served": 2.25, "reason": "stayed to help"},
