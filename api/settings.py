@@ -73,6 +73,27 @@ class Settings(BaseSettings):
         "Retry-After past it); 0 turns the limit off.",
     )
 
+    # Records.
+    personal_data_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Erase the personal data of volunteers without activity for this many "
+        "days (completed hours stay, under a pseudonymous id); off by default.",
+    )
+    retention_sweep_s: float = Field(
+        default=3600.0, gt=0, description="How often the solving process runs the retention sweep."
+    )
+    certificate_font: str | None = Field(
+        default=None,
+        description="A .ttf, .otf or .ttc font with Chinese glyphs for certificates; default "
+        "Debian's Noto CJK (fonts-noto-cjk).",
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The service's public address, printed on certificates with their "
+        "verification code.",
+    )
+
     # Geocoding (off by default: a missing location is then a 422 asking for coordinates).
     geocoder: Literal["off", "nominatim"] = "off"
     geocoder_domain: str = "nominatim.openstreetmap.org"

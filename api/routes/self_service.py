@@ -33,10 +33,8 @@ def get_by_link(token: str, session: SessionDep) -> LinkAssignmentOut:
     f"{LINK}/confirm", summary="The volunteer confirms through their link", responses=ILLEGAL
 )
 def confirm_by_link(token: str, session: SessionDep, settings: SettingsDep) -> LinkAssignmentOut:
-    assignment = assignments.assignment_by_token(session, token)
-    return service.link_view(
-        session, assignments.act(session, settings, assignment, assignments.CONFIRM)
-    )
+    confirmed = assignments.act_by_link(session, settings, token, assignments.CONFIRM)
+    return service.link_view(session, confirmed)
 
 
 @router.post(
@@ -47,9 +45,8 @@ def confirm_by_link(token: str, session: SessionDep, settings: SettingsDep) -> L
 def decline_by_link(
     token: str, body: DeclineIn, session: SessionDep, settings: SettingsDep
 ) -> LinkAssignmentOut:
-    assignment = assignments.assignment_by_token(session, token)
-    declined = assignments.act(
-        session, settings, assignment, assignments.DECLINE, reason=body.reason
+    declined = assignments.act_by_link(
+        session, settings, token, assignments.DECLINE, reason=body.reason
     )
     return service.link_view(session, declined)
 
@@ -62,12 +59,12 @@ def schedule(token: str, session: SessionDep) -> Schedule:
 @router.put(
     f"{LINK}/availability",
     summary="Replace the volunteer's weekly availability over a date range",
-    responses={403: {"description": "The volunteer's university does not allow it."}},
+    responses={403: {"description": "The volunteer's organization does not allow it."}},
 )
 def replace_availability(
     token: str, body: WeeklyAvailability, session: SessionDep
 ) -> AvailabilityResult:
-    """Where the volunteer's university allows it (`volunteers_edit_availability`): every
+    """Where the volunteer's roster owner allows it (`volunteers_edit_availability`): every
     availability window starting in the range is replaced by the patterns' expansion. Work the
     volunteer holds stays; the answer names what the new availability no longer covers."""
     return service.replace_weekly(session, assignments.assignment_by_token(session, token), body)
@@ -80,7 +77,9 @@ def replace_availability(
 )
 def issue_calendar(token: str, session: SessionDep, settings: SettingsDep) -> CalendarFeed:
     """The feed's token is shown once, here; the previous feed stops working."""
-    return service.issue_calendar(settings, assignments.assignment_by_token(session, token))
+    return service.issue_calendar(
+        session, settings, assignments.assignment_by_token(session, token)
+    )
 
 
 @router.delete(
@@ -89,7 +88,7 @@ def issue_calendar(token: str, session: SessionDep, settings: SettingsDep) -> Ca
     summary="Revoke the volunteer's calendar feed",
 )
 def revoke_calendar(token: str, session: SessionDep) -> Response:
-    service.revoke_calendar(assignments.assignment_by_token(session, token))
+    service.revoke_calendar(session, assignments.assignment_by_token(session, token))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -24,7 +24,7 @@ class LinkAssignmentOut(AssignmentOut):
 
     center: CenterContact
     can_edit_availability: bool = Field(
-        description="Whether the volunteer's university lets them change their weekly "
+        description="Whether the volunteer's roster owner lets them change their weekly "
         "availability through this link."
     )
 

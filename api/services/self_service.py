@@ -1,7 +1,8 @@
 """What a volunteer does through their link (no key: the link token is the credential): see
-the assignment with the center's contact, answer it, see their coming work and served hours,
-replace their weekly availability (where their university allows it), and keep a private
-calendar feed (shown once, revocable, stored hashed like keys and links).
+the assignment with the center's contact, answer it, see their coming work and served hours
+(from the hours ledger), replace their weekly availability (where their roster owner allows
+it), and keep a private calendar feed (shown once, revocable, stored hashed like keys and
+links). Each change is audited as the link's doing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from api.models import (
     utc_now,
 )
 from api.repositories import assignments as assignment_repo
+from api.repositories import ledger as ledger_repo
 from api.repositories import organizations as org_repo
 from api.repositories import volunteers as volunteer_repo
 from api.schemas.self_service import (
@@ -37,6 +39,7 @@ from api.schemas.self_service import (
 from api.schemas.volunteers import WeeklyAvailability
 from api.services import calendar_feed
 from api.services.assignments import attendance_of, to_out
+from api.services.audit import Actor, Change, record_one
 from api.services.availability import expand_weekly
 from api.services.links import token_hash
 from api.services.organizations import settings_of
@@ -58,13 +61,13 @@ def center_contact(center: Organization) -> CenterContact:
 
 def _organization(session: Session, org_id: int) -> Organization:
     org = org_repo.get_organization(session, org_id)
-    assert org is not None  # foreign keys: a request's center and a volunteer's university
+    assert org is not None  # foreign keys: a request's center and a volunteer's roster owner
     return org
 
 
 def may_edit_availability(session: Session, assignment: Assignment) -> bool:
-    university = _organization(session, assignment.volunteer.university_id)
-    return settings_of(university).volunteers_edit_availability
+    owner = _organization(session, assignment.volunteer.university_id)
+    return settings_of(owner).volunteers_edit_availability
 
 
 def link_view(session: Session, assignment: Assignment) -> LinkAssignmentOut:
@@ -83,7 +86,7 @@ def schedule(session: Session, assignment: Assignment) -> Schedule:
         cid: center_contact(_organization(session, cid))
         for cid in {a.request.center_id for a in upcoming}
     }
-    count, hours = assignment_repo.served(session, volunteer_id)
+    count, hours = ledger_repo.served(session, volunteer_id)
     shows, missed = assignment_repo.attendance(session, [volunteer_id]).get(volunteer_id, (0, 0))
     return Schedule(
         upcoming=[
@@ -109,11 +112,11 @@ def replace_weekly(
     session: Session, assignment: Assignment, body: WeeklyAvailability
 ) -> AvailabilityResult:
     """Replace the volunteer's availability from `start_date` to `end_date` (in the zone given,
-    else their university's) by the weekly patterns; 403 where the university does not allow
-    it."""
+    else their roster owner's) by the weekly patterns; 403 where the roster owner does not
+    allow it."""
     if not may_edit_availability(session, assignment):
         raise Forbidden(
-            "your university keeps your availability; ask them to change it for you"
+            "your organization keeps your availability; ask them to change it for you"
         )
     volunteer = assignment.volunteer
     zone = body.timezone or _organization(session, volunteer.university_id).timezone
@@ -137,6 +140,21 @@ def replace_weekly(
             for w in windows
         ],
     )
+    record_one(
+        session,
+        Actor.link(assignment.id),
+        Change(
+            "volunteer",
+            volunteer.id,
+            "availability_replaced",
+            volunteer.university_id,
+            after={
+                "from": body.start_date.isoformat(),
+                "to": body.end_date.isoformat(),
+                "windows": len(windows),
+            },
+        ),
+    )
     held = assignment_repo.of_volunteer(session, volunteer.id, UPCOMING, first)
     outside = [
         a.id
@@ -151,16 +169,28 @@ def _covered(assignment: Assignment, windows: list[Interval]) -> bool:
     return any(w.start <= request.start_at and request.end_at <= w.end for w in windows)
 
 
-def issue_calendar(settings: Settings, assignment: Assignment) -> CalendarFeed:
+def issue_calendar(session: Session, settings: Settings, assignment: Assignment) -> CalendarFeed:
     """A new feed token for the volunteer (the previous one stops working at once)."""
     token = secrets.token_urlsafe(24)
     assignment.volunteer.calendar_token_hash = token_hash(token)
+    _calendar_changed(session, assignment, "calendar_issued")
     url = f"{settings.public_url.rstrip('/')}/v1/calendar/{token}.ics"
     return CalendarFeed(token=token, url=url)
 
 
-def revoke_calendar(assignment: Assignment) -> None:
-    assignment.volunteer.calendar_token_hash = None
+def revoke_calendar(session: Session, assignment: Assignment) -> None:
+    if assignment.volunteer.calendar_token_hash is not None:
+        assignment.volunteer.calendar_token_hash = None
+        _calendar_changed(session, assignment, "calendar_revoked")
+
+
+def _calendar_changed(session: Session, assignment: Assignment, action: str) -> None:
+    volunteer = assignment.volunteer
+    record_one(
+        session,
+        Actor.link(assignment.id),
+        Change("volunteer", volunteer.id, action, volunteer.university_id),
+    )
 
 
 def calendar(session: Session, feed_token: str) -> bytes:

@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from api.models import OrgKind
+from api.models import ROSTER_OWNERS, OrgKind
 from api.services.organizations import Caller
 from api.settings import Settings
 from api.web.i18n import COOKIE, DEFAULT_TIMEZONE, N_, Language, negotiate
@@ -52,10 +52,25 @@ STATUS_NAMES = {
 KIND_NAMES = {
     "center": N_("Service center"),
     "university": N_("University"),
+    "law_firm": N_("Law firm"),
+    "community": N_("Community"),
     "planner": N_("Planning office"),
     "admin": N_("Administration"),
 }
 
+# What a roster owner calls the number of a person on its roster (the roster's `external_id`).
+ROSTER_NUMBER = {
+    OrgKind.UNIVERSITY: N_("Student number"),
+    OrgKind.LAW_FIRM: N_("Staff number"),
+    OrgKind.COMMUNITY: N_("Member number"),
+}
+# The roster owners' pages: a university's, a law firm's and a community's are the same.
+ROSTER_PAGES = (
+    ("/university/volunteers", N_("Volunteers")),
+    ("/university/assignments", N_("Assignments")),
+    ("/university/hours", N_("Hours served")),
+    ("/team", N_("Team")),
+)
 # The navigation of each kind of organization: (path, label).
 NAVIGATION: dict[OrgKind, tuple[tuple[str, str], ...]] = {
     OrgKind.CENTER: (
@@ -64,18 +79,14 @@ NAVIGATION: dict[OrgKind, tuple[tuple[str, str], ...]] = {
         ("/center/board", N_("Assignments")),
         ("/team", N_("Team")),
     ),
-    OrgKind.UNIVERSITY: (
-        ("/university/volunteers", N_("Volunteers")),
-        ("/university/assignments", N_("Assignments")),
-        ("/university/hours", N_("Hours served")),
-        ("/team", N_("Team")),
-    ),
+    **dict.fromkeys(ROSTER_OWNERS, ROSTER_PAGES),
     OrgKind.PLANNER: (
         ("/planner", N_("Scenarios")),
         ("/team", N_("Team")),
     ),
     OrgKind.ADMIN: (
         ("/admin/organizations", N_("Organizations")),
+        ("/admin/audit", N_("Audit trail")),
         ("/team", N_("Team")),
     ),
 }
@@ -116,6 +127,9 @@ def render(
         "language_names": LANGUAGE_NAMES,
         "role_names": ROLE_NAMES,
         "kind_names": KIND_NAMES,
+        "roster_number": ROSTER_NUMBER.get(caller.kind, ROSTER_NUMBER[OrgKind.UNIVERSITY])
+        if caller
+        else "",
         "status_names": STATUS_NAMES,
         "large_text": request.cookies.get(LARGE_TEXT_COOKIE) == "large",
         "tile_url": settings.map_tile_url,

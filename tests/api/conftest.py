@@ -22,6 +22,7 @@ from api.app import create_app
 from api.db import make_engine, migrate, transaction
 from api.models import Base
 from api.services import organizations
+from api.services.audit import Actor
 from api.settings import Settings
 from api.worker import Worker
 
@@ -84,7 +85,7 @@ class Api:
         self.app: Any = cast(Any, client.app)  # FastAPI (the client types it as bare ASGI)
         with transaction(self.app.state.sessions) as session:
             org, _, secret = organizations.create_organization(
-                session, "Test admin", "admin", "Asia/Shanghai"
+                session, "Test admin", "admin", "Asia/Shanghai", actor=Actor.system("cli")
             )
         self.admin = {"Authorization": f"Bearer {secret}"}
         self.admin_id = org.id

@@ -20,6 +20,7 @@ import pytest
 from api.db import make_engine, make_sessionmaker, migrate, transaction
 from api.models import UserRole
 from api.services import organizations, users
+from api.services.audit import Actor
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -73,7 +74,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     org_ids: dict[str, int] = {}
     with transaction(make_sessionmaker(engine)) as session:
         for key, (name, kind) in ORGANIZATIONS.items():
-            org, _, _ = organizations.create_organization(session, name, kind, "Asia/Shanghai")
+            org, _, _ = organizations.create_organization(
+                session, name, kind, "Asia/Shanghai", actor=Actor.system("cli")
+            )
             org_ids[key] = org.id
         for login, name, key in PEOPLE:
             users.create_user(
