@@ -206,14 +206,25 @@ def of_volunteer(
     return list(session.scalars(query).all())
 
 
-def served(session: Session, volunteer_id: int) -> tuple[int, float]:
-    """Completed assignments of the volunteer and their hours."""
-    count, hours = session.execute(
-        select(func.count(), func.coalesce(func.sum(Assignment.hours_served), 0.0)).where(
-            Assignment.volunteer_id == volunteer_id,
-            Assignment.status == AssignmentStatus.COMPLETED,
-        )
-    ).one()
+def served(
+    session: Session,
+    volunteer_id: int,
+    since: datetime | None = None,
+    before: datetime | None = None,
+) -> tuple[int, float]:
+    """Completed assignments of the volunteer and their hours (of work starting in [since,
+    before), when given)."""
+    query = select(func.count(), func.coalesce(func.sum(Assignment.hours_served), 0.0)).where(
+        Assignment.volunteer_id == volunteer_id,
+        Assignment.status == AssignmentStatus.COMPLETED,
+    )
+    if since is not None or before is not None:
+        query = query.join(ServiceRequest, ServiceRequest.id == Assignment.request_id)
+        if since is not None:
+            query = query.where(ServiceRequest.start_at >= since)
+        if before is not None:
+            query = query.where(ServiceRequest.start_at < before)
+    count, hours = session.execute(query).one()
     return int(count), float(hours or 0.0)
 
 

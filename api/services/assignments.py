@@ -5,8 +5,9 @@
     proposed/confirmed --cancel (center)--> cancelled
     confirmed --no-show (center, or the check-in window passing)--> no_show --check-in--> ...
 
-Volunteers act through their university's key or the assignment's link token; centers act on
-assignments to their own requests. Any other move is a 409. Every move records its event in the
+Volunteers act through their university's key or the assignment's link token
+(`api.services.self_service.by_link`); centers act on assignments to their own requests. Any
+other move is a 409. Every move records its event in the
 same transaction (`api.services.events`). A decline or cancellation reopens the request
 (`filled` -> `open`); then a standby is promoted or a repair run queued, as the center has set
 (`api.services.standby`). A no-show reopens nothing: the work's time has passed; a late arrival
@@ -27,7 +28,6 @@ from api.schemas.assignments import AssignmentOut, Attendance, Contact, RequestB
 from api.schemas.common import Page
 from api.services import events, standby
 from api.services.events import EventType
-from api.services.links import token_hash
 from api.services.organizations import Caller
 from api.services.service_requests import refresh_fill_status
 from api.settings import Settings
@@ -104,13 +104,6 @@ def visible_assignment(session: Session, caller: Caller, assignment_id: int) -> 
     assignment = repo.get_assignment(session, assignment_id)
     if assignment is None or not _may_see(caller, assignment):
         raise NotFound(f"no assignment {assignment_id}")
-    return assignment
-
-
-def assignment_by_token(session: Session, token: str) -> Assignment:
-    assignment = repo.assignment_by_token_hash(session, token_hash(token))
-    if assignment is None:
-        raise NotFound("no assignment for this link")
     return assignment
 
 

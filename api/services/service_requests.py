@@ -57,6 +57,7 @@ def submit_batch(
                 "external_id": row.external_id,
                 "title": row.title,
                 "description": row.description,
+                "bring": row.bring,
                 "address": row.address,
                 "district": row.district,
                 "lat": loc.lat,
@@ -147,9 +148,9 @@ def update_request(
     changes = patch.model_dump(exclude_unset=True)
     if request.status in (RequestStatus.CANCELLED, RequestStatus.DONE):
         raise Conflict(f"the request is {request.status}; it can no longer change")
-    for name in ("title", "description", "priority"):
+    for name in ("title", "description", "bring", "priority"):
         if name in changes:
-            if changes[name] is None and name != "description":
+            if changes[name] is None and name not in ("description", "bring"):
                 raise InvalidInput(
                     f"{name} cannot be null",
                     fields=[FieldError(loc=["body", name], msg="may not be null")],
@@ -209,6 +210,7 @@ def to_out(request: ServiceRequest, assigned: int) -> RequestOut:
         external_id=request.external_id,
         title=request.title,
         description=request.description,
+        bring=request.bring,
         address=request.address,
         location=Location(lat=request.lat, lon=request.lon),
         district=request.district,

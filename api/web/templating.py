@@ -106,13 +106,15 @@ def render(
     caller: Caller | None = getattr(request.state, "caller", None)
     settings: Settings = request.app.state.settings
     timezone = caller.timezone if caller else DEFAULT_TIMEZONE
+    # Pages without a session (a volunteer's) bring their own anti-forgery token.
+    form_token = context.pop("csrf_token") if "csrf_token" in context else csrf_token(request)
     page = {
         "request": request,
         "lang": lang,
         "caller": caller,
         "user": current_user(request),
         "navigation": NAVIGATION.get(caller.kind, ()) if caller else (),
-        "csrf_token": csrf_token(request),
+        "csrf_token": form_token,
         "language_names": LANGUAGE_NAMES,
         "role_names": ROLE_NAMES,
         "kind_names": KIND_NAMES,

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from api.web.routes import account, admin, board, planner, requests, runs, team, university
+from api.web.routes import (
+    account,
+    admin,
+    board,
+    planner,
+    requests,
+    runs,
+    team,
+    university,
+    volunteer,
+)
 
 ROUTERS = [
     account.router,
@@ -13,4 +23,5 @@ ROUTERS = [
     university.router,
     planner.router,
     admin.router,
+    volunteer.router,
 ]

@@ -90,7 +90,7 @@ def _form_values(form: Any) -> dict[str, str]:
     names = (
         "title", "service_type", "start", "end", "address", "district", "lat", "lon",
         "required_skills", "languages", "volunteers_needed", "min_volunteers", "priority",
-        "description", "external_id",
+        "description", "bring", "external_id",
     )  # fmt: skip
     values = {n: forms.text(form, n) for n in names}
     values["mandatory"] = "yes" if forms.text(form, "mandatory") else ""
@@ -100,7 +100,9 @@ def _form_values(form: Any) -> dict[str, str]:
 def _request_data(values: dict[str, str], timezone: str) -> dict[str, Any]:
     data: dict[str, Any] = {
         k: values[k]
-        for k in ("title", "service_type", "address", "district", "description", "external_id")
+        for k in (
+            "title", "service_type", "address", "district", "description", "bring", "external_id"
+        )
         if values[k]
     }
     data.setdefault("title", "")
