@@ -44,6 +44,7 @@ STATUS_NAMES = {
     "declined": N_("Declined"),
     "checked_in": N_("Checked in"),
     "completed": N_("Completed"),
+    "no_show": N_("No-show"),
     "queued": N_("Queued"),
     "running": N_("Running"),
     "succeeded": N_("Finished"),
@@ -63,12 +64,16 @@ NAVIGATION: dict[OrgKind, tuple[tuple[str, str], ...]] = {
         ("/center/runs", N_("Match runs")),
         ("/center/board", N_("Assignments")),
         ("/team", N_("Team")),
+        ("/settings", N_("Settings")),
+        ("/webhooks", N_("Notifications")),
     ),
     OrgKind.UNIVERSITY: (
         ("/university/volunteers", N_("Volunteers")),
         ("/university/assignments", N_("Assignments")),
         ("/university/hours", N_("Hours served")),
         ("/team", N_("Team")),
+        ("/settings", N_("Settings")),
+        ("/webhooks", N_("Notifications")),
     ),
     OrgKind.PLANNER: (
         ("/planner", N_("Scenarios")),
@@ -77,6 +82,7 @@ NAVIGATION: dict[OrgKind, tuple[tuple[str, str], ...]] = {
     OrgKind.ADMIN: (
         ("/admin/organizations", N_("Organizations")),
         ("/team", N_("Team")),
+        ("/webhooks", N_("Notifications")),
     ),
 }
 

@@ -9,9 +9,11 @@ from api.web.routes import (
     planner,
     requests,
     runs,
+    settings,
     team,
     university,
     volunteer,
+    webhooks,
 )
 
 ROUTERS = [
@@ -23,5 +25,7 @@ ROUTERS = [
     university.router,
     planner.router,
     admin.router,
+    settings.router,
+    webhooks.router,
     volunteer.router,
 ]
