@@ -78,7 +78,7 @@ vendor-static:  ## re-fetch the console's JavaScript and CSS from npm into api/w
 
 messages: $(STAMP)  ## extract the console's messages, update the catalogs and compile them (.mo, committed)
 	$(VENV)/bin/pybabel extract -F api/web/babel.cfg -o api/web/locale/messages.pot --no-location --sort-output --omit-header .
-	$(VENV)/bin/pybabel update -i api/web/locale/messages.pot -d api/web/locale --no-fuzzy-matching --omit-header
+	$(VENV)/bin/pybabel update -i api/web/locale/messages.pot -d api/web/locale --no-fuzzy-matching
 	$(VENV)/bin/pybabel compile -d api/web/locale --statistics
 
 bench-notify: $(STAMP)  ## 10,000 events to a local webhook sink, also with the dispatcher SIGKILLed half-way (3 runs)

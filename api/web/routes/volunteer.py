@@ -332,7 +332,7 @@ def _current_week(assignment: Assignment, zone: ZoneInfo, today: date) -> dict[s
             continue
         slot = values[DAYS[start.weekday()]]
         if not slot["on"]:
-            last = "24:00" if end.date() > start.date() else end.strftime("%H:%M")
+            last = "23:59" if end.date() > start.date() else end.strftime("%H:%M")
             values[DAYS[start.weekday()]] = {
                 "on": True,
                 "start": start.strftime("%H:%M"),
