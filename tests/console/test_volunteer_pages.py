@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,8 @@ from api.db import transaction
 from api.models import Assignment, AvailabilityWindow, OutboxEvent, ServiceRequest
 from api.repositories import assignments as assignment_repo
 from api.services import self_service
+from api.web.i18n import language
+from api.web.routes.volunteer import _current_week, read_weekly
 from tests.api.conftest import Api, assert_error
 from tests.api.notify import loop_api, publish_soon, soon_week
 
@@ -407,3 +410,29 @@ def test_messages_carry_the_page_link(loop: Loop) -> None:
         assert assignment is not None
         url = self_service.link_of(loop.api.settings, assignment)
     assert url == f"http://127.0.0.1:8000/v/{loop.links[0]['token']}"
+
+
+def test_the_availability_form_starts_from_the_coming_week_and_can_be_sent_back_as_shown() -> None:
+    """Each weekday's first window of the coming seven days; a window running past midnight
+    ends the day at 23:59 (a time field has no 24:00), so the form, sent back unchanged, is
+    valid."""
+    zone = ZoneInfo("Asia/Shanghai")
+    today = date(2026, 3, 2)  # a Monday
+
+    def at(day: int, hour: int) -> int:
+        return int(datetime(2026, 3, day, hour, tzinfo=zone).timestamp())
+
+    found = [SimpleNamespace(start_s=at(3, 7), end_s=at(5, 21)),  # Tuesday 07:00 to Thursday
+             SimpleNamespace(start_s=at(4, 14), end_s=at(4, 18)),  # Wednesday afternoon
+             SimpleNamespace(start_s=at(12, 9), end_s=at(12, 11))]  # next week: not shown
+    assignment = SimpleNamespace(volunteer=SimpleNamespace(availability=found))  # fmt: skip
+    values = _current_week(assignment, zone, today)  # type: ignore[arg-type]
+    assert values["tue"] == {"on": True, "start": "07:00", "end": "23:59"}
+    assert values["wed"] == {"on": True, "start": "14:00", "end": "18:00"}
+    assert not values["thu"]["on"] and not values["mon"]["on"]
+    form = {"start_date": values["start_date"], "end_date": values["end_date"]}
+    for day in ("tue", "wed"):
+        form |= {f"{day}_on": "yes", f"{day}_start": values[day]["start"],
+                 f"{day}_end": values[day]["end"]}  # fmt: skip
+    _, errors, patterns = read_weekly(form, language("zh-CN"), today)
+    assert errors == {} and patterns == ["Tue 07:00-23:59", "Wed 14:00-18:00"]
