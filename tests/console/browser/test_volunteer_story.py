@@ -154,8 +154,15 @@ def fits_the_phone(page: Any) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"]
 
 
+def reads_as_chinese(page: Any) -> None:
+    """No space after a Chinese full stop (two sentences joined as in English)."""
+    text = page.inner_text("body")
+    assert "。 " not in text, text
+
+
 def phone_shot(page: Any, name: str, full_page: bool = True) -> None:
     fits_the_phone(page)
+    reads_as_chinese(page)
     shot(page, name, full_page)
 
 
@@ -268,8 +275,9 @@ def test_a_volunteer_answers_from_her_phone(browser: Any, server: Server, loop: 
     mail_to(server, "zhang.jianguo@example.cn", 1)
     center.reload()
     proposed = center.locator("#column-proposed .card").first.inner_text()
-    assert "张建国" in proposed
+    assert "张建国" in proposed and "张建国 ·" not in proposed  # no phone: nothing after the name
     assert "李秀兰" in center.inner_text("#column-confirmed")
+    reads_as_chinese(center)
     shot(center, "center-board-loop", full_page=False)
 
     # Large text, for older eyes.
