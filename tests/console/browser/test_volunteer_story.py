@@ -30,6 +30,7 @@ from api.models import Assignment, ServiceRequest, UserRole
 from api.repositories import assignments as assignment_repo
 from api.services import organizations, users
 from api.services.links import token_hash
+from benchmarks.pg import free_port
 from tests.console.browser.conftest import PASSWORD, TIMEOUT_MS, Server, shot, sign_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -360,7 +361,7 @@ def test_the_centers_new_pages(browser: Any, server: Server, loop: Loop) -> None
     shot(center, "center-standby", full_page=False)
     # a webhook nobody answers: its secret shown once; its messages fail for good, then are
     # sent again from the deliveries page
-    closed = f"http://127.0.0.1:{_closed_port()}/volmatch"
+    closed = f"http://127.0.0.1:{free_port()}/volmatch"  # nobody listens
     center.goto("/webhooks")
     center.fill("#f-url", closed)
     center.fill("#f-description", "值班手机提醒")
@@ -402,12 +403,6 @@ def test_the_centers_new_pages(browser: Any, server: Server, loop: Loop) -> None
     page.wait_for_selector("html.large-text")
     phone_shot(page, "volunteer-availability-large-text")
     phone.close()
-
-
-def _closed_port() -> int:
-    from benchmarks.pg import free_port
-
-    return free_port()
 
 
 def _confirm_the_standby(server: Server, loop: Loop) -> None:
