@@ -289,6 +289,8 @@ class ServiceRequest(Base):
     external_id: Mapped[str | None] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
+    # What the volunteer should bring (ID card, a vest...): on their link page and messages.
+    bring: Mapped[str | None] = mapped_column(String(500))
     address: Mapped[str | None] = mapped_column(String(500))
     district: Mapped[str | None] = mapped_column(String(100))
     lat: Mapped[float]

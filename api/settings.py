@@ -142,8 +142,15 @@ class Settings(BaseSettings):
         description="Where volunteers reach the service: links in messages start with it.",
     )
     volunteer_link_path: str = Field(
-        default="/v1/assignment-links/{token}",
-        description="The path of a volunteer's link; `{token}` is replaced by the link token.",
+        default="/v/{token}",
+        description="The path of a volunteer's link; `{token}` is replaced by the link token. "
+        "The default is the volunteer's page (the JSON is at /v1/assignment-links/{token}).",
+    )
+    link_valid_days: float = Field(
+        default=30,
+        gt=0,
+        description="A volunteer's link keeps working this many days after the work ends; "
+        "then it has expired (the page says so; the JSON answers 410).",
     )
     link_secret: SecretStr | None = Field(
         default=None,

@@ -86,14 +86,23 @@ def entries_of(
     return session.scalars(query.order_by(HourEntry.id)).all()
 
 
-def served(session: Session, volunteer_id: int) -> tuple[int, float]:
-    """The volunteer's completed assignments (completion entries) and hours (every entry)."""
+def served(
+    session: Session,
+    volunteer_id: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> tuple[int, float]:
+    """The volunteer's completed assignments (completion entries) and hours (every entry),
+    served in [start, end) when given."""
     completions = func.sum(case((HourEntry.kind == HourEntryKind.COMPLETION, 1), else_=0))
-    count, hours = session.execute(
-        select(
-            func.coalesce(completions, 0), func.coalesce(func.sum(HourEntry.hours), 0.0)
-        ).where(HourEntry.volunteer_id == volunteer_id)
-    ).one()
+    query = select(
+        func.coalesce(completions, 0), func.coalesce(func.sum(HourEntry.hours), 0.0)
+    ).where(HourEntry.volunteer_id == volunteer_id)
+    if start is not None:
+        query = query.where(HourEntry.served_at >= start)
+    if end is not None:
+        query = query.where(HourEntry.served_at < end)
+    count, hours = session.execute(query).one()
     return int(count or 0), float(hours or 0.0)
 
 

@@ -6,8 +6,8 @@
     confirmed --no-show (center, or the check-in window passing)--> no_show --check-in--> ...
 
 Volunteers act through their roster owner's key (university, law firm, community) or the
-assignment's link token; centers act on assignments to their own requests. Any other move is a
-409. Every move is audited and records its event, in the same transaction
+assignment's link token (`api.services.self_service.by_link`); centers act on assignments to
+their own requests. Any other move is a 409. Every move is audited and records its event, in the same transaction
 (`api.services.audit`, `api.services.events`); a completion also writes the hours to the ledger
 (`api.services.ledger`). A decline or cancellation reopens the request (`filled` -> `open`);
 then a standby is promoted or a repair run queued, as the center has set
@@ -30,7 +30,6 @@ from api.schemas.common import Page
 from api.services import events, ledger, standby
 from api.services.audit import Actor, Change, record_one
 from api.services.events import EventType
-from api.services.links import token_hash
 from api.services.organizations import Caller
 from api.services.service_requests import refresh_fill_status
 from api.settings import Settings
@@ -110,13 +109,6 @@ def visible_assignment(session: Session, caller: Caller, assignment_id: int) -> 
     return assignment
 
 
-def assignment_by_token(session: Session, token: str) -> Assignment:
-    assignment = repo.assignment_by_token_hash(session, token_hash(token))
-    if assignment is None:
-        raise NotFound("no assignment for this link")
-    return assignment
-
-
 def act(
     session: Session,
     settings: Settings,
@@ -190,10 +182,15 @@ def act_as(
 
 
 def act_by_link(
-    session: Session, settings: Settings, token: str, move: Move, *, reason: str | None = None
+    session: Session,
+    settings: Settings,
+    assignment: Assignment,
+    move: Move,
+    *,
+    reason: str | None = None,
 ) -> Assignment:
-    """A move by the volunteer through their assignment's link."""
-    assignment = assignment_by_token(session, token)
+    """A move by the volunteer through their assignment's link (found and checked by
+    `api.services.self_service.by_link`)."""
     return act(session, settings, assignment, move, Actor.link(assignment.id), reason=reason)
 
 

@@ -59,6 +59,7 @@ def submit_batch(
                 "external_id": row.external_id,
                 "title": row.title,
                 "description": row.description,
+                "bring": row.bring,
                 "address": row.address,
                 "district": row.district,
                 "lat": loc.lat,
@@ -172,9 +173,9 @@ def update_request(
         raise Conflict(f"the request is {request.status}; it can no longer change")
     actor = Actor.of(caller)
     before = _audited(request)
-    for name in ("title", "description", "priority"):
+    for name in ("title", "description", "bring", "priority"):
         if name in changes:
-            if changes[name] is None and name != "description":
+            if changes[name] is None and name not in ("description", "bring"):
                 raise InvalidInput(
                     f"{name} cannot be null",
                     fields=[FieldError(loc=["body", name], msg="may not be null")],
@@ -212,6 +213,7 @@ def _audited(request: ServiceRequest) -> dict[str, object]:
     return {
         "title": request.title,
         "description": request.description,
+        "bring": request.bring,
         "priority": request.priority,
         "status": request.status,
     }
@@ -282,6 +284,7 @@ def to_out(request: ServiceRequest, assigned: int) -> RequestOut:
         external_id=request.external_id,
         title=request.title,
         description=request.description,
+        bring=request.bring,
         address=request.address,
         location=Location(lat=request.lat, lon=request.lon),
         district=request.district,

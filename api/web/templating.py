@@ -44,6 +44,7 @@ STATUS_NAMES = {
     "declined": N_("Declined"),
     "checked_in": N_("Checked in"),
     "completed": N_("Completed"),
+    "no_show": N_("No-show"),
     "queued": N_("Queued"),
     "running": N_("Running"),
     "succeeded": N_("Finished"),
@@ -70,6 +71,8 @@ ROSTER_PAGES = (
     ("/university/assignments", N_("Assignments")),
     ("/university/hours", N_("Hours served")),
     ("/team", N_("Team")),
+    ("/settings", N_("Settings")),
+    ("/webhooks", N_("Notifications")),
 )
 # The navigation of each kind of organization: (path, label).
 NAVIGATION: dict[OrgKind, tuple[tuple[str, str], ...]] = {
@@ -78,6 +81,8 @@ NAVIGATION: dict[OrgKind, tuple[tuple[str, str], ...]] = {
         ("/center/runs", N_("Match runs")),
         ("/center/board", N_("Assignments")),
         ("/team", N_("Team")),
+        ("/settings", N_("Settings")),
+        ("/webhooks", N_("Notifications")),
     ),
     **dict.fromkeys(ROSTER_OWNERS, ROSTER_PAGES),
     OrgKind.PLANNER: (
@@ -88,6 +93,7 @@ NAVIGATION: dict[OrgKind, tuple[tuple[str, str], ...]] = {
         ("/admin/organizations", N_("Organizations")),
         ("/admin/audit", N_("Audit trail")),
         ("/team", N_("Team")),
+        ("/webhooks", N_("Notifications")),
     ),
 }
 
@@ -117,13 +123,15 @@ def render(
     caller: Caller | None = getattr(request.state, "caller", None)
     settings: Settings = request.app.state.settings
     timezone = caller.timezone if caller else DEFAULT_TIMEZONE
+    # Pages without a session (a volunteer's) bring their own anti-forgery token.
+    form_token = context.pop("csrf_token") if "csrf_token" in context else csrf_token(request)
     page = {
         "request": request,
         "lang": lang,
         "caller": caller,
         "user": current_user(request),
         "navigation": NAVIGATION.get(caller.kind, ()) if caller else (),
-        "csrf_token": csrf_token(request),
+        "csrf_token": form_token,
         "language_names": LANGUAGE_NAMES,
         "role_names": ROLE_NAMES,
         "kind_names": KIND_NAMES,

@@ -71,8 +71,14 @@ def database_url(
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     """Test settings: no embedded solving process, no rate limit (the one test of the limit sets
-    it)."""
-    values: dict[str, Any] = {"embedded_worker": False, "rate_limit_per_minute": 0, **overrides}
+    it), links valid for ten years (the tests' week, `data.DAY`, is a fixed day that is already
+    past; the expiry's own tests move work back by `link_valid_days`)."""
+    values: dict[str, Any] = {
+        "embedded_worker": False,
+        "rate_limit_per_minute": 0,
+        "link_valid_days": 3650,
+        **overrides,
+    }
     return Settings(database_url=database_url).model_copy(update=values)
 
 

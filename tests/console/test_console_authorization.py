@@ -10,6 +10,8 @@ and here also: nobody signed in is sent to the sign-in page (303), a viewer chan
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
 from collections.abc import Callable
@@ -25,15 +27,19 @@ from api.models import (
     AssignmentStatus,
     Base,
     Certificate,
+    Delivery,
+    DeliveryStatus,
     HourEntry,
     HourEntryKind,
     MatchRun,
     OrgKind,
+    OutboxEvent,
     RunStatus,
     ScenarioChart,
     ScenarioRun,
     TokenPurpose,
     UserRole,
+    Webhook,
     utc_now,
 )
 from api.repositories import assignments as assignment_repo
@@ -192,6 +198,81 @@ class Matrix:
             session.flush()
             return certificate.id
 
+    def new_assignment_link(self, status: AssignmentStatus) -> str:
+        """A volunteer's link to an assignment to work a month from now (links expire some
+        weeks after their work)."""
+        token = secrets.token_urlsafe(24)
+        start = utc_now() + timedelta(days=30)
+        with transaction(self.app.state.sessions) as session:
+            row = RequestIn.model_validate(
+                {
+                    "title": f"Visit {self.next()}",
+                    "service_type": "elderly_visit",
+                    "location": {"lat": 34.25, "lon": 108.94},
+                    "start": start,
+                    "end": start + timedelta(hours=2),
+                }
+            )
+            request_id = (
+                service_requests.submit_batch(
+                    session, self.caller("cA"), [row], self.app.state.geocoder
+                )
+                .requests[0]
+                .id
+            )
+            assignment_repo.insert_assignments(
+                session,
+                [
+                    {
+                        "run_id": self.new_run_in(session),
+                        "volunteer_id": self.volunteer_of.setdefault("uA", self.new_volunteer(session)),
+                        "request_id": request_id,
+                        "status": status,
+                        "link_token_hash": token_hash(token),
+                        "created_at": utc_now(),
+                        "updated_at": utc_now(),
+                    }
+                ],
+            )
+        return token
+
+    def form_field(self, token: str) -> str:
+        """The anti-forgery field of a link's forms (as its pages carry it)."""
+        secret = self.app.state.console_secret
+        message = f"volunteer-form:{token_hash(token)}".encode()
+        return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+    def new_webhook(self) -> int:
+        with transaction(self.app.state.sessions) as session:
+            hook = Webhook(
+                organization_id=self.world.org_ids["cA"],
+                url="https://1.1.1.1/volmatch",
+                event_types=[],
+                secret="whsec_matrix",
+            )
+            session.add(hook)
+            session.flush()
+            return hook.id
+
+    def new_dead_letter(self) -> int:
+        with transaction(self.app.state.sessions) as session:
+            event = OutboxEvent(event_id=secrets.token_hex(8), type="run.succeeded", data={})
+            session.add(event)
+            session.flush()
+            delivery = Delivery(
+                event_id=event.id,
+                idempotency_id=f"{event.event_id}.webhook.1",
+                event_type="run.succeeded",
+                organization_id=self.world.org_ids["cA"],
+                channel="webhook",
+                status=DeliveryStatus.DEAD,
+                attempts=8,
+                last_error="HTTP 500",
+            )
+            session.add(delivery)
+            session.flush()
+            return delivery.id
+
     def new_run_in(self, session: Any) -> int:
         run = MatchRun(
             organization_id=self.world.org_ids["cA"],
@@ -295,6 +376,34 @@ def link(purpose: TokenPurpose) -> Callable[[Matrix, str], Target]:
     return make
 
 
+def volunteer_link(status: AssignmentStatus, **fields: str) -> Callable[[Matrix, str], Target]:
+    """A volunteer's link (side B: a token of nothing), with the form's field bound to it."""
+
+    def make(m: Matrix, caller: str) -> Target:
+        token = secrets.token_urlsafe(24) if caller.endswith("B") else m.new_assignment_link(status)
+        return {"token": token}, {"csrf_token": m.form_field(token), **fields}, None
+
+    return make
+
+
+def webhook(m: Matrix, _c: str) -> Target:
+    return {"webhook_id": m.new_webhook()}, {}, None
+
+
+def webhook_form(m: Matrix, _c: str) -> Target:
+    fields = {"url": f"https://1.1.1.1/hook/{m.next()}", "event_types": "assignment.declined"}
+    return {}, fields, None
+
+
+def dead_letter(m: Matrix, _c: str) -> Target:
+    return {"delivery_id": m.new_dead_letter()}, {}, None
+
+
+def settings_form(m: Matrix, _c: str) -> Target:
+    return {}, {"contact_name": "王老师", "contact_phone": "029-8888 0000",
+                "standby_per_request": "1", "volunteers_edit_availability": "yes"}, None  # fmt: skip
+
+
 def new_user_form(m: Matrix, _c: str) -> Target:
     return {}, {"login": f"person{m.next()}", "display_name": "P", "role": "viewer"}, None
 
@@ -391,6 +500,10 @@ UNIVERSITY_PAGE = "303 403 403 403 200 200 200 200 200 200 403 403 403"
 PLANNER_OWN = "303 403 403 403 403 403 403 403 403 403 200 404 403"
 ADMIN_PAGE = "303 403 403 403 403 403 403 403 403 403 403 403 200"
 LINK = "200 200 200 404 200 404 200 404 200 404 200 404 200"
+LINK_MOVE = "303 303 303 404 303 404 303 404 303 404 303 404 303"
+LINK_REFUSED = "403 403 403 404 403 404 403 404 403 404 403 404 403"  # the university keeps availability
+HEARERS = "303 200 200 200 200 200 200 200 200 200 403 403 200"
+HEARER_OWN = "303 303 403 404 404 404 404 404 404 404 403 403 404"
 PROPOSED, CONFIRMED, CHECKED_IN = (
     AssignmentStatus.PROPOSED,
     AssignmentStatus.CONFIRMED,
@@ -445,6 +558,44 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/center/assignments/{assignment_id}/cancel"): Row(
         CENTER_ACT, assignment_in(PROPOSED)
+    ),
+    ("POST", "/center/assignments/{assignment_id}/no-show"): Row(
+        CENTER_ACT, assignment_in(CONFIRMED)
+    ),
+    ("GET", "/center/requests/{request_id}/standby"): Row(CENTER_OWN, service_request),
+    ("GET", "/settings"): Row("303 200 200 200 200 200 200 200 200 200 403 403 403"),
+    ("POST", "/settings"): Row("303 303 403 303 303 303 303 303 303 303 403 403 403", settings_form),
+    ("GET", "/webhooks"): Row(HEARERS),
+    ("POST", "/webhooks"): Row("303 200 403 200 200 200 200 200 200 200 403 403 200", webhook_form),
+    ("POST", "/webhooks/{webhook_id}/secret"): Row("303 200 403 404 404 404 404 404 404 404 403 403 404", webhook),
+    ("POST", "/webhooks/{webhook_id}/delete"): Row(HEARER_OWN, webhook),
+    ("GET", "/deliveries"): Row(HEARERS),
+    ("POST", "/deliveries/{delivery_id}/retry"): Row(
+        "303 303 403 404 404 404 404 404 404 404 403 403 303", dead_letter
+    ),
+    ("GET", "/v/{token}"): Row(LINK, volunteer_link(PROPOSED), link=True),
+    ("POST", "/v/{token}/confirm"): Row(LINK_MOVE, volunteer_link(PROPOSED), link=True),
+    ("GET", "/v/{token}/decline"): Row(LINK, volunteer_link(PROPOSED), link=True),
+    ("POST", "/v/{token}/decline"): Row(
+        LINK_MOVE, volunteer_link(PROPOSED, reason="busy"), link=True
+    ),
+    ("GET", "/v/{token}/schedule"): Row(LINK, volunteer_link(CONFIRMED), link=True),
+    ("GET", "/v/{token}/calendar"): Row(LINK, volunteer_link(CONFIRMED), link=True),
+    ("GET", "/v/{token}/calendar.ics"): Row(LINK, volunteer_link(CONFIRMED), link=True),
+    ("POST", "/v/{token}/calendar"): Row(LINK, volunteer_link(CONFIRMED), link=True),
+    ("POST", "/v/{token}/calendar/revoke"): Row(LINK_MOVE, volunteer_link(CONFIRMED), link=True),
+    ("GET", "/v/{token}/availability"): Row(LINK_REFUSED, volunteer_link(CONFIRMED), link=True),
+    ("POST", "/v/{token}/availability"): Row(
+        LINK_REFUSED,
+        volunteer_link(
+            CONFIRMED,
+            mon_on="yes",
+            mon_start="09:00",
+            mon_end="12:00",
+            start_date="2030-01-01",
+            end_date="2030-01-31",
+        ),
+        link=True,
     ),
     ("GET", "/university/volunteers"): Row(UNIVERSITY_PAGE),
     ("GET", "/university/volunteers/upload"): Row(UNIVERSITY_PAGE),
@@ -507,7 +658,9 @@ def call(console: Console, method: str, url: str, body: dict[str, Any], files: A
     return console.post(url, body, files=files)
 
 
-@pytest.mark.parametrize("area", ["account", "center", "university", "planner", "admin"])
+@pytest.mark.parametrize(
+    "area", ["account", "center", "university", "planner", "admin", "volunteer", "notifications"]
+)
 def test_console_authorization_matrix(world: World, area: str) -> None:
     m = Matrix(world)
     cells = 0
@@ -545,4 +698,8 @@ def _area(path: str) -> str:
     for prefix in ("center", "university", "planner", "admin"):
         if path.startswith(f"/{prefix}"):
             return prefix
+    if path.startswith("/v/"):
+        return "volunteer"
+    if path.startswith(("/webhooks", "/deliveries", "/settings")):
+        return "notifications"
     return "account"

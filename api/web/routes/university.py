@@ -49,6 +49,7 @@ ASSIGNMENT_STATUSES = (
     ("declined", N_("Declined")),
     ("checked_in", N_("Checked in")),
     ("completed", N_("Completed")),
+    ("no_show", N_("No-show")),
     ("cancelled", N_("Cancelled")),
 )
 HOURS_HEADER = (N_("Name"), N_("Tasks completed"), N_("Hours served"))

@@ -167,7 +167,7 @@ def test_a_week_of_a_center_and_a_university(
     # The university confirms for a student who has not answered.
     university.goto("/university/assignments?status=proposed")
     first = university.locator("tbody tr").first
-    student = first.locator("td").first.inner_text()
+    student = first.locator("td").first.evaluate("td => td.firstChild.textContent.trim()")
     first.get_by_role("button", name="确认").click()
     university.wait_for_load_state()
     assert university.locator("tbody tr").count() == proposed - 1
