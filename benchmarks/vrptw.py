@@ -309,3 +309,76 @@ def solve_engine(inst: VrptwInstance, time_limit: float, seed: int) -> dict[str,
         "engine_distance": result.distance,
         "stats": result.stats,
     }
+
+
+# ----------------------------------------------------------------------------------------------
+# Reference values
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What is known about one instance and where its file is (relative to DATA_DIR)."""
+
+    name: str
+    family: str  # "solomon" or "gh200"
+    file: str
+    best: float  # the reference the gap is measured to
+    best_from: str
+    lower_bound: float | None = None  # a proven bound on the distance-only optimum, if any
+    tours: tuple[str, ...] = ()
+
+    @property
+    def klass(self) -> str:
+        """C1, C2, R1, R2, RC1, RC2."""
+        return self.name[:-2] if self.family == "solomon" else self.name.split("_")[0].upper()
+
+    @property
+    def target(self) -> tuple[float, float]:
+        return TARGETS[self.family]
+
+
+def references(data_dir: Path = DATA_DIR) -> dict[str, Reference]:
+    """Solomon's 56 (R101 …) and Gehring-Homberger's 60 with 200 customers (c1_2_1 …).
+
+    Solomon: the best known double-precision distance-only value is the lesser of the two
+    LKH-3 tours of each instance (Solomon_100: the distance-minimal tour under the DIMACS
+    truncated distances; Solomon_100_EXACT: the hierarchical best known, whose fleet is
+    minimal), each re-checked here and its distance recomputed in double precision. The DIMACS
+    truncated optimum (`dimacs_distance_trunc1dec`) is a lower bound: truncating every leg
+    shortens every route and every travel time, so each feasible solution stays feasible and
+    costs no more. Gehring-Homberger: SINTEF's best known of the hierarchical objective
+    (vehicles first, then distance), an upper bound on the distance-only optimum."""
+    refs: dict[str, Reference] = {}
+    with (data_dir / "SOLOMON_BKS.csv").open(encoding="utf-8") as fh:
+        table = {row["instance"]: row for row in csv.DictReader(fh)}
+    for name, row in table.items():
+        file = next((data_dir / "lkh3" / "Solomon_100_EXACT").glob(f"{name}.100.*.vrptw"))
+        inst = read_instance(file)
+        values: list[tuple[float, str]] = []
+        tours = []
+        for folder in ("Solomon_100", "Solomon_100_EXACT"):
+            for tour in sorted((data_dir / "lkh3" / "tours" / folder).glob(f"{name}.100.*.tour")):
+                routes = read_tour(tour.read_text(), inst.num_customers)
+                if check_routes(inst, routes):
+                    continue
+                values.append((route_distance(inst, routes), f"LKH-3 {folder} tour"))
+                tours.append(tour.relative_to(data_dir).as_posix())
+        best, source = min(values)
+        refs[name] = Reference(
+            name=name, family="solomon", file=file.relative_to(data_dir).as_posix(),
+            best=best, best_from=source + " (double precision)",
+            lower_bound=float(row["dimacs_distance_trunc1dec"]), tours=tuple(tours),
+        )  # fmt: skip
+    gh = data_dir / "gehring_homberger"
+    with (gh / "GH_BKS_sintef.csv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["clients"] != "200":
+                continue
+            name = row["instance"]
+            refs[name] = Reference(
+                name=name, family="gh200", file=f"gehring_homberger/instances/{name}.txt",
+                best=float(row["distance"]),
+                best_from=f"SINTEF hierarchical ({row['routes']} vehicles, {row['who']})",
+            )  # fmt: skip
+    return refs

@@ -130,22 +130,28 @@ def seed_rng(seed: int) -> None:
     np.random.seed(seed)
 
 
+@njit(cache=True, inline="always")
+def _copy(src: np.ndarray, dst: np.ndarray) -> None:  # type: ignore[type-arg]
+    for i in range(src.size):
+        dst[i] = src[i]
+
+
 @njit(cache=True)
 def copy_state(src: KernelState, dst: KernelState) -> None:
     """Copy the solution (not the segments: `rebuild` restores those)."""
-    dst.t_route[:] = src.t_route
-    dst.t_prev[:] = src.t_prev
-    dst.t_next[:] = src.t_next
-    dst.t_early[:] = src.t_early
-    dst.t_late[:] = src.t_late
-    dst.r_first[:] = src.r_first
-    dst.r_last[:] = src.r_last
-    dst.r_count[:] = src.r_count
-    dst.r_load[:] = src.r_load
-    dst.r_dist[:] = src.r_dist
-    dst.s_in[:] = src.s_in
-    dst.totals[:] = src.totals
-    dst.missing[:] = src.missing
+    _copy(src.t_route, dst.t_route)
+    _copy(src.t_prev, dst.t_prev)
+    _copy(src.t_next, dst.t_next)
+    _copy(src.t_early, dst.t_early)
+    _copy(src.t_late, dst.t_late)
+    _copy(src.r_first, dst.r_first)
+    _copy(src.r_last, dst.r_last)
+    _copy(src.r_count, dst.r_count)
+    _copy(src.r_load, dst.r_load)
+    _copy(src.r_dist, dst.r_dist)
+    _copy(src.s_in, dst.s_in)
+    _copy(src.totals, dst.totals)
+    _copy(src.missing, dst.missing)
 
 
 @njit(cache=True)
@@ -248,11 +254,12 @@ def _link(s: KernelState, t: int, r: int, after: int) -> None:
 def _remove_visit(a: KernelData, s: KernelState, v: int, touched: BoolArray) -> None:
     """Take every task of staffed visit v out of its route (segments stale until recomputed);
     team tasks get their visit's window back."""
+    t_route, t_early, t_late = s.t_route, s.t_early, s.t_late
     for t in range(a.first_task[v], a.first_task[v + 1]):
-        if s.t_route[t] != -1:
+        if t_route[t] != -1:
             touched[_unlink(s, t)] = True
-        s.t_early[t] = a.s_early[v]
-        s.t_late[t] = a.s_late[v]
+        t_early[t] = a.s_early[v]
+        t_late[t] = a.s_late[v]
     s.s_in[v] = False
     s.missing[1] += a.s_priority[v]
     if a.s_mandatory[v]:
@@ -491,6 +498,7 @@ def _recreate(a: KernelData, s: KernelState, w: Workspace, removed: IntArray, n_
     an order drawn as in SISR (random 4, largest demand 4, farthest 2, closest 1)."""
     if n_removed == 0:
         return
+    demand, far, priority, mandatory = a.s_demand, a.s_far, a.s_priority, a.s_mandatory
     key = np.empty(n_removed)
     draw = np.random.random() * 11.0
     for i in range(n_removed):
@@ -498,16 +506,16 @@ def _recreate(a: KernelData, s: KernelState, w: Workspace, removed: IntArray, n_
         if draw < 4.0:
             key[i] = np.random.random()
         elif draw < 8.0:
-            key[i] = -a.s_demand[v]
+            key[i] = -demand[v]
         elif draw < 10.0:
-            key[i] = -a.s_far[v]
+            key[i] = -far[v]
         else:
-            key[i] = a.s_far[v]
+            key[i] = far[v]
     order = np.argsort(key, kind="mergesort")
     rank = np.empty(n_removed)
     for i in range(n_removed):
         v = removed[order[i]]
-        rank[i] = -float(a.s_priority[v]) - (1e18 if a.s_mandatory[v] else 0.0)
+        rank[i] = -float(priority[v]) - (1e18 if mandatory[v] else 0.0)
     by_rank = np.argsort(rank, kind="mergesort")
     one = np.empty(1, dtype=np.int64)
     after = np.empty(1, dtype=np.int64)
@@ -537,11 +545,8 @@ def _ruin(a: KernelData, s: KernelState, w: Workspace) -> int:
     staffed = np.flatnonzero(s.s_in)
     if staffed.size == 0:
         return 0
-    used = 0
-    for r in range(a.v_start.size):
-        if s.r_count[r] > 0:
-            used += 1
-    avg = float(np.sum(s.r_count)) / max(used, 1)
+    r_count = s.r_count
+    avg = float(np.sum(r_count)) / max(np.count_nonzero(r_count), 1)
     ls_max = min(a.reals[R_MAX_STRING], avg)
     ks_max = 4.0 * a.reals[R_AVG_REMOVED] / (1.0 + ls_max) - 1.0
     ks = int(np.random.random() * ks_max) + 1
@@ -549,27 +554,29 @@ def _ruin(a: KernelData, s: KernelState, w: Workspace) -> int:
     n_removed = 0
     strings = 0
     neighbours = a.neighbours[seed]
+    s_in, t_route, t_next, r_first = s.s_in, s.t_route, s.t_next, s.r_first
+    t_visit, first_task = a.t_visit, a.first_task
     for idx in range(-1, neighbours.size):
         if strings >= ks:
             break
         c = seed if idx == -1 else neighbours[idx]
-        if not s.s_in[c]:
+        if not s_in[c]:
             continue
-        t = a.first_task[c]
-        r = s.t_route[t]
+        t = first_task[c]
+        r = t_route[t]
         if ruined[r] == mark:
             continue
         ruined[r] = mark
         strings += 1
         size = 0
-        x = s.r_first[r]
+        x = r_first[r]
         at = 0
         while x != -1:
             if x == t:
                 at = size
             route_buf[size] = x
             size += 1
-            x = s.t_next[x]
+            x = t_next[x]
         length = int(np.random.random() * min(float(size), ls_max)) + 1
         length = min(length, size)
         keep = 0
@@ -585,8 +592,8 @@ def _ruin(a: KernelData, s: KernelState, w: Workspace) -> int:
         for i in range(first, first + span):
             if keep and kept_from <= i < kept_from + keep:
                 continue
-            v = a.t_visit[route_buf[i]]
-            if s.s_in[v]:
+            v = t_visit[route_buf[i]]
+            if s_in[v]:
                 _remove_visit(a, s, v, touched)
                 removed[n_removed] = v
                 n_removed += 1
@@ -608,7 +615,7 @@ def run(a: KernelData, s: KernelState, backup: KernelState, best: KernelState, w
         iterations: int, temperature: float) -> None:  # fmt: skip
     """`iterations` of ruin and recreate at a fixed temperature."""
     blink = a.reals[R_BLINK]
-    touched = w.touched
+    touched, removed, first_task, t_route = w.touched, w.removed, a.first_task, s.t_route
     for _ in range(iterations):
         copy_state(s, backup)
         touched[:] = False
@@ -617,7 +624,7 @@ def run(a: KernelData, s: KernelState, backup: KernelState, best: KernelState, w
         for r in range(touched.size):
             if touched[r]:
                 _recompute(a, s, r)
-        _recreate(a, s, w, w.removed, n_removed, blink)
+        _recreate(a, s, w, removed, n_removed, blink)
         w.counters[0] += 1
         m_new, p_new, d_new = s.missing[0], s.missing[1], s.totals[0]
         m_old, p_old, d_old = backup.missing[0], backup.missing[1], backup.totals[0]
@@ -633,10 +640,10 @@ def run(a: KernelData, s: KernelState, backup: KernelState, best: KernelState, w
             # Every route the ruin or the recreate changed: those the ruin touched, and those
             # holding a removed visit now.
             for i in range(n_removed):
-                v = w.removed[i]
-                for t in range(a.first_task[v], a.first_task[v + 1]):
-                    if s.t_route[t] != -1:
-                        touched[s.t_route[t]] = True
+                v = removed[i]
+                for t in range(first_task[v], first_task[v + 1]):
+                    if t_route[t] != -1:
+                        touched[t_route[t]] = True
             copy_state(backup, s)
             for r in range(touched.size):
                 if touched[r]:
