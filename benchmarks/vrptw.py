@@ -382,3 +382,316 @@ def references(data_dir: Path = DATA_DIR) -> dict[str, Reference]:
                 best_from=f"SINTEF hierarchical ({row['routes']} vehicles, {row['who']})",
             )  # fmt: skip
     return refs
+
+
+# ----------------------------------------------------------------------------------------------
+# The peer: PyVRP
+# ----------------------------------------------------------------------------------------------
+
+
+def solve_pyvrp(inst: VrptwInstance, time_limit: float, seed: int, scale: int) -> dict[str, Any]:
+    """PyVRP (`pyvrp.Model`, integers only) on the same instance and time limit: distance
+    round(scale * euclid), travel time ceil(scale * euclid) so that a route it finds feasible
+    is feasible in double precision too, windows and service times times `scale`; a free
+    fleet of n vehicles. Its routes come back as customer numbers, to be checked and measured
+    here like the engine's."""
+    from pyvrp import Model
+    from pyvrp.stop import MaxRuntime
+
+    n = inst.num_customers
+    model = Model()
+    places = [model.add_location(float(x), float(y)) for x, y in inst.coords]
+    depot = model.add_depot(places[0], tw_early=int(inst.ready[0] * scale),
+                            tw_late=int(inst.due[0] * scale))  # fmt: skip
+    model.add_vehicle_type(
+        num_available=n, capacity=int(inst.capacity), start_depot=depot, end_depot=depot,
+        tw_early=int(inst.ready[0] * scale), tw_late=int(inst.due[0] * scale),
+    )  # fmt: skip
+    for c in range(1, n + 1):
+        model.add_client(
+            places[c], delivery=int(inst.demand[c]),
+            service_duration=int(round(inst.service[c] * scale)),
+            tw_early=int(round(inst.ready[c] * scale)), tw_late=int(round(inst.due[c] * scale)),
+        )  # fmt: skip
+    dist = inst.distances()
+    for i, frm in enumerate(places):
+        for j, to in enumerate(places):
+            if i != j:
+                model.add_edge(frm, to, distance=int(round(dist[i, j] * scale)),
+                               duration=int(math.ceil(dist[i, j] * scale - 1e-9)))  # fmt: skip
+    started = time.monotonic()
+    result = model.solve(stop=MaxRuntime(time_limit), seed=seed, display=False)
+    seconds = time.monotonic() - started
+    routes = [[act.idx + 1 for act in route if act.is_client()] for route in result.best.routes()]
+    return {
+        "routes": [r for r in routes if r],
+        "seconds": seconds,
+        "feasible_for_pyvrp": bool(result.best.is_feasible()),
+        "stats": {"iterations": int(result.num_iterations)},
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# Jobs (in worker processes) and the run
+# ----------------------------------------------------------------------------------------------
+
+
+def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
+    """One solve in a worker process (`benchmarks.worker`, kind "vrptw")."""
+    inst = read_instance(Path(job["data_dir"]) / job["file"])
+    if job["solver"] == "pyvrp":
+        return solve_pyvrp(inst, job["time_limit"], job["seed"], job["scale"])
+    return solve_engine(inst, job["time_limit"], job["seed"])
+
+
+def _measure(inst: VrptwInstance, answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer checked here, independently of the solver, and its distance recomputed."""
+    if "routes" not in answer:
+        return {**answer, "distance": None, "violations": [answer.get("status", "no answer")]}
+    routes = [[int(c) for c in r] for r in answer["routes"]]
+    violations = check_routes(inst, routes)
+    violations += [f"engine's own check: {v}" for v in answer.get("engine_violations", [])]
+    return {
+        **answer,
+        "routes": routes,
+        "distance": None if violations else route_distance(inst, routes),
+        "violations": violations,
+    }
+
+
+def _gap(value: float | None, ref: float | None) -> float | None:
+    return None if value is None or not ref else round(100.0 * (value / ref - 1.0), 4)
+
+
+def _row(ref: Reference, inst: VrptwInstance, runs: dict[str, list[dict[str, Any]]],
+         time_limit: float) -> Row:  # fmt: skip
+    tol, target_s = ref.target
+    row: Row = {
+        "instance": ref.name, "class": ref.klass, "n": inst.num_customers,
+        "reference": round(ref.best, 3), "reference from": ref.best_from,
+        "DIMACS lower bound": ref.lower_bound, "time limit": time_limit,
+    }  # fmt: skip
+    for solver, answers in runs.items():
+        values = [a["distance"] for a in answers]
+        ok = [v for v in values if v is not None]
+        value = median(ok) if len(ok) == len(values) else None
+        best = min(ok) if ok else None
+        prefix = "" if solver == "engine" else f"{solver} "
+        row[f"{prefix}distance"] = None if value is None else round(value, 3)
+        row[f"{prefix}best"] = None if best is None else round(best, 3)
+        row[f"{prefix}gap %"] = _gap(value, ref.best)
+        row[f"{prefix}worst gap %"] = _gap(max(ok), ref.best) if ok and value else None
+        row[f"{prefix}gap to bound %"] = _gap(value, ref.lower_bound)
+        row[f"{prefix}vehicles"] = median(len(a["routes"]) for a in answers if a.get("routes"))
+        row[f"{prefix}seconds"] = median(a.get("seconds") for a in answers)
+        row[f"{prefix}runs"] = len(answers)
+        row[f"{prefix}violations"] = "; ".join(v for a in answers for v in a["violations"][:3])
+    worst = row.get("worst gap %")
+    overran = (row.get("seconds") or 0) > time_limit + max(0.5, 0.05 * time_limit)
+    row["met"] = (
+        "yes" if worst is not None and worst <= tol and time_limit <= target_s and not overran
+        else "NO"
+    )  # fmt: skip
+    row["target"] = f"≤{tol:g}% in {target_s:g} s"
+    if "pyvrp distance" in row and row["distance"] and row["pyvrp distance"]:
+        row["engine / pyvrp"] = round(row["distance"] / row["pyvrp distance"], 5)
+    return row
+
+
+def run(
+    refs: Sequence[Reference], *, time_limit: float, seed: int, repeats: int,
+    peer: str | None, scale: int, solutions: Path | None, data_dir: Path = DATA_DIR,
+    log: bool = True,
+) -> list[Row]:  # fmt: skip
+    """Each instance `repeats` times through the engine and, at the same time on the other
+    core, through the peer (one worker process each, so both run under the same load)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    solvers = ["engine", *([peer] if peer else [])]
+    rows: list[Row] = []
+    workers = {s: Worker() for s in solvers}
+    try:
+        with ThreadPoolExecutor(max_workers=len(solvers)) as pool:
+            for ref in refs:
+                inst = read_instance(data_dir / ref.file)
+                runs: dict[str, list[dict[str, Any]]] = {s: [] for s in solvers}
+                for k in range(repeats):
+                    jobs = {
+                        s: {"kind": "vrptw", "solver": s, "file": ref.file,
+                            "data_dir": str(data_dir), "time_limit": time_limit,
+                            "seed": seed + k, "scale": scale}
+                        for s in solvers
+                    }  # fmt: skip
+                    futures = {
+                        s: pool.submit(workers[s].attempt, jobs[s], 2 * time_limit + 120)
+                        for s in solvers
+                    }
+                    for s in solvers:
+                        runs[s].append(_measure(inst, futures[s].result()))
+                row = _row(ref, inst, runs, time_limit)
+                rows.append(row)
+                if log:
+                    print(_progress(row), file=sys.stderr, flush=True)
+                if solutions is not None:
+                    _write_solutions(solutions, ref.name, runs)
+    finally:
+        for worker in workers.values():
+            worker.close()
+    return rows
+
+
+def _write_solutions(folder: Path, name: str, runs: dict[str, list[dict[str, Any]]]) -> None:
+    """`folder/NAME.json` (the engine's best run) and `folder/<peer>/NAME.json`."""
+    for solver, answers in runs.items():
+        ok = [a for a in answers if a["distance"] is not None]
+        if not ok:
+            continue
+        best = min(ok, key=lambda a: a["distance"])
+        target = folder if solver == "engine" else folder / solver
+        target.mkdir(parents=True, exist_ok=True)
+        (target / f"{name}.json").write_text(
+            json.dumps({"instance": name, "routes": best["routes"], "distance": best["distance"]})
+            + "\n"
+        )
+
+
+def _progress(row: Row) -> str:
+    def show(prefix: str) -> str:
+        value = row.get(f"{prefix}distance")
+        if value is None:
+            return "no solution" if f"{prefix}runs" in row else ""
+        return f"{value:10.2f} ({row[f'{prefix}gap %']:+.2f}%)"
+
+    peer = f"  pyvrp {show('pyvrp ')}" if "pyvrp runs" in row else ""
+    return (
+        f"{row['instance']:<9} ref {row['reference']:10.2f}  engine {show('')}{peer}  "
+        f"{row.get('seconds') or 0:6.1f} s  target {row['met']}"
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Tables
+# ----------------------------------------------------------------------------------------------
+
+
+COLUMNS = [
+    "instance", "class", "reference", "DIMACS lower bound", "distance", "gap %", "worst gap %",
+    "gap to bound %", "vehicles", "seconds", "pyvrp distance", "pyvrp gap %",
+    "pyvrp gap to bound %", "pyvrp seconds", "engine / pyvrp", "target", "met", "violations",
+    "pyvrp violations",
+]  # fmt: skip
+SUMMARY_COLUMNS = [
+    "class", "instances", "within target", "median gap %", "max gap %", "median gap to bound %",
+    "pyvrp median gap %", "pyvrp max gap %", "median engine / pyvrp", "no solution", "target",
+]  # fmt: skip
+
+
+def summarise(rows: Sequence[Row]) -> list[Row]:
+    """Per class and over all: instances within target, median and largest gaps, and the
+    median ratio of the engine's distance to PyVRP's in the same run."""
+    out: list[Row] = []
+    classes = list(dict.fromkeys(r["class"] for r in rows))
+    for klass in [*classes, "all"]:
+        group = [r for r in rows if klass in ("all", r["class"])]
+        gaps = [r["gap %"] for r in group if r["gap %"] is not None]
+        peer = [r["pyvrp gap %"] for r in group if r.get("pyvrp gap %") is not None]
+        out.append({
+            "class": klass, "instances": len(group),
+            "within target": sum(r["met"] == "yes" for r in group),
+            "median gap %": median(gaps), "max gap %": max(gaps, default=None),
+            "median gap to bound %": median(r["gap to bound %"] for r in group),
+            "pyvrp median gap %": median(peer), "pyvrp max gap %": max(peer, default=None),
+            "median engine / pyvrp": median(r.get("engine / pyvrp") for r in group),
+            "no solution": sum(r["distance"] is None for r in group),
+            "target": group[0]["target"],
+        })  # fmt: skip
+    return out
+
+
+def write_results(rows: Sequence[Row], out_dir: Path, *, command: str, stem: str) -> None:
+    summary = summarise(rows)
+    preamble = (
+        f"Command: `{command}`\n\n"
+        "Distance-only VRPTW (free fleet, double-precision Euclidean distance, travel time = "
+        "distance, waiting allowed; ../shared/data/solomon/README.md). Each instance solved "
+        "through `matcher.engines.routing.solve_routes` (the engine the matcher calls, one "
+        "core) and, at the same time on the other core, by PyVRP (`pyvrp.Model`, distance "
+        "round(1000 d), travel time ceil(1000 d)). Every solution is checked here from the "
+        "instance file alone (each customer once, capacity, windows with waiting, the "
+        "depot's due date) and its distance recomputed; *distance* is the median over the "
+        "runs, *worst gap* the worst run's.\n\n"
+        "*reference*: Solomon, the best known double-precision distance-only value here, the "
+        "lesser of the two LKH-3 tours (the DIMACS-truncated best and the hierarchical best), "
+        "each re-checked and recomputed in double precision (7 of the truncated-distance tours "
+        "are late at a customer in double precision and are not used: R102, R105, R107, R108, "
+        "R112, R211, RC105, where the reference is the hierarchical tour, far above the "
+        "distance-only optimum on R112 and R211); *DIMACS lower bound*: the DIMACS optimum "
+        "with distances truncated to one decimal, a lower bound on the double-precision "
+        "optimum. Gehring-Homberger: SINTEF's hierarchical best known (fewest vehicles first), "
+        "above the distance-only optimum, so gaps can be negative.\n\n"
+        "## Summary\n\n" + markdown_table(summary, SUMMARY_COLUMNS) + "\n\n## Instances"
+    )
+    info = machine_info()
+    info["pyvrp"] = _pyvrp_version()
+    _write_results(out_dir, stem, f"VRPTW ({stem}) through the routing engine, PyVRP beside it",
+                   rows, COLUMNS, info=info, preamble=preamble)  # fmt: skip
+    (out_dir / f"{stem}.json").write_text(
+        json.dumps({"command": command, "machine": info, "summary": summary, "rows": rows},
+                   indent=1, default=str) + "\n"
+    )  # fmt: skip
+
+
+def _pyvrp_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("pyvrp")
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def select(refs: Mapping[str, Reference], which: str, names: Sequence[str]) -> list[Reference]:
+    if names:
+        unknown = [n for n in names if n not in refs]
+        if unknown:
+            raise SystemExit(f"unknown instance(s): {', '.join(unknown)}")
+        return [refs[n] for n in names]
+    return [r for r in refs.values() if r.family == which]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="VRPTW (Solomon, Gehring-Homberger 200) through the routing engine, with "
+        "PyVRP side by side; every solution checked independently."
+    )
+    parser.add_argument("names", nargs="*", help="instances (R101, C201, rc2_2_10, …)")
+    parser.add_argument("--set", default="solomon", choices=SETS)
+    parser.add_argument("--time-limit", type=float,
+                        help="seconds per solve (default: the target's, 60 or 120)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=1, help="runs per instance and solver")
+    parser.add_argument("--peer", choices=["pyvrp"], help="run PyVRP side by side")
+    parser.add_argument("--peer-scale", type=int, default=1000,
+                        help="PyVRP's integer scale for distances and times (default 1000)")  # fmt: skip
+    parser.add_argument("--solutions", type=Path, help="write DIR/<NAME>.json per instance")
+    parser.add_argument("--data", type=Path, default=DATA_DIR, help="the solomon data folder")
+    parser.add_argument("--out", type=Path,
+                        help=f"write the tables here (e.g. {DEFAULT_RESULTS}/vrptw-solomon)")  # fmt: skip
+    args = parser.parse_args(argv)
+    refs = select(references(args.data), args.set, args.names)
+    limit = args.time_limit or TARGETS[args.set][1]
+    rows = run(
+        refs, time_limit=limit, seed=args.seed, repeats=args.repeats, peer=args.peer,
+        scale=args.peer_scale, solutions=args.solutions, data_dir=args.data,
+    )  # fmt: skip
+    print()
+    print(text_table(summarise(rows), SUMMARY_COLUMNS))
+    if args.out:
+        write_results(rows, args.out, command=command_line("benchmarks.vrptw", argv),
+                      stem=f"vrptw-{args.set}")  # fmt: skip
+        print(f"\nresults: {args.out / f'vrptw-{args.set}.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
