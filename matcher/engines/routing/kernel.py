@@ -494,8 +494,9 @@ def _insert_team(a: KernelData, s: KernelState, v: int, num_classes: int, buf_r:
 @njit(cache=True)
 def _recreate(a: KernelData, s: KernelState, w: Workspace, removed: IntArray, n_removed: int,
               blink: float) -> None:  # fmt: skip
-    """Insert the removed visits: mandatory first, then by priority; within a priority in
-    an order drawn as in SISR (random 4, largest demand 4, farthest 2, closest 1)."""
+    """Insert the removed visits: mandatory first, then (half of the time) by priority, and
+    otherwise in an order drawn as in SISR (random 4, largest demand 4, farthest 2,
+    closest 1)."""
     if n_removed == 0:
         return
     demand, far, priority, mandatory = a.s_demand, a.s_far, a.s_priority, a.s_mandatory
@@ -512,10 +513,16 @@ def _recreate(a: KernelData, s: KernelState, w: Workspace, removed: IntArray, n_
         else:
             key[i] = far[v]
     order = np.argsort(key, kind="mergesort")
+    # Mandatory visits first, then (in half of the iterations) higher priorities first: the
+    # other half lets several smaller visits take the room of a larger one, whose worth the
+    # acceptance then weighs.
+    by_priority = np.random.random() < 0.5
     rank = np.empty(n_removed)
     for i in range(n_removed):
         v = removed[order[i]]
-        rank[i] = -float(priority[v]) - (1e18 if mandatory[v] else 0.0)
+        rank[i] = (-float(priority[v]) if by_priority else 0.0) - (
+            1e18 if mandatory[v] else 0.0
+        )
     by_rank = np.argsort(rank, kind="mergesort")
     one = np.empty(1, dtype=np.int64)
     after = np.empty(1, dtype=np.int64)
@@ -538,8 +545,8 @@ def insert_all(a: KernelData, s: KernelState, w: Workspace) -> None:
 
 @njit(cache=True)
 def _ruin(a: KernelData, s: KernelState, w: Workspace) -> int:
-    """Remove strings of visits from routes near a random staffed visit; returns how many
-    visits were removed (listed in `removed`)."""
+    """Remove strings of visits from routes near a random staffed visit (marking the routes
+    in `touched`); returns how many visits were removed (listed in `removed`)."""
     removed, touched, ruined, route_buf = w.removed, w.touched, w.ruined, w.route_buf
     mark = w.mark[0]
     staffed = np.flatnonzero(s.s_in)
@@ -616,14 +623,22 @@ def run(a: KernelData, s: KernelState, backup: KernelState, best: KernelState, w
     """`iterations` of ruin and recreate at a fixed temperature."""
     blink = a.reals[R_BLINK]
     touched, removed, first_task, t_route = w.touched, w.removed, a.first_task, s.t_route
+    s_in, el_start = s.s_in, a.el_start
     for _ in range(iterations):
         copy_state(s, backup)
         touched[:] = False
         w.mark[0] += 1
-        n_removed = _ruin(a, s, w)
+        _ruin(a, s, w)
         for r in range(touched.size):
             if touched[r]:
                 _recompute(a, s, r)
+        # The recreate tries every visit left out, not only those just removed: a visit left
+        # out earlier may fit now.
+        n_removed = 0
+        for v in range(s_in.size):
+            if not s_in[v] and el_start[v + 1] > el_start[v]:
+                removed[n_removed] = v
+                n_removed += 1
         _recreate(a, s, w, removed, n_removed, blink)
         w.counters[0] += 1
         m_new, p_new, d_new = s.missing[0], s.missing[1], s.totals[0]
