@@ -30,7 +30,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -504,10 +504,11 @@ def _row(ref: Reference, inst: VrptwInstance, runs: dict[str, list[dict[str, Any
 def run(
     refs: Sequence[Reference], *, time_limit: float, seed: int, repeats: int,
     peer: str | None, scale: int, solutions: Path | None, data_dir: Path = DATA_DIR,
-    log: bool = True,
+    log: bool = True, on_row: Callable[[list[Row]], None] | None = None,
 ) -> list[Row]:  # fmt: skip
     """Each instance `repeats` times through the engine and, at the same time on the other
-    core, through the peer (one worker process each, so both run under the same load)."""
+    core, through the peer (one worker process each, so both run under the same load).
+    `on_row` sees the rows so far after each instance (a long run's tables grow as it goes)."""
     from concurrent.futures import ThreadPoolExecutor
 
     solvers = ["engine", *([peer] if peer else [])]
@@ -537,6 +538,8 @@ def run(
                     print(_progress(row), file=sys.stderr, flush=True)
                 if solutions is not None:
                     _write_solutions(solutions, ref.name, runs)
+                if on_row is not None:
+                    on_row(rows)
     finally:
         for worker in workers.values():
             worker.close()
@@ -689,15 +692,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     refs = select(references(args.data), args.set, args.names)
     limit = args.time_limit or TARGETS[args.set][1]
+    command = command_line("benchmarks.vrptw", argv)
+
+    def tables(rows: list[Row]) -> None:
+        if args.out:
+            write_results(rows, args.out, command=command, stem=f"vrptw-{args.set}")
+
     rows = run(
         refs, time_limit=limit, seed=args.seed, repeats=args.repeats, peer=args.peer,
-        scale=args.peer_scale, solutions=args.solutions, data_dir=args.data,
+        scale=args.peer_scale, solutions=args.solutions, data_dir=args.data, on_row=tables,
     )  # fmt: skip
     print()
     print(text_table(summarise(rows), SUMMARY_COLUMNS))
     if args.out:
-        write_results(rows, args.out, command=command_line("benchmarks.vrptw", argv),
-                      stem=f"vrptw-{args.set}")  # fmt: skip
         print(f"\nresults: {args.out / f'vrptw-{args.set}.md'}")
     return 0
 

@@ -244,3 +244,67 @@ def test_bad_arrays_are_refused_naming_the_field(change: dict[str, object], fiel
     args.update(change)
     with pytest.raises(ProblemError, match=field.replace("[", r"\[").replace("]", r"\]")):
         RoutingData.build(**args)  # type: ignore[arg-type]
+
+
+def checker_case() -> RoutingData:
+    """Two vehicles at node 0 (shift [0, 100], capacity 3, 2 visits, 60 of work); visits at
+    nodes 1 (1 away) and 2 (2 away), window [0, 50], 5 of service; visit 2 is a team of two of
+    one group; vehicle 1 may not take visit 0."""
+    return RoutingData.build(
+        travel_time=line(0, 1, 2), vehicle_start=[0, 0], vehicle_shift_end=[100.0, 100.0],
+        vehicle_capacity=[3.0, 3.0], vehicle_max_visits=[2, 2],
+        vehicle_max_duration=[60.0, 60.0], vehicle_group=[1, 1],
+        visit_node=[1, 2, 2], visit_latest=[50.0, 50.0, 50.0],
+        visit_duration=[5.0, 5.0, 5.0], visit_demand=[1.0, 1.0, 1.0],
+        visit_team=[1, 1, 2], visit_same_group=[False, False, True],
+        eligible=[[True, True, True], [False, True, True]],
+    )  # fmt: skip
+
+
+def arrays(*rows: list[float]) -> list[np.ndarray]:
+    return [np.array(r) for r in rows]
+
+
+def test_checker_accepts_a_valid_solution() -> None:
+    data = checker_case()
+    routes = arrays([0, 2], [1, 2])
+    assert route_violations(data, [r.astype(int) for r in routes], arrays([1, 10], [2, 10])) == []
+
+
+@pytest.mark.parametrize(
+    ("routes", "starts", "change", "fault"),
+    [
+        ([[0, 2], [0, 2]], [[1, 10], [1, 10]], {}, "not eligible for visit 0"),
+        ([[0, 0, 2], [1, 2]], [[1, 6, 12], [2, 10]], {}, "a visit twice"),
+        ([[0, 1, 2], [2]], [[1, 7, 12], [12]], {}, "3 visits > max 2"),
+        ([[0, 2], [1, 2]], [[1, 10], [2, 10]], {"visit_demand": [2.0, 1.0, 2.0]},
+         "load 4 > capacity 3"),
+        ([[0, 2], [1, 2]], [[1, 60], [2, 60]], {}, "outside [0, 50]"),
+        ([[0, 2], [1, 2]], [[1, 6], [2, 6]], {}, "< arrival 7"),
+        ([[0, 2], [1, 2]], [[1, 10], [2, 10]], {"vehicle_shift_start": [5.0, 0.0]},
+         "before its shift starts"),
+        ([[0, 2], [1, 2]], [[1, 10], [2, 10]], {"vehicle_shift_end": [16.0, 100.0]},
+         "after its shift ends"),
+        ([[0, 2], [1, 2]], [[1, 10], [2, 10]], {"vehicle_max_duration": [10.0, 60.0]},
+         "works 17 > max 10"),
+        ([[0, 2], [1]], [[1, 10], [2]], {}, "visit 2: 1 vehicles, team needs 2"),
+        ([[0, 2], [1, 2]], [[1, 10], [2, 11]], {}, "different times"),
+        ([[0, 2], [1, 2]], [[1, 10], [2, 10]], {"vehicle_group": [1, 2]}, "different groups"),
+    ],
+)  # fmt: skip
+def test_checker_rejects_each_broken_rule(
+    routes: list[list[int]], starts: list[list[float]], change: dict[str, object], fault: str
+) -> None:
+    data = checker_case()
+    if change:
+        args = {f: getattr(data, f) for f in (
+            "travel_time", "vehicle_start", "vehicle_shift_start", "vehicle_shift_end",
+            "vehicle_capacity", "vehicle_max_visits", "vehicle_max_duration", "vehicle_group",
+            "visit_node", "visit_latest", "visit_duration", "visit_demand", "visit_team",
+            "visit_same_group")}  # fmt: skip
+        args.update(change)
+        data = RoutingData.build(**args, eligible=data.eligible)  # type: ignore[arg-type]
+    found = route_violations(
+        data, [np.array(r, dtype=np.int64) for r in routes], [np.array(s) for s in starts]
+    )
+    assert any(fault in f for f in found), found
