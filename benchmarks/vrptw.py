@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import math
 import os
@@ -221,7 +222,7 @@ def route_distance(inst: VrptwInstance, routes: Sequence[Sequence[int]]) -> floa
     total = 0.0
     for route in routes:
         path = [0, *route, 0]
-        for i, j in zip(path[:-1], path[1:], strict=False):
+        for i, j in itertools.pairwise(path):
             total += math.hypot(*(inst.coords[i] - inst.coords[j]))
     return total
 
@@ -250,7 +251,9 @@ def check_routes(inst: VrptwInstance, routes: Sequence[Sequence[int]]) -> list[s
             clock += math.hypot(*(inst.coords[prev] - inst.coords[c]))
             clock = max(clock, inst.ready[c])
             if clock > inst.due[c] + TOLERANCE:
-                problems.append(f"route {k}: customer {c} served at {clock:.4f} > due {inst.due[c]:g}")
+                problems.append(
+                    f"route {k}: customer {c} served at {clock:.4f} > due {inst.due[c]:g}"
+                )
             clock += inst.service[c]
             prev = c
         clock += math.hypot(*(inst.coords[prev] - inst.coords[0]))
@@ -410,15 +413,15 @@ def solve_pyvrp(inst: VrptwInstance, time_limit: float, seed: int, scale: int) -
     for c in range(1, n + 1):
         model.add_client(
             places[c], delivery=int(inst.demand[c]),
-            service_duration=int(round(inst.service[c] * scale)),
-            tw_early=int(round(inst.ready[c] * scale)), tw_late=int(round(inst.due[c] * scale)),
+            service_duration=round(inst.service[c] * scale),
+            tw_early=round(inst.ready[c] * scale), tw_late=round(inst.due[c] * scale),
         )  # fmt: skip
     dist = inst.distances()
     for i, frm in enumerate(places):
         for j, to in enumerate(places):
             if i != j:
-                model.add_edge(frm, to, distance=int(round(dist[i, j] * scale)),
-                               duration=int(math.ceil(dist[i, j] * scale - 1e-9)))  # fmt: skip
+                model.add_edge(frm, to, distance=round(dist[i, j] * scale),
+                               duration=math.ceil(dist[i, j] * scale - 1e-9))  # fmt: skip
     started = time.monotonic()
     result = model.solve(stop=MaxRuntime(time_limit), seed=seed, display=False)
     seconds = time.monotonic() - started
@@ -482,7 +485,9 @@ def _row(ref: Reference, inst: VrptwInstance, runs: dict[str, list[dict[str, Any
         row[f"{prefix}gap %"] = _gap(value, ref.best)
         row[f"{prefix}worst gap %"] = _gap(max(ok), ref.best) if ok and value else None
         row[f"{prefix}gap to bound %"] = _gap(value, ref.lower_bound)
-        row[f"{prefix}worst gap to bound %"] = _gap(max(ok), ref.lower_bound) if ok and value else None
+        row[f"{prefix}worst gap to bound %"] = (
+            _gap(max(ok), ref.lower_bound) if ok and value else None
+        )
         row[f"{prefix}vehicles"] = median(len(a["routes"]) for a in answers if a.get("routes"))
         row[f"{prefix}seconds"] = median(a.get("seconds") for a in answers)
         row[f"{prefix}runs"] = len(answers)

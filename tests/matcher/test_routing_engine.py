@@ -4,6 +4,8 @@ request is honoured, and bad arrays are refused with the field named."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,15 +19,15 @@ from matcher.engines.routing import (
     route_violations,
     solve_routes,
 )
-from matcher.problem import ProblemError
+from matcher.problem import FloatArray, ProblemError
 
 PARAMS = SolveParams(time_limit_s=30.0, seed=1, workers=1)
 
 
-def line(*xs: float) -> np.ndarray:
+def line(*xs: float) -> FloatArray:
     """Travel times between points on a line."""
     at = np.array(xs, dtype=float)
-    return np.abs(at[:, None] - at[None, :])
+    return np.asarray(np.abs(at[:, None] - at[None, :]), dtype=np.float64)
 
 
 def solve(data: RoutingData, iterations: int = 300) -> RoutingResult:
@@ -88,7 +90,7 @@ def test_every_solution_is_feasible_and_its_figures_are_right(data: RoutingData)
     for k, route in enumerate(result.routes):
         if route.size:
             path = [data.vehicle_start[k], *data.visit_node[route], data.vehicle_end[k]]
-            path_total += float(sum(data.distance[i, j] for i, j in zip(path, path[1:])))
+            path_total += float(sum(data.distance[i, j] for i, j in itertools.pairwise(path)))
     assert result.distance == pytest.approx(path_total)
     missing = np.flatnonzero(data.visit_mandatory & ~staffed)
     assert result.at_fault.tolist() == missing.tolist()
@@ -117,9 +119,7 @@ def test_coverage_comes_before_distance() -> None:
 
 def test_distance_is_minimised_among_plans_of_equal_coverage() -> None:
     # Two vehicles, homes at 0 and 10; visits at 1 and 9: each goes to the one near home.
-    data = RoutingData.build(
-        travel_time=line(0, 10, 1, 9), vehicle_start=[0, 1], visit_node=[2, 3]
-    )
+    data = RoutingData.build(travel_time=line(0, 10, 1, 9), vehicle_start=[0, 1], visit_node=[2, 3])
     result = solve(data)
     assert [r.tolist() for r in result.routes] == [[0], [1]]
     assert result.distance == pytest.approx(4.0)
@@ -303,7 +303,7 @@ def test_checker_rejects_each_broken_rule(
             "visit_node", "visit_latest", "visit_duration", "visit_demand", "visit_team",
             "visit_same_group")}  # fmt: skip
         args.update(change)
-        data = RoutingData.build(**args, eligible=data.eligible)  # type: ignore[arg-type]
+        data = RoutingData.build(**args, eligible=data.eligible)
     found = route_violations(
         data, [np.array(r, dtype=np.int64) for r in routes], [np.array(s) for s in starts]
     )

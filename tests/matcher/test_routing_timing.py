@@ -11,9 +11,9 @@ from matcher.engines.routing.timing import Segment, merge, single
 Stop = tuple[float, float, float]  # earliest, latest, service
 
 stops = st.lists(
-    st.tuples(
-        st.integers(0, 60), st.integers(0, 40), st.integers(0, 12)
-    ).map(lambda t: (float(t[0]), float(t[0] + t[1]), float(t[2]))),
+    st.tuples(st.integers(0, 60), st.integers(0, 40), st.integers(0, 12)).map(
+        lambda t: (float(t[0]), float(t[0] + t[1]), float(t[2]))
+    ),
     min_size=1,
     max_size=7,
 )

@@ -45,9 +45,7 @@ def route_violations(
         for v in visits[~eligible[k, visits]].tolist():
             problems.append(f"vehicle {k}: not eligible for visit {v}")
         if visits.size > data.vehicle_max_visits[k]:
-            problems.append(
-                f"vehicle {k}: {visits.size} visits > max {data.vehicle_max_visits[k]}"
-            )
+            problems.append(f"vehicle {k}: {visits.size} visits > max {data.vehicle_max_visits[k]}")
         load = float(data.visit_demand[visits].sum())
         if load > data.vehicle_capacity[k] + tol:
             problems.append(f"vehicle {k}: load {load:g} > capacity {data.vehicle_capacity[k]:g}")
@@ -57,9 +55,9 @@ def route_violations(
     for v, held in sorted(holders.items()):
         if len(held) != data.visit_team[v]:
             problems.append(f"visit {v}: {len(held)} vehicles, team needs {data.visit_team[v]}")
-        times = [t for _, t in held]
-        if max(times) - min(times) > tol:
-            problems.append(f"visit {v}: the team starts at different times {times}")
+        team_starts = [t for _, t in held]
+        if max(team_starts) - min(team_starts) > tol:
+            problems.append(f"visit {v}: the team starts at different times {team_starts}")
         if data.visit_same_group[v] and len({int(data.vehicle_group[k]) for k, _ in held}) > 1:
             problems.append(f"visit {v}: the team's vehicles are of different groups")
     return problems
@@ -81,9 +79,13 @@ def _timing(data: RoutingData, k: int, visits: IntArray, times: FloatArray) -> l
                 f"[{data.visit_earliest[v]:g}, {data.visit_latest[v]:g}]"
             )
         if i:
-            ready = times[i - 1] + data.visit_duration[visits[i - 1]] + travel[nodes[i - 1], nodes[i]]
+            ready = (
+                times[i - 1] + data.visit_duration[visits[i - 1]] + travel[nodes[i - 1], nodes[i]]
+            )
             if times[i] < ready - tol:
-                problems.append(f"vehicle {k}: visit {v} starts at {times[i]:g} < arrival {ready:g}")
+                problems.append(
+                    f"vehicle {k}: visit {v} starts at {times[i]:g} < arrival {ready:g}"
+                )
     back = times[-1] + data.visit_duration[visits[-1]] + travel[nodes[-1], end]
     if back > data.vehicle_shift_end[k] + tol:
         problems.append(f"vehicle {k}: back at {back:g}, after its shift ends")

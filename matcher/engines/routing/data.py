@@ -172,9 +172,7 @@ class RoutingData:
             vehicle_shift_start=_floats(vehicle_shift_start, m, "vehicle_shift_start", 0.0),
             vehicle_shift_end=_floats(vehicle_shift_end, m, "vehicle_shift_end", NO_LIMIT),
             vehicle_capacity=_floats(vehicle_capacity, m, "vehicle_capacity", NO_LIMIT),
-            vehicle_max_duration=_floats(
-                vehicle_max_duration, m, "vehicle_max_duration", NO_LIMIT
-            ),
+            vehicle_max_duration=_floats(vehicle_max_duration, m, "vehicle_max_duration", NO_LIMIT),
             vehicle_max_visits=_ints(vehicle_max_visits, m, "vehicle_max_visits", n),
             vehicle_group=_ints(vehicle_group, m, "vehicle_group", 0),
             visit_node=node,

@@ -20,10 +20,11 @@ in chunks of iterations, checks its deadline between them, and reads the state b
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
+from numpy.typing import NDArray
 
 from ...problem import BoolArray, FloatArray, IntArray
 from .timing import merge
@@ -37,7 +38,6 @@ __all__ = [
     "insert_all",
     "rebuild",
     "run",
-    "seed_rng",
 ]
 
 # Tolerance of the feasibility checks (time units). Smaller than the checkers' (1e-6): a
@@ -125,13 +125,8 @@ class Workspace(NamedTuple):
     counters: IntArray
 
 
-@njit(cache=True)
-def seed_rng(seed: int) -> None:
-    np.random.seed(seed)
-
-
 @njit(cache=True, inline="always")
-def _copy(src: np.ndarray, dst: np.ndarray) -> None:  # type: ignore[type-arg]
+def _copy(src: NDArray[Any], dst: NDArray[Any]) -> None:
     for i in range(src.size):
         dst[i] = src[i]
 
@@ -229,7 +224,7 @@ def _unlink(s: KernelState, t: int) -> int:
     s.t_route[t] = -1
     s.t_prev[t] = -1
     s.t_next[t] = -1
-    return r
+    return int(r)
 
 
 @njit(cache=True)
@@ -300,7 +295,8 @@ def _fits(d1: float, w1: float, e1: float, l1: float, to_visit: float, service: 
 
 @njit(cache=True)
 def _insert_single(a: KernelData, s: KernelState, v: int, blink: float, stamp: IntArray,
-                   mark: int, one: IntArray, after: IntArray) -> bool:  # fmt: skip
+                   mark: int, one: IntArray, after: IntArray,
+                   rng: np.random.Generator) -> bool:  # fmt: skip
     """Insert visit v (team of one) at its cheapest feasible position; False if none."""
     travel, dist, s_node, t_visit = a.travel, a.dist, a.s_node, a.t_visit
     seg_in, seg_out, t_next, r_first = s.seg_in, s.seg_out, s.t_next, s.r_first
@@ -336,7 +332,7 @@ def _insert_single(a: KernelData, s: KernelState, v: int, blink: float, stamp: I
                 added -= dist[n1, n2]
             if (
                 added < best
-                and (blink <= 0.0 or np.random.random() >= blink)
+                and (blink <= 0.0 or rng.random() >= blink)
                 and _fits(d1, w1, e1, l1, travel[n1, node], service, early, late,
                           travel[node, n2], d2, w2, e2, l2, v_max_duration[r])
             ):  # fmt: skip
@@ -493,7 +489,7 @@ def _insert_team(a: KernelData, s: KernelState, v: int, num_classes: int, buf_r:
 
 @njit(cache=True)
 def _recreate(a: KernelData, s: KernelState, w: Workspace, removed: IntArray, n_removed: int,
-              blink: float) -> None:  # fmt: skip
+              blink: float, rng: np.random.Generator) -> None:  # fmt: skip
     """Insert the removed visits: mandatory first, then (half of the time) by priority, and
     otherwise in an order drawn as in SISR (random 4, largest demand 4, farthest 2,
     closest 1)."""
@@ -501,11 +497,11 @@ def _recreate(a: KernelData, s: KernelState, w: Workspace, removed: IntArray, n_
         return
     demand, far, priority, mandatory = a.s_demand, a.s_far, a.s_priority, a.s_mandatory
     key = np.empty(n_removed)
-    draw = np.random.random() * 11.0
+    draw = rng.random() * 11.0
     for i in range(n_removed):
         v = removed[i]
         if draw < 4.0:
-            key[i] = np.random.random()
+            key[i] = rng.random()
         elif draw < 8.0:
             key[i] = -demand[v]
         elif draw < 10.0:
@@ -516,13 +512,11 @@ def _recreate(a: KernelData, s: KernelState, w: Workspace, removed: IntArray, n_
     # Mandatory visits first, then (in half of the iterations) higher priorities first: the
     # other half lets several smaller visits take the room of a larger one, whose worth the
     # acceptance then weighs.
-    by_priority = np.random.random() < 0.5
+    by_priority = rng.random() < 0.5
     rank = np.empty(n_removed)
     for i in range(n_removed):
         v = removed[order[i]]
-        rank[i] = (-float(priority[v]) if by_priority else 0.0) - (
-            1e18 if mandatory[v] else 0.0
-        )
+        rank[i] = (-float(priority[v]) if by_priority else 0.0) - (1e18 if mandatory[v] else 0.0)
     by_rank = np.argsort(rank, kind="mergesort")
     one = np.empty(1, dtype=np.int64)
     after = np.empty(1, dtype=np.int64)
@@ -530,21 +524,21 @@ def _recreate(a: KernelData, s: KernelState, w: Workspace, removed: IntArray, n_
         v = removed[order[by_rank[i]]]
         w.mark[0] += 1
         if a.s_team[v] == 1:
-            _insert_single(a, s, v, blink, w.stamp, w.mark[0], one, after)
+            _insert_single(a, s, v, blink, w.stamp, w.mark[0], one, after, rng)
         else:
             _insert_team(a, s, v, w.stamp.size, w.cand_r, w.cand_p, w.cand_lo, w.cand_hi,
                          w.cand_cost)  # fmt: skip
 
 
 @njit(cache=True)
-def insert_all(a: KernelData, s: KernelState, w: Workspace) -> None:
+def insert_all(a: KernelData, s: KernelState, w: Workspace, rng: np.random.Generator) -> None:
     """Insert every visit not staffed yet (the first solution, from empty routes)."""
     removed = np.flatnonzero(~s.s_in)
-    _recreate(a, s, w, removed, removed.size, 0.0)
+    _recreate(a, s, w, removed, removed.size, 0.0, rng)
 
 
 @njit(cache=True)
-def _ruin(a: KernelData, s: KernelState, w: Workspace) -> int:
+def _ruin(a: KernelData, s: KernelState, w: Workspace, rng: np.random.Generator) -> int:
     """Remove strings of visits from routes near a random staffed visit (marking the routes
     in `touched`); returns how many visits were removed (listed in `removed`)."""
     removed, touched, ruined, route_buf = w.removed, w.touched, w.ruined, w.route_buf
@@ -553,11 +547,11 @@ def _ruin(a: KernelData, s: KernelState, w: Workspace) -> int:
     if staffed.size == 0:
         return 0
     r_count = s.r_count
-    avg = float(np.sum(r_count)) / max(np.count_nonzero(r_count), 1)
+    avg = float(np.sum(r_count)) / max(int(np.count_nonzero(r_count)), 1)
     ls_max = min(a.reals[R_MAX_STRING], avg)
     ks_max = 4.0 * a.reals[R_AVG_REMOVED] / (1.0 + ls_max) - 1.0
-    ks = int(np.random.random() * ks_max) + 1
-    seed = staffed[np.random.randint(staffed.size)]
+    ks = int(rng.random() * ks_max) + 1
+    seed = staffed[rng.integers(0, staffed.size)]
     n_removed = 0
     strings = 0
     neighbours = a.neighbours[seed]
@@ -584,18 +578,18 @@ def _ruin(a: KernelData, s: KernelState, w: Workspace) -> int:
             route_buf[size] = x
             size += 1
             x = t_next[x]
-        length = int(np.random.random() * min(float(size), ls_max)) + 1
+        length = int(rng.random() * min(float(size), ls_max)) + 1
         length = min(length, size)
         keep = 0
-        if length < size and np.random.random() < a.reals[R_SPLIT]:
+        if length < size and rng.random() < a.reals[R_SPLIT]:
             keep = 1
-            while keep < size - length and np.random.random() > a.reals[R_DEPTH]:
+            while keep < size - length and rng.random() > a.reals[R_DEPTH]:
                 keep += 1
         span = length + keep
         lo = max(0, at - span + 1)
         hi = min(at, size - span)
-        first = lo + int(np.random.random() * (hi - lo + 1))
-        kept_from = first + int(np.random.random() * (length + 1)) if keep else -1
+        first = lo + int(rng.random() * (hi - lo + 1))
+        kept_from = first + int(rng.random() * (length + 1)) if keep else -1
         for i in range(first, first + span):
             if keep and kept_from <= i < kept_from + keep:
                 continue
@@ -619,7 +613,7 @@ def _better(m0: int, p0: int, d0: float, m1: int, p1: int, d1: float) -> bool:
 
 @njit(cache=True)
 def run(a: KernelData, s: KernelState, backup: KernelState, best: KernelState, w: Workspace,
-        iterations: int, temperature: float) -> None:  # fmt: skip
+        iterations: int, temperature: float, rng: np.random.Generator) -> None:  # fmt: skip
     """`iterations` of ruin and recreate at a fixed temperature."""
     blink = a.reals[R_BLINK]
     touched, removed, first_task, t_route = w.touched, w.removed, a.first_task, s.t_route
@@ -628,7 +622,7 @@ def run(a: KernelData, s: KernelState, backup: KernelState, best: KernelState, w
         copy_state(s, backup)
         touched[:] = False
         w.mark[0] += 1
-        _ruin(a, s, w)
+        _ruin(a, s, w, rng)
         for r in range(touched.size):
             if touched[r]:
                 _recompute(a, s, r)
@@ -639,13 +633,13 @@ def run(a: KernelData, s: KernelState, backup: KernelState, best: KernelState, w
             if not s_in[v] and el_start[v + 1] > el_start[v]:
                 removed[n_removed] = v
                 n_removed += 1
-        _recreate(a, s, w, removed, n_removed, blink)
+        _recreate(a, s, w, removed, n_removed, blink, rng)
         w.counters[0] += 1
         m_new, p_new, d_new = s.missing[0], s.missing[1], s.totals[0]
         m_old, p_old, d_old = backup.missing[0], backup.missing[1], backup.totals[0]
         accept = m_new < m_old or (m_new == m_old and p_new < p_old)
         if not accept and m_new == m_old and p_new == p_old:
-            accept = d_new < d_old - temperature * np.log(np.random.random())
+            accept = d_new < d_old - temperature * np.log(rng.random())
         if accept:
             w.counters[1] += 1
             if _better(m_new, p_new, d_new, best.missing[0], best.missing[1], best.totals[0]):
