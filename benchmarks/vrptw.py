@@ -490,6 +490,7 @@ def _row(ref: Reference, inst: VrptwInstance, runs: dict[str, list[dict[str, Any
         )
         row[f"{prefix}vehicles"] = median(len(a["routes"]) for a in answers if a.get("routes"))
         row[f"{prefix}seconds"] = median(a.get("seconds") for a in answers)
+        row[f"{prefix}iterations"] = median(a.get("stats", {}).get("iterations") for a in answers)
         row[f"{prefix}runs"] = len(answers)
         row[f"{prefix}violations"] = "; ".join(v for a in answers for v in a["violations"][:3])
     # Judged against the lower bound where there is one (the stricter test: Solomon), else
@@ -587,8 +588,9 @@ def _progress(row: Row) -> str:
 
 COLUMNS = [
     "instance", "class", "reference", "DIMACS lower bound", "distance", "gap %", "worst gap %",
-    "gap to bound %", "worst gap to bound %", "vehicles", "seconds", "pyvrp distance", "pyvrp gap %",
-    "pyvrp gap to bound %", "pyvrp seconds", "engine / pyvrp", "target", "met", "violations",
+    "gap to bound %", "worst gap to bound %", "vehicles", "seconds", "iterations",
+    "pyvrp distance", "pyvrp gap %", "pyvrp gap to bound %", "pyvrp seconds", "pyvrp iterations",
+    "engine / pyvrp", "target", "met", "violations",
     "pyvrp violations",
 ]  # fmt: skip
 SUMMARY_COLUMNS = [
