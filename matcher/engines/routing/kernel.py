@@ -45,8 +45,8 @@ __all__ = [
 EPS = 1e-9
 
 # Order of `KernelData.reals`: average removed visits, longest string, split-string
-# probability, split depth, blink rate.
-R_AVG_REMOVED, R_MAX_STRING, R_SPLIT, R_DEPTH, R_BLINK = range(5)
+# probability, split depth, blink rate, probability of removing a whole route.
+R_AVG_REMOVED, R_MAX_STRING, R_SPLIT, R_DEPTH, R_BLINK, R_ROUTE = range(6)
 
 
 class KernelData(NamedTuple):
@@ -553,6 +553,21 @@ def _ruin(a: KernelData, s: KernelState, w: Workspace, rng: np.random.Generator)
     ks = int(rng.random() * ks_max) + 1
     seed = staffed[rng.integers(0, staffed.size)]
     n_removed = 0
+    if rng.random() < a.reals[R_ROUTE]:
+        # The seed's whole route: strings of at most 10 never empty a route of 30, and with a
+        # free fleet one route too many is a trap (C206 ended with 4 routes where 3 do).
+        r = s.t_route[a.first_task[seed]]
+        ruined[r] = mark
+        x = s.r_first[r]
+        while x != -1:
+            nxt = s.t_next[x]
+            v = a.t_visit[x]
+            if s.s_in[v]:
+                _remove_visit(a, s, v, touched)
+                removed[n_removed] = v
+                n_removed += 1
+            x = nxt
+        return n_removed
     strings = 0
     neighbours = a.neighbours[seed]
     s_in, t_route, t_next, r_first = s.s_in, s.t_route, s.t_next, s.r_first

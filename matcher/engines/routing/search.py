@@ -25,12 +25,14 @@ from .data import RoutingData
 __all__ = ["RoutingResult", "coverage_bound", "schedule", "solve_routes", "warm_up"]
 
 # Search parameters (SISR's published values): visits removed per ruin on average, longest
-# string, probability of a split string, its depth, blink rate of the insertion.
+# string, probability of a split string, its depth, blink rate of the insertion; and the
+# probability that a ruin removes a whole route instead (not in SISR).
 _AVG_REMOVED = 10.0
 _MAX_STRING = 10.0
 _SPLIT = 0.5
 _DEPTH = 0.01
 _BLINK = 0.01
+_ROUTE = 0.02
 # Start and final temperature, in units of the mean distance between a visit and its nearest
 # other visit (SISR's 100 and 1 on coordinates of 0-1000 are about 3 and 0.03 of it). Starting
 # at 1 left C202 at 629.3 (+6.4 %) in 60 s; at 3 it reaches 591.56 in 20 s (docs/routing.md).
@@ -129,7 +131,7 @@ def _kernel_data(data: RoutingData) -> kernel.KernelData:
         if starts.size
         else np.zeros(data.num_visits)
     )
-    reals = np.array([_AVG_REMOVED, _MAX_STRING, _SPLIT, _DEPTH, _BLINK], dtype=np.float64)
+    reals = np.array([_AVG_REMOVED, _MAX_STRING, _SPLIT, _DEPTH, _BLINK, _ROUTE], dtype=np.float64)
     return kernel.KernelData(
         travel=data.travel_time,
         dist=data.distance,
