@@ -444,6 +444,11 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
     inst = read_instance(Path(job["data_dir"]) / job["file"])
     if job["solver"] == "pyvrp":
         return solve_pyvrp(inst, job["time_limit"], job["seed"], job["scale"])
+    # Compiled (or loaded from numba's cache) before the clock starts, in this worker only: the
+    # other benchmarks' workers need not wait for it.
+    from matcher.engines.routing import warm_up
+
+    warm_up()
     return solve_engine(inst, job["time_limit"], job["seed"])
 
 

@@ -42,10 +42,8 @@ def main() -> int:
     # As in the service's solving process: the compiled local search is loaded before any
     # timed run (the engine would otherwise spend a fraction of a second of its budget on it).
     from matcher.engines.local_search import warm_up
-    from matcher.engines.routing import warm_up as warm_up_routing
 
     warm_up()
-    warm_up_routing()
     for line in sys.stdin:
         if not line.strip():
             continue
