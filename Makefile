@@ -46,7 +46,7 @@ bench: $(STAMP)  ## quick benchmark subset (< 5 min): results in benchmarks/resu
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m benchmarks --quick
 
-bench-full: $(STAMP)  ## every benchmark (about 1.5 h on 2 cores): results in benchmarks/results/
+bench-full: $(STAMP)  ## every benchmark (about 2.5 h on 2 cores): results in benchmarks/results/
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m benchmarks
 

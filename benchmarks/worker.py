@@ -1,9 +1,10 @@
 """The child side of `common.Worker`: read one JSON job per line on stdin, run it, answer one
 line on stdout (prefixed, so that stray library output is never mistaken for an answer).
 
-A job is `{"kind": "gap" | "city" | "peer", ...}`; the module `benchmarks.<kind>` handles it
+A job is `{"kind": "gap" | "city" | "peer" | "vrptw", ...}`; the module `benchmarks.<kind>` handles it
 with `run_job(job) -> dict`. Every answer carries the process's peak resident set so far
-(`peak_rss_mb`, from `getrusage`, which counts memory allocated by C libraries too).
+(`peak_rss_mb`, from `getrusage`, which counts memory allocated by C libraries too). The first
+line, `READY_LINE`, says the compiled kernels are loaded: job time limits count from there.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import sys
 import traceback
 from typing import Any
 
-from .common import RESULT_PREFIX
+from .common import READY_LINE, RESULT_PREFIX
 
-KINDS = {"gap", "city", "peer"}
+KINDS = {"gap", "city", "peer", "vrptw"}
 
 
 def handle(job: dict[str, Any]) -> dict[str, Any]:
@@ -44,6 +45,8 @@ def main() -> int:
     from matcher.engines.kernels import warm_up
 
     warm_up()
+    sys.stdout.write(READY_LINE + "\n")
+    sys.stdout.flush()
     for line in sys.stdin:
         if not line.strip():
             continue
