@@ -577,7 +577,11 @@ def compile_instance(instance: Instance, *, cap_factor: IntArray | None = None) 
 
     keys = pair_v * max(len(reqs), 1) + pair_r  # ascending: pairs are (volunteer, request)-sorted
     pinned = _pair_flags(instance, keys, instance.pinned)
-    previous = _pair_flags(instance, keys, instance.previous)
+    # A previous pair no plan can hold (its request alone is over the volunteer's caps, given
+    # the commitments) is no change when dropped: as if it were not a candidate.
+    previous = _pair_flags(instance, keys, instance.previous) & (
+        (load <= tables.v_capacity[pair_v]) & (tables.v_max_pairs[pair_v] >= 1)
+    )
     preference = _pair_preferences(instance, pair_v, pair_r)
     weights = instance.options.soft_weights
     bonus = weights.preference * preference + weights.stability * previous
@@ -593,6 +597,17 @@ def compile_instance(instance: Instance, *, cap_factor: IntArray | None = None) 
     slopes = np.full(len(steps), weights.fairness / step_load)
     if weights.fairness == 0:
         breakpoints, slopes = breakpoints[:0], slopes[:0]
+    load_per_hour = _MICROS_PER_HOUR / tables.load_unit
+    # Annual targets: the fairness term starts from the hours served in the target period,
+    # net of the target (people behind it start below zero: their hours cost nothing longer).
+    fairness_offset = np.array(
+        [
+            weights.target * ((v.served_hours or 0.0) - (v.target_hours or 0.0)) * load_per_hour
+            for v in vols
+        ],
+        dtype=np.float64,
+    )
+    quotas = _Quotas(instance, load_per_hour)
 
     data = ProblemData(
         num_volunteers=len(vols),
@@ -619,6 +634,20 @@ def compile_instance(instance: Instance, *, cap_factor: IntArray | None = None) 
         ).astype(np.int64),
         fairness_breakpoints=breakpoints,
         fairness_slopes=slopes,
+        volunteer_fairness_offset=fairness_offset,
+        volunteer_group=quotas.volunteer_group,
+        quota_group=quotas.group,
+        quota_share=quotas.share,
+        quota_minimum=quotas.minimum,
+        quota_by_load=quotas.by_load,
+        quota_hard=quotas.hard,
+        quota_weight=quotas.weight,
+        pair_previous=previous,
+        max_changes=(
+            int(UNLIMITED)
+            if instance.options.max_changes is None
+            else instance.options.max_changes
+        ),
     )
     return Compiled(
         instance=instance,
@@ -628,6 +657,30 @@ def compile_instance(instance: Instance, *, cap_factor: IntArray | None = None) 
         pair_previous=previous,
         pair_preference=preference,
     )
+
+
+class _Quotas:
+    """`options.quotas` as arrays: groups numbered in name order; soft weights per unit of the
+    arrays (a load unit is a fraction of an hour)."""
+
+    def __init__(self, instance: Instance, load_per_hour: float) -> None:
+        quotas = instance.options.quotas
+        names = sorted({v.group for v in instance.volunteers if v.group is not None})
+        names = sorted({*names, *(q.group for q in quotas)})
+        index = {name: i for i, name in enumerate(names)}
+        self.volunteer_group = np.array(
+            [-1 if v.group is None else index[v.group] for v in instance.volunteers],
+            dtype=np.int64,
+        )
+        self.group = np.array([index[q.group] for q in quotas], dtype=np.int64)
+        self.share = np.array([q.share for q in quotas], dtype=np.float64)
+        self.minimum = np.array([q.minimum for q in quotas], dtype=bool)
+        self.by_load = np.array([q.of == "hours" for q in quotas], dtype=bool)
+        self.hard = np.array([q.hard for q in quotas], dtype=bool)
+        self.weight = np.array(
+            [q.weight / load_per_hour if q.of == "hours" else q.weight for q in quotas],
+            dtype=np.float64,
+        )
 
 
 def _pair_keys(instance: Instance, pairs: tuple[Pair, ...]) -> IntArray:
