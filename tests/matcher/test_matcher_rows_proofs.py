@@ -94,8 +94,14 @@ def quota_problems(draw: st.DrawFn) -> tuple[ProblemData, ProblemData]:
     )
     quotas = draw(
         st.lists(
-            st.tuples(st.integers(0, 1), SHARES, st.booleans(), st.booleans(), st.booleans(),
-                      st.sampled_from([0.5, 2.0])),  # fmt: skip
+            st.tuples(
+                st.integers(0, 1),
+                SHARES,
+                st.booleans(),
+                st.booleans(),
+                st.booleans(),
+                st.sampled_from([0.5, 2.0]),
+            ),
             max_size=2,
         )
     )
