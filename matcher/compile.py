@@ -609,13 +609,23 @@ def compile_instance(instance: Instance, *, cap_factor: IntArray | None = None) 
     )
     quotas = _Quotas(instance, load_per_hour)
 
+    # Whole metres, rounded down: a bound in metres is then a bound in kilometres too. With a
+    # price on changes, tier 2 is travel plus that price per change: a kept previous pair
+    # saves it (changes = previous dropped + pairs added, a constant minus the one, plus the
+    # other), a pair added costs it, and so would a candidate left out (never previous).
+    change_m = int(round(instance.options.change_cost_km * 1000))
+    change_sign = np.where(previous, -1, np.where(pinned, 0, 1))
+    pair_cost = np.floor(dist * 1000).astype(np.int64) + change_m * change_sign
+    dropped_cost = np.where(
+        np.isfinite(candidates.dropped_km), np.floor(candidates.dropped_km * 1000) + change_m, 0
+    ).astype(np.int64)
+
     data = ProblemData(
         num_volunteers=len(vols),
         num_requests=len(reqs),
         pair_volunteer=pair_v,
         pair_request=pair_r,
-        # Whole metres, rounded down: a bound in metres is then a bound in kilometres too.
-        pair_cost=np.floor(dist * 1000).astype(np.int64),
+        pair_cost=pair_cost,
         pair_load=load.astype(np.int64),
         volunteer_capacity=tables.v_capacity,
         volunteer_max_pairs=tables.v_max_pairs,
@@ -629,9 +639,7 @@ def compile_instance(instance: Instance, *, cap_factor: IntArray | None = None) 
         conflict_requests=members,
         request_order=request_order,
         request_dropped=candidates.dropped,
-        request_dropped_cost=np.where(
-            np.isfinite(candidates.dropped_km), np.floor(candidates.dropped_km * 1000), 0
-        ).astype(np.int64),
+        request_dropped_cost=dropped_cost,
         fairness_breakpoints=breakpoints,
         fairness_slopes=slopes,
         volunteer_fairness_offset=fairness_offset,

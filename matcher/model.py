@@ -267,6 +267,13 @@ class Options(_Record):
         description="At most this many changes against `previous`: previous pairs dropped plus "
         "pairs added (pinned ones aside); absent = no limit.",
     )
+    change_cost_km: Number = Field(
+        default=0.0,
+        ge=0,
+        le=10_000,
+        description="Each change against `previous` costs this many kilometres in the travel "
+        "tier, so that no one is moved to save less travel than that (a repair sets it).",
+    )
 
 
 class Instance(_Record):

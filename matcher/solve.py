@@ -145,6 +145,9 @@ def build_plan(
     }
     if bound is not None and bound > 0:
         stats["gap"] = round((bound - coverage) / bound, 6)
+    if compiled.instance.options.change_cost_km > 0:
+        # The engine's tier-2 bound is on travel plus the price of changes, not on travel.
+        stats.pop("travel_bound_km", None)
     return Plan(
         warnings=tuple(warnings),
         quotas=_quota_outcomes(compiled, selected),

@@ -51,7 +51,7 @@ class RowKind(IntEnum):
     EXTRA = 6  # owner: -1
     LOAD_ROUNDED = 7  # owner: volunteer; row_param: the divisor d
     CUT = 8  # owner: the cut's index in its `CutPool`
-    QUOTA = 9  # owner: the quota's index (hard quotas; soft ones are tier-3 EXTRA rows)
+    QUOTA = 9  # owner: the quota's index (soft ones, with their shortfall, in tier 3 only)
     CHANGES = 10  # owner: 0
 
 
@@ -81,6 +81,12 @@ class Formulation:
     @property
     def num_vars(self) -> int:
         return len(self.var_lo)
+
+    @property
+    def has_dense_rows(self) -> bool:
+        """Whether rows over every pair (quotas, the change budget) are in it."""
+        kinds = self.row_kind
+        return bool(np.any((kinds == RowKind.QUOTA) | (kinds == RowKind.CHANGES)))
 
     def start(self, data: ProblemData, selected: BoolArray) -> FloatArray:
         """A selection of `data`'s pairs as values of this formulation's variables (a MIP
@@ -188,8 +194,10 @@ class Formulation:
                                    np.where(minimum, q_base, -np.inf)]),
             row_hi=np.concatenate([self.row_hi, rhs.astype(float),
                                    np.where(minimum, np.inf, q_base)]),
-            row_kind=np.concatenate([self.row_kind, np.full(n_new, RowKind.EXTRA)]),
-            row_owner=np.concatenate([self.row_owner, np.full(n_new, -1)]),
+            row_kind=np.concatenate(
+                [self.row_kind, np.full(n_e, RowKind.EXTRA), np.full(n_u, RowKind.QUOTA)]
+            ),
+            row_owner=np.concatenate([self.row_owner, np.full(n_e, -1), soft]),
             row_param=np.concatenate([self.row_param, zeros]),
             var_lo=np.concatenate([self.var_lo, zeros]),
             var_hi=np.concatenate([self.var_hi, np.full(n_new, np.inf)]),
