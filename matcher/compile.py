@@ -613,7 +613,7 @@ def compile_instance(instance: Instance, *, cap_factor: IntArray | None = None) 
     # price on changes, tier 2 is travel plus that price per change: a kept previous pair
     # saves it (changes = previous dropped + pairs added, a constant minus the one, plus the
     # other), a pair added costs it, and so would a candidate left out (never previous).
-    change_m = int(round(instance.options.change_cost_km * 1000))
+    change_m = round(instance.options.change_cost_km * 1000)
     change_sign = np.where(previous, -1, np.where(pinned, 0, 1))
     pair_cost = np.floor(dist * 1000).astype(np.int64) + change_m * change_sign
     dropped_cost = np.where(

@@ -373,14 +373,14 @@ def textbook_optimum(instance: Instance) -> tuple[int, float] | None:
         if r.mandatory:
             row({n + j: 1.0}, 1.0, 1.0)
     for i, v in enumerate(vols):
-        mine = [k for k, (ii, _) in enumerate(pairs) if ii == i]
+        own = [k for k, (ii, _) in enumerate(pairs) if ii == i]
         committed = sum(c.duration_hours for c in v.commitments)
         if v.max_hours is not None:
-            hours = {k: reqs[pairs[k][1]].duration_hours for k in mine}
+            hours = {k: reqs[pairs[k][1]].duration_hours for k in own}
             row(hours, -np.inf, v.max_hours - committed + 1e-9)
         if v.max_assignments is not None:
-            row(dict.fromkeys(mine, 1.0), -np.inf, v.max_assignments - len(v.commitments))
-        for a, b in itertools.combinations(mine, 2):
+            row(dict.fromkeys(own, 1.0), -np.inf, v.max_assignments - len(v.commitments))
+        for a, b in itertools.combinations(own, 2):
             if rules.travel_conflict(reqs[pairs[a][1]], reqs[pairs[b][1]], speed):
                 row({a: 1.0, b: 1.0}, -np.inf, 1.0)
     pinned = {(p.volunteer_id, p.request_id) for p in instance.pinned}
