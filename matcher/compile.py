@@ -549,17 +549,6 @@ class Compiled:
     def request_ids(self) -> list[str]:
         return [r.id for r in self.instance.requests]
 
-    def pair_index(self, volunteer: IntArray, request: IntArray) -> IntArray:
-        """Index of each (volunteer, request) among the candidate pairs, or -1 where none."""
-        keys = self.data.pair_keys()
-        query = np.asarray(volunteer, dtype=np.int64) * max(self.data.num_requests, 1) + np.asarray(
-            request, dtype=np.int64
-        )
-        if len(keys) == 0:
-            return np.full(len(query), -1, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
-        return np.where(keys[pos] == query, pos, -1).astype(np.int64)
-
 
 def compile_instance(instance: Instance, *, cap_factor: IntArray | None = None) -> Compiled:
     """Compile a validated instance into candidate pairs, caps, bounds and conflict sets.

@@ -350,6 +350,23 @@ def test_progress_is_reported_to_the_end(engine: str) -> None:
     assert all(0.0 <= p.fraction <= 1.0 for p in seen)
 
 
+def test_progress_is_reported_as_a_part_improves() -> None:
+    """One part whose greedy plan falls short: before the part ends, its better plans and its
+    proven bound are reported (coverage never falls, never above the bound), not only once the
+    part is done."""
+    d = _random_gap(6, agents=8, jobs=40, max_cost=50, capacity=90)
+    d = replace(d, request_mandatory=np.zeros(d.num_requests, dtype=bool))
+    seen: list[Progress] = []
+    result = ENGINES["optimal"](d, SolveParams(time_limit_s=5), Control(on_progress=seen.append))
+    assert result.stats["parts"] == 1
+    within = seen[:-1]  # the last one is the part's end
+    assert within, "nothing reported before the part ended"
+    coverages = [p.coverage for p in seen if p.coverage is not None]
+    assert coverages == sorted(coverages)
+    assert any(p.bound is not None for p in within)
+    assert all(p.coverage <= p.bound for p in seen if p.coverage is not None and p.bound is not None)
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,14 +53,31 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
         prepare()
     assembly = Assembly(data, plan)
     left = max(plan.pairs, 1)
+    # Bounds of the parts not solved yet, for progress reports: each part's trivial bound.
+    pending = [trivial_bound(p.data) for p in plan.parts]
     for i, part in enumerate(plan.parts):
+
+        def report(coverage: int, bound: int | None, i: int = i) -> None:
+            """Progress within part i: the parts done, and this one's plan and bound so far."""
+            elapsed = time.perf_counter() - started
+            control.on_progress(
+                Progress(
+                    phase=f"part {i + 1}/{len(plan.parts)}",
+                    fraction=min(elapsed / params.time_limit_s, 0.99),
+                    coverage=plan_coverage(data, assembly.selected) + coverage,
+                    bound=None
+                    if bound is None
+                    else assembly.bound + bound + sum(pending[i + 1 :]),
+                )
+            )
+
         if control.should_stop() or assembly.handed_back:  # the caller will solve again anyway
             result = fallback(part)
         else:
             share = part.data.num_pairs / max(left, 1)
             # Small parts take milliseconds, but a share by pairs could leave them none at all.
             seconds = max(deadline.remaining() * share, min(deadline.remaining(), _PART_SECONDS))
-            result = solve_part(part.data, seconds, params, control, started=started)
+            result = solve_part(part.data, seconds, params, control, started=started, report=report)
         assembly.add(part, result)
         left -= part.data.num_pairs
         control.on_progress(
@@ -67,6 +85,7 @@ def optimal(data: ProblemData, params: SolveParams, control: Control) -> EngineR
                 phase=f"part {i + 1}/{len(plan.parts)}",
                 fraction=1.0 - left / max(plan.pairs, 1),
                 coverage=plan_coverage(data, assembly.selected),
+                bound=assembly.bound + sum(pending[i + 1 :]),
             )
         )
     return assembly.result(time.perf_counter() - started)
@@ -103,10 +122,12 @@ def solve_part(
     control: Control,
     *,
     started: float | None = None,
+    report: Callable[[int, int | None], None] | None = None,
 ) -> PartResult:
     """One part's tiers within `seconds` (`started`: the engine's start, for the moments the
-    stats report)."""
-    return PartSolver(data, Deadline(max(seconds, 0.0)), params, control, started=started).run()
+    stats report; `report`: told the part's coverage and proven bound as they improve)."""
+    budget = Deadline(max(seconds, 0.0))
+    return PartSolver(data, budget, params, control, started=started, report=report).run()
 
 
 class Assembly:

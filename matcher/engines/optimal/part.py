@@ -5,6 +5,7 @@ soft score (tier 3), then the improvement search with whatever time is left."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -63,6 +64,7 @@ class PartSolver:
         control: Control,
         *,
         started: float | None = None,
+        report: Callable[[int, int | None], None] | None = None,
     ) -> None:
         has_soft_terms = data.has_soft_terms
         self.state = PartState(
@@ -73,6 +75,8 @@ class PartSolver:
             full=data.num_pairs <= FULL_COLUMNS,
             started=time.perf_counter() if started is None else started,
         )
+        if report is not None:
+            self.state.report = report
         self.staffing_proven = True
         self.cost_bound: float | None = None  # on the optimal travel, once coverage is proven
         # A part on all its pairs weighs the soft score in its coverage-and-travel MIPs, which
@@ -144,6 +148,7 @@ class PartSolver:
             bound = min(bound, int(np.floor(lp1.bound + 1e-6)))
         if side_bound is not None:
             bound = min(bound, side_bound)
+        s.proven_bound(bound)
         if s.hand_back():
             return False, plan_coverage(s.data, s.incumbent), bound, True
         cov_now = plan_coverage(s.data, s.incumbent)
@@ -156,6 +161,7 @@ class PartSolver:
             t1 = solve_tier(s, Tier(1, COVERAGE, maximize=True), closure_limit=_CLOSURE_LIMIT)
             if t1 is not None and np.isfinite(t1.bound):
                 bound = min(bound, int(np.floor(t1.bound + 1e-6)))
+                s.proven_bound(bound)
             traded |= plan_coverage(s.data, s.incumbent) > cov_now
             cov_now = plan_coverage(s.data, s.incumbent)
         if traded and not s.stopped():

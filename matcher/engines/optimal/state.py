@@ -4,10 +4,11 @@ the plan in hand, the restricted columns and the cuts, and what the solve has le
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
-from ...objective import lexicographic_key, soft_score
+from ...objective import lexicographic_key, plan_coverage, soft_score
 from ...problem import BoolArray, FloatArray, IntArray, ProblemData
 from ..base import Control, SolveParams
 from ..column_dive import GapShape, gap_shape
@@ -67,6 +68,10 @@ class PartState:
         # optimum (`face`).
         self.optimal_face: tuple[Tier, FloatArray, float] | None = None
         self._shape_of: tuple[ProblemData, GapShape | None] | None = None  # see gap_shape
+        # Told the plan in hand's coverage and the part's proven bound (None until known)
+        # whenever either improves, so that a long part reports progress as it goes.
+        self.report: Callable[[int, int | None], None] = lambda coverage, bound: None
+        self.bound: int | None = None
         self.side_busy = False  # a MIP runs on the second worker (`mip.SideMip`)
 
     def gap_shape(self) -> GapShape | None:
@@ -100,8 +105,15 @@ class PartState:
         """Keep `candidate` as the plan in hand if it is lexicographically better."""
         if lexicographic_key(self.data, candidate) > lexicographic_key(self.data, self.incumbent):
             self.incumbent = candidate
+            self.report(plan_coverage(self.data, candidate), self.bound)
             return True
         return False
+
+    def proven_bound(self, bound: int) -> None:
+        """A bound on the part's coverage, proven: kept and reported."""
+        if self.bound is None or bound < self.bound:
+            self.bound = bound
+            self.report(plan_coverage(self.data, self.incumbent), bound)
 
     def take(self, form: Formulation, outcome: MilpOutcome) -> BoolArray | None:
         """A MIP's plan, if any, kept as the plan in hand if better."""

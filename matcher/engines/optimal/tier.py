@@ -13,7 +13,14 @@ from ...problem import BoolArray, FloatArray
 from ..base import Deadline
 from ..formulation import Formulation
 from ..milp import MAX_COLUMNS, MilpOutcome, Solved
-from .budget import CUT_SHARE, DIVE_SHARE, FIRST_MIP_SHARE, PRICING_SHARE, RESTRICTED_MIP_SHARE
+from .budget import (
+    CUT_SHARE,
+    DIVE_SHARE,
+    FIRST_MIP_SHARE,
+    LONE_DIVE_SHARE,
+    PRICING_SHARE,
+    RESTRICTED_MIP_SHARE,
+)
 from .columns import Priced, grow
 from .mip import abs_gap, run_mip, tier_mip
 from .state import PartState
@@ -99,60 +106,55 @@ def _restricted(
     still closing a hundredth of the true gap a round); then reduced-cost fixing and the MIP
     again, until the restricted MIP is optimal for the whole part or the pairs to add grow too
     many."""
-    d = state.data
     sign = tier.sign
+    # Where no MIP on the columns can run (too many of them), the dive is the tier's one MIP.
+    lone = state.columns.sum() > MAX_COLUMNS
     if priced is not None:
-        dive(state, tier, priced.support, Deadline(deadline.remaining() * DIVE_SHARE))
+        share = LONE_DIVE_SHARE if lone else DIVE_SHARE
+        dive(state, tier, priced.support, Deadline(deadline.remaining() * share))
     lp_bound = sign * np.inf if priced is None else priced.bound
     proven = _attains(state, tier, priced)
+    if lone:
+        # No MIP on these columns could be trusted to stop on time (`milp`), nor on their
+        # closure: the dive's plan goes to the improvement search, which gets the time.
+        return TierOutcome(state.value(tier), state.value(tier) if proven else lp_bound, proven)
     # (Tier 0 counts staffed requests: its LP bound is as good as the optimum there, and cut
     # rounds on a large part cost seconds for nothing.)
     cut = priced is not None and tier.number != 0 and not proven
     form, objective = state.mip(tier)
     closed = False  # the columns hold every pair a better plan could use: this MIP may prove it
+    patient = False  # cut rounds run until they stop closing the gap (once, when needed)
+    outcome: MilpOutcome | None = None  # the last MIP's, on the columns as they are
     while not proven and not deadline.expired() and not state.control.should_stop():
-        if cut:
-            assert priced is not None
+        if outcome is None:
             solved = state.columns.copy()
-            outcome, searched, priced = _mip_and_cuts(state, tier, form, objective, priced, deadline)
-            lp_bound, cut = priced.bound, False
-        else:
-            solved = state.columns
-            share = 1.0 if closed else RESTRICTED_MIP_SHARE
-            outcome, searched = tier_mip(
-                state, form, objective, tier, deadline.remaining() * share,
-                gap=abs_gap(state, tier),
-            )  # fmt: skip
-        log.debug(
-            "tier %d MIP %s %s on %d columns (%.2fs)", tier.number, outcome.solved.value,
-            outcome.objective, form.num_pairs, outcome.seconds,
-        )  # fmt: skip
-        if outcome.solved is Solved.INFEASIBLE:
-            return None
-        chosen = state.take(form, outcome)
-        # Only an optimal combined plan tells whether the tier traded coverage away.
-        if chosen is not None and outcome.solved is Solved.OPTIMAL:
-            state.last_solution = chosen
-        # The search's plan counts only where HiGHS ran out of time: a proven MIP's plan is
-        # kept as it is, so the result does not depend on how far the search got.
-        timed_out = outcome.solved is not Solved.OPTIMAL
-        if searched is not None and timed_out and state.better(searched):
-            state.count("beside_kept")
-            # The final search also tries the MIP's plan: it may lie in a better basin (on
-            # e20200, the MIP's plan and one second of search beat 8 s of search alone).
-            if chosen is not None and d.violations(chosen) == (0, 0):
-                state.runner_up = chosen
-        if priced is None:
-            break
-        if _attains(state, tier, priced):
-            proven = True
-            break
-        if (state.columns & ~solved).any():
-            # The cut rounds priced in pairs this MIP never saw: the MIP on them comes first
-            # (on a 5,000-volunteer week 36 such pairs moved its optimum by 55,000, and the
-            # closure from the better plan was a tenth the size).
-            form, objective = state.mip(tier)
-            continue
+            if cut:
+                assert priced is not None
+                outcome, searched, priced = _mip_and_cuts(
+                    state, tier, form, objective, priced, deadline
+                )
+                lp_bound, cut = priced.bound, False
+            else:
+                share = 1.0 if closed else RESTRICTED_MIP_SHARE
+                outcome, searched = tier_mip(
+                    state, form, objective, tier, deadline.remaining() * share,
+                    gap=abs_gap(state, tier),
+                )  # fmt: skip
+            if not _took(state, tier, form, outcome, searched):
+                return None
+            if priced is None:
+                break
+            if _attains(state, tier, priced):
+                proven = True
+                break
+            if (state.columns & ~solved).any():
+                # The cut rounds priced in pairs this MIP never saw: the MIP on them comes
+                # first (on a 5,000-volunteer week 36 such pairs moved its optimum by 55,000,
+                # and the closure from the better plan was a tenth the size).
+                form, objective = state.mip(tier)
+                outcome = None
+                continue
+        assert priced is not None
         value = state.value(tier)
         allowed = sign * (lp_bound - value) - tier.step + 1e-6
         needed = (priced.potential >= -allowed) & ~state.columns
@@ -170,24 +172,71 @@ def _restricted(
                 lp_bound - value
             ) < tier.step
             break
-        grown = int(state.columns.sum() + needed.sum())
         log.debug(
             "tier %d closure: %d pairs could improve on %d columns (bound gap %.1f)",
             tier.number, int(needed.sum()), int(state.columns.sum()), allowed,
         )  # fmt: skip
-        if (
+        too_many = (
             needed.sum() > closure_limit * state.columns.sum()
-            or grown > MAX_COLUMNS  # a MIP HiGHS could not be trusted to stop on time
-            or deadline.remaining() < 1.0
-        ):
+            or state.columns.sum() + needed.sum() > MAX_COLUMNS  # no MIP to trust on time
+        )
+        if too_many and not patient and tier.number != 0 and deadline.remaining() >= 1.0:
+            # The bound is too far from the plan to close the columns: cut on, now that the
+            # plan is the restricted optimum, until the rounds stop closing the gap (on the
+            # scarce-skills 5,000/600 week the first rounds stopped 4,263 above it, leaving
+            # 48,000 pairs to add), and close again.
+            patient = True
+            columns = state.columns.copy()
+            rounds = Deadline(deadline.remaining() * CUT_SHARE)
+            priced = grow(state, tier, rounds, patient=True) or priced
+            lp_bound = priced.bound
+            if _attains(state, tier, priced):
+                proven = True
+                break
+            if (state.columns & ~columns).any():
+                form, objective = state.mip(tier)
+                outcome = None
+            continue
+        if too_many or deadline.remaining() < 1.0:
             break
         state.columns |= needed
         closed = True
         form, objective = state.mip(tier)
+        outcome = None
     value = state.value(tier)
     if proven and priced is not None:
         state.optimal_face = (tier, priced.potential, max(sign * (lp_bound - value), 0.0))
     return TierOutcome(value, value if proven else lp_bound, proven)
+
+
+def _took(
+    state: PartState,
+    tier: Tier,
+    form: Formulation,
+    outcome: MilpOutcome,
+    searched: BoolArray | None,
+) -> bool:
+    """Keep what a MIP (and the search beside it) found; False when the columns admit no
+    plan."""
+    log.debug(
+        "tier %d MIP %s %s on %d columns (%.2fs)", tier.number, outcome.solved.value,
+        outcome.objective, form.num_pairs, outcome.seconds,
+    )  # fmt: skip
+    if outcome.solved is Solved.INFEASIBLE:
+        return False
+    chosen = state.take(form, outcome)
+    # Only an optimal combined plan tells whether the tier traded coverage away.
+    if chosen is not None and outcome.solved is Solved.OPTIMAL:
+        state.last_solution = chosen
+    # The search's plan counts only where HiGHS ran out of time: a proven MIP's plan is kept as
+    # it is, so the result does not depend on how far the search got.
+    if searched is not None and outcome.solved is not Solved.OPTIMAL and state.better(searched):
+        state.count("beside_kept")
+        # The final search also tries the MIP's plan: it may lie in a better basin (on e20200,
+        # the MIP's plan and one second of search beat 8 s of search alone).
+        if chosen is not None and state.data.violations(chosen) == (0, 0):
+            state.runner_up = chosen
+    return True
 
 
 def _mip_and_cuts(
