@@ -217,6 +217,21 @@ def served(session: Session, volunteer_id: int) -> tuple[int, float]:
     return int(count), float(hours or 0.0)
 
 
+def hours_served_between(session: Session, start: datetime, end: datetime) -> dict[int, float]:
+    """Per volunteer with completed work on requests starting in [start, end): its hours."""
+    rows = session.execute(
+        select(Assignment.volunteer_id, func.sum(Assignment.hours_served))
+        .join(ServiceRequest, ServiceRequest.id == Assignment.request_id)
+        .where(
+            Assignment.status == AssignmentStatus.COMPLETED,
+            ServiceRequest.start_at >= start,
+            ServiceRequest.start_at < end,
+        )
+        .group_by(Assignment.volunteer_id)
+    ).all()
+    return {int(v): float(h or 0.0) for v, h in rows}
+
+
 def starting_between(
     session: Session, statuses: Sequence[str], start: datetime, end: datetime
 ) -> list[Assignment]:

@@ -229,6 +229,7 @@ def matching_data(
             Volunteer.max_hours,
             Volunteer.max_travel_km,
             Volunteer.max_assignments,
+            Volunteer.university_id,
         )
         .where(wanted)
         .order_by(Volunteer.id)

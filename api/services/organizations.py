@@ -22,6 +22,7 @@ from api.schemas.organizations import (
     CENTER_SETTINGS,
     UNIVERSITY_SETTINGS,
     OrganizationSettings,
+    QuotaSetting,
     SettingsPatch,
 )
 
@@ -135,8 +136,17 @@ def settings_of(org: Organization) -> OrganizationSettings:
     return OrganizationSettings.model_validate(org.settings or {})
 
 
-def update_settings(org: Organization, patch: SettingsPatch) -> OrganizationSettings:
-    """Change the settings that apply to the organization's kind (422 naming any other)."""
+def repair_max_changes(session: Session, org_id: int) -> int:
+    """The change budget of an organization's repair runs unless one asks for another."""
+    org = repo.get_organization(session, org_id)
+    return (settings_of(org) if org is not None else OrganizationSettings()).repair_max_changes
+
+
+def update_settings(
+    session: Session, org: Organization, patch: SettingsPatch
+) -> OrganizationSettings:
+    """Change the settings that apply to the organization's kind (422 naming any other, or a
+    quota's organization that registers no volunteers)."""
     changes = patch.model_dump(exclude_unset=True)
     applies = {
         OrgKind.CENTER: CENTER_SETTINGS,
@@ -160,6 +170,28 @@ def update_settings(org: Organization, patch: SettingsPatch) -> OrganizationSett
                 *(FieldError(loc=["body", n], msg="may not be null") for n in nulls),
             ],
         )
-    merged = settings_of(org).model_copy(update=changes)
+    if patch.quotas:
+        _check_quota_partners(session, patch.quotas)
+    merged = OrganizationSettings.model_validate(
+        {**settings_of(org).model_dump(), **patch.model_dump(exclude_unset=True)}
+    )
     org.settings = merged.model_dump(mode="json")
     return merged
+
+
+def _check_quota_partners(session: Session, quotas: list[QuotaSetting]) -> None:
+    """Each quota names a roster owner (its volunteers are the quota's group)."""
+    wanted = [q.organization_id for q in quotas]
+    owners = repo.existing_organization_ids(session, wanted, OrgKind.UNIVERSITY)
+    unknown = [i for i, q in enumerate(quotas) if q.organization_id not in owners]
+    if unknown:
+        raise InvalidInput(
+            "a quota names an organization that registers no volunteers",
+            fields=[
+                FieldError(
+                    loc=["body", "quotas", i, "organization_id"],
+                    msg=f"no university {quotas[i].organization_id}",
+                )
+                for i in unknown
+            ],
+        )
