@@ -321,8 +321,9 @@ class OverBudget(Exception):
     minimum, say): the run fails with what a larger budget would take."""
 
 
-# A repair spends this share of its time within its budget, the rest on the plan without it.
-_BUDGETED_SHARE = 0.5
+# A repair spends this share of its time on the plan without its budget, the rest (if that plan
+# makes too many changes) on the plan within it.
+_FREE_SHARE = 0.5
 
 
 def solve_run(
@@ -340,9 +341,12 @@ def solve_run(
 
     A repair changes only what it must: its instance holds the change budget
     (`options.max_changes`) and a price on each change (`options.change_cost_km`), so held
-    proposals stay unless moving them staffs more. What a larger budget would buy is measured
-    by a second solve of the same instance without the budget, in the rest of the time: a plan
-    is what a center can act on, where duals would price one more change only at the margin."""
+    proposals stay unless moving them staffs more. The same instance without the budget is
+    solved first: it falls apart into independent parts, which the budget's row over every pair
+    would join, and proves faster; when its plan keeps the budget it is the repair (the best plan
+    of the larger problem), and more changes buy nothing. Otherwise the budgeted instance is
+    solved in the rest of the time, and the first plan says what more changes would buy (a
+    plan a center can act on, where duals would price one more change only at the margin)."""
 
     def run(problem: Instance, budget: float) -> Plan:
         return solve(
@@ -353,25 +357,37 @@ def solve_run(
     budget = instance.options.max_changes
     if kind != "repair" or budget is None:
         return Solved(run(instance, time_limit_s))
-    within = run(instance, time_limit_s * _BUDGETED_SHARE)
-    if control.should_stop() and within.objective.changes <= budget:
-        return Solved(within)
     options = {k: v for k, v in data["options"].items() if k != "max_changes"}
-    free = run(parse_instance({**data, "options": options}), time_limit_s * (1 - _BUDGETED_SHARE))
+    free = run(parse_instance({**data, "options": options}), time_limit_s * _FREE_SHARE)
+    if free.objective.changes <= budget:
+        return Solved(free, _more(free, free, instance))
+    within = run(instance, time_limit_s * (1 - _FREE_SHARE))
     if within.objective.changes > budget:
         raise OverBudget(
             f"no plan was found within max_changes={budget}: the plan without a limit makes "
             f"{free.objective.changes} changes (coverage {free.objective.coverage}); repair "
             f"again with max_changes={free.objective.changes} or more"
         )
-    more = MoreChanges(
-        changes=free.objective.changes,
-        coverage_gain=free.objective.coverage - within.objective.coverage,
-        filled_gain=len(free.assignments) - len(within.assignments),
-        travel_km_change=round(free.objective.travel_km - within.objective.travel_km, 3),
+    return Solved(within, _more(free, within, instance))
+
+
+def _more(free: Plan, within: Plan, instance: Instance) -> MoreChanges:
+    """What the plan without the budget buys over the repair's. A plan found for it that is
+    worse than the repair's (the search ran out of time) buys nothing that is known: the
+    repair's plan is one of its plans too."""
+    price = instance.options.change_cost_km
+
+    def worth(plan: Plan) -> tuple[int, float]:
+        return plan.objective.coverage, -(plan.objective.travel_km + price * plan.objective.changes)
+
+    best = free if worth(free) > worth(within) else within
+    return MoreChanges(
+        changes=best.objective.changes,
+        coverage_gain=best.objective.coverage - within.objective.coverage,
+        filled_gain=len(best.assignments) - len(within.assignments),
+        travel_km_change=round(best.objective.travel_km - within.objective.travel_km, 3),
         proven=bool(free.stats.get("coverage_proven", False)),
     )
-    return Solved(within, more)
 
 
 class _Heartbeat:

@@ -645,6 +645,7 @@ def compile_instance(instance: Instance, *, cap_factor: IntArray | None = None) 
             if instance.options.max_changes is None
             else instance.options.max_changes
         ),
+        keep_previous=change_m > 0 and bool(previous.any()),
     )
     return Compiled(
         instance=instance,

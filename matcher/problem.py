@@ -103,6 +103,9 @@ class ProblemData:
     pair_previous: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     max_changes: int = int(UNLIMITED)
     changes_base: int = 0
+    # Changes against the previous plan are priced (in `pair_cost`): a first plan then starts
+    # from the previous pairs, the cheap ones to keep.
+    keep_previous: bool = False
 
     def __post_init__(self) -> None:
         num_pairs = len(self.pair_volunteer)

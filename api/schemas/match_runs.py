@@ -13,6 +13,7 @@ from matcher.model import AtFault, Objective
 RunStatusName = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 EngineName = Literal["optimal", "greedy"]
 MAX_WINDOW_DAYS = 31
+MAX_REPAIR_CHANGES = 10_000
 
 
 class Window(StrictModel):
@@ -62,7 +63,7 @@ class RepairIn(SolveSettings):
     max_changes: int | None = Field(
         default=None,
         ge=0,
-        le=10_000,
+        le=MAX_REPAIR_CHANGES,
         description="At most this many changes to the assignments held (proposed ones dropped "
         "plus new ones); default the center's `repair_max_changes` (3 unless set). The run "
         "reports what more changes would buy.",
@@ -77,14 +78,16 @@ class Progress(BaseModel):
 
 
 class MoreChanges(BaseModel):
-    """What a repair without a change budget found: measured by a second solve of the same
-    instance without `max_changes` (each change still priced), in the repair's time."""
+    """What a repair without a change budget would do: measured by a solve of the same instance
+    without `max_changes` (each change still priced), in the repair's time."""
 
     changes: int = Field(description="Changes that plan makes.")
     coverage_gain: int = Field(description="Its coverage less the repair plan's.")
     filled_gain: int = Field(description="Places it fills beyond the repair plan's.")
     travel_km_change: float = Field(description="Its travel less the repair plan's (km).")
-    proven: bool = Field(description="Whether its coverage is proven optimal.")
+    proven: bool = Field(
+        description="Whether its coverage is proven optimal: no number of changes buys more."
+    )
 
 
 class Changes(BaseModel):

@@ -88,6 +88,7 @@ def restrict(data: ProblemData, pairs: IntArray, held: BoolArray | None = None) 
         pair_previous=data.pair_previous[pairs],
         max_changes=data.max_changes,
         changes_base=changes_base,
+        keep_previous=data.keep_previous,
     )
     return Part(sub, pairs, vols.astype(np.int64), reqs.astype(np.int64))
 

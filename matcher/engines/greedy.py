@@ -9,9 +9,10 @@ first: the thing to beat. A request whose pinned volunteers cannot be joined by 
 keeps them and is reported at fault (rules 9 and 11 cannot both hold).
 
 Rows over every pair (`ProblemData.has_global_rows`) are kept as it goes: a pair that would take
-a group past its hard maximum share is passed over; with a change budget, the previous plan's
-pairs go in first where they still fit (keeping them is no change), a request they leave below
-its minimum is topped up or emptied, and new pairs are added while the budget lasts. Hard
+a group past its hard maximum share is passed over; with a change budget (or a price on changes,
+`keep_previous`), the previous plan's pairs go in first where they still fit (keeping them is no
+change), a request they leave below its minimum is topped up or emptied, and new pairs are added
+while the budget lasts. Hard
 minimum shares are met at the end, where it can: a chosen pair outside the group gives way to a
 free candidate of the group on the same request, else whole requests staffed outside the group
 are dropped (the empty plan meets every share).
@@ -33,12 +34,13 @@ def greedy_selection(
 ) -> Selection:
     """The first-come-first-served selection (also the optimal engine's first incumbent)."""
     sel = Selection(data, inc)
-    rows = _Rows(sel) if data.has_global_rows else None
+    keeps = data.limits_changes or data.keep_previous
+    rows = _Rows(sel) if data.has_global_rows or keeps else None
     for p in np.flatnonzero(data.pair_pinned).tolist():
         sel.add(p)
         if rows is not None:
             rows.add(p)
-    if rows is not None and data.limits_changes:
+    if rows is not None and keeps:
         rows.keep_previous()
     has_pinned = np.bincount(data.pair_request[data.pair_pinned], minlength=data.num_requests) > 0
     group = np.where(has_pinned, 0, np.where(data.request_mandatory, 1, 2))

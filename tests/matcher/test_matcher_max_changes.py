@@ -180,3 +180,15 @@ def test_the_local_search_never_adds_a_change() -> None:
     free = compile_instance(parse_instance({**data, "options": {}})).data
     moved = local_search(free, start, Deadline(10.0), Control(), seed=0, max_iterations=200)
     assert free.pair_cost[moved].sum() < free.pair_cost[start].sum()
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_price_on_changes_starts_greedy_from_the_previous_plan(seed: int) -> None:
+    """Without a budget but with `change_cost_km`, the first plan (greedy's, also the optimal
+    engine's first incumbent) keeps every previous pair that still fits: its cascade of
+    re-choices after the decline would otherwise change several."""
+    data, kept = after_a_decline(None, seed)
+    plain = pairs_of(solve(data, engine="greedy"))
+    assert changes(kept, plain) > 1
+    priced = pairs_of(solve({**data, "options": {"change_cost_km": 10}}, engine="greedy"))
+    assert kept <= priced and changes(kept, priced) <= 1
