@@ -122,8 +122,14 @@ def build_plan(
         preference=round(float(compiled.pair_preference[selected].sum()), 6),
         fairness_penalty=round(fairness_penalty(data, selected), 6),
         stability=int(compiled.pair_previous[selected].sum()),
+        # Counted where changes matter: against a previous plan, under a budget or a price
+        # (a repair whose held proposals were all declined has no previous pairs left).
         changes=(
-            data.changes(selected) if compiled.instance.previous or data.limits_changes else 0
+            data.changes(selected)
+            if compiled.instance.previous
+            or data.limits_changes
+            or compiled.instance.options.change_cost_km > 0
+            else 0
         ),
         quota_shortfall=round(quota_shortfall(data, selected), 6),
     )

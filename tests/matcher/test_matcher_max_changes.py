@@ -192,3 +192,18 @@ def test_a_price_on_changes_starts_greedy_from_the_previous_plan(seed: int) -> N
     assert changes(kept, plain) > 1
     priced = pairs_of(solve({**data, "options": {"change_cost_km": 10}}, engine="greedy"))
     assert kept <= priced and changes(kept, priced) <= 1
+
+
+def test_changes_are_counted_under_a_price_when_no_previous_pair_is_left() -> None:
+    """Every proposal of a request was declined: nothing is previous, and each pair the repair
+    adds is a change (the count a budget is checked against)."""
+    data = make_instance(
+        [volunteer(f"v{i}") for i in range(3)], [request("r0", start=9, end=11)],
+        change_cost_km=10,
+    )  # fmt: skip
+    data["excluded"] = [{"volunteer_id": "v0", "request_id": "r0"}]
+    for engine in ENGINES:
+        plan = solve(data, engine=engine)
+        assert len(plan.assignments) == 1 and plan.objective.changes == 1
+    del data["options"]["change_cost_km"]
+    assert solve(data).objective.changes == 0  # a plain run has no changes to count
