@@ -343,10 +343,11 @@ def solve_run(
     (`options.max_changes`) and a price on each change (`options.change_cost_km`), so held
     proposals stay unless moving them staffs more. The same instance without the budget is
     solved first: it falls apart into independent parts, which the budget's row over every pair
-    would join, and proves faster; when its plan keeps the budget it is the repair (the best plan
-    of the larger problem), and more changes buy nothing. Otherwise the budgeted instance is
-    solved in the rest of the time, and the first plan says what more changes would buy (a
-    plan a center can act on, where duals would price one more change only at the margin)."""
+    would join, and proves faster; when its plan keeps the budget and is proven optimal it is
+    the repair (the best plan of the larger problem), and more changes buy nothing. Otherwise
+    the budgeted instance is solved in the rest of the time (the better of the two plans within
+    the budget is the repair), and the first plan says what more changes would buy: a plan a
+    center can act on, where duals would price one more change only at the margin."""
 
     def run(problem: Instance, budget: float) -> Plan:
         return solve(
@@ -357,11 +358,16 @@ def solve_run(
     budget = instance.options.max_changes
     if kind != "repair" or budget is None:
         return Solved(run(instance, time_limit_s))
+    started = time.monotonic()
     options = {k: v for k, v in data["options"].items() if k != "max_changes"}
     free = run(parse_instance({**data, "options": options}), time_limit_s * _FREE_SHARE)
-    if free.objective.changes <= budget:
+    fits = free.objective.changes <= budget
+    if fits and (free.status == "optimal" or control.should_stop()):
         return Solved(free, _more(free, free, instance))
-    within = run(instance, time_limit_s * (1 - _FREE_SHARE))
+    rest = max(time_limit_s - (time.monotonic() - started), time_limit_s * (1 - _FREE_SHARE) / 2)
+    within = run(instance, rest)
+    if fits and _worth(free, instance) >= _worth(within, instance):
+        within = free
     if within.objective.changes > budget:
         raise OverBudget(
             f"no plan was found within max_changes={budget}: the plan without a limit makes "
@@ -371,16 +377,18 @@ def solve_run(
     return Solved(within, _more(free, within, instance))
 
 
+def _worth(plan: Plan, instance: Instance) -> tuple[int, float]:
+    """A plan's first two tiers as a repair ranks them: coverage, then travel with the price
+    of its changes."""
+    price = instance.options.change_cost_km
+    return plan.objective.coverage, -(plan.objective.travel_km + price * plan.objective.changes)
+
+
 def _more(free: Plan, within: Plan, instance: Instance) -> MoreChanges:
     """What the plan without the budget buys over the repair's. A plan found for it that is
     worse than the repair's (the search ran out of time) buys nothing that is known: the
     repair's plan is one of its plans too."""
-    price = instance.options.change_cost_km
-
-    def worth(plan: Plan) -> tuple[int, float]:
-        return plan.objective.coverage, -(plan.objective.travel_km + price * plan.objective.changes)
-
-    best = free if worth(free) > worth(within) else within
+    best = free if _worth(free, instance) > _worth(within, instance) else within
     return MoreChanges(
         changes=best.objective.changes,
         coverage_gain=best.objective.coverage - within.objective.coverage,
