@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import time
 from pathlib import Path
@@ -139,8 +140,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{first.objective.coverage}). `changes`: the service's repair in "
             f"{args.time_limit:g} s "
             f"(budget `max_changes`, {REPAIR_CHANGE_COST_KM:g} km per change); `more_*`: the "
-            "plan without the budget (its second solve); `free_*`: a re-solve with the published "
-            "pairs as `previous` only."
+            "changes and coverage gained by what more changes would buy (`changes.more`); "
+            f"`free_*`: a re-solve in {args.time_limit:g} s with the published pairs as "
+            "`previous` only (no budget, no price: a repair before the budget). Load average "
+            f"at the end: {os.getloadavg()[0]:.1f}."
         ),
     )
     print(f"results in {md}")

@@ -203,7 +203,7 @@ def test_changes_are_counted_under_a_price_when_no_previous_pair_is_left() -> No
     )  # fmt: skip
     data["excluded"] = [{"volunteer_id": "v0", "request_id": "r0"}]
     for engine in ENGINES:
-        plan = solve(data, engine=engine)
+        plan = run(data, engine)
         assert len(plan.assignments) == 1 and plan.objective.changes == 1
     del data["options"]["change_cost_km"]
     assert solve(data).objective.changes == 0  # a plain run has no changes to count
