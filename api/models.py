@@ -326,6 +326,8 @@ class MatchRun(Base):
     engine: Mapped[str] = mapped_column(String(20))
     time_limit_s: Mapped[float]
     seed: Mapped[int] = mapped_column(default=0)
+    # A repair's change budget against the assignments held (None: not a repair).
+    max_changes: Mapped[int | None]
     window_start: Mapped[datetime]
     window_end: Mapped[datetime]
     offset_min: Mapped[int] = mapped_column(default=0)

@@ -24,6 +24,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -35,6 +36,7 @@ from api.notifications.dispatcher import Dispatcher
 from api.processes import gone, process_name
 from api.repositories import match_runs as repo
 from api.repositories import scenario_runs as scenario_repo
+from api.schemas.match_runs import MoreChanges
 from api.services import erasure, events, instances, scenario_runs
 from api.services.audit import Actor, Change, record_one
 from api.services.match_runs import count_changes, plan_pairs
@@ -219,12 +221,18 @@ class Worker:
                 )
                 return
             beat = _Heartbeat(self, run_id, time_limit)
-            with beat:
-                control = Control(should_stop=beat.should_stop, on_progress=beat.progress)
-                plan = solve_run(
-                    instance, data, kind, engine, time_limit, seed, control,
-                    workers=self.settings.solve_workers,
-                )  # fmt: skip
+            try:
+                with beat:
+                    control = Control(should_stop=beat.should_stop, on_progress=beat.progress)
+                    solved = solve_run(
+                        instance, data, kind, engine, time_limit, seed, control,
+                        workers=self.settings.solve_workers,
+                    )  # fmt: skip
+            except OverBudget as exc:
+                if not beat.lost:
+                    self._finish(run_id, status=RunStatus.FAILED, error=str(exc))
+                return
+            plan = solved.plan
             if beat.lost:
                 return
             if beat.exiting and not beat.cancelled:
@@ -242,7 +250,11 @@ class Worker:
                 status=RunStatus.CANCELLED if beat.cancelled else RunStatus.SUCCEEDED,
                 plan=plan.model_dump(mode="json"),
                 objective=plan.objective.model_dump(mode="json"),
-                changes=count_changes(held, plan_pairs(plan)).model_dump(),
+                changes=count_changes(held, plan_pairs(plan))
+                .model_copy(
+                    update={"max_changes": instance.options.max_changes, "more": solved.more}
+                )
+                .model_dump(),
                 coverage=plan.objective.coverage,
                 bound=plan.bound.coverage,
                 progress=1.0,
@@ -355,6 +367,24 @@ class Worker:
                 _audit_run(session, run_id, "queued", reason="the service was stopped")
 
 
+@dataclass(frozen=True, slots=True)
+class Solved:
+    """A run's plan and, for a repair, what a plan without its change budget would buy."""
+
+    plan: Plan
+    more: MoreChanges | None = None
+
+
+class OverBudget(Exception):
+    """No plan keeps a repair's change budget (several declines leave requests below their
+    minimum, say): the run fails with what a larger budget would take."""
+
+
+# A repair spends this share of its time on the plan without its budget, the rest (if that plan
+# makes too many changes) on the plan within it.
+_FREE_SHARE = 0.5
+
+
 def solve_run(
     instance: Instance,
     data: dict[str, Any],
@@ -365,13 +395,18 @@ def solve_run(
     control: Control,
     *,
     workers: int = 2,
-) -> Plan:
+) -> Solved:
     """Solve a run's instance (`workers`: threads the solve may keep busy).
 
-    A repair changes only what it must: the matcher ranks travel above stability, so a free
-    re-solve may move volunteers to save kilometres. A repair therefore first refills only the
-    holes (every held assignment pinned) and keeps that plan unless a free re-solve (held
-    proposals passed as `previous`) staffs more."""
+    A repair changes only what it must: its instance holds the change budget
+    (`options.max_changes`) and a price on each change (`options.change_cost_km`), so held
+    proposals stay unless moving them staffs more. The same instance without the budget is
+    solved first: it falls apart into independent parts, which the budget's row over every pair
+    would join, and proves faster; when its plan keeps the budget and is proven optimal it is
+    the repair (the best plan of the larger problem), and more changes buy nothing. Otherwise
+    the budgeted instance is solved in the rest of the time (the better of the two plans within
+    the budget is the repair), and the first plan says what more changes would buy: a plan a
+    center can act on, where duals would price one more change only at the margin."""
 
     def run(problem: Instance, budget: float) -> Plan:
         return solve(
@@ -379,23 +414,47 @@ def solve_run(
             workers=workers, control=control,
         )  # fmt: skip
 
-    if kind != "repair" or not instance.previous:
-        return run(instance, time_limit_s)
-    try:
-        holes_only = parse_instance({**data, "pinned": [*data["pinned"], *data["previous"]]})
-    except InstanceError:  # a held proposal no longer fits (data changed): re-plan freely
-        return run(instance, time_limit_s)
-    kept = run(holes_only, time_limit_s / 2)
-    if control.should_stop():
-        return _tagged(kept, "holes_only")
-    free = run(instance, time_limit_s / 2)
-    if free.objective.coverage > kept.objective.coverage:
-        return _tagged(free, "replanned")
-    return _tagged(kept, "holes_only")
+    budget = instance.options.max_changes
+    if kind != "repair" or budget is None:
+        return Solved(run(instance, time_limit_s))
+    started = time.monotonic()
+    options = {k: v for k, v in data["options"].items() if k != "max_changes"}
+    free = run(parse_instance({**data, "options": options}), time_limit_s * _FREE_SHARE)
+    fits = free.objective.changes <= budget
+    if fits and (free.status == "optimal" or control.should_stop()):
+        return Solved(free, _more(free, free, instance))
+    rest = max(time_limit_s - (time.monotonic() - started), time_limit_s * (1 - _FREE_SHARE) / 2)
+    within = run(instance, rest)
+    if fits and _worth(free, instance) >= _worth(within, instance):
+        within = free
+    if within.objective.changes > budget:
+        raise OverBudget(
+            f"no plan was found within max_changes={budget}: the plan without a limit makes "
+            f"{free.objective.changes} changes (coverage {free.objective.coverage}); repair "
+            f"again with max_changes={free.objective.changes} or more"
+        )
+    return Solved(within, _more(free, within, instance))
 
 
-def _tagged(plan: Plan, repair: str) -> Plan:
-    return plan.model_copy(update={"stats": {**plan.stats, "repair": repair}})
+def _worth(plan: Plan, instance: Instance) -> tuple[int, float]:
+    """A plan's first two tiers as a repair ranks them: coverage, then travel with the price
+    of its changes."""
+    price = instance.options.change_cost_km
+    return plan.objective.coverage, -(plan.objective.travel_km + price * plan.objective.changes)
+
+
+def _more(free: Plan, within: Plan, instance: Instance) -> MoreChanges:
+    """What the plan without the budget buys over the repair's. A plan found for it that is
+    worse than the repair's (the search ran out of time) buys nothing that is known: the
+    repair's plan is one of its plans too."""
+    best = free if _worth(free, instance) > _worth(within, instance) else within
+    return MoreChanges(
+        changes=best.objective.changes,
+        coverage_gain=best.objective.coverage - within.objective.coverage,
+        filled_gain=len(best.assignments) - len(within.assignments),
+        travel_km_change=round(best.objective.travel_km - within.objective.travel_km, 3),
+        proven=bool(free.stats.get("coverage_proven", False)),
+    )
 
 
 class _Heartbeat:

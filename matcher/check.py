@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from . import rules
-from .model import Instance, Plan, Request
+from .model import Instance, Plan, Request, Volunteer
 from .rules import Violation
 
 __all__ = ["CheckReport", "check_plan"]
@@ -41,6 +41,8 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
     out: list[Violation] = []
     by_volunteer: dict[str, list[Request]] = defaultdict(list)
     headcount: dict[str, int] = defaultdict(int)
+    placed_volunteers: list[Volunteer] = []
+    placed_requests: list[Request] = []
     coverage = 0
     travel = 0.0
     for a in plan.assignments:
@@ -51,6 +53,8 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
             )
             continue
         out.extend(rules.pair_violations(v, r))
+        placed_volunteers.append(v)
+        placed_requests.append(r)
         by_volunteer[v.id].append(r)
         headcount[r.id] += 1
         coverage += r.priority
@@ -74,4 +78,6 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
             out.append(
                 Violation(11, f"pinned pair {pair.volunteer_id} -> {pair.request_id} is missing")
             )
+    out.extend(rules.quota_violations(instance, placed_volunteers, placed_requests))
+    out.extend(rules.change_violations(instance, planned))
     return CheckReport(tuple(out), coverage, round(travel, 3), len(plan.assignments))

@@ -566,7 +566,11 @@ def compile_instance(instance: Instance, *, cap_factor: IntArray | None = None) 
 
     keys = pair_v * max(len(reqs), 1) + pair_r  # ascending: pairs are (volunteer, request)-sorted
     pinned = _pair_flags(instance, keys, instance.pinned)
-    previous = _pair_flags(instance, keys, instance.previous)
+    # A previous pair no plan can hold (its request alone is over the volunteer's caps, given
+    # the commitments) is no change when dropped: as if it were not a candidate.
+    previous = _pair_flags(instance, keys, instance.previous) & (
+        (load <= tables.v_capacity[pair_v]) & (tables.v_max_pairs[pair_v] >= 1)
+    )
     preference = _pair_preferences(instance, pair_v, pair_r)
     weights = instance.options.soft_weights
     bonus = weights.preference * preference + weights.stability * previous
@@ -582,14 +586,35 @@ def compile_instance(instance: Instance, *, cap_factor: IntArray | None = None) 
     slopes = np.full(len(steps), weights.fairness / step_load)
     if weights.fairness == 0:
         breakpoints, slopes = breakpoints[:0], slopes[:0]
+    load_per_hour = _MICROS_PER_HOUR / tables.load_unit
+    # Annual targets: the fairness term starts from the hours served in the target period,
+    # net of the target (people behind it start below zero: their hours cost nothing longer).
+    fairness_offset = np.array(
+        [
+            weights.target * ((v.served_hours or 0.0) - (v.target_hours or 0.0)) * load_per_hour
+            for v in vols
+        ],
+        dtype=np.float64,
+    )
+    quotas = _Quotas(instance, load_per_hour)
+
+    # Whole metres, rounded down: a bound in metres is then a bound in kilometres too. With a
+    # price on changes, tier 2 is travel plus that price per change: a kept previous pair
+    # saves it (changes = previous dropped + pairs added, a constant minus the one, plus the
+    # other), a pair added costs it, and so would a candidate left out (never previous).
+    change_m = round(instance.options.change_cost_km * 1000)
+    change_sign = np.where(previous, -1, np.where(pinned, 0, 1))
+    pair_cost = np.floor(dist * 1000).astype(np.int64) + change_m * change_sign
+    dropped_cost = np.where(
+        np.isfinite(candidates.dropped_km), np.floor(candidates.dropped_km * 1000) + change_m, 0
+    ).astype(np.int64)
 
     data = ProblemData(
         num_volunteers=len(vols),
         num_requests=len(reqs),
         pair_volunteer=pair_v,
         pair_request=pair_r,
-        # Whole metres, rounded down: a bound in metres is then a bound in kilometres too.
-        pair_cost=np.floor(dist * 1000).astype(np.int64),
+        pair_cost=pair_cost,
         pair_load=load.astype(np.int64),
         volunteer_capacity=tables.v_capacity,
         volunteer_max_pairs=tables.v_max_pairs,
@@ -603,11 +628,24 @@ def compile_instance(instance: Instance, *, cap_factor: IntArray | None = None) 
         conflict_requests=members,
         request_order=request_order,
         request_dropped=candidates.dropped,
-        request_dropped_cost=np.where(
-            np.isfinite(candidates.dropped_km), np.floor(candidates.dropped_km * 1000), 0
-        ).astype(np.int64),
+        request_dropped_cost=dropped_cost,
         fairness_breakpoints=breakpoints,
         fairness_slopes=slopes,
+        volunteer_fairness_offset=fairness_offset,
+        volunteer_group=quotas.volunteer_group,
+        quota_group=quotas.group,
+        quota_share=quotas.share,
+        quota_minimum=quotas.minimum,
+        quota_by_load=quotas.by_load,
+        quota_hard=quotas.hard,
+        quota_weight=quotas.weight,
+        pair_previous=previous,
+        max_changes=(
+            int(UNLIMITED)
+            if instance.options.max_changes is None
+            else instance.options.max_changes
+        ),
+        keep_previous=change_m > 0 and bool(previous.any()),
     )
     return Compiled(
         instance=instance,
@@ -617,6 +655,30 @@ def compile_instance(instance: Instance, *, cap_factor: IntArray | None = None) 
         pair_previous=previous,
         pair_preference=preference,
     )
+
+
+class _Quotas:
+    """`options.quotas` as arrays: groups numbered in name order; soft weights per unit of the
+    arrays (a load unit is a fraction of an hour)."""
+
+    def __init__(self, instance: Instance, load_per_hour: float) -> None:
+        quotas = instance.options.quotas
+        names = sorted({v.group for v in instance.volunteers if v.group is not None})
+        names = sorted({*names, *(q.group for q in quotas)})
+        index = {name: i for i, name in enumerate(names)}
+        self.volunteer_group = np.array(
+            [-1 if v.group is None else index[v.group] for v in instance.volunteers],
+            dtype=np.int64,
+        )
+        self.group = np.array([index[q.group] for q in quotas], dtype=np.int64)
+        self.share = np.array([q.share for q in quotas], dtype=np.float64)
+        self.minimum = np.array([q.minimum for q in quotas], dtype=bool)
+        self.by_load = np.array([q.of == "hours" for q in quotas], dtype=bool)
+        self.hard = np.array([q.hard for q in quotas], dtype=bool)
+        self.weight = np.array(
+            [q.weight / load_per_hour if q.of == "hours" else q.weight for q in quotas],
+            dtype=np.float64,
+        )
 
 
 def _pair_keys(instance: Instance, pairs: tuple[Pair, ...]) -> IntArray:

@@ -4,7 +4,8 @@ For a request with no candidate at all, the explanation walks the funnel of rule
 volunteers and names the first rule nobody passes (a skill nobody has, a language nobody
 speaks, nobody available at that time, nobody within reach). For a request with candidates, it
 looks at the final plan: who is busy at a conflicting request (named), who has reached a cap,
-and whether too few were free to reach the minimum headcount.
+whom a hard quota or the change budget keeps out, and whether too few were free to reach the
+minimum headcount.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from .compile import Compiled
 from .engines.state import Selection
 from .model import AtFault, ReasonCode, Unfilled
-from .problem import BoolArray, IntArray
+from .problem import QUOTA_TOLERANCE, BoolArray, IntArray
 from .rules import attribute_key
 
 __all__ = ["Explanation", "explain"]
@@ -43,6 +44,7 @@ def explain(
     that this plan does not)."""
     data = compiled.data
     sel = Selection.of(data, selected)
+    sel_rows = _GlobalRows(compiled, selected)
     funnel = _Funnel(compiled)
     reqs = compiled.instance.requests
     unfilled: list[Unfilled] = []
@@ -50,7 +52,7 @@ def explain(
     sentences_of: dict[int, tuple[str, ...]] = {}
     faulty = set(at_fault)
     for r in np.flatnonzero(sel.filled < data.request_max).tolist():
-        codes, reasons, rules = _reasons(compiled, sel, r, funnel, proven=proven)
+        codes, reasons, rules = _reasons(compiled, sel, sel_rows, r, funnel, proven=proven)
         if r in faulty:
             codes = ("mandatory_unstaffable", *codes)
             need = reqs[r].min_volunteers
@@ -69,7 +71,9 @@ def explain(
     faults = []
     for r in at_fault:
         if r not in rules_of:  # staffed below the minimum while pinned: explain anyway
-            _, sentences_of[r], rules_of[r] = _reasons(compiled, sel, r, funnel, proven=proven)
+            _, sentences_of[r], rules_of[r] = _reasons(
+                compiled, sel, sel_rows, r, funnel, proven=proven
+            )
         rules = rules_of[r] or (10,)
         if data.pair_pinned[data.pair_request == r].any():
             rules = tuple(sorted({*rules, 11}))
@@ -83,8 +87,49 @@ def explain(
     return Explanation(tuple(unfilled), tuple(faults))
 
 
+class _GlobalRows:
+    """What the rows over every pair leave room for in the final plan: which free candidates a
+    hard quota keeps out (adding them would break it), and whether the change budget is spent."""
+
+    def __init__(self, compiled: Compiled, selected: BoolArray) -> None:
+        data = self.data = compiled.data
+        self.quotas = compiled.instance.options.quotas
+        self.hard = np.flatnonzero(data.quota_hard)
+        self.amounts = data.quota_amounts()[self.hard] if len(self.hard) else None
+        self.slack = data.quota_slack(selected)[self.hard]
+        self.tolerance = QUOTA_TOLERANCE * data.quota_scale(selected)[self.hard]
+        self.spent = data.limits_changes and data.changes(selected) >= data.max_changes
+        self.coef = data.change_coefficients()
+
+    def quota_blocked(self, pairs: IntArray) -> tuple[BoolArray, str]:
+        """Which of `pairs` would break a hard quota if added, and the first quota they would
+        break, as words."""
+        if self.amounts is None or not len(pairs):
+            return np.zeros(len(pairs), dtype=bool), ""
+        sign = np.where(self.data.quota_minimum[self.hard], 1.0, -1.0)[:, None]
+        after = self.slack[:, None] + sign * self.amounts[:, pairs]
+        breaks = after < -self.tolerance[:, None]
+        blocked = np.asarray(breaks.any(axis=0), dtype=bool)
+        if not blocked.any():
+            return blocked, ""
+        quota = self.quotas[int(self.hard[int(np.argmax(breaks.any(axis=1)))])]
+        bound = "at least" if quota.min_share is not None else "at most"
+        words = f"group {quota.group}'s hard quota ({bound} {quota.share:.4g} of the {quota.of})"
+        return blocked, words
+
+    def change_blocked(self, pairs: IntArray) -> BoolArray:
+        """Which of `pairs` the spent change budget keeps out (adding them is a change)."""
+        return np.asarray(self.spent & (self.coef[pairs] > 0), dtype=bool)
+
+
 def _reasons(
-    compiled: Compiled, sel: Selection, r: int, funnel: _Funnel, *, proven: bool
+    compiled: Compiled,
+    sel: Selection,
+    rows: _GlobalRows,
+    r: int,
+    funnel: _Funnel,
+    *,
+    proven: bool,
 ) -> tuple[tuple[ReasonCode, ...], tuple[str, ...], tuple[int, ...]]:
     data = compiled.data
     pairs = sel.inc.pairs_of_request(r)
@@ -99,6 +144,11 @@ def _reasons(
     capped_hours = ~busy & (sel.load[v] + data.pair_load[others] > data.volunteer_capacity[v])
     capped_count = ~busy & ~capped_hours & (sel.count[v] >= data.volunteer_max_pairs[v])
     free = ~(busy | capped_hours | capped_count)
+    by_quota, quota_words = rows.quota_blocked(others[free])
+    quota_kept = np.zeros(len(others), dtype=bool)
+    quota_kept[np.flatnonzero(free)[by_quota]] = True
+    change_kept = free & ~quota_kept & rows.change_blocked(others)
+    free &= ~(quota_kept | change_kept)
     codes: list[ReasonCode] = []
     reasons: list[str] = []
     rules: list[int] = []
@@ -136,6 +186,19 @@ def _reasons(
             f"{int(capped_count.sum())} of {n_cand} candidates have reached their assignment cap"
         )
         rules.append(7)
+    if quota_kept.any():
+        codes.append("quota")
+        reasons.append(
+            f"{int(quota_kept.sum())} free candidate(s) would break {quota_words} if assigned"
+        )
+        rules.append(13)
+    if change_kept.any():
+        codes.append("max_changes")
+        reasons.append(
+            f"{int(change_kept.sum())} free candidate(s) were not assigned: the plan already "
+            f"makes max_changes ({rows.data.max_changes}) changes"
+        )
+        rules.append(14)
     filled = int(sel.filled[r])
     n_free = int(free.sum())
     if filled == 0 and n_free + filled < req.min_volunteers:

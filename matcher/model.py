@@ -24,6 +24,7 @@ from pydantic import (
     StrictStr,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "Options",
     "Pair",
     "Plan",
+    "Quota",
+    "QuotaOutcome",
     "Request",
     "SoftWeights",
     "Unfilled",
@@ -134,6 +137,26 @@ class Volunteer(_Record):
         default=(),
         description="Engagements outside this solve: they block time and count toward caps.",
     )
+    # Project additions: stakeholder quotas and annual targets.
+    group: StrictStr | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The partner organization (university, law firm, community) the volunteer "
+        "belongs to; `options.quotas` give groups a share of the plan.",
+    )
+    served_hours: Number | None = Field(
+        default=None,
+        ge=0,
+        description="Hours already served in the target period (the year so far): the fairness "
+        "term counts them (`soft_weights.target`).",
+    )
+    target_hours: Number | None = Field(
+        default=None,
+        gt=0,
+        description="Hours the volunteer should serve in the target period: people behind it "
+        "are preferred by the fairness term.",
+    )
 
 
 class Request(_Record):
@@ -185,6 +208,44 @@ class SoftWeights(_Record):
     preference: Number = Field(default=1.0, ge=0)
     fairness: Number = Field(default=1.0, ge=0)
     stability: Number = Field(default=2.0, ge=0)
+    target: Number = Field(
+        default=1.0,
+        ge=0,
+        description="How much an hour already served (beyond the volunteer's target, or short "
+        "of it) counts in the fairness term against an hour of this plan; 0 ignores "
+        "`served_hours` and `target_hours`.",
+    )
+
+
+class Quota(_Record):
+    """A group's share of the plan's assignments (or hours): at least `min_share` or at most
+    `max_share`. Hard quotas are rules every plan keeps; soft ones cost `weight` per assignment
+    (or hour) short of them in the soft score."""
+
+    group: StrictStr = Field(min_length=1, max_length=200, description="A volunteers' `group`.")
+    min_share: Number | None = Field(default=None, ge=0, le=1)
+    max_share: Number | None = Field(default=None, ge=0, le=1)
+    of: Literal["assignments", "hours"] = "assignments"
+    hard: StrictBool = True
+    weight: Number = Field(
+        default=1.0,
+        ge=0,
+        description="Soft quotas: soft-score cost of each assignment (or hour) short of it.",
+    )
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Quota:
+        if (self.min_share is None) == (self.max_share is None):
+            raise ValueError("give exactly one of min_share and max_share")
+        return self
+
+    @property
+    def share(self) -> float:
+        return self.min_share if self.min_share is not None else float(self.max_share or 0.0)
+
+    @property
+    def minimum(self) -> bool:
+        return self.min_share is not None
 
 
 class Options(_Record):
@@ -197,6 +258,22 @@ class Options(_Record):
     seed: StrictInt = Field(default=0, ge=0)
     # Project additions (FORMAT.md allows added fields).
     soft_weights: SoftWeights = Field(default_factory=SoftWeights)
+    quotas: tuple[Quota, ...] = Field(
+        default=(), description="Shares of the plan for groups of volunteers (`group`)."
+    )
+    max_changes: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        description="At most this many changes against `previous`: previous pairs dropped plus "
+        "pairs added (pinned ones aside); absent = no limit.",
+    )
+    change_cost_km: Number = Field(
+        default=0.0,
+        ge=0,
+        le=10_000,
+        description="Each change against `previous` costs this many kilometres in the travel "
+        "tier, so that no one is moved to save less travel than that (a repair sets it).",
+    )
 
 
 class Instance(_Record):
@@ -235,6 +312,8 @@ ReasonCode = Literal[
     "hours_cap",
     "assignment_cap",
     "below_min_volunteers",
+    "quota",
+    "max_changes",
     "mandatory_unstaffable",
     "not_chosen",
     "time_limit",
@@ -262,10 +341,29 @@ class Objective(_Output):
     preference: float = 0.0
     fairness_penalty: float = 0.0
     stability: int = Field(default=0, description="Previous pairs kept.")
+    changes: int = Field(
+        default=0, description="Previous pairs dropped plus pairs added (pinned ones aside)."
+    )
+    quota_shortfall: float = Field(
+        default=0.0, description="Soft quotas: weighted assignments (or hours) short of them."
+    )
 
 
 class Bound(_Output):
     coverage: int | None = Field(default=None, description="Proven upper bound on coverage.")
+
+
+class QuotaOutcome(_Output):
+    """A quota and the share the plan gives its group."""
+
+    group: str
+    of: Literal["assignments", "hours"]
+    min_share: float | None = None
+    max_share: float | None = None
+    hard: bool
+    share: float = Field(description="The group's share of the plan (0 when the plan is empty).")
+    amount: float = Field(description="The group's assignments (or hours) in the plan.")
+    met: bool
 
 
 class Plan(_Output):
@@ -280,4 +378,7 @@ class Plan(_Output):
     stats: dict[str, float | int | str | bool] = Field(default_factory=dict)
     warnings: tuple[str, ...] = Field(
         default=(), description="Input that was ignored, e.g. previous pairs naming unknown ids."
+    )
+    quotas: tuple[QuotaOutcome, ...] = Field(
+        default=(), description="Each quota of the instance, and whether the plan meets it."
     )

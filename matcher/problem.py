@@ -10,6 +10,16 @@ volunteer, its pairs on the requests of one set form a group of which at most on
 Stored per request set rather than per volunteer because the conflict depends only on the
 requests: a few hundred sets describe what would be millions of per-volunteer groups.
 
+Two kinds of rows span the whole problem rather than one volunteer or request (`global_rows`):
+- quotas: a group of volunteers holds at least (or at most) a share of the chosen pairs, counted
+  one each or by load; `base + sum_p amount[p] * (in_group[p] - share) x[p]` is >= 0 for a
+  minimum and <= 0 for a maximum (linear, since the share is of the plan's own total). Hard
+  quotas are rules; soft ones cost `quota_weight` per unit short in tier 3.
+- a change budget: `changes = base + (previous pairs not chosen) + (chosen pairs neither previous
+  nor pinned) <= max_changes`.
+`quota_base` and `changes_base` carry what pairs outside the problem contribute (zero for a
+compiled instance; a sub-problem of held pairs, as in the large-neighbourhood search, has some).
+
 Nothing here knows about people, places or clocks: the Generalized Assignment Problem is the same
 form with agents as volunteers, jobs as mandatory requests and no conflict sets.
 """
@@ -23,7 +33,7 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["UNLIMITED", "IntArray", "ProblemData", "ProblemError"]
+__all__ = ["QUOTA_TOLERANCE", "UNLIMITED", "IntArray", "ProblemData", "ProblemError"]
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
@@ -31,6 +41,10 @@ FloatArray = NDArray[np.float64]
 
 # Capacity meaning "no cap"; large enough never to bind, small enough to sum without overflow.
 UNLIMITED = np.int64(2**50)
+# A quota row's slack below which it counts as met: shares are decimal fractions, so that
+# `count - share * total` of an integral plan is off by float rounding only (1e-16 relative),
+# or by at least 1 / the share's denominator.
+QUOTA_TOLERANCE = 1e-6
 
 
 class ProblemError(ValueError):
@@ -71,6 +85,27 @@ class ProblemData:
     # Tier-3 fairness: sum over volunteers and k of fairness_slopes[k] * max(0, load - breakpoint[k]).
     fairness_breakpoints: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     fairness_slopes: FloatArray = field(default_factory=lambda: np.zeros(0))
+    # Per volunteer, load already counted before this problem (hours served in the target
+    # period, net of the target): the penalty is F(offset + load) - F(offset).
+    volunteer_fairness_offset: FloatArray = field(default_factory=lambda: np.zeros(0))
+    # Group of each volunteer (-1: none), for quotas.
+    volunteer_group: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # Quotas, one entry each: group, share, minimum (else maximum), of loads (else of pairs),
+    # hard, soft weight per unit short, and the constant from pairs outside the problem.
+    quota_group: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    quota_share: FloatArray = field(default_factory=lambda: np.zeros(0))
+    quota_minimum: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    quota_by_load: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    quota_hard: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    quota_weight: FloatArray = field(default_factory=lambda: np.zeros(0))
+    quota_base: FloatArray = field(default_factory=lambda: np.zeros(0))
+    # The change budget against the previous plan (UNLIMITED: none), and changes outside.
+    pair_previous: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    max_changes: int = int(UNLIMITED)
+    changes_base: int = 0
+    # Changes against the previous plan are priced (in `pair_cost`): a first plan then starts
+    # from the previous pairs, the cheap ones to keep.
+    keep_previous: bool = False
 
     def __post_init__(self) -> None:
         num_pairs = len(self.pair_volunteer)
@@ -80,10 +115,17 @@ class ProblemData:
             "request_order": np.arange(self.num_requests, dtype=np.int64),
             "request_dropped": np.zeros(self.num_requests, dtype=np.int64),
             "request_dropped_cost": np.zeros(self.num_requests, dtype=np.int64),
+            "volunteer_fairness_offset": np.zeros(self.num_volunteers),
+            "volunteer_group": np.full(self.num_volunteers, -1, dtype=np.int64),
+            "pair_previous": np.zeros(num_pairs, dtype=bool),
         }
+        num_quotas = len(self.quota_group)
+        if len(self.quota_base) == 0 and num_quotas:
+            object.__setattr__(self, "quota_base", np.zeros(num_quotas))
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in defaults and len(value) == 0 and num_pairs + self.num_requests > 0:
+            sized = num_pairs + self.num_requests + self.num_volunteers > 0
+            if f.name in defaults and len(value) == 0 and sized:
                 value = defaults[f.name]
             if isinstance(value, np.ndarray):
                 value = np.array(value, copy=True)
@@ -116,11 +158,70 @@ class ProblemData:
         indptr = np.searchsorted(self.conflict_requests[order], np.arange(self.num_requests + 1))
         return indptr.astype(np.int64), owner[order]
 
+    @property
+    def has_global_rows(self) -> bool:
+        """Whether rows span the whole problem (quotas, a change budget): its parts are then
+        no longer independent."""
+        return len(self.quota_group) > 0 or self.limits_changes
+
+    @property
+    def has_soft_terms(self) -> bool:
+        """Whether plans can differ in the soft score (tier 3): bonuses, fairness steps or soft
+        quotas; without them every plan ties there."""
+        return (
+            bool(self.pair_bonus.any())
+            or bool(self.fairness_slopes.any())
+            or bool((~self.quota_hard).any())
+        )
+
+    @property
+    def limits_changes(self) -> bool:
+        return bool(self.max_changes < UNLIMITED)
+
+    def quota_amounts(self) -> FloatArray:
+        """Per quota and pair, what the pair adds to the group's amount less the share of the
+        total: `amount * (in_group - share)` (amount 1, or the pair's load): a row of
+        (quotas x pairs)."""
+        in_group = self.volunteer_group[self.pair_volunteer][None, :] == self.quota_group[:, None]
+        amount = np.where(self.quota_by_load[:, None], self.pair_load[None, :].astype(float), 1.0)
+        return np.asarray(amount * (in_group - self.quota_share[:, None]), dtype=np.float64)
+
+    def quota_slack(self, selected: BoolArray) -> FloatArray:
+        """Per quota, how far a selection is inside it (negative: how far it falls short),
+        in pairs or load."""
+        if not len(self.quota_group):
+            return np.zeros(0)
+        value = self.quota_base + self.quota_amounts()[:, selected].sum(axis=1)
+        return np.asarray(np.where(self.quota_minimum, value, -value), dtype=np.float64)
+
+    def quota_scale(self, selected: BoolArray) -> FloatArray:
+        """Per quota, the plan's total amount (pairs or load): the tolerance's scale."""
+        load = float(self.pair_load[selected].sum())
+        return np.where(self.quota_by_load, load, float(selected.sum())) + 1.0
+
+    def broken_quotas(self, selected: BoolArray) -> BoolArray:
+        """Which quotas a selection does not meet (hard or soft)."""
+        tolerance = QUOTA_TOLERANCE * self.quota_scale(selected)
+        return np.asarray(self.quota_slack(selected) < -tolerance, dtype=bool)
+
+    def change_coefficients(self) -> FloatArray:
+        """Per pair, what choosing it does to the change count: -1 for a previous pair (kept),
+        +1 for a pair neither previous nor pinned (added), 0 for a pinned one."""
+        return np.where(self.pair_previous, -1.0, np.where(self.pair_pinned, 0.0, 1.0))
+
+    def changes(self, selected: BoolArray) -> int:
+        """Changes of a selection against the previous plan: previous pairs dropped plus pairs
+        added that are neither previous nor pinned (and those outside the problem)."""
+        dropped = int((self.pair_previous & ~selected).sum())
+        added = int((selected & ~self.pair_previous & ~self.pair_pinned).sum())
+        return self.changes_base + dropped + added
+
     def violations(self, selected: BoolArray) -> tuple[int, int]:
         """How many hard rules a selection breaks, as (structural, staffing). Structural: a
         volunteer over a cap, pairs of one volunteer in one conflict set beyond the first, a
-        request over its maximum. Staffing: a request staffed below its minimum, a mandatory
-        request short, a pinned pair left out (what an infeasible plan may have to break)."""
+        request over its maximum, a hard quota not met, changes beyond the budget. Staffing: a
+        request staffed below its minimum, a mandatory request short, a pinned pair left out
+        (what an infeasible plan may have to break)."""
         pv, pr = self.pair_volunteer[selected], self.pair_request[selected]
         load = np.bincount(pv, weights=self.pair_load[selected], minlength=self.num_volunteers)
         count = np.bincount(pv, minlength=self.num_volunteers)
@@ -137,6 +238,10 @@ class ProblemData:
             keys = np.repeat(pv, n) * max(self.num_conflict_sets, 1) + sets
             _, per_key = np.unique(keys, return_counts=True)
             structural += int((per_key - 1).sum())
+        if len(self.quota_group):
+            structural += int((self.broken_quotas(selected) & self.quota_hard).sum())
+        if self.limits_changes:
+            structural += int(self.changes(selected) > self.max_changes)
         staffing = int(((filled > 0) & below).sum() + (self.request_mandatory & below).sum())
         staffing += int((self.pair_pinned & ~selected).sum())
         return structural, staffing
@@ -186,6 +291,22 @@ class ProblemData:
             raise ProblemError("conflict_requests out of range")
         if len(self.fairness_breakpoints) != len(self.fairness_slopes):
             raise ProblemError("fairness_breakpoints and fairness_slopes differ in length")
+        for name, size in [
+            ("volunteer_fairness_offset", nv), ("volunteer_group", nv), ("pair_previous", npairs),
+        ]:  # fmt: skip
+            if len(getattr(self, name)) != size:
+                raise ProblemError(f"{name} has length {len(getattr(self, name))}, expected {size}")
+        nq = len(self.quota_group)
+        for name in ("quota_share", "quota_minimum", "quota_by_load", "quota_hard",
+                     "quota_weight", "quota_base"):  # fmt: skip
+            if len(getattr(self, name)) != nq:
+                raise ProblemError(f"{name} has length {len(getattr(self, name))}, expected {nq}")
+        if nq and (np.any(self.quota_share < 0) or np.any(self.quota_share > 1)):
+            raise ProblemError("quota_share must lie in [0, 1]")
+        if nq and np.any(self.quota_weight < 0):
+            raise ProblemError("quota_weight must be >= 0")
+        if self.max_changes < 0:
+            raise ProblemError("max_changes must be >= 0")
 
     # ------------------------------------------------------------------------------------
     # Construction helpers

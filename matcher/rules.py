@@ -7,13 +7,13 @@ tested against them. Times are compared as offset-aware instants, so offsets nev
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from geopy.distance import great_circle
 
-from .model import Commitment, Interval, Request, Volunteer
+from .model import Commitment, Instance, Interval, Pair, Quota, Request, Volunteer
 
 # Numerical slack for comparisons of derived floats (km, seconds); inputs are not rounded.
 KM_TOLERANCE = 1e-9
@@ -32,7 +32,13 @@ RULE_NAMES: dict[int, str] = {
     10: "mandatory request staffed",
     11: "pinned pair kept",
     12: "excluded pair avoided",  # project addition: Instance.excluded
+    13: "hard quota of a group",  # project addition: options.quotas
+    14: "max_changes against previous",  # project addition: options.max_changes
 }
+
+# A quota's slack, relative to the plan's total, below which it counts as met (float rounding
+# of decimal shares; see `matcher.problem.QUOTA_TOLERANCE`).
+QUOTA_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,3 +208,98 @@ def headcount_violations(r: Request, n: int) -> list[Violation]:
     if r.mandatory and n < r.min_volunteers:
         out.append(Violation(10, f"mandatory {r.id} has {n} volunteers, needs {r.min_volunteers}"))
     return out
+
+
+def quota_amounts(
+    quota: Quota,
+    volunteers: Sequence[Volunteer],
+    requests: Sequence[Request],
+) -> tuple[float, float]:
+    """A quota's group amount and the plan's total, for assignments given as parallel
+    sequences of volunteers and requests: counted one each, or in hours."""
+    group = total = 0.0
+    for v, r in zip(volunteers, requests, strict=True):
+        amount = r.duration_hours if quota.of == "hours" else 1.0
+        total += amount
+        group += amount if v.group == quota.group else 0.0
+    return group, total
+
+
+def quota_met(quota: Quota, group: float, total: float) -> bool:
+    """Whether a group amount out of a total meets the quota (within float rounding)."""
+    tolerance = QUOTA_TOLERANCE * (total + 1.0)
+    if quota.min_share is not None:
+        return group >= quota.min_share * total - tolerance
+    return group <= (quota.max_share or 0.0) * total + tolerance
+
+
+def quota_violations(
+    instance: Instance, volunteers: Sequence[Volunteer], requests: Sequence[Request]
+) -> list[Violation]:
+    """Rule 13: each hard quota of `options.quotas` on the plan's assignments (parallel
+    sequences of volunteers and requests)."""
+    out: list[Violation] = []
+    for i, quota in enumerate(instance.options.quotas):
+        if not quota.hard:
+            continue
+        group, total = quota_amounts(quota, volunteers, requests)
+        if quota_met(quota, group, total):
+            continue
+        bound = "at least" if quota.min_share is not None else "at most"
+        unit = "h" if quota.of == "hours" else " assignment(s)"
+        out.append(
+            Violation(
+                13,
+                f"options.quotas[{i}]: group {quota.group} has {group:g}{unit} of {total:g}, "
+                f"needs {bound} {quota.share:.4g} of the {quota.of}",
+            )
+        )
+    return out
+
+
+def keepable(instance: Instance, v: Volunteer, r: Request) -> bool:
+    """Whether some plan could hold the previous pair (v, r) on its own: rules 1-5, not
+    excluded, and rules 6-7 with the volunteer's commitments. Only such pairs count as
+    changes when dropped."""
+    if pair_violations(v, r):
+        return False
+    if any(p.volunteer_id == v.id and p.request_id == r.id for p in instance.excluded):
+        return False
+    return not schedule_violations(v, [r], instance.options.travel_speed_kmh)
+
+
+def change_count(instance: Instance, planned: set[tuple[str, str]]) -> int:
+    """Changes of a plan (its (volunteer id, request id) pairs) against `previous`: previous
+    pairs it drops that some plan could keep, plus pairs it adds that are neither previous nor
+    pinned. Pairs naming unknown ids are ignored."""
+    volunteers = {v.id: v for v in instance.volunteers}
+    requests = {r.id: r for r in instance.requests}
+    previous = _known(instance.previous, volunteers, requests)
+    pinned = _known(instance.pinned, volunteers, requests)
+    dropped = sum(
+        1
+        for vid, rid in previous - planned
+        if keepable(instance, volunteers[vid], requests[rid])
+    )
+    return dropped + len(planned - previous - pinned)
+
+
+def change_violations(instance: Instance, planned: set[tuple[str, str]]) -> list[Violation]:
+    """Rule 14: at most `options.max_changes` changes against `previous`."""
+    limit = instance.options.max_changes
+    if limit is None:
+        return []
+    changes = change_count(instance, planned)
+    if changes <= limit:
+        return []
+    return [Violation(14, f"the plan makes {changes} changes, max_changes is {limit}")]
+
+
+def _known(
+    pairs: Iterable[Pair], volunteers: Mapping[str, Volunteer], requests: Mapping[str, Request]
+) -> set[tuple[str, str]]:
+    return {
+        (p.volunteer_id, p.request_id)
+        for p in pairs
+        if p.volunteer_id in volunteers and p.request_id in requests
+    }

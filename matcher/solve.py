@@ -18,8 +18,9 @@ from .compile import Compiled, compile_instance
 from .engines import ENGINES
 from .engines.base import Control, EngineResult, SolveParams, Status
 from .explain import explain
-from .model import Assignment, Bound, Instance, Objective, Plan
-from .objective import fairness_penalty
+from .model import Assignment, Bound, Instance, Objective, Plan, QuotaOutcome
+from .objective import fairness_penalty, quota_shortfall
+from .problem import BoolArray
 from .validate import instance_warnings, parse_instance
 
 __all__ = ["DEFAULT_TIME_LIMIT_S", "EngineName", "build_plan", "solve"]
@@ -126,7 +127,23 @@ def build_plan(
         preference=round(float(compiled.pair_preference[selected].sum()), 6),
         fairness_penalty=round(fairness_penalty(data, selected), 6),
         stability=int(compiled.pair_previous[selected].sum()),
+        # Counted where changes matter: against a previous plan, under a budget or a price
+        # (a repair whose held proposals were all declined has no previous pairs left).
+        changes=(
+            data.changes(selected)
+            if compiled.instance.previous
+            or data.limits_changes
+            or compiled.instance.options.change_cost_km > 0
+            else 0
+        ),
+        quota_shortfall=round(quota_shortfall(data, selected), 6),
     )
+    status = result.status
+    warnings = list(instance_warnings(compiled.instance))
+    broken = _broken_global_rows(compiled, selected)
+    if broken:  # no plan was found that keeps them: say so rather than call it feasible
+        status = Status.INFEASIBLE
+        warnings.extend(broken)
     bound = result.coverage_bound
     stats: dict[str, float | int | str | bool] = {
         **result.stats,
@@ -139,9 +156,13 @@ def build_plan(
     }
     if bound is not None and bound > 0:
         stats["gap"] = round((bound - coverage) / bound, 6)
+    if compiled.instance.options.change_cost_km > 0:
+        # The engine's tier-2 bound is on travel plus the price of changes, not on travel.
+        stats.pop("travel_bound_km", None)
     return Plan(
-        warnings=tuple(instance_warnings(compiled.instance)),
-        status=result.status.value,
+        warnings=tuple(warnings),
+        quotas=_quota_outcomes(compiled, selected),
+        status=status.value,
         assignments=assignments,
         unfilled=why.unfilled,
         at_fault=why.at_fault,
@@ -149,3 +170,53 @@ def build_plan(
         bound=Bound(coverage=bound),
         stats=stats,
     )
+
+
+def _quota_outcomes(compiled: Compiled, selected: BoolArray) -> tuple[QuotaOutcome, ...]:
+    """Each quota with the share the plan gives its group, in pairs or hours."""
+    data = compiled.data
+    if not len(data.quota_group):
+        return ()
+    members = data.volunteer_group[data.pair_volunteer] == data.quota_group[:, None]
+    hours = data.pair_load * compiled.tables.load_unit / 3_600_000_000
+    broken = data.broken_quotas(selected)
+    out = []
+    for q, quota in enumerate(compiled.instance.options.quotas):
+        amount = hours if quota.of == "hours" else np.ones(data.num_pairs)
+        total = float(amount[selected].sum())
+        group = float(amount[selected & members[q]].sum())
+        out.append(
+            QuotaOutcome(
+                group=quota.group,
+                of=quota.of,
+                min_share=quota.min_share,
+                max_share=quota.max_share,
+                hard=quota.hard,
+                share=round(group / total, 6) if total else 0.0,
+                amount=round(group, 6),
+                met=not bool(broken[q]),
+            )
+        )
+    return tuple(out)
+
+
+def _broken_global_rows(compiled: Compiled, selected: BoolArray) -> list[str]:
+    """Sentences for the hard quotas and change budget a selection breaks (an engine returns
+    such a plan only when it found none that keeps them)."""
+    data = compiled.data
+    out = []
+    broken = data.broken_quotas(selected) & data.quota_hard
+    for q in np.flatnonzero(broken).tolist():
+        quota = compiled.instance.options.quotas[q]
+        bound = "at least" if quota.min_share is not None else "at most"
+        out.append(
+            f"options.quotas[{q}]: no plan was found that gives group {quota.group} {bound} "
+            f"{quota.share:.4g} of the {quota.of} (rule 13)"
+        )
+    if data.limits_changes and data.changes(selected) > data.max_changes:
+        out.append(
+            f"options.max_changes: no plan was found within {data.max_changes} changes; this "
+            f"one makes {data.changes(selected)} (the previous plan cannot stay valid with "
+            "fewer: raise max_changes) (rule 14)"
+        )
+    return out

@@ -3,8 +3,8 @@
 `parse_instance` turns JSON text (or already-decoded data) into an `Instance`, or raises
 `InstanceError` listing every problem found, each naming the record (by position and id) and the
 field. Field rules come from the pydantic models; rules across records are checked here:
-unique ids, known ids in `pinned`/`previous`/`excluded`, and pinned pairs that break a hard rule
-or are excluded.
+unique ids, known ids in `pinned`/`previous`/`excluded`, pinned pairs that break a hard rule
+or are excluded, and quotas that contradict each other.
 """
 
 from __future__ import annotations
@@ -95,10 +95,48 @@ def check_instance(instance: Instance) -> None:
         if (pair.volunteer_id, pair.request_id) in excluded:
             record = f"{pair.volunteer_id} -> {pair.request_id}"
             problems.append(Problem(f"pinned[{i}]", record, "the pair is also excluded"))
+    problems.extend(_quota_problems(instance))
     if not problems:
         problems.extend(_pinned_rule_problems(instance, volunteers, requests))
     if problems:
         raise InstanceError(problems)
+
+
+def _quota_problems(instance: Instance) -> list[Problem]:
+    """Hard quotas no plan with assignments can meet: a group's minimum above its maximum, and
+    minimum shares (of one kind) adding up to more than the whole plan."""
+    problems: list[Problem] = []
+    quotas = instance.options.quotas
+    hard = [(i, q) for i, q in enumerate(quotas) if q.hard]
+    for i, low in hard:
+        for j, high in hard:
+            if (
+                low.min_share is not None
+                and high.max_share is not None
+                and (low.group, low.of) == (high.group, high.of)
+                and low.min_share > high.max_share
+            ):
+                problems.append(
+                    Problem(
+                        f"options.quotas[{i}].min_share",
+                        f"group {low.group}",
+                        f"min_share {low.min_share:g} exceeds options.quotas[{j}].max_share "
+                        f"{high.max_share:g} of the same group",
+                    )
+                )
+    for of in ("assignments", "hours"):
+        minima = [(i, q) for i, q in hard if q.of == of and q.min_share is not None]
+        total = sum(q.min_share or 0.0 for _, q in minima)
+        if total > 1 + 1e-9:
+            problems.append(
+                Problem(
+                    f"options.quotas[{minima[-1][0]}].min_share",
+                    f"group {minima[-1][1].group}",
+                    f"hard minimum shares of the {of} add up to {total:g}, more than the whole "
+                    "plan (only a plan without assignments could meet them)",
+                )
+            )
+    return problems
 
 
 def instance_warnings(instance: Instance) -> list[str]:
@@ -118,6 +156,15 @@ def instance_warnings(instance: Instance) -> list[str]:
             elif (pair.volunteer_id, pair.request_id) in seen:
                 out.append(f"{label}: repeated, counted once")
             seen.add((pair.volunteer_id, pair.request_id))
+    groups = {v.group for v in instance.volunteers}
+    for i, quota in enumerate(instance.options.quotas):
+        if quota.group not in groups:
+            meets = (
+                "only plans without assignments meet it"
+                if quota.hard and quota.min_share
+                else "it holds for every plan"
+            )
+            out.append(f"options.quotas[{i}]: no volunteer is in group {quota.group}; {meets}")
     return out
 
 
@@ -178,6 +225,8 @@ def _problem_from_pydantic(err: Mapping[str, Any], data: Any) -> Problem:
     record = None
     if len(loc) >= 2 and loc[0] in _LISTS and isinstance(loc[1], int):
         record = _record_label(data, str(loc[0]), loc[1])
+    elif loc[:2] == ("options", "quotas") and len(loc) >= 3 and isinstance(loc[2], int):
+        record = _quota_label(data, loc[2])
     message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
     if err.get("type") == "extra_forbidden":
         message = "unknown field"
@@ -196,6 +245,14 @@ def _record_label(data: Any, name: str, index: int) -> str | None:
     if name in ("pinned", "previous", "excluded"):
         return f"{item.get('volunteer_id')} -> {item.get('request_id')}"
     return f"id {item['id']}" if isinstance(item.get("id"), str) else None
+
+
+def _quota_label(data: Any, index: int) -> str | None:
+    try:
+        group = data["options"]["quotas"][index]["group"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return f"group {group}" if isinstance(group, str) else None
 
 
 def _path(loc: Sequence[Any]) -> str:

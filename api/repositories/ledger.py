@@ -86,6 +86,16 @@ def entries_of(
     return session.scalars(query.order_by(HourEntry.id)).all()
 
 
+def hours_between(session: Session, start: datetime, end: datetime) -> dict[int, float]:
+    """Per volunteer with entries served in [start, end): their hours."""
+    rows = session.execute(
+        select(HourEntry.volunteer_id, func.sum(HourEntry.hours))
+        .where(HourEntry.served_at >= start, HourEntry.served_at < end)
+        .group_by(HourEntry.volunteer_id)
+    ).all()
+    return {int(v): float(h or 0.0) for v, h in rows}
+
+
 def served(
     session: Session,
     volunteer_id: int,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,9 +32,20 @@ def list_organizations(session: Session, kind: str | None = None) -> Sequence[Or
     return session.scalars(query).all()
 
 
-def existing_organization_ids(session: Session, ids: Sequence[int], kind: str) -> set[int]:
-    query = select(Organization.id).where(Organization.id.in_(ids), Organization.kind == kind)
+def existing_organization_ids(
+    session: Session, ids: Sequence[int], kinds: Sequence[str]
+) -> set[int]:
+    """Those of `ids` naming organizations of one of `kinds`."""
+    query = select(Organization.id).where(Organization.id.in_(ids), Organization.kind.in_(kinds))
     return set(session.scalars(query).all())
+
+
+def annual_targets(session: Session, ids: Collection[int]) -> dict[int, float]:
+    """The annual hours target of those of `ids` that set one."""
+    query = select(Organization.id, Organization.target_hours).where(
+        Organization.id.in_(list(ids)), Organization.target_hours.is_not(None)
+    )
+    return {int(i): float(h or 0.0) for i, h in session.execute(query).all()}
 
 
 def add_key(

@@ -302,6 +302,8 @@ def matching_data(
             Volunteer.max_hours,
             Volunteer.max_travel_km,
             Volunteer.max_assignments,
+            Volunteer.university_id,
+            Volunteer.target_hours,
         )
         .where(wanted)
         .order_by(Volunteer.id)

@@ -103,16 +103,18 @@ def get_settings(org_id: PathId, caller: CallerDep, session: SessionDep) -> Orga
 
 @router.patch(
     "/{org_id}/settings",
-    summary="Change settings (contact, standby, automatic repair, no-shows, self-service)",
+    summary="Change settings (contact, standby, repairs, no-shows, quotas, self-service)",
 )
 def update_settings(
     org_id: PathId, body: SettingsPatch, caller: CallerDep, session: SessionDep
 ) -> OrganizationSettings:
     """Centers set their contact for volunteers, standby per request, automatic promotion of
-    standby and automatic repair runs, and the check-in window after which a confirmed
-    assignment is a no-show; roster owners (universities, law firms, communities) whether
-    their volunteers may change their weekly availability through their link. A setting of
-    another kind of organization is a 422. Every change is audited."""
+    standby and automatic repair runs, the changes a repair may make, the check-in window after
+    which a confirmed assignment is a no-show, partner roster owners' quotas and whether runs
+    prefer volunteers behind their annual target; roster owners (universities, law firms,
+    communities) whether their volunteers may change their weekly availability through their
+    link. A setting of another kind of organization is a 422, and so is a quota naming an
+    organization that registers no volunteers. Every change is audited."""
     org = service.visible_organization(session, caller, org_id)
     return service.update_settings(session, caller, org, body)
 

@@ -13,6 +13,7 @@ from matcher.model import AtFault, Objective
 RunStatusName = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 EngineName = Literal["optimal", "greedy"]
 MAX_WINDOW_DAYS = 31
+MAX_REPAIR_CHANGES = 10_000
 
 
 class Window(StrictModel):
@@ -51,10 +52,21 @@ class RunIn(SolveSettings):
 
 class RepairIn(SolveSettings):
     """A repair run re-solves a published run's window: confirmed assignments are pinned,
-    proposed ones are kept where possible (passed as previous), declined pairs are excluded."""
+    proposed ones are kept unless moving them is needed (passed as previous), declined pairs
+    are excluded, and at most `max_changes` assignments change."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"engine": "optimal", "time_limit_s": 10}]}
+        json_schema_extra={
+            "examples": [{"engine": "optimal", "time_limit_s": 10, "max_changes": 3}]
+        }
+    )
+    max_changes: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_REPAIR_CHANGES,
+        description="At most this many changes to the assignments held (proposed ones dropped "
+        "plus new ones); default the center's `repair_max_changes` (3 unless set). The run "
+        "reports what more changes would buy.",
     )
 
 
@@ -65,10 +77,31 @@ class Progress(BaseModel):
     bound: int | None
 
 
+class MoreChanges(BaseModel):
+    """What a repair without a change budget would do: measured by a solve of the same instance
+    without `max_changes` (each change still priced), in the repair's time."""
+
+    changes: int = Field(description="Changes that plan makes.")
+    coverage_gain: int = Field(description="Its coverage less the repair plan's.")
+    filled_gain: int = Field(description="Places it fills beyond the repair plan's.")
+    travel_km_change: float = Field(description="Its travel less the repair plan's (km).")
+    proven: bool = Field(
+        description="Whether its coverage is proven optimal: no number of changes buys more."
+    )
+
+
 class Changes(BaseModel):
     kept: int = Field(description="Assignments held before and kept by the plan.")
     added: int = Field(description="Pairs the plan adds.")
     removed: int = Field(description="Held assignments the plan drops (proposed ones only).")
+    max_changes: int | None = Field(
+        default=None, description="A repair's change budget (absent for a match run)."
+    )
+    more: MoreChanges | None = Field(
+        default=None,
+        description="A repair: what a plan without the change budget would make and buy "
+        "(absent when the solve had no time left for it).",
+    )
 
     @property
     def changed(self) -> int:
@@ -83,6 +116,7 @@ class RunOut(BaseModel):
     engine: EngineName
     time_limit_s: float
     seed: int
+    max_changes: int | None = Field(description="A repair's change budget.")
     window: Window
     center_ids: list[int]
     progress: Progress
@@ -111,6 +145,20 @@ class UnfilledRequest(BaseModel):
     reasons: list[str]
 
 
+class QuotaShare(BaseModel):
+    """A partner's quota (the center's setting when the run was solved) and the share the plan
+    gives the partner's volunteers."""
+
+    organization_id: int
+    of: Literal["assignments", "hours"]
+    min_share: float | None
+    max_share: float | None
+    hard: bool
+    share: float = Field(description="The partner's share of the plan (0 for an empty plan).")
+    amount: float = Field(description="The partner's assignments (or hours) in the plan.")
+    met: bool
+
+
 class PlanOut(BaseModel):
     """The plan of a run: ids only, no personal data."""
 
@@ -122,6 +170,7 @@ class PlanOut(BaseModel):
     objective: Objective
     bound: int | None
     changes: Changes | None
+    quotas: list[QuotaShare] = Field(description="The center's quotas and what the plan gives.")
     stats: dict[str, float | int | str | bool]
 
 

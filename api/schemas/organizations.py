@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas.common import StrictModel
 
@@ -87,6 +87,35 @@ class OrganizationCreated(BaseModel):
     api_key: NewKey
 
 
+class QuotaSetting(StrictModel):
+    """A partner organization's share of the center's runs (the matcher's `options.quotas`,
+    its volunteers' `group` being their organization)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"organization_id": 12, "min_share": 0.03}]}
+    )
+    organization_id: int = Field(
+        ge=1, le=2**31 - 1, description="A roster owner (university) whose volunteers it counts."
+    )
+    min_share: float | None = Field(default=None, ge=0, le=1, description="At least this share.")
+    max_share: float | None = Field(default=None, ge=0, le=1, description="At most this share.")
+    of: Literal["assignments", "hours"] = Field(
+        default="assignments", description="Share of the plan's assignments, or of its hours."
+    )
+    hard: bool = Field(
+        default=True,
+        description="Hard: every plan keeps it (a run says when none can). Soft: each "
+        "assignment or hour short of it costs `weight` in the plan's soft score.",
+    )
+    weight: float = Field(default=1.0, ge=0, le=1000)
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Self:
+        if (self.min_share is None) == (self.max_share is None):
+            raise ValueError("give exactly one of min_share and max_share")
+        return self
+
+
 class OrganizationSettings(BaseModel):
     """What an organization decides for itself. Center settings apply to centers, roster-owner
     settings to universities, law firms and communities; the contact is shown to volunteers (a
@@ -128,10 +157,36 @@ class OrganizationSettings(BaseModel):
         description="University, law firm or community: its volunteers may replace their weekly "
         "availability through their link.",
     )
+    quotas: list[QuotaSetting] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Center: partner organizations' minimum or maximum shares of its runs' "
+        "assignments or hours (each partner university at least 3 %, a firm at most 30 %).",
+    )
+    prefer_behind_target: bool = Field(
+        default=False,
+        description="Center: its runs prefer volunteers with fewer hours served this year (the "
+        "fairness term counts them; see docs/format.md, annual targets).",
+    )
+    repair_max_changes: int = Field(
+        default=3,
+        ge=0,
+        le=10_000,
+        description="Center: changes a repair run may make to the published plan (previous "
+        "assignments dropped plus new ones) unless the repair asks for another number.",
+    )
 
 
 CENTER_SETTINGS = frozenset(
-    {"standby_per_request", "auto_promote_standby", "auto_repair", "no_show_after_min"}
+    {
+        "standby_per_request",
+        "auto_promote_standby",
+        "auto_repair",
+        "no_show_after_min",
+        "quotas",
+        "prefer_behind_target",
+        "repair_max_changes",
+    }
 )
 ROSTER_OWNER_SETTINGS = frozenset({"volunteers_edit_availability"})
 
@@ -151,3 +206,8 @@ class SettingsPatch(StrictModel):
     auto_repair: bool | None = None
     no_show_after_min: int | None = Field(default=None, ge=1, le=1440)
     volunteers_edit_availability: bool | None = None
+    quotas: list[QuotaSetting] | None = Field(
+        default=None, max_length=100, description="Replaces the center's quotas ([] removes them)."
+    )
+    prefer_behind_target: bool | None = None
+    repair_max_changes: int | None = Field(default=None, ge=0, le=10_000)

@@ -8,6 +8,11 @@ one person across all centers. A slot served by a volunteer whose data were eras
 assignment: erasure declines the open ones) is no longer asked for, and its pair is left out:
 that person has no skills, place or time left to check it against. Ids are `v<volunteer id>`
 and `r<request id>`.
+
+The rules of the center that queued the run go into the options: its partners' quotas (each
+volunteer's `group` being the organization that registered them), hours already served this year
+against each volunteer's annual target where it prefers volunteers behind (the fairness term
+counts them), and a repair's change budget with a price per change.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -29,11 +35,19 @@ from api.models import (
     in_offset,
 )
 from api.repositories import assignments as assignment_repo
+from api.repositories import ledger as ledger_repo
+from api.repositories import organizations as org_repo
 from api.repositories import service_requests as request_repo
 from api.repositories import volunteers as volunteer_repo
+from api.schemas.organizations import OrganizationSettings, QuotaSetting
+from api.services.organizations import settings_of
 
 # Commitments this close to the window still matter: travel to and from them (rule 6).
 COMMITMENT_MARGIN = timedelta(days=1)
+# A repair prices each change to the published plan this many kilometres of travel, so that no
+# one is moved to save less (a volunteer told "no longer needed" to save a few kilometres is a
+# worse outcome than the kilometres); changes that staff more are never held back by it.
+REPAIR_CHANGE_COST_KM = 10.0
 
 
 def volunteer_key(volunteer_id: int) -> str:
@@ -91,6 +105,32 @@ def build_instance(
     )
     volunteers = _volunteers(rows, skills, windows, commitments)
     present = {row.id for row in rows}
+    options: dict[str, Any] = {"time_limit_s": run.time_limit_s, "seed": run.seed}
+    center = org_repo.get_organization(session, run.organization_id)
+    rules = settings_of(center) if center is not None else OrganizationSettings()
+    if rules.quotas:
+        options["quotas"] = [_quota(q) for q in rules.quotas]
+        for volunteer, row in zip(volunteers, rows, strict=True):
+            volunteer["group"] = group_key(row.university_id)
+    if rules.prefer_behind_target and center is not None:
+        year = in_offset(run.window_start, run.offset_min).astimezone(ZoneInfo(center.timezone))
+        served = ledger_repo.hours_between(
+            session, year.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0),
+            run.window_start,
+        )  # fmt: skip
+        # A person's own target, else their roster owner's.
+        owners = org_repo.annual_targets(session, {row.university_id for row in rows})
+        for volunteer, row in zip(volunteers, rows, strict=True):
+            if served.get(row.id):
+                volunteer["served_hours"] = round(served[row.id], 4)
+            target = row.target_hours
+            if target is None:
+                target = owners.get(row.university_id)
+            if target is not None:
+                volunteer["target_hours"] = target
+    if run.max_changes is not None:
+        options["max_changes"] = run.max_changes
+        options["change_cost_km"] = REPAIR_CHANGE_COST_KM
 
     def pairs(items: list[tuple[int, int]]) -> list[dict[str, str]]:
         return [
@@ -113,7 +153,20 @@ def build_instance(
             [(a.volunteer_id, a.request_id) for a in held if a.status == AssignmentStatus.PROPOSED]
         ),
         "excluded": pairs(sorted({(a.volunteer_id, a.request_id) for a in declined} - held_pairs)),
-        "options": {"time_limit_s": run.time_limit_s, "seed": run.seed},
+        "options": options,
+    }
+
+
+def group_key(organization_id: int) -> str:
+    """A volunteer's `group` in the matcher: the organization that registered them."""
+    return f"o{organization_id}"
+
+
+def _quota(quota: QuotaSetting) -> dict[str, Any]:
+    """A center's quota as the matcher's `options.quotas` entry."""
+    return {
+        "group": group_key(quota.organization_id),
+        **quota.model_dump(exclude={"organization_id"}, exclude_none=True),
     }
 
 

@@ -40,6 +40,7 @@ from api.schemas.match_runs import (
     Progress,
     PublishIn,
     PublishResult,
+    QuotaShare,
     RepairIn,
     RunIn,
     RunOut,
@@ -50,7 +51,7 @@ from api.schemas.match_runs import (
 )
 from api.services import events, instances, links, standby
 from api.services.audit import Actor, Change, record, record_one
-from api.services.organizations import Caller, settings_of
+from api.services.organizations import Caller, repair_max_changes, settings_of
 from api.services.service_requests import refresh_fill_status
 from api.settings import Settings
 from matcher import InstanceError, check_plan, parse_instance
@@ -145,6 +146,11 @@ def create_repair(
         settings,
         kind="repair",
         repair_of=original.id,
+        max_changes=(
+            body.max_changes
+            if body.max_changes is not None
+            else repair_max_changes(session, original.organization_id)
+        ),
         window_start=original.window_start,
         window_end=original.window_end,
         offset_min=original.offset_min,
@@ -195,6 +201,7 @@ def run_out(run: MatchRun) -> RunOut:
         engine=run.engine,
         time_limit_s=run.time_limit_s,
         seed=run.seed,
+        max_changes=run.max_changes,
         window=Window(
             start=in_offset(run.window_start, run.offset_min),
             end=in_offset(run.window_end, run.offset_min),
@@ -253,6 +260,13 @@ def plan_out(run: MatchRun) -> PlanOut:
         objective=plan.objective,
         bound=plan.bound.coverage,
         changes=Changes.model_validate(run.changes) if run.changes else None,
+        quotas=[
+            QuotaShare(
+                organization_id=instances.id_of(q.group),
+                **q.model_dump(exclude={"group"}),
+            )
+            for q in plan.quotas
+        ],
         stats=dict(plan.stats),
     )
 
@@ -368,7 +382,11 @@ def publish(
         )
         for v, r in new_pairs
     )
-    run.changes = count_changes(held_pairs, planned).model_dump()
+    counted = count_changes(held_pairs, planned)
+    if run.changes:  # the repair's budget and what more changes would have bought stay
+        solved = Changes.model_validate(run.changes)
+        counted = counted.model_copy(update={"max_changes": solved.max_changes, "more": solved.more})
+    run.changes = counted.model_dump()
     changes.append(
         Change(
             "match_run",

@@ -22,6 +22,7 @@ from api.schemas.organizations import (
     CENTER_SETTINGS,
     ROSTER_OWNER_SETTINGS,
     OrganizationSettings,
+    QuotaSetting,
     SettingsPatch,
 )
 from api.services.audit import Actor, Change, diff, record_one
@@ -196,10 +197,17 @@ def settings_of(org: Organization) -> OrganizationSettings:
     return OrganizationSettings.model_validate(org.settings or {})
 
 
+def repair_max_changes(session: Session, org_id: int) -> int:
+    """The change budget of an organization's repair runs unless one asks for another."""
+    org = repo.get_organization(session, org_id)
+    return (settings_of(org) if org is not None else OrganizationSettings()).repair_max_changes
+
+
 def update_settings(
     session: Session, caller: Caller, org: Organization, patch: SettingsPatch
 ) -> OrganizationSettings:
-    """Change the settings that apply to the organization's kind (422 naming any other)."""
+    """Change the settings that apply to the organization's kind (422 naming any other, or a
+    quota's organization that registers no volunteers)."""
     changes = patch.model_dump(exclude_unset=True)
     kind = OrgKind(org.kind)
     applies = (
@@ -227,8 +235,10 @@ def update_settings(
                 *(FieldError(loc=["body", n], msg="may not be null") for n in nulls),
             ],
         )
+    if patch.quotas:
+        _check_quota_partners(session, patch.quotas)
     current = settings_of(org)
-    merged = current.model_copy(update=changes)
+    merged = OrganizationSettings.model_validate({**current.model_dump(), **changes})
     before, after = diff(current.model_dump(mode="json"), merged.model_dump(mode="json"))
     org.settings = merged.model_dump(mode="json")
     if after:
@@ -238,3 +248,21 @@ def update_settings(
             Change("organization", org.id, "settings_changed", org.id, before=before, after=after),
         )
     return merged
+
+
+def _check_quota_partners(session: Session, quotas: list[QuotaSetting]) -> None:
+    """Each quota names a roster owner (its volunteers are the quota's group)."""
+    wanted = [q.organization_id for q in quotas]
+    owners = repo.existing_organization_ids(session, wanted, ROSTER_OWNERS)
+    unknown = [i for i, q in enumerate(quotas) if q.organization_id not in owners]
+    if unknown:
+        raise InvalidInput(
+            "a quota names an organization that registers no volunteers",
+            fields=[
+                FieldError(
+                    loc=["body", "quotas", i, "organization_id"],
+                    msg=f"no university {quotas[i].organization_id}",
+                )
+                for i in unknown
+            ],
+        )

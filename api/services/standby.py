@@ -42,7 +42,7 @@ from api.repositories import volunteers as volunteer_repo
 from api.schemas.match_runs import StandbyOut
 from api.services import events, instances, links
 from api.services.audit import Actor, Change, record, record_one
-from api.services.organizations import Caller, settings_of
+from api.services.organizations import Caller, repair_max_changes, settings_of
 from api.services.service_requests import refresh_fill_status, visible_request
 from api.settings import Settings
 from matcher import InstanceError, Plan, compile_instance, parse_instance
@@ -318,6 +318,7 @@ def queue_repair(session: Session, run_id: int, actor: Actor) -> MatchRun | None
             engine=original.engine,
             time_limit_s=original.time_limit_s,
             seed=original.seed,
+            max_changes=repair_max_changes(session, original.organization_id),
             window_start=original.window_start,
             window_end=original.window_end,
             offset_min=original.offset_min,

@@ -125,6 +125,7 @@ def gap_shape(data: ProblemData) -> GapShape | None:
         or data.pair_bonus.any()
         or len(data.fairness_breakpoints) > 0
         or data.request_dropped.any()
+        or data.has_global_rows
         or (data.volunteer_max_pairs < pairs_of).any()
     ):
         return None

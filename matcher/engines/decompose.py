@@ -1,6 +1,7 @@
 """Splitting a problem into independent parts: connected components of the graph whose nodes
 are volunteers and requests and whose edges are candidate pairs. No constraint crosses two
-components, so each is solved on its own and the results add up (plans, coverage, bounds)."""
+components, so each is solved on its own and the results add up (plans, coverage, bounds) —
+unless rows span the whole problem (quotas, a change budget): then it is one part."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from ..problem import IntArray, ProblemData
+from ..problem import BoolArray, IntArray, ProblemData
 
 __all__ = ["Part", "restrict", "split"]
 
@@ -25,10 +26,21 @@ class Part:
     requests: IntArray
 
 
-def restrict(data: ProblemData, pairs: IntArray) -> Part:
+def restrict(data: ProblemData, pairs: IntArray, held: BoolArray | None = None) -> Part:
     """The sub-problem on `pairs` (sorted indices), over the volunteers and requests they touch.
-    Pair order is kept, so sorted input keeps compiled pairs (volunteer, request)-sorted."""
+    Pair order is kept, so sorted input keeps compiled pairs (volunteer, request)-sorted.
+    `held`: the chosen pairs outside `pairs` (a selection over `data`'s pairs), which the rows
+    over every pair (quotas, the change budget) count as constants; none by default."""
     pairs = np.asarray(pairs, dtype=np.int64)
+    quota_base, changes_base = data.quota_base, data.changes_base
+    if held is not None and data.has_global_rows:
+        outside = np.ones(data.num_pairs, dtype=bool)
+        outside[pairs] = False
+        kept = held & outside
+        quota_base = quota_base + data.quota_amounts()[:, kept].sum(axis=1)
+        changes_base += data.changes(kept) - data.changes_base - int(
+            (data.pair_previous[pairs]).sum()
+        )
     vols, pv = np.unique(data.pair_volunteer[pairs], return_inverse=True)
     reqs, pr = np.unique(data.pair_request[pairs], return_inverse=True)
     # Conflict sets cut down to the requests kept; sets left with fewer than two are dropped.
@@ -64,6 +76,19 @@ def restrict(data: ProblemData, pairs: IntArray) -> Part:
         request_dropped_cost=data.request_dropped_cost[reqs],
         fairness_breakpoints=data.fairness_breakpoints,
         fairness_slopes=data.fairness_slopes,
+        volunteer_fairness_offset=data.volunteer_fairness_offset[vols],
+        volunteer_group=data.volunteer_group[vols],
+        quota_group=data.quota_group,
+        quota_share=data.quota_share,
+        quota_minimum=data.quota_minimum,
+        quota_by_load=data.quota_by_load,
+        quota_hard=data.quota_hard,
+        quota_weight=data.quota_weight,
+        quota_base=quota_base,
+        pair_previous=data.pair_previous[pairs],
+        max_changes=data.max_changes,
+        changes_base=changes_base,
+        keep_previous=data.keep_previous,
     )
     return Part(sub, pairs, vols.astype(np.int64), reqs.astype(np.int64))
 
@@ -74,6 +99,8 @@ def split(data: ProblemData, batch_pairs: int = 4000) -> list[Part]:
     components cost a few solver calls, not thousands."""
     if data.num_pairs == 0:
         return []
+    if data.has_global_rows:  # no part is independent of the others
+        return [restrict(data, np.arange(data.num_pairs, dtype=np.int64))]
     nv = data.num_volunteers
     n = nv + data.num_requests
     graph = sp.csr_matrix(

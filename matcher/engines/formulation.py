@@ -13,9 +13,16 @@ request that needs a switch (minimum above one, or mandatory): y[r] = 1 when r i
 - conflicts: for each volunteer and conflict set, sum of x over its pairs on the set's requests
   <= 1 (cliques of overlapping requests, so the LP relaxation is tight);
 - cuts over one volunteer's pairs (`cuts`), valid for every plan;
+- rows over every pair (`ProblemData.has_global_rows`): each hard quota,
+  `sum_p amount[p] * (in_group[p] - share) x[p] >= -base` (a minimum; `<=` a maximum: the share
+  of the plan's own total is linear), and the change budget,
+  `sum_{added} x - sum_{previous} x <= max_changes - base - #previous` (pairs left out of the
+  columns count as not chosen);
 - extra rows added by the caller (a tier held at its optimum).
 Objectives per tier: coverage (maximise), travel cost (minimise), soft score (maximise), where
-the soft score adds continuous excess-load variables for the convex fairness penalty.
+the soft score adds continuous excess-load variables for the convex fairness penalty (from each
+volunteer's offset: breakpoints already passed are linear per pair) and a shortfall variable
+per soft quota.
 """
 
 from __future__ import annotations
@@ -44,6 +51,8 @@ class RowKind(IntEnum):
     EXTRA = 6  # owner: -1
     LOAD_ROUNDED = 7  # owner: volunteer; row_param: the divisor d
     CUT = 8  # owner: the cut's index in its `CutPool`
+    QUOTA = 9  # owner: the quota's index (soft ones, with their shortfall, in tier 3 only)
+    CHANGES = 10  # owner: 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +81,12 @@ class Formulation:
     @property
     def num_vars(self) -> int:
         return len(self.var_lo)
+
+    @property
+    def has_dense_rows(self) -> bool:
+        """Whether rows over every pair (quotas, the change budget) are in it."""
+        kinds = self.row_kind
+        return bool(np.any((kinds == RowKind.QUOTA) | (kinds == RowKind.CHANGES)))
 
     def start(self, data: ProblemData, selected: BoolArray) -> FloatArray:
         """A selection of `data`'s pairs as values of this formulation's variables (a MIP
@@ -128,16 +143,24 @@ class Formulation:
         )
 
     def with_soft_terms(self, data: ProblemData) -> tuple[Formulation, FloatArray]:
-        """Add fairness excess variables e[v,k] >= load[v] - breakpoint[k]; return the
-        extended formulation and its tier-3 objective (maximise)."""
+        """Add the soft score's continuous variables and return the extended formulation with
+        its tier-3 objective (maximise): fairness excess e[v,k] >= offset[v] + load[v] -
+        breakpoint[k] where the volunteer's columns can reach past a breakpoint its offset has
+        not (breakpoints the offset has passed cost slope[k] per unit of load: linear per
+        pair), and a shortfall u[q] >= 0 per soft quota (its row relaxed by u)."""
         pv = data.pair_volunteer[self.pairs]
         load = data.pair_load[self.pairs].astype(float)
         max_load = np.minimum(
             np.bincount(pv, weights=load, minlength=data.num_volunteers), data.volunteer_capacity
         )
-        vols, steps = np.nonzero(max_load[:, None] > data.fairness_breakpoints[None, :])
+        # Breakpoints relative to each volunteer's offset: passed (<= 0) or ahead of it.
+        relative = (
+            data.fairness_breakpoints[None, :] - data.volunteer_fairness_offset[:, None]
+        )
+        passed_slope = ((relative <= 0) * data.fairness_slopes[None, :]).sum(axis=1)
+        vols, steps = np.nonzero((relative > 0) & (max_load[:, None] > relative))
         n_e, base = len(vols), self.num_vars
-        # Row (v, k): sum over v's columns of load x - e[v,k] <= breakpoint[k].
+        # Row (v, k): sum over v's columns of load x - e[v,k] <= breakpoint[k] - offset[v].
         by_vol = np.argsort(pv, kind="stable")
         vol_ptr = np.searchsorted(pv[by_vol], np.arange(data.num_volunteers + 1))
         count = vol_ptr[vols + 1] - vol_ptr[vols]
@@ -145,28 +168,49 @@ class Formulation:
         rows = np.concatenate([np.repeat(np.arange(n_e), count), np.arange(n_e)])
         vals = np.concatenate([load[cols], -np.ones(n_e)])
         cols = np.concatenate([cols, base + np.arange(n_e)])
-        block = sp.csr_matrix((vals, (rows, cols)), shape=(n_e, base + n_e))
-        padded = sp.hstack([self.matrix, sp.csr_matrix((self.matrix.shape[0], n_e))], format="csr")
-        zeros = np.zeros(n_e)
+        rhs = relative[vols, steps]
+        # Soft quotas: sum amount x + u >= -base (a minimum), sum amount x - u <= -base.
+        soft = np.flatnonzero(~data.quota_hard)
+        n_u = len(soft)
+        if n_u:
+            amounts = data.quota_amounts()[soft][:, self.pairs]
+            q_row, q_col = np.nonzero(amounts)
+            sign = np.where(data.quota_minimum[soft], 1.0, -1.0)
+            rows = np.concatenate([rows, n_e + q_row, n_e + np.arange(n_u)])
+            cols = np.concatenate([cols, q_col, base + n_e + np.arange(n_u)])
+            vals = np.concatenate([vals, amounts[q_row, q_col], sign])
+        n_new = n_e + n_u
+        block = sp.csr_matrix((vals, (rows, cols)), shape=(n_new, base + n_new))
+        padded = sp.hstack(
+            [self.matrix, sp.csr_matrix((self.matrix.shape[0], n_new))], format="csr"
+        )
+        zeros = np.zeros(n_new)
+        q_base = -data.quota_base[soft]
+        minimum = data.quota_minimum[soft]
         extended = replace(
             self,
             matrix=sp.vstack([padded, block], format="csr"),
-            row_lo=np.concatenate([self.row_lo, np.full(n_e, -np.inf)]),
-            row_hi=np.concatenate([self.row_hi, data.fairness_breakpoints[steps].astype(float)]),
-            row_kind=np.concatenate([self.row_kind, np.full(n_e, RowKind.EXTRA)]),
-            row_owner=np.concatenate([self.row_owner, np.full(n_e, -1)]),
+            row_lo=np.concatenate([self.row_lo, np.full(n_e, -np.inf),
+                                   np.where(minimum, q_base, -np.inf)]),
+            row_hi=np.concatenate([self.row_hi, rhs.astype(float),
+                                   np.where(minimum, np.inf, q_base)]),
+            row_kind=np.concatenate(
+                [self.row_kind, np.full(n_e, RowKind.EXTRA), np.full(n_u, RowKind.QUOTA)]
+            ),
+            row_owner=np.concatenate([self.row_owner, np.full(n_e, -1), soft]),
             row_param=np.concatenate([self.row_param, zeros]),
             var_lo=np.concatenate([self.var_lo, zeros]),
-            var_hi=np.concatenate([self.var_hi, np.full(n_e, np.inf)]),
-            integrality=np.concatenate([self.integrality, np.zeros(n_e, dtype=np.int64)]),
+            var_hi=np.concatenate([self.var_hi, np.full(n_new, np.inf)]),
+            integrality=np.concatenate([self.integrality, np.zeros(n_new, dtype=np.int64)]),
             coverage=np.concatenate([self.coverage, zeros]),
             cost=np.concatenate([self.cost, zeros]),
             staffing=np.concatenate([self.staffing, zeros]),
-        )
-        soft = np.zeros(extended.num_vars)
-        soft[: self.num_pairs] = data.pair_bonus[self.pairs]
-        soft[base:] = -data.fairness_slopes[steps]
-        return extended, soft
+        )  # fmt: skip
+        objective = np.zeros(extended.num_vars)
+        objective[: self.num_pairs] = data.pair_bonus[self.pairs] - passed_slope[pv] * load
+        objective[base : base + n_e] = -data.fairness_slopes[steps]
+        objective[base + n_e :] = -data.quota_weight[soft]
+        return extended, objective
 
 
 def _ranks_within(counts: IntArray) -> IntArray:
@@ -368,6 +412,26 @@ def formulate(
         RowKind.CONFLICT, keys, np.repeat(np.arange(len(keys)), sizes), members,
         np.ones(len(members)), np.full(len(keys), -np.inf), np.ones(len(keys)),
     )  # fmt: skip
+
+    # Rows over every pair: hard quotas and the change budget.
+    hard = np.flatnonzero(data.quota_hard)
+    if len(hard):
+        amounts = data.quota_amounts()[hard][:, cols_pairs]
+        q_row, q_col = np.nonzero(amounts)
+        rhs = -data.quota_base[hard]
+        minimum = data.quota_minimum[hard]
+        add_rows(
+            RowKind.QUOTA, hard, q_row, q_col, amounts[q_row, q_col],
+            np.where(minimum, rhs, -np.inf), np.where(minimum, np.inf, rhs),
+        )  # fmt: skip
+    if data.limits_changes:
+        coef = data.change_coefficients()[cols_pairs]
+        c_idx = np.flatnonzero(coef)
+        room = data.max_changes - data.changes_base - int(data.pair_previous.sum())
+        add_rows(
+            RowKind.CHANGES, np.zeros(1, dtype=np.int64), np.zeros(len(c_idx), dtype=np.int64),
+            c_idx, coef[c_idx], np.full(1, -np.inf), np.full(1, float(room)),
+        )  # fmt: skip
 
     nvars = npairs + ny
     nrows = sum(len(x) for x in lo)

@@ -127,7 +127,7 @@ def _reoptimise(
     if len(free) > _MAX_FREE_PAIRS:
         free = free[np.argsort(~current[free], kind="stable")[:_MAX_FREE_PAIRS]]
     free = np.sort(free)
-    part = restrict(data, free)
+    part = restrict(data, free, held)
     have = held_count[part.requests]
     # Requests already staffed by held pairs need only stay within their maximum; requests
     # held below their minimum must reach it.

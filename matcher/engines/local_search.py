@@ -16,7 +16,12 @@ adapts per volunteer (up while it is over and the penalised plan still looks bet
 best feasible one, or no feasible one is known yet; else down), so the search oscillates
 around the feasibility boundary instead of stalling against it; the best feasible plan seen is
 kept. Every other rule is hard in every move: pairs must exist, at most `max_pairs` per
-volunteer, conflict sets (and one pair per request and volunteer), pinned pairs stay.
+volunteer, conflict sets (and one pair per request and volunteer), pinned pairs stay. So are the
+rows over every pair, by the moves' design: with hard quotas a slot only moves between
+volunteers of one class (a group with a hard quota, or everybody else), so that no group's
+count or hours change (headcounts, and so the plan's totals, are fixed); with a change budget
+the slots on previous pairs stay, and the others move among pairs that are not previous (no
+change) or onto previous ones (fewer), so that a move never adds a change.
 
 Each iteration evaluates the whole neighbourhood of a *window* at once with numpy: the slots of
 a set of volunteers, as dense (slots x volunteers) and (slots x slots) matrices. Small problems
@@ -405,6 +410,7 @@ class _Static:
             d.volunteer_capacity,
             np.bincount(d.pair_volunteer, weights=d.pair_load, minlength=d.num_volunteers),
         )
+        self.fair_offset = d.volunteer_fairness_offset.astype(np.float64)
         soft_range = float(np.abs(d.pair_bonus).sum()) + float(self.fairness(reach).sum())
         self.eps = 0.25 / (soft_range + 1.0)
         self.value = d.pair_cost.astype(np.float64) - self.eps * d.pair_bonus
@@ -414,13 +420,26 @@ class _Static:
         unit = float(positive.mean()) if len(positive) else 1.0
         self.weight0 = max(spread, 1.0) / unit
         self.has_conflicts = d.num_conflict_sets > 0 or bool(np.any(d.request_max > 1))
+        # Classes between which no slot moves (hard quotas): each group with a hard quota, and
+        # everybody else.
+        hard_groups = np.unique(d.quota_group[d.quota_hard])
+        member = np.isin(d.volunteer_group, hard_groups)
+        self.volunteer_class = np.where(member, d.volunteer_group, -1).astype(np.int64)
+        self.classes = len(hard_groups) > 0
+        # Slots that stay (a change budget): those on previous pairs.
+        self.staying = d.pair_pinned | (d.pair_previous if d.limits_changes else False)
 
     def fairness(self, load: FloatArray | IntArray) -> FloatArray:
-        """The fairness penalty of each load (0 without fairness terms)."""
+        """The fairness penalty of each volunteer's load, from its offset (0 without fairness
+        terms)."""
         if not self.has_fairness:
             return np.zeros(np.shape(load))
-        i = np.searchsorted(self.fair_bp, load, side="left")
-        return np.asarray(self.fair_s1[i] * load - self.fair_s2[i], dtype=np.float64)
+
+        def penalty(total: FloatArray) -> FloatArray:
+            i = np.searchsorted(self.fair_bp, total, side="left")
+            return np.asarray(self.fair_s1[i] * total - self.fair_s2[i], dtype=np.float64)
+
+        return penalty(load + self.fair_offset) - penalty(self.fair_offset)
 
     def lookup(self, volunteers: IntArray, requests: IntArray) -> IntArray:
         """The pair of each (volunteer, request), or -1."""
@@ -523,6 +542,10 @@ class _Window:
             np.broadcast_to(volunteers[None, :], (n, m)).ravel(), np.repeat(requests, m)
         ).reshape(n, m)
         valid = self.pair >= 0
+        static = s.static
+        if static.classes:  # no slot leaves its class: hard quotas hold
+            own = static.volunteer_class[s.slot_volunteer[self.slots]]
+            valid &= static.volunteer_class[volunteers][None, :] == own[:, None]
         safe = np.where(valid, self.pair, 0)
         assigned = local[s.slot_volunteer[self.slots]]
         self.start = assigned.copy()
@@ -540,13 +563,14 @@ class _Window:
             value=np.where(valid, s.value[safe], _INF),
             size=np.where(valid, d.pair_load[safe], 0).astype(np.int64),
             valid=valid,
-            movable=~d.pair_pinned[s.slot_pair[self.slots]],
+            movable=~static.staying[s.slot_pair[self.slots]],
             capacity=d.volunteer_capacity[volunteers].astype(np.int64),
             max_pairs=d.volunteer_max_pairs[volunteers].astype(np.int64),
             clash=clash,
             fair_bp=s.static.fair_bp,
             fair_s1=s.static.fair_s1,
             fair_s2=s.static.fair_s2,
+            fair_offset=s.static.fair_offset[volunteers],
             reals=np.array(
                 [s.eps, lo * s.weight0, hi * s.weight0, _WEIGHT_UP, _WEIGHT_DOWN, _ROW_SHARE]
             ),

@@ -219,6 +219,25 @@ def potentials(
         d -= row.on_pairs(data) * dual
         left -= row.left_out(data) * dual
         slope -= row.cost * dual
+    # Rows over every pair (hard quotas, the change budget): each pair enters them with its
+    # coefficient, whether in the formulation or not. A left-out candidate's volunteer (its
+    # group) is unknown: it is bounded by the better of its two possible coefficients; it is
+    # never previous nor pinned (compile keeps those), so it counts as one change.
+    quota_rows = np.flatnonzero(kind == RowKind.QUOTA)
+    if len(quota_rows):
+        quotas = owner[quota_rows]
+        amounts = data.quota_amounts()[quotas]
+        d -= mu[quota_rows] @ amounts
+        share = data.quota_share[quotas][:, None]
+        unit = np.where(
+            data.quota_by_load[quotas][:, None], _least_load(data)[None, :], 1.0
+        )
+        dual = mu[quota_rows][:, None]
+        left -= np.maximum(dual * unit * (1.0 - share), -dual * unit * share).sum(axis=0)
+    change_rows = np.flatnonzero(kind == RowKind.CHANGES)
+    if len(change_rows):
+        d -= mu[change_rows].sum() * data.change_coefficients()
+        left -= mu[change_rows].sum()
     rounded = np.flatnonzero(kind == RowKind.LOAD_ROUNDED)
     for divisor in np.unique(form.row_param[rounded]):
         rows = rounded[form.row_param[rounded] == divisor]
@@ -256,6 +275,13 @@ def potentials(
     left_potential = -left if slope >= -1e-12 else np.full(data.num_requests, np.inf)
     left_potential = np.where(data.request_dropped > 0, left_potential, -np.inf)
     return np.asarray(-d, dtype=np.float64), np.asarray(left_potential, dtype=np.float64)
+
+
+def _least_load(data: ProblemData) -> FloatArray:
+    """Per request, its pairs' load (all pairs of a request have the same); 0 without pairs."""
+    out = np.zeros(data.num_requests)
+    out[data.pair_request] = data.pair_load
+    return out
 
 
 def bound_with(

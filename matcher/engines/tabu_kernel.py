@@ -54,6 +54,7 @@ class WindowArrays(NamedTuple):
     fair_bp: FloatArray  # fairness breakpoints, sorted; the penalty is s1[i] * load - s2[i]
     fair_s1: FloatArray
     fair_s2: FloatArray
+    fair_offset: FloatArray  # per volunteer: load counted before (the penalty's origin)
     # eps (weight of the soft terms), least and largest capacity price, up and down factors,
     # share of slots whose swaps and chains are searched in large windows
     reals: FloatArray
@@ -87,12 +88,14 @@ ITER, LAST_BEST, IMPROVEMENTS, MOVES, BEST_OVER = range(5)
 
 
 @njit(cache=True)
-def _soft(a: WindowArrays, load: float) -> float:
-    """eps times the fairness penalty of a load (0 without fairness terms)."""
+def _soft(a: WindowArrays, u: int, load: float) -> float:
+    """eps times the fairness penalty of volunteer u at a load, from its offset (0 without
+    fairness terms; the penalty of the offset alone is a constant, left in)."""
     if a.ints[FAIR] == 0:
         return 0.0
-    i = np.searchsorted(a.fair_bp, load)
-    return float(a.reals[EPS] * (a.fair_s1[i] * load - a.fair_s2[i]))
+    total = load + a.fair_offset[u]
+    i = np.searchsorted(a.fair_bp, total)
+    return float(a.reals[EPS] * (a.fair_s1[i] * total - a.fair_s2[i]))
 
 
 @njit(cache=True)
@@ -103,7 +106,7 @@ def objective(a: WindowArrays, s: WindowState) -> float:
         total += a.value[k, s.assigned[k]]
     if a.ints[FAIR]:
         for u in range(len(s.load)):
-            total += _soft(a, s.load[u])
+            total += _soft(a, u, s.load[u])
     return total
 
 
@@ -151,7 +154,7 @@ def evaluate(
             n_over += 1
             total_over += over
         if fair:
-            soft0[u] = _soft(a, s.load[u])
+            soft0[u] = _soft(a, u, s.load[u])
     aspire = n_over <= 2  # a shift or swap touches two volunteers: only then can it end feasible
     target = np.inf
     if aspire and s.counters[BEST_OVER] == 0:
@@ -169,7 +172,7 @@ def evaluate(
         over_out[k] = max(-slack_left[k], 0)
         leave[k] = s.weight[v] * over_out[k] - pen0[v] - value_v[k]
         if fair:
-            leave[k] += _soft(a, s.load[v] - a.size[k, v]) - soft0[v]
+            leave[k] += _soft(a, v, s.load[v] - a.size[k, v]) - soft0[v]
     best = np.inf
     move = (-1, -1, -1, -1)
     asp = np.inf
@@ -191,7 +194,7 @@ def evaluate(
             over_add = max(a.size[k, u] - slack[u], 0)
             add = a.value[k, u] + s.weight[u] * over_add - pen0[u]
             if fair:
-                add += _soft(a, s.load[u] + a.size[k, u]) - soft0[u]
+                add += _soft(a, u, s.load[u] + a.size[k, u]) - soft0[u]
             tabu = s.tabu[k, u] > it
             if not tabu:
                 if add < top1[k]:
@@ -236,13 +239,13 @@ def evaluate(
             over_in = max(a.size[k1, v2] - slack_left[k2], 0)
             enter = a.value[k1, v2] + s.weight[v2] * over_in - pen0[v2]
             if fair:
-                enter += _soft(a, s.load[v2] - a.size[k2, v2] + a.size[k1, v2]) - soft0[v2]
+                enter += _soft(a, v2, s.load[v2] - a.size[k2, v2] + a.size[k1, v2]) - soft0[v2]
             tabu_in = s.tabu[k1, v2] > it
             if a.valid[k2, v1] and not (has_clash and s.blocked[k2, v1] - clash != 0):
                 over_back = max(a.size[k2, v1] - slack_left[k1], 0)
                 back = a.value[k2, v1] + s.weight[v1] * over_back - pen0[v1]
                 if fair:
-                    back += _soft(a, s.load[v1] - a.size[k1, v1] + a.size[k2, v1]) - soft0[v1]
+                    back += _soft(a, v1, s.load[v1] - a.size[k1, v1] + a.size[k2, v1]) - soft0[v1]
                 swap = enter + back - value_v[k1] - value_v[k2]
                 if record:
                     swap_out[k1, k2] = swap

@@ -255,3 +255,42 @@ def test_a_planner_sweep_tabulates_each_variant(world: World, app: Any) -> None:
     assert table.count("<tr>") == 3  # the header and one row per variant
     csv = planner.get(started.headers["location"] + "/sweep.csv")
     assert csv.content.startswith(b"\xef\xbb\xbfpools.lawyers.count,engine")
+
+
+def test_a_repair_takes_its_budget_and_says_what_more_changes_would_buy(
+    world: World, app: Any
+) -> None:
+    """One volunteer for two requests at the same time: after publication a second joins and
+    the published volunteer declines. A repair allowed no change keeps the hole and says one
+    change would fill it; a bad budget is refused, naming the field."""
+    university, center = world.console("ua"), world.console("ca")
+    university.post(
+        "/university/volunteers/upload",
+        files={"file": ("名单.csv", roster(1).encode("gbk"), "text/csv")},
+    )
+    sheet = "标题,服务类型,开始时间,结束时间,纬度,经度,所需技能,人数\n"
+    sheet += "探访,visit,2026-03-03 09:00,2026-03-03 11:00,34.25,108.94,急救,1\n"
+    center.post("/center/requests/upload", files={"file": ("r.csv", sheet.encode(), "text/csv")})
+    path = center.post(
+        "/center/runs",
+        {"start": "2026-03-02", "days": "7", "engine": "greedy", "time_limit_s": "2"},
+    ).headers["location"]
+    Worker(app.state.settings, app.state.sessions).run_until_idle()
+    (token,) = re.findall(
+        r"/v/([A-Za-z0-9_-]+)", center.post(path + "/publish").text
+    )
+    university.post(
+        "/university/volunteers/upload",
+        files={"file": ("名单.csv", roster(3).encode("gbk"), "text/csv")},
+    )
+    declined = center.client.post(f"/v1/assignment-links/{token}/decline", json={"reason": "病"})
+    assert declined.status_code == 200, declined.text
+    page = center.get(path)
+    assert 'name="max_changes"' in page.text and 'value="3"' in page.text
+    assert center.post(path + "/repair", {"max_changes": "很多"}).status_code == 422
+    repaired = center.post(path + "/repair", {"max_changes": "0"})
+    assert repaired.status_code == 303
+    Worker(app.state.settings, app.state.sessions).run_until_idle()
+    shown = center.get(repaired.headers["location"]).text
+    assert "允许改动：0 处。" in shown
+    assert "若允许改动 1 处，可多补 1 个名额（覆盖度多 1）。" in shown

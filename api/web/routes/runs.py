@@ -14,14 +14,14 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from api.deps import SessionDep, SettingsDep
-from api.errors import InvalidInput
+from api.errors import FieldError, InvalidInput
 from api.models import MatchRun, RunStatus
 from api.pagination import decode_cursor
 from api.schemas.common import PathId
-from api.schemas.match_runs import PublishIn, RepairIn, RunIn
+from api.schemas.match_runs import MAX_REPAIR_CHANGES, PublishIn, RepairIn, RunIn
 from api.services import links, organizations
 from api.services import match_runs as service
-from api.services.organizations import Caller, settings_of
+from api.services.organizations import Caller, repair_max_changes, settings_of
 from api.web import forms, plans
 from api.web.i18n import N_
 from api.web.routing import console_router
@@ -173,6 +173,7 @@ def _run_page(
         panel=panel,
         assigned_volunteers=len({a.volunteer_id for a in plan.assignments}) if plan else 0,
         missing_slots=sum(u.missing for u in plan.unfilled) if plan else 0,
+        repair_max_changes=repair_max_changes(session, caller.org_id),
         **context,
         **extra,
     )
@@ -234,10 +235,20 @@ def publish(
 def repair(
     run_id: PathId, posted: CenterChange, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    caller, _ = posted
+    caller, form = posted
     original = service.visible_run(session, caller, run_id)
+    budget = forms.text(form, "max_changes")
+    if budget and not (budget.isdigit() and int(budget) <= MAX_REPAIR_CHANGES):
+        raise InvalidInput(
+            "max_changes: a whole number of changes from 0 to 10000",
+            fields=[FieldError(loc=["form", "max_changes"], msg="0 to 10000")],
+        )
     body = RepairIn.model_validate(
-        {"engine": original.engine, "time_limit_s": original.time_limit_s}
+        {
+            "engine": original.engine,
+            "time_limit_s": original.time_limit_s,
+            **({"max_changes": int(budget)} if budget else {}),
+        }
     )
     run = service.create_repair(session, caller, run_id, body, settings)
     return RedirectResponse(f"/center/runs/{run.id}", status_code=303)

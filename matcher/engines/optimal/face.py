@@ -26,7 +26,7 @@ def solve_soft_tier(state: PartState, extra: list[Row]) -> bool:
     """The soft tier under the `extra` rows that hold coverage and travel; whether it is
     proven. Free (every plan ties) where there is nothing to weigh."""
     d = state.data
-    if not (bool(d.pair_bonus.any()) or bool(d.fairness_slopes.any())):
+    if not d.has_soft_terms:
         return True
     started = time.perf_counter()
     face = _on_optimal_face(state, state.formulation(extra), state.budget.share(FACE_SHARE))

@@ -66,7 +66,7 @@ class PartSolver:
         started: float | None = None,
         report: Callable[[int, int | None], None] | None = None,
     ) -> None:
-        has_soft_terms = bool(data.pair_bonus.any()) or bool(data.fairness_slopes.any())
+        has_soft_terms = data.has_soft_terms
         self.state = PartState(
             data,
             PartBudget(budget, has_soft_terms=has_soft_terms),

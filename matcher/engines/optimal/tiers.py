@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...objective import soft_range
 from ...problem import FloatArray, ProblemData
 from ..formulation import Formulation
 from ..pricing import PairLinear
@@ -81,16 +82,9 @@ def combined(data: ProblemData, *, soft: bool = False) -> Tier:
 
 def soft_weight(data: ProblemData) -> float:
     """A weight for the soft score small enough that no two plans' soft scores differ by more
-    than half a unit of travel (a metre) once weighed: half over a bound on the soft range (all
-    bonuses, and the fairness penalty of every volunteer at the most load its candidates and
-    caps allow). 0 where there is nothing to weigh."""
-    pv = data.pair_volunteer
-    load = np.minimum(
-        np.bincount(pv, weights=data.pair_load.astype(float), minlength=data.num_volunteers),
-        data.volunteer_capacity,
-    )
-    excess = np.maximum(load[:, None] - data.fairness_breakpoints[None, :], 0.0)
-    spread = float(np.abs(data.pair_bonus).sum()) + float((excess * data.fairness_slopes).sum())
+    than half a unit of travel (a metre) once weighed: half over a bound on the soft range
+    (`objective.soft_range`). 0 where there is nothing to weigh."""
+    spread = soft_range(data)
     return 0.5 / spread if spread > 0 else 0.0
 
 
