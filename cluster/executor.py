@@ -38,8 +38,10 @@ R = TypeVar("R")
 # 40,000-pair one would otherwise get a millisecond (as in `optimal`).
 LEAST_SECONDS = 0.5
 # How long after the deadline (or a stop) results are still awaited before fallbacks stand in:
-# parts stop within their seconds, HiGHS at most half a second past.
+# parts stop within their seconds, HiGHS at most half a second past; a tile's parse and
+# compile cannot be interrupted. A share of the run's time, at least GRACE_S.
 GRACE_S = 1.0
+GRACE_SHARE = 0.03
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,13 +135,16 @@ class OnDask:
         run_id = uuid.uuid4().hex[:8]
         pending: dict[Future[Any], Job[Any, Any]] = {}
         queue = sorted(jobs, key=lambda j: -j.weight)
-        for job, share in zip(queue, shares([j.weight for j in queue], seconds, self.workers), strict=True):
+        for job, share in zip(
+            queue, shares([j.weight for j in queue], seconds, self.workers), strict=True
+        ):
             payload = self.client.scatter(job.payload, hash=False)
             future = self.client.submit(
                 _remote, job.task, payload, share, stop.name, deadline_wall,
                 key=f"{job.label}-{run_id}", priority=int(job.weight), pure=False,
             )  # fmt: skip
             pending[future] = job
+        grace = max(GRACE_S, GRACE_SHARE * seconds)
         give_up_at: float | None = None
         try:
             while pending:
@@ -150,9 +155,9 @@ class OnDask:
                 if not pending:
                     break
                 now = time.time()
-                if give_up_at is None and (control.should_stop() or now >= deadline_wall + GRACE_S):
+                if give_up_at is None and (control.should_stop() or now >= deadline_wall + grace):
                     stop.set()
-                    give_up_at = now + GRACE_S + 2 * POLL_S
+                    give_up_at = now + grace + 2 * POLL_S
                 if give_up_at is not None and now >= give_up_at:
                     break
                 time.sleep(0.05)

@@ -54,9 +54,11 @@ from matcher.engines.districts import (
 from matcher.engines.optimal import Assembly, PartPlan, PartResult, fallback, plan_parts
 from matcher.objective import plan_coverage
 from matcher.solve import DEFAULT_TIME_LIMIT_S
+from matcher.tiles import split_tiles
 
 from .executor import Executor, Job
 from .tasks import solve_part_task
+from .tiles import solve_tiles
 
 __all__ = ["Thresholds", "solve", "solve_compiled"]
 
@@ -85,23 +87,47 @@ def solve(
 ) -> Plan:
     """Solve a matching problem with its parts on `executor` (None: in this process, as
     `matcher.solve`). Arguments as `matcher.solve`'s; `workers` is the threads each part may
-    keep busy (1 where each worker process has one core)."""
+    keep busy (1 where each worker process has one core). An instance given as data that
+    cuts into independent tiles (`matcher.tiles`) is solved tile by tile (`tiles`)."""
     started = time.perf_counter()
+    control = control or Control()
+    if executor is not None and isinstance(instance, Mapping):
+        tiles = split_tiles(instance)
+        if tiles is not None:
+            limit, chosen_seed = _limits(instance.get("options"), time_limit_s, seed)
+            return solve_tiles(
+                tiles, executor, time_limit_s=limit, seed=chosen_seed, workers=workers,
+                control=control, started=started,
+            )  # fmt: skip
     problem = parse_instance(instance)
     options = problem.options
-    if time_limit_s is None:
-        time_limit_s = (
-            options.time_limit_s if options.time_limit_s is not None else DEFAULT_TIME_LIMIT_S
-        )
     params = SolveParams(
-        time_limit_s=time_limit_s, seed=options.seed if seed is None else seed, workers=workers
+        time_limit_s=time_limit_s
+        if time_limit_s is not None
+        else options.time_limit_s
+        if options.time_limit_s is not None
+        else DEFAULT_TIME_LIMIT_S,
+        seed=options.seed if seed is None else seed,
+        workers=workers,
     )
     compiled = compile_instance(problem)
     compile_seconds = time.perf_counter() - started
     result = solve_compiled(
-        compiled, params, executor, control or Control(), started, thresholds or Thresholds()
+        compiled, params, executor, control, started, thresholds or Thresholds()
     )
     return build_plan(compiled, result, started=started, compile_seconds=compile_seconds)
+
+
+def _limits(options: Any, time_limit_s: float | None, seed: int | None) -> tuple[float, int]:
+    """The time limit and seed of a run given as data: the arguments, else the instance's
+    options, else the defaults (each tile's parse checks the options themselves)."""
+    given = options if isinstance(options, Mapping) else {}
+    limit = time_limit_s if time_limit_s is not None else given.get("time_limit_s")
+    chosen = seed if seed is not None else given.get("seed")
+    return (
+        float(limit) if isinstance(limit, int | float) and limit > 0 else DEFAULT_TIME_LIMIT_S,
+        int(chosen) if isinstance(chosen, int) and chosen >= 0 else 0,
+    )
 
 
 def solve_compiled(
@@ -185,7 +211,9 @@ class _Run:
                 for d, district in enumerate(districts.parts)
             )
         first = deadline.remaining() * ((1 - REPAIR_SHARE) if cuts else 1.0)
-        self.executor.run(jobs, first, self.control, lambda job, r, ok: self._done(cuts, job, r, ok))
+        self.executor.run(
+            jobs, first, self.control, lambda job, r, ok: self._done(cuts, job, r, ok)
+        )
         border_jobs: list[Job[Any, Any]] = []
         for i, cut in cuts.items():
             selections = [cut.results[d].selected for d in range(len(cut.districts))]
@@ -209,7 +237,9 @@ class _Run:
             plans = [cut.border_plans[b] for b in range(len(cut.border_parts))]
             selected = repaired(cut.part.data, cut.merged, cut.border, cut.border_parts, plans)
             results = [cut.results[d] for d in range(len(cut.districts))]
-            self.assembly.add(cut.part, district_result(cut.part.data, cut.districts, results, selected))
+            self.assembly.add(
+                cut.part, district_result(cut.part.data, cut.districts, results, selected)
+            )
         result = self.assembly.result(time.perf_counter() - self.started)
         result.stats.update(
             executor=self.executor.name,

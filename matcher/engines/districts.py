@@ -158,9 +158,7 @@ class Border:
     held: BoolArray
 
 
-def border(
-    data: ProblemData, districts: Districts, selected: BoolArray, hurt: BoolArray
-) -> Border:
+def border(data: ProblemData, districts: Districts, selected: BoolArray, hurt: BoolArray) -> Border:
     """The sub-problem across the borders: every pair of the volunteers with candidates in two
     districts or more, and of the requests in `hurt` (those the merge took volunteers from)."""
     district = districts.request_district[data.pair_request]
