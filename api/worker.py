@@ -22,7 +22,7 @@ import time
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +43,9 @@ from matcher import (
     solve,
 )
 from matcher.engines.kernels import warm_up
+
+if TYPE_CHECKING:  # the cluster package (and Dask) is imported by the first large run only
+    from cluster import Executor
 
 log = logging.getLogger("volmatch.worker")
 
@@ -85,6 +88,34 @@ class Worker:
         # In a process of its own, a solve stuck past its deadline ends the process (the
         # supervisor starts another); in-process, the run is only failed and its result dropped.
         self.own_process = own_process
+        self._cluster: Executor | None = None
+
+    def cluster(self) -> Executor | None:
+        """The Dask cluster that solves large runs, connected on first need (None when it
+        cannot be reached: runs are then solved here)."""
+        if self._cluster is None:
+            from cluster import OnDask, connect
+
+            try:
+                client = connect(self.settings.dask_scheduler, workers=self.settings.dask_workers)
+                self._cluster = OnDask(client)
+            except Exception as exc:
+                log.warning(
+                    "Dask cluster unavailable (%s); large runs solved here", type(exc).__name__
+                )
+                return None
+        return self._cluster
+
+    @property
+    def has_cluster(self) -> bool:
+        return self._cluster is not None
+
+    def executor_for(self, volunteers: int) -> Executor | None:
+        """Where a run of `volunteers` volunteers is solved: on Dask from
+        `dask_min_volunteers` on, else here (None)."""
+        if volunteers < self.settings.dask_min_volunteers:
+            return None
+        return self.cluster()
 
     def step(self) -> bool:
         """Recover orphaned runs, then claim and solve one run; whether there was one."""
@@ -167,6 +198,7 @@ class Worker:
                 plan = solve_run(
                     instance, data, kind, engine, time_limit, seed, control,
                     workers=self.settings.solve_workers,
+                    executor=self.executor_for(len(instance.volunteers)),
                 )  # fmt: skip
             if beat.lost:
                 return
@@ -233,30 +265,41 @@ def solve_run(
     control: Control,
     *,
     workers: int = 2,
+    executor: Executor | None = None,
 ) -> Plan:
-    """Solve a run's instance (`workers`: threads the solve may keep busy).
+    """Solve a run's instance (`workers`: threads the solve may keep busy; `executor`: the
+    Dask cluster for a large run, whose parts it solves in parallel).
 
     A repair changes only what it must: the matcher ranks travel above stability, so a free
     re-solve may move volunteers to save kilometres. A repair therefore first refills only the
     holes (every held assignment pinned) and keeps that plan unless a free re-solve (held
     proposals passed as `previous`) staffs more."""
 
-    def run(problem: Instance, budget: float) -> Plan:
+    def run(problem: Instance, problem_data: dict[str, Any], budget: float) -> Plan:
+        if executor is not None and engine == "optimal":
+            from cluster import solve as solve_on_cluster
+
+            # Each of the cluster's worker processes has a core of its own.
+            return solve_on_cluster(
+                problem_data, executor, time_limit_s=budget, seed=seed, workers=1,
+                control=control,
+            )  # fmt: skip
         return solve(
             problem, engine=engine, time_limit_s=budget, seed=seed,  # type: ignore[arg-type]
             workers=workers, control=control,
         )  # fmt: skip
 
     if kind != "repair" or not instance.previous:
-        return run(instance, time_limit_s)
+        return run(instance, data, time_limit_s)
+    holes_data = {**data, "pinned": [*data["pinned"], *data["previous"]]}
     try:
-        holes_only = parse_instance({**data, "pinned": [*data["pinned"], *data["previous"]]})
+        holes_only = parse_instance(holes_data)
     except InstanceError:  # a held proposal no longer fits (data changed): re-plan freely
-        return run(instance, time_limit_s)
-    kept = run(holes_only, time_limit_s / 2)
+        return run(instance, data, time_limit_s)
+    kept = run(holes_only, holes_data, time_limit_s / 2)
     if control.should_stop():
         return _tagged(kept, "holes_only")
-    free = run(instance, time_limit_s / 2)
+    free = run(instance, data, time_limit_s / 2)
     if free.objective.coverage > kept.objective.coverage:
         return _tagged(free, "replanned")
     return _tagged(kept, "holes_only")
@@ -372,13 +415,19 @@ def serve_queue(settings: Settings, stop: threading.Event) -> None:
                 stop.wait(settings.worker_poll_s)
     finally:
         engine.dispose()
+        if worker.has_cluster:  # the embedded Dask cluster, if this process started one
+            from cluster import close
+
+            close()
         log.info("solving process %s stopped", worker.name)
 
 
 class WorkerProcess:
     """A solving process started beside the API (spawned, so it shares nothing by accident),
     restarted by `ensure_alive` if it dies. Stopped with SIGTERM: no lock is shared with it, so
-    a process killed at any moment cannot block the API's shutdown."""
+    a process killed at any moment cannot block the API's shutdown. Not daemonic: it may start
+    the embedded Dask cluster's worker processes (a daemonic process may have no children);
+    `stop` ends it with the API."""
 
     def __init__(self, settings: Settings) -> None:
         self._context = multiprocessing.get_context("spawn")
@@ -387,7 +436,7 @@ class WorkerProcess:
 
     def _new_process(self) -> multiprocessing.process.BaseProcess:
         return self._context.Process(
-            target=run_worker, args=(self._settings,), name="volmatch-worker", daemon=True
+            target=run_worker, args=(self._settings,), name="volmatch-worker", daemon=False
         )
 
     @property
