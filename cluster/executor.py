@@ -4,11 +4,12 @@ time budget: in this process one after another (`InProcess`), or in parallel on 
 first, and stand a job's fallback (greedy's plan) for any result that does not come: a stop,
 the deadline, or a job that failed.
 
-On Dask, a job is a future with its payload scattered to the cluster; the scheduler queues
-jobs by priority (their weight), and a job whose worker is lost is run again on another
-(Dask's own recomputation); a job that starts late gets only the time left before the run's
-deadline. A stop (the caller's `Control`, or the deadline) sets the run's event, which the
-jobs poll (`stop`); what has not come back a moment later is replaced by its fallback.
+On Dask, a job is a future carrying its payload, submitted heaviest first through a window of
+two jobs per worker (so that few payloads are in flight at once); a job whose worker is lost is
+run again on another (Dask's own recomputation: the scheduler holds the job's payload); a job
+that starts late gets only the time left before the run's deadline. A stop (the caller's
+`Control`, or the deadline) sets the run's event, which running jobs poll (`stop`), and starts
+no more jobs; what has not come back a moment later is replaced by its fallback.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+import dask
 from distributed import Client, Future
 
 from matcher import Control
@@ -129,36 +131,33 @@ class OnDask:
     ) -> None:
         if not jobs:
             return
-        started = time.time()
-        deadline_wall = started + seconds
+        deadline_wall = time.time() + seconds
         stop = RunStop(self.client)
         run_id = uuid.uuid4().hex[:8]
-        pending: dict[Future[Any], Job[Any, Any]] = {}
         queue = sorted(jobs, key=lambda j: -j.weight)
-        for job, share in zip(
-            queue, shares([j.weight for j in queue], seconds, self.workers), strict=True
-        ):
-            payload = self.client.scatter(job.payload, hash=False)
-            future = self.client.submit(
-                _remote, job.task, payload, share, stop.name, deadline_wall,
-                key=f"{job.label}-{run_id}", priority=int(job.weight), pure=False,
-            )  # fmt: skip
-            pending[future] = job
+        waiting = list(
+            zip(queue, shares([j.weight for j in queue], seconds, self.workers), strict=True)
+        )
+        waiting.reverse()  # popped from the end: heaviest first
+        pending: dict[Future[Any], Job[Any, Any]] = {}
+        window = 2 * self.workers  # each worker has the next job at hand, no more
         grace = max(GRACE_S, GRACE_SHARE * seconds)
         give_up_at: float | None = None
         try:
-            while pending:
+            while pending or waiting:
+                while waiting and len(pending) < window and give_up_at is None:
+                    job, share = waiting.pop()
+                    pending[self._submit(job, share, stop.name, deadline_wall, run_id)] = job
                 for future in [f for f in pending if f.done()]:
                     job = pending.pop(future)
                     result, solved = self._outcome(future, job)
                     done(job, result, solved)
-                if not pending:
-                    break
                 now = time.time()
                 if give_up_at is None and (control.should_stop() or now >= deadline_wall + grace):
+                    # Running jobs stop at their next poll; waiting ones are not started.
                     stop.set()
                     give_up_at = now + grace + 2 * POLL_S
-                if give_up_at is not None and now >= give_up_at:
+                if give_up_at is not None and (now >= give_up_at or not pending):
                     break
                 time.sleep(0.05)
         finally:
@@ -166,7 +165,21 @@ class OnDask:
                 log.warning("%s: no result in time; its fallback stands in", job.label)
                 future.cancel()
                 done(job, job.fallback(), False)
+            for job, _ in reversed(waiting):
+                done(job, job.fallback(), False)
             stop.clear()
+
+    def _submit(
+        self, job: Job[Any, Any], seconds: float, stop_name: str, deadline_wall: float, run_id: str
+    ) -> Future[Any]:
+        # The payload travels in the task itself rather than scattered: the scheduler keeps it,
+        # so a job whose worker is lost is run again elsewhere (scattered data would be lost
+        # with its worker). The submission window keeps few payloads in flight at once.
+        with dask.config.set({"distributed.admin.large-graph-warning-threshold": "2GB"}):
+            return self.client.submit(
+                _remote, job.task, job.payload, seconds, stop_name, deadline_wall,
+                key=f"{job.label}-{run_id}", priority=int(job.weight), pure=False,
+            )  # fmt: skip
 
     @staticmethod
     def _outcome(future: Future[Any], job: Job[Any, Any]) -> tuple[Any, bool]:

@@ -2,9 +2,9 @@
 parts solved by an `Executor` (in parallel on Dask, or one after another in this process).
 
 1. Parse and compile as `matcher.solve` does; the engine gets the time they leave.
-2. `plan_parts`: the independent parts. Runs with fewer candidate pairs than
-   `Thresholds.min_pairs` stay in this process on the plain `optimal` engine: below that the
-   cluster's start-up and data transfer cost more than the parallel solve gains.
+2. `plan_parts`: the independent parts. Runs with fewer volunteers than
+   `Thresholds.min_volunteers` stay in this process on the plain `optimal` engine: below that
+   the cluster's data transfer and scheduling cost more than the parallel solve gains.
 3. Parts above `Thresholds.district_pairs` pairs (a city that is one component) are cut into
    districts (`matcher.engines.districts`), each solved as a part; the others are solved whole.
    Every part and district is a job: seconds in proportion to its pairs, heaviest first.
@@ -69,8 +69,8 @@ log = logging.getLogger("volmatch.cluster")
 class Thresholds:
     """When a run leaves this process, and when a part is cut into districts."""
 
-    # Runs with fewer candidate pairs are solved in this process by `optimal`.
-    min_pairs: int = 200_000
+    # Runs with fewer volunteers are solved in this process, as `matcher.solve` does.
+    min_volunteers: int = 20_000
     # Parts with more pairs are cut into districts of about this many.
     district_pairs: int = 250_000
 
@@ -91,6 +91,9 @@ def solve(
     cuts into independent tiles (`matcher.tiles`) is solved tile by tile (`tiles`)."""
     started = time.perf_counter()
     control = control or Control()
+    thresholds = thresholds or Thresholds()
+    if executor is not None and _volunteers(instance) < thresholds.min_volunteers:
+        executor = None
     if executor is not None and isinstance(instance, Mapping):
         tiles = split_tiles(instance)
         if tiles is not None:
@@ -112,10 +115,19 @@ def solve(
     )
     compiled = compile_instance(problem)
     compile_seconds = time.perf_counter() - started
-    result = solve_compiled(
-        compiled, params, executor, control, started, thresholds or Thresholds()
-    )
+    result = solve_compiled(compiled, params, executor, control, started, thresholds)
     return build_plan(compiled, result, started=started, compile_seconds=compile_seconds)
+
+
+def _volunteers(instance: Instance | str | bytes | Mapping[str, Any]) -> int:
+    """How many volunteers a run has, without parsing it (text is parsed first, so it counts as
+    large)."""
+    if isinstance(instance, Instance):
+        return len(instance.volunteers)
+    if isinstance(instance, Mapping):
+        listed = instance.get("volunteers")
+        return len(listed) if isinstance(listed, list | tuple) else 0
+    return 1 << 62
 
 
 def _limits(options: Any, time_limit_s: float | None, seed: int | None) -> tuple[float, int]:
@@ -143,7 +155,7 @@ def solve_compiled(
     budget = max(0.97 * left - 0.1, 0.1 * params.time_limit_s)
     run_params = replace(params, time_limit_s=budget)
     plan = plan_parts(compiled.data)
-    if executor is None or plan.pairs < thresholds.min_pairs:
+    if executor is None:
         result = optimal(compiled.data, run_params, control)
         result.stats["executor"] = "in-process"
         return result

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from distributed import Client, Event
+from distributed import Client, Event, get_client
 
 from matcher import Control
 
@@ -46,7 +46,8 @@ def polled_control(name: str, deadline_wall: float) -> Iterator[Control]:
     passes. The event is watched by a thread for as long as the block runs."""
     stopped = threading.Event()
     done = threading.Event()
-    event = Event(name)  # made in the task's thread, where the worker's client is known
+    # The worker's client is known in the task's thread only: the watcher is handed it.
+    event = Event(name, client=get_client())
 
     def watch() -> None:
         while not done.is_set():

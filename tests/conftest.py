@@ -1,0 +1,32 @@
+"""Fixtures shared by the test packages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[object]:
+    """A Dask cluster of two worker processes (one thread each) on loopback, started once for
+    the tests that need it and stopped after them."""
+    from distributed import Client, LocalCluster
+
+    from cluster.connect import WarmUp
+
+    cluster = LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    client = Client(cluster, set_as_default=False)
+    client.register_plugin(WarmUp(), name="volmatch-warm-up")
+    client.wait_for_workers(2)
+    yield client
+    client.close()
+    cluster.close()
