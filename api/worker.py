@@ -277,12 +277,14 @@ def solve_run(
 
     def run(problem: Instance, problem_data: dict[str, Any], budget: float) -> Plan:
         if executor is not None and engine == "optimal":
+            from cluster import Thresholds
             from cluster import solve as solve_on_cluster
 
-            # Each of the cluster's worker processes has a core of its own.
+            # Each of the cluster's worker processes has a core of its own. The run was sent
+            # here by its size (`dask_min_volunteers`): no second threshold applies.
             return solve_on_cluster(
                 problem_data, executor, time_limit_s=budget, seed=seed, workers=1,
-                control=control,
+                control=control, thresholds=Thresholds(min_volunteers=0),
             )  # fmt: skip
         return solve(
             problem, engine=engine, time_limit_s=budget, seed=seed,  # type: ignore[arg-type]
@@ -415,7 +417,7 @@ def serve_queue(settings: Settings, stop: threading.Event) -> None:
                 stop.wait(settings.worker_poll_s)
     finally:
         engine.dispose()
-        if worker.has_cluster:  # the embedded Dask cluster, if this process started one
+        if worker.has_cluster:  # its Dask client, and the embedded cluster if it started one
             from cluster import close
 
             close()

@@ -21,7 +21,8 @@ __all__ = ["WarmUp", "close", "connect", "local_workers"]
 log = logging.getLogger("volmatch.cluster")
 
 _lock = threading.Lock()
-_embedded: tuple[LocalCluster, Client] | None = None
+# Clients by scheduler address (None: the embedded cluster, kept with its LocalCluster).
+_clients: dict[str | None, tuple[Client, LocalCluster | None]] = {}
 
 
 class WarmUp(WorkerPlugin):
@@ -45,14 +46,16 @@ def local_workers() -> int:
 
 def connect(address: str | None = None, *, workers: int | None = None) -> Client:
     """A client of the cluster at `address` (`tcp://host:port`), or of the embedded
-    `LocalCluster` (started once, with `workers` processes, on loopback only)."""
-    global _embedded
-    if address:
-        client = Client(address, set_as_default=False)
-        client.register_plugin(WarmUp(), name="volmatch-warm-up")
-        return client
+    `LocalCluster` (started once, with `workers` processes, on loopback only). Clients are
+    kept for the life of the process, one per address."""
     with _lock:
-        if _embedded is None or _embedded[1].status == "closed":
+        known = _clients.get(address or None)
+        if known is not None and known[0].status not in ("closing", "closed"):
+            return known[0]
+        cluster: LocalCluster | None = None
+        if address:
+            client = Client(address, set_as_default=False)
+        else:
             cluster = LocalCluster(
                 n_workers=workers or local_workers(),
                 threads_per_worker=1,
@@ -62,18 +65,18 @@ def connect(address: str | None = None, *, workers: int | None = None) -> Client
                 silence_logs=logging.WARNING,
             )
             client = Client(cluster, set_as_default=False)
-            client.register_plugin(WarmUp(), name="volmatch-warm-up")
-            _embedded = (cluster, client)
             log.info("embedded Dask cluster started: %s", cluster.scheduler_address)
-        return _embedded[1]
+        client.register_plugin(WarmUp(), name="volmatch-warm-up")
+        _clients[address or None] = (client, cluster)
+        return client
 
 
 def close() -> None:
-    """Stop the embedded cluster, if one was started."""
-    global _embedded
+    """Close every client this process opened, and stop the embedded cluster if it started
+    one."""
     with _lock:
-        if _embedded is not None:
-            cluster, client = _embedded
-            _embedded = None
+        for client, cluster in _clients.values():
             client.close()
-            cluster.close()
+            if cluster is not None:
+                cluster.close()
+        _clients.clear()

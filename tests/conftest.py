@@ -16,7 +16,8 @@ def dask_client() -> Iterator[object]:
 
     from cluster.connect import WarmUp
 
-    cluster = LocalCluster(
+    # distributed has no type hints: its calls are untyped.
+    cluster = LocalCluster(  # type: ignore[no-untyped-call]
         n_workers=2,
         threads_per_worker=1,
         processes=True,
@@ -24,9 +25,9 @@ def dask_client() -> Iterator[object]:
         dashboard_address=None,
         silence_logs=logging.ERROR,
     )
-    client = Client(cluster, set_as_default=False)
+    client = Client(cluster, set_as_default=False)  # type: ignore[no-untyped-call]
     client.register_plugin(WarmUp(), name="volmatch-warm-up")
     client.wait_for_workers(2)
     yield client
-    client.close()
+    client.close()  # type: ignore[no-untyped-call]
     cluster.close()
