@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run example test lint bench bench-full bench-api bench-load clean
+.PHONY: run example test lint bench bench-full bench-api bench-load bench-scale clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ bench-api: $(STAMP)  ## the HTTP service's benchmark (import, list latency, matc
 
 bench-load: $(STAMP)  ## 50 clients for 2 minutes over a throwaway PostgreSQL; nothing may be lost
 	$(PY) -m benchmarks.load --clients 50 --duration 120
+
+bench-scale: $(STAMP)  ## one process and Dask (LocalCluster, scheduler + 2 workers) on issue 19's sizes: hours on 2 cores
+	$(PY) -m benchmarks.scale --repeats 3 --out benchmarks/results
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
