@@ -65,8 +65,12 @@ class Executor(Protocol):
     """Runs jobs within `seconds`, calling `done(job, result, solved)` as each ends (`solved`:
     the job's own result rather than its fallback)."""
 
-    workers: int
     name: str
+
+    @property
+    def workers(self) -> int:
+        """How many jobs run at once."""
+        ...
 
     def run(
         self, jobs: Sequence[Job[Any, Any]], seconds: float, control: Control, done: Done
@@ -123,8 +127,13 @@ class OnDask:
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        info = client.scheduler_info(n_workers=-1)
-        self.workers = max(1, sum(w.get("nthreads", 1) for w in info["workers"].values()))
+
+    @property
+    def workers(self) -> int:
+        """The cluster's worker threads now: workers may join or leave between runs (a solving
+        process keeps its client), and each run is cut and paced for those it has."""
+        info = self.client.scheduler_info(n_workers=-1)
+        return max(1, sum(int(w.get("nthreads", 1)) for w in info["workers"].values()))
 
     def run(
         self, jobs: Sequence[Job[Any, Any]], seconds: float, control: Control, done: Done
@@ -134,13 +143,14 @@ class OnDask:
         deadline_wall = time.time() + seconds
         stop = RunStop(self.client)
         run_id = uuid.uuid4().hex[:8]
+        workers = self.workers
         queue = sorted(jobs, key=lambda j: -j.weight)
         waiting = list(
-            zip(queue, shares([j.weight for j in queue], seconds, self.workers), strict=True)
+            zip(queue, shares([j.weight for j in queue], seconds, workers), strict=True)
         )
         waiting.reverse()  # popped from the end: heaviest first
         pending: dict[Future[Any], Job[Any, Any]] = {}
-        window = 2 * self.workers  # each worker has the next job at hand, no more
+        window = 2 * workers  # each worker has the next job at hand, no more
         grace = max(GRACE_S, GRACE_SHARE * seconds)
         give_up_at: float | None = None
         try:

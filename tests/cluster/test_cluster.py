@@ -177,6 +177,22 @@ def test_a_run_survives_a_lost_worker(dask_client: Any) -> None:
     dask_client.wait_for_workers(2, timeout=120)
 
 
+def test_runs_are_cut_for_the_workers_the_cluster_has_now(dask_client: Any) -> None:
+    on_dask = OnDask(dask_client)  # kept from run to run, as by a solving process
+    assert on_dask.workers == 2
+    dask_client.cluster.scale(3)
+    try:
+        dask_client.wait_for_workers(3, timeout=120)
+        assert on_dask.workers == 3
+    finally:
+        dask_client.cluster.scale(2)
+        for _ in range(1200):
+            if len(dask_client.scheduler_info(n_workers=-1)["workers"]) == 2:
+                break
+            time.sleep(0.1)
+    assert on_dask.workers == 2
+
+
 def test_small_runs_stay_in_this_process() -> None:
     instance = parse_instance(city_week(300, 30, seed=1))
 
