@@ -8,10 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_client() -> Iterator[object]:
-    """A Dask cluster of two worker processes (one thread each) on loopback, started once for
-    the tests that need it and stopped after them."""
+    """A Dask cluster of two worker processes (one thread each) on loopback, started for the
+    module whose tests need it and stopped after them (not kept idle through the rest of the
+    suite)."""
     from distributed import Client, LocalCluster
 
     from cluster.connect import WarmUp
