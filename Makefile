@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run example test lint bench bench-full bench-api bench-load bench-console bench-notify system-packages vendor-static messages clean
+.PHONY: run example test lint bench bench-full bench-api bench-load bench-console bench-notify bench-scale system-packages vendor-static messages clean
 
 # Debian packages the service and its tests need: chromium for the console's browser tests
 # (Playwright drives it by its path and never downloads a browser here), fonts-noto-cjk for
@@ -40,6 +40,7 @@ example: $(STAMP)  ## solve the bundled example week with the CLI and print the 
 test: $(STAMP) system-packages  ## lint, type-check and run the whole test suite (API tests on SQLite and PostgreSQL)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	.ci/with-postgres $(PY) -m pytest -q
 
 bench: $(STAMP)  ## quick benchmark subset (< 5 min): results in benchmarks/results/quick/
@@ -84,6 +85,9 @@ messages: $(STAMP)  ## extract the console's messages, update the catalogs and c
 
 bench-notify: $(STAMP)  ## 10,000 events to a local webhook sink, also with the dispatcher SIGKILLed half-way (3 runs)
 	$(PY) -m benchmarks.notify --events 10000 --runs 3
+
+bench-scale: $(STAMP)  ## one process and Dask (LocalCluster, scheduler + 2 workers) on issue 19's sizes: hours on 2 cores
+	$(PY) -m benchmarks.scale --repeats 3 --out benchmarks/results
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -45,6 +45,25 @@ class Settings(BaseSettings):
         "dedicated pair of cores); 1, the default, leaves the other core to the API and to "
         "other solving processes.",
     )
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Address (tcp://host:port) of a running Dask scheduler whose workers solve "
+        "large runs; unset, the solving process starts an embedded LocalCluster on first need "
+        "(one worker process per core, on loopback). See docs/scale.md.",
+    )
+    dask_min_volunteers: int = Field(
+        default=20_000,
+        ge=0,
+        description="Runs with at least this many volunteers are solved on Dask (independent "
+        "parts and tiles in parallel, a city that is one component cut into districts); "
+        "smaller runs in the solving process itself, where the cluster's overhead would "
+        "outweigh it. 0 sends every run.",
+    )
+    dask_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Worker processes of the embedded LocalCluster (default: one per core).",
+    )
     heartbeat_s: float = Field(default=1.0, gt=0, description="How often a running solve reports.")
     stale_after_s: float = Field(
         default=30.0, gt=0, description="A running run silent this long is taken as orphaned."

@@ -26,7 +26,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -53,6 +53,9 @@ from matcher import (
 )
 from matcher.engines.kernels import prepare
 from scenarios.progress import ProgressBar
+
+if TYPE_CHECKING:  # the cluster package (and Dask) is imported by the first large run only
+    from cluster import Executor
 
 log = logging.getLogger("volmatch.worker")
 WORKER = Actor.system("worker")
@@ -93,6 +96,34 @@ class Worker:
         # supervisor starts another); in-process, the run is only failed and its result dropped.
         self.own_process = own_process
         self._next_sweep = 0.0
+        self._cluster: Executor | None = None
+
+    def cluster(self) -> Executor | None:
+        """The Dask cluster that solves large runs, connected on first need (None when it
+        cannot be reached: runs are then solved here)."""
+        if self._cluster is None:
+            from cluster import OnDask, connect
+
+            try:
+                client = connect(self.settings.dask_scheduler, workers=self.settings.dask_workers)
+                self._cluster = OnDask(client)
+            except Exception as exc:
+                log.warning(
+                    "Dask cluster unavailable (%s); large runs solved here", type(exc).__name__
+                )
+                return None
+        return self._cluster
+
+    @property
+    def has_cluster(self) -> bool:
+        return self._cluster is not None
+
+    def executor_for(self, volunteers: int) -> Executor | None:
+        """Where a run of `volunteers` volunteers is solved: on Dask from
+        `dask_min_volunteers` on, else here (None)."""
+        if volunteers < self.settings.dask_min_volunteers:
+            return None
+        return self.cluster()
 
     def step(self) -> bool:
         """Recover orphaned runs, sweep expired personal data when due, then claim and solve
@@ -227,6 +258,7 @@ class Worker:
                     solved = solve_run(
                         instance, data, kind, engine, time_limit, seed, control,
                         workers=self.settings.solve_workers,
+                        executor=self.executor_for(len(instance.volunteers)),
                     )  # fmt: skip
             except OverBudget as exc:
                 if not beat.lost:
@@ -395,8 +427,10 @@ def solve_run(
     control: Control,
     *,
     workers: int = 2,
+    executor: Executor | None = None,
 ) -> Solved:
-    """Solve a run's instance (`workers`: threads the solve may keep busy).
+    """Solve a run's instance (`workers`: threads the solve may keep busy; `executor`: the
+    Dask cluster for a large run, whose parts it solves in parallel).
 
     A repair changes only what it must: its instance holds the change budget
     (`options.max_changes`) and a price on each change (`options.change_cost_km`), so held
@@ -408,7 +442,17 @@ def solve_run(
     the budget is the repair), and the first plan says what more changes would buy: a plan a
     center can act on, where duals would price one more change only at the margin."""
 
-    def run(problem: Instance, budget: float) -> Plan:
+    def run(problem: Instance, problem_data: dict[str, Any], budget: float) -> Plan:
+        if executor is not None and engine == "optimal":
+            from cluster import Thresholds
+            from cluster import solve as solve_on_cluster
+
+            # Each of the cluster's worker processes has a core of its own. The run was sent
+            # here by its size (`dask_min_volunteers`): no second threshold applies.
+            return solve_on_cluster(
+                problem_data, executor, time_limit_s=budget, seed=seed, workers=1,
+                control=control, thresholds=Thresholds(min_volunteers=0),
+            )  # fmt: skip
         return solve(
             problem, engine=engine, time_limit_s=budget, seed=seed,  # type: ignore[arg-type]
             workers=workers, control=control,
@@ -416,15 +460,16 @@ def solve_run(
 
     budget = instance.options.max_changes
     if kind != "repair" or budget is None:
-        return Solved(run(instance, time_limit_s))
+        return Solved(run(instance, data, time_limit_s))
     started = time.monotonic()
     options = {k: v for k, v in data["options"].items() if k != "max_changes"}
-    free = run(parse_instance({**data, "options": options}), time_limit_s * _FREE_SHARE)
+    free_data = {**data, "options": options}
+    free = run(parse_instance(free_data), free_data, time_limit_s * _FREE_SHARE)
     fits = free.objective.changes <= budget
     if fits and (free.status == "optimal" or control.should_stop()):
         return Solved(free, _more(free, free, instance))
     rest = max(time_limit_s - (time.monotonic() - started), time_limit_s * (1 - _FREE_SHARE) / 2)
-    within = run(instance, rest)
+    within = run(instance, data, rest)
     if fits and _worth(free, instance) >= _worth(within, instance):
         within = free
     if within.objective.changes > budget:
@@ -613,13 +658,19 @@ def serve_queue(settings: Settings, stop: threading.Event) -> None:
         if delivering is not None:
             delivering.join()
         engine.dispose()
+        if worker.has_cluster:  # its Dask client, and the embedded cluster if it started one
+            from cluster import close
+
+            close()
         log.info("solving process %s stopped", worker.name)
 
 
 class WorkerProcess:
     """A solving process started beside the API (spawned, so it shares nothing by accident),
     restarted by `ensure_alive` if it dies. Stopped with SIGTERM: no lock is shared with it, so
-    a process killed at any moment cannot block the API's shutdown."""
+    a process killed at any moment cannot block the API's shutdown. Not daemonic: it may start
+    the embedded Dask cluster's worker processes (a daemonic process may have no children);
+    `stop` ends it with the API."""
 
     def __init__(self, settings: Settings) -> None:
         self._context = multiprocessing.get_context("spawn")
@@ -628,7 +679,7 @@ class WorkerProcess:
 
     def _new_process(self) -> multiprocessing.process.BaseProcess:
         return self._context.Process(
-            target=run_worker, args=(self._settings,), name="volmatch-worker", daemon=True
+            target=run_worker, args=(self._settings,), name="volmatch-worker", daemon=False
         )
 
     @property

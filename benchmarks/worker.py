@@ -1,7 +1,7 @@
 """The child side of `common.Worker`: read one JSON job per line on stdin, run it, answer one
 line on stdout (prefixed, so that stray library output is never mistaken for an answer).
 
-A job is `{"kind": "gap" | "city" | "peer" | "vrptw", ...}`; the module `benchmarks.<kind>` handles it
+A job is `{"kind": "gap" | "city" | "peer" | "vrptw" | "scale", ...}`; the module `benchmarks.<kind>` handles it
 with `run_job(job) -> dict`. Every answer carries the process's peak resident set so far
 (`peak_rss_mb`, from `getrusage`, which counts memory allocated by C libraries too). The first
 line, `READY_LINE`, says the compiled kernels are loaded: job time limits count from there.
@@ -19,7 +19,7 @@ from typing import Any
 
 from .common import READY_LINE, RESULT_PREFIX
 
-KINDS = {"gap", "city", "peer", "vrptw"}
+KINDS = {"gap", "city", "peer", "vrptw", "scale"}
 
 
 def handle(job: dict[str, Any]) -> dict[str, Any]:
