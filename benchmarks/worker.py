@@ -1,9 +1,12 @@
 """The child side of `common.Worker`: read one JSON job per line on stdin, run it, answer one
 line on stdout (prefixed, so that stray library output is never mistaken for an answer).
 
-A job is `{"kind": "gap" | "city" | "peer", ...}`; the module `benchmarks.<kind>` handles it
-with `run_job(job) -> dict`. Every answer carries the process's peak resident set so far
-(`peak_rss_mb`, from `getrusage`, which counts memory allocated by C libraries too).
+A job is `{"kind": "gap" | "city" | "peer" | "families", ...}`; the module
+`benchmarks.<kind>` handles it with `run_job(job) -> dict` (a job may report partial results
+on the way with `report_partial`). Every answer carries the process's peak resident set so far
+(`peak_rss_mb`, from `getrusage`, which counts memory allocated by C libraries too). With
+VOLMATCH_BENCH_COLD=1 the process does not warm the compiled code up first: its first solve
+is a user's first solve.
 """
 
 from __future__ import annotations
@@ -16,9 +19,15 @@ import sys
 import traceback
 from typing import Any
 
-from .common import RESULT_PREFIX
+from .common import PARTIAL_PREFIX, RESULT_PREFIX
 
-KINDS = {"gap", "city", "peer"}
+KINDS = {"gap", "city", "peer", "families"}
+
+
+def report_partial(answer: dict[str, Any]) -> None:
+    """What a job has so far: the parent keeps it if the job is killed."""
+    sys.stdout.write(PARTIAL_PREFIX + json.dumps(answer) + "\n")
+    sys.stdout.flush()
 
 
 def handle(job: dict[str, Any]) -> dict[str, Any]:
@@ -41,9 +50,10 @@ def main() -> int:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     # As in the service's solving process: the compiled local search is loaded before any
     # timed run (the engine would otherwise spend a fraction of a second of its budget on it).
-    from matcher.engines.local_search import warm_up
+    if os.environ.get("VOLMATCH_BENCH_COLD") != "1":
+        from matcher.engines.local_search import warm_up
 
-    warm_up()
+        warm_up()
     for line in sys.stdin:
         if not line.strip():
             continue
