@@ -25,6 +25,7 @@ example: $(STAMP)  ## solve the bundled example week with the CLI and print the 
 test: $(STAMP)  ## lint, type-check and run the whole test suite (API tests on SQLite and PostgreSQL)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	.ci/with-postgres $(PY) -m pytest -q
 
 bench: $(STAMP)  ## quick benchmark subset (< 5 min): results in benchmarks/results/quick/

@@ -1,5 +1,5 @@
 """A demo to explore the service with (`make run`): organizations with keys, a seeded week of
-volunteers and requests (`benchmarks.cityweek`, deterministic) and a queued match run.
+volunteers and requests (`scenarios.cityweek`, deterministic) and a queued match run.
 
 Data are loaded once, into an empty database; every call issues fresh demo keys (keys are shown
 once and stored hashed, so old ones cannot be shown again).
@@ -21,7 +21,7 @@ from api.services import match_runs, organizations, service_requests, volunteers
 from api.services.geocoding import Geocoder
 from api.services.organizations import Caller
 from api.settings import Settings
-from benchmarks.cityweek import WEEK_START, city_week
+from scenarios.cityweek import WEEK_START, city_week
 
 DEMO_SEED = 7
 ORGANIZATIONS = (

@@ -80,7 +80,3 @@ class Settings(BaseSettings):
         default=1.0, ge=0, description="Seconds between geocoder calls (Nominatim: 1 per second)."
     )
     geocoder_timeout_s: float = Field(default=10.0, gt=0)
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")

@@ -32,11 +32,6 @@ def list_organizations(session: Session, kind: str | None = None) -> Sequence[Or
     return session.scalars(query).all()
 
 
-def existing_organization_ids(session: Session, ids: Sequence[int], kind: str) -> set[int]:
-    query = select(Organization.id).where(Organization.id.in_(ids), Organization.kind == kind)
-    return set(session.scalars(query).all())
-
-
 def add_key(
     session: Session, org: Organization, prefix: str, secret_hash: str, label: str | None
 ) -> ApiKey:
