@@ -168,9 +168,11 @@ def code_snapshot() -> Path:
         if threading.current_thread() is threading.main_thread():
             # A terminated benchmark still runs its exit handlers (and removes the copy).
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        # numba's cache files come along (their index holds the source's mtime and size,
+        # which copy2 keeps): workers load the compiled code instead of compiling it again.
         for package in ("matcher", "scenarios"):
             shutil.copytree(
-                REPO_ROOT / package, root / package, ignore=shutil.ignore_patterns("__pycache__")
+                REPO_ROOT / package, root / package, ignore=shutil.ignore_patterns("*.pyc")
             )
         (root / "benchmarks").mkdir()
         for source in (REPO_ROOT / "benchmarks").glob("*.py"):

@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
 import sys
 import tempfile
@@ -164,6 +165,7 @@ def _engine_run(job: Mapping[str, Any]) -> dict[str, Any]:
         "coverage_proven_at_s": stats.get("coverage_proven_at_s") if proven else None,
         "widenings": stats.get("candidate_widenings"),
         "pairs": stats.get("candidate_pairs"),
+        "numba_cache_dir": os.environ.get("NUMBA_CACHE_DIR"),
         **_violations(matcher.check_plan(instance, plan)),
     }
 

@@ -22,6 +22,7 @@ from typing import Any
 from .common import PARTIAL_PREFIX, RESULT_PREFIX
 
 KINDS = {"gap", "city", "peer", "families"}
+_COLD: bool | None = None  # whether this process skipped the warm-up (VOLMATCH_BENCH_COLD=1)
 
 
 def report_partial(answer: dict[str, Any]) -> None:
@@ -40,6 +41,7 @@ def handle(job: dict[str, Any]) -> dict[str, Any]:
     except Exception:  # MemoryError included: reported to the parent, which decides
         return {"error": traceback.format_exc()}
     answer["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    answer["warmed_up"] = _COLD is False
     return answer
 
 
@@ -50,7 +52,9 @@ def main() -> int:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     # As in the service's solving process: the compiled local search is loaded before any
     # timed run (the engine would otherwise spend a fraction of a second of its budget on it).
-    if os.environ.get("VOLMATCH_BENCH_COLD") != "1":
+    global _COLD
+    _COLD = os.environ.get("VOLMATCH_BENCH_COLD") == "1"
+    if not _COLD:
         from matcher.engines.local_search import warm_up
 
         warm_up()
