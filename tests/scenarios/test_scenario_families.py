@@ -57,7 +57,7 @@ def test_a_family_generates_at_the_largest_size() -> None:
 
 
 def slot_hours(requests: list[dict[str, Any]]) -> float:
-    return sum(r["volunteers_needed"] * hours(r) for r in requests)
+    return float(sum(r["volunteers_needed"] * hours(r) for r in requests))
 
 
 @pytest.mark.parametrize(("seed", "size"), [(0, (2000, 300)), (1, (2000, 300)), (0, (20000, 2000))])
