@@ -322,12 +322,12 @@ class Pool(_Spec):
         if value is None:
             return None
         least = {"max_hours": 0.5, "max_travel_km": 0.0, "max_assignments": 1}[str(info.field_name)]
+        if isinstance(value, dict):
+            value = _positive_weights(value)
         lowest = min(value) if isinstance(value, dict) else value[0]
         if lowest < least:
             raise ValueError(f"must be at least {least:g}, got {lowest:g}")
-        if isinstance(value, dict):
-            return _positive_weights(value)
-        return _check_range(value)
+        return value if isinstance(value, dict) else _check_range(value)
 
 
 class Dialect(_Spec):

@@ -1,0 +1,121 @@
+"""benchmarks/families.py: end to end on a tiny size, the table's arithmetic on made-up runs,
+and the cold start's plumbing (an empty numba cache, no warm-up)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmarks import families
+from benchmarks.common import Worker
+from benchmarks.families import Week, summarise, unproven_by_engine
+from scenarios.generate import build, dumps
+from scenarios.spec import load_scenario
+
+
+def test_harness_end_to_end_on_a_tiny_size(tmp_path: Path) -> None:
+    sample = tmp_path / "week.json"
+    week = build(load_scenario("dense-city"), seed=4, volunteers=150, requests=20).instance
+    sample.write_text(dumps(week), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["--families", "mixed-city", "--sizes", "200/30", "--seeds", "0", "--repeats", "1",
+            "--limits", "2,4", "--peer-limit", "20", "--cold-repeats", "0",
+            "--sample", str(sample), "--out", str(out)]  # fmt: skip
+    assert families.main(args) == 0
+    saved = json.loads((out / "families.json").read_text(encoding="utf-8"))
+    rows = {w["key"]: w["row"] for w in saved["weeks"]}
+    assert set(rows) == {"file week.json", "mixed-city 200/30 seed 0"}
+    for row in rows.values():
+        assert row["plans checked"] == "ok"
+        assert row["optimum"] is not None and row["greedy"] <= row["optimum"] <= row["bound"]
+        assert row["peer"] == row["optimum"]
+        assert str(row["peer status"]).startswith("optimal")
+        assert row["greedy gap %"] is not None and row["peer proof s"] > 0
+        assert "same" in row["all pairs"]  # seed 0 of a small week: the pruning check ran
+    mixed = rows["mixed-city 200/30 seed 0"]
+    runs = next(w["runs"] for w in saved["weeks"] if w["key"] == "mixed-city 200/30 seed 0")
+    assert len(runs["engine 2"]) == 1 and runs["greedy"]["coverage"] == mixed["greedy"]
+    markdown = (out / "families.md").read_text(encoding="utf-8")
+    assert "## Per family and size" in markdown and "mixed-city" in markdown
+    # A second run into the same directory resumes: nothing is run again.
+    assert families.main(args) == 0
+    again = json.loads((out / "families.json").read_text(encoding="utf-8"))
+    assert again["weeks"][0]["runs"] == saved["weeks"][0]["runs"]
+
+
+def engine(status: str, coverage: int, seconds: float, proven_at: float | None) -> dict[str, Any]:
+    return {"status": status, "coverage": coverage, "bound": 100, "travel_km": 50.0,
+            "seconds": seconds, "solve_seconds": seconds, "compile_seconds": 0.5,
+            "coverage_proven": proven_at is not None, "coverage_proven_at_s": proven_at}  # fmt: skip
+
+
+def peer(coverage: int, tier1_s: float, total_s: float) -> dict[str, Any]:
+    return {"status": "optimal", "coverage": coverage, "travel_km": 50.0,
+            "tier1": {"status": "optimal", "objective": coverage, "bound": coverage},
+            "tier2": {"status": "optimal", "seconds": total_s - tier1_s},
+            "tier1_proof_s": tier1_s, "proof_s": total_s, "model": {"pairs": 10}}  # fmt: skip
+
+
+def test_summary_arithmetic() -> None:
+    week = Week("scarce-skills", 2000, 300, 1)
+    runs = {
+        "greedy": {"status": "feasible", "coverage": 90},
+        "engine 10": [engine("feasible", 96, 10.0, None), engine("feasible", 98, 10.0, None),
+                      engine("optimal", 100, 6.0, 2.0)],
+        "engine 30": [engine("optimal", 100, 8.0, 3.0)] * 3,
+        "textbook": [peer(100, 1.0, 4.0), peer(100, 1.5, 3.0), peer(100, 2.0, 5.0)],
+    }  # fmt: skip
+    row = summarise(week, runs, [10.0, 30.0])
+    assert row["optimum"] == 100 and row["proofs agree"] is None
+    assert row["greedy gap %"] == 10.0
+    assert row["closed 10 s"] == 0.8  # median 98: 8 of greedy's 10 closed
+    assert row["closed 30 s"] == 1.0
+    assert row["status 10 s"] == "1/3 optimal" and row["status 30 s"] == "3/3 optimal"
+    assert row["peer tier 1 s"] == 1.5 and row["peer proof s"] == 4.0
+    assert row["time ratio"] == 1.5  # the 10 s run that proved, 6 s, over the peer's 4 s
+    assert row["tier 1 time ratio"] == round((0.5 + 2.0) / 1.5, 3)
+    assert row["plans checked"] == "ok"
+    # Not proven in every run at any limit: listed for the lead.
+    runs["engine 30"] = [engine("feasible", 100, 30.0, 3.0)] * 3
+    rows = [summarise(week, runs, [10.0, 30.0])]
+    assert [r["seed"] for r in unproven_by_engine(rows, [10.0, 30.0])] == [1]
+    rows = [summarise(week, {**runs, "engine 30": [engine("optimal", 100, 8.0, 3.0)] * 3},
+                      [10.0, 30.0])]  # fmt: skip
+    assert unproven_by_engine(rows, [10.0, 30.0]) == []
+
+
+def test_summary_flags_disagreeing_proofs_and_broken_plans() -> None:
+    week = Week("dense-city", 2000, 300, 0)
+    bad = {**engine("optimal", 99, 5.0, 1.0), "violations": 2, "first violation": "rule 6"}
+    runs = {"greedy": {"status": "feasible", "coverage": 90}, "engine 10": [bad],
+            "textbook": [peer(100, 1.0, 2.0)]}  # fmt: skip
+    row = summarise(week, runs, [10.0])
+    assert row["proofs agree"] == "NO: 99, 100"
+    assert row["plans checked"].startswith("1 broke rules") and "rule 6" in row["plans checked"]
+
+
+def test_a_killed_peer_keeps_its_first_tier() -> None:
+    week = Week("dialect-visits", 5000, 600, 0)
+    first_tier = {**peer(100, 4.0, 4.0), "status": "feasible", "tier2": None, "proof_s": None}
+    runs = {"greedy": {"status": "feasible", "coverage": 95},
+            "engine 10": [engine("feasible", 99, 10.0, None)],
+            "textbook": [{"status": "killed after 235 s (overran)", "partial": first_tier}]}  # fmt: skip
+    row = summarise(week, runs, [10.0])
+    assert row["optimum"] == 100 and row["peer tier 1 s"] == 4.0 and row["peer proof s"] is None
+    assert row["peer status"].startswith("killed")
+
+
+def test_cold_start_runs_on_an_empty_cache_without_warm_up(tmp_path: Path) -> None:
+    cache = tmp_path / "numba"
+    cache.mkdir()
+    env = {"NUMBA_CACHE_DIR": str(cache), "VOLMATCH_BENCH_COLD": "1"}
+    job = {"kind": "families", "week": {"family": "mixed-city", "volunteers": 60,
+           "requests": 8, "seed": 0, "path": None}, "run": "engine", "engine": "greedy",
+           "time_limit": 2.0, "engine_seed": 0}  # fmt: skip
+    with Worker(fresh=True, env=env) as worker:
+        answer = worker.run(job, timeout_s=120)
+    assert answer["numba_cache_dir"] == str(cache)
+    assert answer["warmed_up"] is False
+    with Worker(fresh=True) as worker:
+        assert worker.run(job, timeout_s=300)["warmed_up"] is True
