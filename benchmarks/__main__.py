@@ -2,7 +2,8 @@
 
 python -m benchmarks --quick            # make bench:      results in benchmarks/results/quick/
 python -m benchmarks                    # make bench-full: results in benchmarks/results/
-python -m benchmarks --only gap,peers   # a subset of the three
+python -m benchmarks --only gap,peers   # a subset
+python -m benchmarks --only families    # the families of city weeks (benchmarks/families.py)
 """
 
 from __future__ import annotations
@@ -12,25 +13,31 @@ import os
 import time
 from pathlib import Path
 
-from . import city, gap, peers
+from . import city, families, gap, peers
 from .common import DEFAULT_RESULTS
 
 QUICK = {
     "gap": ["gap1", "gap12", "c10200", "d20200"],
     "city": ["--quick", "--hard-timeout", "90"],
     "peers": ["--quick"],
+    "families": ["--quick"],
 }
 FULL = {
     "gap": ["--set", "all"],
     "city": ["--repeats", "3"],
     "peers": [],
+    "families": [],
 }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the GAP, city and peer benchmarks.")
+    parser = argparse.ArgumentParser(description="Run the GAP, city, peer and families benchmarks.")
     parser.add_argument("--quick", action="store_true", help="a subset in a few minutes")
-    parser.add_argument("--only", default="gap,city,peers", help="comma-separated subset")
+    parser.add_argument(
+        "--only",
+        default="gap,city,peers",
+        help="comma-separated, of gap, city, peers and families (hours: `make bench-families`)",
+    )
     parser.add_argument("--out", type=Path, help="results directory")
     parser.add_argument(
         "--rev",
@@ -41,11 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["VOLMATCH_BENCH_REV"] = args.rev
     out = args.out or (DEFAULT_RESULTS / "quick" if args.quick else DEFAULT_RESULTS)
     plan = QUICK if args.quick else FULL
-    mains = {"gap": gap.main, "city": city.main, "peers": peers.main}
+    mains = {"gap": gap.main, "city": city.main, "peers": peers.main, "families": families.main}
     for name in args.only.split(","):
         started = time.monotonic()
         print(f"\n=== {name} ===", flush=True)
-        mains[name]([*plan[name], "--out", str(out)])
+        target = out / "families" if name == "families" else out
+        mains[name]([*plan[name], "--out", str(target)])
         print(f"=== {name}: {time.monotonic() - started:.0f} s ===", flush=True)
     print(f"\nresults in {out}")
     return 0
