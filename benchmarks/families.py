@@ -507,7 +507,8 @@ def family_summary(rows: Sequence[Row], limits: Sequence[float]) -> list[Row]:
                 **{f"closed {x:g} s": median(r.get(f"closed {x:g} s") for r in rs) for x in limits},
                 "time ratio": median(r.get("time ratio") for r in rs),
                 "tier 1 time ratio": median(r.get("tier 1 time ratio") for r in rs),
-                "cold = warm": f"{sum(r.get('cold = warm') == 'yes' for r in rs)}/{n}",
+                "cold = warm": f"{sum(r.get('cold = warm') == 'yes' for r in rs)}/"
+                f"{sum(r.get('cold = warm') is not None for r in rs)}",
             }
         )
     return out
