@@ -429,26 +429,7 @@ def summarise(week: Week, runs: Mapping[str, Any], limits: Sequence[float]) -> R
     )
     pruned = runs.get("textbook all pairs")
     if pruned:
-        t1 = pruned.get("tier1") or {}
-        same = (
-            t1.get("status") == "optimal"
-            and tier1.get("status") == "optimal"
-            and t1.get("objective") == tier1.get("objective")
-        )
-        # Travel is proven to a relative gap of 1e-6 (textbook.TRAVEL_GAP) on either side.
-        a, b = (pruned.get("tier2") or {}).get("objective"), tier2.get("objective")
-        same_travel = (
-            pruned.get("status") == "optimal"
-            and first.get("status") == "optimal"
-            and a is not None
-            and b is not None
-            and abs(a - b) <= 2e-6 * max(a, b) + 1
-        )
-        row["all pairs"] = (
-            f"{(pruned.get('model') or {}).get('pairs')} pairs: coverage "
-            f"{t1.get('objective')}, travel {pruned.get('travel_km')} "
-            f"({'same' if same and same_travel else 'DIFFERENT or unproven'})"
-        )
+        row["all pairs"] = _pruning_verdict(pruned, tier1, tier2)
     for label in ("cold", "warm first"):
         rs = runs.get(label) or []
         row[f"{label}"] = median(r.get("coverage") for r in rs)
@@ -457,6 +438,31 @@ def summarise(week: Week, runs: Mapping[str, Any], limits: Sequence[float]) -> R
     if runs.get("cold"):
         row["cold = warm"] = "yes" if row["cold"] == row["warm first"] else "no"
     return row
+
+
+def _pruning_verdict(
+    every: Mapping[str, Any], tier1: Mapping[str, Any], tier2: Mapping[str, Any]
+) -> str:
+    """Whether the peer's optimum on compile's (pruned) candidates is the optimum on every pair:
+    the all-pairs solve proves the same values, or its bounds show that nothing better exists
+    (its coverage bound is no higher, its travel bound no lower, within the proven gap)."""
+    every1, every2 = every.get("tier1") or {}, every.get("tier2") or {}
+    pairs = (every.get("model") or {}).get("pairs")
+    if tier1.get("status") != "optimal" or tier2.get("status") != "optimal":
+        return f"{pairs} pairs: unproven on compile's pairs"
+    coverage, travel = tier1["objective"], tier2["objective"]
+    cov_bound, travel_bound = every1.get("bound"), every2.get("bound")
+    if every1.get("objective") is not None and every1["objective"] > coverage + 0.5:
+        return f"{pairs} pairs: DIFFERENT, coverage {every1['objective']:g} > {coverage:g}"
+    if cov_bound is None or cov_bound > coverage + 0.5:
+        return f"{pairs} pairs: coverage bound {cov_bound} above {coverage:g}: not shown"
+    # Travel is proven to a relative gap of 1e-6 (textbook.TRAVEL_GAP) on either side.
+    if travel_bound is None or travel_bound < travel - (2e-6 * travel + 1):
+        return f"{pairs} pairs: travel bound {travel_bound} below {travel:g} m: not shown"
+    how = "proven" if every.get("status") == "optimal" else "by its bounds"
+    return (
+        f"{pairs} pairs: same optimum ({how}), coverage {coverage:g}, travel {travel / 1000:g} km"
+    )
 
 
 def columns(limits: Sequence[float]) -> list[str]:

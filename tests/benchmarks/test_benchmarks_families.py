@@ -119,3 +119,28 @@ def test_cold_start_runs_on_an_empty_cache_without_warm_up(tmp_path: Path) -> No
     assert answer["warmed_up"] is False
     with Worker(fresh=True) as worker:
         assert worker.run(job, timeout_s=300)["warmed_up"] is True
+
+
+def test_pruning_verdict_by_bounds() -> None:
+    """The all-pairs solve need not finish: its bounds alone can show that nothing better
+    exists; a better plan on all pairs is reported as a difference."""
+    week = Week("tight-hours", 2000, 300, 0)
+    pruned = {
+        **peer(100, 1.0, 2.0),
+        "tier2": {"status": "optimal", "objective": 5000.0, "seconds": 1},
+    }
+    runs = {"greedy": {"status": "feasible", "coverage": 90}, "engine 10": [],
+            "textbook": [pruned]}  # fmt: skip
+    every = {"status": "feasible", "model": {"pairs": 30},
+             "tier1": {"status": "optimal", "objective": 100, "bound": 100},
+             "tier2": {"status": "feasible", "objective": 9000.0, "bound": 5000.0}}  # fmt: skip
+    row = summarise(week, {**runs, "textbook all pairs": every}, [10.0])
+    assert row["all pairs"].startswith("30 pairs: same optimum (by its bounds)")
+    lower = {**every, "tier2": {**every["tier2"], "bound": 4000.0}}
+    assert (
+        "not shown" in summarise(week, {**runs, "textbook all pairs": lower}, [10.0])["all pairs"]
+    )
+    better = {**every, "tier1": {"status": "optimal", "objective": 101, "bound": 101}}
+    assert (
+        "DIFFERENT" in summarise(week, {**runs, "textbook all pairs": better}, [10.0])["all pairs"]
+    )
