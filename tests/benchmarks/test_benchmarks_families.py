@@ -131,7 +131,7 @@ def test_pruning_verdict_by_bounds() -> None:
     }
     runs = {"greedy": {"status": "feasible", "coverage": 90}, "engine 10": [],
             "textbook": [pruned]}  # fmt: skip
-    every = {"status": "feasible", "model": {"pairs": 30},
+    every: dict[str, Any] = {"status": "feasible", "model": {"pairs": 30},
              "tier1": {"status": "optimal", "objective": 100, "bound": 100},
              "tier2": {"status": "feasible", "objective": 9000.0, "bound": 5000.0}}  # fmt: skip
     row = summarise(week, {**runs, "textbook all pairs": every}, [10.0])
