@@ -4,15 +4,29 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run example test lint bench bench-full bench-families bench-api bench-load clean
+.PHONY: run example test lint bench bench-full bench-families bench-api bench-load bench-console bench-notify system-packages vendor-static messages clean
+
+# The console's browser tests drive Debian's chromium by its path (Playwright never downloads a
+# browser here); fonts-noto-cjk renders the Chinese pages in screenshots. Installed as root when
+# missing, skipped when present.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(VENV)/bin/volmatch warm-up  # the local search's compiled loop, into numba's cache
 	touch $(STAMP)
 
-run: $(STAMP)  ## start the service on 127.0.0.1:8000 (SQLite under var/) with demo data; Ctrl-C stops
+system-packages:  ## install the Debian packages the console and its browser tests need (as root, when missing)
+	@if [ -x /usr/bin/chromium ] && [ -d /usr/share/fonts/opentype/noto ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing $(SYSTEM_PACKAGES) from Debian packages..."; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	else echo "chromium is missing and cannot be installed here (not root): browser tests will be skipped" >&2; fi
+
+run: $(STAMP) system-packages  ## start the service on 127.0.0.1:8000 (SQLite under var/) with demo data; Ctrl-C stops
 	mkdir -p var
 	$(VENV)/bin/volmatch demo --base-url http://127.0.0.1:8000
 	$(VENV)/bin/volmatch serve --host 127.0.0.1 --port 8000
@@ -22,7 +36,7 @@ example: $(STAMP)  ## solve the bundled example week with the CLI and print the 
 	$(VENV)/bin/volmatch solve matcher/examples/city_week.json -o var/example_plan.json
 	$(VENV)/bin/volmatch check matcher/examples/city_week.json var/example_plan.json
 
-test: $(STAMP)  ## lint, type-check and run the whole test suite (API tests on SQLite and PostgreSQL)
+test: $(STAMP) system-packages  ## lint, type-check and run the whole test suite (API tests on SQLite and PostgreSQL)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
@@ -44,6 +58,35 @@ bench-api: $(STAMP)  ## the HTTP service's benchmark (import, list latency, matc
 
 bench-load: $(STAMP)  ## 50 clients for 2 minutes over a throwaway PostgreSQL; nothing may be lost
 	$(PY) -m benchmarks.load --clients 50 --duration 120
+
+bench-console: $(STAMP)  ## console list pages (20,000 volunteers, 2,000 requests) and a 5,000/600 plan page
+	$(PY) -m benchmarks.console_perf
+
+# htmx, Leaflet and Leaflet.markercluster, taken from their npm packages and committed under
+# api/web/static/vendor/ (the console never loads a script from a CDN). Re-run to upgrade.
+VENDOR := api/web/static/vendor
+NPM_PACKAGES := htmx.org@2.0.7 leaflet@1.9.4 leaflet.markercluster@1.5.3
+vendor-static:  ## re-fetch the console's JavaScript and CSS from npm into api/web/static/vendor/
+	rm -rf var/npm && mkdir -p var/npm $(VENDOR)/leaflet/images $(VENDOR)/markercluster
+	cd var/npm && npm install --no-save --no-package-lock --ignore-scripts --no-audit --no-fund $(NPM_PACKAGES)
+	cp var/npm/node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	cp var/npm/node_modules/leaflet/dist/leaflet.js var/npm/node_modules/leaflet/dist/leaflet.css $(VENDOR)/leaflet/
+	cp var/npm/node_modules/leaflet/dist/images/*.png $(VENDOR)/leaflet/images/
+	cp var/npm/node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
+	   var/npm/node_modules/leaflet.markercluster/dist/MarkerCluster.css \
+	   var/npm/node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css $(VENDOR)/markercluster/
+	for p in htmx.org leaflet leaflet.markercluster; do \
+	  cp var/npm/node_modules/$$p/*LICEN* $(VENDOR)/LICENSE.$$p 2>/dev/null || true; done
+	echo "$(NPM_PACKAGES)" | tr ' ' '\n' > $(VENDOR)/VERSIONS
+	rm -rf var/npm
+
+messages: $(STAMP)  ## extract the console's messages, update the catalogs and compile them (.mo, committed)
+	$(VENV)/bin/pybabel extract -F api/web/babel.cfg -o api/web/locale/messages.pot --no-location --sort-output --omit-header .
+	$(VENV)/bin/pybabel update -i api/web/locale/messages.pot -d api/web/locale --no-fuzzy-matching --omit-header
+	$(VENV)/bin/pybabel compile -d api/web/locale --statistics
+
+bench-notify: $(STAMP)  ## 10,000 events to a local webhook sink, also with the dispatcher SIGKILLed half-way (3 runs)
+	$(PY) -m benchmarks.notify --events 10000 --runs 3
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

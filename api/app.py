@@ -1,6 +1,6 @@
 """The FastAPI application: `create_app(settings)` wires settings, database, routes, the error
-handlers, the body-size cap, the per-key rate limiter and, in the embedded default, the solving
-process.
+handlers, the body-size cap, the per-key rate limiter, the web console (`api.web`) and, in the
+embedded default, the solving process.
 
 Migrations are applied when the app is created, so every process sees the newest schema.
 """
@@ -22,11 +22,14 @@ from api.routes import (
     match_runs,
     organizations,
     reports,
+    self_service,
     service_requests,
     volunteers,
+    webhooks,
 )
 from api.services.geocoding import Geocoder
 from api.settings import Settings
+from api.web.install import install_console
 from api.worker import WorkerProcess
 
 DESCRIPTION = """
@@ -94,7 +97,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service_requests,
         match_runs,
         assignments,
+        self_service,
+        webhooks,
         reports,
     ):
         app.include_router(module.router)
+    install_console(app, settings)
     return app

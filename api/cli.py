@@ -3,8 +3,10 @@
 volmatch admin create-org --name N --kind K     # prints the organization and its first key
 volmatch admin create-key --org-id ID           # another key (shown once)
 volmatch admin revoke-key --org-id ID --key-id K
+volmatch admin create-user --org-id ID --login L --name N [--role R] [--password-stdin]
 volmatch serve [--host H] [--port P] [--no-worker]
 volmatch worker [--once]                        # a solving process on its own
+volmatch dispatcher [--once]                    # delivers the outbox (reminders, no-shows too)
 volmatch demo                                   # demo organizations, keys and a demo week
 """
 
@@ -18,9 +20,9 @@ from typing import Any
 
 from api.db import make_engine, make_sessionmaker, migrate, transaction
 from api.errors import ApiError
-from api.models import OrgKind
+from api.models import OrgKind, TokenPurpose, UserRole
 from api.repositories import organizations as org_repo
-from api.services import organizations
+from api.services import organizations, users
 from api.settings import Settings
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -49,6 +51,23 @@ def register(commands: Any) -> None:
     p.add_argument("--key-id", type=int, required=True)
     p.set_defaults(run=_revoke_key)
 
+    p = admin_commands.add_parser(
+        "create-user",
+        help="create a console user of an organization; prints an invitation link (or takes a "
+        "password from standard input)",
+    )
+    p.add_argument("--org-id", type=int, required=True)
+    p.add_argument("--login", required=True)
+    p.add_argument("--name", default="", help="display name (default the login)")
+    p.add_argument("--role", choices=[r.value for r in UserRole], default=UserRole.COORDINATOR)
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of printing an invitation link",
+    )
+    p.add_argument("--base-url", default="http://127.0.0.1:8000", help="for the invitation link")
+    p.set_defaults(run=_create_user)
+
     p = commands.add_parser(
         "serve", help="run the HTTP service (and, by default, its solving process)"
     )
@@ -62,6 +81,12 @@ def register(commands: Any) -> None:
     p = commands.add_parser("worker", help="run a solving process (claims queued match runs)")
     p.add_argument("--once", action="store_true", help="solve what is queued, then exit")
     p.set_defaults(run=_worker)
+
+    p = commands.add_parser(
+        "dispatcher", help="deliver the outbox's messages (and write reminders and no-shows)"
+    )
+    p.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+    p.set_defaults(run=_dispatcher)
 
     p = commands.add_parser("demo", help="create demo organizations with keys and load a demo week")
     p.add_argument("--volunteers", type=int, default=400)
@@ -115,6 +140,27 @@ def _revoke_key(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _create_user(args: argparse.Namespace) -> int:
+    settings = Settings()
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    try:
+        with transaction(_sessions(settings)) as session:
+            user = users.create_user(
+                session, None, args.org_id, args.login, args.name, UserRole(args.role), password
+            )
+            print(
+                f"user {user.id} ({user.role}) {user.login} of organization {user.organization_id}"
+            )
+            if password is None:
+                token = users.issue_link(session, user, TokenPurpose.INVITE, settings)
+                print(f"invitation: {args.base_url.rstrip('/')}/invite/{token}")
+                print("The link is shown once and works once.", file=sys.stderr)
+    except ApiError as exc:
+        print(f"volmatch admin create-user: {exc.detail}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -147,6 +193,29 @@ def _worker(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     _sessions(settings)  # migrations
     serve_queue(settings, stop)
+    return EXIT_OK
+
+
+def _dispatcher(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from api.models import utc_now
+    from api.notifications import scheduler
+    from api.notifications.dispatcher import Dispatcher
+
+    settings = Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    dispatcher = Dispatcher(settings, _sessions(settings))
+    if args.once:
+        scheduler.run(dispatcher.sessions, settings, utc_now())
+        dispatcher.run_until_idle()
+        dispatcher.close()
+        return EXIT_OK
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    dispatcher.serve(stop)
     return EXIT_OK
 
 

@@ -1,36 +1,40 @@
-"""A demo to explore the service with (`make run`): organizations with keys, a seeded week of
-volunteers and requests (`scenarios.cityweek`, deterministic) and a queued match run.
+"""A demo to explore the service with (`make run`): organizations with keys and a console
+user each, a seeded week of volunteers and requests (`scenarios.cityweek`, deterministic) and
+a queued match run per center.
 
-Data are loaded once, into an empty database; every call issues fresh demo keys (keys are shown
-once and stored hashed, so old ones cannot be shown again).
+Data are loaded once, into an empty database; every call issues fresh demo keys and fresh demo
+passwords (both are shown once and stored hashed, so old ones cannot be shown again).
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from api.models import OrgKind
+from api.models import OrgKind, UserRole
 from api.repositories import organizations as org_repo
+from api.repositories import users as user_repo
 from api.schemas.match_runs import RunIn, Window
 from api.schemas.service_requests import RequestIn
-from api.services import match_runs, organizations, service_requests, volunteers
+from api.services import match_runs, organizations, service_requests, users, volunteers
 from api.services.geocoding import Geocoder
 from api.services.organizations import Caller
 from api.settings import Settings
 from scenarios.cityweek import WEEK_START, city_week
 
 DEMO_SEED = 7
+# (kind, name, console login, the user's name)
 ORGANIZATIONS = (
-    ("admin", "Demo City Volunteer Service Center (admin)"),
-    ("center", "Demo Yanta Community Volunteer Station"),
-    ("center", "Demo Beilin Community Volunteer Station"),
-    ("university", "Demo Northwest University"),
-    ("university", "Demo Xi'an Polytechnic University"),
-    ("planner", "Demo City Planning Office"),
+    ("admin", "Demo City Volunteer Service Center (admin)", "admin", "系统管理员"),
+    ("center", "Demo Yanta Community Volunteer Station", "yanta", "王丽"),
+    ("center", "Demo Beilin Community Volunteer Station", "beilin", "赵强"),
+    ("university", "Demo Northwest University", "nwu", "陈静"),
+    ("university", "Demo Xi'an Polytechnic University", "xpu", "李华"),
+    ("planner", "Demo City Planning Office", "planner", "刘洋"),
 )
 _REQUESTS = TypeAdapter(list[RequestIn])
 
@@ -42,7 +46,7 @@ def load_demo(
     into an empty database. Returns names, ids and keys."""
     fresh = not org_repo.list_organizations(session)
     orgs = []
-    for kind, name in ORGANIZATIONS:
+    for kind, name, login, person in ORGANIZATIONS:
         org = org_repo.organization_by_name(session, name)
         if org is None:
             org, _, secret = organizations.create_organization(
@@ -50,11 +54,32 @@ def load_demo(
             )
         else:
             _, secret = organizations.issue_key(session, org, "demo key")
-        orgs.append({"id": org.id, "kind": kind, "name": name, "key": secret})
+        password = _demo_user(session, org.id, login, person)
+        orgs.append(
+            {
+                "id": org.id,
+                "kind": kind,
+                "name": name,
+                "key": secret,
+                "login": login,
+                "password": password,
+            }
+        )
     run_id = None
     if fresh:
         run_id = _load_week(session, settings, geocoder, orgs, volunteers_n, requests_n)
     return {"organizations": orgs, "run_id": run_id, "loaded": fresh}
+
+
+def _demo_user(session: Session, org_id: int, login: str, person: str) -> str:
+    """The organization's demo coordinator, with a fresh password (returned, shown once)."""
+    password = secrets.token_urlsafe(9)
+    user = user_repo.user_by_login(session, login)
+    if user is None:
+        users.create_user(session, None, org_id, login, person, UserRole.COORDINATOR, password)
+    else:
+        users.set_password(session, user, password)
+    return password
 
 
 def _caller(org: dict[str, Any], settings: Settings) -> Caller:
@@ -99,28 +124,37 @@ def _load_week(
         service_requests.submit_batch(
             session, _caller(center, settings), _REQUESTS.validate_python(rows), geocoder
         )
-    admin = next(o for o in orgs if o["kind"] == "admin")
+    # One run per center, by the center: each center's coordinator sees theirs in the console.
     window = Window(start=WEEK_START, end=WEEK_START + timedelta(days=7))
-    run = match_runs.create_run(
-        session,
-        _caller(admin, settings),
-        RunIn(window=window, engine="optimal", time_limit_s=5),
-        settings,
-    )
-    return run.id
+    runs = [
+        match_runs.create_run(
+            session,
+            _caller(center, settings),
+            RunIn(window=window, engine="optimal", time_limit_s=5),
+            settings,
+        )
+        for center in centers
+    ]
+    return runs[0].id
 
 
 def welcome(demo: dict[str, Any], base_url: str) -> str:
-    """What `make run` prints: URLs, keys and three example curl commands."""
+    """What `make run` prints: URLs, console logins, keys and three example curl commands."""
     keys = {o["kind"]: o for o in demo["organizations"]}
     lines = [
         "",
         "volmatch is starting on " + base_url,
+        f"  console      {base_url}/   (Chinese; English by the switch at the top)",
         f"  API docs     {base_url}/docs",
         f"  health       {base_url}/healthz   readiness {base_url}/readyz",
         "",
-        "Demo API keys (new ones each start; shown once):",
+        "Console logins (new passwords each start; shown once):",
     ]
+    for org in demo["organizations"]:
+        lines.append(
+            f"  {org['kind']:<10} {org['name']:<48} {org['login']:<8} {org['password']}"
+        )
+    lines += ["", "Demo API keys, for programs (new ones each start; shown once):"]
     for org in demo["organizations"]:
         lines.append(f"  {org['kind']:<10} {org['name']:<48} {org['key']}")
     run = demo.get("run_id") or 1

@@ -20,11 +20,13 @@ from sqlalchemy import (
     Dialect,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -102,6 +104,18 @@ class OrgKind(StrEnum):
     ADMIN = "admin"
 
 
+class UserRole(StrEnum):
+    """What a console user may do in their organization: a coordinator acts, a viewer reads."""
+
+    COORDINATOR = "coordinator"
+    VIEWER = "viewer"
+
+
+class TokenPurpose(StrEnum):
+    INVITE = "invite"  # set a first password
+    RESET = "reset"  # set a new password
+
+
 class RequestStatus(StrEnum):
     OPEN = "open"
     CANCELLED = "cancelled"
@@ -124,6 +138,7 @@ class AssignmentStatus(StrEnum):
     CANCELLED = "cancelled"
     CHECKED_IN = "checked_in"
     COMPLETED = "completed"
+    NO_SHOW = "no_show"  # confirmed, but not checked in within the center's check-in window
 
 
 # Assignments that hold a volunteer's time: they block later runs and fill their request.
@@ -149,6 +164,9 @@ class Organization(Base):
     kind: Mapped[str] = mapped_column(String(20))
     timezone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # What the organization decides for itself (contact for volunteers, standby, no-shows,
+    # self-service): validated by `api.schemas.organizations.OrganizationSettings`.
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
 
     keys: Mapped[list[ApiKey]] = relationship(back_populates="organization")
 
@@ -198,6 +216,8 @@ class Volunteer(Base):
     max_hours: Mapped[float | None]
     max_travel_km: Mapped[float | None]
     max_assignments: Mapped[int | None]
+    # The private calendar feed's token (SHA-256), revocable; None: no feed.
+    calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     # Set by the database: bulk imports then send no per-row timestamps.
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
@@ -315,7 +335,11 @@ class MatchRun(Base):
 
 class Assignment(Base):
     __tablename__ = "assignments"
-    __table_args__ = (Index("ix_assignments_volunteer_status", "volunteer_id", "status"),)
+    __table_args__ = (
+        Index("ix_assignments_volunteer_status", "volunteer_id", "status"),
+        # The dispatcher's scheduler looks for confirmed work (reminders, no-shows).
+        Index("ix_assignments_status", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("match_runs.id", ondelete="CASCADE"))
@@ -328,11 +352,120 @@ class Assignment(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     hours_served: Mapped[float | None]
     link_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # With `VOLMATCH_LINK_SECRET`, the link token is HMAC(secret, salt): messages can carry the
+    # link while the database holds only its hash (`api.services.links`).
+    link_salt: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
 
     request: Mapped[ServiceRequest] = relationship()
     volunteer: Mapped[Volunteer] = relationship()
+
+
+class StandbyStatus(StrEnum):
+    WAITING = "waiting"
+    PROMOTED = "promoted"
+    PASSED = "passed"  # no longer free or qualified when its turn came
+
+
+class Standby(Base):
+    """A volunteer named at publication to step in, by rank, if an assignment of the request
+    is declined or cancelled."""
+
+    __tablename__ = "standby"
+    __table_args__ = (
+        UniqueConstraint("run_id", "request_id", "volunteer_id"),
+        Index("ix_standby_request_rank", "request_id", "rank"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("match_runs.id", ondelete="CASCADE"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
+    volunteer_id: Mapped[int] = mapped_column(
+        ForeignKey("volunteers.id", ondelete="CASCADE"), index=True
+    )
+    rank: Mapped[int]
+    distance_km: Mapped[float]
+    status: Mapped[str] = mapped_column(String(20), default=StandbyStatus.WAITING)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Webhook(Base):
+    """An organization's HTTP endpoint for events; `secret` signs each delivery (HMAC-SHA256),
+    so it is kept as given out (shown once, rotatable)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(2000))
+    event_types: Mapped[list[Any]] = mapped_column(default=list)  # empty: every event
+    secret: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(default=True)
+    description: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class OutboxEvent(Base):
+    """Something that happened, written in the transaction of the change itself. Ids and
+    statuses only: personal data is looked up when a message is delivered."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    type: Mapped[str] = mapped_column(String(50))
+    occurred_at: Mapped[datetime] = mapped_column(default=utc_now)
+    data: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    # Events that must happen once whatever the number of schedulers (reminders).
+    dedupe_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+    SKIPPED = "skipped"  # nothing to send any more (volunteer erased, webhook removed, ...)
+
+
+class Delivery(Base):
+    """One message of an event to one channel and recipient, delivered at least once."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_org_page", "organization_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox_events.id", ondelete="CASCADE"), index=True
+    )
+    idempotency_id: Mapped[str] = mapped_column(String(80), unique=True)
+    event_type: Mapped[str] = mapped_column(String(50))
+    # Who sees it in `GET /v1/deliveries`: the webhook's owner, or the center of the request a
+    # message to a volunteer is about.
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(10))
+    webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id", ondelete="SET NULL"))
+    volunteer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("volunteers.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utc_now)
+    claimed_by: Mapped[str | None] = mapped_column(String(300))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    delivered_at: Mapped[datetime | None]
+
+    event: Mapped[OutboxEvent] = relationship()
 
 
 class GeocodeEntry(Base):
@@ -360,3 +493,120 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int]
     body: Mapped[dict[str, Any]] = mapped_column(JsonType)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class User(Base):
+    """A person who signs in to the console and acts as their organization. No password until
+    they follow their invitation link; `password_hash` is argon2 (pwdlib)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    login: Mapped[str] = mapped_column(String(100), unique=True)  # stored lower-case
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default=UserRole.COORDINATOR)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_login_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+
+    organization: Mapped[Organization] = relationship()
+
+
+class UserToken(Base):
+    """An invitation or password-reset link: the SHA-256 of its random token, used once."""
+
+    __tablename__ = "user_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class UserSession(Base):
+    """A signed-in browser: the signed session cookie carries the token, this row (its hash)
+    makes it revocable (logout, password change, disabled user)."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[datetime]
+
+
+class LoginFailure(Base):
+    """A failed sign-in, counted per account and per client address (both hashed) to throttle
+    password guessing across every API process."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key", "scope", "key_hash", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))  # "account" or "address"
+    key_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ServiceSecret(Base):
+    """Secrets the service generates on its first start (the session cookie's signing key),
+    shared by every process of one database."""
+
+    __tablename__ = "service_secrets"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ScenarioRunKind(StrEnum):
+    RUN = "run"
+    SWEEP = "sweep"
+
+
+class ScenarioRun(Base):
+    """A planner's scenario run or sweep, queued by the console and executed by the solving
+    process like a match run. Its report (KPIs, diagnosis, sweep rows) and charts are kept here:
+    aggregates only, never a person."""
+
+    __tablename__ = "scenario_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10), default=ScenarioRunKind.RUN)
+    scenario: Mapped[str] = mapped_column(String(100))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.QUEUED, index=True)
+    phase: Mapped[str | None] = mapped_column(String(300))
+    progress: Mapped[float] = mapped_column(default=0.0)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    attempts: Mapped[int] = mapped_column(default=0)
+    worker: Mapped[str | None] = mapped_column(String(300))
+    heartbeat_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JsonType, deferred=True)
+
+
+class ScenarioChart(Base):
+    """One PNG chart of a scenario run's report."""
+
+    __tablename__ = "scenario_charts"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("scenario_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    png: Mapped[bytes] = mapped_column(LargeBinary)

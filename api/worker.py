@@ -1,4 +1,6 @@
-"""The solving process: claims queued match runs from the database and solves them.
+"""The solving process: claims queued match runs (and planners' scenario runs) from the
+database and solves them, and delivers the outbox's messages in a thread beside
+(`api.notifications.dispatcher`).
 
 In the embedded default the app starts one `WorkerProcess` beside itself (`volmatch serve`), so
 the API stays responsive while the matcher works; `volmatch worker` runs one on its own. Any
@@ -16,7 +18,6 @@ import logging
 import multiprocessing
 import os
 import signal
-import socket
 import threading
 import time
 import traceback
@@ -28,8 +29,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import make_engine, make_sessionmaker, transaction
 from api.models import MatchRun, RunStatus, utc_now
+from api.notifications.dispatcher import Dispatcher
+from api.processes import gone, process_name
 from api.repositories import match_runs as repo
-from api.services import instances
+from api.repositories import scenario_runs as scenario_repo
+from api.services import events, instances, scenario_runs
 from api.services.match_runs import count_changes, plan_pairs
 from api.settings import Settings
 from matcher import (
@@ -42,29 +46,10 @@ from matcher import (
     parse_instance,
     solve,
 )
-from matcher.engines.local_search import warm_up
+from matcher.engines.kernels import prepare
+from scenarios.progress import ProgressBar
 
 log = logging.getLogger("volmatch.worker")
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _gone(name: str | None) -> bool:
-    """Whether `name` is a worker on this host whose process no longer exists."""
-    if not name:
-        return True
-    host, _, pid = name.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 class Worker:
@@ -80,20 +65,26 @@ class Worker:
     ) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.name = name or worker_name()
+        self.name = name or process_name()
         self.should_exit = should_exit
         # In a process of its own, a solve stuck past its deadline ends the process (the
         # supervisor starts another); in-process, the run is only failed and its result dropped.
         self.own_process = own_process
 
     def step(self) -> bool:
-        """Recover orphaned runs, then claim and solve one run; whether there was one."""
+        """Recover orphaned runs, then claim and solve one run (match runs first, then
+        scenario runs); whether there was one."""
         self.recover()
         with transaction(self.sessions) as session:
             run_id = repo.claim_next(session, self.name, utc_now())
-        if run_id is None:
+        if run_id is not None:
+            self.execute(run_id)
+            return True
+        with transaction(self.sessions) as session:
+            scenario_id = scenario_repo.claim_next(session, self.name, utc_now())
+        if scenario_id is None:
             return False
-        self.execute(run_id)
+        self.execute_scenario(scenario_id)
         return True
 
     def run_until_idle(self) -> int:
@@ -104,15 +95,32 @@ class Worker:
         return done
 
     def recover(self) -> None:
-        """Re-queue (or fail, after `max_attempts`) runs whose worker stopped reporting."""
+        """Re-queue (or fail, after `max_attempts`) runs whose worker stopped reporting; a
+        scenario run whose worker stopped ends with the reason (the planner starts it again)."""
         now = utc_now()
         silent_since = now - timedelta(seconds=self.settings.stale_after_s)
+        with transaction(self.sessions) as session:
+            for scenario in scenario_repo.running(session):
+                if (
+                    scenario.heartbeat_at is not None
+                    and scenario.heartbeat_at > silent_since
+                    and not gone(scenario.worker)
+                ):
+                    continue
+                scenario_repo.finish(
+                    session,
+                    scenario.id,
+                    scenario.worker or "",
+                    status=RunStatus.CANCELLED if scenario.cancel_requested else RunStatus.FAILED,
+                    error=f"its solving process ({scenario.worker or '?'}) stopped; start it again",
+                    finished_at=now,
+                )
         with transaction(self.sessions) as session:
             for run in repo.silent_runs(session, now):
                 if (
                     run.heartbeat_at is not None
                     and run.heartbeat_at > silent_since
-                    and not _gone(run.worker)
+                    and not gone(run.worker)
                 ):
                     continue
                 self._release_orphan(session, run, now)
@@ -141,6 +149,7 @@ class Worker:
             }
         if repo.release(session, run.id, holder if run.worker else "", **values):
             log.warning("run %s: solving process %s gone; now %s", run.id, holder, values["status"])
+            self._tell(session, run.id, values)
 
     def execute(self, run_id: int) -> None:
         """Solve one claimed run and write its outcome (if this worker still holds it)."""
@@ -202,9 +211,73 @@ class Worker:
                 run_id, status=RunStatus.FAILED, error=f"internal error ({type(exc).__name__})"
             )
 
-    def _finish(self, run_id: int, **values: Any) -> None:
+    def execute_scenario(self, run_id: int) -> None:
+        """Run a planner's scenario or sweep and keep its report and charts."""
         with transaction(self.sessions) as session:
-            repo.finish(session, run_id, self.name, finished_at=utc_now(), **values)
+            found = scenario_repo.get_run(session, run_id)
+            assert found is not None
+            name, kind, parameters = found.scenario, found.kind, dict(found.parameters)
+        bar = _ScenarioProgress(self, run_id)
+        try:
+            report, charts = scenario_runs.execute(name, kind, parameters, bar)
+        except scenario_runs.Stopped:
+            self._finish_scenario(
+                run_id,
+                status=RunStatus.CANCELLED,
+                phase="stopped on request",
+                finished_at=utc_now(),
+            )
+            return
+        except Exception as exc:
+            log.error(
+                "scenario run %s failed: %s\n%s",
+                run_id,
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            self._finish_scenario(
+                run_id,
+                status=RunStatus.FAILED,
+                error=f"the scenario could not be run ({type(exc).__name__}: {exc})"[:2000],
+                finished_at=utc_now(),
+            )
+            return
+        with transaction(self.sessions) as session:
+            if scenario_repo.finish(
+                session,
+                run_id,
+                self.name,
+                status=RunStatus.SUCCEEDED,
+                report=report,
+                progress=1.0,
+                phase="done",
+                finished_at=utc_now(),
+            ):
+                scenario_repo.add_charts(session, run_id, charts)
+
+    def _finish_scenario(self, run_id: int, **values: Any) -> None:
+        with transaction(self.sessions) as session:
+            scenario_repo.finish(session, run_id, self.name, **values)
+
+    def _finish(self, run_id: int, **values: Any) -> None:
+        """Write the run's outcome and, in the same transaction, its event."""
+        with transaction(self.sessions) as session:
+            if repo.finish(session, run_id, self.name, finished_at=utc_now(), **values):
+                self._tell(session, run_id, values)
+
+    def _tell(self, session: Session, run_id: int, values: dict[str, Any]) -> None:
+        status = values["status"]
+        if status not in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+            return
+        run = repo.get_run(session, run_id)
+        assert run is not None
+        plan = values.get("plan") or {}
+        extra = (
+            {"coverage": values.get("coverage"), "unfilled": len(plan.get("unfilled", ()))}
+            if status == RunStatus.SUCCEEDED
+            else {"error": values.get("error")}
+        )
+        events.record(session, self.settings, [events.run_event(run, str(status), **extra)])
 
     def _hand_back(self, run_id: int) -> None:
         """Shutting down mid-solve: queue the run again for the next worker (not an attempt)."""
@@ -342,6 +415,44 @@ class _Heartbeat:
             self.cancelled = True
 
 
+class _ScenarioProgress(ProgressBar):
+    """A scenario run's steps written to its row (at most once per heartbeat), and a planner's
+    stop honoured at the next step."""
+
+    def __init__(self, worker: Worker, run_id: int) -> None:
+        super().__init__(1, enabled=False)
+        self.worker = worker
+        self.run_id = run_id
+        self._written = 0.0
+
+    def step(self, label: str) -> None:
+        super().step(label)
+        self._report(force=True)
+
+    def solver(self, progress: Progress) -> None:
+        super().solver(progress)
+        self._report(force=False)
+
+    def _report(self, *, force: bool) -> None:
+        now = time.monotonic()
+        if not force and now - self._written < self.worker.settings.heartbeat_s:
+            return
+        self._written = now
+        fraction = min((self.done + self.within) / max(self.total, 1), 1.0)
+        with transaction(self.worker.sessions) as session:
+            stop = scenario_repo.heartbeat(
+                session,
+                self.run_id,
+                self.worker.name,
+                utc_now(),
+                phase=self.label[:300],
+                progress=round(fraction, 4),
+            )
+        # Raised between steps only: a solver's progress callback is no place to unwind from.
+        if force and (stop is None or stop or self.worker.should_exit()):
+            raise scenario_runs.Stopped()
+
+
 def run_worker(settings_data: dict[str, Any]) -> None:
     """Entry point of the solving process: poll, claim and solve until SIGTERM.
 
@@ -355,11 +466,20 @@ def run_worker(settings_data: dict[str, Any]) -> None:
 
 
 def serve_queue(settings: Settings, stop: threading.Event) -> None:
-    """Poll, claim and solve until `stop` is set."""
+    """Poll, claim and solve until `stop` is set; deliver the outbox beside it (a thread with
+    its own loop and connections, so that a long solve never holds a message back)."""
     engine = make_engine(settings.database_url)
-    worker = Worker(settings, make_sessionmaker(engine), should_exit=stop.is_set, own_process=True)
-    # The local search's compiled loop, before the first run's time limit starts counting.
-    warm_up()
+    sessions = make_sessionmaker(engine)
+    worker = Worker(settings, sessions, should_exit=stop.is_set, own_process=True)
+    delivering = None
+    if settings.embedded_dispatcher:
+        delivering = threading.Thread(
+            target=Dispatcher(settings, sessions).serve, args=(stop,), name="dispatcher"
+        )
+        delivering.start()
+    # The local search's compiled loop starts loading now (or compiling apart, on a cold cache):
+    # the first run does not wait for it.
+    prepare()
     log.info("solving process %s started", worker.name)
     try:
         while not stop.is_set():
@@ -371,6 +491,9 @@ def serve_queue(settings: Settings, stop: threading.Event) -> None:
             if not busy:
                 stop.wait(settings.worker_poll_s)
     finally:
+        stop.set()
+        if delivering is not None:
+            delivering.join()
         engine.dispose()
         log.info("solving process %s stopped", worker.name)
 

@@ -30,7 +30,7 @@ __all__ = ["main"]
 EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
 
 
-CORE_COMMANDS = ("solve", "check", "schema")
+CORE_COMMANDS = ("solve", "check", "schema", "warm-up")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,10 +111,26 @@ def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     p.add_argument("which", choices=["instance", "plan"])
     p.set_defaults(run=_schema)
 
+    p = commands.add_parser(
+        "warm-up",
+        help="compile the local search into numba's cache (done by `make` at install)",
+        description="Compile the optimal engine's local search (numba) into its on-disk cache, so "
+        "that no solve starts without it. A solve never waits for it: on a cold cache it "
+        "compiles it apart and goes on without it meanwhile.",
+    )
+    p.set_defaults(run=_warm_up)
+
     if plugins:
         for entry in sorted(entry_points(group="volmatch.commands"), key=lambda e: e.name):
             entry.load()(commands)
     return parser
+
+
+def _warm_up(_: argparse.Namespace) -> int:
+    from .engines.kernels import warm_up
+
+    warm_up()
+    return 0
 
 
 def _read(path: Path) -> str:

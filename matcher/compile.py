@@ -36,10 +36,17 @@ FAIRNESS_STEP_HOURS = 4
 FAIRNESS_MAX_STEPS = 12
 _PAIR_CHUNK = 4_000_000  # candidate pairs examined at once before filtering (bounds memory)
 _SLOT_MASK_BUDGET = 200_000_000  # slots x intervals examined to build per-slot availability masks
-# Each request keeps its nearest _CAP_PER_SLOT * volunteers_needed + _CAP_EXTRA qualifying
-# candidates; the spatial query looks at _QUERY_FACTOR times that many before the availability
-# filter. Farther candidates are dominated in travel and only matter for coverage when every
-# nearer one is busy, which the engines' bound accounts for (ProblemData.request_dropped).
+# Every qualifying pair is a candidate while they number at most _PAIR_BUDGET: the engines then
+# see every plan, and their proofs need no allowance for candidates left out (a loose one: on
+# an independent family's 2,000-volunteer week, 463 pairs left out kept a part unproven).
+_PAIR_BUDGET = 1_000_000
+# Requests whose candidates tell whether the budget holds (`Tables._estimated_pairs`).
+_SAMPLE_REQUESTS = 100
+# Beyond it, each request keeps its nearest _CAP_PER_SLOT * volunteers_needed + _CAP_EXTRA
+# qualifying candidates; the spatial query looks at _QUERY_FACTOR times that many before the
+# availability filter. Farther candidates are dominated in travel and only matter for coverage
+# when every nearer one is busy, which the engines' bound accounts for
+# (ProblemData.request_dropped).
 _CAP_PER_SLOT = 12
 _CAP_EXTRA = 40
 # ... plus _CAP_PER_RIVAL per slot of the requests within _RIVAL_KM at overlapping times.
@@ -278,7 +285,8 @@ class Tables:
         cap_factor: IntArray | None = None,
     ) -> Candidates:
         """Pairs meeting rules 1-5 (and commitments), sorted by (volunteer, request), with their
-        distances: for each request its `candidate_cap` nearest, plus every pair whose key
+        distances: all of them up to `_PAIR_BUDGET` pairs, else for each request its
+        `candidate_cap` nearest, plus every pair whose key
         (volunteer * num_requests + request) is in `keep_keys` (pinned and previous pairs), and
         none whose key is in `drop_keys` (excluded pairs: dropped before the cap counts).
         `cap_factor` multiplies the cap of each request.
@@ -297,7 +305,15 @@ class Tables:
             keep = ~np.isin(v * max(nreq, 1) + r, drop_keys)
             return v[keep], r[keep]
 
-        v, r = allowed(*self._gather(np.arange(nreq), _QUERY_FACTOR * cap, dropped, dropped_km))
+        every = None
+        if self._estimated_pairs() <= _PAIR_BUDGET:
+            every = self._gather(np.arange(nreq), None, dropped, dropped_km, budget=_PAIR_BUDGET)
+        if every is not None:
+            v, r = allowed(*every)
+            return self._checked(v, r, keep_keys, cap=None, dropped=dropped, dropped_km=dropped_km)
+        gathered = self._gather(np.arange(nreq), _QUERY_FACTOR * cap, dropped, dropped_km)
+        assert gathered is not None  # no budget given
+        v, r = allowed(*gathered)
         # Requests whose nearest were mostly unavailable keep fewer than their cap although
         # others are in reach: gather those few again, looking further, and at last exactly.
         for factor in (4 * _QUERY_FACTOR, None):
@@ -308,12 +324,27 @@ class Tables:
             again = np.isin(r, short)
             dropped[short], dropped_km[short] = 0, np.inf
             limit = None if factor is None else factor * cap
-            v2, r2 = allowed(*self._gather(short, limit, dropped, dropped_km))
+            more = self._gather(short, limit, dropped, dropped_km)
+            assert more is not None
+            v2, r2 = allowed(*more)
             v, r = np.concatenate([v[~again], v2]), np.concatenate([r[~again], r2])
-        found_v, found_r = [v], [r]
+        return self._checked(v, r, keep_keys, cap=cap, dropped=dropped, dropped_km=dropped_km)
+
+    def _checked(
+        self,
+        v: IntArray,
+        r: IntArray,
+        keep_keys: IntArray | None,
+        *,
+        cap: IntArray | None,
+        dropped: IntArray,
+        dropped_km: FloatArray,
+    ) -> Candidates:
+        """The gathered pairs within reach plus the forced ones (checked like the rest), each
+        request's `cap` nearest kept (all without one), the rest counted as left out."""
+        nreq = self.num_requests
         # Each volunteer is in one radius bucket and each request in one group: no pair is
         # found twice. The forced pairs are added where missing, and checked like the rest.
-        v, r = np.concatenate(found_v), np.concatenate(found_r)
         keys = v * max(nreq, 1) + r
         checked = len(keys)
         if keep_keys is not None and len(keep_keys):
@@ -334,7 +365,7 @@ class Tables:
         order = np.lexsort((d, r))
         rank = np.arange(len(order)) - np.searchsorted(r[order], r[order], side="left")
         kept = np.zeros(len(v), dtype=bool)
-        kept[order] = rank < cap[r[order]]
+        kept[order] = True if cap is None else rank < cap[r[order]]
         if keep_keys is not None and len(keep_keys):
             kept |= np.isin(keys, keep_keys)
         np.add.at(dropped, r[~kept], 1)
@@ -342,6 +373,18 @@ class Tables:
         v, r, d = v[kept], r[kept], d[kept]
         order = np.lexsort((r, v))
         return Candidates(v[order], r[order], d[order], dropped, dropped_km)
+
+    def _estimated_pairs(self) -> float:
+        """How many qualifying pairs there are, from every pair of a sample of the requests (an
+        exact gather that would run past the budget costs seconds on large cities)."""
+        n = self.num_requests
+        if n <= _SAMPLE_REQUESTS:
+            return 0.0  # gathering them all is as cheap as the estimate
+        sample = np.random.default_rng(0).choice(n, _SAMPLE_REQUESTS, replace=False)
+        ignored = np.zeros(n, dtype=np.int64), np.full(n, np.inf)
+        found = self._gather(np.sort(sample), None, *ignored)
+        assert found is not None
+        return len(found[0]) * n / _SAMPLE_REQUESTS
 
     def _rival_demand(self) -> IntArray:
         """For each request, the headcount of other requests within _RIVAL_KM of it at an
@@ -359,13 +402,21 @@ class Tables:
         return np.bincount(a[rival], weights=self.r_needed[b[rival]], minlength=n).astype(np.int64)
 
     def _gather(
-        self, requests: IntArray, limit: IntArray | None, dropped: IntArray, dropped_km: FloatArray
-    ) -> tuple[IntArray, IntArray]:
+        self,
+        requests: IntArray,
+        limit: IntArray | None,
+        dropped: IntArray,
+        dropped_km: FloatArray,
+        *,
+        budget: int | None = None,
+    ) -> tuple[IntArray, IntArray] | None:
         """Available, uncommitted (volunteer, request) pairs in reach of `requests`: each request's
         nearest `limit` per radius bucket, or all of them when `limit` is None. Volunteers in
-        reach but not returned are added to `dropped` and `dropped_km` (in place)."""
+        reach but not returned are added to `dropped` and `dropped_km` (in place). None once
+        more than `budget` pairs are found (the search stops there)."""
         found_v: list[IntArray] = []
         found_r: list[IntArray] = []
+        found = 0
         wanted = np.zeros(self.num_requests, dtype=bool)
         wanted[requests] = True
         for group_requests, eligible in self._requirement_groups():
@@ -383,6 +434,9 @@ class Tables:
                     keep[keep] = self.uncommitted(v[keep], r[keep])
                     found_v.append(v[keep])
                     found_r.append(r[keep])
+                    found += int(keep.sum())
+                    if budget is not None and found > budget:
+                        return None
         empty = np.zeros(0, dtype=np.int64)
         if not found_v:
             return empty, empty
@@ -494,17 +548,6 @@ class Compiled:
     @property
     def request_ids(self) -> list[str]:
         return [r.id for r in self.instance.requests]
-
-    def pair_index(self, volunteer: IntArray, request: IntArray) -> IntArray:
-        """Index of each (volunteer, request) among the candidate pairs, or -1 where none."""
-        keys = self.data.pair_keys()
-        query = np.asarray(volunteer, dtype=np.int64) * max(self.data.num_requests, 1) + np.asarray(
-            request, dtype=np.int64
-        )
-        if len(keys) == 0:
-            return np.full(len(query), -1, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
-        return np.where(keys[pos] == query, pos, -1).astype(np.int64)
 
 
 def compile_instance(instance: Instance, *, cap_factor: IntArray | None = None) -> Compiled:

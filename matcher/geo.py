@@ -52,13 +52,6 @@ class SphereIndex:
     def __init__(self, lat: ArrayLike, lon: ArrayLike) -> None:
         self._tree = cKDTree(unit_vectors(lat, lon))
 
-    def count_within(self, lat: ArrayLike, lon: ArrayLike, radius_km: float) -> NDArray[np.int64]:
-        """For each query point, how many indexed points lie within `radius_km` (a superset)."""
-        counts = self._tree.query_ball_point(
-            unit_vectors(lat, lon), r=float(chord_for_km(radius_km)), return_length=True
-        )
-        return np.asarray(counts, dtype=np.int64)
-
     def nearest(
         self, lat: ArrayLike, lon: ArrayLike, k: int, radius_km: float
     ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:

@@ -4,6 +4,7 @@ generate, and the README names the commands that exist."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,12 @@ def test_readme_commands_exist() -> None:
     for command in ("solve", "check", "schema"):
         assert command in commands
         assert f"volmatch {command}" in readme
+
+
+def test_console_doc_shows_every_screenshot_the_browser_tests_take() -> None:
+    doc = (ROOT / "docs" / "console.md").read_text()
+    shown = set(re.findall(r"\]\((console/[^)]+\.png)\)", doc))
+    taken = {f"console/{p.name}" for p in (ROOT / "docs" / "console").glob("*.png")}
+    assert shown == taken
+    stories = (ROOT / "tests" / "console" / "browser" / "test_console_stories.py").read_text()
+    assert {f"console/{name}.png" for name in re.findall(r'shot\([a-z]+, "([a-z-]+)"', stories)} == taken

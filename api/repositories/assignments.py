@@ -63,10 +63,15 @@ def for_requests(
 
 
 def commitments_outside(
-    session: Session, request_ids: Sequence[int], start: datetime, end: datetime
+    session: Session,
+    request_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    volunteer_ids: Sequence[int] | None = None,
 ) -> list[tuple[int, datetime, datetime, float, float]]:
-    """Active assignments on other requests that touch [start, end]: (volunteer id, start, end,
-    lat, lon). They block a later run's volunteers and count toward their caps."""
+    """Active assignments on other requests that touch [start, end] (of `volunteer_ids` only,
+    if given): (volunteer id, start, end, lat, lon). They block a later run's volunteers and
+    count toward their caps."""
     query = (
         select(
             Assignment.volunteer_id,
@@ -84,6 +89,8 @@ def commitments_outside(
     )
     if request_ids:
         query = query.where(Assignment.request_id.not_in(request_ids))
+    if volunteer_ids is not None:
+        query = query.where(Assignment.volunteer_id.in_(volunteer_ids))
     return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
 
 
@@ -152,3 +159,96 @@ def transition(
         .values(**values)
     )
     return rowcount(changed) == 1
+
+
+SHOWED_UP = (AssignmentStatus.CHECKED_IN, AssignmentStatus.COMPLETED)
+
+
+def attendance(session: Session, volunteer_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """(shows, no-shows) per volunteer: assignments checked in or completed, and no-shows."""
+    if not volunteer_ids:
+        return {}
+    query = (
+        select(Assignment.volunteer_id, Assignment.status, func.count())
+        .where(
+            Assignment.volunteer_id.in_(sorted(set(volunteer_ids))),
+            Assignment.status.in_((*SHOWED_UP, AssignmentStatus.NO_SHOW)),
+        )
+        .group_by(Assignment.volunteer_id, Assignment.status)
+    )
+    out: dict[int, tuple[int, int]] = {}
+    for vid, status, n in session.execute(query):
+        shows, missed = out.get(vid, (0, 0))
+        if status == AssignmentStatus.NO_SHOW:
+            missed += int(n)
+        else:
+            shows += int(n)
+        out[vid] = (shows, missed)
+    return out
+
+
+def of_volunteer(
+    session: Session, volunteer_id: int, statuses: Sequence[str], ends_after: datetime
+) -> list[Assignment]:
+    """The volunteer's assignments in `statuses` whose request ends after `ends_after`, by
+    start."""
+    query = (
+        select(Assignment)
+        .join(ServiceRequest, ServiceRequest.id == Assignment.request_id)
+        .where(
+            Assignment.volunteer_id == volunteer_id,
+            Assignment.status.in_(statuses),
+            ServiceRequest.end_at > ends_after,
+        )
+        .options(joinedload(Assignment.request))
+        .order_by(ServiceRequest.start_at, Assignment.id)
+    )
+    return list(session.scalars(query).all())
+
+
+def served(session: Session, volunteer_id: int) -> tuple[int, float]:
+    """Completed assignments of the volunteer and their hours."""
+    count, hours = session.execute(
+        select(func.count(), func.coalesce(func.sum(Assignment.hours_served), 0.0)).where(
+            Assignment.volunteer_id == volunteer_id,
+            Assignment.status == AssignmentStatus.COMPLETED,
+        )
+    ).one()
+    return int(count), float(hours or 0.0)
+
+
+def starting_between(
+    session: Session, statuses: Sequence[str], start: datetime, end: datetime
+) -> list[Assignment]:
+    """Assignments in `statuses` whose request starts in [start, end), with their requests."""
+    query = (
+        select(Assignment)
+        .join(ServiceRequest, ServiceRequest.id == Assignment.request_id)
+        .where(
+            Assignment.status.in_(statuses),
+            ServiceRequest.start_at >= start,
+            ServiceRequest.start_at < end,
+        )
+        .options(joinedload(Assignment.request))
+        .order_by(Assignment.id)
+    )
+    return list(session.scalars(query).all())
+
+
+def pair_statuses(session: Session, volunteer_id: int, request_id: int) -> set[str]:
+    """The statuses of every assignment of the volunteer to the request."""
+    query = select(Assignment.status).where(
+        Assignment.volunteer_id == volunteer_id, Assignment.request_id == request_id
+    )
+    return set(session.scalars(query).all())
+
+
+def assignments_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Assignment]:
+    if not ids:
+        return {}
+    query = (
+        select(Assignment)
+        .where(Assignment.id.in_(sorted(set(ids))))
+        .options(joinedload(Assignment.request), joinedload(Assignment.volunteer))
+    )
+    return {a.id: a for a in session.scalars(query).unique()}

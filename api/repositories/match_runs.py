@@ -140,3 +140,12 @@ def mark_published(session: Session, run_id: int, now: datetime) -> bool:
         .values(published_at=now)
     )
     return rowcount(changed) == 1
+
+
+def repair_waiting(session: Session, run_id: int) -> bool:
+    """Whether a repair of `run_id` is queued or running already."""
+    query = select(MatchRun.id).where(
+        MatchRun.repair_of == run_id,
+        MatchRun.status.in_((RunStatus.QUEUED, RunStatus.RUNNING)),
+    )
+    return session.scalars(query.limit(1)).first() is not None

@@ -40,8 +40,16 @@ def list_requests(
     starts_before: datetime | None,
     after_id: int,
     limit: int,
+    search: str | None = None,
 ) -> Sequence[ServiceRequest]:
     query = select(ServiceRequest).where(ServiceRequest.id > after_id)
+    if search:
+        words = f"%{search.replace('%', '').replace('_', '')}%"
+        query = query.where(
+            ServiceRequest.title.ilike(words)
+            | ServiceRequest.address.ilike(words)
+            | ServiceRequest.district.ilike(words)
+        )
     if center_id is not None:
         query = query.where(ServiceRequest.center_id == center_id)
     if status is not None:
@@ -53,6 +61,14 @@ def list_requests(
     if starts_before is not None:
         query = query.where(ServiceRequest.start_at < starts_before)
     return session.scalars(query.order_by(ServiceRequest.id).limit(limit)).all()
+
+
+def service_types(session: Session, center_id: int | None) -> list[str]:
+    """The service types a center has used (every center's for None), for filters."""
+    query = select(ServiceRequest.service_type).distinct().order_by(ServiceRequest.service_type)
+    if center_id is not None:
+        query = query.where(ServiceRequest.center_id == center_id)
+    return list(session.scalars(query).all())
 
 
 def requests_in_window(

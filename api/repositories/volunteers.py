@@ -128,11 +128,15 @@ def list_volunteers(
     available_to: datetime | None,
     after_id: int,
     limit: int,
+    search: str | None = None,
 ) -> list[VolunteerRecord]:
     """A page of volunteers in id order. With both window ends, one availability interval must
     cover the window; with one end, an interval must reach past it. Read with Core queries:
     building ORM objects for a page and its ~500 child rows costs more than the SQL."""
     query = select(VOLUNTEERS).where(Volunteer.id > after_id)
+    if search:
+        words = f"%{search.replace('%', '').replace('_', '')}%"
+        query = query.where(Volunteer.name.ilike(words) | Volunteer.external_id.ilike(words))
     if university_id is not None:
         query = query.where(Volunteer.university_id == university_id)
     if skill is not None:
@@ -270,3 +274,77 @@ def window_seconds_in_range(
     if volunteer_ids is not None:
         query = query.where(AvailabilityWindow.volunteer_id.in_(volunteer_ids))
     return [(vid, start_s, end_s, offset) for vid, start_s, end_s, offset in session.execute(query)]
+
+
+def home_points(session: Session, volunteer_ids: Sequence[int]) -> dict[int, tuple[float, float]]:
+    """Home coordinates of these volunteers (for maps that show them coarsened)."""
+    found: dict[int, tuple[float, float]] = {}
+    for chunk in _chunks(list(volunteer_ids)):
+        query = select(Volunteer.id, Volunteer.lat, Volunteer.lon).where(Volunteer.id.in_(chunk))
+        found.update({vid: (lat, lon) for vid, lat, lon in session.execute(query)})
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class ContactFacts:
+    """What fanning an event out needs of a volunteer: whose, and reachable how (not the
+    address or number themselves)."""
+
+    university_id: int
+    has_email: bool
+    has_phone: bool
+
+
+def contact_facts(session: Session, volunteer_ids: Collection[int]) -> dict[int, ContactFacts]:
+    if not volunteer_ids:
+        return {}
+    out: dict[int, ContactFacts] = {}
+    for chunk in _chunks(sorted(volunteer_ids)):
+        query = select(
+            Volunteer.id,
+            Volunteer.university_id,
+            Volunteer.email.is_not(None),
+            Volunteer.phone.is_not(None),
+        ).where(Volunteer.id.in_(chunk))
+        for vid, uni, email, phone in session.execute(query):
+            out[vid] = ContactFacts(uni, bool(email), bool(phone))
+    return out
+
+
+def volunteers_by_ids(session: Session, ids: Collection[int]) -> dict[int, Volunteer]:
+    if not ids:
+        return {}
+    query = select(Volunteer).where(Volunteer.id.in_(sorted(ids)))
+    return {v.id: v for v in session.scalars(query)}
+
+
+def volunteer_by_calendar_token_hash(session: Session, token_hash: str) -> Volunteer | None:
+    query = select(Volunteer).where(Volunteer.calendar_token_hash == token_hash)
+    return session.scalars(query).first()
+
+
+def replace_windows_between(
+    session: Session,
+    volunteer_id: int,
+    start_s: int,
+    end_s: int,
+    windows: Sequence[tuple[int, int, int]],
+) -> None:
+    """Drop the volunteer's windows that start in [start_s, end_s) and add `windows` (start_s,
+    end_s, offset_min)."""
+    session.execute(
+        delete(AvailabilityWindow).where(
+            AvailabilityWindow.volunteer_id == volunteer_id,
+            AvailabilityWindow.start_s >= start_s,
+            AvailabilityWindow.start_s < end_s,
+        )
+    )
+    insert_plain_rows(
+        session,
+        WINDOWS,
+        ("volunteer_id", "start_s", "end_s", "offset_min"),
+        [(volunteer_id, a, b, off) for a, b, off in windows],
+    )
+    session.execute(
+        update(Volunteer).where(Volunteer.id == volunteer_id).values(updated_at=func.now())
+    )

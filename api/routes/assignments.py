@@ -1,5 +1,6 @@
-"""Assignments: volunteers confirm or decline (university key or link token), centers check in,
-complete and cancel; everyone entitled reads them."""
+"""Assignments: volunteers confirm or decline (university key; the link holder's endpoints are in
+`api.routes.self_service`), centers check in, mark no-shows, complete and cancel; everyone
+entitled reads them."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def list_assignments(
 
 @router.get("/v1/assignments/{assignment_id}", summary="One assignment")
 def get_assignment(assignment_id: PathId, caller: ReaderDep, session: SessionDep) -> AssignmentOut:
-    return service.to_out(service.visible_assignment(session, caller, assignment_id), caller)
+    return service.out(session, service.visible_assignment(session, caller, assignment_id), caller)
 
 
 @router.post(
@@ -67,8 +68,11 @@ def get_assignment(assignment_id: PathId, caller: ReaderDep, session: SessionDep
     summary="The volunteer confirms (university)",
     responses=ILLEGAL,
 )
-def confirm(assignment_id: PathId, caller: UniversityDep, session: SessionDep) -> AssignmentOut:
-    return service.to_out(service.act_as(session, caller, assignment_id, service.CONFIRM), caller)
+def confirm(
+    assignment_id: PathId, caller: UniversityDep, session: SessionDep, settings: SettingsDep
+) -> AssignmentOut:
+    assignment = service.act_as(session, settings, caller, assignment_id, service.CONFIRM)
+    return service.out(session, assignment, caller)
 
 
 @router.post(
@@ -77,19 +81,44 @@ def confirm(assignment_id: PathId, caller: UniversityDep, session: SessionDep) -
     responses=ILLEGAL,
 )
 def decline(
-    assignment_id: PathId, body: DeclineIn, caller: UniversityDep, session: SessionDep
+    assignment_id: PathId,
+    body: DeclineIn,
+    caller: UniversityDep,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> AssignmentOut:
-    assignment = service.act_as(session, caller, assignment_id, service.DECLINE, reason=body.reason)
-    return service.to_out(assignment, caller)
+    """The request reopens; the center's first free standby may be proposed the work, or a
+    repair run queued, as the center has set."""
+    assignment = service.act_as(
+        session, settings, caller, assignment_id, service.DECLINE, reason=body.reason
+    )
+    return service.out(session, assignment, caller)
 
 
 @router.post(
     "/v1/assignments/{assignment_id}/check-in",
-    summary="The volunteer arrived (center)",
+    summary="The volunteer arrived (center); also after a no-show",
     responses=ILLEGAL,
 )
-def check_in(assignment_id: PathId, caller: CenterDep, session: SessionDep) -> AssignmentOut:
-    return service.to_out(service.act_as(session, caller, assignment_id, service.CHECK_IN), caller)
+def check_in(
+    assignment_id: PathId, caller: CenterDep, session: SessionDep, settings: SettingsDep
+) -> AssignmentOut:
+    assignment = service.act_as(session, settings, caller, assignment_id, service.CHECK_IN)
+    return service.out(session, assignment, caller)
+
+
+@router.post(
+    "/v1/assignments/{assignment_id}/no-show",
+    summary="The volunteer did not come (center)",
+    responses=ILLEGAL,
+)
+def no_show(
+    assignment_id: PathId, caller: CenterDep, session: SessionDep, settings: SettingsDep
+) -> AssignmentOut:
+    """A confirmed assignment becomes `no_show` (as it does by itself once the center's
+    check-in window has passed); it reopens nothing, and counts in the volunteer's show rate."""
+    assignment = service.act_as(session, settings, caller, assignment_id, service.NO_SHOW)
+    return service.out(session, assignment, caller)
 
 
 @router.post(
@@ -98,12 +127,16 @@ def check_in(assignment_id: PathId, caller: CenterDep, session: SessionDep) -> A
     responses=ILLEGAL,
 )
 def complete(
-    assignment_id: PathId, body: CompleteIn, caller: CenterDep, session: SessionDep
+    assignment_id: PathId,
+    body: CompleteIn,
+    caller: CenterDep,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> AssignmentOut:
     assignment = service.act_as(
-        session, caller, assignment_id, service.COMPLETE, hours_served=body.hours_served
+        session, settings, caller, assignment_id, service.COMPLETE, hours_served=body.hours_served
     )
-    return service.to_out(assignment, caller)
+    return service.out(session, assignment, caller)
 
 
 @router.post(
@@ -112,36 +145,15 @@ def complete(
     responses=ILLEGAL,
 )
 def cancel(
-    assignment_id: PathId, body: CancelIn, caller: CenterDep, session: SessionDep
+    assignment_id: PathId,
+    body: CancelIn,
+    caller: CenterDep,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> AssignmentOut:
-    assignment = service.act_as(session, caller, assignment_id, service.CANCEL, reason=body.reason)
-    return service.to_out(assignment, caller)
-
-
-@router.get(
-    "/v1/assignment-links/{token}", summary="The assignment behind a volunteer's link (no key)"
-)
-def get_by_link(token: str, session: SessionDep) -> AssignmentOut:
-    return service.to_out(service.assignment_by_token(session, token), None)
-
-
-@router.post(
-    "/v1/assignment-links/{token}/confirm",
-    summary="The volunteer confirms through their link",
-    responses=ILLEGAL,
-)
-def confirm_by_link(token: str, session: SessionDep) -> AssignmentOut:
-    assignment = service.assignment_by_token(session, token)
-    return service.to_out(service.act(session, assignment, service.CONFIRM), None)
-
-
-@router.post(
-    "/v1/assignment-links/{token}/decline",
-    summary="The volunteer declines through their link",
-    responses=ILLEGAL,
-)
-def decline_by_link(token: str, body: DeclineIn, session: SessionDep) -> AssignmentOut:
-    assignment = service.assignment_by_token(session, token)
-    return service.to_out(
-        service.act(session, assignment, service.DECLINE, reason=body.reason), None
+    """The volunteer is told; the request reopens, with a standby or a repair run as the
+    center has set."""
+    assignment = service.act_as(
+        session, settings, caller, assignment_id, service.CANCEL, reason=body.reason
     )
+    return service.out(session, assignment, caller)

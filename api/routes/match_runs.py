@@ -10,7 +10,7 @@ from api.deps import SessionDep, SettingsDep, json_of, require
 from api.errors import ERROR_RESPONSES
 from api.models import OrgKind
 from api.schemas.common import Page, PathId
-from api.schemas.match_runs import PlanOut, PublishResult, RepairIn, RunIn, RunOut
+from api.schemas.match_runs import PlanOut, PublishIn, PublishResult, RepairIn, RunIn, RunOut
 from api.services import match_runs as service
 from api.services.organizations import Caller
 
@@ -94,10 +94,18 @@ def get_plan(run_id: PathId, caller: RunnerDep, session: SessionDep) -> PlanOut:
     summary="Publish the plan: create (proposed) assignments",
     responses={409: {"description": "No plan, published already, or the plan no longer fits."}},
 )
-def publish(run_id: PathId, caller: RunnerDep, session: SessionDep) -> PublishResult:
+def publish(
+    run_id: PathId,
+    caller: RunnerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: PublishIn | None = None,
+) -> PublishResult:
     """New pairs become `proposed` assignments, each with a link token for the volunteer (shown
-    once, here); held pairs the plan keeps stay; proposed pairs it drops are cancelled."""
-    return service.publish(session, caller, run_id)
+    once, here); held pairs the plan keeps stay; proposed pairs it drops are cancelled. Standby
+    volunteers are named per request (the body's `standby_per_request`, else the center's
+    setting). Volunteers are told, and webhooks hear of each change."""
+    return service.publish(session, settings, caller, run_id, body or PublishIn())
 
 
 @router.post(

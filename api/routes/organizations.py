@@ -16,6 +16,8 @@ from api.schemas.organizations import (
     OrganizationCreated,
     OrganizationIn,
     OrganizationOut,
+    OrganizationSettings,
+    SettingsPatch,
 )
 from api.services import organizations as service
 
@@ -81,3 +83,23 @@ def issue_key(org_id: PathId, body: KeyIn, caller: CallerDep, session: SessionDe
 def revoke_key(org_id: PathId, key_id: PathId, caller: CallerDep, session: SessionDep) -> KeyOut:
     org = service.visible_organization(session, caller, org_id)
     return key_out(service.revoke_key(session, org.id, key_id))
+
+
+@router.get("/{org_id}/settings", summary="The organization's settings")
+def get_settings(org_id: PathId, caller: CallerDep, session: SessionDep) -> OrganizationSettings:
+    return service.settings_of(service.visible_organization(session, caller, org_id))
+
+
+@router.patch(
+    "/{org_id}/settings",
+    summary="Change settings (contact, standby, automatic repair, no-shows, self-service)",
+)
+def update_settings(
+    org_id: PathId, body: SettingsPatch, caller: CallerDep, session: SessionDep
+) -> OrganizationSettings:
+    """Centers set their contact for volunteers, standby per request, automatic promotion of
+    standby and automatic repair runs, and the check-in window after which a confirmed
+    assignment is a no-show; universities whether their volunteers may change their weekly
+    availability through their link. A setting of another kind of organization is a 422."""
+    org = service.visible_organization(session, caller, org_id)
+    return service.update_settings(org, body)

@@ -21,6 +21,7 @@ from api.deps import (
 from api.errors import ERROR_RESPONSES, PayloadTooLarge
 from api.models import OrgKind
 from api.schemas.common import MAX_ID, Page, PathId, QueryTime
+from api.schemas.match_runs import StandbyOut
 from api.schemas.service_requests import (
     RequestBatchResult,
     RequestIn,
@@ -28,7 +29,7 @@ from api.schemas.service_requests import (
     RequestPatch,
     RequestStatusName,
 )
-from api.services import idempotency
+from api.services import idempotency, standby
 from api.services import service_requests as service
 from api.services.organizations import Caller
 
@@ -132,6 +133,22 @@ def get_request(request_id: PathId, caller: ReaderDep, session: SessionDep) -> R
     responses={409: {"description": "Cancelled or done already, or assignments still open."}},
 )
 def update_request(
-    request_id: PathId, body: RequestPatch, caller: CenterDep, session: SessionDep
+    request_id: PathId,
+    body: RequestPatch,
+    caller: CenterDep,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> RequestOut:
-    return service.request_out(session, service.update_request(session, caller, request_id, body))
+    """Cancelling the request cancels its waiting assignments; their volunteers are told."""
+    request = service.update_request(session, settings, caller, request_id, body)
+    return service.request_out(session, request)
+
+
+@router.get(
+    "/{request_id}/standby",
+    summary="The request's standby volunteers, by rank (center)",
+)
+def list_standby(request_id: PathId, caller: ReaderDep, session: SessionDep) -> list[StandbyOut]:
+    """Named at publication; `promoted` when one stepped in after a decline or cancellation,
+    `passed` when one was no longer free or qualified when their turn came."""
+    return standby.of_request(session, caller, request_id)

@@ -11,7 +11,7 @@ from api.schemas.common import StrictModel
 from matcher.model import Location
 
 AssignmentStatusName = Literal[
-    "proposed", "confirmed", "declined", "cancelled", "checked_in", "completed"
+    "proposed", "confirmed", "declined", "cancelled", "checked_in", "completed", "no_show"
 ]
 
 
@@ -20,6 +20,15 @@ class Contact(BaseModel):
 
     name: str | None
     phone: str | None
+
+
+class Attendance(BaseModel):
+    """How often the volunteer showed up for work that has ended: for their university, and for
+    a center on assignments the volunteer holds."""
+
+    shows: int = Field(description="Assignments checked in or completed.")
+    no_shows: int
+    show_rate: float | None = Field(description="shows / (shows + no_shows); null before any.")
 
 
 class RequestBrief(BaseModel):
@@ -43,6 +52,7 @@ class AssignmentOut(BaseModel):
     hours_served: float | None
     request: RequestBrief
     contact: Contact | None = None
+    attendance: Attendance | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -135,9 +135,36 @@ class AssignmentLink(BaseModel):
     )
 
 
+class PublishIn(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"standby_per_request": 2}]})
+    standby_per_request: int | None = Field(
+        default=None,
+        ge=0,
+        le=10,
+        description="Standby volunteers to name per request (default: the center's setting); "
+        "requests whose volunteers often miss their work get more (see docs/notifications.md).",
+    )
+
+
+class StandbyList(BaseModel):
+    request_id: int
+    volunteer_ids: list[int] = Field(description="Ranked: the first steps in first.")
+
+
+class StandbyOut(BaseModel):
+    run_id: int = Field(description="The published run that named them.")
+    volunteer_id: int
+    rank: int
+    distance_km: float
+    status: Literal["waiting", "promoted", "passed"]
+
+
 class PublishResult(BaseModel):
     run_id: int
     created: int
     kept: int
     cancelled: int
     links: list[AssignmentLink]
+    standby: list[StandbyList] = Field(
+        default_factory=list, description="Standby volunteers named per request."
+    )

@@ -62,3 +62,68 @@ class NewKey(BaseModel):
 class OrganizationCreated(BaseModel):
     organization: OrganizationOut
     api_key: NewKey
+
+
+class OrganizationSettings(BaseModel):
+    """What an organization decides for itself. Center settings apply to centers, university
+    settings to universities; the contact is shown to volunteers (a center's, on its work)."""
+
+    contact_name: str | None = Field(
+        default=None, max_length=200, description="Whom volunteers call.", examples=["王老师"]
+    )
+    contact_phone: str | None = Field(
+        default=None, max_length=50, description="The number volunteers call.",
+        examples=["029-8888 0000"],
+    )  # fmt: skip
+    standby_per_request: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="Center: standby volunteers named per request at publication (a publish "
+        "may ask for another number); requests whose volunteers often miss their work get more.",
+    )
+    auto_promote_standby: bool = Field(
+        default=True,
+        description="Center: on a decline or cancellation, the first standby still free and "
+        "qualified is proposed the work and told.",
+    )
+    auto_repair: bool = Field(
+        default=False,
+        description="Center: on a decline or cancellation that no standby fills, a repair run "
+        "of the published run is queued.",
+    )
+    no_show_after_min: int | None = Field(
+        default=30,
+        ge=1,
+        le=1440,
+        description="Center: a confirmed assignment not checked in this many minutes after its "
+        "start becomes `no_show`; null: never automatically.",
+    )
+    volunteers_edit_availability: bool = Field(
+        default=False,
+        description="University: its volunteers may replace their weekly availability through "
+        "their link.",
+    )
+
+
+CENTER_SETTINGS = frozenset(
+    {"standby_per_request", "auto_promote_standby", "auto_repair", "no_show_after_min"}
+)
+UNIVERSITY_SETTINGS = frozenset({"volunteers_edit_availability"})
+
+
+class SettingsPatch(StrictModel):
+    """Settings to change; absent fields keep their value."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"contact_phone": "029-8888 0000", "standby_per_request": 2}]
+        }
+    )
+    contact_name: str | None = Field(default=None, max_length=200)
+    contact_phone: str | None = Field(default=None, max_length=50)
+    standby_per_request: int | None = Field(default=None, ge=0, le=10)
+    auto_promote_standby: bool | None = None
+    auto_repair: bool | None = None
+    no_show_after_min: int | None = Field(default=None, ge=1, le=1440)
+    volunteers_edit_availability: bool | None = None

@@ -16,6 +16,17 @@ WEEKLY_PATTERN_HELP = (
 
 
 class WeeklyAvailability(StrictModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "patterns": ["Tue 14:00-18:00", "Sat 09:00-12:00"],
+                    "start_date": "2026-03-02",
+                    "end_date": "2026-06-30",
+                }
+            ]
+        }
+    )
     patterns: list[str] = Field(
         min_length=1, description=WEEKLY_PATTERN_HELP, examples=[["Tue 14:00-18:00"]]
     )

@@ -3,10 +3,14 @@
     proposed --confirm--> confirmed --check-in--> checked_in --complete--> completed
     proposed/confirmed --decline (volunteer)--> declined
     proposed/confirmed --cancel (center)--> cancelled
+    confirmed --no-show (center, or the check-in window passing)--> no_show --check-in--> ...
 
 Volunteers act through their university's key or the assignment's link token; centers act on
-assignments to their own requests. Any other move is a 409. A decline or cancellation reopens the
-request (`filled` -> `open`) for a repair run.
+assignments to their own requests. Any other move is a 409. Every move records its event in the
+same transaction (`api.services.events`). A decline or cancellation reopens the request
+(`filled` -> `open`); then a standby is promoted or a repair run queued, as the center has set
+(`api.services.standby`). A no-show reopens nothing: the work's time has passed; a late arrival
+can still be checked in.
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ from api.errors import Conflict, NotFound
 from api.models import Assignment, AssignmentStatus, OrgKind, in_offset, utc_now
 from api.pagination import decode_cursor, next_cursor
 from api.repositories import assignments as repo
-from api.schemas.assignments import AssignmentOut, Contact, RequestBrief
+from api.schemas.assignments import AssignmentOut, Attendance, Contact, RequestBrief
 from api.schemas.common import Page
-from api.services.match_runs import token_hash
+from api.services import events, standby
+from api.services.events import EventType
+from api.services.links import token_hash
 from api.services.organizations import Caller
 from api.services.service_requests import refresh_fill_status
+from api.settings import Settings
 from matcher.model import Location
 
 # Statuses in which the request's center may see the volunteer's name and phone.
@@ -42,16 +49,44 @@ class Move:
     name: str
     from_statuses: tuple[AssignmentStatus, ...]
     to: AssignmentStatus
+    event: EventType
 
 
-CONFIRM = Move("confirm", (AssignmentStatus.PROPOSED,), AssignmentStatus.CONFIRMED)
-DECLINE = Move(
-    "decline", (AssignmentStatus.PROPOSED, AssignmentStatus.CONFIRMED), AssignmentStatus.DECLINED
+CONFIRM = Move(
+    "confirm",
+    (AssignmentStatus.PROPOSED,),
+    AssignmentStatus.CONFIRMED,
+    EventType.ASSIGNMENT_CONFIRMED,
 )
-CHECK_IN = Move("check in", (AssignmentStatus.CONFIRMED,), AssignmentStatus.CHECKED_IN)
-COMPLETE = Move("complete", (AssignmentStatus.CHECKED_IN,), AssignmentStatus.COMPLETED)
+DECLINE = Move(
+    "decline",
+    (AssignmentStatus.PROPOSED, AssignmentStatus.CONFIRMED),
+    AssignmentStatus.DECLINED,
+    EventType.ASSIGNMENT_DECLINED,
+)
+CHECK_IN = Move(
+    "check in",
+    (AssignmentStatus.CONFIRMED, AssignmentStatus.NO_SHOW),
+    AssignmentStatus.CHECKED_IN,
+    EventType.ASSIGNMENT_CHECKED_IN,
+)
+COMPLETE = Move(
+    "complete",
+    (AssignmentStatus.CHECKED_IN,),
+    AssignmentStatus.COMPLETED,
+    EventType.ASSIGNMENT_COMPLETED,
+)
 CANCEL = Move(
-    "cancel", (AssignmentStatus.PROPOSED, AssignmentStatus.CONFIRMED), AssignmentStatus.CANCELLED
+    "cancel",
+    (AssignmentStatus.PROPOSED, AssignmentStatus.CONFIRMED),
+    AssignmentStatus.CANCELLED,
+    EventType.ASSIGNMENT_CANCELLED,
+)
+NO_SHOW = Move(
+    "mark as no-show",
+    (AssignmentStatus.CONFIRMED,),
+    AssignmentStatus.NO_SHOW,
+    EventType.ASSIGNMENT_NO_SHOW,
 )
 
 
@@ -81,13 +116,15 @@ def assignment_by_token(session: Session, token: str) -> Assignment:
 
 def act(
     session: Session,
+    settings: Settings,
     assignment: Assignment,
     move: Move,
     *,
     reason: str | None = None,
     hours_served: float | None = None,
 ) -> Assignment:
-    """Take `move` on the assignment, or 409 if its status does not allow it."""
+    """Take `move` on the assignment (and record its event), or 409 if its status does not
+    allow it."""
     values: dict[str, object] = {"status": move.to, "updated_at": utc_now()}
     if reason is not None:
         values["reason"] = reason
@@ -97,14 +134,18 @@ def act(
         values["hours_served"] = round(hours_served if hours_served is not None else duration, 2)
     if not repo.transition(session, assignment.id, move.from_statuses, values):
         raise Conflict(f"cannot {move.name} an assignment that is {assignment.status}")
+    session.refresh(assignment)
+    events.record(session, settings, [events.assignment_event(move.event, assignment)])
     if move.to in (AssignmentStatus.DECLINED, AssignmentStatus.CANCELLED):
         refresh_fill_status(session, [assignment.request_id])
-    session.refresh(assignment)
+        session.flush()
+        standby.replace(session, settings, assignment)
     return assignment
 
 
 def act_as(
     session: Session,
+    settings: Settings,
     caller: Caller,
     assignment_id: int,
     move: Move,
@@ -117,7 +158,7 @@ def act_as(
     assignment = visible_assignment(session, caller, assignment_id)
     if caller.kind is OrgKind.ADMIN:
         raise NotFound(f"no assignment {assignment_id}")  # admins read, they do not act
-    return act(session, assignment, move, reason=reason, hours_served=hours_served)
+    return act(session, settings, assignment, move, reason=reason, hours_served=hours_served)
 
 
 def list_visible(
@@ -140,14 +181,32 @@ def list_visible(
         after_id=decode_cursor(cursor),
         limit=limit,
     )
+    record = repo.attendance(session, [a.volunteer_id for a in page])
     return Page(
-        items=[to_out(a, caller) for a in page],
+        items=[to_out(a, caller, record) for a in page],
         next_cursor=next_cursor([a.id for a in page], limit),
     )
 
 
-def to_out(assignment: Assignment, caller: Caller | None) -> AssignmentOut:
-    """`caller` None: the volunteer through the link (they know their own name)."""
+def attendance_of(shows: int, missed: int) -> Attendance:
+    ended = shows + missed
+    return Attendance(
+        shows=shows, no_shows=missed, show_rate=round(shows / ended, 3) if ended else None
+    )
+
+
+def out(session: Session, assignment: Assignment, caller: Caller | None) -> AssignmentOut:
+    """One assignment as `caller` may see it, with the volunteer's attendance where entitled."""
+    return to_out(assignment, caller, repo.attendance(session, [assignment.volunteer_id]))
+
+
+def to_out(
+    assignment: Assignment,
+    caller: Caller | None,
+    record: dict[int, tuple[int, int]] | None = None,
+) -> AssignmentOut:
+    """`caller` None: the volunteer through the link (they know their own name). Whoever may
+    see the contact also sees the volunteer's attendance (from `record`, by volunteer)."""
     request, volunteer = assignment.request, assignment.volunteer
     contact = None
     if caller is not None and (
@@ -159,6 +218,9 @@ def to_out(assignment: Assignment, caller: Caller | None) -> AssignmentOut:
         )
     ):
         contact = Contact(name=volunteer.name, phone=volunteer.phone)
+    attendance = None
+    if contact is not None and record is not None:
+        attendance = attendance_of(*record.get(volunteer.id, (0, 0)))
     return AssignmentOut(
         id=assignment.id,
         run_id=assignment.run_id,
@@ -178,6 +240,7 @@ def to_out(assignment: Assignment, caller: Caller | None) -> AssignmentOut:
             end=in_offset(request.end_at, request.offset_min),
         ),
         contact=contact,
+        attendance=attendance,
         created_at=assignment.created_at,
         updated_at=assignment.updated_at,
     )

@@ -77,39 +77,13 @@ def build_instance(
         sorted({a.volunteer_id for a in held}),
         volunteers_only,
     )
-    skills_of: dict[int, list[str]] = defaultdict(list)
-    for vid, skill in skills:
-        skills_of[vid].append(skill)
-    windows_of: dict[int, list[dict[str, str]]] = defaultdict(list)
-    for vid, start, end, offset in windows:
-        windows_of[vid].append({"start": _iso(start, offset), "end": _iso(end, offset)})
-    commitments_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for vid, start, end, lat, lon in assignment_repo.commitments_outside(
+    commitments = assignment_repo.commitments_outside(
         session,
         request_ids,
         run.window_start - COMMITMENT_MARGIN,
         run.window_end + COMMITMENT_MARGIN,
-    ):
-        commitments_of[vid].append(
-            {"start": _iso(start, 0), "end": _iso(end, 0), "location": {"lat": lat, "lon": lon}}
-        )
-
-    volunteers = []
-    for row in rows:
-        volunteer: dict[str, Any] = {
-            "id": volunteer_key(row.id),
-            "location": {"lat": row.lat, "lon": row.lon},
-            "skills": skills_of.get(row.id, []),
-            "languages": row.languages,
-            "attributes": row.attributes,
-            "availability": windows_of.get(row.id, []),
-            "preferences": row.preferences,
-            "commitments": commitments_of.get(row.id, []),
-        }
-        for cap in ("max_hours", "max_travel_km", "max_assignments"):
-            if getattr(row, cap) is not None:
-                volunteer[cap] = getattr(row, cap)
-        volunteers.append(volunteer)
+    )
+    volunteers = _volunteers(rows, skills, windows, commitments)
     present = {row.id for row in rows}
 
     def pairs(items: list[tuple[int, int]]) -> list[dict[str, str]]:
@@ -130,6 +104,69 @@ def build_instance(
         ),
         "excluded": pairs(sorted({(a.volunteer_id, a.request_id) for a in declined} - held_pairs)),
         "options": {"time_limit_s": run.time_limit_s, "seed": run.seed},
+    }
+
+
+def _volunteers(
+    rows: list[Any],
+    skills: list[tuple[int, str]],
+    windows: list[tuple[int, datetime, datetime, int]],
+    commitments: list[tuple[int, datetime, datetime, float, float]],
+) -> list[dict[str, Any]]:
+    """Volunteers in the matcher's format from `volunteer_repo.matching_data` and
+    `assignment_repo.commitments_outside`."""
+    skills_of: dict[int, list[str]] = defaultdict(list)
+    for vid, skill in skills:
+        skills_of[vid].append(skill)
+    windows_of: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for vid, start, end, offset in windows:
+        windows_of[vid].append({"start": _iso(start, offset), "end": _iso(end, offset)})
+    commitments_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for vid, start, end, lat, lon in commitments:
+        commitments_of[vid].append(
+            {"start": _iso(start, 0), "end": _iso(end, 0), "location": {"lat": lat, "lon": lon}}
+        )
+    volunteers = []
+    for row in rows:
+        volunteer: dict[str, Any] = {
+            "id": volunteer_key(row.id),
+            "location": {"lat": row.lat, "lon": row.lon},
+            "skills": skills_of.get(row.id, []),
+            "languages": row.languages,
+            "attributes": row.attributes,
+            "availability": windows_of.get(row.id, []),
+            "preferences": row.preferences,
+            "commitments": commitments_of.get(row.id, []),
+        }
+        for cap in ("max_hours", "max_travel_km", "max_assignments"):
+            if getattr(row, cap) is not None:
+                volunteer[cap] = getattr(row, cap)
+        volunteers.append(volunteer)
+    return volunteers
+
+
+def pair_instance(
+    session: Session, run: MatchRun, volunteer_id: int, request: ServiceRequest
+) -> dict[str, Any] | None:
+    """An instance of one volunteer and one open place on `request`, within `run`'s window:
+    the volunteer's data as it is now, and every active assignment they hold elsewhere as a
+    commitment (blocking times, counting toward caps). None if the volunteer is gone."""
+    rows, skills, windows = volunteer_repo.matching_data(
+        session, run.window_start, run.window_end, [], {volunteer_id}
+    )
+    if not rows:
+        return None
+    commitments = assignment_repo.commitments_outside(
+        session,
+        [request.id],
+        run.window_start - COMMITMENT_MARGIN,
+        run.window_end + COMMITMENT_MARGIN,
+        [volunteer_id],
+    )
+    return {
+        "volunteers": _volunteers(list(rows), skills, windows, commitments),
+        "requests": [{**_request(request), "volunteers_needed": 1, "min_volunteers": 1}],
+        "options": {"time_limit_s": 1, "seed": 0},
     }
 
 

@@ -8,8 +8,6 @@ publication is refused (409) rather than half-applied.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from typing import Any
 
 from pydantic import ValidationError
@@ -21,6 +19,7 @@ from api.models import (
     AssignmentStatus,
     MatchRun,
     OrgKind,
+    RequestStatus,
     RunStatus,
     in_offset,
     offset_minutes,
@@ -37,16 +36,18 @@ from api.schemas.match_runs import (
     PlannedAssignment,
     PlanOut,
     Progress,
+    PublishIn,
     PublishResult,
     RepairIn,
     RunIn,
     RunOut,
     SolveSettings,
+    StandbyList,
     UnfilledRequest,
     Window,
 )
-from api.services import instances
-from api.services.organizations import Caller
+from api.services import events, instances, links, standby
+from api.services.organizations import Caller, settings_of
 from api.services.service_requests import refresh_fill_status
 from api.settings import Settings
 from matcher import InstanceError, check_plan, parse_instance
@@ -234,9 +235,12 @@ def count_changes(held: set[tuple[int, int]], planned: set[tuple[int, int]]) -> 
     return Changes(kept=len(held & planned), added=len(planned - held), removed=len(held - planned))
 
 
-def publish(session: Session, caller: Caller, run_id: int) -> PublishResult:
+def publish(
+    session: Session, settings: Settings, caller: Caller, run_id: int, body: PublishIn
+) -> PublishResult:
     """Turn the run's plan into assignments: new pairs are proposed (each with a link token),
-    held pairs the plan keeps stay as they are, proposed pairs it drops are cancelled."""
+    held pairs the plan keeps stay as they are, proposed pairs it drops are cancelled; standby
+    are named per request. Every change records its event; so does each request left short."""
     run = visible_run(session, caller, run_id)
     plan = _plan_of(run)
     if not repo.mark_published(session, run.id, utc_now()):
@@ -268,17 +272,18 @@ def publish(session: Session, caller: Caller, run_id: int) -> PublishResult:
         for a in plan.assignments
     }
     now = utc_now()
-    cancelled = 0
+    told: list[events.Event] = []
     for assignment in held:
         if (assignment.volunteer_id, assignment.request_id) not in planned:
             # check_plan above guarantees only proposed ones are dropped (agreed ones are pinned)
             assignment.status = AssignmentStatus.CANCELLED
             assignment.reason = f"replaced by match run {run.id}"
             assignment.updated_at = now
-            cancelled += 1
+            told.append(events.assignment_event(events.EventType.ASSIGNMENT_CANCELLED, assignment))
+    cancelled = len(told)
     held_pairs = {(a.volunteer_id, a.request_id) for a in held}
     new_pairs = sorted(planned - held_pairs)
-    tokens = {pair: secrets.token_urlsafe(24) for pair in new_pairs}
+    tokens = {pair: links.new_link(settings) for pair in new_pairs}
     assignment_repo.insert_assignments(
         session,
         [
@@ -288,7 +293,8 @@ def publish(session: Session, caller: Caller, run_id: int) -> PublishResult:
                 "request_id": r,
                 "status": AssignmentStatus.PROPOSED,
                 "distance_km": distance[(v, r)],
-                "link_token_hash": token_hash(tokens[(v, r)]),
+                "link_token_hash": tokens[(v, r)][1],
+                "link_salt": tokens[(v, r)][2],
                 "created_at": now,
                 "updated_at": now,
             }
@@ -297,11 +303,30 @@ def publish(session: Session, caller: Caller, run_id: int) -> PublishResult:
     )
     session.flush()
     refresh_fill_status(session, request_ids)
-    created = {
-        (a.volunteer_id, a.request_id): a.id
+    created_rows = {
+        (a.volunteer_id, a.request_id): a
         for a in assignment_repo.for_requests(session, request_ids, (AssignmentStatus.PROPOSED,))
         if a.run_id == run.id
     }
+    by_id = {r.id: r for r in requests}
+    for pair in new_pairs:
+        told.append(
+            events.assignment_event(events.EventType.ASSIGNMENT_PROPOSED, created_rows[pair])
+        )
+    reasons = {instances.id_of(u.request_id): u.codes for u in plan.unfilled}
+    counts = assignment_repo.active_counts_by_request(session, request_ids)
+    for request in requests:
+        missing = request.volunteers_needed - counts.get(request.id, 0)
+        if request.status == RequestStatus.OPEN and missing > 0:
+            told.append(
+                events.unfilled_event(request, run.id, missing, reasons.get(request.id, ()))
+            )
+    events.record(session, settings, told)
+    center = org_repo.get_organization(session, run.organization_id)
+    base = body.standby_per_request
+    if base is None:
+        base = settings_of(center).standby_per_request if center is not None else 0
+    picks = standby.name_standby(session, run, plan, base, list(by_id))
     run.changes = count_changes(held_pairs, planned).model_dump()
     return PublishResult(
         run_id=run.id,
@@ -310,15 +335,15 @@ def publish(session: Session, caller: Caller, run_id: int) -> PublishResult:
         cancelled=cancelled,
         links=[
             AssignmentLink(
-                assignment_id=created[pair],
+                assignment_id=created_rows[pair].id,
                 volunteer_id=pair[0],
                 request_id=pair[1],
-                token=tokens[pair],
+                token=tokens[pair][0],
             )
             for pair in new_pairs
         ],
+        standby=[
+            StandbyList(request_id=rid, volunteer_ids=[p.volunteer_id for p in ps])
+            for rid, ps in sorted(picks.items())
+        ],
     )
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

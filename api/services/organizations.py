@@ -16,24 +16,38 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from api.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
-from api.models import ApiKey, Organization, OrgKind, utc_now
+from api.models import ApiKey, Organization, OrgKind, UserRole, utc_now
 from api.repositories import organizations as repo
+from api.schemas.organizations import (
+    CENTER_SETTINGS,
+    UNIVERSITY_SETTINGS,
+    OrganizationSettings,
+    SettingsPatch,
+)
 
 KEY_SCHEME = "vmk"
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """The organization behind a request's key."""
+    """The organization behind a request: through an API key, or through a console user who acts
+    as their organization (with their role)."""
 
     org_id: int
     kind: OrgKind
     timezone: str
     key_id: int | None = None  # the key that authenticated the request (rate limits count per key)
+    user_id: int | None = None  # the console user, when a person signed in
+    role: UserRole | None = None  # the user's role; None for keys (a key may do what its kind may)
 
     def reads(self, owner_id: int) -> bool:
         """Whether the caller may read what `owner_id` owns: its own, or anything for an admin."""
         return self.kind is OrgKind.ADMIN or self.org_id == owner_id
+
+    @property
+    def changes(self) -> bool:
+        """Whether the caller may change anything: every key, and users who are not viewers."""
+        return self.role is not UserRole.VIEWER
 
 
 def hash_secret(secret: str) -> str:
@@ -104,3 +118,48 @@ def visible_organization(session: Session, caller: Caller, org_id: int) -> Organ
     if org is None or not caller.reads(org.id):
         raise NotFound(f"no organization {org_id}")
     return org
+
+
+def list_organizations(session: Session, caller: Caller) -> list[Organization]:
+    """Every organization for an admin; the caller's own for everyone else."""
+    if caller.kind is OrgKind.ADMIN:
+        return list(repo.list_organizations(session))
+    return [visible_organization(session, caller, caller.org_id)]
+
+
+def list_keys(session: Session, caller: Caller, org_id: int) -> list[ApiKey]:
+    return list(repo.list_keys(session, visible_organization(session, caller, org_id).id))
+
+
+def settings_of(org: Organization) -> OrganizationSettings:
+    return OrganizationSettings.model_validate(org.settings or {})
+
+
+def update_settings(org: Organization, patch: SettingsPatch) -> OrganizationSettings:
+    """Change the settings that apply to the organization's kind (422 naming any other)."""
+    changes = patch.model_dump(exclude_unset=True)
+    applies = {
+        OrgKind.CENTER: CENTER_SETTINGS,
+        OrgKind.UNIVERSITY: UNIVERSITY_SETTINGS,
+    }.get(OrgKind(org.kind), frozenset())
+    foreign = [
+        name
+        for name in changes
+        if name in (CENTER_SETTINGS | UNIVERSITY_SETTINGS) and name not in applies
+    ]
+    nullable = {"contact_name", "contact_phone", "no_show_after_min"}
+    nulls = [name for name, value in changes.items() if value is None and name not in nullable]
+    if foreign or nulls:
+        raise InvalidInput(
+            "some settings do not apply to this organization",
+            fields=[
+                *(
+                    FieldError(loc=["body", n], msg=f"not a setting of a {org.kind}")
+                    for n in foreign
+                ),
+                *(FieldError(loc=["body", n], msg="may not be null") for n in nulls),
+            ],
+        )
+    merged = settings_of(org).model_copy(update=changes)
+    org.settings = merged.model_dump(mode="json")
+    return merged

@@ -26,8 +26,10 @@ from api.repositories import assignments as assignment_repo
 from api.repositories import service_requests as repo
 from api.schemas.common import Page
 from api.schemas.service_requests import RequestBatchResult, RequestIn, RequestOut, RequestPatch
+from api.services import events
 from api.services.geocoding import Geocoder, locate_rows
 from api.services.organizations import Caller
+from api.settings import Settings
 from matcher.model import Location
 
 
@@ -106,7 +108,10 @@ def list_visible(
     starts_before: datetime | None,
     cursor: str | None,
     limit: int,
+    search: str | None = None,
 ) -> Page[RequestOut]:
+    """A page of the requests the caller may see; `search` finds words in the title, address
+    or district (the console's search box)."""
     if caller.kind is not OrgKind.ADMIN:
         if center_id is not None and center_id != caller.org_id:
             return Page(items=[])
@@ -120,6 +125,7 @@ def list_visible(
         starts_before=starts_before,
         after_id=decode_cursor(cursor),
         limit=limit,
+        search=search,
     )
     counts = assignment_repo.active_counts_by_request(session, [r.id for r in page])
     return Page(
@@ -128,8 +134,12 @@ def list_visible(
     )
 
 
+def service_types(session: Session, caller: Caller) -> list[str]:
+    return repo.service_types(session, None if caller.kind is OrgKind.ADMIN else caller.org_id)
+
+
 def update_request(
-    session: Session, caller: Caller, request_id: int, patch: RequestPatch
+    session: Session, settings: Settings, caller: Caller, request_id: int, patch: RequestPatch
 ) -> ServiceRequest:
     request = visible_request(session, caller, request_id)
     if caller.kind is not OrgKind.CENTER:
@@ -147,7 +157,7 @@ def update_request(
             setattr(request, name, changes[name])
     new_status = changes.get("status")
     if new_status == RequestStatus.CANCELLED:
-        cancel_request(session, request)
+        cancel_request(session, settings, request)
     elif new_status == RequestStatus.DONE:
         pending = assignment_repo.count_for_request(
             session,
@@ -163,18 +173,22 @@ def update_request(
     return request
 
 
-def cancel_request(session: Session, request: ServiceRequest) -> None:
-    """Cancel the request and the assignments that still wait for it."""
+def cancel_request(session: Session, settings: Settings, request: ServiceRequest) -> None:
+    """Cancel the request and the assignments that still wait for it (their volunteers are
+    told)."""
     if assignment_repo.count_for_request(
         session, request.id, (AssignmentStatus.CHECKED_IN, AssignmentStatus.COMPLETED)
     ):
         raise Conflict("volunteers have checked in to this request; mark it done instead")
+    told: list[events.Event] = []
     for assignment in assignment_repo.for_requests(
         session, [request.id], (AssignmentStatus.PROPOSED, AssignmentStatus.CONFIRMED)
     ):
         assignment.status = AssignmentStatus.CANCELLED
         assignment.reason = "the request was cancelled"
         assignment.updated_at = utc_now()
+        told.append(events.assignment_event(events.EventType.ASSIGNMENT_CANCELLED, assignment))
+    events.record(session, settings, told)
     request.status = RequestStatus.CANCELLED
 
 

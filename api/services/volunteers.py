@@ -328,7 +328,10 @@ def list_visible(
     available_to: datetime | None,
     cursor: str | None,
     limit: int,
+    search: str | None = None,
 ) -> Page[VolunteerOut]:
+    """A page of the volunteers the caller may see; `search` finds a name or student number
+    (the console's search box; only where names are the caller's to see)."""
     if caller.kind is not OrgKind.ADMIN:
         if university_id is not None and university_id != caller.org_id:
             return Page(items=[])  # another university's roster: nothing to see
@@ -341,6 +344,7 @@ def list_visible(
         available_to=available_to,
         after_id=decode_cursor(cursor),
         limit=limit,
+        search=search if caller.kind is OrgKind.UNIVERSITY else None,
     )
     return Page(
         items=[record_out(r, caller) for r in page],

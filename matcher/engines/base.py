@@ -25,7 +25,6 @@ __all__ = [
     "Progress",
     "SolveParams",
     "Status",
-    "plan_coverage",
 ]
 
 
@@ -123,7 +122,3 @@ class Deadline:
     def expired(self) -> bool:
         return time.monotonic() >= self._end
 
-
-def plan_coverage(data: ProblemData, selected: BoolArray) -> int:
-    """Tier 1 of a selection: the sum of the priorities of the chosen pairs' requests."""
-    return int(data.request_priority[data.pair_request[selected]].sum())

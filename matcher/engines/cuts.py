@@ -6,8 +6,21 @@ volunteer take fractions of pairs that no feasible set combines (most of a long 
 another that no longer fits), and that is where the LP bound of a city week keeps its gap: a few
 dozen volunteers split between knapsack-bound shifts.
 
-For an LP solution x*, `separate` finds for each volunteer with a fractional value the valid
-inequality a . x <= b that x* violates most: maximise a . x* - b over 0 <= a <= 1 subject to
+Two kinds, for each volunteer whose pairs take fractional values in an LP solution x*:
+
+- **Clique cuts** over all of the volunteer's pairs: two pairs conflict when their requests share
+  a conflict set, when their loads together exceed the capacity, or when the volunteer may take
+  one pair only; at most one pair of a set of pairwise conflicting ones can be chosen. The
+  heaviest such set under x* is grown greedily, then to a maximal one with every pair that
+  conflicts with all of it (zero in x* or not, in the columns or not), so that the LP cannot
+  shift its weight to a neighbour the cut left out. These close most of the gap that mixes
+  conflicts and capacities (a volunteer with a 4-hour cap split between a 3-hour morning shift,
+  a 3-hour afternoon one and a 2-hour shift overlapping the morning): on a 5,000-volunteer week
+  of the independent family's statistics, two rounds took the coverage LP from 2834.3 to 2812
+  (the optimum is 2798; HiGHS's own root cuts on one volunteer reach 2810), where the
+  support's hull cuts alone left it where it was.
+- **Hull cuts** over the support, for volunteers no clique cut cuts off: the valid inequality
+  a . x <= b that x* violates most: maximise a . x* - b over 0 <= a <= 1 subject to
 a . s <= b for every feasible set s of the volunteer's pairs in x*'s support (enumerated: a
 volunteer's support is a handful of pairs). Since feasible sets are closed under subsets, a cut
 over the support stays valid with every other pair of the volunteer at coefficient 0, and b is
@@ -111,11 +124,17 @@ def separate(
     on, x, vol = on[order], x[order], vol[order]
     starts = np.searchsorted(vol, np.unique(data.pair_volunteer[pairs[fractional]]))
     ends = np.searchsorted(vol, vol[starts], side="right")
+    value_of = np.zeros(data.num_pairs)
+    value_of[pairs] = values
     cuts = []
     for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
         if deadline is not None and deadline.expired():
             break
         v = int(vol[s])
+        clique = _violated_clique(data, inc, v, value_of)
+        if clique is not None:  # lifted to all the volunteer's pairs: the stronger cut
+            cuts.append(clique)
+            continue
         if e - s > MAX_SUPPORT and _knapsack_only(data, inc, v, on[s:e]):
             cut = _most_violated_generated(data, v, on[s:e], x[s:e])
         else:
@@ -124,6 +143,56 @@ def separate(
         if cut is not None:
             cuts.append(cut)
     return cuts
+
+
+def _violated_clique(
+    data: ProblemData, inc: Incidence, volunteer: int, value_of: FloatArray
+) -> Cut | None:
+    """The heaviest set of the volunteer's pairwise conflicting pairs found under `value_of`
+    (greedily, from each of its three largest values), grown to a maximal one: a clique cut, if
+    its weight exceeds one."""
+    pairs = inc.pairs_of_volunteer(volunteer)
+    weight = value_of[pairs]
+    if len(pairs) < 2 or np.count_nonzero(weight > 1e-6) < 2:
+        return None
+    conflict = _conflicts(data, inc, volunteer, pairs)
+    best: list[int] = []
+    best_weight = 1.0 + _MIN_VIOLATION
+    for seed in np.argsort(-weight)[:3].tolist():
+        if weight[seed] <= 1e-6:
+            break
+        clique = [seed]
+        open_ = conflict[seed].copy()
+        while open_.any():
+            candidates = np.flatnonzero(open_)
+            # The heaviest next, then the one that keeps most others open (so zero-valued
+            # pairs grow it to a maximal clique).
+            degree = conflict[np.ix_(candidates, candidates)].sum(axis=1)
+            pick = int(candidates[np.lexsort((-degree, -weight[candidates]))[0]])
+            clique.append(pick)
+            open_ &= conflict[pick]
+        if weight[clique].sum() > best_weight:
+            best, best_weight = clique, float(weight[clique].sum())
+    if not best:
+        return None
+    chosen = pairs[np.sort(best)].astype(np.int64)
+    return Cut(chosen, np.ones(len(chosen)), 1.0)
+
+
+def _conflicts(data: ProblemData, inc: Incidence, volunteer: int, pairs: IntArray) -> BoolArray:
+    """Which of a volunteer's pairs cannot be chosen together (symmetric, false on the
+    diagonal): requests in one conflict set, loads beyond the capacity, or a one-pair cap."""
+    load = data.pair_load[pairs]
+    conflict = (load[:, None] + load[None, :]) > data.volunteer_capacity[volunteer]
+    if data.volunteer_max_pairs[volunteer] <= 1:
+        conflict[:] = True
+    requests = data.pair_request[pairs]
+    for i in range(len(pairs) - 1):
+        clash = i + 1 + np.flatnonzero(inc.conflicting(int(requests[i]), requests[i + 1 :]))
+        conflict[i, clash] = conflict[clash, i] = True
+    np.fill_diagonal(conflict, False)
+    out: BoolArray = conflict
+    return out
 
 
 def _separation_lp(x: FloatArray, sets: FloatArray) -> tuple[FloatArray, float] | None:

@@ -26,7 +26,7 @@ from enum import IntEnum
 import numpy as np
 import scipy.sparse as sp
 
-from ..problem import FloatArray, IntArray, ProblemData
+from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .cuts import CutPool
 
 __all__ = ["Formulation", "RowKind", "conflict_groups", "formulate"]
@@ -72,6 +72,17 @@ class Formulation:
     @property
     def num_vars(self) -> int:
         return len(self.var_lo)
+
+    def start(self, data: ProblemData, selected: BoolArray) -> FloatArray:
+        """A selection of `data`'s pairs as values of this formulation's variables (a MIP
+        start): its pairs among the columns, and each switch on where its request is staffed.
+        Continuous variables (fairness excess) stay at 0 for the solver to complete."""
+        values = np.zeros(self.num_vars)
+        values[: self.num_pairs] = selected[self.pairs]
+        filled = np.bincount(data.pair_request[selected], minlength=data.num_requests)
+        ny = len(self.switch_request)
+        values[self.num_pairs : self.num_pairs + ny] = filled[self.switch_request] > 0
+        return values
 
     def with_row(self, coefficients: FloatArray, lo: float, hi: float) -> Formulation:
         """This formulation plus one dense row over the existing variables."""

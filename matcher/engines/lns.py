@@ -21,10 +21,12 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..objective import lexicographic_key
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline
 from .decompose import restrict
 from .formulation import formulate
+from .kernels import ready
 from .local_search import local_search, searched_whole
 from .milp import solve_milp
 from .state import Incidence
@@ -52,17 +54,16 @@ def improve(
     `staff`: mandatory requests the plan leaves short; `hint`: a fractional plan (an LP
     optimum) to round into a second start; `alternative`: another plan to start from (see
     `local_search`)."""
-    from .optimal import lexicographic_key
-
     if data.num_volunteers < 2 or data.num_pairs == 0:
         return selected
-    share = 1.0 if searched_whole(data, selected) else 1.0 - _LNS_SHARE
-    searched = local_search(
-        data, selected, Deadline(deadline.remaining() * share), control,
-        seed=seed, staff=staff, hint=hint, alternative=alternative,
-    )  # fmt: skip
-    if lexicographic_key(data, searched) > lexicographic_key(data, selected):
-        selected = searched
+    if ready():  # else its compiled loop is still being made ready: the sub-MIPs take the time
+        share = 1.0 if searched_whole(data, selected) else 1.0 - _LNS_SHARE
+        searched = local_search(
+            data, selected, Deadline(deadline.remaining() * share), control,
+            seed=seed, staff=staff, hint=hint, alternative=alternative,
+        )  # fmt: skip
+        if lexicographic_key(data, searched) > lexicographic_key(data, selected):
+            selected = searched
     rng = np.random.default_rng(seed)
     inc = Incidence.of(data)
     current = selected.copy()

@@ -37,12 +37,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..objective import lexicographic_key
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline
 from .column_dive import DiveStats, GapShape, column_dive, gap_shape
 from .state import Incidence, Selection
 
-__all__ = ["BackgroundSearch", "SearchStats", "local_search", "searched_whole", "warm_up"]
+__all__ = ["BackgroundSearch", "SearchStats", "exercise_kernels", "local_search", "searched_whole"]
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +117,6 @@ def local_search(
     that second start. A second start, from the hint, for `staff` or from `alternative`, gets
     part of the time and is kept if it ends better than `selected`. Stops at the deadline, on a
     stop request, or after `max_iterations` tabu iterations."""
-    from .optimal import lexicographic_key
-
     started = time.perf_counter()
     stats = stats if stats is not None else SearchStats()
     rng = np.random.default_rng(seed)
@@ -156,11 +155,9 @@ def local_search(
     return plan
 
 
-def warm_up() -> None:
-    """Compile the search's inner loop and the column dive's pricing (or load them from numba's
-    cache) on tiny problems, so that the first real solve does not spend its time limit
-    compiling: a solving process calls this once as it starts. The first compile after an
-    install takes a few seconds."""
+def exercise_kernels() -> None:
+    """Run the search's inner loop and the column dive's pricing on tiny problems, which
+    compiles them (or loads them from numba's cache): see `kernels`."""
     data = ProblemData.build(
         num_volunteers=2,
         num_requests=2,

@@ -1,30 +1,59 @@
-"""One call of a MIP solver on a `Formulation`: HiGHS through `scipy.optimize.milp`.
+"""One call of a MIP solver on a `Formulation`: HiGHS through `highspy`.
 
 HiGHS was chosen by measurement (see docs/engines.md): OR-Tools' own HiGHS wrapper returns no
-solution when its time limit strikes, and SCIP is slower on these models.
+solution when its time limit strikes, and SCIP is slower on these models. `highspy` rather than
+`scipy.optimize.milp`, because it takes a plan to start from (the engine always has one), stops
+when asked (a callback polled inside the branch and bound and the simplex, so a cancelled run
+does not wait for HiGHS's time limit), and reports each better plan as HiGHS finds it.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
+import threading
 import time
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, OptimizeWarning, milp
+from highspy import _core as highs  # the bare solver class: `highspy.Highs` prints a banner
+from highspy import cb
 
 from ..problem import FloatArray
 from .formulation import Formulation
 
-__all__ = ["MilpOutcome", "Solved", "solve_milp"]
+__all__ = ["MAX_COLUMNS", "MilpOutcome", "Solved", "solve_milp"]
 
+log = logging.getLogger(__name__)
+
+# HiGHS presolve grows superlinearly with clique rows (80 s on an 87,000-column model, measured)
+# and checks for a stop only between its passes: only models up to this size get it.
 _PRESOLVE_MAX_VARS = 20_000
+# Larger models are not given to HiGHS at all: at the root it computes an analytic centre with
+# an interior-point solve that has no time limit, and on city weeks of 21,000-32,000 columns
+# and more it ran past 2 s limits (minutes past a 5 s one at 90,000 columns), with presolve or
+# without. Callers keep their MIPs within this (restricted columns, sub-MIPs).
+MAX_COLUMNS = 20_000
+_COLWISE = 1  # HiGHS's MatrixFormat.kColwise
+# How far past its time limit a solve may run before the callbacks interrupt it, and then before
+# it is abandoned.
+_GRACE_S = 0.2
+_ABANDON_S = 0.3
+_INTERRUPTS = (
+    cb.HighsCallbackType.kCallbackMipInterrupt,
+    cb.HighsCallbackType.kCallbackSimplexInterrupt,
+    cb.HighsCallbackType.kCallbackIpmInterrupt,
+)
+_IMPROVED = cb.HighsCallbackType.kCallbackMipImprovingSolution
+_MIP_INTERRUPT = cb.HighsCallbackType.kCallbackMipInterrupt
 
 
 class Solved(Enum):
     OPTIMAL = "optimal"  # proven within the requested gap
-    FEASIBLE = "feasible"  # a solution, not proven (time limit)
+    FEASIBLE = "feasible"  # a solution, not proven (time limit or stop)
     INFEASIBLE = "infeasible"  # proven: no solution exists
     UNKNOWN = "unknown"  # no solution found in time
 
@@ -45,52 +74,163 @@ def solve_milp(
     maximize: bool,
     time_limit_s: float,
     abs_gap: float = 0.999,
+    start: FloatArray | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    stop_at: Callable[[], float] | None = None,
+    on_improved: Callable[[float], None] | None = None,
 ) -> MilpOutcome:
     """Optimise `objective` over `form`. `abs_gap` is the absolute gap at which the solve may
-    stop and call the result optimal (below 1 proves an integer objective exactly)."""
+    stop and call the result optimal (below 1 proves an integer objective exactly). `start` (a
+    value per variable) is a plan HiGHS starts from if it keeps every row; `should_stop` is
+    polled while HiGHS works (a stop returns the best plan so far); `stop_at` gives a value
+    already attained elsewhere (another solve's plan): the solve stops once its proven bound
+    shows that nothing beats it by `abs_gap`; `on_improved` hears the objective of each better
+    plan HiGHS finds."""
     if form.num_vars == 0:  # nothing to choose: the empty plan, if the rows allow it
         feasible = bool(np.all(form.row_lo <= 0) and np.all(form.row_hi >= 0))
         if not feasible:
             return MilpOutcome(Solved.INFEASIBLE, None, None, None, 0.0)
         return MilpOutcome(Solved.OPTIMAL, np.zeros(0), 0.0, 0.0, 0.0)
-    sign = -1.0 if maximize else 1.0
-    c = sign * objective
-    # HiGHS stops on a relative gap; turn the absolute gap into one (objective bounded by sum|c|).
-    scale = max(float(np.abs(c).sum()), 1.0)
+    if form.num_vars > MAX_COLUMNS:
+        log.debug("a MIP of %d columns is too large to start", form.num_vars)
+        return MilpOutcome(Solved.UNKNOWN, None, None, None, 0.0)
     started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", OptimizeWarning)
-        res = milp(
-            c,
-            integrality=form.integrality,
-            bounds=Bounds(form.var_lo, form.var_hi),
-            constraints=[LinearConstraint(form.matrix, form.row_lo, form.row_hi)]
-            if form.matrix.shape[0]
-            else None,
-            options={
-                "time_limit": max(time_limit_s, 0.01),
-                "mip_rel_gap": min(abs_gap / scale, 1e-4),
-                # HiGHS presolve ignores the time limit and grows superlinearly with clique
-                # rows (80 s on 87k columns, measured): only small models get it.
-                "presolve": form.num_vars <= _PRESOLVE_MAX_VARS,
-            },
-        )
+    # HiGHS checks its own time limit between steps; a step that runs long (a root LP on a
+    # large model) is interrupted at the next callback past this deadline instead.
+    deadline = time.monotonic() + max(float(time_limit_s), 0.01) + _GRACE_S
+    h = _model(form, objective, maximize)
+    h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
+    h.setOptionValue("mip_abs_gap", float(abs_gap))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("presolve", "on" if form.num_vars <= _PRESOLVE_MAX_VARS else "off")
+    if start is not None:
+        index = np.arange(form.num_vars, dtype=np.int32)
+        h.setSolution(form.num_vars, index, np.asarray(start, dtype=np.float64))
+    _listen(h, maximize, abs_gap, deadline, should_stop, stop_at, on_improved)
+    if not _run_until(h, deadline + _ABANDON_S):
+        log.warning(
+            "HiGHS ran %.1f s past its time limit on %d columns: abandoned",
+            _ABANDON_S + _GRACE_S, form.num_vars,
+        )  # fmt: skip
+        return MilpOutcome(Solved.UNKNOWN, None, None, None, time.perf_counter() - started)
     seconds = time.perf_counter() - started
-    if res.status == 2:
+    status = h.getModelStatus()
+    if status == highs.HighsModelStatus.kInfeasible:
         return MilpOutcome(Solved.INFEASIBLE, None, None, None, seconds)
-    if res.x is None:
-        return MilpOutcome(Solved.UNKNOWN, None, None, _bound(res, sign), seconds)
-    values = np.where(form.integrality > 0, np.rint(res.x), res.x)
-    obj = float(objective @ values)
-    bound = _bound(res, sign)
-    proven = res.status == 0
-    if bound is not None and abs(bound - obj) <= abs_gap:
+    info = h.getInfo()
+    bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
+    if info.primal_solution_status != highs.SolutionStatus.kSolutionStatusFeasible:
+        return MilpOutcome(Solved.UNKNOWN, None, None, bound, seconds)
+    values = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    values = np.where(form.integrality > 0, np.rint(values), values)
+    value = float(objective @ values)
+    proven = status == highs.HighsModelStatus.kOptimal
+    if bound is not None and abs(bound - value) <= abs_gap:
         proven = True
-    return MilpOutcome(Solved.OPTIMAL if proven else Solved.FEASIBLE, values, obj, bound, seconds)
+    return MilpOutcome(Solved.OPTIMAL if proven else Solved.FEASIBLE, values, value, bound, seconds)
 
 
-def _bound(res: object, sign: float) -> float | None:
-    bound = getattr(res, "mip_dual_bound", None)
-    if bound is None or not np.isfinite(bound):
-        return None
-    return float(sign * bound)
+def _run_until(h: Any, deadline: float) -> bool:
+    """Run `h` in a thread of its own and wait for it until `deadline` (monotonic); whether it
+    ended. HiGHS checks its time limit and callbacks between steps, and some steps never check
+    (the interior-point solve of its analytic centre ran minutes past a 5 s limit on a model of
+    90,000 columns): such a solve is left to finish in the background, and the engine goes on
+    without it, on time."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            h.run()
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=run, name="highs", daemon=True)
+    thread.start()
+    if done.wait(max(deadline - time.monotonic(), 0.0)):
+        return True
+    _abandoned.append(thread)
+    return False
+
+
+# Solves left to finish in the background. The process waits for them as it exits (the callbacks
+# stop them as soon as HiGHS checks again): a HiGHS thread still running while the C++ runtime
+# shuts down aborts the process.
+_abandoned: list[threading.Thread] = []
+
+
+@atexit.register
+def _wait_for_abandoned() -> None:
+    for thread in _abandoned:
+        thread.join()
+
+
+def _reported_bound(out: Any) -> float | None:
+    """The proven bound a MIP callback reports, if it has one yet."""
+    bound = float(out.mip_dual_bound)
+    return bound if np.isfinite(bound) else None
+
+
+def _model(form: Formulation, objective: FloatArray, maximize: bool) -> Any:
+    """A HiGHS instance holding `form` with `objective`, quiet."""
+    h = highs._Highs()
+    h.setOptionValue("output_flag", False)
+    # One thread per solve (the engine runs its own solves side by side), and the same number
+    # for every instance: HiGHS's scheduler is one per process, and an instance asking for
+    # another count than the first fails to run.
+    h.setOptionValue("threads", 1)
+    a = form.matrix.tocsc()
+    h.passModel(
+        form.num_vars,
+        a.shape[0],
+        a.nnz,
+        _COLWISE,
+        -1 if maximize else 1,
+        0.0,
+        np.asarray(objective, dtype=np.float64),
+        np.asarray(form.var_lo, dtype=np.float64),
+        np.asarray(form.var_hi, dtype=np.float64),
+        np.asarray(form.row_lo, dtype=np.float64),
+        np.asarray(form.row_hi, dtype=np.float64),
+        a.indptr.astype(np.int32),
+        a.indices.astype(np.int32),
+        a.data.astype(np.float64),
+        np.asarray(form.integrality, dtype=np.int32),
+    )
+    return h
+
+
+def _listen(
+    h: Any,
+    maximize: bool,
+    abs_gap: float,
+    deadline: float,
+    should_stop: Callable[[], bool] | None,
+    stop_at: Callable[[], float] | None,
+    on_improved: Callable[[float], None] | None,
+) -> None:
+    """Subscribe `h`'s callbacks: interrupts come past the deadline, when `should_stop` says so
+    or when the proven bound meets `stop_at`; better plans are reported."""
+    sign = 1.0 if maximize else -1.0
+
+    def enough(out: Any) -> bool:
+        bound = _reported_bound(out)
+        if stop_at is None or bound is None:
+            return False
+        return sign * (bound - stop_at()) < abs_gap
+
+    def callback(kind: int, _message: str, out: Any, into: Any, _data: object) -> None:
+        if kind == _IMPROVED:
+            if on_improved is not None:
+                on_improved(float(out.objective_function_value))
+        elif (
+            time.monotonic() > deadline
+            or (should_stop is not None and should_stop())
+            or (kind == _MIP_INTERRUPT and enough(out))
+        ):
+            into.user_interrupt = True
+
+    h.setCallback(callback, None)
+    for kind in _INTERRUPTS:
+        h.startCallback(kind)
+    if on_improved is not None:
+        h.startCallback(_IMPROVED)

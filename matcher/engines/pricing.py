@@ -16,18 +16,30 @@ cost, signed so that positive means improving). Two facts make the restricted pr
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import OptimizeWarning, linprog
+from highspy import _core as highs  # the bare solver class: `highspy.Highs` prints a banner
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .cuts import CutPool
 from .formulation import Formulation, RowKind
 
-__all__ = ["LpSolution", "PairLinear", "bound_with", "potentials", "solve_lp"]
+__all__ = ["LpBasis", "LpSolution", "PairLinear", "bound_with", "potentials", "solve_lp"]
+
+
+@dataclass(frozen=True, eq=False)
+class LpBasis:
+    """An LP's final basis, keyed by what its columns and rows stand for (pairs and switches;
+    row kinds and owners), so that the next LP of a growing formulation (more columns, more
+    cuts) starts from it: rows and columns both have are given their old status, new ones
+    start nonbasic (columns) or basic (rows), and HiGHS completes what does not add up."""
+
+    col_keys: IntArray
+    col_status: IntArray
+    row_keys: IntArray
+    row_status: IntArray
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,52 +50,107 @@ class LpSolution:
     maximize: bool
     seconds: float
     infeasible: bool = False
+    basis: LpBasis | None = None
+
+
+_BASIC = int(highs.HighsBasisStatus.kBasic)
+_LOWER = int(highs.HighsBasisStatus.kLower)
+_STATUS = {int(s): s for s in highs.HighsBasisStatus.__members__.values()}
 
 
 def solve_lp(
-    form: Formulation, objective: FloatArray, *, maximize: bool, time_limit_s: float
+    form: Formulation,
+    objective: FloatArray,
+    *,
+    maximize: bool,
+    time_limit_s: float,
+    warm: LpBasis | None = None,
 ) -> LpSolution | None:
-    """The LP relaxation of `form` (HiGHS dual simplex); `infeasible` set when it has no
-    solution; None when it did not finish in time."""
+    """The LP relaxation of `form` (HiGHS dual simplex, from the `warm` basis of an earlier LP
+    of the same columns and rows where given); `infeasible` set when it has no solution; None
+    when it did not finish in time."""
     started = time.perf_counter()
     if form.num_vars == 0:
         feasible = bool(np.all(form.row_lo <= 0) and np.all(form.row_hi >= 0))
         return LpSolution(
             0.0, np.zeros(0), np.zeros(form.matrix.shape[0]), maximize, 0.0, infeasible=not feasible
         )
-    f = -objective if maximize else objective
-    a = form.matrix
-    eq = np.isfinite(form.row_lo) & (form.row_lo == form.row_hi)
-    up = np.isfinite(form.row_hi) & ~eq
-    dn = np.isfinite(form.row_lo) & ~eq
-    a_ub = sp.vstack([a[up], -a[dn]], format="csr")
-    b_ub = np.concatenate([form.row_hi[up], -form.row_lo[dn]])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", OptimizeWarning)
-        res = linprog(
-            f,
-            A_ub=a_ub if a_ub.shape[0] else None,
-            b_ub=b_ub if a_ub.shape[0] else None,
-            A_eq=a[eq] if eq.any() else None,
-            b_eq=form.row_lo[eq] if eq.any() else None,
-            bounds=np.column_stack([form.var_lo, form.var_hi]),
-            method="highs-ds",
-            options={"time_limit": max(time_limit_s, 0.01), "presolve": True},
-        )
+    h = highs._Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)  # as every HiGHS instance of the process (see `milp`)
+    h.setOptionValue("solver", "simplex")
+    h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
+    a = form.matrix.tocsc()
+    minimised = -objective if maximize else objective
+    h.passModel(
+        form.num_vars, a.shape[0], a.nnz, 1, 1, 0.0,
+        np.asarray(minimised, dtype=np.float64),
+        np.asarray(form.var_lo, dtype=np.float64), np.asarray(form.var_hi, dtype=np.float64),
+        np.asarray(form.row_lo, dtype=np.float64), np.asarray(form.row_hi, dtype=np.float64),
+        a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data.astype(np.float64),
+        np.zeros(form.num_vars, dtype=np.int32),  # every variable continuous: the relaxation
+    )  # fmt: skip
+    col_keys, row_keys = _col_keys(form), _row_keys(form)
+    if warm is not None:
+        h.setOptionValue("presolve", "off")  # the basis is of the model as it stands
+        h.setBasis(_basis(warm, col_keys, row_keys))
+    h.run()
     seconds = time.perf_counter() - started
-    if res.status == 2:
+    status = h.getModelStatus()
+    if status == highs.HighsModelStatus.kInfeasible:
         return LpSolution(np.nan, np.zeros(0), np.zeros(0), maximize, seconds, infeasible=True)
-    if res.status != 0 or res.x is None:
+    if status != highs.HighsModelStatus.kOptimal:
         return None
-    duals = np.zeros(a.shape[0])
-    marg_ub = np.asarray(res.ineqlin.marginals) if a_ub.shape[0] else np.zeros(0)
-    n_up = int(up.sum())
-    duals[up] += marg_ub[:n_up]
-    duals[dn] -= marg_ub[n_up:]
-    if eq.any():
-        duals[eq] = np.asarray(res.eqlin.marginals)
-    value = float(objective @ res.x)
-    return LpSolution(value, res.x, duals, maximize, seconds)
+    solution = h.getSolution()
+    x = np.asarray(solution.col_value, dtype=np.float64)
+    duals = np.asarray(solution.row_dual, dtype=np.float64)
+    final = h.getBasis()
+    basis = LpBasis(
+        col_keys,
+        np.fromiter((int(s) for s in final.col_status), np.int64, form.num_vars),
+        row_keys,
+        np.fromiter((int(s) for s in final.row_status), np.int64, len(row_keys)),
+    )
+    return LpSolution(float(objective @ x), x, duals, maximize, seconds, basis=basis)
+
+
+def _col_keys(form: Formulation) -> IntArray:
+    """What each column stands for: its pair, or (after every pair) its request's switch."""
+    offset = int(form.pairs.max(initial=-1)) + 1 + (1 << 40)
+    keys: IntArray = np.concatenate([form.pairs, offset + form.switch_request]).astype(np.int64)
+    return keys
+
+
+def _row_keys(form: Formulation) -> IntArray:
+    """What each row stands for: its kind, owner and parameter (rows without an owner of their
+    own, such as held tiers, get keys of their own: they start basic)."""
+    kind = form.row_kind.astype(np.int64)
+    param = np.minimum(np.abs(form.row_param), (1 << 20) - 1).astype(np.int64)
+    keys: IntArray = ((form.row_owner + 1) * (1 << 20) + param) * 16 + kind
+    anonymous = form.row_owner < 0
+    keys[anonymous] = -1 - np.arange(int(anonymous.sum()))
+    return keys
+
+
+def _basis(warm: LpBasis, col_keys: IntArray, row_keys: IntArray) -> Any:
+    """`warm` carried over to columns and rows keyed as given (an alien basis: HiGHS completes
+    it where the counts do not add up)."""
+    basis = highs.HighsBasis()
+    basis.col_status = [_STATUS[s] for s in _carried(warm.col_keys, warm.col_status, col_keys, _LOWER)]
+    basis.row_status = [_STATUS[s] for s in _carried(warm.row_keys, warm.row_status, row_keys, _BASIC)]
+    basis.alien = True
+    basis.valid = True
+    return basis
+
+
+def _carried(old_keys: IntArray, old_status: IntArray, keys: IntArray, fresh: int) -> IntArray:
+    """Each key's old status where it had one, else `fresh`."""
+    order = np.argsort(old_keys, kind="stable")
+    sorted_keys = old_keys[order]
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), max(len(sorted_keys) - 1, 0))
+    known = (len(sorted_keys) > 0) & (sorted_keys[pos] == keys) & (keys >= 0)
+    out: IntArray = np.where(known, old_status[order][pos], fresh).astype(np.int64)
+    return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -155,7 +155,9 @@ def test_import_match_publish_decline_repair(api: Api, caplog: Any) -> None:
         f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records if r.name != "httpx"
     )
     assert "POST /v1/volunteers/import 200" in logged
-    assert {"volmatch.access", "matcher.engines.optimal"} <= {r.name for r in caplog.records}
+    names = {r.name for r in caplog.records}
+    assert "volmatch.access" in names
+    assert any(name.startswith("matcher.engines.optimal.") for name in names), names
     keys = [h["Authorization"].split()[1] for h in (uni, center, api.admin)]
     tokens = [link["token"] for link in [*links, *result["links"]]]
     secrets = [*keys, *tokens, *personal_data(week["volunteers"])]

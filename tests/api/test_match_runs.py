@@ -472,6 +472,9 @@ def test_migration_0002_copies_each_plans_objective(tmp_path: Path) -> None:
         command.upgrade(config, "head")
         stored = connection.execute(text("SELECT objective FROM match_runs ORDER BY id")).scalars()
         assert [None if v is None else json.loads(v) for v in stored] == [objective, None, None]
+    with engine.begin() as connection:  # later revisions' tables go first: not 0002's concern
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     with engine.begin() as connection:

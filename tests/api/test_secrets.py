@@ -72,3 +72,80 @@ def test_a_revoked_key_fails_on_its_next_request(api: Api) -> None:
     assert "revoked" in body["detail"]
     # nor can it do anything else, such as revoke the key that revoked it
     assert_error(api.client.post("/v1/requests", json=[], headers=spare), 401)
+
+
+def test_the_volunteer_loop_logs_no_personal_data_or_secrets(
+    database_url: str, caplog: Any
+) -> None:
+    """The log of the whole loop (webhooks, email, SMS, failures and retries, reminders,
+    no-shows, standby, calendar feed; every logger, DEBUG and up) holds none of: volunteers'
+    names, phones, emails, addresses; keys, link and feed tokens; webhook secrets and URLs;
+    the SMS provider's token; message bodies."""
+    import logging
+    from datetime import timedelta
+
+    from pydantic import SecretStr
+
+    from api.models import utc_now
+    from api.notifications import scheduler
+    from benchmarks.pg import free_port
+    from benchmarks.sinks import SmtpSink, WebhookSink
+    from tests.api.notify import deliver_until, dispatcher, loop_api, publish_soon, soon_week
+
+    caplog.set_level(logging.DEBUG)
+    port = free_port()
+    starts = [timedelta(hours=30), -timedelta(minutes=50)]
+    with WebhookSink() as sink, WebhookSink() as provider, SmtpSink(port) as smtp:
+        channels = {
+            "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none",
+            "sms_provider": "http_json", "sms_url": provider.url + "?account=sms-url-secret",
+            "sms_token": SecretStr("sms-token-secret"), "delivery_max_attempts": 2,
+        }  # fmt: skip
+        with loop_api(database_url, **channels) as api:
+            uni, center, _, center_id, _ = soon_week(api, starts, volunteers=4, max_assignments=1)
+            api.client.patch(f"/v1/organizations/{center_id}/settings",
+                             json={"standby_per_request": 2}, headers=center)  # fmt: skip
+            hook_url = sink.url + "?token=hook-url-secret"
+            created = api.client.post("/v1/webhooks", json={"url": hook_url}, headers=center).json()
+            links = sorted(publish_soon(api, center, starts)["links"], key=lambda x: x["request_id"])
+            for link in links:
+                api.client.post(f"/v1/assignment-links/{link['token']}/confirm")
+            feed = api.client.post(f"/v1/assignment-links/{links[0]['token']}/calendar").json()
+            api.client.get(f"/v1/calendar/{feed['token']}.ics")
+            api.client.get(f"/v1/assignment-links/{links[0]['token']}/schedule")
+            scheduler.run(api.sessions(), api.settings, utc_now() + timedelta(hours=7))
+            sink.status = 500  # failures and a dead letter are logged too
+            d = dispatcher(api)
+            deliver_until(d, lambda: d.step() == 0 and len(smtp.messages) >= 2)
+            sink.status = 200
+            declined = api.client.post(f"/v1/assignment-links/{links[0]['token']}/decline",
+                                       json={"reason": "ill, call me at +86 139 0000 1111"})  # fmt: skip
+            assert declined.status_code == 200  # and a standby steps in
+            d.run_until_idle()
+            personal = [
+                v
+                for row in api.client.get("/v1/volunteers", headers=uni).json()["items"]
+                for v in (
+                    row["personal"]["name"], row["personal"]["phone"],
+                    row["personal"]["email"], row["personal"]["address"],
+                )
+            ]  # fmt: skip
+            secrets = [
+                *(link["token"] for link in links), feed["token"], created["secret"],
+                "hook-url-secret", "sms-url-secret", "sms-token-secret", "+86 139 0000 1111",
+                uni["Authorization"].split()[1], center["Authorization"].split()[1],
+            ]  # fmt: skip
+    assert smtp.messages and provider.received and sink.received  # every channel spoke
+    # the service's logs; not the test's own SMTP server's (aiosmtpd's `mail.log` quotes every
+    # command it receives) nor its HTTP client's
+    logged = "\n".join(
+        f"{r.getMessage()} {r.exc_text or ''}"
+        for r in caplog.records
+        if r.name not in ("httpx", "mail.log")
+    )
+    assert "volmatch.dispatcher" in {r.name for r in caplog.records}
+    assert "HTTP 500" in logged  # failures are logged, by code
+    leaked = [s for s in [*personal, *secrets] if s and s in logged]
+    assert leaked == [], leaked
+    # and nothing of a message body: the templates' words are not in the log
+    assert "志愿服务" not in logged and "Smartphone class" not in logged

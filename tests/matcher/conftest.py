@@ -21,3 +21,12 @@ def format_example() -> dict[str, Any]:
     """The instance example of FORMAT.md, verbatim (tests/matcher/data/format_example.json)."""
     data: dict[str, Any] = json.loads(FORMAT_EXAMPLE.read_text(encoding="utf-8"))
     return data
+
+
+@pytest.fixture
+def capped_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compile caps each request's candidates as it does on cities past its pair budget, so
+    that small instances exercise the engines' allowance for candidates left out."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("matcher.compile"), "_PAIR_BUDGET", 0)

@@ -233,4 +233,4 @@ def mip_that_finds_nothing(monkeypatch: Any) -> None:
         time.sleep(kwargs["time_limit_s"])
         return MilpOutcome(Solved.UNKNOWN, None, None, None, kwargs["time_limit_s"])
 
-    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal"), "solve_milp", nothing)
+    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal.mip"), "solve_milp", nothing)

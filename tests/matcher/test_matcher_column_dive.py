@@ -20,12 +20,12 @@ from matcher.engines.base import Deadline
 from matcher.engines.column_dive import (
     DiveStats,
     GapShape,
-    _knapsack,
     _Master,
     column_dive,
     gap_shape,
 )
-from matcher.engines.local_search import warm_up
+from matcher.engines.dive_kernel import knapsack
+from matcher.engines.kernels import warm_up
 
 
 def _gap(seed: int, *, agents: int, jobs: int, slack: float = 0.8) -> ProblemData:
@@ -128,7 +128,7 @@ def test_the_knapsack_is_exact(items: list[tuple[float, int, bool]], capacity: i
     load = np.array([w for _, w, _ in items], dtype=np.int64)
     allowed = np.array([a for _, _, a in items])
     out = np.zeros(len(items), dtype=bool)
-    value = _knapsack(profit, load, capacity, allowed, out)
+    value = knapsack(profit, load, capacity, allowed, out)
     best = max(
         profit[list(s)].sum()
         for r in range(len(items) + 1)
@@ -307,22 +307,20 @@ def test_a_part_with_conflicts_searches_beside_the_mip_without_diving(
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_column_dives_replace_the_mip_on_the_lps_support(
+def test_column_dives_run_beside_the_mip_with_two_workers(
     monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
-    """On a GAP-shaped part too large to skip it (over 2,000 pairs), the MIP on the LP's
-    support runs only when no column dives run beside the MIP."""
+    """On a GAP-shaped part, column dives run beside the MIP on the second worker, and only
+    there."""
     import importlib
 
     warm_up()
-    optimal = importlib.import_module("matcher.engines.optimal")
-    calls: list[int] = []
-    monkeypatch.setattr(optimal._PartSolver, "_dive", lambda self, *a: calls.append(1))
+    # Dives beside the MIP need it to have a second; a loaded machine may leave less of the 4 s
+    # by then, which is not what this test is about.
+    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal.mip"), "_BESIDE_MIN_S", 0.2)
     mip_that_finds_nothing(monkeypatch)  # so that the MIP runs its time and the dives run
     d = _gap(8, agents=10, jobs=205, slack=1.5)
-    assert d.num_pairs > optimal._SMALL_PART
     result = ENGINES["optimal"](d, SolveParams(time_limit_s=4, workers=workers), Control())
-    assert (len(calls) > 0) == (workers == 1)
     assert (float(result.stats.get("beside_dive_lp_solves", 0)) > 0) == (workers == 2)
 
 
@@ -366,15 +364,17 @@ def test_the_master_lps_time_limit_is_per_solve(monkeypatch: pytest.MonkeyPatch)
     """HiGHS counts its time limit over all runs of an instance: the cap must apply to each."""
     import importlib
 
-    monkeypatch.setattr(
-        importlib.import_module("matcher.engines.column_dive"), "_LP_SECONDS", 0.005
-    )
+    # A cap no single solve of this tiny master comes near, even on a loaded machine, and more
+    # solves than it takes to pass it in all.
+    cap = 0.2
+    monkeypatch.setattr(importlib.import_module("matcher.engines.column_dive"), "_LP_SECONDS", cap)
     d = _gap(4, agents=3, jobs=6)
     shape = _shape(d)
     agents, sets = _all_columns(shape)
     master = _Master(shape)
     master.add(agents, sets)
-    for round_ in range(300):  # far more than 5 ms of solving in all
+    round_ = 0
+    while master.highs.getRunTime() <= 2 * cap:
         master.fix([round_ % len(agents)] if round_ % 2 else [])
         master.solve()
-    assert master.highs.getRunTime() > 0.005
+        round_ += 1

@@ -179,6 +179,50 @@ def test_candidate_blocked_by_commitment_is_dropped() -> None:
     assert set(compiled_pairs(compiled_of(data))) == {(0, 1), (1, 0), (1, 1)}
 
 
+def crowd(volunteers: int, requests: int = 1) -> Json:
+    """`volunteers` qualifying volunteers in a row, and `requests` requests at one time, 2 km
+    apart (no two close enough to compete for the same nearest volunteers)."""
+    vols = [volunteer(f"v{i:03d}", north_km=0.01 * i) for i in range(volunteers)]
+    return make_instance(vols, [request(f"r{j:03d}", east_km=2.0 * j) for j in range(requests)])
+
+
+def test_every_qualifying_pair_is_a_candidate_within_the_pair_budget() -> None:
+    """60 qualifying volunteers for a request needing one: all of them are candidates (the cap
+    of 12 per slot + 40 would keep the nearest 52), and none is recorded as left out."""
+    d = compiled_of(crowd(60)).data
+    assert d.num_pairs == 60
+    assert d.request_dropped.tolist() == [0]
+
+
+def test_past_the_pair_budget_each_request_keeps_its_nearest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Over the budget (here 100 pairs, for 150 requests x 60 volunteers: a sample of the
+    requests tells), each request keeps its nearest 52 and records the 8 left out and how near
+    the nearest of them is."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("matcher.compile"), "_PAIR_BUDGET", 100)
+    compiled = compiled_of(crowd(60, requests=150))
+    d = compiled.data
+    assert np.bincount(d.pair_request).tolist() == [52] * 150
+    assert d.request_dropped.tolist() == [8] * 150
+    farthest_kept = np.zeros(150)
+    np.maximum.at(farthest_kept, d.pair_request, compiled.pair_distance_km)
+    assert np.all(d.request_dropped_cost >= np.floor(farthest_kept * 1000) - 1)
+
+
+def test_under_the_pair_budget_a_large_instance_keeps_every_pair(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """150 requests x 60 volunteers (9,000 pairs) under a budget of 10,000: every pair."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("matcher.compile"), "_PAIR_BUDGET", 10_000)
+    d = compiled_of(crowd(60, requests=150)).data
+    assert d.num_pairs == 9_000 and not d.request_dropped.any()
+
+
 def test_empty_instance_compiles() -> None:
     compiled = compiled_of(make_instance([], []))
     assert compiled.data.num_pairs == 0

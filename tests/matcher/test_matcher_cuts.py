@@ -6,7 +6,6 @@ them)."""
 
 from __future__ import annotations
 
-import importlib
 import itertools
 
 import numpy as np
@@ -19,10 +18,12 @@ from matcher import ENGINES, ProblemData, SolveParams
 from matcher.engines.base import Control, Deadline, Status
 from matcher.engines.cuts import MAX_SUPPORT, Cut, CutPool, _knapsack, separate, violated
 from matcher.engines.formulation import Formulation, RowKind, formulate
+from matcher.engines.optimal.columns import grow
+from matcher.engines.optimal.face import fixed_by_potential
+from matcher.engines.optimal.part import PartSolver
+from matcher.engines.optimal.tiers import Tier
 from matcher.engines.pricing import LpSolution, PairLinear, potentials, solve_lp
 from matcher.engines.state import Incidence
-
-optimal_module = importlib.import_module("matcher.engines.optimal")
 
 
 def one_volunteer(
@@ -79,6 +80,18 @@ def test_points_inside_the_hull_are_not_cut() -> None:
     assert separate(data, inc, np.arange(3), np.array([1.0, 1.0, 0.0])) == []
 
 
+def test_a_clique_cut_takes_in_every_pair_that_conflicts_with_all_of_it() -> None:
+    """Three morning shifts overlap (one conflict set) and an afternoon shift does not fit the
+    4-hour cap beside any of them (3 hours each): all four conflict pairwise. The LP at 0.6 on
+    two mornings is cut by the clique of all four, the two pairs at zero included, so that the
+    LP cannot move the weight to them; a hull cut over the support would leave them out."""
+    data = one_volunteer([3, 3, 3, 3], 4, conflicts=[[0, 1, 2]])
+    x = np.array([0.6, 0.6, 0.0, 0.0])
+    (cut,) = separate(data, Incidence.of(data), np.arange(4), x)
+    assert sorted(cut.pairs.tolist()) == [0, 1, 2, 3]
+    assert cut.coef.tolist() == [1.0] * 4 and cut.rhs == 1.0
+
+
 def test_conflicts_and_the_pair_count_are_respected() -> None:
     """Overlapping requests 0 and 1 (one conflict set) at 0.6 each break no cap but the clique;
     a cap of one pair cuts two pairs at 0.7 each."""
@@ -116,9 +129,10 @@ def test_every_cut_holds_for_every_feasible_set(
 
 def test_large_supports_under_other_rules_keep_their_largest_values() -> None:
     """A volunteer with more fractional pairs than are enumerated, two of them in one conflict
-    set, still gets a valid cut, over its largest values."""
+    set, still gets a valid cut, over its largest values (any two pairs fit its capacity, so no
+    clique cuts the split off: the support's hull does)."""
     n = MAX_SUPPORT + 4
-    data = one_volunteer([2] * n, 3, conflicts=[[0, 1]])
+    data = one_volunteer([2] * n, 5, conflicts=[[0, 1]])
     x = np.linspace(0.9, 0.2, n)
     (cut,) = separate(data, Incidence.of(data), np.arange(n), x)
     assert set(cut.pairs.tolist()) <= set(range(MAX_SUPPORT))
@@ -200,12 +214,12 @@ def test_the_lp_with_cuts_reaches_the_integer_optimum() -> None:
     """The combined tier's LP bound on the knapsack split: W * 2 - 1010 with cuts, and far above
     it (W * 2 - 10 - 10 * 2/3 - 1000/3) with the volunteer rows alone."""
     data = knapsack_split_week()
-    solver = optimal_module._PartSolver(data, Deadline(5.0), SolveParams(), Control())
+    state = PartSolver(data, Deadline(5.0), SolveParams(), Control()).state
     weight = 2.0 * 1000 + 1.0
-    tier = optimal_module.Tier(12, PairLinear(coverage=weight, cost=-1.0), maximize=True)
-    priced = solver._grow(tier, Deadline(5.0))
+    tier = Tier(12, PairLinear(coverage=weight, cost=-1.0), maximize=True)
+    priced = grow(state, tier, Deadline(5.0))
     assert priced is not None
-    assert len(solver.cuts) >= 1
+    assert len(state.cuts) >= 1
     assert priced.bound == pytest.approx(2 * weight - 1010)
     plain = linprog(
         -(2 * weight - np.array([10, 10, 1000, 1000])),
@@ -275,7 +289,7 @@ def test_fixing_by_potential_keeps_free_what_a_plan_within_the_gap_could_move() 
     data = one_volunteer([1, 1, 1, 1], 10)
     form = formulate(data)
     potential = np.array([-10.0, -3.2, 3.4, 10.0])
-    fixed = optimal_module._fixed_by_potential(form, potential, 3.0)
+    fixed = fixed_by_potential(form, potential, 3.0)
     assert fixed.var_lo[:4].tolist() == [0, 0, 0, 1]
     assert fixed.var_hi[:4].tolist() == [0, 1, 1, 1]
 
@@ -292,7 +306,7 @@ def test_fixing_by_potential_leaves_pinned_pairs_alone() -> None:
         pair_pinned=[True, False],
     )
     form = formulate(data)
-    fixed = optimal_module._fixed_by_potential(form, np.array([-1000.0, -1000.0]), 0.0)
+    fixed = fixed_by_potential(form, np.array([-1000.0, -1000.0]), 0.0)
     assert fixed.var_lo[:2].tolist() == [1, 0]
     assert fixed.var_hi[:2].tolist() == [1, 0]
 
@@ -321,7 +335,7 @@ def test_huge_capacities_are_enumerated_not_tabled() -> None:
     """Loads in microseconds make capacities of billions of units: the knapsack's table would
     not fit in memory, so the largest values are enumerated instead (and the cut is valid)."""
     n = MAX_SUPPORT + 4
-    data = one_volunteer([2_000_000_000] * n, 3_000_000_000)
+    data = one_volunteer([2_000_000_000] * n, 5_000_000_000)
     x = np.linspace(0.9, 0.2, n)
     (cut,) = separate(data, Incidence.of(data), np.arange(n), x)
     assert set(cut.pairs.tolist()) <= set(range(MAX_SUPPORT))

@@ -45,8 +45,12 @@ from matcher import (
     parse_instance,
     solve,
 )
-from matcher.engines.base import Deadline
-from matcher.engines.local_search import warm_up
+from matcher.engines.base import Deadline, EngineResult
+from matcher.engines.kernels import warm_up
+from matcher.engines.optimal.mip import tier_mip
+from matcher.engines.optimal.part import PartSolver
+from matcher.engines.optimal.tier import solve_tier
+from matcher.engines.optimal.tiers import COVERAGE, TRAVEL, Tier
 
 # --------------------------------------------------------------------------------------------
 # The array form, against brute force
@@ -191,9 +195,25 @@ def test_generalised_assignment_problem() -> None:
     # which on real GAP instances was a hard feasibility MIP under the held travel row.
     assert result.stats["soft_proven"] is True
     assert "tier3_seconds" not in result.stats
-    with_bonus = replace(d, pair_bonus=np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0]))
-    result = ENGINES["optimal"](with_bonus, SolveParams(time_limit_s=2), Control())
-    assert "tier3_seconds" in result.stats
+
+
+def test_a_part_on_all_its_pairs_settles_the_soft_score_in_its_combined_mip() -> None:
+    """Two volunteers, two requests, every pair 100 m: two plans tie on coverage and travel, and
+    only one holds the preferred pair. The combined MIP weighs the soft score as a tie-breaker,
+    so it picks that plan and proves tier 3 without a solve of its own."""
+    d = ProblemData.build(
+        num_volunteers=2,
+        num_requests=2,
+        pair_volunteer=[0, 0, 1, 1],
+        pair_request=[0, 1, 0, 1],
+        pair_cost=[100, 100, 100, 100],
+        volunteer_max_pairs=[1, 1],
+        pair_bonus=[0.0, 1.0, 0.0, 0.0],
+    )
+    result = ENGINES["optimal"](d, SolveParams(time_limit_s=2), Control())
+    assert result.status is Status.OPTIMAL and result.stats["soft_proven"] is True
+    assert np.flatnonzero(result.selected).tolist() == [1, 2]
+    assert "tier3_seconds" not in result.stats
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,6 +350,23 @@ def test_progress_is_reported_to_the_end(engine: str) -> None:
     assert all(0.0 <= p.fraction <= 1.0 for p in seen)
 
 
+def test_progress_is_reported_as_a_part_improves() -> None:
+    """One part whose greedy plan falls short: before the part ends, its better plans and its
+    proven bound are reported (coverage never falls, never above the bound), not only once the
+    part is done."""
+    d = _random_gap(6, agents=8, jobs=40, max_cost=50, capacity=90)
+    d = replace(d, request_mandatory=np.zeros(d.num_requests, dtype=bool))
+    seen: list[Progress] = []
+    result = ENGINES["optimal"](d, SolveParams(time_limit_s=5), Control(on_progress=seen.append))
+    assert result.stats["parts"] == 1
+    within = seen[:-1]  # the last one is the part's end
+    assert within, "nothing reported before the part ended"
+    coverages = [p.coverage for p in seen if p.coverage is not None]
+    assert coverages == sorted(coverages)
+    assert any(p.bound is not None for p in within)
+    assert all(p.coverage <= p.bound for p in seen if p.coverage is not None and p.bound is not None)
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -420,15 +457,15 @@ def _record_mip_limits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Patch the engine's MIP call to record each time limit it is given."""
     import importlib
 
-    optimal_module = importlib.import_module("matcher.engines.optimal")
+    mip_module = importlib.import_module("matcher.engines.optimal.mip")
     limits: list[float] = []
-    solve_milp = optimal_module.solve_milp
+    solve_milp = mip_module.solve_milp
 
     def recording(*args: Any, **kwargs: Any) -> Any:
         limits.append(float(kwargs["time_limit_s"]))
         return solve_milp(*args, **kwargs)
 
-    monkeypatch.setattr(optimal_module, "solve_milp", recording)
+    monkeypatch.setattr(mip_module, "solve_milp", recording)
     return limits
 
 
@@ -438,9 +475,6 @@ def test_a_tier_whose_bound_the_incumbent_attains_needs_no_mip(
     """Coverage (tier 1) where the greedy plan already staffs every request: the LP bound is
     attained, so the tier is proven without a MIP (on the 900-job GAP, tier 0's MIP spent 16 s
     finding a worse plan than the one in hand)."""
-    import importlib
-
-    optimal_module = importlib.import_module("matcher.engines.optimal")
     d = ProblemData.build(
         num_volunteers=3,
         num_requests=3,
@@ -449,12 +483,35 @@ def test_a_tier_whose_bound_the_incumbent_attains_needs_no_mip(
         pair_cost=[1, 2, 3, 4],
     )
     limits = _record_mip_limits(monkeypatch)
-    solver = optimal_module._PartSolver(d, Deadline(5.0), SolveParams(), Control())
-    outcome = solver._tier(
-        optimal_module.Tier(1, optimal_module.COVERAGE, maximize=True), closure_limit=2.0
-    )
+    solver = PartSolver(d, Deadline(5.0), SolveParams(), Control())
+    outcome = solve_tier(solver.state, Tier(1, COVERAGE, maximize=True), closure_limit=2.0)
     assert outcome is not None and outcome.proven and outcome.value == 3
     assert limits == []
+
+
+def test_a_part_on_all_its_pairs_goes_straight_to_its_mip(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A GAP of 2,050 pairs, all of them columns: no MIP on the LP's support and no rounds of
+    volunteer cuts before its MIP (which starts from the plan in hand and cuts for itself). The
+    same part on restricted columns dives and cuts."""
+    import importlib
+
+    tier = importlib.import_module("matcher.engines.optimal.tier")
+    calls: list[int] = []
+    dive = tier.dive
+
+    def counted(*args: Any) -> None:
+        calls.append(1)
+        dive(*args)
+
+    monkeypatch.setattr(tier, "dive", counted)
+    d = _random_gap(8, agents=10, jobs=205, max_cost=50, capacity=700)
+    whole = ENGINES["optimal"](d, SolveParams(time_limit_s=5, workers=1), Control())
+    assert calls == [] and float(whole.stats.get("cuts", 0)) == 0
+    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal.part"), "FULL_COLUMNS", 1000)
+    ENGINES["optimal"](d, SolveParams(time_limit_s=5, workers=1), Control())
+    assert calls
 
 
 def test_one_mip_of_a_large_part_takes_at_most_half_the_time_left(
@@ -465,7 +522,7 @@ def test_one_mip_of_a_large_part_takes_at_most_half_the_time_left(
     prove its tier leaves time to the local search."""
     import importlib
 
-    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal"), "_FULL_COLUMNS", 1000)
+    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal.part"), "FULL_COLUMNS", 1000)
     d = _random_gap(3, agents=30, jobs=100, max_cost=50, capacity=60)
     limits = _record_mip_limits(monkeypatch)
     ENGINES["optimal"](d, SolveParams(time_limit_s=20), Control())
@@ -527,7 +584,7 @@ def test_a_single_core_runs_no_search_beside_the_mip(monkeypatch: pytest.MonkeyP
     import importlib
 
     warm_up()
-    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal"), "_CORES", 1)
+    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal.mip"), "_CORES", 1)
     d = _gap_with_a_feasible_greedy_plan()
     mip_that_finds_nothing(monkeypatch)
     result = ENGINES["optimal"](d, SolveParams(time_limit_s=5), Control())
@@ -544,7 +601,7 @@ def test_a_short_first_mip_without_a_plan_leaves_the_rest_of_the_time_to_the_mip
 
     from matcher.engines.milp import MilpOutcome, Solved
 
-    optimal_module = importlib.import_module("matcher.engines.optimal")
+    mip_module = importlib.import_module("matcher.engines.optimal.mip")
     # A conflict set makes it no GAP: on a GAP the column dive starts without a plan instead.
     d = replace(_tiny_gap(), conflict_indptr=np.array([0, 2]), conflict_requests=np.array([0, 1]))
     limits: list[float] = []
@@ -555,13 +612,62 @@ def test_a_short_first_mip_without_a_plan_leaves_the_rest_of_the_time_to_the_mip
             time.sleep(limits[0])  # HiGHS uses up the short MIP's time
         return MilpOutcome(Solved.UNKNOWN, None, None, None, limits[-1])
 
-    monkeypatch.setattr(optimal_module, "solve_milp", nothing_yet)
-    solver = optimal_module._PartSolver(d, Deadline(30.0), SolveParams(), Control())
-    solver.incumbent = np.zeros(d.num_pairs, dtype=bool)  # every job short
-    form = solver._formulation([])
-    tier = optimal_module.Tier(2, optimal_module.TRAVEL, maximize=False)
-    outcome, searched = solver._mip(form, np.ones(form.num_vars), tier, 10.0)
+    monkeypatch.setattr(mip_module, "solve_milp", nothing_yet)
+    solver = PartSolver(d, Deadline(30.0), SolveParams(), Control())
+    solver.state.incumbent = np.zeros(d.num_pairs, dtype=bool)  # every job short
+    form = solver.state.formulation([])
+    tier = Tier(2, TRAVEL, maximize=False)
+    outcome, searched = tier_mip(solver.state, form, np.ones(form.num_vars), tier, 10.0, gap=0.999)
     assert outcome.solved is Solved.UNKNOWN and searched is None
     assert len(limits) == 2
     assert limits[0] == pytest.approx(0.5)
     assert 9.0 <= limits[1] <= 9.51  # the rest of the 10 s, not 5 % of it
+
+
+def test_a_mip_and_a_column_dive_share_one_process() -> None:
+    """HiGHS keeps one scheduler per process: an instance asking for another thread count than
+    the first one that ran fails to run at all. The engine's MIPs and the column dive's master
+    LP, in either order, both solve."""
+    from matcher.engines.column_dive import DiveStats, column_dive, gap_shape
+    from matcher.engines.formulation import formulate
+    from matcher.engines.milp import Solved, solve_milp
+
+    d = _random_gap(5, agents=3, jobs=8, max_cost=40, capacity=60)
+    form = formulate(d)
+    objective = np.zeros(form.num_vars)
+    objective[: form.num_pairs] = d.pair_cost
+    shape = gap_shape(d)
+    assert shape is not None
+    for _ in range(2):
+        assert solve_milp(form, objective, maximize=False, time_limit_s=10).solved is Solved.OPTIMAL
+        stats = DiveStats()
+        column_dive(shape, None, Deadline(10.0), Control(), stats)
+        assert np.isfinite(stats.root_lp)
+
+
+def test_a_widening_is_asked_for_only_while_the_time_for_another_solve_is_left(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An engine that keeps asking for more candidates (`stop_when_starved`): the first solve may
+    hand back; once it has used more than 40 % of the limit, the next solve may not (a late
+    compile and a solve from the start again ran 26 % past the limit on a 20,000-volunteer
+    week)."""
+    import importlib
+
+    solve_module = importlib.import_module("matcher.solve")
+    asked: list[bool] = []
+
+    def starved(data: ProblemData, params: SolveParams, control: Control) -> Any:
+        asked.append(params.stop_when_starved)
+        time.sleep(0.5 * params.time_limit_s)
+        stats: dict[str, Any] = {"engine": "starved"}
+        if params.stop_when_starved:
+            stats["handed_back"] = 1.0
+        return EngineResult(
+            selected=np.zeros(data.num_pairs, dtype=bool), status=Status.FEASIBLE,
+            starved=np.array([0]), stats=stats,
+        )  # fmt: skip
+
+    monkeypatch.setitem(solve_module.ENGINES, "optimal", starved)
+    solve(random_city(3), time_limit_s=2.0)
+    assert asked == [True, False]

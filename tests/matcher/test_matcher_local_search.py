@@ -25,6 +25,7 @@ from matcher import Control, ProblemData
 from matcher.engines import tabu_kernel as kernel
 from matcher.engines.base import Deadline
 from matcher.engines.greedy import greedy_selection
+from matcher.engines.kernels import warm_up
 from matcher.engines.lns import improve
 from matcher.engines.local_search import (
     BackgroundSearch,
@@ -33,9 +34,8 @@ from matcher.engines.local_search import (
     _Static,
     _Window,
     local_search,
-    warm_up,
 )
-from matcher.engines.optimal import lexicographic_key
+from matcher.objective import lexicographic_key
 
 
 def random_problem(seed: int, nv: int = 8, nr: int = 12, density: float = 0.6) -> ProblemData:

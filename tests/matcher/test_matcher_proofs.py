@@ -33,13 +33,13 @@ from matcher_testkit import (
 )
 
 from matcher import ENGINES, Control, ProblemData, SolveParams, check_plan, parse_instance, solve
-from matcher.engines.base import EngineResult, plan_coverage
-from matcher.engines.optimal import soft_score
+from matcher.engines.base import EngineResult
+from matcher.objective import plan_coverage, soft_score
 from matcher.problem import UNLIMITED
 
 TIME_LIMIT_S = 2.0
 # The module, not the engine function `matcher.engines.optimal` that shadows its name.
-optimal_module = importlib.import_module("matcher.engines.optimal")
+optimal_part = importlib.import_module("matcher.engines.optimal.part")
 KM_SLACK = 1e-3  # plans and stats round kilometres to metres
 
 
@@ -210,6 +210,7 @@ def test_coverage_proven_is_not_claimed_for_parts_left_unsolved() -> None:
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("capped_candidates")
 def test_optimal_soft_score_accounts_for_candidates_left_out_by_compile() -> None:
     """60 volunteers at the request's own place all qualify; compile keeps 52 of them (ties,
     in input order). The last one prefers the service: the same coverage and travel (0 km)
@@ -357,6 +358,7 @@ def crowded_with_exclusions(needed: int, excluded: int, *, mandatory: bool = Fal
     return instance
 
 
+@pytest.mark.usefixtures("capped_candidates")
 @pytest.mark.parametrize("mandatory", [False, True], ids=["optional", "mandatory"])
 def test_request_whose_kept_candidates_all_declined_is_not_called_unstaffable(
     mandatory: bool,
@@ -373,6 +375,7 @@ def test_request_whose_kept_candidates_all_declined_is_not_called_unstaffable(
         assert pairs_of(plan) == {("far", "r1")}
 
 
+@pytest.mark.usefixtures("capped_candidates")
 def test_coverage_bound_counts_candidates_behind_declined_ones() -> None:
     """r1 needs 2; 63 of its 64 kept candidates declined, leaving one pair and the volunteer
     2 km away outside the pairs. HEAD bounds coverage by the pairs kept (1) and says optimal
@@ -418,6 +421,7 @@ def dorm_and_ring() -> Json:
     return make_instance(vols, reqs)
 
 
+@pytest.mark.usefixtures("capped_candidates")
 @pytest.mark.parametrize("build", [colocated_exam_site, nearest_cannot_fit, dorm_and_ring])
 def test_mandatory_requests_staffable_beyond_compiles_cap_are_not_called_unstaffable(
     build: Any,
@@ -606,7 +610,7 @@ def test_claims_on_random_arrays(columns: str, problem: tuple[ProblemData, Probl
     note(f"whole: {describe(whole)}\ngiven: {describe(data)}")
     with pytest.MonkeyPatch.context() as patch:
         if columns == "restricted":
-            patch.setattr(optimal_module, "_FULL_COLUMNS", 0)
+            patch.setattr(optimal_part, "FULL_COLUMNS", 0)
         result = ENGINES["optimal"](data, SolveParams(time_limit_s=0.5), Control())
     assert_array_claims(whole, data, result)
 

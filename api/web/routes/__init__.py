@@ -1,0 +1,16 @@
+"""The console's pages, one module per area."""
+
+from __future__ import annotations
+
+from api.web.routes import account, admin, board, planner, requests, runs, team, university
+
+ROUTERS = [
+    account.router,
+    team.router,
+    requests.router,
+    runs.router,
+    board.router,
+    university.router,
+    planner.router,
+    admin.router,
+]

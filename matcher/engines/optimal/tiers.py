@@ -1,0 +1,125 @@
+"""The tiers the optimal engine solves, as objectives over pairs with rows holding earlier tiers.
+
+- Tier 0 (`staffing`): when no plan in hand staffs every mandatory request, as many of them as
+  possible (pinned pairs kept), then the most coverage; the ones left short are at fault.
+- Tier 12 (`combined`): tiers 1 and 2 at once, `W * coverage - travel` with W above any one
+  pair's travel. A plan that maximises it and reaches the coverage bound is lexicographically
+  optimal in both; it solves several times faster than travel under a held coverage row.
+- Tier 1 (`COVERAGE`) alone, when the combined plan falls short of the coverage bound.
+- Tier 2 (`held_travel`): travel with coverage held, when the combined optimum traded coverage
+  for travel.
+- Tier 3, the soft score, is solved on the optimal face of the proven tiers (`face`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...problem import FloatArray, ProblemData
+from ..formulation import Formulation
+from ..pricing import PairLinear
+
+__all__ = [
+    "COVERAGE",
+    "TRAVEL",
+    "Row",
+    "Tier",
+    "TierOutcome",
+    "combined",
+    "held_travel",
+    "on_vars",
+    "staffing",
+]
+
+Row = tuple[PairLinear, float, float]  # coefficients, lower, upper
+COVERAGE = PairLinear(coverage=1.0)
+TRAVEL = PairLinear(cost=1.0)
+
+
+@dataclass(frozen=True, eq=False)
+class Tier:
+    """One objective to optimise over the pairs, with rows holding earlier tiers."""
+
+    number: int
+    objective: PairLinear
+    maximize: bool
+    rows: list[Row] = field(default_factory=list)
+    step: float = 1.0  # smallest improvement that counts (objectives are integral)
+    relax: bool = False  # mandatory requests and pinned pairs optional
+    switch_weight: float = 0.0  # value of each mandatory request staffed, when relaxed
+    # Weight of the soft score folded into the objective as a tie-breaker (a part on all its
+    # pairs settles tier 3 in the same MIP): small enough that the whole soft range is worth
+    # less than half a unit of the tier (`soft_weight`).
+    soft_weight: float = 0.0
+
+    @property
+    def sign(self) -> float:
+        """+1 when the tier maximises, -1 when it minimises: `sign * (a - b)` is how much better
+        a is than b."""
+        return 1.0 if self.maximize else -1.0
+
+
+@dataclass
+class TierOutcome:
+    value: float
+    bound: float
+    proven: bool
+    soft_proven: bool = False  # the soft score too, where the tier weighs it
+
+
+def combined(data: ProblemData, *, soft: bool = False) -> Tier:
+    """Tiers 1 and 2 at once (with `soft`, tier 3 as a tie-breaker). Step 0: closing the columns
+    under ties keeps every pair of any optimal plan, so that tier 3 on them is exact."""
+    weight = combined_weight(data)
+    return Tier(
+        12, PairLinear(coverage=weight, cost=-1.0), maximize=True, step=0.0,
+        soft_weight=soft_weight(data) if soft else 0.0,
+    )  # fmt: skip
+
+
+def soft_weight(data: ProblemData) -> float:
+    """A weight for the soft score small enough that no two plans' soft scores differ by more
+    than half a unit of travel (a metre) once weighed: half over a bound on the soft range (all
+    bonuses, and the fairness penalty of every volunteer at the most load its candidates and
+    caps allow). 0 where there is nothing to weigh."""
+    pv = data.pair_volunteer
+    load = np.minimum(
+        np.bincount(pv, weights=data.pair_load.astype(float), minlength=data.num_volunteers),
+        data.volunteer_capacity,
+    )
+    excess = np.maximum(load[:, None] - data.fairness_breakpoints[None, :], 0.0)
+    spread = float(np.abs(data.pair_bonus).sum()) + float((excess * data.fairness_slopes).sum())
+    return 0.5 / spread if spread > 0 else 0.0
+
+
+def combined_weight(data: ProblemData) -> float:
+    """W of the combined tier: above any one pair's travel."""
+    return 2.0 * float(data.pair_cost.astype(float).max(initial=0.0)) + 1.0
+
+
+def held_travel(data: ProblemData, coverage: int, *, soft: bool = False) -> Tier:
+    """Travel under held coverage (a knapsack row: slower than the combined tier, but what is
+    left to settle when the combined optimum traded coverage away); with `soft`, tier 3 as a
+    tie-breaker."""
+    return Tier(
+        2, TRAVEL, maximize=False, rows=[(COVERAGE, coverage - 0.5, np.inf)], step=0.0,
+        soft_weight=soft_weight(data) if soft else 0.0,
+    )  # fmt: skip
+
+
+def staffing(data: ProblemData) -> Tier:
+    """Tier 0: each mandatory request staffed (and each pinned pair kept) outweighs all coverage."""
+    weight = float(data.request_priority[data.pair_request].sum()) + 1.0
+    objective = PairLinear(coverage=1.0, extra=weight * data.pair_pinned.astype(np.float64))
+    return Tier(0, objective, maximize=True, relax=True, switch_weight=weight)
+
+
+def on_vars(form: Formulation, objective: FloatArray, switch_weight: float = 0.0) -> FloatArray:
+    """An objective over all pairs (plus `switch_weight` per mandatory request staffed), as a
+    vector over the formulation's variables."""
+    out = np.zeros(form.num_vars)
+    out[: form.num_pairs] = objective[form.pairs]
+    out[form.num_pairs :] += switch_weight * form.staffing[form.num_pairs :]
+    return out

@@ -1,0 +1,127 @@
+"""One MIP through highspy (`matcher.engines.milp`): a start plan, a stop request polled inside
+HiGHS, a stop once the bound meets a value attained elsewhere, models too large to start, and
+a solve that overruns its time limit abandoned on time without breaking the process's exit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from matcher import ProblemData
+from matcher.engines import milp
+from matcher.engines.formulation import Formulation, formulate
+from matcher.engines.milp import Solved, solve_milp
+
+
+def _gap(seed: int, agents: int, jobs: int) -> tuple[ProblemData, Formulation, np.ndarray]:
+    """A random GAP (every job mandatory, every agent capped) and its cost objective."""
+    rng = np.random.default_rng(seed)
+    pv, pr = np.divmod(np.arange(agents * jobs), jobs)
+    d = ProblemData.build(
+        num_volunteers=agents,
+        num_requests=jobs,
+        pair_volunteer=pv,
+        pair_request=pr,
+        pair_cost=rng.integers(10, 60, agents * jobs),
+        pair_load=rng.integers(5, 25, agents * jobs),
+        volunteer_capacity=np.full(agents, 15 * jobs // agents + 10),
+        request_mandatory=np.ones(jobs, dtype=bool),
+    )
+    form = formulate(d)
+    objective = np.zeros(form.num_vars)
+    objective[: form.num_pairs] = d.pair_cost
+    return d, form, objective
+
+
+def test_a_start_plan_is_the_answer_when_there_is_no_time_to_improve_it() -> None:
+    """Given no time at all, HiGHS answers with the plan it was started from."""
+    d, form, objective = _gap(1, agents=4, jobs=12)
+    plan = np.zeros(d.num_pairs, dtype=bool)
+    plan[np.arange(12) * 1 + (np.arange(12) % 4) * 12] = True  # job j to agent j % 4
+    assert d.violations(plan) == (0, 0)
+    start = form.start(d, plan)
+    outcome = solve_milp(form, objective, maximize=False, time_limit_s=0.0, start=start)
+    assert outcome.values is not None
+    assert outcome.objective is not None and outcome.objective <= objective @ start + 1e-6
+
+
+def test_a_stop_request_interrupts_highs() -> None:
+    """A stop asked for while HiGHS works ends the solve at its next check, long before its time
+    limit, with the best plan so far."""
+    _, form, objective = _gap(2, agents=12, jobs=120)
+    asked = time.monotonic() + 0.3
+    started = time.perf_counter()
+    outcome = solve_milp(
+        form, objective, maximize=False, time_limit_s=30.0,
+        should_stop=lambda: time.monotonic() > asked,
+    )  # fmt: skip
+    assert time.perf_counter() - started < 5.0
+    assert outcome.solved is not Solved.INFEASIBLE
+
+
+def test_a_solve_stops_once_its_bound_meets_a_value_attained_elsewhere() -> None:
+    """Told that another solve attained the optimum already, HiGHS stops as soon as its bound
+    proves nothing beats it, and says so with that bound."""
+    _, form, objective = _gap(3, agents=5, jobs=25)
+    exact = solve_milp(form, objective, maximize=False, time_limit_s=30.0)
+    assert exact.solved is Solved.OPTIMAL and exact.objective is not None
+    best = exact.objective
+    early = solve_milp(form, objective, maximize=False, time_limit_s=30.0, stop_at=lambda: best)
+    assert early.bound is not None and early.bound > best - 0.999
+
+
+def test_a_model_past_the_column_limit_is_not_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS's root analytic centre has no time limit: larger models are never started."""
+    _, form, objective = _gap(4, agents=4, jobs=12)
+    monkeypatch.setattr(milp, "MAX_COLUMNS", form.num_vars - 1)
+    outcome = solve_milp(form, objective, maximize=False, time_limit_s=10.0)
+    assert outcome.solved is Solved.UNKNOWN and outcome.seconds == 0.0
+
+
+def test_a_solve_running_past_its_limit_is_abandoned_and_the_process_still_exits() -> None:
+    """A HiGHS run that never checks back (here: its callbacks removed and its own limit at 3 s,
+    on a GAP it does not prove in that time) is abandoned just past the 0.5 s limit, and the
+    process still exits cleanly (it waits for the solver thread)."""
+    script = textwrap.dedent(
+        """
+        import time
+        import numpy as np
+        from matcher import ProblemData
+        from matcher.engines import milp
+        from matcher.engines.formulation import formulate
+
+        real = milp._run_until
+
+        def deaf(h, deadline):
+            h.setCallback(None, None)
+            h.setOptionValue("time_limit", 3.0)
+            return real(h, deadline)
+
+        milp._run_until = deaf
+        rng = np.random.default_rng(0)
+        pv, pr = np.divmod(np.arange(30 * 300), 300)
+        d = ProblemData.build(
+            num_volunteers=30, num_requests=300, pair_volunteer=pv, pair_request=pr,
+            pair_cost=rng.integers(10, 60, 9000), pair_load=rng.integers(5, 25, 9000),
+            volunteer_capacity=np.full(30, 130), request_mandatory=np.ones(300, dtype=bool),
+        )
+        form = formulate(d)
+        objective = np.zeros(form.num_vars)
+        objective[: form.num_pairs] = d.pair_cost
+        started = time.perf_counter()
+        out = milp.solve_milp(form, objective, maximize=False, time_limit_s=0.5)
+        print(out.solved.value, round(time.perf_counter() - started, 2), flush=True)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    solved, seconds = done.stdout.split()
+    assert solved == "unknown"
+    assert float(seconds) < 0.5 + 1.0
