@@ -352,6 +352,13 @@ def summarise(week: Week, runs: Mapping[str, Any], limits: Sequence[float]) -> R
         bounds.append(math.floor(tier1["bound"] + 1e-6))
     bound = min(bounds) if bounds else None
     reference = optimum if optimum is not None else bound
+    # Travel's proven lower bound at the optimal coverage: the peer's tier 2 bound (metres),
+    # which holds where its tier 1 proved the optimum (tier 2 keeps coverage at that value).
+    travel_bound = (
+        tier2["bound"] / 1000
+        if tier1.get("status") == "optimal" and tier2.get("bound") is not None
+        else None
+    )
     row: Row = {
         "family": week.family,
         "size": week.size,
@@ -383,6 +390,13 @@ def summarise(week: Week, runs: Mapping[str, Any], limits: Sequence[float]) -> R
         if isinstance(runs.get(f"engine {tag}"), str):
             row[f"status {tag}"] = f"{row[f'status {tag}']} (the shorter limit's runs)"
         row[f"travel {tag}"] = median(r.get("travel_km") for r in done)
+        # Travel of the runs that reached the optimal coverage, above its proven lower bound.
+        at_optimum = median(r["travel_km"] for r in done if r["coverage"] == optimum)
+        row[f"travel gap % {tag}"] = (
+            None
+            if at_optimum is None or not travel_bound
+            else _r(100.0 * at_optimum / travel_bound - 100.0, 3)
+        )
         row[f"seconds {tag}"] = median(r.get("seconds") for r in rs)
         row[f"overrun {tag}"] = (
             _r(max((r.get("solve_seconds") or r.get("seconds") or 0.0) for r in rs) / limit, 3)
@@ -409,6 +423,7 @@ def summarise(week: Week, runs: Mapping[str, Any], limits: Sequence[float]) -> R
         else None
     )
     row["peer travel"] = first.get("travel_km")
+    row["travel bound"] = _r(travel_bound, 3)
     row["peer tier 1 s"] = median(r.get("tier1_proof_s") for r in peer)
     row["peer tier 2 s"] = median((r.get("tier2") or {}).get("seconds") for r in proved)
     row["peer proof s"] = median(r.get("proof_s") for r in proved)
@@ -476,12 +491,14 @@ def columns(limits: Sequence[float]) -> list[str]:
             f"proof s {tag}",
             f"coverage proof s {tag}",
             f"closed {tag}",
+            f"travel gap % {tag}",
         ]
     return [
         *["family", "size", "seed", "pairs", "greedy", "optimum", "bound", "greedy gap %"],
         *per_limit,
         *["peer status", "peer tier 1 s", "peer tier 2 s", "peer proof s", "time ratio"],
-        *["tier 1 time ratio", f"travel {limits[0]:g} s", "peer travel", "cold", "cold status"],
+        *["tier 1 time ratio", f"travel {limits[0]:g} s", "peer travel", "travel bound"],
+        *["cold", "cold status"],
         *["cold s", "warm first", "cold = warm"],
     ]
 
@@ -515,6 +532,10 @@ def family_summary(rows: Sequence[Row], limits: Sequence[float]) -> list[Row]:
                 ),
                 "peer proves": f"{sum(_peer_proved(r) for r in rs)}/{n}",
                 **{f"closed {x:g} s": median(r.get(f"closed {x:g} s") for r in rs) for x in limits},
+                **{
+                    f"travel gap % {x:g} s": median(r.get(f"travel gap % {x:g} s") for r in rs)
+                    for x in limits
+                },
                 "time ratio": median(r.get("time ratio") for r in rs),
                 "tier 1 time ratio": median(r.get("tier 1 time ratio") for r in rs),
                 "cold = warm": f"{sum(r.get('cold = warm') == 'yes' for r in rs)}/"
@@ -552,6 +573,7 @@ def family_columns(limits: Sequence[float]) -> list[str]:
     return [
         *["family", "size", "weeks", "greedy gap %", "engine proves", "peer proves"],
         *(f"closed {x:g} s" for x in limits),
+        *(f"travel gap % {x:g} s" for x in limits),
         *["time ratio", "tier 1 time ratio", "cold = warm"],
     ]
 
@@ -566,6 +588,8 @@ def write(
     """families.json (every run) and families.md (the tables)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = [w["row"] for w in weeks]
+    # A resumed run may add weeks with other options: every command that wrote some is shown.
+    commands = list(dict.fromkeys([*(w.get("command", command) for w in weeks), command]))
     (out_dir / "families.json").write_text(
         json.dumps(
             {
@@ -583,9 +607,10 @@ def write(
     lines = [
         "# Families of city weeks: greedy, the engine and the textbook HiGHS peer",
         "",
-        f"Command: `{command}`",
+        f"Command{'s' if len(commands) > 1 else ''}: " + ", then ".join(f"`{c}`" for c in commands),
         "",
-        "What each column means: [benchmarks/README.md](../../../README.md#families). "
+        "What each column means: "
+        "[benchmarks/README.md](../../../README.md#families-of-city-weeks-issue-14). "
         "*optimum*: coverage proven by the peer (tier 1) or by an engine run (all proofs agree "
         "unless a row says otherwise); *greedy gap %*: greedy's coverage below the optimum (or "
         "the best bound, where nothing proved it); *closed*: the share of that gap the engine "
@@ -594,8 +619,9 @@ def write(
         "*coverage proof s*: compile plus the engine's `coverage_proven_at_s`; *peer tier 1 s*: "
         "parse, compile, model and tier 1 to its proof; *peer proof s*: both tiers; *time "
         "ratio*: engine proof s (at the shortest limit where it proved) over peer proof s "
-        "(tier 1 alike); *cold*: "
-        "the first solve after an install (empty numba cache, no warm-up) at the first limit, "
+        "(tier 1 alike); *travel gap %*: the median travel of the engine's runs that reached "
+        "the optimal coverage above *travel bound*, the peer's proven lower bound on travel at "
+        "that coverage; *cold*: the first solve after an install (empty numba cache, no warm-up) at the first limit, "
         "against *warm first* (a fresh process with that cache filled).",
         "",
         "## Weeks the peer proves and the engine does not",
@@ -665,11 +691,11 @@ def run(
         done = json.loads(saved.read_text(encoding="utf-8"))["weeks"]
         log(f"resuming: {len(done)} week(s) already in {saved}")
     keys = {w["key"] for w in done}
+    todo = [week for week in weeks if week.key not in keys]
     info = machine_info()
+    began = time.monotonic()
     with Worker(max_memory_gb=14.0) as worker:
-        for week in weeks:
-            if week.key in keys:
-                continue
+        for k, week in enumerate(todo, 1):
             started = time.monotonic()
             runs = run_week(
                 week,
@@ -681,9 +707,12 @@ def run(
                 pruning_check=week.seed == 0
                 and 0 < week.volunteers <= PRUNING_CHECK_MAX_VOLUNTEERS,
             )
-            done.append({"key": week.key, "week": asdict(week), "runs": runs})
+            done.append({"key": week.key, "week": asdict(week), "command": command, "runs": runs})
             _write_all(out_dir, done, info, command, limits)
-            log(f"{week.key}: {time.monotonic() - started:.0f} s")
+            log(
+                f"{week.key}: {time.monotonic() - started:.0f} s (week {k} of {len(todo)}, "
+                f"{(time.monotonic() - began) / 60:.0f} min so far)"
+            )
     _write_all(out_dir, done, info, command, limits)
     return done
 
@@ -742,7 +771,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tag", default="head", help="results in benchmarks/results/TAG/families")
     parser.add_argument("--out", type=Path, help="results directory (overrides --tag)")
     parser.add_argument("--fresh", action="store_true", help="ignore earlier results in --out")
+    parser.add_argument(
+        "--rev", help="benchmark matcher/ as of this git revision (default: the working tree)"
+    )
     args = parser.parse_args(argv)
+    command = command_line("benchmarks.families", argv)
+    if args.rev:
+        os.environ["VOLMATCH_BENCH_REV"] = args.rev
     if args.quick:
         args.families, args.sizes, args.seeds, args.repeats = "mixed-city", "2000/300", "0", 1
         args.limits, args.tag = "10", "quick"
@@ -763,7 +798,7 @@ def main(argv: list[str] | None = None) -> int:
         repeats=args.repeats,
         cold_repeats=args.cold_repeats,
         cold_seeds=[int(x) for x in args.cold_seeds.split(",") if x],
-        command=command_line("benchmarks.families", argv),
+        command=command,
         fresh=args.fresh,
     )
     rows = [w["row"] for w in done]

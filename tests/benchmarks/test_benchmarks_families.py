@@ -144,3 +144,34 @@ def test_pruning_verdict_by_bounds() -> None:
     assert (
         "DIFFERENT" in summarise(week, {**runs, "textbook all pairs": better}, [10.0])["all pairs"]
     )
+
+
+def test_travel_gap_is_measured_at_the_optimal_coverage_against_the_peers_bound() -> None:
+    week = Week("mixed-city", 20000, 2000, 0)
+    proved = {**peer(100, 1.0, 2.0), "tier2": {"status": "optimal", "bound": 40000.0}}
+    runs = {"greedy": {"status": "feasible", "coverage": 90},
+            "engine 10": [{**engine("feasible", 100, 10.0, 2.0), "travel_km": 50.0},
+                          {**engine("feasible", 99, 10.0, None), "travel_km": 30.0},
+                          {**engine("feasible", 100, 10.0, 2.0), "travel_km": 44.0}],
+            "textbook": [proved]}  # fmt: skip
+    row = summarise(week, runs, [10.0])
+    assert row["travel bound"] == 40.0  # metres in the peer's model
+    # The run at coverage 99 travels less but does not count: median of 50 and 44 km.
+    assert row["travel gap % 10 s"] == 17.5
+    assert families.family_summary([row], [10.0])[0]["travel gap % 10 s"] == 17.5
+    # A peer that did not prove tier 1 bounds nothing: its tier 2 held another coverage.
+    unproven = {**proved, "tier1": {"status": "feasible", "objective": 100, "bound": 102}}
+    row = summarise(week, {**runs, "textbook": [unproven]}, [10.0])
+    assert row["travel bound"] is None and row["travel gap % 10 s"] is None
+
+
+def test_the_table_names_every_command_that_wrote_its_weeks(tmp_path: Path) -> None:
+    runs = {"greedy": {"status": "feasible", "coverage": 90}, "engine 10": [],
+            "textbook": [peer(100, 1.0, 2.0)]}  # fmt: skip
+    weeks = []
+    for seed, command in ((0, "python -m benchmarks.families"), (1, "python -m x --sizes 1/1")):
+        week = Week("dense-city", 2000, 300, seed)
+        weeks.append({"key": week.key, "command": command, "row": summarise(week, runs, [10.0])})
+    families.write(tmp_path, weeks, {}, "python -m x --sizes 1/1", [10.0])
+    markdown = (tmp_path / "families.md").read_text(encoding="utf-8")
+    assert "Commands: `python -m benchmarks.families`, then `python -m x --sizes 1/1`" in markdown
