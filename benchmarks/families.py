@@ -157,6 +157,7 @@ def _engine_run(job: Mapping[str, Any]) -> dict[str, Any]:
         "coverage": plan.objective.coverage,
         "bound": plan.bound.coverage,
         "travel_km": plan.objective.travel_km,
+        "travel_bound_km": stats.get("travel_bound_km"),
         "seconds": round(seconds, 3),
         "solve_seconds": stats.get("solve_seconds"),
         "compile_seconds": stats.get("compile_seconds"),
@@ -353,12 +354,27 @@ def summarise(week: Week, runs: Mapping[str, Any], limits: Sequence[float]) -> R
     bound = min(bounds) if bounds else None
     reference = optimum if optimum is not None else bound
     # Travel's proven lower bound at the optimal coverage: the peer's tier 2 bound (metres),
-    # which holds where its tier 1 proved the optimum (tier 2 keeps coverage at that value).
-    travel_bound = (
+    # which holds where its tier 1 proved the optimum (tier 2 keeps coverage at that value), or
+    # the engine's (`travel_bound_km`, reported once it proved coverage), whichever is higher:
+    # at 20,000 volunteers the peer proves nothing within its limit.
+    peer_travel_bound = (
         tier2["bound"] / 1000
         if tier1.get("status") == "optimal" and tier2.get("bound") is not None
         else None
     )
+    engine_travel_bounds = [
+        r["travel_bound_km"]
+        for r in all_engine
+        if r.get("travel_bound_km") is not None and r.get("coverage") == optimum
+    ]
+    travel_bound = max(
+        [b for b in (peer_travel_bound, *engine_travel_bounds) if b is not None], default=None
+    )
+    # An engine's travel bound above the peer's proven travel optimum is a false proof.
+    peer_travel = tier2.get("objective") if tier2.get("status") == "optimal" else None
+    false_travel = [
+        b for b in engine_travel_bounds if peer_travel is not None and b > peer_travel / 1000 + 0.01
+    ]
     row: Row = {
         "family": week.family,
         "size": week.size,
@@ -366,7 +382,17 @@ def summarise(week: Week, runs: Mapping[str, Any], limits: Sequence[float]) -> R
         "pairs": first.get("model", {}).get("pairs") or runs["greedy"].get("pairs"),
         "greedy": greedy,
         "optimum": optimum,
-        "proofs agree": None if len(proofs) < 2 else "NO: " + ", ".join(map(str, sorted(proofs))),
+        "proofs agree": "; ".join(
+            [
+                *(["NO: " + ", ".join(map(str, sorted(proofs)))] if len(proofs) > 1 else []),
+                *(
+                    [f"NO: engine travel bound {max(false_travel)} km above the peer's optimum"]
+                    if false_travel
+                    else []
+                ),
+            ]
+        )
+        or None,
         "bound": bound,
         "greedy gap %": None
         if reference is None or greedy is None or not reference
@@ -424,6 +450,11 @@ def summarise(week: Week, runs: Mapping[str, Any], limits: Sequence[float]) -> R
     )
     row["peer travel"] = first.get("travel_km")
     row["travel bound"] = _r(travel_bound, 3)
+    row["travel bound by"] = (
+        None
+        if travel_bound is None
+        else ("peer" if travel_bound == peer_travel_bound else "engine")
+    )
     row["peer tier 1 s"] = median(r.get("tier1_proof_s") for r in peer)
     row["peer tier 2 s"] = median((r.get("tier2") or {}).get("seconds") for r in proved)
     row["peer proof s"] = median(r.get("proof_s") for r in proved)
@@ -498,7 +529,7 @@ def columns(limits: Sequence[float]) -> list[str]:
         *per_limit,
         *["peer status", "peer tier 1 s", "peer tier 2 s", "peer proof s", "time ratio"],
         *["tier 1 time ratio", f"travel {limits[0]:g} s", "peer travel", "travel bound"],
-        *["cold", "cold status"],
+        *["travel bound by", "cold", "cold status"],
         *["cold s", "warm first", "cold = warm"],
     ]
 
@@ -620,8 +651,8 @@ def write(
         "parse, compile, model and tier 1 to its proof; *peer proof s*: both tiers; *time "
         "ratio*: engine proof s (at the shortest limit where it proved) over peer proof s "
         "(tier 1 alike); *travel gap %*: the median travel of the engine's runs that reached "
-        "the optimal coverage above *travel bound*, the peer's proven lower bound on travel at "
-        "that coverage; *cold*: the first solve after an install (empty numba cache, no warm-up) at the first limit, "
+        "the optimal coverage above *travel bound*, the highest proven lower bound on travel at "
+        "that coverage (the peer's tier 2 or the engine's own, *travel bound by*); *cold*: the first solve after an install (empty numba cache, no warm-up) at the first limit, "
         "against *warm first* (a fresh process with that cache filled).",
         "",
         "## Weeks the peer proves and the engine does not",

@@ -163,6 +163,19 @@ def test_travel_gap_is_measured_at_the_optimal_coverage_against_the_peers_bound(
     unproven = {**proved, "tier1": {"status": "feasible", "objective": 100, "bound": 102}}
     row = summarise(week, {**runs, "textbook": [unproven]}, [10.0])
     assert row["travel bound"] is None and row["travel gap % 10 s"] is None
+    # The engine's own travel bound (at 20,000 volunteers the peer proves nothing) counts where
+    # its coverage is the optimum; the higher bound wins.
+    bounded = {**engine("optimal", 100, 10.0, 2.0), "travel_km": 44.0, "travel_bound_km": 43.0}
+    row = summarise(week, {**runs, "engine 10": [bounded], "textbook": [unproven]}, [10.0])
+    assert row["travel bound"] == 43.0 and row["travel bound by"] == "engine"
+    assert row["travel gap % 10 s"] == round(100 * 44 / 43 - 100, 3)
+    row = summarise(week, {**runs, "engine 10": [bounded]}, [10.0])
+    assert row["travel bound"] == 43.0 and row["proofs agree"] is None
+    # ... but an engine bound above the travel the peer proved optimal is a false proof.
+    proved_travel = {**proved, "tier2": {"status": "optimal", "objective": 42000.0,
+                                         "bound": 42000.0}}  # fmt: skip
+    row = summarise(week, {**runs, "engine 10": [bounded], "textbook": [proved_travel]}, [10.0])
+    assert "engine travel bound 43.0 km above" in row["proofs agree"]
 
 
 def test_the_table_names_every_command_that_wrote_its_weeks(tmp_path: Path) -> None:
