@@ -106,7 +106,7 @@ def _git_commit() -> str:
             ).stdout.strip()  # fmt: skip
         except (OSError, subprocess.SubprocessError):
             full = rev
-        return f"{full} (engine and generator from this revision: --rev {rev})"
+        return f"{full} (matcher/ and benchmarks/cityweek.py from this revision: --rev {rev})"
     try:
         out = subprocess.run(
             ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],

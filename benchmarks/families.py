@@ -20,15 +20,19 @@ of at most 2,000 volunteers with seed 0, the peer is solved again on every candi
 nearest-first cap in compile: `textbook.all_pairs`) to check that the pruning loses nothing.
 
 Reported per week: coverage of each, the optimum (proven by the peer or the engine; both must
-agree), the best bound, travel, status, time to proof (the engine's `coverage_proven_at_s` and
-total, the peer's per tier), greedy's gap to the optimum, the share of that gap the engine
-closes, the engine/peer time ratio, and cold against warm. Medians over the repeats. Results
-are written after every week (`families.json`, `families.md`), and a run resumes where an
-earlier one into the same directory stopped (`--fresh` starts over).
+agree), the best bound, travel and its gap to a proven travel bound, status, time to proof
+(the engine's `coverage_proven_at_s` and total, the peer's per tier), greedy's gap to the
+optimum, the share of that gap the engine closes, the engine/peer time ratio, and cold against
+warm. Medians over the repeats. Results are written after every week (`families.json`,
+`families.md`), and a run resumes where an earlier one into the same directory stopped
+(`--fresh` starts over).
 
-    python -m benchmarks.families --quick                       # one family, 2,000/300, minutes
-    python -m benchmarks.families --tag head                    # every family at 2,000/300 and 5,000/600
-    python -m benchmarks.families --tag head --families mixed-city,dense-city --sizes 20000/2000
+    python -m benchmarks.families --quick           # the sample and one family, 2,000/300, minutes
+    python -m benchmarks.families --tag LABEL       # every family at 2,000/300 and 5,000/600, hours
+    python -m benchmarks.families --tag LABEL --no-sample --sizes 20000/2000 --seeds 0 \
+        --peer-limit 0 --cold-repeats 0             # the anytime targets, added to the same results
+
+The exact commands of a measurement, their timings and every column: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ from .common import (
     text_table,
 )
 
-__all__ = ["FAMILIES", "SIZES", "Week", "main", "run", "run_job", "summarise"]
+__all__ = ["FAMILIES", "SIZES", "Week", "argument_parser", "main", "run", "run_job", "summarise"]
 
 # The generated families (catalog scenarios), each with what it stresses.
 FAMILIES = (
@@ -280,7 +284,9 @@ def run_week(
             continue
         runs[f"engine {limit:g}"] = [engine("optimal", limit, k) for k in range(repeats)]
     peer: list[dict[str, Any]] = []
-    for k in range(repeats):
+    # A peer limit of 0: no peer (at 20,000/2,000 it finds no plan; the engine's own bounds
+    # are all there is).
+    for k in range(repeats if peer_limit > 0 else 0):
         job = _job(week, run="textbook", time_limit=peer_limit)
         answer = worker.attempt(job, _hard_timeout(peer_limit, week))
         _log(week, f"textbook #{k + 1}", answer)
@@ -288,7 +294,7 @@ def run_week(
         if answer.get("status") != "optimal":
             break  # deterministic: a repeat would reach the same point, only its time varies
     runs["textbook"] = peer
-    if pruning_check:
+    if pruning_check and peer_limit > 0:
         job = _job(week, run="textbook", time_limit=peer_limit, all_pairs=True)
         answer = worker.attempt(job, _hard_timeout(peer_limit, week))
         _log(week, "textbook, all", answer)
@@ -774,13 +780,16 @@ def weeks_of(
     return weeks
 
 
-def main(argv: list[str] | None = None) -> int:
+def argument_parser() -> argparse.ArgumentParser:
+    """The command line (benchmarks/README.md shows the commands of a measurement)."""
     from .sample_stats import SAMPLE
 
     parser = argparse.ArgumentParser(
         description="Greedy, the engine and the textbook HiGHS peer on families of city weeks."
     )
-    parser.add_argument("--quick", action="store_true", help="mixed-city 2000/300, one run each")
+    parser.add_argument(
+        "--quick", action="store_true", help="the sample and mixed-city 2000/300, one run each"
+    )
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument(
         "--sizes",
@@ -792,7 +801,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--limits", default=",".join(f"{x:g}" for x in LIMITS), help="engine time limits, seconds"
     )
-    parser.add_argument("--peer-limit", type=float, default=PEER_LIMIT)
+    parser.add_argument(
+        "--peer-limit", type=float, default=PEER_LIMIT, help="seconds; 0: no peer runs"
+    )
     parser.add_argument("--cold-repeats", type=int, default=1, help="cold starts per week")
     parser.add_argument("--cold-seeds", default="0", help="the weeks (seeds) with cold starts")
     parser.add_argument(
@@ -805,7 +816,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rev", help="benchmark matcher/ as of this git revision (default: the working tree)"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argument_parser().parse_args(argv)
     command = command_line("benchmarks.families", argv)
     if args.rev:
         os.environ["VOLMATCH_BENCH_REV"] = args.rev

@@ -4,6 +4,7 @@ and the cold start's plumbing (an empty numba cache, no warm-up)."""
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +189,55 @@ def test_the_table_names_every_command_that_wrote_its_weeks(tmp_path: Path) -> N
     families.write(tmp_path, weeks, {}, "python -m x --sizes 1/1", [10.0])
     markdown = (tmp_path / "families.md").read_text(encoding="utf-8")
     assert "Commands: `python -m benchmarks.families`, then `python -m x --sizes 1/1`" in markdown
+
+
+def test_the_readmes_measurement_commands_run_as_written() -> None:
+    """benchmarks/README.md gives the lead the exact commands: they parse, the first is the
+    defaults (as `make bench-families` and the README say), the second adds 20,000/2,000
+    without the peer."""
+    readme = (Path(families.__file__).parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Measuring an engine", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = [
+        shlex.split(line.split("python -m benchmarks.families", 1)[1])
+        for line in block.replace("\\\n", " ").splitlines()
+        if "python -m benchmarks.families" in line
+    ]
+    assert len(commands) == 2
+    first, second = (vars(families.argument_parser().parse_args(c)) for c in commands)
+    defaults = vars(families.argument_parser().parse_args(["--tag", first["tag"]]))
+    assert first == defaults
+    assert first["tag"] == second["tag"]  # into the same results directory
+    assert second["sizes"] == "20000/2000" and second["no_sample"] and second["cold_repeats"] == 0
+    assert second["peer_limit"] == 0  # no peer at 20,000/2,000
+    assert second["repeats"] == 3 and second["limits"] == "10,30"
+
+
+class _Recorder(Worker):
+    """Answers every job at once, recording it (what `run_week` asks for, without solving)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.jobs: list[dict[str, Any]] = []
+
+    def attempt(self, job: Any, timeout_s: float) -> dict[str, Any]:
+        self.jobs.append(dict(job))
+        return {"status": "optimal", "coverage": 1}
+
+
+def test_the_runs_of_a_week_and_a_peer_limit_of_zero() -> None:
+    week = Week("mixed-city", 2000, 300, 0)
+    options: dict[str, Any] = {"limits": [10.0, 30.0], "repeats": 3, "cold_repeats": 0,
+                               "pruning_check": True}  # fmt: skip
+    worker = _Recorder()
+    runs = families.run_week(week, worker, peer_limit=60.0, **options)
+    kinds = [(j["run"], j.get("engine"), j.get("all_pairs", False)) for j in worker.jobs]
+    # Greedy, three engine runs at 10 s (every one optimal: the 30 s runs are skipped), the
+    # peer three times (it proved), the pruning check.
+    assert kinds == [("engine", "greedy", False), *[("engine", "optimal", False)] * 3,
+                     *[("textbook", None, False)] * 3, ("textbook", None, True)]  # fmt: skip
+    assert isinstance(runs["engine 30"], str)
+    worker = _Recorder()
+    runs = families.run_week(week, worker, peer_limit=0.0, **options)
+    assert all(j["run"] == "engine" for j in worker.jobs) and runs["textbook"] == []
+    row = summarise(week, runs, [10.0, 30.0])
+    assert row["peer status"] is None and row["optimum"] is None  # no proof of coverage here
