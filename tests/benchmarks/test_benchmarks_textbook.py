@@ -4,6 +4,7 @@ candidates loses nothing on small weeks."""
 
 from __future__ import annotations
 
+import importlib
 import time
 
 import numpy as np
@@ -82,11 +83,16 @@ def test_pinned_pairs_are_kept_and_travel_is_the_second_tier() -> None:
     assert pinned.selected is not None and pinned.selected.tolist() == [True, False]
 
 
-def test_compile_prunes_candidates_and_the_pruning_loses_nothing_on_a_small_week() -> None:
-    """Dense city: every volunteer reaches every request, so compile keeps only each request's
-    nearest. Every pair meeting the hard rules is a candidate of `all_pairs`; the peer's optimum
-    is the same on the pruned and on all pairs."""
+def test_compile_prunes_candidates_and_the_pruning_loses_nothing_on_a_small_week(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Dense city: every volunteer reaches every request, so compile past its pair budget keeps
+    only each request's nearest (the budget is set to 0 here, as if the week were a city of
+    millions of pairs). Every pair meeting the hard rules is a candidate of `all_pairs`; the
+    peer's optimum is the same on the pruned and on all pairs."""
     instance = tiny_week("dense-city", 0, volunteers=400, requests=25)
+    assert matcher.compile_instance(instance).data.num_pairs == all_pairs(instance).data.num_pairs
+    monkeypatch.setattr(importlib.import_module("matcher.compile"), "_PAIR_BUDGET", 0)
     pruned = matcher.compile_instance(instance)
     full = all_pairs(instance)
     keys = set(full.data.pair_keys().tolist())
