@@ -18,6 +18,8 @@ from api.errors import install_handlers
 from api.limits import AccessLog, BodySizeLimit, RateLimiter
 from api.routes import (
     assignments,
+    audit,
+    certificates,
     health,
     match_runs,
     organizations,
@@ -35,8 +37,10 @@ from api.worker import WorkerProcess
 DESCRIPTION = """
 Volunteer supply-demand matching for a city volunteer service center.
 
-**Auth**: every `/v1` endpoint needs `Authorization: Bearer <key>`; keys belong to an organization
-of kind `center`, `university`, `planner` or `admin`. Another organization's resources answer 404.
+**Auth**: every `/v1` endpoint needs `Authorization: Bearer <key>` (but the volunteer's link and
+certificate verification); keys belong to an organization of kind `center`, `university`,
+`law_firm`, `community` (the last three register volunteers), `planner` or `admin`. Another
+organization's resources answer 404.
 
 **Errors**: every 4xx/5xx is `{"error": CODE, "detail": text, "fields": [{"loc": [...], "msg": text}]}`.
 
@@ -44,6 +48,8 @@ of kind `center`, `university`, `planner` or `admin`. Another organization's res
 past it the answer is 429 with `Retry-After` (seconds).
 
 **Times** carry UTC offsets (`2026-03-02T09:00:00+08:00`); answers repeat the offsets given.
+Report ranges also take dates (`from=2026-03-01&to=2026-03-10`): whole local days of the caller's
+organization, `to` inclusive.
 """
 
 
@@ -100,6 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         self_service,
         webhooks,
         reports,
+        certificates,
+        audit,
     ):
         app.include_router(module.router)
     install_console(app, settings)

@@ -4,6 +4,7 @@ volmatch admin create-org --name N --kind K     # prints the organization and it
 volmatch admin create-key --org-id ID           # another key (shown once)
 volmatch admin revoke-key --org-id ID --key-id K
 volmatch admin create-user --org-id ID --login L --name N [--role R] [--password-stdin]
+volmatch admin purge-inactive [--days N]        # erase volunteers inactive that long (retention)
 volmatch serve [--host H] [--port P] [--no-worker]
 volmatch worker [--once]                        # a solving process on its own
 volmatch dispatcher [--once]                    # delivers the outbox (reminders, no-shows too)
@@ -22,10 +23,12 @@ from api.db import make_engine, make_sessionmaker, migrate, transaction
 from api.errors import ApiError
 from api.models import OrgKind, TokenPurpose, UserRole
 from api.repositories import organizations as org_repo
-from api.services import organizations, users
+from api.services import erasure, organizations, users
+from api.services.audit import Actor
 from api.settings import Settings
 
 EXIT_OK, EXIT_FAILED = 0, 1
+CLI = Actor.system("cli")
 
 
 def register(commands: Any) -> None:
@@ -68,6 +71,18 @@ def register(commands: Any) -> None:
     p.add_argument("--base-url", default="http://127.0.0.1:8000", help="for the invitation link")
     p.set_defaults(run=_create_user)
 
+    p = admin_commands.add_parser(
+        "purge-inactive",
+        help="erase the personal data of volunteers without activity for the retention period "
+        "(completed hours stay, under pseudonymous ids)",
+    )
+    p.add_argument(
+        "--days",
+        type=int,
+        help="inactivity that erases (default VOLMATCH_PERSONAL_DATA_RETENTION_DAYS)",
+    )
+    p.set_defaults(run=_purge_inactive)
+
     p = commands.add_parser(
         "serve", help="run the HTTP service (and, by default, its solving process)"
     )
@@ -107,7 +122,11 @@ def _create_org(args: argparse.Namespace) -> int:
     try:
         with transaction(_sessions(settings)) as session:
             org, key, secret = organizations.create_organization(
-                session, args.name, args.kind, args.timezone or settings.default_timezone
+                session,
+                args.name,
+                args.kind,
+                args.timezone or settings.default_timezone,
+                actor=CLI,
             )
             print(f"organization {org.id} ({org.kind}) {org.name}")
             print(f"key {key.id}: {secret}")
@@ -124,7 +143,7 @@ def _create_key(args: argparse.Namespace) -> int:
         if org is None:
             print(f"volmatch admin create-key: no organization {args.org_id}", file=sys.stderr)
             return EXIT_FAILED
-        key, secret = organizations.issue_key(session, org, args.label)
+        key, secret = organizations.issue_key(session, org, args.label, actor=CLI)
         print(f"key {key.id}: {secret}")
     return EXIT_OK
 
@@ -132,7 +151,7 @@ def _create_key(args: argparse.Namespace) -> int:
 def _revoke_key(args: argparse.Namespace) -> int:
     try:
         with transaction(_sessions(Settings())) as session:
-            key = organizations.revoke_key(session, args.org_id, args.key_id)
+            key = organizations.revoke_key(session, args.org_id, args.key_id, actor=CLI)
             print(f"key {key.id} revoked")
     except ApiError as exc:
         print(f"volmatch admin revoke-key: {exc.detail}", file=sys.stderr)
@@ -146,18 +165,45 @@ def _create_user(args: argparse.Namespace) -> int:
     try:
         with transaction(_sessions(settings)) as session:
             user = users.create_user(
-                session, None, args.org_id, args.login, args.name, UserRole(args.role), password
+                session,
+                None,
+                args.org_id,
+                args.login,
+                args.name,
+                UserRole(args.role),
+                password,
+                actor=CLI,
             )
             print(
                 f"user {user.id} ({user.role}) {user.login} of organization {user.organization_id}"
             )
             if password is None:
-                token = users.issue_link(session, user, TokenPurpose.INVITE, settings)
+                token = users.issue_link(session, user, TokenPurpose.INVITE, settings, CLI)
                 print(f"invitation: {args.base_url.rstrip('/')}/invite/{token}")
                 print("The link is shown once and works once.", file=sys.stderr)
     except ApiError as exc:
         print(f"volmatch admin create-user: {exc.detail}", file=sys.stderr)
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def _purge_inactive(args: argparse.Namespace) -> int:
+    settings = Settings()
+    days = args.days or settings.personal_data_retention_days
+    if days is None or days < 1:
+        print(
+            "volmatch admin purge-inactive: give --days N (N >= 1) or set "
+            "VOLMATCH_PERSONAL_DATA_RETENTION_DAYS",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    try:
+        with transaction(_sessions(settings)) as session:
+            erased = erasure.purge_inactive(session, settings, days)
+    except ApiError as exc:
+        print(f"volmatch admin purge-inactive: {exc.detail}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"erased the personal data of {len(erased)} volunteer(s) inactive for {days} days")
     return EXIT_OK
 
 

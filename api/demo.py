@@ -15,12 +15,13 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from api.models import OrgKind, UserRole
+from api.models import ROSTER_OWNERS, OrgKind, UserRole
 from api.repositories import organizations as org_repo
 from api.repositories import users as user_repo
 from api.schemas.match_runs import RunIn, Window
 from api.schemas.service_requests import RequestIn
 from api.services import match_runs, organizations, service_requests, users, volunteers
+from api.services.audit import Actor
 from api.services.geocoding import Geocoder
 from api.services.organizations import Caller
 from api.settings import Settings
@@ -34,9 +35,13 @@ ORGANIZATIONS = (
     ("center", "Demo Beilin Community Volunteer Station", "beilin", "赵强"),
     ("university", "Demo Northwest University", "nwu", "陈静"),
     ("university", "Demo Xi'an Polytechnic University", "xpu", "李华"),
+    ("law_firm", "Demo Yanta Legal Aid Law Firm", "lawfirm", "孙律师"),
+    ("community", "Demo Qujiang Community Grid", "qujiang", "周敏"),
     ("planner", "Demo City Planning Office", "planner", "刘洋"),
 )
 _REQUESTS = TypeAdapter(list[RequestIn])
+DEMO = Actor.system("demo")
+LAW_FIRM_TARGET_HOURS = 24.0  # public-service hours a lawyer owes a year
 
 
 def load_demo(
@@ -50,10 +55,10 @@ def load_demo(
         org = org_repo.organization_by_name(session, name)
         if org is None:
             org, _, secret = organizations.create_organization(
-                session, name, kind, settings.default_timezone
+                session, name, kind, settings.default_timezone, actor=DEMO
             )
         else:
-            _, secret = organizations.issue_key(session, org, "demo key")
+            _, secret = organizations.issue_key(session, org, "demo key", actor=DEMO)
         password = _demo_user(session, org.id, login, person)
         orgs.append(
             {
@@ -76,9 +81,11 @@ def _demo_user(session: Session, org_id: int, login: str, person: str) -> str:
     password = secrets.token_urlsafe(9)
     user = user_repo.user_by_login(session, login)
     if user is None:
-        users.create_user(session, None, org_id, login, person, UserRole.COORDINATOR, password)
+        users.create_user(
+            session, None, org_id, login, person, UserRole.COORDINATOR, password, actor=DEMO
+        )
     else:
-        users.set_password(session, user, password)
+        users.set_password(session, user, password, DEMO)
     return password
 
 
@@ -95,12 +102,12 @@ def _load_week(
     requests_n: int,
 ) -> int:
     week = city_week(volunteers_n, requests_n, DEMO_SEED)
-    universities = [o for o in orgs if o["kind"] == "university"]
+    owners = [o for o in orgs if OrgKind(o["kind"]) in ROSTER_OWNERS]
     centers = [o for o in orgs if o["kind"] == "center"]
-    for u, university in enumerate(universities):
+    for u, owner in enumerate(owners):
         rows = []
         for i, v in enumerate(week["volunteers"]):
-            if i % len(universities) != u:
+            if i % len(owners) != u:
                 continue
             rows.append(
                 {
@@ -110,7 +117,11 @@ def _load_week(
                     **{k: v[k] for k in v if k != "id"},
                 }
             )
-        volunteers.import_volunteers(session, _caller(university, settings), rows, geocoder)
+        volunteers.import_volunteers(session, _caller(owner, settings), rows, geocoder)
+        if owner["kind"] == OrgKind.LAW_FIRM:
+            organizations.set_target(
+                session, _caller(owner, settings), owner["id"], LAW_FIRM_TARGET_HOURS, "01-01"
+            )
     for c, center in enumerate(centers):
         rows = [
             {

@@ -1,5 +1,5 @@
-"""FastAPI dependencies: the request's database session (one commit per request), its caller,
-the geocoder, raw bodies and the Idempotency-Key header."""
+"""FastAPI dependencies: the request's database session (one commit per request), its caller
+and who it acts as in the audit trail, the geocoder, raw bodies and the Idempotency-Key header."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api.db import transaction
 from api.errors import Forbidden, TooManyRequests
 from api.limits import RateLimiter
-from api.models import OrgKind
+from api.models import ROSTER_OWNERS, OrgKind
 from api.services.geocoding import Geocoder
 from api.services.idempotency import Answer
 from api.services.organizations import Caller, authenticate
@@ -65,7 +65,7 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 
 def require(*kinds: OrgKind) -> Callable[[Caller], Caller]:
     """A dependency that lets only the given kinds of organization through (403 otherwise)."""
-    allowed = ", ".join(k.value for k in kinds)
+    allowed = ", ".join(k.value for k in kinds).replace("_", " ")
 
     def check(caller: CallerDep) -> Caller:
         if caller.kind not in kinds:
@@ -76,7 +76,8 @@ def require(*kinds: OrgKind) -> Callable[[Caller], Caller]:
 
 
 AdminDep = Annotated[Caller, Depends(require(OrgKind.ADMIN))]
-UniversityDep = Annotated[Caller, Depends(require(OrgKind.UNIVERSITY))]
+# Universities, law firms and communities: they register volunteers and answer for them.
+RosterOwnerDep = Annotated[Caller, Depends(require(*ROSTER_OWNERS))]
 CenterDep = Annotated[Caller, Depends(require(OrgKind.CENTER))]
 
 
@@ -107,6 +108,15 @@ def json_of(model: BaseModel) -> Response:
     """A model serialised once (FastAPI would dump, re-validate and dump a returned model): for
     hot list endpoints, which declare the model as `response_model` for the docs."""
     return Response(model.model_dump_json(), media_type="application/json")
+
+
+def csv_attachment(text: str, name: str) -> Response:
+    """A CSV file to save as `name`.csv (UTF-8, as `api.services.csv_export` writes it)."""
+    return Response(
+        text.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
 
 
 def answer(result: Answer) -> JSONResponse:

@@ -84,6 +84,12 @@ class Conflict(ApiError):
     status_code, code = 409, "conflict"
 
 
+class Gone(ApiError):
+    """It existed, and has expired (a volunteer's link some weeks after the work)."""
+
+    status_code, code = 410, "gone"
+
+
 class PayloadTooLarge(ApiError):
     status_code, code = 413, "payload_too_large"
 

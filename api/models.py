@@ -9,7 +9,7 @@ SQL on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
@@ -100,6 +100,8 @@ class Base(DeclarativeBase):
 class OrgKind(StrEnum):
     CENTER = "center"
     UNIVERSITY = "university"
+    LAW_FIRM = "law_firm"
+    COMMUNITY = "community"
     PLANNER = "planner"
     ADMIN = "admin"
 
@@ -114,6 +116,11 @@ class UserRole(StrEnum):
 class TokenPurpose(StrEnum):
     INVITE = "invite"  # set a first password
     RESET = "reset"  # set a new password
+
+
+# Organizations that register and manage volunteers (a roster): universities (students), law
+# firms (lawyers owing public-service hours) and communities (grid members, party-member teams).
+ROSTER_OWNERS = (OrgKind.UNIVERSITY, OrgKind.LAW_FIRM, OrgKind.COMMUNITY)
 
 
 class RequestStatus(StrEnum):
@@ -167,6 +174,12 @@ class Organization(Base):
     # What the organization decides for itself (contact for volunteers, standby, no-shows,
     # self-service): validated by `api.schemas.organizations.OrganizationSettings`.
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
+    # Annual hours target of a roster owner's volunteers (a person's own target overrides it),
+    # over a year that starts on `target_period_start` (MM-DD, local time).
+    target_hours: Mapped[float | None]
+    target_period_start: Mapped[str] = mapped_column(
+        String(5), default="01-01", server_default="01-01"
+    )
 
     keys: Mapped[list[ApiKey]] = relationship(back_populates="organization")
 
@@ -195,9 +208,11 @@ class Volunteer(Base):
         UniqueConstraint("university_id", "external_id"),
         # A university's roster in id order: list pages scan it without sorting.
         Index("ix_volunteers_university_page", "university_id", "id"),
+        Index("ix_volunteers_pseudonym", "pseudonym", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The roster owner: a university, law firm or community (the name is the first kind's).
     university_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(String(100))
     # Personal data: only for the volunteer's own university (name and phone also for a
@@ -218,6 +233,11 @@ class Volunteer(Base):
     max_assignments: Mapped[int | None]
     # The private calendar feed's token (SHA-256), revocable; None: no feed.
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    target_hours: Mapped[float | None]  # annual hours target; None: the organization's
+    # Erasure: a volunteer whose assignments must be kept stays as this pseudonymous record,
+    # every personal and matching field emptied (`api.services.erasure`).
+    pseudonym: Mapped[str | None] = mapped_column(String(40))
+    erased_at: Mapped[datetime | None]
     # Set by the database: bulk imports then send no per-row timestamps.
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
@@ -269,6 +289,8 @@ class ServiceRequest(Base):
     external_id: Mapped[str | None] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
+    # What the volunteer should bring (ID card, a vest...): on their link page and messages.
+    bring: Mapped[str | None] = mapped_column(String(500))
     address: Mapped[str | None] = mapped_column(String(500))
     district: Mapped[str | None] = mapped_column(String(100))
     lat: Mapped[float]
@@ -610,3 +632,82 @@ class ScenarioChart(Base):
     )
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     png: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class HourEntryKind(StrEnum):
+    COMPLETION = "completion"
+    CORRECTION = "correction"
+
+
+class HourEntry(Base):
+    """One line of the hours ledger: append-only. A completion writes the hours served; a
+    correction writes the difference to the hours recorded so far. Written in the transaction
+    that completes (or corrects) the assignment; never updated nor deleted (on PostgreSQL a
+    trigger refuses both). The volunteer row it names outlives the person's erasure."""
+
+    __tablename__ = "hour_entries"
+    __table_args__ = (
+        Index("ix_hour_entries_volunteer_served", "volunteer_id", "served_at"),
+        Index("ix_hour_entries_organization_served", "organization_id", "served_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))  # roster owner
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    served_at: Mapped[datetime]  # the request's start: what a report's range selects
+    offset_min: Mapped[int] = mapped_column(default=0)
+    hours: Mapped[float]
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class AuditEvent(Base):
+    """One state change: who (actor kind and id, and the actor's organization), what (entity,
+    id, action), when, the organizations it concerns, and the changed fields before and after
+    (personal fields only as "[redacted]"). Append-only; no foreign keys, so that it outlives
+    whatever it names."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_organization", "organization_id", "id"),
+        Index("ix_audit_events_partner", "partner_organization_id", "id"),
+        Index("ix_audit_events_actor_organization", "actor_organization_id", "id"),
+        Index("ix_audit_events_entity", "entity_type", "entity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor_kind: Mapped[str] = mapped_column(String(20))  # api_key, user, link or system
+    actor_id: Mapped[str | None] = mapped_column(String(100))
+    actor_organization_id: Mapped[int | None]
+    organization_id: Mapped[int | None]  # the entity's owner
+    partner_organization_id: Mapped[int | None]  # another organization concerned, if any
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None]
+    action: Mapped[str] = mapped_column(String(40))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+
+
+class Certificate(Base):
+    """A service-hours certificate of one volunteer and period, found by its verification code.
+    The hours and services are kept as issued; the holder's name is not stored (the PDF is drawn
+    from the volunteer's record, so that erasure reaches certificates too)."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (Index("ix_certificates_organization_page", "organization_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    first_day: Mapped[date]
+    last_day: Mapped[date]
+    hours: Mapped[float]
+    services: Mapped[list[Any]] = mapped_column(default=list)
+    issued_at: Mapped[datetime] = mapped_column(default=utc_now)
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(500))

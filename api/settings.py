@@ -73,6 +73,27 @@ class Settings(BaseSettings):
         "Retry-After past it); 0 turns the limit off.",
     )
 
+    # Records.
+    personal_data_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Erase the personal data of volunteers without activity for this many "
+        "days (completed hours stay, under a pseudonymous id); off by default.",
+    )
+    retention_sweep_s: float = Field(
+        default=3600.0, gt=0, description="How often the solving process runs the retention sweep."
+    )
+    certificate_font: str | None = Field(
+        default=None,
+        description="A .ttf, .otf or .ttc font with Chinese glyphs for certificates; default "
+        "Debian's Noto CJK (fonts-noto-cjk).",
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The service's public address, printed on certificates with their "
+        "verification code.",
+    )
+
     # Geocoding (off by default: a missing location is then a 422 asking for coordinates).
     geocoder: Literal["off", "nominatim"] = "off"
     geocoder_domain: str = "nominatim.openstreetmap.org"
@@ -121,8 +142,15 @@ class Settings(BaseSettings):
         description="Where volunteers reach the service: links in messages start with it.",
     )
     volunteer_link_path: str = Field(
-        default="/v1/assignment-links/{token}",
-        description="The path of a volunteer's link; `{token}` is replaced by the link token.",
+        default="/v/{token}",
+        description="The path of a volunteer's link; `{token}` is replaced by the link token. "
+        "The default is the volunteer's page (the JSON is at /v1/assignment-links/{token}).",
+    )
+    link_valid_days: float = Field(
+        default=30,
+        gt=0,
+        description="A volunteer's link keeps working this many days after the work ends; "
+        "then it has expired (the page says so; the JSON answers 410).",
     )
     link_secret: SecretStr | None = Field(
         default=None,

@@ -10,6 +10,8 @@ While it solves, a heartbeat thread writes progress and reads whether a stop was
 the solver then stops and the best plan found is kept. A run whose worker falls silent (killed,
 machine lost) is re-queued, or failed with the reason after `max_attempts` claims; a worker on
 the same host sees at once that the process holding a run is gone, others after `stale_after_s`.
+Every change of a run's status is audited (actor: the system's worker). With a personal-data
+retention period set, the worker also runs the retention sweep every `retention_sweep_s`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from api.notifications.dispatcher import Dispatcher
 from api.processes import gone, process_name
 from api.repositories import match_runs as repo
 from api.repositories import scenario_runs as scenario_repo
-from api.services import events, instances, scenario_runs
+from api.services import erasure, events, instances, scenario_runs
+from api.services.audit import Actor, Change, record_one
 from api.services.match_runs import count_changes, plan_pairs
 from api.settings import Settings
 from matcher import (
@@ -50,6 +53,23 @@ from matcher.engines.kernels import prepare
 from scenarios.progress import ProgressBar
 
 log = logging.getLogger("volmatch.worker")
+WORKER = Actor.system("worker")
+
+
+def _audit_run(session: Session, run_id: int, action: str, **after: Any) -> None:
+    """A run's status change by the solving process, in its transaction."""
+    run = repo.get_run(session, run_id)
+    owner = run.organization_id if run is not None else None
+    record_one(session, WORKER, Change("match_run", run_id, action, owner, after=after or None))
+
+
+def _audit_scenario(session: Session, run_id: int, action: str, **after: Any) -> None:
+    """A scenario run's status change by the solving process, in its transaction."""
+    run = scenario_repo.get_run(session, run_id)
+    owner = run.organization_id if run is not None else None
+    record_one(
+        session, WORKER, Change("scenario_run", run_id, action, owner, after=after or None)
+    )
 
 
 class Worker:
@@ -70,22 +90,41 @@ class Worker:
         # In a process of its own, a solve stuck past its deadline ends the process (the
         # supervisor starts another); in-process, the run is only failed and its result dropped.
         self.own_process = own_process
+        self._next_sweep = 0.0
 
     def step(self) -> bool:
-        """Recover orphaned runs, then claim and solve one run (match runs first, then
-        scenario runs); whether there was one."""
+        """Recover orphaned runs, sweep expired personal data when due, then claim and solve
+        one run (match runs first, then scenario runs); whether there was one."""
         self.recover()
+        self.sweep_when_due()
         with transaction(self.sessions) as session:
             run_id = repo.claim_next(session, self.name, utc_now())
+            if run_id is not None:
+                _audit_run(session, run_id, "started", worker=self.name)
         if run_id is not None:
             self.execute(run_id)
             return True
         with transaction(self.sessions) as session:
             scenario_id = scenario_repo.claim_next(session, self.name, utc_now())
+            if scenario_id is not None:
+                _audit_scenario(session, scenario_id, "started", worker=self.name)
         if scenario_id is None:
             return False
         self.execute_scenario(scenario_id)
         return True
+
+    def sweep_when_due(self) -> list[int]:
+        """The retention sweep, at most every `retention_sweep_s` (off without a retention
+        period): the ids of the volunteers it erased."""
+        days = self.settings.personal_data_retention_days
+        if days is None or time.monotonic() < self._next_sweep:
+            return []
+        self._next_sweep = time.monotonic() + self.settings.retention_sweep_s
+        with transaction(self.sessions) as session:
+            erased = erasure.purge_inactive(session, self.settings, days)
+        if erased:
+            log.info("retention: erased the personal data of %d inactive volunteer(s)", len(erased))
+        return erased
 
     def run_until_idle(self) -> int:
         """Solve queued runs until none is left; how many (tests and `volmatch worker --once`)."""
@@ -107,14 +146,17 @@ class Worker:
                     and not gone(scenario.worker)
                 ):
                     continue
-                scenario_repo.finish(
+                status = RunStatus.CANCELLED if scenario.cancel_requested else RunStatus.FAILED
+                error = f"its solving process ({scenario.worker or '?'}) stopped; start it again"
+                if scenario_repo.finish(
                     session,
                     scenario.id,
                     scenario.worker or "",
-                    status=RunStatus.CANCELLED if scenario.cancel_requested else RunStatus.FAILED,
-                    error=f"its solving process ({scenario.worker or '?'}) stopped; start it again",
+                    status=status,
+                    error=error,
                     finished_at=now,
-                )
+                ):
+                    _audit_scenario(session, scenario.id, str(status), error=error)
         with transaction(self.sessions) as session:
             for run in repo.silent_runs(session, now):
                 if (
@@ -148,6 +190,12 @@ class Worker:
                 "progress": 0.0,
             }
         if repo.release(session, run.id, holder if run.worker else "", **values):
+            _audit_run(
+                session,
+                run.id,
+                str(values["status"]),
+                reason=values.get("error") or values.get("phase"),
+            )
             log.warning("run %s: solving process %s gone; now %s", run.id, holder, values["status"])
             self._tell(session, run.id, values)
 
@@ -254,15 +302,25 @@ class Worker:
                 finished_at=utc_now(),
             ):
                 scenario_repo.add_charts(session, run_id, charts)
+                _audit_scenario(session, run_id, str(RunStatus.SUCCEEDED))
 
     def _finish_scenario(self, run_id: int, **values: Any) -> None:
         with transaction(self.sessions) as session:
-            scenario_repo.finish(session, run_id, self.name, **values)
+            if scenario_repo.finish(session, run_id, self.name, **values):
+                _audit_scenario(session, run_id, str(values["status"]), error=values.get("error"))
 
     def _finish(self, run_id: int, **values: Any) -> None:
         """Write the run's outcome and, in the same transaction, its event."""
         with transaction(self.sessions) as session:
             if repo.finish(session, run_id, self.name, finished_at=utc_now(), **values):
+                _audit_run(
+                    session,
+                    run_id,
+                    str(values["status"]),
+                    coverage=values.get("coverage"),
+                    bound=values.get("bound"),
+                    error=values.get("error"),
+                )
                 self._tell(session, run_id, values)
 
     def _tell(self, session: Session, run_id: int, values: dict[str, Any]) -> None:
@@ -284,7 +342,7 @@ class Worker:
         with transaction(self.sessions) as session:
             run = repo.get_run(session, run_id)
             attempts = max((run.attempts if run else 1) - 1, 0)
-            repo.release(
+            if repo.release(
                 session,
                 run_id,
                 self.name,
@@ -293,7 +351,8 @@ class Worker:
                 attempts=attempts,
                 phase="re-queued: the service was stopped",
                 progress=0.0,
-            )
+            ):
+                _audit_run(session, run_id, "queued", reason="the service was stopped")
 
 
 def solve_run(

@@ -335,6 +335,11 @@ def pyplot() -> Any | None:
 RESULT_PREFIX = "@@volmatch-bench-result "
 # A job may report what it has so far (a line with this prefix): kept when the job is killed.
 PARTIAL_PREFIX = "@@volmatch-bench-partial "
+# The worker's first line, once its compiled kernels are loaded (compiled first into a fresh code
+# snapshot: minutes on a busy machine, which no job's time limit should pay for).
+READY_LINE = "@@volmatch-bench-ready"
+# How long a worker may take to get ready.
+START_TIMEOUT_S = 1800.0
 
 
 class WorkerTimeout(RuntimeError):
@@ -351,9 +356,11 @@ class Worker:
     """A child process (`python -m benchmarks.worker`) that runs jobs one at a time.
 
     `fresh=True` starts a new process per job, so that its peak RSS belongs to that job alone.
-    A job that overruns `timeout_s` gets its process killed and raises `WorkerTimeout`; what it
-    reported so far (`PARTIAL_PREFIX` lines) is then in `partial`. `env` adds environment
-    variables to the process (e.g. an empty NUMBA_CACHE_DIR for a cold start).
+    A job's `timeout_s` counts from the worker being ready (its start and warm-up have their own
+    `START_TIMEOUT_S`). A job that overruns gets the process killed and raises `WorkerTimeout`;
+    what it reported so far (`PARTIAL_PREFIX` lines) is then in `partial`; a start that
+    overruns raises `RuntimeError`. `env` adds environment variables to the process (e.g. an
+    empty NUMBA_CACHE_DIR for a cold start).
     """
 
     def __init__(
@@ -394,7 +401,34 @@ class Worker:
         sel = selectors.DefaultSelector()
         assert popen.stdout is not None
         sel.register(popen.stdout, selectors.EVENT_READ)
-        return _Proc(popen, sel)
+        self._proc = _Proc(popen, sel)
+        try:
+            self._read_line(READY_LINE, START_TIMEOUT_S, "worker not ready")
+        except WorkerTimeout as exc:  # not the job's overrun: the job never started
+            raise RuntimeError(f"benchmark {exc}") from exc
+        return self._proc
+
+    def _read_line(self, prefix: str, timeout_s: float, what: str) -> str:
+        """The worker's next line starting with `prefix` (a partial answer on the way is kept in
+        `partial`, other output skipped); kill it and raise `WorkerTimeout` after `timeout_s`,
+        `RuntimeError` if it dies."""
+        proc = self._proc
+        assert proc is not None and proc.popen.stdout is not None
+        started = time.monotonic()
+        while True:
+            left = timeout_s - (time.monotonic() - started)
+            if left <= 0 or not proc.selector.select(timeout=left):
+                self.close(kill=True)
+                raise WorkerTimeout(f"{what} in {timeout_s:.0f} s")
+            line = proc.popen.stdout.readline()
+            if not line:  # the worker died
+                code = proc.popen.wait()
+                self._proc = None
+                raise RuntimeError(f"benchmark worker exited with code {code}")
+            if line.startswith(PARTIAL_PREFIX):
+                self.partial = json.loads(line[len(PARTIAL_PREFIX) :])
+            if line.startswith(prefix):
+                return line
 
     def run(self, job: Mapping[str, Any], timeout_s: float) -> dict[str, Any]:
         if self._proc is None or self._proc.popen.poll() is not None:
@@ -404,22 +438,7 @@ class Worker:
         proc.popen.stdin.write(json.dumps(job) + "\n")
         proc.popen.stdin.flush()
         self.partial = {}
-        started = time.monotonic()
-        line = ""
-        while True:
-            left = timeout_s - (time.monotonic() - started)
-            if left <= 0 or not proc.selector.select(timeout=left):
-                self.close(kill=True)
-                raise WorkerTimeout(f"no answer in {timeout_s:.0f} s")
-            line = proc.popen.stdout.readline()
-            if not line:  # the worker died
-                code = proc.popen.wait()
-                self._proc = None
-                raise RuntimeError(f"benchmark worker exited with code {code}")
-            if line.startswith(PARTIAL_PREFIX):
-                self.partial = json.loads(line[len(PARTIAL_PREFIX) :])
-            if line.startswith(RESULT_PREFIX):
-                break
+        line = self._read_line(RESULT_PREFIX, timeout_s, "no answer")
         answer: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
         if self.fresh:
             self.close()

@@ -33,6 +33,7 @@ from api.db import make_engine, make_sessionmaker, migrate, transaction
 from api.models import Webhook
 from api.repositories import webhooks as webhook_repo
 from api.services import events, organizations
+from api.services.audit import Actor
 from api.settings import Settings
 from benchmarks import pg
 from benchmarks.service import VOLMATCH
@@ -61,7 +62,11 @@ def add_center(database_url: str, sink_url: str) -> int:
     migrate(engine)
     with transaction(make_sessionmaker(engine)) as session:
         center, _, _ = organizations.create_organization(
-            session, f"bench center {os.urandom(3).hex()}", "center", "Asia/Shanghai"
+            session,
+            f"bench center {os.urandom(3).hex()}",
+            "center",
+            "Asia/Shanghai",
+            actor=Actor.system("cli"),
         )
         webhook_repo.add_webhook(
             session, Webhook(organization_id=center.id, url=sink_url, secret="whsec_bench")

@@ -22,6 +22,7 @@ import httpx
 
 from api.db import make_engine, make_sessionmaker, migrate, transaction
 from api.services import organizations
+from api.services.audit import Actor
 from benchmarks.pg import free_port
 
 VOLMATCH = str(Path(sys.executable).parent / "volmatch")
@@ -34,7 +35,9 @@ def create_admin(database_url: str, name: str = "bench admin") -> dict[str, str]
     try:
         migrate(engine)
         with transaction(make_sessionmaker(engine)) as session:
-            _, _, secret = organizations.create_organization(session, name, "admin", "UTC")
+            _, _, secret = organizations.create_organization(
+                session, name, "admin", "UTC", actor=Actor.system("cli")
+            )
     finally:
         engine.dispose()
     return {"Authorization": f"Bearer {secret}"}

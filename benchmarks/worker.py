@@ -1,12 +1,13 @@
 """The child side of `common.Worker`: read one JSON job per line on stdin, run it, answer one
 line on stdout (prefixed, so that stray library output is never mistaken for an answer).
 
-A job is `{"kind": "gap" | "city" | "peer" | "families", ...}`; the module
+A job is `{"kind": "gap" | "city" | "peer" | "vrptw" | "families", ...}`; the module
 `benchmarks.<kind>` handles it with `run_job(job) -> dict` (a job may report partial results
 on the way with `report_partial`). Every answer carries the process's peak resident set so far
-(`peak_rss_mb`, from `getrusage`, which counts memory allocated by C libraries too). With
-VOLMATCH_BENCH_COLD=1 the process does not warm the compiled code up first: its first solve
-is a user's first solve.
+(`peak_rss_mb`, from `getrusage`, which counts memory allocated by C libraries too). The first
+line, `READY_LINE`, says the compiled kernels are loaded: job time limits count from there.
+With VOLMATCH_BENCH_COLD=1 the process does not load them first: its first solve is a user's
+first solve.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import sys
 import traceback
 from typing import Any
 
-from .common import PARTIAL_PREFIX, RESULT_PREFIX
+from .common import PARTIAL_PREFIX, READY_LINE, RESULT_PREFIX
 
-KINDS = {"gap", "city", "peer", "families"}
+KINDS = {"gap", "city", "peer", "vrptw", "families"}
 _COLD: bool | None = None  # whether this process skipped the warm-up (VOLMATCH_BENCH_COLD=1)
 
 
@@ -68,6 +69,8 @@ def main() -> int:
     _COLD = os.environ.get("VOLMATCH_BENCH_COLD") == "1"
     if not _COLD:
         _warm_up()
+    sys.stdout.write(READY_LINE + "\n")
+    sys.stdout.flush()
     for line in sys.stdin:
         if not line.strip():
             continue

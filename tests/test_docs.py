@@ -41,5 +41,7 @@ def test_console_doc_shows_every_screenshot_the_browser_tests_take() -> None:
     shown = set(re.findall(r"\]\((console/[^)]+\.png)\)", doc))
     taken = {f"console/{p.name}" for p in (ROOT / "docs" / "console").glob("*.png")}
     assert shown == taken
-    stories = (ROOT / "tests" / "console" / "browser" / "test_console_stories.py").read_text()
+    stories = "".join(
+        p.read_text() for p in (ROOT / "tests" / "console" / "browser").glob("test_*.py")
+    )
     assert {f"console/{name}.png" for name in re.findall(r'shot\([a-z]+, "([a-z-]+)"', stories)} == taken

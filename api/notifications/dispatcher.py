@@ -372,6 +372,7 @@ class Dispatcher:
                 locale,
             ),
             "place": request.address or request.district or ("see the link" if english else "见链接"),
+            "bring": request.bring or "",
             "center": center.name if center is not None else "",
             "contact": contact,
             "link": links.url(self.settings, token) if token else "",

@@ -10,7 +10,8 @@
   before it goes out is skipped.
 - **No-shows**: a confirmed assignment whose start is more than the center's
   `no_show_after_min` ago (30 by default) without a check-in becomes `no_show`, through the
-  lifecycle (`api.services.assignments`), with its event. Work that started more than a day
+  lifecycle (`api.services.assignments`), with its event and audit event (actor
+  `system/scheduler`); no hours are written. Work that started more than a day
   and a half before is left alone (the longest window is a day).
 """
 
@@ -28,11 +29,13 @@ from api.repositories import assignments as assignment_repo
 from api.repositories import organizations as org_repo
 from api.repositories import outbox as outbox_repo
 from api.services import assignments, events
+from api.services.audit import Actor
 from api.services.organizations import settings_of
 from api.settings import Settings
 
 log = logging.getLogger("volmatch.scheduler")
 NO_SHOW_HORIZON = timedelta(hours=36)
+SCHEDULER = Actor.system("scheduler")  # who marks no-shows in the audit trail
 
 
 def run(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:
@@ -109,7 +112,7 @@ def no_shows(session: Session, settings: Settings, now: datetime) -> int:
         if window is None or assignment.request.start_at + timedelta(minutes=window) > now:
             continue
         try:
-            assignments.act(session, settings, assignment, assignments.NO_SHOW)
+            assignments.act(session, settings, assignment, assignments.NO_SHOW, SCHEDULER)
         except Conflict:
             continue  # checked in (or changed) meanwhile
         marked += 1

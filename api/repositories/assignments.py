@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -17,18 +19,6 @@ from api.models import (
     Volunteer,
 )
 from api.repositories import rowcount
-
-
-def count_active_for_volunteer(session: Session, volunteer_id: int) -> int:
-    open_statuses = (
-        AssignmentStatus.PROPOSED,
-        AssignmentStatus.CONFIRMED,
-        AssignmentStatus.CHECKED_IN,
-    )
-    query = select(func.count()).where(
-        Assignment.volunteer_id == volunteer_id, Assignment.status.in_(open_statuses)
-    )
-    return int(session.scalar(query) or 0)
 
 
 def count_for_request(session: Session, request_id: int, statuses: Sequence[str]) -> int:
@@ -50,14 +40,96 @@ def active_counts_by_request(session: Session, request_ids: Sequence[int]) -> di
 
 
 def for_requests(
-    session: Session, request_ids: Sequence[int], statuses: Sequence[str]
+    session: Session,
+    request_ids: Sequence[int],
+    statuses: Sequence[str],
+    *,
+    erased: bool | None = None,
 ) -> list[Assignment]:
+    """Assignments on the requests in these statuses; with `erased`, only those of erased
+    volunteers (True) or of present ones (False)."""
     if not request_ids:
         return []
     query = (
         select(Assignment)
         .where(Assignment.request_id.in_(request_ids), Assignment.status.in_(statuses))
         .order_by(Assignment.id)
+    )
+    if erased is not None:
+        gone = Volunteer.erased_at.is_not(None)
+        query = query.join(Volunteer, Volunteer.id == Assignment.volunteer_id).where(
+            gone if erased else ~gone
+        )
+    return list(session.scalars(query).all())
+
+
+def for_volunteer(
+    session: Session, volunteer_id: int, statuses: Sequence[str] | None = None
+) -> list[Assignment]:
+    """A volunteer's assignments (in these statuses), with their requests, in id order."""
+    query = (
+        select(Assignment)
+        .where(Assignment.volunteer_id == volunteer_id)
+        .options(joinedload(Assignment.request), joinedload(Assignment.volunteer))
+        .order_by(Assignment.id)
+    )
+    if statuses is not None:
+        query = query.where(Assignment.status.in_(statuses))
+    return list(session.scalars(query).all())
+
+
+def count_for_volunteer(session: Session, volunteer_id: int, statuses: Sequence[str]) -> int:
+    query = select(func.count()).where(
+        Assignment.volunteer_id == volunteer_id, Assignment.status.in_(statuses)
+    )
+    return int(session.scalar(query) or 0)
+
+
+def revoke_links(session: Session, volunteer_ids: Sequence[int]) -> None:
+    """Make every link of these volunteers' assignments unusable: each link hash becomes the
+    hash of a random token nobody holds, and no salt is left to derive a link from."""
+    ids = session.scalars(
+        select(Assignment.id).where(Assignment.volunteer_id.in_(volunteer_ids))
+    ).all()
+    if ids:
+        session.execute(
+            update(Assignment),
+            [
+                {
+                    "id": assignment_id,
+                    "link_token_hash": hashlib.sha256(secrets.token_bytes(32)).hexdigest(),
+                    "link_salt": None,
+                }
+                for assignment_id in ids
+            ],
+        )
+
+
+def set_hours(session: Session, assignment_id: int, hours: float, now: datetime) -> bool:
+    """A completed assignment's hours (the ledger holds the history)."""
+    changed = session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment_id, Assignment.status == AssignmentStatus.COMPLETED)
+        .values(hours_served=hours, updated_at=now)
+    )
+    return rowcount(changed) == 1
+
+
+def completed_in(
+    session: Session, volunteer_id: int, start: datetime, end: datetime
+) -> list[Assignment]:
+    """A volunteer's completed assignments of requests starting in [start, end), by start."""
+    query = (
+        select(Assignment)
+        .join(ServiceRequest, ServiceRequest.id == Assignment.request_id)
+        .where(
+            Assignment.volunteer_id == volunteer_id,
+            Assignment.status == AssignmentStatus.COMPLETED,
+            ServiceRequest.start_at >= start,
+            ServiceRequest.start_at < end,
+        )
+        .options(joinedload(Assignment.request))
+        .order_by(ServiceRequest.start_at, Assignment.id)
     )
     return list(session.scalars(query).all())
 
@@ -204,17 +276,6 @@ def of_volunteer(
         .order_by(ServiceRequest.start_at, Assignment.id)
     )
     return list(session.scalars(query).all())
-
-
-def served(session: Session, volunteer_id: int) -> tuple[int, float]:
-    """Completed assignments of the volunteer and their hours."""
-    count, hours = session.execute(
-        select(func.count(), func.coalesce(func.sum(Assignment.hours_served), 0.0)).where(
-            Assignment.volunteer_id == volunteer_id,
-            Assignment.status == AssignmentStatus.COMPLETED,
-        )
-    ).one()
-    return int(count), float(hours or 0.0)
 
 
 def starting_between(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from api.models import GeocodeEntry, IdempotencyRecord
@@ -22,6 +22,20 @@ def cached_geocodes(session: Session, queries: Iterable[str]) -> dict[str, Geoco
 
 def add_geocode(session: Session, query: str, lat: float | None, lon: float | None) -> None:
     session.add(GeocodeEntry(query=query, lat=lat, lon=lon))
+
+
+def forget_geocodes(session: Session, queries: Iterable[str]) -> None:
+    """Drop cached answers (the cache keys are addresses: an erased person's home goes too)."""
+    wanted = list(set(queries))
+    for start in range(0, len(wanted), 1000):
+        session.execute(
+            delete(GeocodeEntry).where(GeocodeEntry.query.in_(wanted[start : start + 1000]))
+        )
+
+
+def idempotency_records_of(session: Session, org_id: int) -> Sequence[IdempotencyRecord]:
+    query = select(IdempotencyRecord).where(IdempotencyRecord.organization_id == org_id)
+    return session.scalars(query.order_by(IdempotencyRecord.id)).all()
 
 
 def idempotency_record(session: Session, org_id: int, key: str) -> IdempotencyRecord | None:

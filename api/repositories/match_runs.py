@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, text, update
+from sqlalchemy.orm import Session, undefer
 
 from api.models import MatchRun, RunStatus
 from api.repositories import rowcount
@@ -149,3 +149,31 @@ def repair_waiting(session: Session, run_id: int) -> bool:
         MatchRun.status.in_((RunStatus.QUEUED, RunStatus.RUNNING)),
     )
     return session.scalars(query.limit(1)).first() is not None
+
+
+def runs_naming_volunteers(
+    session: Session, keys: Sequence[str], since: datetime
+) -> Sequence[MatchRun]:
+    """Runs created since `since` whose stored instance holds one of these volunteer keys
+    (`v<id>`), with their instances loaded. The search runs in the database's JSON functions:
+    instances run to megabytes and few of them hold a given person."""
+    if not keys:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        holds = text(
+            "EXISTS (SELECT 1 FROM jsonb_array_elements(match_runs.instance -> 'volunteers') AS v"
+            " WHERE v ->> 'id' IN :keys)"
+        )
+    else:
+        holds = text(
+            "EXISTS (SELECT 1 FROM json_each(match_runs.instance, '$.volunteers') AS v"
+            " WHERE json_extract(v.value, '$.id') IN :keys)"
+        )
+    query = (
+        select(MatchRun)
+        .where(MatchRun.instance.is_not(None), MatchRun.created_at >= since)
+        .where(holds.bindparams(bindparam("keys", list(keys), expanding=True)))
+        .options(undefer(MatchRun.instance))
+        .order_by(MatchRun.id)
+    )
+    return session.scalars(query).all()

@@ -131,6 +131,33 @@ def finish(session: Session, ids: Sequence[int], dispatcher: str, **values: Any)
     return rowcount(changed)
 
 
+def skip_messages_to(session: Session, volunteer_ids: Sequence[int], reason: str) -> int:
+    """Messages to these volunteers not yet sent nor being sent: skipped, with `reason`."""
+    if not volunteer_ids:
+        return 0
+    changed = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.volunteer_id.in_(volunteer_ids),
+            Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DEAD)),
+        )
+        .values(status=DeliveryStatus.SKIPPED, last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(changed)
+
+
+def messages_to(session: Session, volunteer_id: int) -> Sequence[Delivery]:
+    """Every message (email, SMS) to the volunteer, in order."""
+    query = (
+        select(Delivery)
+        .where(Delivery.volunteer_id == volunteer_id)
+        .options(joinedload(Delivery.event))
+        .order_by(Delivery.id)
+    )
+    return session.scalars(query).all()
+
+
 def sending_holders(session: Session) -> list[str]:
     """The dispatchers holding claims now."""
     query = (

@@ -1,4 +1,5 @@
-"""Queries behind the reports: completed hours, demand and supply in a date range."""
+"""Queries behind the supply-demand report: demand and supply in a date range (the hours report
+reads the ledger, `api.repositories.ledger`)."""
 
 from __future__ import annotations
 
@@ -11,51 +12,11 @@ from sqlalchemy.orm import Session
 
 from api.models import (
     Assignment,
-    AssignmentStatus,
-    Organization,
     RequestStatus,
     ServiceRequest,
-    Volunteer,
     VolunteerSkill,
 )
 from api.repositories import volunteers as volunteer_repo
-
-
-def completed_hours(
-    session: Session, start: datetime, end: datetime, university_id: int | None
-) -> Sequence[Any]:
-    """Per volunteer: university, volunteer id, external id, name, completed assignments and
-    hours, for requests that start in [start, end)."""
-    query = (
-        select(
-            Volunteer.university_id,
-            Organization.name.label("university"),
-            Volunteer.id,
-            Volunteer.external_id,
-            Volunteer.name,
-            func.count(Assignment.id).label("assignments"),
-            func.sum(Assignment.hours_served).label("hours"),
-        )
-        .join(Assignment, Assignment.volunteer_id == Volunteer.id)
-        .join(ServiceRequest, ServiceRequest.id == Assignment.request_id)
-        .join(Organization, Organization.id == Volunteer.university_id)
-        .where(
-            Assignment.status == AssignmentStatus.COMPLETED,
-            ServiceRequest.start_at >= start,
-            ServiceRequest.start_at < end,
-        )
-        .group_by(
-            Volunteer.university_id,
-            Organization.name,
-            Volunteer.id,
-            Volunteer.external_id,
-            Volunteer.name,
-        )
-        .order_by(Volunteer.university_id, Volunteer.id)
-    )
-    if university_id is not None:
-        query = query.where(Volunteer.university_id == university_id)
-    return session.execute(query).all()
 
 
 def demand(session: Session, start: datetime, end: datetime) -> Sequence[Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from api.models import Standby, StandbyStatus, utc_now
@@ -41,3 +41,18 @@ def set_status(session: Session, standby_id: int, status: StandbyStatus) -> bool
         .execution_options(synchronize_session=False)
     )
     return rowcount(changed) == 1
+
+
+def of_volunteer(session: Session, volunteer_id: int) -> list[Standby]:
+    query = select(Standby).where(Standby.volunteer_id == volunteer_id).order_by(Standby.id)
+    return list(session.scalars(query).all())
+
+
+def delete_for_volunteers(session: Session, volunteer_ids: Sequence[int]) -> None:
+    """Forget that these volunteers were named standby (erasure: a place they never served)."""
+    if volunteer_ids:
+        session.execute(
+            delete(Standby)
+            .where(Standby.volunteer_id.in_(volunteer_ids))
+            .execution_options(synchronize_session=False)
+        )

@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.expression import ColumnElement
 
 from api.models import (
+    Assignment,
+    AssignmentStatus,
     AvailabilityWindow,
+    ServiceRequest,
     Volunteer,
     VolunteerSkill,
     epoch_seconds,
@@ -133,7 +136,7 @@ def list_volunteers(
     """A page of volunteers in id order. With both window ends, one availability interval must
     cover the window; with one end, an interval must reach past it. Read with Core queries:
     building ORM objects for a page and its ~500 child rows costs more than the SQL."""
-    query = select(VOLUNTEERS).where(Volunteer.id > after_id)
+    query = select(VOLUNTEERS).where(Volunteer.id > after_id, Volunteer.erased_at.is_(None))
     if search:
         words = f"%{search.replace('%', '').replace('_', '')}%"
         query = query.where(Volunteer.name.ilike(words) | Volunteer.external_id.ilike(words))
@@ -192,9 +195,79 @@ def all_volunteers(session: Session) -> Sequence[Volunteer]:
     return session.scalars(query).all()
 
 
+def owners_of(session: Session, volunteer_ids: Sequence[int]) -> dict[int, int]:
+    """Each volunteer's roster owner."""
+    found: dict[int, int] = {}
+    for chunk in _chunks(sorted(set(volunteer_ids))):
+        query = select(Volunteer.id, Volunteer.university_id).where(Volunteer.id.in_(chunk))
+        found.update({vid: owner for vid, owner in session.execute(query)})
+    return found
+
+
 def delete_volunteer(session: Session, volunteer: Volunteer) -> None:
     session.delete(volunteer)
     session.flush()
+
+
+def erase_volunteer(session: Session, volunteer_id: int, pseudonym: str, now: datetime) -> None:
+    """Empty every personal and matching field of the volunteer, who is known from now on by
+    `pseudonym` alone (it replaces the external id too); drop skills, availability and the
+    calendar feed."""
+    session.execute(
+        update(Volunteer)
+        .where(Volunteer.id == volunteer_id)
+        .values(
+            external_id=pseudonym,
+            pseudonym=pseudonym,
+            erased_at=now,
+            name=None,
+            phone=None,
+            email=None,
+            address=None,
+            lat=0.0,  # the columns are required: no place at all, rather than the home
+            lon=0.0,
+            district=None,
+            languages=[],
+            attributes={},
+            preferences={},
+            max_hours=None,
+            max_travel_km=None,
+            max_assignments=None,
+            target_hours=None,
+            calendar_token_hash=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    replace_skills_and_windows(session, [volunteer_id], [], [])
+    session.expire_all()
+
+
+def inactive_since(session: Session, since: datetime) -> Sequence[Volunteer]:
+    """Volunteers (not erased) untouched since `since`: their record unchanged, and none of
+    their assignments open, changed or starting since."""
+    open_statuses = (
+        AssignmentStatus.PROPOSED,
+        AssignmentStatus.CONFIRMED,
+        AssignmentStatus.CHECKED_IN,
+    )
+    recent = (
+        exists()
+        .where(Assignment.volunteer_id == Volunteer.id)
+        .where(
+            Assignment.status.in_(open_statuses)
+            | (Assignment.updated_at >= since)
+            | exists().where(
+                ServiceRequest.id == Assignment.request_id, ServiceRequest.end_at >= since
+            )
+        )
+    )
+    query = (
+        select(Volunteer)
+        .where(Volunteer.erased_at.is_(None), Volunteer.updated_at < since, ~recent)
+        .order_by(Volunteer.id)
+    )
+    return session.scalars(query).all()
 
 
 def matching_data(

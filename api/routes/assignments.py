@@ -1,6 +1,6 @@
-"""Assignments: volunteers confirm or decline (university key; the link holder's endpoints are in
-`api.routes.self_service`), centers check in, mark no-shows, complete and cancel; everyone
-entitled reads them."""
+"""Assignments: volunteers confirm or decline (their roster owner's key; the link holder's
+endpoints are in `api.routes.self_service`), centers check in, mark no-shows, complete, cancel
+and correct completed hours; everyone entitled reads them."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import CenterDep, SessionDep, SettingsDep, UniversityDep, json_of, require
+from api.deps import CenterDep, RosterOwnerDep, SessionDep, SettingsDep, json_of, require
 from api.errors import ERROR_RESPONSES
-from api.models import OrgKind
+from api.models import ROSTER_OWNERS, OrgKind
 from api.schemas.assignments import (
     AssignmentOut,
     AssignmentStatusName,
@@ -19,7 +19,10 @@ from api.schemas.assignments import (
     DeclineIn,
 )
 from api.schemas.common import Page, PathId, QueryId
+from api.schemas.ledger import HoursCorrectionIn
 from api.services import assignments as service
+from api.services import ledger
+from api.services.audit import Actor
 from api.services.organizations import Caller
 
 router = APIRouter(tags=["assignments"], responses=ERROR_RESPONSES)
@@ -27,13 +30,13 @@ ILLEGAL: dict[int | str, dict[str, Any]] = {
     409: {"description": "The assignment's status does not allow this move."}
 }
 
-ReaderDep = Annotated[Caller, Depends(require(OrgKind.CENTER, OrgKind.UNIVERSITY, OrgKind.ADMIN))]
+ReaderDep = Annotated[Caller, Depends(require(OrgKind.CENTER, *ROSTER_OWNERS, OrgKind.ADMIN))]
 
 
 @router.get(
     "/v1/assignments",
     response_model=Page[AssignmentOut],
-    summary="List assignments (center: to its requests; university: of its volunteers)",
+    summary="List assignments (center: to its requests; roster owner: of its volunteers)",
 )
 def list_assignments(
     caller: ReaderDep,
@@ -65,11 +68,11 @@ def get_assignment(assignment_id: PathId, caller: ReaderDep, session: SessionDep
 
 @router.post(
     "/v1/assignments/{assignment_id}/confirm",
-    summary="The volunteer confirms (university)",
+    summary="The volunteer confirms (their organization)",
     responses=ILLEGAL,
 )
 def confirm(
-    assignment_id: PathId, caller: UniversityDep, session: SessionDep, settings: SettingsDep
+    assignment_id: PathId, caller: RosterOwnerDep, session: SessionDep, settings: SettingsDep
 ) -> AssignmentOut:
     assignment = service.act_as(session, settings, caller, assignment_id, service.CONFIRM)
     return service.out(session, assignment, caller)
@@ -77,13 +80,13 @@ def confirm(
 
 @router.post(
     "/v1/assignments/{assignment_id}/decline",
-    summary="The volunteer declines, with a reason (university)",
+    summary="The volunteer declines, with a reason (their organization)",
     responses=ILLEGAL,
 )
 def decline(
     assignment_id: PathId,
     body: DeclineIn,
-    caller: UniversityDep,
+    caller: RosterOwnerDep,
     session: SessionDep,
     settings: SettingsDep,
 ) -> AssignmentOut:
@@ -156,4 +159,22 @@ def cancel(
     assignment = service.act_as(
         session, settings, caller, assignment_id, service.CANCEL, reason=body.reason
     )
+    return service.out(session, assignment, caller)
+
+
+@router.post(
+    "/v1/assignments/{assignment_id}/hours",
+    summary="Correct a completed assignment's hours, with a reason (center)",
+    responses=ILLEGAL,
+)
+def correct_hours(
+    assignment_id: PathId,
+    body: HoursCorrectionIn,
+    caller: CenterDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> AssignmentOut:
+    """The hours ledger keeps the first figure and appends the difference as a correction."""
+    assignment = service.visible_assignment(session, caller, assignment_id)
+    ledger.correct(session, settings, assignment, body.hours_served, body.reason, Actor.of(caller))
     return service.out(session, assignment, caller)

@@ -1,5 +1,5 @@
-"""Volunteers: universities register, import (JSON or CSV), edit and remove their volunteers;
-admins read them without personal data."""
+"""Volunteers: roster owners (universities, law firms, communities) register, import (JSON or
+CSV), edit, export and erase their volunteers; admins read them without personal data."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from api.deps import (
     GeocoderDep,
     IdempotencyKey,
     RawBody,
+    RosterOwnerDep,
     SessionDep,
     SettingsDep,
-    UniversityDep,
     answer,
     json_of,
     require,
@@ -23,17 +23,24 @@ from api.errors import (
     ERROR_RESPONSES,
     UnsupportedMediaType,
 )
-from api.models import OrgKind
+from api.models import ROSTER_OWNERS, OrgKind
 from api.schemas.common import MAX_ID, Page, PathId, QueryTime
-from api.schemas.volunteers import ImportResult, VolunteerIn, VolunteerOut, VolunteerPatch
-from api.services import idempotency, roster_csv
+from api.schemas.volunteers import (
+    ImportResult,
+    VolunteerExport,
+    VolunteerIn,
+    VolunteerOut,
+    VolunteerPatch,
+)
+from api.services import data_export, erasure, idempotency, roster_csv
 from api.services import volunteers as service
+from api.services.audit import Actor
 from api.services.gc_pause import gc_paused
 from api.services.organizations import Caller
 
 router = APIRouter(prefix="/v1/volunteers", tags=["volunteers"], responses=ERROR_RESPONSES)
 
-ReaderDep = Annotated[Caller, Depends(require(OrgKind.UNIVERSITY, OrgKind.ADMIN))]
+ReaderDep = Annotated[Caller, Depends(require(*ROSTER_OWNERS, OrgKind.ADMIN))]
 
 CSV_EXAMPLE = (
     "external_id,name,phone,lat,lon,skills,languages,weekly,weekly_from,weekly_to,max_hours\n"
@@ -55,12 +62,12 @@ VOLUNTEER_EXAMPLE = {
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    summary="Register one volunteer (university)",
+    summary="Register one volunteer (university, law firm, community)",
     responses={409: {"description": "The external id is registered already."}},
 )
 def create_volunteer(
     body: Annotated[VolunteerIn, Body(openapi_examples={"student": {"value": VOLUNTEER_EXAMPLE}})],
-    caller: UniversityDep,
+    caller: RosterOwnerDep,
     session: SessionDep,
     geocoder: GeocoderDep,
 ) -> VolunteerOut:
@@ -70,7 +77,7 @@ def create_volunteer(
 
 @router.post(
     "/import",
-    summary="Import a roster, all or nothing (university)",
+    summary="Import a roster, all or nothing (university, law firm, community)",
     response_model=ImportResult,
     openapi_extra={
         "requestBody": {
@@ -95,14 +102,14 @@ def create_volunteer(
 def import_volunteers(
     request: Request,
     body: RawBody,
-    caller: UniversityDep,
+    caller: RosterOwnerDep,
     session: SessionDep,
     settings: SettingsDep,
     geocoder: GeocoderDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """A JSON array of volunteers or a CSV roster (`Content-Type: text/csv`; columns in the
-    README). Volunteers are matched by `external_id` within the university: known ones are
+    README). Volunteers are matched by `external_id` within the organization: known ones are
     updated, new ones created, none duplicated. Any bad row rejects the whole batch with a 422
     that lists every bad row and field, and nothing is written."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -136,7 +143,7 @@ def import_volunteers(
 @router.get(
     "",
     response_model=Page[VolunteerOut],
-    summary="List volunteers (university: its own; admin: all, no personal data)",
+    summary="List volunteers (roster owner: its own; admin: all, no personal data)",
 )
 def list_volunteers(
     caller: ReaderDep,
@@ -173,11 +180,11 @@ def get_volunteer(volunteer_id: PathId, caller: ReaderDep, session: SessionDep) 
     return service.to_out(service.visible_volunteer(session, caller, volunteer_id), caller)
 
 
-@router.patch("/{volunteer_id}", summary="Change a volunteer (university)")
+@router.patch("/{volunteer_id}", summary="Change a volunteer (its organization)")
 def update_volunteer(
     volunteer_id: PathId,
     body: VolunteerPatch,
-    caller: UniversityDep,
+    caller: RosterOwnerDep,
     session: SessionDep,
     geocoder: GeocoderDep,
 ) -> VolunteerOut:
@@ -188,9 +195,29 @@ def update_volunteer(
 @router.delete(
     "/{volunteer_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Remove a volunteer and their personal data (university)",
-    responses={409: {"description": "The volunteer has open assignments."}},
+    summary="Erase a volunteer's personal data; completed hours stay (its organization)",
+    responses={409: {"description": "The volunteer is checked in to an assignment right now."}},
 )
-def delete_volunteer(volunteer_id: PathId, caller: UniversityDep, session: SessionDep) -> Response:
-    service.delete_volunteer(session, caller, volunteer_id)
+def delete_volunteer(
+    volunteer_id: PathId, caller: RosterOwnerDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """Open (proposed, confirmed) assignments are declined and their requests reopen (a standby
+    may step in). A volunteer with assignments stays as a pseudonymous record (`anon-...`) that
+    keeps their completed hours for the organization's reports; one without leaves nothing.
+    Their calendar feed and links stop working, and messages to them not yet sent are skipped."""
+    volunteer = service.visible_volunteer(session, caller, volunteer_id)
+    erasure.erase(session, settings, volunteer, Actor.of(caller))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{volunteer_id}/export",
+    summary="Everything stored about a volunteer, as JSON (its organization)",
+)
+def export_volunteer(
+    volunteer_id: PathId, caller: RosterOwnerDep, session: SessionDep, settings: SettingsDep
+) -> VolunteerExport:
+    """The person's record with personal data, assignments, hours ledger, certificates and the
+    audit trail of changes to them: what to hand the person who asks for their data."""
+    volunteer = service.visible_volunteer(session, caller, volunteer_id)
+    return data_export.export(session, caller, volunteer, settings)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.deps import SessionDep, SettingsDep, json_of, require
 from api.errors import ERROR_RESPONSES
-from api.models import OrgKind
+from api.models import ROSTER_OWNERS, OrgKind
 from api.schemas.common import Page, PathId
 from api.schemas.webhooks import (
     ChannelName,
@@ -26,9 +26,7 @@ from api.services import webhooks as service
 from api.services.organizations import Caller
 
 router = APIRouter(tags=["webhooks and deliveries"], responses=ERROR_RESPONSES)
-HearerDep = Annotated[
-    Caller, Depends(require(OrgKind.CENTER, OrgKind.UNIVERSITY, OrgKind.ADMIN))
-]
+HearerDep = Annotated[Caller, Depends(require(OrgKind.CENTER, *ROSTER_OWNERS, OrgKind.ADMIN))]
 
 
 @router.post(
@@ -40,7 +38,8 @@ def create_webhook(
     body: WebhookIn, caller: HearerDep, session: SessionDep, settings: SettingsDep
 ) -> WebhookCreated:
     """Events of the organization (a center: its requests' assignments, runs, unfilled
-    requests, reminders; a university: its volunteers' assignments and reminders) are POSTed
+    requests, reminders; a roster owner (university, law firm, community): its volunteers'
+    assignments and reminders) are POSTed
     as signed JSON; see docs/notifications.md for the payload and how to verify it."""
     return service.create(session, settings, caller, body)
 

@@ -16,15 +16,16 @@ AssignmentStatusName = Literal[
 
 
 class Contact(BaseModel):
-    """For the volunteer's university, and for the request's center while the volunteer holds it."""
+    """For the volunteer's roster owner, and for the request's center while the volunteer holds
+    it."""
 
     name: str | None
     phone: str | None
 
 
 class Attendance(BaseModel):
-    """How often the volunteer showed up for work that has ended: for their university, and for
-    a center on assignments the volunteer holds."""
+    """How often the volunteer showed up for work that has ended: for their roster owner, and
+    for a center on assignments the volunteer holds."""
 
     shows: int = Field(description="Assignments checked in or completed.")
     no_shows: int
@@ -46,6 +47,10 @@ class AssignmentOut(BaseModel):
     id: int
     run_id: int
     volunteer_id: int
+    volunteer_pseudonym: str | None = Field(
+        default=None,
+        description="The pseudonymous id of a volunteer whose personal data were erased.",
+    )
     status: AssignmentStatusName
     distance_km: float
     reason: str | None = Field(description="Why it was declined or cancelled.")

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path, Query
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
 T = TypeVar("T")
 
@@ -28,6 +37,33 @@ def _iso_8601(value: Any) -> Any:
 # A time in a query string: ISO 8601 text with an offset, as documented (pydantic alone would
 # also take a bare number as seconds since 1970).
 QueryTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_AWARE = TypeAdapter(AwareDatetime)
+
+
+def _day_or_time(value: Any) -> Any:
+    """A date for `YYYY-MM-DD`, else an offset-aware time (pydantic alone would read a time at
+    midnight without offset as a date)."""
+    if not isinstance(value, str):
+        return value
+    if _DAY.fullmatch(value):
+        return date.fromisoformat(value)
+    if not _ISO_8601.match(value):
+        raise ValueError(
+            "not a date like 2026-03-01 nor a time like 2026-03-02T09:00:00+08:00 (with offset)"
+        )
+    try:
+        return _AWARE.validate_python(value)
+    except ValidationError:
+        raise ValueError(
+            "not a time with an offset like 2026-03-02T09:00:00+08:00, nor a date like 2026-03-01"
+        ) from None
+
+
+# A report's range end: a date (a whole local day of the caller's organization) or a time with
+# its offset. Resolved into instants by `api.services.periods`.
+QueryDayOrTime = Annotated[date | AwareDatetime, BeforeValidator(_day_or_time)]
 
 
 class StrictModel(BaseModel):

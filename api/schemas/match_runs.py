@@ -153,6 +153,7 @@ class StandbyList(BaseModel):
 
 class StandbyOut(BaseModel):
     run_id: int = Field(description="The published run that named them.")
+    request_id: int
     volunteer_id: int
     rank: int
     distance_km: float

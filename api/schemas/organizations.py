@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import StrictModel
 
-OrgKindName = Literal["center", "university", "planner", "admin"]
+OrgKindName = Literal["center", "university", "law_firm", "community", "planner", "admin"]
 
 
 class OrganizationIn(StrictModel):
@@ -20,8 +20,9 @@ class OrganizationIn(StrictModel):
     )
     name: str = Field(min_length=1, max_length=200, examples=["Yanta District Volunteer Center"])
     kind: OrgKindName = Field(
-        description="center: submits requests and runs the matcher; university: registers "
-        "volunteers; planner: reads aggregates; admin: manages organizations."
+        description="center: submits requests and runs the matcher; university, law_firm, "
+        "community: register volunteers (students, lawyers, grid members and party-member "
+        "teams) and answer for them; planner: reads aggregates; admin: manages organizations."
     )
     timezone: str | None = Field(
         default=None,
@@ -31,12 +32,34 @@ class OrganizationIn(StrictModel):
     )
 
 
-class OrganizationOut(BaseModel):
+class OrganizationBrief(BaseModel):
     id: int
     name: str
     kind: OrgKindName
+
+
+class OrganizationOut(OrganizationBrief):
     timezone: str
     created_at: datetime
+    target_hours: float | None = Field(
+        description="Annual hours target of each volunteer (roster owners); a person's own "
+        "target overrides it."
+    )
+    target_period_start: str = Field(description="First day (MM-DD) of the target year.")
+
+
+class TargetIn(StrictModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"hours": 24, "period_start": "01-01"}]}
+    )
+    hours: float | None = Field(
+        ge=0, le=2000, description="Hours a year per volunteer; null removes the target."
+    )
+    period_start: str = Field(
+        default="01-01",
+        pattern=r"^\d{2}-\d{2}$",
+        description="First day of the target year (MM-DD, local): 01-01 is the calendar year.",
+    )
 
 
 class KeyIn(StrictModel):
@@ -65,8 +88,9 @@ class OrganizationCreated(BaseModel):
 
 
 class OrganizationSettings(BaseModel):
-    """What an organization decides for itself. Center settings apply to centers, university
-    settings to universities; the contact is shown to volunteers (a center's, on its work)."""
+    """What an organization decides for itself. Center settings apply to centers, roster-owner
+    settings to universities, law firms and communities; the contact is shown to volunteers (a
+    center's, on its work)."""
 
     contact_name: str | None = Field(
         default=None, max_length=200, description="Whom volunteers call.", examples=["王老师"]
@@ -101,15 +125,15 @@ class OrganizationSettings(BaseModel):
     )
     volunteers_edit_availability: bool = Field(
         default=False,
-        description="University: its volunteers may replace their weekly availability through "
-        "their link.",
+        description="University, law firm or community: its volunteers may replace their weekly "
+        "availability through their link.",
     )
 
 
 CENTER_SETTINGS = frozenset(
     {"standby_per_request", "auto_promote_standby", "auto_repair", "no_show_after_min"}
 )
-UNIVERSITY_SETTINGS = frozenset({"volunteers_edit_availability"})
+ROSTER_OWNER_SETTINGS = frozenset({"volunteers_edit_availability"})
 
 
 class SettingsPatch(StrictModel):

@@ -7,28 +7,34 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from api.schemas.organizations import OrgKindName
+
 DayPart = Literal["morning", "afternoon", "evening"]
 
 
 class VolunteerHours(BaseModel):
-    university_id: int
+    university_id: int = Field(description="The roster owner (university, law firm, community).")
     volunteer_id: int
-    external_id: str | None = Field(description="Only for the volunteer's university.")
-    name: str | None = Field(description="Only for the volunteer's university.")
-    assignments: int
-    hours: float
+    external_id: str | None = Field(description="Only for the volunteer's own organization.")
+    name: str | None = Field(description="Only for the volunteer's own organization.")
+    pseudonym: str | None = Field(
+        description="The pseudonymous id of a volunteer whose personal data were erased."
+    )
+    assignments: int = Field(description="Completed assignments.")
+    hours: float = Field(description="Hours in the ledger: completions and corrections.")
 
 
 class UniversityHours(BaseModel):
-    university_id: int
-    university: str
+    university_id: int = Field(description="The roster owner (university, law firm, community).")
+    university: str = Field(description="Its name.")
+    kind: OrgKindName
     volunteers: int
     assignments: int
     hours: float
 
 
 class HoursReport(BaseModel):
-    """Completed assignments of requests that start in [start, end)."""
+    """The hours ledger's entries of requests that start in [start, end)."""
 
     start: datetime
     end: datetime

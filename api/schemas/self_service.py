@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -20,11 +21,17 @@ class CenterContact(BaseModel):
 
 
 class LinkAssignmentOut(AssignmentOut):
-    """The assignment behind a volunteer's link: what, where, when, and who to call."""
+    """The assignment behind a volunteer's link: what, where, when, what to bring, and who to
+    call."""
 
     center: CenterContact
+    description: str | None = Field(description="The center's notes for the volunteers.")
+    bring: str | None = Field(description="What to bring.")
+    expires_at: datetime = Field(
+        description="The link stops working then (some days after the work ends)."
+    )
     can_edit_availability: bool = Field(
-        description="Whether the volunteer's university lets them change their weekly "
+        description="Whether the volunteer's roster owner lets them change their weekly "
         "availability through this link."
     )
 
@@ -38,7 +45,12 @@ class ScheduledWork(BaseModel):
     location: Location
     start: datetime
     end: datetime
+    bring: str | None
     center: CenterContact
+    link: str | None = Field(
+        description="The volunteer's own link to this work, where links are derived "
+        "(`VOLMATCH_LINK_SECRET`); else null."
+    )
 
 
 class Served(BaseModel):
@@ -46,11 +58,25 @@ class Served(BaseModel):
     hours: float = Field(description="Hours served in them.")
 
 
+class ServedPeriod(Served):
+    """What was served in work starting from `start` to `end` (inclusive dates, in the
+    volunteer's university's time zone)."""
+
+    period: Literal["term", "year"] = Field(
+        description="term: the spring (February to July) or autumn (August to January) term; "
+        "year: the calendar year."
+    )
+    start: date
+    end: date
+
+
 class Schedule(BaseModel):
-    """The volunteer's coming work (proposed, confirmed, under way) and what they have served."""
+    """The volunteer's coming work (proposed, confirmed, under way) and what they have served:
+    in all, this term and this year."""
 
     upcoming: list[ScheduledWork]
     served: Served
+    periods: list[ServedPeriod]
     attendance: Attendance
 
 

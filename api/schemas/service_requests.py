@@ -21,6 +21,13 @@ class RequestIn(StrictModel):
     )
     title: str = Field(min_length=1, max_length=200, examples=["Smartphone class for seniors"])
     description: str | None = Field(default=None, max_length=5000)
+    bring: str | None = Field(
+        default=None,
+        max_length=500,
+        description="What the volunteer should bring; shown on their link page, in messages "
+        "and in their calendar.",
+        examples=["身份证、志愿者马甲"],
+    )
     address: str | None = Field(
         default=None,
         max_length=500,
@@ -57,13 +64,14 @@ class RequestIn(StrictModel):
 
 
 class RequestPatch(StrictModel):
-    """Text, priority and status. Times, place and requirements are fixed once submitted:
+    """Text, what to bring, priority and status. Times, place and requirements are fixed once submitted:
     cancel the request and submit a new one to change them."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"status": "cancelled"}]})
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
+    bring: str | None = Field(default=None, max_length=500)
     priority: int | None = Field(default=None, ge=1, le=100)
     status: Literal["cancelled", "done"] | None = Field(
         default=None,
@@ -78,6 +86,7 @@ class RequestOut(BaseModel):
     external_id: str | None
     title: str
     description: str | None
+    bring: str | None
     address: str | None
     location: Location
     district: str | None

@@ -6,7 +6,14 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.assignments import AssignmentOut
+from api.schemas.audit import AuditEventOut
+from api.schemas.certificates import CertificateOut
 from api.schemas.common import StrictModel
+from api.schemas.ledger import HourEntryOut
+from api.schemas.match_runs import StandbyOut
+from api.schemas.organizations import OrganizationBrief
+from api.schemas.webhooks import DeliveryOut
 from matcher.model import AttributeValue, Interval, Location
 
 WEEKLY_PATTERN_HELP = (
@@ -33,12 +40,14 @@ class WeeklyAvailability(StrictModel):
     start_date: date
     end_date: date
     timezone: str | None = Field(
-        default=None, description="IANA zone; default the university's.", examples=["Asia/Shanghai"]
+        default=None,
+        description="IANA zone; default the organization's.",
+        examples=["Asia/Shanghai"],
     )
 
 
 class VolunteerFields(StrictModel):
-    """What a university may set on a volunteer (everything except the external id)."""
+    """What a roster owner may set on a volunteer (everything except the external id)."""
 
     name: str | None = Field(default=None, max_length=200, examples=["Li Wei"])
     phone: str | None = Field(default=None, max_length=50, examples=["+86 138 0000 0000"])
@@ -62,6 +71,12 @@ class VolunteerFields(StrictModel):
     max_hours: float | None = Field(default=None, gt=0, le=168)
     max_travel_km: float | None = Field(default=None, ge=0, le=500)
     max_assignments: int | None = Field(default=None, ge=1, le=1000)
+    target_hours: float | None = Field(
+        default=None,
+        ge=0,
+        le=2000,
+        description="Annual service hours target of this person; default the organization's.",
+    )
     preferences: dict[str, float] = Field(
         default_factory=dict,
         description="Liking per service type.",
@@ -73,7 +88,7 @@ class VolunteerIn(VolunteerFields):
     external_id: str = Field(
         min_length=1,
         max_length=100,
-        description="The student (or staff) number, unique within the university.",
+        description="The student, staff or member number, unique within the organization.",
         examples=["2023-0147"],
     )
 
@@ -100,11 +115,12 @@ class VolunteerPatch(StrictModel):
     max_hours: float | None = Field(default=None, gt=0, le=168)
     max_travel_km: float | None = Field(default=None, ge=0, le=500)
     max_assignments: int | None = Field(default=None, ge=1, le=1000)
+    target_hours: float | None = Field(default=None, ge=0, le=2000)
     preferences: dict[str, float] | None = None
 
 
 class Personal(BaseModel):
-    """Only for the volunteer's own university."""
+    """Only for the volunteer's own roster owner (university, law firm, community)."""
 
     name: str | None
     phone: str | None
@@ -125,11 +141,13 @@ class VolunteerOut(BaseModel):
     max_hours: float | None
     max_travel_km: float | None
     max_assignments: int | None
+    target_hours: float | None
     preferences: dict[str, float]
     created_at: datetime
     updated_at: datetime
     personal: Personal | None = Field(
-        default=None, description="Name, contact and home: only for the volunteer's university."
+        default=None,
+        description="Name, contact and home: only for the volunteer's own organization.",
     )
 
 
@@ -142,3 +160,23 @@ class ImportResult(BaseModel):
     created: int
     updated: int
     volunteers: list[ImportedVolunteer]
+
+
+class VolunteerExport(BaseModel):
+    """Everything the service stores about one person."""
+
+    exported_at: datetime
+    organization: OrganizationBrief
+    volunteer: VolunteerOut
+    assignments: list[AssignmentOut]
+    hour_entries: list[HourEntryOut] = Field(description="The hours ledger's lines of the person.")
+    certificates: list[CertificateOut]
+    audit: list[AuditEventOut] = Field(
+        description="Changes to the person's record and assignments (personal fields redacted)."
+    )
+    standby: list[StandbyOut] = Field(description="Where the person was named standby.")
+    messages: list[DeliveryOut] = Field(
+        description="Emails and text messages to the person (when, about what, and how they "
+        "went; their text is never stored)."
+    )
+    calendar_feed: bool = Field(description="Whether the person has a private calendar feed.")

@@ -17,6 +17,7 @@ EventTypeName = Literal[
     "assignment.checked_in",
     "assignment.completed",
     "assignment.no_show",
+    "assignment.hours_corrected",
     "run.succeeded",
     "run.failed",
     "request.unfilled",

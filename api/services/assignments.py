@@ -5,12 +5,14 @@
     proposed/confirmed --cancel (center)--> cancelled
     confirmed --no-show (center, or the check-in window passing)--> no_show --check-in--> ...
 
-Volunteers act through their university's key or the assignment's link token; centers act on
-assignments to their own requests. Any other move is a 409. Every move records its event in the
-same transaction (`api.services.events`). A decline or cancellation reopens the request
-(`filled` -> `open`); then a standby is promoted or a repair run queued, as the center has set
-(`api.services.standby`). A no-show reopens nothing: the work's time has passed; a late arrival
-can still be checked in.
+Volunteers act through their roster owner's key (university, law firm, community) or the
+assignment's link token (`api.services.self_service.by_link`); centers act on assignments to
+their own requests. Any other move is a 409. Every move is audited and records its event, in the same transaction
+(`api.services.audit`, `api.services.events`); a completion also writes the hours to the ledger
+(`api.services.ledger`). A decline or cancellation reopens the request (`filled` -> `open`);
+then a standby is promoted or a repair run queued, as the center has set
+(`api.services.standby`). A no-show reopens nothing and writes no hours: the work's time has
+passed; a late arrival can still be checked in.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from api.pagination import decode_cursor, next_cursor
 from api.repositories import assignments as repo
 from api.schemas.assignments import AssignmentOut, Attendance, Contact, RequestBrief
 from api.schemas.common import Page
-from api.services import events, standby
+from api.services import events, ledger, standby
+from api.services.audit import Actor, Change, record_one
 from api.services.events import EventType
-from api.services.links import token_hash
 from api.services.organizations import Caller
 from api.services.service_requests import refresh_fill_status
 from api.settings import Settings
@@ -95,7 +97,7 @@ def _may_see(caller: Caller, assignment: Assignment) -> bool:
         return True
     if caller.kind is OrgKind.CENTER:
         return assignment.request.center_id == caller.org_id
-    if caller.kind is OrgKind.UNIVERSITY:
+    if caller.owns_roster:
         return assignment.volunteer.university_id == caller.org_id
     return False
 
@@ -107,18 +109,12 @@ def visible_assignment(session: Session, caller: Caller, assignment_id: int) -> 
     return assignment
 
 
-def assignment_by_token(session: Session, token: str) -> Assignment:
-    assignment = repo.assignment_by_token_hash(session, token_hash(token))
-    if assignment is None:
-        raise NotFound("no assignment for this link")
-    return assignment
-
-
 def act(
     session: Session,
     settings: Settings,
     assignment: Assignment,
     move: Move,
+    actor: Actor,
     *,
     reason: str | None = None,
     hours_served: float | None = None,
@@ -132,14 +128,30 @@ def act(
         request = assignment.request
         duration = (request.end_at - request.start_at).total_seconds() / 3600
         values["hours_served"] = round(hours_served if hours_served is not None else duration, 2)
+    before = {"status": assignment.status}
     if not repo.transition(session, assignment.id, move.from_statuses, values):
         raise Conflict(f"cannot {move.name} an assignment that is {assignment.status}")
     session.refresh(assignment)
+    record_one(
+        session,
+        actor,
+        Change(
+            "assignment",
+            assignment.id,
+            str(move.to),
+            assignment.request.center_id,
+            assignment.volunteer.university_id,
+            before=before,
+            after={k: v for k, v in values.items() if k != "updated_at"},
+        ),
+    )
+    if move is COMPLETE:
+        ledger.record_completion(session, assignment)
     events.record(session, settings, [events.assignment_event(move.event, assignment)])
     if move.to in (AssignmentStatus.DECLINED, AssignmentStatus.CANCELLED):
-        refresh_fill_status(session, [assignment.request_id])
+        refresh_fill_status(session, [assignment.request_id], actor)
         session.flush()
-        standby.replace(session, settings, assignment)
+        standby.replace(session, settings, assignment, actor)
     return assignment
 
 
@@ -158,7 +170,28 @@ def act_as(
     assignment = visible_assignment(session, caller, assignment_id)
     if caller.kind is OrgKind.ADMIN:
         raise NotFound(f"no assignment {assignment_id}")  # admins read, they do not act
-    return act(session, settings, assignment, move, reason=reason, hours_served=hours_served)
+    return act(
+        session,
+        settings,
+        assignment,
+        move,
+        Actor.of(caller),
+        reason=reason,
+        hours_served=hours_served,
+    )
+
+
+def act_by_link(
+    session: Session,
+    settings: Settings,
+    assignment: Assignment,
+    move: Move,
+    *,
+    reason: str | None = None,
+) -> Assignment:
+    """A move by the volunteer through their assignment's link (found and checked by
+    `api.services.self_service.by_link`)."""
+    return act(session, settings, assignment, move, Actor.link(assignment.id), reason=reason)
 
 
 def list_visible(
@@ -174,7 +207,7 @@ def list_visible(
     page = repo.list_assignments(
         session,
         center_id=caller.org_id if caller.kind is OrgKind.CENTER else None,
-        university_id=caller.org_id if caller.kind is OrgKind.UNIVERSITY else None,
+        university_id=caller.org_id if caller.owns_roster else None,
         run_id=run_id,
         request_id=request_id,
         status=status,
@@ -210,7 +243,7 @@ def to_out(
     request, volunteer = assignment.request, assignment.volunteer
     contact = None
     if caller is not None and (
-        (caller.kind is OrgKind.UNIVERSITY and volunteer.university_id == caller.org_id)
+        caller.owns(volunteer.university_id)
         or (
             caller.kind is OrgKind.CENTER
             and request.center_id == caller.org_id
@@ -225,6 +258,7 @@ def to_out(
         id=assignment.id,
         run_id=assignment.run_id,
         volunteer_id=assignment.volunteer_id,
+        volunteer_pseudonym=volunteer.pseudonym,
         status=assignment.status,
         distance_km=assignment.distance_km,
         reason=assignment.reason,

@@ -79,6 +79,8 @@ def feed(
         contact = contacts.get(request.center_id)
         if contact:
             lines.append(contact)
+        if request.bring:
+            lines.append(f"请带上 / Bring: {request.bring}")
         event.add("description", "\n".join(line for line in lines if line))
         calendar.add_component(event)
     calendar.add_missing_timezones()

@@ -1,6 +1,6 @@
 """Deliveries as their organizations see them: status, attempts, last error, and a retry for
 dead letters. An organization sees its webhooks' deliveries and the messages to volunteers about
-its work (center); an admin sees all."""
+its work (center); an admin sees all. A retry is audited."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from api.pagination import decode_cursor, next_cursor
 from api.repositories import outbox as repo
 from api.schemas.common import Page
 from api.schemas.webhooks import DeliveryOut
+from api.services.audit import Actor, Change, record_one
 from api.services.organizations import Caller
 
 
@@ -55,4 +56,16 @@ def retry(session: Session, caller: Caller, delivery_id: int) -> Delivery:
     delivery = visible(session, caller, delivery_id)
     if not repo.retry_dead(session, delivery.id, utc_now()):
         raise Conflict(f"the delivery is {delivery.status}; only dead ones are retried")
+    record_one(
+        session,
+        Actor.of(caller),
+        Change(
+            "delivery",
+            delivery.id,
+            "retried",
+            delivery.organization_id,
+            before={"status": delivery.status, "attempts": delivery.attempts},
+            after={"status": "pending", "attempts": 0},
+        ),
+    )
     return visible(session, caller, delivery_id)

@@ -48,6 +48,7 @@ class EventType(StrEnum):
     ASSIGNMENT_CHECKED_IN = "assignment.checked_in"
     ASSIGNMENT_COMPLETED = "assignment.completed"
     ASSIGNMENT_NO_SHOW = "assignment.no_show"
+    ASSIGNMENT_HOURS_CORRECTED = "assignment.hours_corrected"
     RUN_SUCCEEDED = "run.succeeded"
     RUN_FAILED = "run.failed"
     REQUEST_UNFILLED = "request.unfilled"

@@ -4,7 +4,10 @@ A run's instance holds the chosen centers' open and filled requests inside its w
 volunteers available in it. Assignments already held on those requests are pinned (agreed by the
 volunteer) or passed as `previous` (proposed), declined pairs are `excluded`, and every active
 assignment elsewhere (any run, any center) near the window becomes a commitment of its volunteer:
-one person across all centers. Ids are `v<volunteer id>` and `r<request id>`.
+one person across all centers. A slot served by a volunteer whose data were erased (a completed
+assignment: erasure declines the open ones) is no longer asked for, and its pair is left out:
+that person has no skills, place or time left to check it against. Ids are `v<volunteer id>`
+and `r<request id>`.
 """
 
 from __future__ import annotations
@@ -67,7 +70,10 @@ def build_instance(
     and the ones holding assignments on its requests (enough to check a plan of them)."""
     requests = scope_requests(session, run)
     request_ids = [r.id for r in requests]
-    held = assignment_repo.for_requests(session, request_ids, ACTIVE_ASSIGNMENT)
+    held = assignment_repo.for_requests(session, request_ids, ACTIVE_ASSIGNMENT, erased=False)
+    served_by_erased: dict[int, int] = defaultdict(int)
+    for a in assignment_repo.for_requests(session, request_ids, ACTIVE_ASSIGNMENT, erased=True):
+        served_by_erased[a.request_id] += 1
     declined = assignment_repo.for_requests(session, request_ids, (AssignmentStatus.DECLINED,))
     held_pairs = {(a.volunteer_id, a.request_id) for a in held}
     rows, skills, windows = volunteer_repo.matching_data(
@@ -95,7 +101,11 @@ def build_instance(
 
     return {
         "volunteers": volunteers,
-        "requests": [_request(r) for r in requests],
+        "requests": [
+            _request(r, served_by_erased[r.id])
+            for r in requests
+            if r.volunteers_needed > served_by_erased[r.id]
+        ],
         "pinned": pairs(
             [(a.volunteer_id, a.request_id) for a in held if a.status in AGREED_ASSIGNMENT]
         ),
@@ -170,7 +180,9 @@ def pair_instance(
     }
 
 
-def _request(request: ServiceRequest) -> dict[str, Any]:
+def _request(request: ServiceRequest, served_elsewhere: int = 0) -> dict[str, Any]:
+    """A request as the matcher sees it, less `served_elsewhere` slots."""
+    needed = request.volunteers_needed - served_elsewhere
     return {
         "id": request_key(request.id),
         "service_type": request.service_type,
@@ -180,8 +192,8 @@ def _request(request: ServiceRequest) -> dict[str, Any]:
         "required_skills": request.required_skills,
         "languages": request.languages,
         "attributes": request.attributes,
-        "volunteers_needed": request.volunteers_needed,
-        "min_volunteers": request.min_volunteers,
+        "volunteers_needed": needed,
+        "min_volunteers": min(request.min_volunteers, needed),
         "priority": request.priority,
         "mandatory": request.mandatory,
     }
@@ -192,5 +204,5 @@ def held_pairs(session: Session, run: MatchRun) -> set[tuple[int, int]]:
     request_ids = [r.id for r in scope_requests(session, run)]
     return {
         (a.volunteer_id, a.request_id)
-        for a in assignment_repo.for_requests(session, request_ids, ACTIVE_ASSIGNMENT)
+        for a in assignment_repo.for_requests(session, request_ids, ACTIVE_ASSIGNMENT, erased=False)
     }

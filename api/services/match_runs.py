@@ -3,7 +3,8 @@
 The solve itself never runs here: a run is queued and a worker process (`api.worker`) claims it.
 Publishing re-checks the plan against the database as it is now (with `matcher.check_plan` on a
 freshly built instance), so that a plan overtaken by declines, confirmations or another
-publication is refused (409) rather than half-applied.
+publication is refused (409) rather than half-applied. Queueing, stopping and publishing are
+audited, each assignment a publication creates or cancels too.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from api.pagination import decode_cursor, next_cursor
 from api.repositories import assignments as assignment_repo
 from api.repositories import match_runs as repo
 from api.repositories import organizations as org_repo
+from api.repositories import volunteers as volunteer_repo
 from api.schemas.common import Page
 from api.schemas.match_runs import (
     AssignmentLink,
@@ -47,6 +49,7 @@ from api.schemas.match_runs import (
     Window,
 )
 from api.services import events, instances, links, standby
+from api.services.audit import Actor, Change, record, record_one
 from api.services.organizations import Caller, settings_of
 from api.services.service_requests import refresh_fill_status
 from api.settings import Settings
@@ -105,7 +108,27 @@ def _queue(
         seed=body.seed,
         **scope,
     )
-    return repo.add_run(session, run)
+    repo.add_run(session, run)
+    record_one(
+        session,
+        Actor.of(caller),
+        Change(
+            "match_run",
+            run.id,
+            "queued",
+            run.organization_id,
+            after={
+                "kind": run.kind,
+                "repair_of": run.repair_of,
+                "engine": run.engine,
+                "time_limit_s": run.time_limit_s,
+                "window_start": run.window_start,
+                "window_end": run.window_end,
+                "center_ids": run.center_ids,
+            },
+        ),
+    )
+    return run
 
 
 def create_repair(
@@ -148,9 +171,18 @@ def list_visible(session: Session, caller: Caller, cursor: str | None, limit: in
 def stop_run(session: Session, caller: Caller, run_id: int) -> MatchRun:
     """Cancel a queued run, or ask a running one to stop and keep the best plan found."""
     run = visible_run(session, caller, run_id)
-    if repo.cancel_queued(session, run.id, utc_now()) or repo.request_stop(session, run.id):
-        return visible_run(session, caller, run_id)
-    raise Conflict(f"the run is {run.status}; only queued or running runs can be stopped")
+    if repo.cancel_queued(session, run.id, utc_now()):
+        action = "cancelled"
+    elif repo.request_stop(session, run.id):
+        action = "stop_requested"
+    else:
+        raise Conflict(f"the run is {run.status}; only queued or running runs can be stopped")
+    record_one(
+        session,
+        Actor.of(caller),
+        Change("match_run", run.id, action, run.organization_id, before={"status": run.status}),
+    )
+    return visible_run(session, caller, run_id)
 
 
 def run_out(run: MatchRun) -> RunOut:
@@ -264,7 +296,7 @@ def publish(
             "start a new run or a repair run"
         )
     held = assignment_repo.for_requests(
-        session, request_ids, (AssignmentStatus.PROPOSED, *AGREED_ASSIGNMENT)
+        session, request_ids, (AssignmentStatus.PROPOSED, *AGREED_ASSIGNMENT), erased=False
     )
     planned = plan_pairs(plan)
     distance = {
@@ -272,15 +304,32 @@ def publish(
         for a in plan.assignments
     }
     now = utc_now()
+    actor = Actor.of(caller)
+    centers = {r.id: r.center_id for r in requests}
+    changes = []
     told: list[events.Event] = []
     for assignment in held:
-        if (assignment.volunteer_id, assignment.request_id) not in planned:
-            # check_plan above guarantees only proposed ones are dropped (agreed ones are pinned)
+        pair = (assignment.volunteer_id, assignment.request_id)
+        # check_plan above guarantees that only proposed ones are dropped (agreed ones are
+        # pinned); completed hours are never touched
+        if pair not in planned and assignment.status == AssignmentStatus.PROPOSED:
+            reason = f"replaced by match run {run.id}"
+            changes.append(
+                Change(
+                    "assignment",
+                    assignment.id,
+                    "cancelled",
+                    centers[assignment.request_id],
+                    assignment.volunteer.university_id,
+                    before={"status": assignment.status},
+                    after={"status": AssignmentStatus.CANCELLED, "reason": reason},
+                )
+            )
             assignment.status = AssignmentStatus.CANCELLED
-            assignment.reason = f"replaced by match run {run.id}"
+            assignment.reason = reason
             assignment.updated_at = now
             told.append(events.assignment_event(events.EventType.ASSIGNMENT_CANCELLED, assignment))
-    cancelled = len(told)
+    cancelled = len(changes)
     held_pairs = {(a.volunteer_id, a.request_id) for a in held}
     new_pairs = sorted(planned - held_pairs)
     tokens = {pair: links.new_link(settings) for pair in new_pairs}
@@ -302,13 +351,39 @@ def publish(
         ],
     )
     session.flush()
-    refresh_fill_status(session, request_ids)
     created_rows = {
         (a.volunteer_id, a.request_id): a
         for a in assignment_repo.for_requests(session, request_ids, (AssignmentStatus.PROPOSED,))
         if a.run_id == run.id
     }
-    by_id = {r.id: r for r in requests}
+    owners = volunteer_repo.owners_of(session, [v for v, _ in new_pairs])
+    changes.extend(
+        Change(
+            "assignment",
+            created_rows[(v, r)].id,
+            "proposed",
+            centers[r],
+            owners[v],
+            after={"run_id": run.id, "volunteer_id": v, "request_id": r, "status": "proposed"},
+        )
+        for v, r in new_pairs
+    )
+    run.changes = count_changes(held_pairs, planned).model_dump()
+    changes.append(
+        Change(
+            "match_run",
+            run.id,
+            "published",
+            run.organization_id,
+            after={
+                "created": len(new_pairs),
+                "kept": len(held_pairs & planned),
+                "cancelled": cancelled,
+            },
+        )
+    )
+    record(session, actor, changes)
+    refresh_fill_status(session, request_ids, actor)
     for pair in new_pairs:
         told.append(
             events.assignment_event(events.EventType.ASSIGNMENT_PROPOSED, created_rows[pair])
@@ -326,8 +401,7 @@ def publish(
     base = body.standby_per_request
     if base is None:
         base = settings_of(center).standby_per_request if center is not None else 0
-    picks = standby.name_standby(session, run, plan, base, list(by_id))
-    run.changes = count_changes(held_pairs, planned).model_dump()
+    picks = standby.name_standby(session, run, plan, base, requests, actor)
     return PublishResult(
         run_id=run.id,
         created=len(new_pairs),

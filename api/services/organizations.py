@@ -16,14 +16,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from api.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
-from api.models import ApiKey, Organization, OrgKind, UserRole, utc_now
+from api.models import ROSTER_OWNERS, ApiKey, Organization, OrgKind, UserRole, utc_now
 from api.repositories import organizations as repo
 from api.schemas.organizations import (
     CENTER_SETTINGS,
-    UNIVERSITY_SETTINGS,
+    ROSTER_OWNER_SETTINGS,
     OrganizationSettings,
     SettingsPatch,
 )
+from api.services.audit import Actor, Change, diff, record_one
+from api.services.periods import check_period_start
 
 KEY_SCHEME = "vmk"
 
@@ -49,6 +51,17 @@ class Caller:
         """Whether the caller may change anything: every key, and users who are not viewers."""
         return self.role is not UserRole.VIEWER
 
+    @property
+    def owns_roster(self) -> bool:
+        """A roster owner (university, law firm, community): registers and answers for
+        volunteers."""
+        return self.kind in ROSTER_OWNERS
+
+    def owns(self, owner_id: int) -> bool:
+        """Whether `owner_id`'s volunteers are the caller's own roster (personal data, acting
+        on their behalf)."""
+        return self.owns_roster and self.org_id == owner_id
+
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -66,29 +79,77 @@ def check_timezone(name: str) -> str:
 
 
 def create_organization(
-    session: Session, name: str, kind: str, timezone: str
+    session: Session, name: str, kind: str, timezone: str, *, actor: Actor
 ) -> tuple[Organization, ApiKey, str]:
     """A new organization with its first key; the key's secret is returned once."""
     if repo.organization_by_name(session, name) is not None:
         raise Conflict(f"an organization named {name!r} exists already")
     org = repo.add_organization(session, name, kind, check_timezone(timezone))
-    key, secret = issue_key(session, org, label="first key")
+    record_one(
+        session,
+        actor,
+        Change(
+            "organization",
+            org.id,
+            "created",
+            org.id,
+            after={"name": name, "kind": kind, "timezone": timezone},
+        ),
+    )
+    key, secret = issue_key(session, org, label="first key", actor=actor)
     return org, key, secret
 
 
-def issue_key(session: Session, org: Organization, label: str | None) -> tuple[ApiKey, str]:
+def issue_key(
+    session: Session, org: Organization, label: str | None, *, actor: Actor
+) -> tuple[ApiKey, str]:
     prefix = secrets.token_hex(6)
     secret = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
-    return repo.add_key(session, org, prefix, hash_secret(secret), label), secret
+    key = repo.add_key(session, org, prefix, hash_secret(secret), label)
+    record_one(
+        session,
+        actor,
+        Change("api_key", key.id, "issued", org.id, after={"prefix": prefix, "label": label}),
+    )
+    return key, secret
 
 
-def revoke_key(session: Session, org_id: int, key_id: int) -> ApiKey:
+def revoke_key(session: Session, org_id: int, key_id: int, *, actor: Actor) -> ApiKey:
     key = repo.get_key(session, org_id, key_id)
     if key is None:
         raise NotFound(f"no key {key_id}")
     if key.revoked_at is None:
         key.revoked_at = utc_now()
+        record_one(
+            session,
+            actor,
+            Change("api_key", key.id, "revoked", org_id, after={"revoked_at": key.revoked_at}),
+        )
     return key
+
+
+def set_target(
+    session: Session,
+    caller: Caller,
+    org_id: int,
+    hours: float | None,
+    period_start: str,
+) -> Organization:
+    """A roster owner's default annual hours target (None: none) and the day its year starts."""
+    org = visible_organization(session, caller, org_id)
+    if OrgKind(org.kind) not in ROSTER_OWNERS:
+        raise Conflict("only a university, law firm or community has an hours target")
+    before = {"target_hours": org.target_hours, "period_start": org.target_period_start}
+    org.target_hours = hours
+    org.target_period_start = check_period_start(period_start)
+    after = {"target_hours": org.target_hours, "period_start": org.target_period_start}
+    if before != after:
+        record_one(
+            session,
+            Actor.of(caller),
+            Change("organization", org.id, "target_set", org.id, before=before, after=after),
+        )
+    return org
 
 
 def authenticate(session: Session, authorization: str | None) -> Caller:
@@ -135,17 +196,23 @@ def settings_of(org: Organization) -> OrganizationSettings:
     return OrganizationSettings.model_validate(org.settings or {})
 
 
-def update_settings(org: Organization, patch: SettingsPatch) -> OrganizationSettings:
+def update_settings(
+    session: Session, caller: Caller, org: Organization, patch: SettingsPatch
+) -> OrganizationSettings:
     """Change the settings that apply to the organization's kind (422 naming any other)."""
     changes = patch.model_dump(exclude_unset=True)
-    applies = {
-        OrgKind.CENTER: CENTER_SETTINGS,
-        OrgKind.UNIVERSITY: UNIVERSITY_SETTINGS,
-    }.get(OrgKind(org.kind), frozenset())
+    kind = OrgKind(org.kind)
+    applies = (
+        CENTER_SETTINGS
+        if kind is OrgKind.CENTER
+        else ROSTER_OWNER_SETTINGS
+        if kind in ROSTER_OWNERS
+        else frozenset()
+    )
     foreign = [
         name
         for name in changes
-        if name in (CENTER_SETTINGS | UNIVERSITY_SETTINGS) and name not in applies
+        if name in (CENTER_SETTINGS | ROSTER_OWNER_SETTINGS) and name not in applies
     ]
     nullable = {"contact_name", "contact_phone", "no_show_after_min"}
     nulls = [name for name, value in changes.items() if value is None and name not in nullable]
@@ -160,6 +227,14 @@ def update_settings(org: Organization, patch: SettingsPatch) -> OrganizationSett
                 *(FieldError(loc=["body", n], msg="may not be null") for n in nulls),
             ],
         )
-    merged = settings_of(org).model_copy(update=changes)
+    current = settings_of(org)
+    merged = current.model_copy(update=changes)
+    before, after = diff(current.model_dump(mode="json"), merged.model_dump(mode="json"))
     org.settings = merged.model_dump(mode="json")
+    if after:
+        record_one(
+            session,
+            Actor.of(caller),
+            Change("organization", org.id, "settings_changed", org.id, before=before, after=after),
+        )
     return merged

@@ -1,26 +1,26 @@
-"""The hours ledger and the supply-demand report.
+"""The hours report and the supply-demand report.
 
-Hours: completed assignments only, by volunteer and by university; names and student numbers go
-only to the volunteer's own university. Supply and demand: requested, held and confirmed slots by
-service type, skill, area and day part, and available volunteer hours by skill and day part:
-aggregates only, for planners.
+Hours: the hours ledger's entries (completed assignments and their corrections) by volunteer and
+by roster owner; names and numbers go only to the volunteer's own organization, and a volunteer
+whose data were erased appears under their pseudonymous id. Supply and demand: requested, held
+and confirmed slots by service type, skill, area and day part, and available volunteer hours by
+skill and day part: aggregates only, for planners. Ranges are resolved by `api.services.periods`
+(dates are whole local days).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
-from api.errors import FieldError, InvalidInput
-from api.models import ACTIVE_ASSIGNMENT, AGREED_ASSIGNMENT, OrgKind, in_offset
+from api.models import ACTIVE_ASSIGNMENT, AGREED_ASSIGNMENT, in_offset
+from api.repositories import ledger as ledger_repo
 from api.repositories import reports as repo
 from api.schemas.reports import (
     DayPart,
@@ -31,9 +31,10 @@ from api.schemas.reports import (
     UniversityHours,
     VolunteerHours,
 )
+from api.services.csv_export import Lang, csv_text
 from api.services.organizations import Caller
+from api.services.periods import resolve_range
 
-MAX_RANGE_DAYS = 400
 _DAY_PARTS: tuple[tuple[DayPart, int, int], ...] = (
     ("morning", 0, 12),
     ("afternoon", 12, 18),
@@ -44,24 +45,19 @@ _DAY_S = 86_400
 FloatArray = NDArray[np.float64]
 
 
-def check_range(start: datetime, end: datetime) -> None:
-    if end <= start or (end - start).days > MAX_RANGE_DAYS:
-        raise InvalidInput(
-            f"the range must end after it starts and span at most {MAX_RANGE_DAYS} days",
-            fields=[FieldError(loc=["query", "end"], msg="after start, within the maximum span")],
-        )
-
-
-def hours_report(session: Session, caller: Caller, start: datetime, end: datetime) -> HoursReport:
-    check_range(start, end)
-    own = caller.org_id if caller.kind is OrgKind.UNIVERSITY else None
-    rows = repo.completed_hours(session, start, end, own)
+def hours_report(
+    session: Session, caller: Caller, start: date | datetime, end: date | datetime
+) -> HoursReport:
+    lo, hi = resolve_range(start, end, caller.timezone)
+    own = caller.org_id if caller.owns_roster else None
+    rows = ledger_repo.hours_by_volunteer(session, lo, hi, own)
     volunteers = [
         VolunteerHours(
-            university_id=r.university_id,
+            university_id=r.organization_id,
             volunteer_id=r.id,
-            external_id=r.external_id if own is not None else None,
+            external_id=r.external_id if own is not None and r.pseudonym is None else None,
             name=r.name if own is not None else None,
+            pseudonym=r.pseudonym,
             assignments=r.assignments,
             hours=round(float(r.hours or 0), 2),
         )
@@ -70,10 +66,11 @@ def hours_report(session: Session, caller: Caller, start: datetime, end: datetim
     totals: dict[int, UniversityHours] = {}
     for r, v in zip(rows, volunteers, strict=True):
         total = totals.setdefault(
-            r.university_id,
+            r.organization_id,
             UniversityHours(
-                university_id=r.university_id,
-                university=r.university,
+                university_id=r.organization_id,
+                university=r.organization,
+                kind=r.organization_kind,
                 volunteers=0,
                 assignments=0,
                 hours=0.0,
@@ -82,29 +79,39 @@ def hours_report(session: Session, caller: Caller, start: datetime, end: datetim
         total.volunteers += 1
         total.assignments += v.assignments
         total.hours = round(total.hours + v.hours, 2)
-    return HoursReport(
-        start=start, end=end, volunteers=volunteers, universities=list(totals.values())
-    )
+    return HoursReport(start=lo, end=hi, volunteers=volunteers, universities=list(totals.values()))
 
 
-def hours_csv(report: HoursReport) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        ["university_id", "volunteer_id", "external_id", "name", "assignments", "hours"]
-    )
-    for v in report.volunteers:
-        writer.writerow(
+HOURS_HEADERS: dict[Lang, tuple[str, ...]] = {
+    "zh": ("组织ID", "志愿者ID", "编号", "姓名", "匿名编号", "服务次数", "服务时长（小时）"),
+    "en": (
+        "university_id",
+        "volunteer_id",
+        "external_id",
+        "name",
+        "pseudonym",
+        "assignments",
+        "hours",
+    ),
+}
+
+
+def hours_csv(report: HoursReport, lang: Lang) -> str:
+    return csv_text(
+        HOURS_HEADERS[lang],
+        (
             [
                 v.university_id,
                 v.volunteer_id,
                 v.external_id or "",
                 v.name or "",
+                v.pseudonym or "",
                 v.assignments,
                 f"{v.hours:g}",
             ]
-        )
-    return out.getvalue()
+            for v in report.volunteers
+        ),
+    )
 
 
 def _day_part(hour: int) -> DayPart:
@@ -121,12 +128,13 @@ def _cell(lat: float, lon: float, cell_km: float) -> str:
 
 def supply_demand(
     session: Session,
-    start: datetime,
-    end: datetime,
+    caller: Caller,
+    start_at: date | datetime,
+    end_at: date | datetime,
     area: Literal["district", "grid"],
     cell_km: float,
 ) -> SupplyDemandReport:
-    check_range(start, end)
+    start, end = resolve_range(start_at, end_at, caller.timezone)
     counts = repo.assignment_counts(session, start, end)
     groups: dict[tuple[str, str, str, DayPart], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for r in repo.demand(session, start, end):

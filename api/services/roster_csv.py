@@ -10,6 +10,7 @@
 | `availability` | `;`-separated `start/end` pairs with offsets: `2026-03-02T08:00+08:00/2026-03-02T12:00+08:00` |
 | `weekly` | `;`-separated weekly patterns (`Tue 14:00-18:00`), expanded from `weekly_from` to `weekly_to` (dates) in `timezone` (default the university's) |
 | `max_hours`, `max_travel_km`, `max_assignments` | numbers |
+| `target_hours` | the person's annual hours target (default: the organization's) |
 | `preferences` | `service_type=weight;...` |
 
 Rows are validated like JSON rows; errors name the CSV line (the header is line 1) and the column.
@@ -43,10 +44,11 @@ COLUMNS = (
     "max_hours",
     "max_travel_km",
     "max_assignments",
+    "target_hours",
     "preferences",
 )
 _TEXT = ("external_id", "name", "phone", "email", "address", "district")
-_NUMBERS = ("max_hours", "max_travel_km", "max_assignments")
+_NUMBERS = ("max_hours", "max_travel_km", "max_assignments", "target_hours")
 _WEEKLY_COLUMN = {
     "patterns": "weekly",
     "start_date": "weekly_from",

@@ -2,7 +2,8 @@
 parameters checked here, queued, and executed by the solving process (never in a request) with
 the same public API a planner's own script would use (`scenarios.runner`). The report (KPIs,
 shortage diagnosis with verified remedies, or a sweep's rows) and its charts are kept with the
-run: aggregates only, no person in them.
+run: aggregates only, no person in them. Queueing and stopping are audited, like the solving
+process's start and end of each run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from api.errors import Conflict, FieldError, InvalidInput, NotFound
 from api.models import OrgKind, RunStatus, ScenarioRun, ScenarioRunKind, utc_now
 from api.repositories import scenario_runs as repo
+from api.services.audit import Actor, Change, record_one
 from api.services.organizations import Caller
 from scenarios.generate import counts
 from scenarios.progress import ProgressBar
@@ -131,7 +133,7 @@ def check_parameters(
 def queue(
     session: Session, caller: Caller, name: str, kind: ScenarioRunKind, parameters: dict[str, Any]
 ) -> ScenarioRun:
-    return repo.add_run(
+    run = repo.add_run(
         session,
         ScenarioRun(
             organization_id=caller.org_id,
@@ -141,6 +143,18 @@ def queue(
             status=RunStatus.QUEUED,
         ),
     )
+    record_one(
+        session,
+        Actor.of(caller),
+        Change(
+            "scenario_run",
+            run.id,
+            "queued",
+            run.organization_id,
+            after={"kind": str(kind), "scenario": name},
+        ),
+    )
+    return run
 
 
 def visible_run(session: Session, caller: Caller, run_id: int) -> ScenarioRun:
@@ -160,6 +174,17 @@ def stop(session: Session, caller: Caller, run_id: int) -> None:
     found = visible_run(session, caller, run_id)
     if not repo.request_stop(session, found.id, utc_now()):
         raise Conflict(f"the run is {found.status}; only queued or running runs can be stopped")
+    record_one(
+        session,
+        Actor.of(caller),
+        Change(
+            "scenario_run",
+            found.id,
+            "stop_requested",
+            found.organization_id,
+            before={"status": found.status},
+        ),
+    )
 
 
 class Stopped(Exception):

@@ -1,7 +1,8 @@
 """Service requests: all-or-nothing batches from centers, their status, and who sees them.
 
 Status `open` and `filled` follow the request's assignments (filled when as many volunteers hold
-it as it needs); `cancelled` and `done` are set by the center and are final.
+it as it needs); `cancelled` and `done` are set by the center and are final. Every change is
+audited (`api.services.audit`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from api.repositories import service_requests as repo
 from api.schemas.common import Page
 from api.schemas.service_requests import RequestBatchResult, RequestIn, RequestOut, RequestPatch
 from api.services import events
+from api.services.audit import Actor, Change, diff, record
 from api.services.geocoding import Geocoder, locate_rows
 from api.services.organizations import Caller
 from api.settings import Settings
@@ -57,6 +59,7 @@ def submit_batch(
                 "external_id": row.external_id,
                 "title": row.title,
                 "description": row.description,
+                "bring": row.bring,
                 "address": row.address,
                 "district": row.district,
                 "lat": loc.lat,
@@ -81,6 +84,27 @@ def submit_batch(
         ],
     )
     created = repo.requests_by_ids(session, ids)
+    record(
+        session,
+        Actor.of(caller),
+        [
+            Change(
+                "request",
+                r.id,
+                "created",
+                r.center_id,
+                after={
+                    "title": r.title,
+                    "service_type": r.service_type,
+                    "start": r.start_at,
+                    "end": r.end_at,
+                    "volunteers_needed": r.volunteers_needed,
+                    "priority": r.priority,
+                },
+            )
+            for r in created
+        ],
+    )
     return RequestBatchResult(created=len(created), requests=[to_out(r, 0) for r in created])
 
 
@@ -147,9 +171,11 @@ def update_request(
     changes = patch.model_dump(exclude_unset=True)
     if request.status in (RequestStatus.CANCELLED, RequestStatus.DONE):
         raise Conflict(f"the request is {request.status}; it can no longer change")
-    for name in ("title", "description", "priority"):
+    actor = Actor.of(caller)
+    before = _audited(request)
+    for name in ("title", "description", "bring", "priority"):
         if name in changes:
-            if changes[name] is None and name != "description":
+            if changes[name] is None and name not in ("description", "bring"):
                 raise InvalidInput(
                     f"{name} cannot be null",
                     fields=[FieldError(loc=["body", name], msg="may not be null")],
@@ -157,7 +183,7 @@ def update_request(
             setattr(request, name, changes[name])
     new_status = changes.get("status")
     if new_status == RequestStatus.CANCELLED:
-        cancel_request(session, settings, request)
+        cancel_request(session, settings, request, actor)
     elif new_status == RequestStatus.DONE:
         pending = assignment_repo.count_for_request(
             session,
@@ -170,10 +196,32 @@ def update_request(
             )
         request.status = RequestStatus.DONE
     request.updated_at = utc_now()
+    old, new = diff(before, _audited(request))
+    if new:
+        action = {RequestStatus.CANCELLED: "cancelled", RequestStatus.DONE: "done"}.get(
+            RequestStatus(request.status), "updated"
+        )
+        record(
+            session,
+            actor,
+            [Change("request", request.id, action, request.center_id, before=old, after=new)],
+        )
     return request
 
 
-def cancel_request(session: Session, settings: Settings, request: ServiceRequest) -> None:
+def _audited(request: ServiceRequest) -> dict[str, object]:
+    return {
+        "title": request.title,
+        "description": request.description,
+        "bring": request.bring,
+        "priority": request.priority,
+        "status": request.status,
+    }
+
+
+def cancel_request(
+    session: Session, settings: Settings, request: ServiceRequest, actor: Actor
+) -> None:
     """Cancel the request and the assignments that still wait for it (their volunteers are
     told)."""
     if assignment_repo.count_for_request(
@@ -181,25 +229,52 @@ def cancel_request(session: Session, settings: Settings, request: ServiceRequest
     ):
         raise Conflict("volunteers have checked in to this request; mark it done instead")
     told: list[events.Event] = []
+    changes = []
     for assignment in assignment_repo.for_requests(
         session, [request.id], (AssignmentStatus.PROPOSED, AssignmentStatus.CONFIRMED)
     ):
+        changes.append(
+            Change(
+                "assignment",
+                assignment.id,
+                "cancelled",
+                request.center_id,
+                assignment.volunteer.university_id,
+                before={"status": assignment.status},
+                after={"status": AssignmentStatus.CANCELLED, "reason": "the request was cancelled"},
+            )
+        )
         assignment.status = AssignmentStatus.CANCELLED
         assignment.reason = "the request was cancelled"
         assignment.updated_at = utc_now()
         told.append(events.assignment_event(events.EventType.ASSIGNMENT_CANCELLED, assignment))
     events.record(session, settings, told)
+    record(session, actor, changes)
     request.status = RequestStatus.CANCELLED
 
 
-def refresh_fill_status(session: Session, request_ids: Sequence[int]) -> None:
+def refresh_fill_status(session: Session, request_ids: Sequence[int], actor: Actor) -> None:
     """`filled` when the active assignments reach `volunteers_needed`, else `open` (for
-    requests that are neither cancelled nor done)."""
+    requests that are neither cancelled nor done); each change audited."""
     counts = assignment_repo.active_counts_by_request(session, request_ids)
+    changes = []
     for request in repo.requests_by_ids(session, list(request_ids)):
         if request.status in (RequestStatus.OPEN, RequestStatus.FILLED):
             full = counts.get(request.id, 0) >= request.volunteers_needed
-            request.status = RequestStatus.FILLED if full else RequestStatus.OPEN
+            status = RequestStatus.FILLED if full else RequestStatus.OPEN
+            if status != request.status:
+                changes.append(
+                    Change(
+                        "request",
+                        request.id,
+                        "filled" if full else "reopened",
+                        request.center_id,
+                        before={"status": request.status},
+                        after={"status": status},
+                    )
+                )
+                request.status = status
+    record(session, actor, changes)
 
 
 def to_out(request: ServiceRequest, assigned: int) -> RequestOut:
@@ -209,6 +284,7 @@ def to_out(request: ServiceRequest, assigned: int) -> RequestOut:
         external_id=request.external_id,
         title=request.title,
         description=request.description,
+        bring=request.bring,
         address=request.address,
         location=Location(lat=request.lat, lon=request.lon),
         district=request.district,

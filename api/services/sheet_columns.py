@@ -44,6 +44,7 @@ REQUEST_COLUMNS = (
     Column("priority", ("优先级", "priority")),
     Column("mandatory", ("必须", "是否必须", "mandatory")),
     Column("description", ("说明", "描述", "description")),
+    Column("bring", ("携带物品", "需携带", "请携带", "what to bring", "bring")),
 )
 
 ROSTER_COLUMNS = (
@@ -224,7 +225,10 @@ def request_records(sheet: Sheet, offset: str) -> Mapped:
         cell = _cells(sheet, by_position, row)
         record: dict[str, Any] = {
             k: cell[k]
-            for k in ("external_id", "title", "service_type", "address", "district", "description")
+            for k in (
+                "external_id", "title", "service_type", "address", "district", "description",
+                "bring",
+            )
             if cell.get(k)
         }
         record.setdefault("title", cell.get("title", ""))

@@ -11,7 +11,8 @@ request's waiting standby are tried by rank (the newest run's first); the first 
 and qualified *now* (checked again with the matcher on one volunteer and one place, against
 everything they hold by then) is proposed the work and told; those who no longer fit are passed
 over. Nothing else of the plan moves. When no standby steps in and the center's `auto_repair` is
-on, a repair run of the published run is queued (one at a time per run).
+on, a repair run of the published run is queued (one at a time per run). Naming, promotion,
+passing over and a queued repair are audited, as the doing of whoever declined or cancelled.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from api.models import (
     MatchRun,
     RequestStatus,
     ServiceRequest,
+    Standby,
     StandbyStatus,
     utc_now,
 )
@@ -39,6 +41,7 @@ from api.repositories import standby as repo
 from api.repositories import volunteers as volunteer_repo
 from api.schemas.match_runs import StandbyOut
 from api.services import events, instances, links
+from api.services.audit import Actor, Change, record, record_one
 from api.services.organizations import Caller, settings_of
 from api.services.service_requests import refresh_fill_status, visible_request
 from api.settings import Settings
@@ -77,17 +80,19 @@ def name_standby(
     run: MatchRun,
     plan: Plan,
     base: int,
-    request_ids: Collection[int],
+    requests: Collection[ServiceRequest],
+    actor: Actor,
 ) -> dict[int, list[Pick]]:
-    """Name and store the standby of each of `request_ids` (requests of the run's scope)."""
+    """Name and store the standby of each of `requests` (requests of the run's scope)."""
+    request_ids = [r.id for r in requests]
     planned: dict[int, list[int]] = defaultdict(list)
     for a in plan.assignments:
         planned[instances.id_of(a.request_id)].append(instances.id_of(a.volunteer_id))
-    record = assignment_repo.attendance(session, [v for vs in planned.values() for v in vs])
+    shows = assignment_repo.attendance(session, [v for vs in planned.values() for v in vs])
     wanted = {
         r: base
         + extra_standby(
-            len(planned[r]), [show_rate(*record.get(v, (0, 0))) for v in planned.get(r, [])]
+            len(planned[r]), [show_rate(*shows.get(v, (0, 0))) for v in planned.get(r, [])]
         )
         for r in request_ids
     }
@@ -137,6 +142,29 @@ def name_standby(
             for p in ps
         ],
     )
+    centers = {r.id: r.center_id for r in requests}
+    named = repo.of_run(session, run.id)
+    owners = volunteer_repo.owners_of(session, [s.volunteer_id for s in named])
+    record(
+        session,
+        actor,
+        [
+            Change(
+                "standby",
+                s.id,
+                "named",
+                centers[s.request_id],
+                owners.get(s.volunteer_id),
+                after={
+                    "run_id": run.id,
+                    "request_id": s.request_id,
+                    "volunteer_id": s.volunteer_id,
+                    "rank": s.rank,
+                },
+            )
+            for s in named
+        ],
+    )
     return picks
 
 
@@ -148,7 +176,9 @@ def of_request(session: Session, caller: Caller, request_id: int) -> list[Standb
     ]
 
 
-def replace(session: Session, settings: Settings, fallen: Assignment) -> Assignment | None:
+def replace(
+    session: Session, settings: Settings, fallen: Assignment, actor: Actor
+) -> Assignment | None:
     """After `fallen` was declined or cancelled: promote a standby, or queue a repair run, as
     the request's center has set; the promoted assignment, if any."""
     request = fallen.request
@@ -159,23 +189,41 @@ def replace(session: Session, settings: Settings, fallen: Assignment) -> Assignm
     if request.status != RequestStatus.OPEN:
         return None  # still staffed as needed (or no longer wanted)
     if chosen.auto_promote_standby:
-        promoted = promote(session, settings, request)
+        promoted = promote(session, settings, request, actor)
         if promoted is not None:
             return promoted
     if chosen.auto_repair:
-        queue_repair(session, fallen.run_id)
+        queue_repair(session, fallen.run_id, actor)
     return None
 
 
-def promote(session: Session, settings: Settings, request: ServiceRequest) -> Assignment | None:
+def promote(
+    session: Session, settings: Settings, request: ServiceRequest, actor: Actor
+) -> Assignment | None:
     """Propose the request's first waiting standby who is still free and qualified."""
     request_id = request.id
+    owners = volunteer_repo.owners_of(
+        session, [s.volunteer_id for s in repo.of_request(session, request_id)]
+    )
+
+    def moved(standby: Standby, status: StandbyStatus) -> Change:
+        return Change(
+            "standby",
+            standby.id,
+            str(status),
+            request.center_id,
+            owners.get(standby.volunteer_id),
+            before={"status": StandbyStatus.WAITING},
+            after={"status": status, "request_id": standby.request_id},
+        )
+
     for standby in repo.of_request(session, request_id):
         if standby.status != StandbyStatus.WAITING:
             continue
         run = run_repo.get_run(session, standby.run_id)
         if run is None or not _free_now(session, run, standby.volunteer_id, request):
-            repo.set_status(session, standby.id, StandbyStatus.PASSED)
+            if repo.set_status(session, standby.id, StandbyStatus.PASSED):
+                record_one(session, actor, moved(standby, StandbyStatus.PASSED))
             continue
         if not repo.set_status(session, standby.id, StandbyStatus.PROMOTED):
             continue  # a concurrent decline took this one
@@ -201,7 +249,28 @@ def promote(session: Session, settings: Settings, request: ServiceRequest) -> As
         )
         assignment = assignment_repo.assignment_by_token_hash(session, digest)
         assert assignment is not None
-        refresh_fill_status(session, [request_id])
+        record(
+            session,
+            actor,
+            [
+                moved(standby, StandbyStatus.PROMOTED),
+                Change(
+                    "assignment",
+                    assignment.id,
+                    "proposed",
+                    request.center_id,
+                    owners.get(standby.volunteer_id),
+                    after={
+                        "run_id": run.id,
+                        "volunteer_id": standby.volunteer_id,
+                        "request_id": request_id,
+                        "status": "proposed",
+                        "promoted_from_standby": True,
+                    },
+                ),
+            ],
+        )
+        refresh_fill_status(session, [request_id], actor)
         events.record(
             session,
             settings,
@@ -233,14 +302,14 @@ def _free_now(
     return len(compiled.data.pair_volunteer) > 0
 
 
-def queue_repair(session: Session, run_id: int) -> MatchRun | None:
+def queue_repair(session: Session, run_id: int, actor: Actor) -> MatchRun | None:
     """Queue a repair of the published run `run_id` for its organization, unless one waits."""
     original = run_repo.get_run(session, run_id)
     if original is None or original.published_at is None:
         return None
     if run_repo.repair_waiting(session, original.id):
         return None
-    return run_repo.add_run(
+    run = run_repo.add_run(
         session,
         MatchRun(
             organization_id=original.organization_id,
@@ -255,3 +324,15 @@ def queue_repair(session: Session, run_id: int) -> MatchRun | None:
             center_ids=list(original.center_ids),
         ),
     )
+    record_one(
+        session,
+        actor,
+        Change(
+            "match_run",
+            run.id,
+            "queued",
+            run.organization_id,
+            after={"kind": run.kind, "repair_of": run.repair_of, "automatic": True},
+        ),
+    )
+    return run

@@ -5,7 +5,9 @@ password. A coordinator (or an admin) issues reset links the same way; a used, e
 replaced link no longer works. Passwords are hashed with argon2 (pwdlib). Sign-in is throttled
 per account and per client address (failures counted in the database, so across every API
 process); a successful sign-in opens a server-side session whose token travels in the signed
-session cookie, so that logout, a new password or a disabled user end it at once.
+session cookie, so that logout, a new password or a disabled user end it at once. Creating a
+user, issuing their links, setting a password, a new role, disabling and enabling are audited
+(never with the login or the name: a person's).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from api.errors import ApiError, Conflict, FieldError, InvalidInput, NotFound
 from api.models import OrgKind, TokenPurpose, User, UserRole, UserSession, UserToken, utc_now
 from api.repositories import organizations as org_repo
 from api.repositories import users as repo
+from api.services.audit import Actor, Change, record_one
 from api.services.organizations import Caller, visible_organization
 from api.settings import Settings
 
@@ -104,9 +107,12 @@ def create_user(
     display_name: str,
     role: UserRole,
     password: str | None = None,
+    *,
+    actor: Actor | None = None,
 ) -> User:
     """A new user of organization `org_id` (the caller's own, or any for an admin; `caller`
-    None: the command line). Without a password, the user signs in after an invitation."""
+    None: the command line, or the service itself as `actor`). Without a password, the user
+    signs in after an invitation."""
     org = (
         visible_organization(session, caller, org_id)
         if caller
@@ -128,10 +134,27 @@ def create_user(
         role=role,
         password_hash=_HASHER.hash(check_password(password)) if password else None,
     )
-    return repo.add_user(session, user)
+    repo.add_user(session, user)
+    _audit(
+        session,
+        actor or (Actor.of(caller) if caller else Actor.system("cli")),
+        user,
+        "created",
+        role=str(role),
+        password_set=password is not None,
+    )
+    return user
 
 
-def issue_link(session: Session, user: User, purpose: TokenPurpose, settings: Settings) -> str:
+def _audit(session: Session, actor: Actor, user: User, action: str, **after: object) -> None:
+    record_one(
+        session, actor, Change("user", user.id, action, user.organization_id, after=after or None)
+    )
+
+
+def issue_link(
+    session: Session, user: User, purpose: TokenPurpose, settings: Settings, actor: Actor
+) -> str:
     """A new invitation or reset link's token (shown once); earlier unused links expire."""
     now = utc_now()
     repo.expire_tokens(session, user.id, now)
@@ -147,6 +170,7 @@ def issue_link(session: Session, user: User, purpose: TokenPurpose, settings: Se
             expires_at=now + timedelta(hours=hours),
         ),
     )
+    _audit(session, actor, user, "link_issued", purpose=str(purpose))
     return token
 
 
@@ -176,19 +200,34 @@ def set_password_by_link(
     assert row is not None
     if not repo.use_token(session, row.id, utc_now()):
         raise NotFound("this link is unknown, used or expired; ask for a new one")
-    set_password(session, user, password)
+    set_password(session, user, password, Actor("user", str(user.id), user.organization_id))
     return user
 
 
-def set_password(session: Session, user: User, password: str) -> None:
-    """Set a password directly (the command line and the demo); open sessions end."""
+def set_password(session: Session, user: User, password: str, actor: Actor) -> None:
+    """Set a password (through a link, the command line, the demo); open sessions end."""
     user.password_hash = _HASHER.hash(check_password(password))
     repo.end_sessions_of(session, user.id)
+    _audit(session, actor, user, "password_set")
 
 
 def change_role(session: Session, caller: Caller, user_id: int, role: UserRole) -> User:
     user = managed_user(session, caller, user_id)
-    user.role = role
+    if user.role != role:
+        before = {"role": user.role}
+        user.role = role
+        record_one(
+            session,
+            Actor.of(caller),
+            Change(
+                "user",
+                user.id,
+                "role_changed",
+                user.organization_id,
+                before=before,
+                after={"role": str(role)},
+            ),
+        )
     return user
 
 
@@ -197,6 +236,8 @@ def set_disabled(session: Session, caller: Caller, user_id: int, disabled: bool)
     user = managed_user(session, caller, user_id)
     if disabled and user.id == caller.user_id:
         raise Conflict("you cannot disable yourself")
+    if (user.disabled_at is not None) != disabled:
+        _audit(session, Actor.of(caller), user, "disabled" if disabled else "enabled")
     user.disabled_at = utc_now() if disabled else None
     if disabled:
         repo.end_sessions_of(session, user.id)

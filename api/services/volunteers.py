@@ -35,7 +35,6 @@ from api.models import (
     offset_minutes,
 )
 from api.pagination import decode_cursor, next_cursor
-from api.repositories import assignments as assignment_repo
 from api.repositories import volunteers as repo
 from api.repositories.volunteers import VolunteerRecord
 from api.schemas.common import Page
@@ -48,6 +47,8 @@ from api.schemas.volunteers import (
     VolunteerOut,
     VolunteerPatch,
 )
+from api.services.audit import Actor, Change, diff
+from api.services.audit import record as record_changes
 from api.services.availability import expand_weekly
 from api.services.geocoding import Geocoder, locate_rows
 from api.services.organizations import Caller
@@ -169,15 +170,21 @@ def _prepare_row(
         "max_hours": row.max_hours,
         "max_travel_km": row.max_travel_km,
         "max_assignments": row.max_assignments,
+        "target_hours": row.target_hours,
     }
     external_id = row.external_id if isinstance(row, VolunteerIn) else ""
     return PreparedVolunteer(external_id, columns, list(dict.fromkeys(row.skills)), windows)
 
 
 def write(
-    session: Session, university_id: int, prepared: Sequence[PreparedVolunteer]
+    session: Session,
+    caller: Caller,
+    prepared: Sequence[PreparedVolunteer],
+    before: dict[int, dict[str, Any]] | None = None,
 ) -> ImportResult:
-    """Insert new volunteers and update known ones (by external id), in bulk."""
+    """Insert new volunteers and update known ones (by external id) of the caller's roster, in
+    bulk, each change audited (an update with its `before` fields where the caller read them)."""
+    university_id = caller.org_id
     existing = repo.ids_by_external_id(session, university_id, [p.external_id for p in prepared])
     new = [p for p in prepared if p.external_id not in existing]
     known = [p for p in prepared if p.external_id in existing]
@@ -190,6 +197,21 @@ def write(
     )
     ids = new_ids | existing
     _write_children(session, [(ids[p.external_id], p) for p in prepared])
+    changes = []
+    for p in prepared:
+        vid, after = ids[p.external_id], audit_view(p)
+        if p.external_id not in existing:
+            set_fields = {k: v for k, v in after.items() if v not in (None, [], {})}
+            changes.append(Change("volunteer", vid, "created", university_id, after=set_fields))
+            continue
+        old = (before or {}).get(vid)
+        if old is not None:
+            old, after = diff(old, after)
+        if after:
+            changes.append(
+                Change("volunteer", vid, "updated", university_id, before=old, after=after)
+            )
+    record_changes(session, Actor.of(caller), changes)
     return ImportResult(
         created=len(new),
         updated=len(known),
@@ -221,7 +243,7 @@ def import_volunteers(
     """Validate, complete and write a roster, all or nothing."""
     rows, invalid = validate_records(records, error_loc)
     prepared = prepare(session, rows, caller, geocoder, row_loc, [*problems, *invalid])
-    return write(session, caller.org_id, prepared)
+    return write(session, caller, prepared)
 
 
 _ROWS = TypeAdapter(list[VolunteerIn])
@@ -246,7 +268,7 @@ def import_json(
         rows, invalid = validate_records(records)
     if len(rows) > max_rows:
         raise PayloadTooLarge(f"more than {max_rows} rows in one batch; split it")
-    return write(session, caller.org_id, prepare(session, rows, caller, geocoder, problems=invalid))
+    return write(session, caller, prepare(session, rows, caller, geocoder, problems=invalid))
 
 
 def create_volunteer(session: Session, caller: Caller, row: VolunteerIn, geocoder: Geocoder) -> int:
@@ -254,13 +276,18 @@ def create_volunteer(session: Session, caller: Caller, row: VolunteerIn, geocode
     if repo.ids_by_external_id(session, caller.org_id, [row.external_id]):
         raise Conflict(f"external_id {row.external_id!r} is registered already; PATCH it instead")
     prepared = prepare(session, [row], caller, geocoder, lambda _i, name: ["body", name])
-    return write(session, caller.org_id, prepared).volunteers[0].id
+    return write(session, caller, prepared).volunteers[0].id
 
 
 def visible_volunteer(session: Session, caller: Caller, volunteer_id: int) -> Volunteer:
-    """A volunteer the caller may read: its university's, or any for an admin."""
+    """A volunteer the caller may read: its own roster's, or any for an admin; an erased one is
+    no longer there for anyone."""
     volunteer = repo.get_volunteer(session, volunteer_id)
-    if volunteer is None or not caller.reads(volunteer.university_id):
+    if (
+        volunteer is None
+        or volunteer.erased_at is not None
+        or not caller.reads(volunteer.university_id)
+    ):
         raise NotFound(f"no volunteer {volunteer_id}")
     return volunteer
 
@@ -284,7 +311,7 @@ def update_volunteer(
             exc, "the changed volunteer is not valid", ["body"]
         ) from None
     prepared = prepare(session, [fields], caller, geocoder, lambda _i, name: ["body", name])
-    write(session, volunteer.university_id, prepared)
+    write(session, caller, prepared, {volunteer.id: stored_view(volunteer)})
     return visible_volunteer(session, caller, volunteer_id)
 
 
@@ -305,17 +332,36 @@ def current_fields(volunteer: Volunteer) -> dict[str, Any]:
         "max_hours": volunteer.max_hours,
         "max_travel_km": volunteer.max_travel_km,
         "max_assignments": volunteer.max_assignments,
+        "target_hours": volunteer.target_hours,
         "preferences": volunteer.preferences,
     }
 
 
-def delete_volunteer(session: Session, caller: Caller, volunteer_id: int) -> None:
-    volunteer = visible_volunteer(session, caller, volunteer_id)
-    if assignment_repo.count_active_for_volunteer(session, volunteer.id):
-        raise Conflict(
-            "the volunteer has open assignments; decline or complete them before deleting"
-        )
-    repo.delete_volunteer(session, volunteer)
+def audit_view(p: PreparedVolunteer) -> dict[str, Any]:
+    """A prepared row as the audit trail records it (personal fields are redacted there)."""
+    return {**p.columns, "skills": p.skills, "availability_windows": len(p.windows)}
+
+
+def stored_view(volunteer: Volunteer) -> dict[str, Any]:
+    """A stored volunteer in the shape of `audit_view`, to find what an update changes."""
+    return {
+        "name": volunteer.name,
+        "phone": volunteer.phone,
+        "email": volunteer.email,
+        "address": volunteer.address,
+        "district": volunteer.district,
+        "languages": volunteer.languages,
+        "attributes": volunteer.attributes,
+        "preferences": volunteer.preferences,
+        "max_hours": volunteer.max_hours,
+        "max_travel_km": volunteer.max_travel_km,
+        "max_assignments": volunteer.max_assignments,
+        "target_hours": volunteer.target_hours,
+        "lat": volunteer.lat,
+        "lon": volunteer.lon,
+        "skills": [s.skill for s in volunteer.skills],
+        "availability_windows": len(volunteer.availability),
+    }
 
 
 def list_visible(
@@ -370,7 +416,7 @@ def to_out(volunteer: Volunteer, caller: Caller) -> VolunteerOut:
 def record_out(record: VolunteerRecord, caller: Caller) -> VolunteerOut:
     volunteer = record.row
     personal = None
-    if caller.kind is OrgKind.UNIVERSITY and caller.org_id == volunteer.university_id:
+    if caller.owns(volunteer.university_id):
         personal = Personal(
             name=volunteer.name,
             phone=volunteer.phone,
@@ -390,6 +436,7 @@ def record_out(record: VolunteerRecord, caller: Caller) -> VolunteerOut:
         max_hours=volunteer.max_hours,
         max_travel_km=volunteer.max_travel_km,
         max_assignments=volunteer.max_assignments,
+        target_hours=volunteer.target_hours,
         preferences=volunteer.preferences,
         created_at=volunteer.created_at,
         updated_at=volunteer.updated_at,

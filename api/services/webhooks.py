@@ -2,7 +2,9 @@
 
 The secret is shown once (on creation or rotation); it stays in the database because every
 delivery is signed with it. URLs on private networks are refused unless
-`VOLMATCH_WEBHOOK_ALLOW_PRIVATE` allows them (checked again at each delivery).
+`VOLMATCH_WEBHOOK_ALLOW_PRIVATE` allows them (checked again at each delivery). Creating,
+changing, rotating and removing a webhook are audited; its URL (it may carry credentials) and
+secret never are, only that they changed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from api.models import OrgKind, Webhook, utc_now
 from api.notifications.webhook import address_problem
 from api.repositories import webhooks as repo
 from api.schemas.webhooks import WebhookCreated, WebhookIn, WebhookOut, WebhookPatch
+from api.services.audit import REDACTED, Actor, Change, record_one
 from api.services.organizations import Caller
 from api.settings import Settings
 
@@ -44,7 +47,23 @@ def create(session: Session, settings: Settings, caller: Caller, body: WebhookIn
             description=body.description,
         ),
     )
+    _audit(session, caller, hook, "created", after={"event_types": hook.event_types})
     return WebhookCreated(**to_out(hook).model_dump(), secret=secret)
+
+
+def _audit(
+    session: Session,
+    caller: Caller,
+    hook: Webhook,
+    action: str,
+    before: dict[str, object] | None = None,
+    after: dict[str, object] | None = None,
+) -> None:
+    record_one(
+        session,
+        Actor.of(caller),
+        Change("webhook", hook.id, action, hook.organization_id, before=before, after=after),
+    )
 
 
 def visible(session: Session, caller: Caller, webhook_id: int) -> Webhook:
@@ -76,21 +95,33 @@ def update(
         _check_url(changes["url"], settings)
     if "event_types" in changes:
         changes["event_types"] = list(dict.fromkeys(changes["event_types"]))
+    changed = [name for name, value in changes.items() if getattr(hook, name) != value]
+    before = {name: _shown(name, getattr(hook, name)) for name in changed}
     for name, value in changes.items():
         setattr(hook, name, value)
     hook.updated_at = utc_now()
+    if changed:
+        after = {name: _shown(name, getattr(hook, name)) for name in changed}
+        _audit(session, caller, hook, "updated", before=before, after=after)
     return hook
+
+
+def _shown(name: str, value: object) -> object:
+    return REDACTED if name == "url" else value
 
 
 def rotate_secret(session: Session, caller: Caller, webhook_id: int) -> WebhookCreated:
     hook = owned(session, caller, webhook_id)
     hook.secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     hook.updated_at = utc_now()
+    _audit(session, caller, hook, "secret_rotated")
     return WebhookCreated(**to_out(hook).model_dump(), secret=hook.secret)
 
 
 def delete(session: Session, caller: Caller, webhook_id: int) -> None:
-    repo.delete_webhook(session, owned(session, caller, webhook_id))
+    hook = owned(session, caller, webhook_id)
+    _audit(session, caller, hook, "deleted")
+    repo.delete_webhook(session, hook)
 
 
 def list_visible(session: Session, caller: Caller) -> list[WebhookOut]:

@@ -2,7 +2,8 @@
 (tagged "console") here and every other route in the API's one error shape, as before.
 
 A page that needs a session redirects to the sign-in page (htmx requests get `HX-Redirect`);
-other errors render `error.html` with the status and a translated headline.
+other errors render `error.html` with the status and a translated headline (on a volunteer's
+pages, their own friendly page: `api.web.volunteer_pages`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import ApiError
 from api.web.i18n import N_
-from api.web.routing import CONSOLE_TAG
+from api.web.routing import CONSOLE_TAG, VOLUNTEER_TAG
 from api.web.security import SignInNeeded
 from api.web.templating import render
+from api.web.volunteer_pages import volunteer_error
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
@@ -37,9 +39,12 @@ HEADLINES = {
 }
 
 
+def _tags(request: Request) -> list[str]:
+    return list(getattr(request.scope.get("route"), "tags", None) or ())
+
+
 def is_console(request: Request) -> bool:
-    route = request.scope.get("route")
-    return CONSOLE_TAG in (getattr(route, "tags", None) or ())
+    return CONSOLE_TAG in _tags(request)
 
 
 def sign_in_redirect(request: Request) -> Response:
@@ -50,8 +55,12 @@ def sign_in_redirect(request: Request) -> Response:
     return RedirectResponse(location, status_code=303)
 
 
-def error_page(request: Request, status_code: int, detail: str) -> Response:
+def error_page(
+    request: Request, status_code: int, detail: str, error: Exception | None = None
+) -> Response:
     headline = HEADLINES.get(status_code, N_("Something went wrong."))
+    if VOLUNTEER_TAG in _tags(request):
+        return volunteer_error(request, status_code, error)
     return render(
         request,
         "error.html",
@@ -74,7 +83,7 @@ def install_error_pages(app: FastAPI) -> None:
         if not is_console(request):
             return await api_error(request, exc)
         assert isinstance(exc, ApiError)
-        return error_page(request, exc.status_code, exc.detail)
+        return error_page(request, exc.status_code, exc.detail, exc)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         if not is_console(request):

@@ -22,6 +22,7 @@ STATIC = Path(__file__).parent / "static"
 def install_console(app: FastAPI, settings: Settings) -> None:
     with transaction(app.state.sessions) as session:
         secret = session_secret(session, settings)
+    app.state.console_secret = secret  # also binds the volunteers' forms to their links
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,

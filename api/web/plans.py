@@ -43,15 +43,18 @@ REASONS = {
 }
 
 _FINISHED = (RunStatus.SUCCEEDED, RunStatus.CANCELLED)
-_cache: dict[int, PlanOut] = {}
+_cache: dict[tuple[int, datetime | None], PlanOut] = {}
 _cache_lock = Lock()
 _CACHE_SIZE = 8
 
 
 def plan_of(run: MatchRun) -> PlanOut:
-    """The run's plan (a finished run's plan never changes: the last few are kept parsed)."""
+    """The run's plan (a finished run's plan never changes: the last few are kept parsed, by
+    the run's number and when it finished, since a number alone names another run in another
+    database)."""
+    key = (run.id, run.finished_at)
     with _cache_lock:
-        cached = _cache.get(run.id)
+        cached = _cache.get(key)
     if cached is not None and run.status in _FINISHED:
         return cached
     plan = match_runs.plan_out(run)
@@ -59,7 +62,7 @@ def plan_of(run: MatchRun) -> PlanOut:
         with _cache_lock:
             if len(_cache) >= _CACHE_SIZE:
                 _cache.pop(next(iter(_cache)))
-            _cache[run.id] = plan
+            _cache[key] = plan
     return plan
 
 

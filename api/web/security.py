@@ -23,7 +23,7 @@ from starlette.datastructures import FormData
 
 from api.deps import SessionDep
 from api.errors import ApiError, Forbidden
-from api.models import OrgKind
+from api.models import ROSTER_OWNERS, OrgKind
 from api.services import users
 from api.services.organizations import Caller
 
@@ -132,12 +132,13 @@ def current_user(request: Request) -> ConsoleUser | None:
 ALL_KINDS = tuple(OrgKind)
 AnyUser = Annotated[Caller, Depends(console(*ALL_KINDS))]
 CenterUser = Annotated[Caller, Depends(console(OrgKind.CENTER))]
-UniversityUser = Annotated[Caller, Depends(console(OrgKind.UNIVERSITY))]
+# Universities, law firms and communities keep rosters alike: the same pages (`/university/...`).
+RosterOwnerUser = Annotated[Caller, Depends(console(*ROSTER_OWNERS))]
 PlannerUser = Annotated[Caller, Depends(console(OrgKind.PLANNER))]
 AdminUser = Annotated[Caller, Depends(console(OrgKind.ADMIN))]
 Posted = tuple[Caller, FormData]
 AnyChange = Annotated[Posted, Depends(changes(*ALL_KINDS))]
 CenterChange = Annotated[Posted, Depends(changes(OrgKind.CENTER))]
-UniversityChange = Annotated[Posted, Depends(changes(OrgKind.UNIVERSITY))]
+RosterOwnerChange = Annotated[Posted, Depends(changes(*ROSTER_OWNERS))]
 PlannerChange = Annotated[Posted, Depends(changes(OrgKind.PLANNER))]
 AdminChange = Annotated[Posted, Depends(changes(OrgKind.ADMIN))]

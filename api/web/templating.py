@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from api.models import OrgKind
+from api.models import ROSTER_OWNERS, OrgKind
 from api.services.organizations import Caller
 from api.settings import Settings
 from api.web.i18n import COOKIE, DEFAULT_TIMEZONE, N_, Language, negotiate
@@ -44,6 +44,7 @@ STATUS_NAMES = {
     "declined": N_("Declined"),
     "checked_in": N_("Checked in"),
     "completed": N_("Completed"),
+    "no_show": N_("No-show"),
     "queued": N_("Queued"),
     "running": N_("Running"),
     "succeeded": N_("Finished"),
@@ -52,10 +53,27 @@ STATUS_NAMES = {
 KIND_NAMES = {
     "center": N_("Service center"),
     "university": N_("University"),
+    "law_firm": N_("Law firm"),
+    "community": N_("Community"),
     "planner": N_("Planning office"),
     "admin": N_("Administration"),
 }
 
+# What a roster owner calls the number of a person on its roster (the roster's `external_id`).
+ROSTER_NUMBER = {
+    OrgKind.UNIVERSITY: N_("Student number"),
+    OrgKind.LAW_FIRM: N_("Staff number"),
+    OrgKind.COMMUNITY: N_("Member number"),
+}
+# The roster owners' pages: a university's, a law firm's and a community's are the same.
+ROSTER_PAGES = (
+    ("/university/volunteers", N_("Volunteers")),
+    ("/university/assignments", N_("Assignments")),
+    ("/university/hours", N_("Hours served")),
+    ("/team", N_("Team")),
+    ("/settings", N_("Settings")),
+    ("/webhooks", N_("Notifications")),
+)
 # The navigation of each kind of organization: (path, label).
 NAVIGATION: dict[OrgKind, tuple[tuple[str, str], ...]] = {
     OrgKind.CENTER: (
@@ -63,20 +81,19 @@ NAVIGATION: dict[OrgKind, tuple[tuple[str, str], ...]] = {
         ("/center/runs", N_("Match runs")),
         ("/center/board", N_("Assignments")),
         ("/team", N_("Team")),
+        ("/settings", N_("Settings")),
+        ("/webhooks", N_("Notifications")),
     ),
-    OrgKind.UNIVERSITY: (
-        ("/university/volunteers", N_("Volunteers")),
-        ("/university/assignments", N_("Assignments")),
-        ("/university/hours", N_("Hours served")),
-        ("/team", N_("Team")),
-    ),
+    **dict.fromkeys(ROSTER_OWNERS, ROSTER_PAGES),
     OrgKind.PLANNER: (
         ("/planner", N_("Scenarios")),
         ("/team", N_("Team")),
     ),
     OrgKind.ADMIN: (
         ("/admin/organizations", N_("Organizations")),
+        ("/admin/audit", N_("Audit trail")),
         ("/team", N_("Team")),
+        ("/webhooks", N_("Notifications")),
     ),
 }
 
@@ -106,16 +123,21 @@ def render(
     caller: Caller | None = getattr(request.state, "caller", None)
     settings: Settings = request.app.state.settings
     timezone = caller.timezone if caller else DEFAULT_TIMEZONE
+    # Pages without a session (a volunteer's) bring their own anti-forgery token.
+    form_token = context.pop("csrf_token") if "csrf_token" in context else csrf_token(request)
     page = {
         "request": request,
         "lang": lang,
         "caller": caller,
         "user": current_user(request),
         "navigation": NAVIGATION.get(caller.kind, ()) if caller else (),
-        "csrf_token": csrf_token(request),
+        "csrf_token": form_token,
         "language_names": LANGUAGE_NAMES,
         "role_names": ROLE_NAMES,
         "kind_names": KIND_NAMES,
+        "roster_number": ROSTER_NUMBER.get(caller.kind, ROSTER_NUMBER[OrgKind.UNIVERSITY])
+        if caller
+        else "",
         "status_names": STATUS_NAMES,
         "large_text": request.cookies.get(LARGE_TEXT_COOKIE) == "large",
         "tile_url": settings.map_tile_url,

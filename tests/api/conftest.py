@@ -22,6 +22,7 @@ from api.app import create_app
 from api.db import make_engine, migrate, transaction
 from api.models import Base
 from api.services import organizations
+from api.services.audit import Actor
 from api.settings import Settings
 from api.worker import Worker
 
@@ -70,8 +71,14 @@ def database_url(
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     """Test settings: no embedded solving process, no rate limit (the one test of the limit sets
-    it)."""
-    values: dict[str, Any] = {"embedded_worker": False, "rate_limit_per_minute": 0, **overrides}
+    it), links valid for ten years (the tests' week, `data.DAY`, is a fixed day that is already
+    past; the expiry's own tests move work back by `link_valid_days`)."""
+    values: dict[str, Any] = {
+        "embedded_worker": False,
+        "rate_limit_per_minute": 0,
+        "link_valid_days": 3650,
+        **overrides,
+    }
     return Settings(database_url=database_url).model_copy(update=values)
 
 
@@ -84,7 +91,7 @@ class Api:
         self.app: Any = cast(Any, client.app)  # FastAPI (the client types it as bare ASGI)
         with transaction(self.app.state.sessions) as session:
             org, _, secret = organizations.create_organization(
-                session, "Test admin", "admin", "Asia/Shanghai"
+                session, "Test admin", "admin", "Asia/Shanghai", actor=Actor.system("cli")
             )
         self.admin = {"Authorization": f"Bearer {secret}"}
         self.admin_id = org.id

@@ -312,12 +312,13 @@ def test_logs_name_routes_not_tokens_keys_or_personal_data(api: Api, caplog) -> 
         assert personal not in text
 
 
-def test_a_volunteer_with_open_assignments_cannot_be_deleted(api: Api) -> None:
+def test_a_volunteer_checked_in_right_now_cannot_be_erased(api: Api) -> None:
+    """Their hours are not recorded yet; once completed, erasure keeps them (test_erasure)."""
     uni, center, _, _ = setup_week(api, volunteers=1, requests=1)
     published(api, center)
     (a,) = assignments(api, center)
+    api.client.post(f"/v1/assignments/{a['id']}/confirm", headers=uni)
+    api.client.post(f"/v1/assignments/{a['id']}/check-in", headers=center)
     assert_error(api.client.delete(f"/v1/volunteers/{a['volunteer_id']}", headers=uni), 409)
-    api.client.post(
-        f"/v1/assignments/{a['id']}/decline", json={"reason": "moving away"}, headers=uni
-    )
+    api.client.post(f"/v1/assignments/{a['id']}/complete", json={}, headers=center)
     assert api.client.delete(f"/v1/volunteers/{a['volunteer_id']}", headers=uni).status_code == 204

@@ -3,13 +3,14 @@ their own organization's resource or another's, each cell asserting the exact st
 
 The rows are checked against `app.routes`, so a new endpoint without a row fails the test. The
 world has two organizations of each kind (side A owns the resources, side B is "another
-organization") and one admin. Each cell that should succeed gets a fresh target from its row's
-factory; the cells that should fail share one target and must change nothing in the database
+organization") and one admin; the three kinds of roster owner (university, law firm, community)
+each own volunteers. Each cell that should succeed gets a fresh target from its row's factory; the cells that should fail share one target and must change nothing in the database
 (every table compared before and after). Every 404 for another organization's resource must read
 exactly like the 404 for an id that does not exist. And across every answer of every cell, the
 volunteers' personal data (name, phone, email, home address and location) appears only where the
 caller is entitled to it: the volunteer's own university (all of it) and the center of an
-assignment (name and phone); planners and admins see aggregates and ids only.
+assignment (name and phone); planners and admins see aggregates and ids only, and the audit trail
+holds none of it.
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ from api.models import AssignmentStatus, Base, DeliveryStatus, MatchRun, RunStat
 from api.repositories import assignments as assignment_repo
 from api.repositories import match_runs as run_repo
 from api.repositories import outbox as outbox_repo
+from api.services import ledger
 from api.services.links import token_hash
 from tests.api.conftest import Api, assert_error
 
-CALLERS = ("uA", "uB", "cA", "cB", "pA", "pB", "admin", "anon")
-KIND = {"u": "university", "c": "center", "p": "planner"}
+CALLERS = ("uA", "uB", "lA", "lB", "mA", "mB", "cA", "cB", "pA", "pB", "admin", "anon")
+KIND = {"u": "university", "l": "law_firm", "m": "community", "c": "center", "p": "planner"}
+ROSTER_OWNER_LETTERS = "ulm"
 
 # The personal data of side A's volunteers: unique strings, searched for in every answer.
 PERSONAL = {
@@ -71,6 +74,7 @@ class World:
         self._serial = 0
         self._day = 0
         self.volunteer_id = self.new_volunteer()
+        self.volunteer_of = {"uA": self.volunteer_id}  # each roster owner's assigned volunteer
         self.request_id = self.new_request()
         with transaction(api.sessions()) as session:
             run = run_repo.add_run(
@@ -105,16 +109,19 @@ class World:
 
     # --- side A's resources, made fresh on demand --------------------------------------------
 
-    def volunteer_body(self, side: str = "A") -> dict[str, Any]:
-        """A volunteer of side A (with the searched-for personal data), or of side B."""
+    def volunteer_body(self, owner: str = "uA") -> dict[str, Any]:
+        """A volunteer of university A (with the searched-for personal data), or of another
+        roster owner."""
         n = self.serial()
         personal = (
-            PERSONAL if side == "A" else {"name": f"B person {n}", "email": f"b{n}@b.example"}
+            PERSONAL
+            if owner == "uA"
+            else {"name": f"{owner} person {n}", "email": f"{n}@o.example"}
         )
         return {
-            "external_id": f"{side}-{n:05d}",
+            "external_id": f"{owner}-{n:05d}",
             **personal,
-            "location": HOME if side == "A" else {"lat": 34.2, "lon": 108.9},
+            "location": HOME if owner == "uA" else {"lat": 34.2, "lon": 108.9},
             "skills": ["smartphone_teaching"],
             "availability": [
                 {
@@ -125,9 +132,9 @@ class World:
             ],
         }
 
-    def new_volunteer(self) -> int:
-        body = self.volunteer_body()
-        return int(self.ok(self.call("uA", "POST", "/v1/volunteers", body), 201)["id"])
+    def new_volunteer(self, owner: str = "uA") -> int:
+        body = self.volunteer_body(owner)
+        return int(self.ok(self.call(owner, "POST", "/v1/volunteers", body), 201)["id"])
 
     def request_body(self, day: date | None = None) -> dict[str, Any]:
         day = day or FIRST_DAY
@@ -144,8 +151,11 @@ class World:
         created = self.call("cA", "POST", "/v1/requests", [self.request_body(day)])
         return int(self.ok(created, 201)["requests"][0]["id"])
 
-    def new_assignment(self, status: AssignmentStatus) -> tuple[int, str]:
-        """An assignment of side A's volunteer to side A's request, in `status`; id and token."""
+    def new_assignment(self, status: AssignmentStatus, owner: str = "uA") -> tuple[int, str]:
+        """An assignment of a volunteer of `owner` (a side A roster owner) to side A's request,
+        in `status` (completed: with its hours in the ledger); id and token."""
+        if owner not in self.volunteer_of:
+            self.volunteer_of[owner] = self.new_volunteer(owner)
         token = secrets.token_urlsafe(24)
         with transaction(self.api.sessions()) as session:
             assignment_repo.insert_assignments(
@@ -153,7 +163,7 @@ class World:
                 [
                     {
                         "run_id": self.run_id,
-                        "volunteer_id": self.volunteer_id,
+                        "volunteer_id": self.volunteer_of[owner],
                         "request_id": self.request_id,
                         "status": status,
                         "hours_served": 2.0 if status is AssignmentStatus.COMPLETED else None,
@@ -165,7 +175,16 @@ class World:
             )
             found = assignment_repo.assignment_by_token_hash(session, token_hash(token))
             assert found is not None
+            if status is AssignmentStatus.COMPLETED:
+                ledger.record_completion(session, found)
             return found.id, token
+
+    def new_certificate(self, owner: str) -> tuple[int, str]:
+        """A certificate of a volunteer of `owner` with completed hours: id and code."""
+        self.new_assignment(AssignmentStatus.COMPLETED, owner)
+        body = {"volunteer_id": self.volunteer_of[owner], **CERTIFICATE_PERIOD}
+        issued = self.ok(self.call(owner, "POST", "/v1/certificates", body), 201)
+        return int(issued["id"]), str(issued["code"])
 
     def new_run(self, *, solved: bool = False, published: bool = False) -> int:
         """A run of center A over a day of its own (three days apart, so that runs never see
@@ -219,6 +238,12 @@ def owner_side(caller: str) -> str:
     return caller[0] + "A" if caller[0] in KIND else "uA"
 
 
+def roster_owner(caller: str) -> str:
+    """Whose volunteers a caller's cell targets: side A's roster owner of the caller's kind
+    (university A for callers that own no roster)."""
+    return caller[0] + "A" if caller[0] in ROSTER_OWNER_LETTERS else "uA"
+
+
 @dataclass
 class Row:
     """One endpoint: the expected status for each caller, and how to make a target."""
@@ -250,20 +275,24 @@ def new_org(w: World, _caller: str) -> Target:
     return {}, {"name": f"New org {w.serial()}", "kind": "center"}
 
 
-def volunteer(w: World, _caller: str) -> Target:
-    return {"volunteer_id": w.new_volunteer()}, None
+def volunteer(w: World, caller: str) -> Target:
+    return {"volunteer_id": w.new_volunteer(roster_owner(caller))}, None
 
 
-def volunteer_patch(w: World, _caller: str) -> Target:
-    return {"volunteer_id": w.new_volunteer()}, {"max_hours": 9}
+def volunteer_patch(w: World, caller: str) -> Target:
+    return {"volunteer_id": w.new_volunteer(roster_owner(caller))}, {"max_hours": 9}
 
 
 def volunteer_new(w: World, caller: str) -> Target:
-    return {}, w.volunteer_body(caller[1:])
+    return {}, w.volunteer_body(caller if caller[0] in ROSTER_OWNER_LETTERS else "uA")
 
 
 def roster(w: World, caller: str) -> Target:
-    return {}, [w.volunteer_body(caller[1:])]
+    return {}, [w.volunteer_body(caller if caller[0] in ROSTER_OWNER_LETTERS else "uA")]
+
+
+def org_target(w: World, caller: str) -> Target:
+    return {"org_id": w.org_ids[owner_side(caller)]}, {"hours": 24, "period_start": "01-01"}
 
 
 def service_request(w: World, _caller: str) -> Target:
@@ -299,7 +328,7 @@ def assignment_in(
     status: AssignmentStatus, body: Any = None, *, link: bool = False
 ) -> Callable[[World, str], Target]:
     def make(w: World, caller: str) -> Target:
-        assignment_id, token = w.new_assignment(status)
+        assignment_id, token = w.new_assignment(status, roster_owner(caller))
         if link:
             # the token is the credential: side B holds one that is not this assignment's
             return {"token": secrets.token_urlsafe(24) if caller[1:] == "B" else token}, body
@@ -312,14 +341,42 @@ def report_range(_w: World, _caller: str) -> Target:
     return {}, None
 
 
+CERTIFICATE_PERIOD = {"from": "2026-01-01", "to": "2026-12-31"}
+
+
+def certificate_new(w: World, caller: str) -> Target:
+    owner = roster_owner(caller)
+    w.new_assignment(AssignmentStatus.COMPLETED, owner)
+    return {}, {"volunteer_id": w.volunteer_of[owner], **CERTIFICATE_PERIOD}
+
+
+def certificate_batch(w: World, caller: str) -> Target:
+    w.new_assignment(AssignmentStatus.COMPLETED, roster_owner(caller))
+    return {}, CERTIFICATE_PERIOD
+
+
+def certificate(body: Any = None) -> Callable[[World, str], Target]:
+    def make(w: World, caller: str) -> Target:
+        return {"certificate_id": w.new_certificate(roster_owner(caller))[0]}, body
+
+    return make
+
+
+def certificate_code(w: World, caller: str) -> Target:
+    """The code is the credential: side B holds one that is no certificate's."""
+    _, code = w.new_certificate(roster_owner(caller))
+    return {"code": "AAAA-BBBB-CCCC-DDDD" if caller[1:] == "B" else code}, None
+
+
 def org_settings_patch(w: World, caller: str) -> Target:
     return {"org_id": w.org_ids[owner_side(caller)]}, {"contact_phone": "029-8888 0000"}
 
 
 def weekly_link(w: World, caller: str) -> Target:
-    """A link target whose university lets its volunteers change their availability."""
-    uni = w.org_ids["uA"]
-    w.ok(w.call("uA", "PATCH", f"/v1/organizations/{uni}/settings", WEEKLY_ALLOWED))
+    """A link target whose roster owner lets its volunteers change their availability."""
+    owner = roster_owner(caller)
+    org_id = w.org_ids[owner]
+    w.ok(w.call(owner, "PATCH", f"/v1/organizations/{org_id}/settings", WEEKLY_ALLOWED))
     return assignment_in(PROPOSED, WEEKLY, link=True)(w, caller)
 
 
@@ -327,14 +384,15 @@ def calendar_feed(w: World, caller: str) -> Target:
     """A feed token of side A's volunteer (side B: one that is nobody's)."""
     if caller[1:] == "B":
         return {"feed_token": secrets.token_urlsafe(24)}, None
-    _, token = w.new_assignment(PROPOSED)
+    _, token = w.new_assignment(PROPOSED, roster_owner(caller))
     feed = w.ok(w.call("anon", "POST", f"/v1/assignment-links/{token}/calendar"), 201)
     return {"feed_token": feed["token"]}, None
 
 
 def hook_owner(caller: str) -> str:
-    """The organization whose webhook a caller's cell targets (admins and planners: center A's)."""
-    return caller[0] + "A" if caller[0] in "uc" else "cA"
+    """The organization whose webhook a caller's cell targets: side A's of the caller's kind
+    (centers and roster owners; admins and planners: center A's)."""
+    return caller[0] + "A" if caller[0] in "c" + ROSTER_OWNER_LETTERS else "cA"
 
 
 def webhook(w: World, caller: str, body: Any = None) -> Target:
@@ -386,10 +444,11 @@ def delivery_in(status: DeliveryStatus) -> Callable[[World, str], Target]:
     return make
 
 
-PROPOSED, CONFIRMED, CHECKED_IN = (
+PROPOSED, CONFIRMED, CHECKED_IN, COMPLETED = (
     AssignmentStatus.PROPOSED,
     AssignmentStatus.CONFIRMED,
     AssignmentStatus.CHECKED_IN,
+    AssignmentStatus.COMPLETED,
 )
 REASON = {"reason": "an exam that day"}
 WEEKLY = {"patterns": ["Tue 14:00-18:00"], "start_date": "2026-03-02", "end_date": "2026-03-08"}
@@ -397,110 +456,185 @@ WEEKLY_ALLOWED = {"volunteers_edit_availability": True}
 HOOK_URL = "https://93.184.216.34/volmatch-hook"  # a public address: no DNS needed
 LINK = "/v1/assignment-links/{token}"
 
-#                                                      uA  uB  cA  cB  pA  pB  admin anon
+# uA uB: universities; lA lB: law firms; mA mB: communities; cA cB: centers; pA pB: planners
+#                                                      uA  uB  lA  lB  mA  mB  cA  cB  pA  pB  admin anon
 MATRIX: dict[tuple[str, str], Row] = {
-    ("GET", "/healthz"): Row("200 200 200 200 200 200 200 200"),
-    ("GET", "/readyz"): Row("200 200 200 200 200 200 200 200"),
-    ("POST", "/v1/organizations"): Row("403 403 403 403 403 403 201 401", new_org),
-    ("GET", "/v1/organizations"): Row("403 403 403 403 403 403 200 401"),
-    ("GET", "/v1/organizations/me"): Row("200 200 200 200 200 200 200 401"),
-    ("GET", "/v1/organizations/{org_id}"): Row("200 404 200 404 200 404 200 401", org),
-    ("GET", "/v1/organizations/{org_id}/keys"): Row("200 404 200 404 200 404 200 401", org),
+    ("GET", "/healthz"): Row("200 200 200 200 200 200 200 200 200 200 200 200"),
+    ("GET", "/readyz"): Row("200 200 200 200 200 200 200 200 200 200 200 200"),
+    ("POST", "/v1/organizations"): Row("403 403 403 403 403 403 403 403 403 403 201 401", new_org),
+    ("GET", "/v1/organizations"): Row("403 403 403 403 403 403 403 403 403 403 200 401"),
+    ("GET", "/v1/organizations/me"): Row("200 200 200 200 200 200 200 200 200 200 200 401"),
+    ("GET", "/v1/organizations/{org_id}"): Row(
+        "200 404 200 404 200 404 200 404 200 404 200 401", org
+    ),
+    ("GET", "/v1/organizations/{org_id}/keys"): Row(
+        "200 404 200 404 200 404 200 404 200 404 200 401", org
+    ),
     ("POST", "/v1/organizations/{org_id}/keys"): Row(
-        "201 404 201 404 201 404 201 401", org_new_key
+        "201 404 201 404 201 404 201 404 201 404 201 401", org_new_key
     ),
     ("DELETE", "/v1/organizations/{org_id}/keys/{key_id}"): Row(
-        "200 404 200 404 200 404 200 401", org_key
+        "200 404 200 404 200 404 200 404 200 404 200 401", org_key
     ),
-    ("POST", "/v1/volunteers"): Row("201 201 403 403 403 403 403 401", volunteer_new),
-    ("POST", "/v1/volunteers/import"): Row("200 200 403 403 403 403 403 401", roster),
-    ("GET", "/v1/volunteers"): Row("200 200 403 403 403 403 200 401"),
-    ("GET", "/v1/volunteers/{volunteer_id}"): Row("200 404 403 403 403 403 200 401", volunteer),
+    ("PUT", "/v1/organizations/{org_id}/target"): Row(
+        "200 404 200 404 200 404 403 403 403 403 200 401", org_target
+    ),
+    ("POST", "/v1/volunteers"): Row(
+        "201 201 201 201 201 201 403 403 403 403 403 401", volunteer_new
+    ),
+    ("POST", "/v1/volunteers/import"): Row(
+        "200 200 200 200 200 200 403 403 403 403 403 401", roster
+    ),
+    ("GET", "/v1/volunteers"): Row("200 200 200 200 200 200 403 403 403 403 200 401"),
+    ("GET", "/v1/volunteers/{volunteer_id}"): Row(
+        "200 404 200 404 200 404 403 403 403 403 200 401", volunteer
+    ),
     ("PATCH", "/v1/volunteers/{volunteer_id}"): Row(
-        "200 404 403 403 403 403 403 401", volunteer_patch
+        "200 404 200 404 200 404 403 403 403 403 403 401", volunteer_patch
     ),
-    ("DELETE", "/v1/volunteers/{volunteer_id}"): Row("204 404 403 403 403 403 403 401", volunteer),
-    ("POST", "/v1/requests"): Row("403 403 201 201 403 403 403 401", request_batch),
-    ("GET", "/v1/requests"): Row("403 403 200 200 403 403 200 401"),
-    ("GET", "/v1/requests/{request_id}"): Row("403 403 200 404 403 403 200 401", service_request),
-    ("PATCH", "/v1/requests/{request_id}"): Row("403 403 200 404 403 403 403 401", request_patch),
+    ("DELETE", "/v1/volunteers/{volunteer_id}"): Row(
+        "204 404 204 404 204 404 403 403 403 403 403 401", volunteer
+    ),
+    ("GET", "/v1/volunteers/{volunteer_id}/export"): Row(
+        "200 404 200 404 200 404 403 403 403 403 403 401", volunteer
+    ),
+    ("POST", "/v1/requests"): Row("403 403 403 403 403 403 201 201 403 403 403 401", request_batch),
+    ("GET", "/v1/requests"): Row("403 403 403 403 403 403 200 200 403 403 200 401"),
+    ("GET", "/v1/requests/{request_id}"): Row(
+        "403 403 403 403 403 403 200 404 403 403 200 401", service_request
+    ),
+    ("PATCH", "/v1/requests/{request_id}"): Row(
+        "403 403 403 403 403 403 200 404 403 403 403 401", request_patch
+    ),
     ("GET", "/v1/requests/{request_id}/standby"): Row(
-        "403 403 200 404 403 403 200 401", service_request
+        "403 403 403 403 403 403 200 404 403 403 200 401", service_request
     ),
-    ("POST", "/v1/match-runs"): Row("403 403 202 202 403 403 202 401", run_body),
-    ("GET", "/v1/match-runs"): Row("403 403 200 200 403 403 200 401"),
-    ("GET", "/v1/match-runs/{run_id}"): Row("403 403 200 404 403 403 200 401", queued_run),
-    ("DELETE", "/v1/match-runs/{run_id}"): Row("403 403 200 404 403 403 200 401", queued_run),
-    ("GET", "/v1/match-runs/{run_id}/plan"): Row("403 403 200 404 403 403 200 401", solved_run),
-    ("POST", "/v1/match-runs/{run_id}/publish"): Row("403 403 200 404 403 403 200 401", solved_run),
+    ("POST", "/v1/match-runs"): Row("403 403 403 403 403 403 202 202 403 403 202 401", run_body),
+    ("GET", "/v1/match-runs"): Row("403 403 403 403 403 403 200 200 403 403 200 401"),
+    ("GET", "/v1/match-runs/{run_id}"): Row(
+        "403 403 403 403 403 403 200 404 403 403 200 401", queued_run
+    ),
+    ("DELETE", "/v1/match-runs/{run_id}"): Row(
+        "403 403 403 403 403 403 200 404 403 403 200 401", queued_run
+    ),
+    ("GET", "/v1/match-runs/{run_id}/plan"): Row(
+        "403 403 403 403 403 403 200 404 403 403 200 401", solved_run
+    ),
+    ("POST", "/v1/match-runs/{run_id}/publish"): Row(
+        "403 403 403 403 403 403 200 404 403 403 200 401", solved_run
+    ),
     ("POST", "/v1/match-runs/{run_id}/repair"): Row(
-        "403 403 202 404 403 403 202 401", published_run
+        "403 403 403 403 403 403 202 404 403 403 202 401", published_run
     ),
-    ("GET", "/v1/assignments"): Row("200 200 200 200 403 403 200 401"),
+    ("GET", "/v1/assignments"): Row("200 200 200 200 200 200 200 200 403 403 200 401"),
     ("GET", "/v1/assignments/{assignment_id}"): Row(
-        "200 404 200 404 403 403 200 401", assignment_in(PROPOSED)
+        "200 404 200 404 200 404 200 404 403 403 200 401", assignment_in(PROPOSED)
     ),
     ("POST", "/v1/assignments/{assignment_id}/confirm"): Row(
-        "200 404 403 403 403 403 403 401", assignment_in(PROPOSED)
+        "200 404 200 404 200 404 403 403 403 403 403 401", assignment_in(PROPOSED)
     ),
     ("POST", "/v1/assignments/{assignment_id}/decline"): Row(
-        "200 404 403 403 403 403 403 401", assignment_in(PROPOSED, REASON)
+        "200 404 200 404 200 404 403 403 403 403 403 401", assignment_in(PROPOSED, REASON)
     ),
     ("POST", "/v1/assignments/{assignment_id}/check-in"): Row(
-        "403 403 200 404 403 403 403 401", assignment_in(CONFIRMED)
+        "403 403 403 403 403 403 200 404 403 403 403 401", assignment_in(CONFIRMED)
     ),
     ("POST", "/v1/assignments/{assignment_id}/complete"): Row(
-        "403 403 200 404 403 403 403 401", assignment_in(CHECKED_IN, {})
+        "403 403 403 403 403 403 200 404 403 403 403 401", assignment_in(CHECKED_IN, {})
     ),
     ("POST", "/v1/assignments/{assignment_id}/cancel"): Row(
-        "403 403 200 404 403 403 403 401", assignment_in(PROPOSED, REASON)
+        "403 403 403 403 403 403 200 404 403 403 403 401", assignment_in(PROPOSED, REASON)
+    ),
+    ("POST", "/v1/assignments/{assignment_id}/hours"): Row(
+        "403 403 403 403 403 403 200 404 403 403 403 401",
+        assignment_in(COMPLETED, {"hours_served": 3, "reason": "stayed longer"}),
     ),
     ("GET", "/v1/assignment-links/{token}"): Row(
-        "200 404 200 404 200 404 200 200", assignment_in(PROPOSED, link=True)
+        "200 404 200 404 200 404 200 404 200 404 200 200", assignment_in(PROPOSED, link=True)
     ),
     ("POST", "/v1/assignment-links/{token}/confirm"): Row(
-        "200 404 200 404 200 404 200 200", assignment_in(PROPOSED, link=True)
+        "200 404 200 404 200 404 200 404 200 404 200 200", assignment_in(PROPOSED, link=True)
     ),
     ("POST", "/v1/assignment-links/{token}/decline"): Row(
-        "200 404 200 404 200 404 200 200", assignment_in(PROPOSED, REASON, link=True)
+        "200 404 200 404 200 404 200 404 200 404 200 200",
+        assignment_in(PROPOSED, REASON, link=True),
     ),
+    ("GET", "/v1/reports/hours"): Row(
+        "200 200 200 200 200 200 403 403 403 403 200 401", report_range
+    ),
+    ("GET", "/v1/reports/targets"): Row(
+        "200 200 200 200 200 200 403 403 403 403 200 401", report_range
+    ),
+    ("GET", "/v1/reports/supply-demand"): Row(
+        "403 403 403 403 403 403 403 403 200 200 200 401", report_range
+    ),
+    ("POST", "/v1/certificates"): Row(
+        "201 404 201 404 201 404 403 403 403 403 403 401", certificate_new
+    ),
+    ("POST", "/v1/certificates/batch"): Row(
+        "200 200 200 200 200 200 403 403 403 403 403 401", certificate_batch
+    ),
+    ("GET", "/v1/certificates"): Row("200 200 200 200 200 200 403 403 403 403 200 401"),
+    ("GET", "/v1/certificates/{certificate_id}"): Row(
+        "200 404 200 404 200 404 403 403 403 403 200 401", certificate()
+    ),
+    ("GET", "/v1/certificates/{certificate_id}/pdf"): Row(
+        "200 404 200 404 200 404 403 403 403 403 403 401", certificate()
+    ),
+    ("POST", "/v1/certificates/{certificate_id}/revoke"): Row(
+        "200 404 200 404 200 404 403 403 403 403 403 401", certificate(REASON)
+    ),
+    ("GET", "/v1/certificates/verify/{code}"): Row(
+        "200 404 200 404 200 404 200 404 200 404 200 200", certificate_code, link=True
+    ),
+    ("GET", "/v1/audit"): Row("200 200 200 200 200 200 200 200 200 200 200 401"),
     ("POST", "/v1/assignments/{assignment_id}/no-show"): Row(
-        "403 403 200 404 403 403 403 401", assignment_in(CONFIRMED)
+        "403 403 403 403 403 403 200 404 403 403 403 401", assignment_in(CONFIRMED)
     ),
-    ("GET", "/v1/organizations/{org_id}/settings"): Row("200 404 200 404 200 404 200 401", org),
+    ("GET", "/v1/organizations/{org_id}/settings"): Row(
+        "200 404 200 404 200 404 200 404 200 404 200 401", org
+    ),
     ("PATCH", "/v1/organizations/{org_id}/settings"): Row(
-        "200 404 200 404 200 404 200 401", org_settings_patch
+        "200 404 200 404 200 404 200 404 200 404 200 401", org_settings_patch
     ),
     ("GET", f"{LINK}/schedule"): Row(
-        "200 404 200 404 200 404 200 200", assignment_in(PROPOSED, link=True)
+        "200 404 200 404 200 404 200 404 200 404 200 200", assignment_in(PROPOSED, link=True)
     ),
-    ("PUT", f"{LINK}/availability"): Row("200 404 200 404 200 404 200 200", weekly_link, link=True),
+    ("PUT", f"{LINK}/availability"): Row(
+        "200 404 200 404 200 404 200 404 200 404 200 200", weekly_link, link=True
+    ),
     ("POST", f"{LINK}/calendar"): Row(
-        "201 404 201 404 201 404 201 201", assignment_in(PROPOSED, link=True)
+        "201 404 201 404 201 404 201 404 201 404 201 201", assignment_in(PROPOSED, link=True)
     ),
     ("DELETE", f"{LINK}/calendar"): Row(
-        "204 404 204 404 204 404 204 204", assignment_in(PROPOSED, link=True)
+        "204 404 204 404 204 404 204 404 204 404 204 204", assignment_in(PROPOSED, link=True)
     ),
     ("GET", "/v1/calendar/{feed_token}.ics"): Row(
-        "200 404 200 404 200 404 200 200", calendar_feed, link=True
+        "200 404 200 404 200 404 200 404 200 404 200 200", calendar_feed, link=True
     ),
-    ("POST", "/v1/webhooks"): Row("201 201 201 201 403 403 201 401", new_webhook),
-    ("GET", "/v1/webhooks"): Row("200 200 200 200 403 403 200 401"),
-    ("GET", "/v1/webhooks/{webhook_id}"): Row("200 404 200 404 403 403 200 401", webhook),
-    ("PATCH", "/v1/webhooks/{webhook_id}"): Row("200 404 200 404 403 403 404 401", webhook_patch),
+    ("POST", "/v1/webhooks"): Row(
+        "201 201 201 201 201 201 201 201 403 403 201 401", new_webhook
+    ),
+    ("GET", "/v1/webhooks"): Row("200 200 200 200 200 200 200 200 403 403 200 401"),
+    ("GET", "/v1/webhooks/{webhook_id}"): Row(
+        "200 404 200 404 200 404 200 404 403 403 200 401", webhook
+    ),
+    ("PATCH", "/v1/webhooks/{webhook_id}"): Row(
+        "200 404 200 404 200 404 200 404 403 403 404 401", webhook_patch
+    ),
     ("POST", "/v1/webhooks/{webhook_id}/secret"): Row(
-        "200 404 200 404 403 403 404 401", webhook
+        "200 404 200 404 200 404 200 404 403 403 404 401", webhook
     ),
-    ("DELETE", "/v1/webhooks/{webhook_id}"): Row("204 404 204 404 403 403 404 401", webhook),
-    ("GET", "/v1/deliveries"): Row("200 200 200 200 403 403 200 401"),
+    ("DELETE", "/v1/webhooks/{webhook_id}"): Row(
+        "204 404 204 404 204 404 204 404 403 403 404 401", webhook
+    ),
+    ("GET", "/v1/deliveries"): Row("200 200 200 200 200 200 200 200 403 403 200 401"),
     ("GET", "/v1/deliveries/{delivery_id}"): Row(
-        "200 404 200 404 403 403 200 401", delivery_in(DeliveryStatus.DEAD)
+        "200 404 200 404 200 404 200 404 403 403 200 401", delivery_in(DeliveryStatus.DEAD)
     ),
     ("POST", "/v1/deliveries/{delivery_id}/retry"): Row(
-        "200 404 200 404 403 403 200 401", delivery_in(DeliveryStatus.DEAD)
+        "200 404 200 404 200 404 200 404 403 403 200 401", delivery_in(DeliveryStatus.DEAD)
     ),
-    ("GET", "/v1/reports/hours"): Row("200 200 403 403 403 403 200 401", report_range),
-    ("GET", "/v1/reports/supply-demand"): Row("403 403 403 403 200 200 200 401", report_range),
 }
 REPORT_RANGE = {"from": "2026-01-01T00:00:00+08:00", "to": "2026-12-31T00:00:00+08:00"}
 
@@ -523,7 +657,7 @@ def test_every_endpoint_has_a_row_and_every_row_an_endpoint(api: Api) -> None:
     endpoints = set(route_table(api.app.routes))
     assert endpoints - MATRIX.keys() == set(), "endpoints without a row in the matrix"
     assert MATRIX.keys() - endpoints == set(), "rows for endpoints that do not exist"
-    assert len(endpoints) == len(MATRIX) >= 55
+    assert len(endpoints) == len(MATRIX) >= 68
 
 
 def check_personal_data(caller: str, method: str, path: str, text: str) -> None:
@@ -553,7 +687,8 @@ def check_reveals_nothing(
 
 
 @pytest.mark.parametrize(
-    "area", ["organizations", "volunteers", "requests", "match-runs", "assignment", "rest"]
+    "area",
+    ["organizations", "volunteers", "requests", "match-runs", "assignment", "certificates", "rest"],
 )
 def test_authorization_matrix(api: Api, area: str) -> None:
     """Each cell: the exact status; refused calls change nothing; 404s reveal nothing; personal
@@ -595,6 +730,7 @@ def test_authorization_matrix(api: Api, area: str) -> None:
 
 def _in_area(path: str, area: str) -> bool:
     prefixes = {
+        "certificates": ("/v1/certificates",),
         "organizations": ("/v1/organizations",),
         "volunteers": ("/v1/volunteers",),
         "requests": ("/v1/requests",),

@@ -202,9 +202,11 @@ def test_email_end_to_end_through_a_real_smtp_server(database_url: str) -> None:
         text = body_of(message)
         for words in ("Smartphone class 0", "长安南路 88 号", "王老师 029-8888 0000", "确认"):
             assert words in text, text
-        # the link in the message is the volunteer's own link
-        url = next(line for line in text.splitlines() if "/v1/assignment-links/" in line).strip()
+        # the link in the message is the volunteer's own page
+        url = next(line for line in text.splitlines() if "/v/" in line).strip()
+        assert url.startswith("http://127.0.0.1:8000/v/")
         token = url.rsplit("/", 1)[1]
+        assert api.client.get(f"/v/{token}").status_code == 200
         seen = api.client.get(f"/v1/assignment-links/{token}")
         assert seen.status_code == 200 and seen.json()["id"] == link["assignment_id"]
         assert token == link["token"]

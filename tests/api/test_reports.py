@@ -52,13 +52,20 @@ def test_hours_ledger_for_the_university_counts_completed_assignments_only(api: 
     assert total == {
         "university_id": uni_id,
         "university": "Northwest University",
+        "kind": "university",
         "volunteers": len(report["volunteers"]),
         "assignments": 3,
         "hours": 7.0,
     }
     text = api.client.get("/v1/reports/hours", params={**RANGE, "format": "csv"}, headers=uni)
     assert text.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(text.text)))
+    assert text.content.startswith("\ufeff组织ID,志愿者ID,编号,姓名".encode())  # Excel: BOM
+    rows = list(csv.DictReader(io.StringIO(text.content.decode("utf-8-sig"))))
+    assert sum(float(r["服务时长（小时）"]) for r in rows) == 7 and all(r["姓名"] for r in rows)
+    english = api.client.get(
+        "/v1/reports/hours", params={**RANGE, "format": "csv", "lang": "en"}, headers=uni
+    )
+    rows = list(csv.DictReader(io.StringIO(english.content.decode("utf-8-sig"))))
     assert sum(float(r["hours"]) for r in rows) == 7 and all(r["name"] for r in rows)
     later = api.client.get(
         "/v1/reports/hours",
@@ -180,3 +187,89 @@ def test_supply_splits_windows_by_local_day_part_and_cuts_them_at_the_range(api:
         ("(any)", "morning"): (4, 25.0),
         ("(any)", "afternoon"): (2, 7.0),
     }
+
+
+def early_morning_served(api: Api, timezone: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A university in `timezone` whose volunteer served 06:30-08:30 (+08:00) on 2026-03-03:
+    22:30 UTC on 2026-03-02."""
+    r = api.client.post(
+        "/v1/organizations",
+        json={"name": f"University in {timezone}", "kind": "university", "timezone": timezone},
+        headers=api.admin,
+    )
+    uni = {"Authorization": f"Bearer {r.json()['api_key']['secret']}"}
+    _, center = api.org("center")
+    early = {"start": at("06:00"), "end": at("20:00")}
+    api.client.post("/v1/volunteers", json=volunteer("S1", availability=[early]), headers=uni)
+    api.client.post(
+        "/v1/requests", json=[request(start=at("06:30"), end=at("08:30"))], headers=center
+    )
+    published(api, center)
+    (a,) = assignments(api, center)
+    api.client.post(f"/v1/assignments/{a['id']}/confirm", headers=uni)
+    api.client.post(f"/v1/assignments/{a['id']}/check-in", headers=center)
+    api.client.post(f"/v1/assignments/{a['id']}/complete", json={}, headers=center)
+    return uni, center
+
+
+def hours_between(api: Api, headers: dict[str, str], start: str, end: str) -> float:
+    r = api.client.get("/v1/reports/hours", params={"from": start, "to": end}, headers=headers)
+    assert r.status_code == 200, r.text
+    return float(sum(u["hours"] for u in r.json()["universities"]))
+
+
+def test_report_ranges_take_whole_local_days_with_to_inclusive(api: Api) -> None:
+    uni, _ = early_morning_served(api, "Asia/Shanghai")
+    assert hours_between(api, uni, "2026-03-01", "2026-03-10") == 2  # the issue's example
+    assert hours_between(api, uni, "2026-03-03", "2026-03-03") == 2  # one day, `to` inclusive
+    assert hours_between(api, uni, "2026-03-01", "2026-03-02") == 0
+    assert hours_between(api, uni, "2026-03-04", "2026-03-10") == 0
+    # dates and times mix; a time is exclusive
+    assert hours_between(api, uni, "2026-03-03", "2026-03-03T06:30:00+08:00") == 0
+    assert hours_between(api, uni, "2026-03-03", "2026-03-03T06:31:00+08:00") == 2
+    report = api.client.get(
+        "/v1/reports/hours", params={"from": "2026-03-03", "to": "2026-03-03"}, headers=uni
+    ).json()
+    assert (report["start"], report["end"]) == (
+        "2026-03-03T00:00:00+08:00",
+        "2026-03-04T00:00:00+08:00",
+    )
+
+
+def test_a_date_is_a_day_in_the_callers_own_time_zone(api: Api) -> None:
+    """06:30 in Shanghai on the 3rd is still the 2nd in UTC: the same dates select it for the
+    university in UTC one day earlier than for the admin in Shanghai."""
+    uni, _ = early_morning_served(api, "UTC")
+    assert hours_between(api, uni, "2026-03-02", "2026-03-02") == 2
+    assert hours_between(api, uni, "2026-03-03", "2026-03-03") == 0
+    assert hours_between(api, api.admin, "2026-03-03", "2026-03-03") == 2
+    assert hours_between(api, api.admin, "2026-03-02", "2026-03-02") == 0
+
+
+def test_bad_report_ranges_name_the_parameter(api: Api) -> None:
+    _, planner = api.org("planner")
+    for params, name in (
+        ({"from": "2026-13-01", "to": "2026-03-10"}, "from"),
+        ({"from": "2026-03-01", "to": "yesterday"}, "to"),
+        ({"from": "2026-03-10", "to": "2026-03-01"}, "to"),
+        ({"from": "2026-03-01", "to": "2027-06-01"}, "to"),  # more than 400 days
+        ({"from": "2026-03-01T00:00:00", "to": "2026-03-02"}, "from"),  # a time needs its offset
+    ):
+        for path, headers in (
+            ("/v1/reports/hours", api.admin),
+            ("/v1/reports/supply-demand", planner),
+        ):
+            body = assert_error(api.client.get(path, params=params, headers=headers), 422)
+            assert [f["loc"] for f in body["fields"]] == [["query", name]], (path, params, body)
+
+
+def test_supply_demand_takes_dates_too(api: Api) -> None:
+    served_week(api)
+    _, planner = api.org("planner")
+    by_time = api.client.get("/v1/reports/supply-demand", params=RANGE, headers=planner).json()
+    by_date = api.client.get(
+        "/v1/reports/supply-demand",
+        params={"from": "2026-03-01", "to": "2026-03-31"},
+        headers=planner,
+    ).json()
+    assert by_date["demand"] == by_time["demand"] and by_date["supply"] == by_time["supply"]

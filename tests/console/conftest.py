@@ -15,6 +15,7 @@ from api.app import create_app
 from api.db import transaction
 from api.models import OrgKind, UserRole
 from api.services import organizations, users
+from api.services.audit import Actor
 from api.settings import Settings
 from tests.api.conftest import (  # noqa: F401  (fixtures)
     Api,
@@ -59,9 +60,21 @@ class Console:
         return self.client.post(path, data={"csrf_token": token, **(data or {})}, **kwargs)
 
 
+# Kinds of organization in the world, by the letter of their logins: centers, universities,
+# law firms, communities (the three roster owners share the roster pages) and planners.
+KINDS = {
+    "c": OrgKind.CENTER,
+    "u": OrgKind.UNIVERSITY,
+    "l": OrgKind.LAW_FIRM,
+    "m": OrgKind.COMMUNITY,
+    "p": OrgKind.PLANNER,
+}
+CLI = Actor.system("cli")
+
+
 class World:
     """Organizations of every kind (sides A and B) with a coordinator each, and a viewer of
-    center A. Logins: `<kind letter><side>` (cA, uB, ...), `cA-viewer`, `admin`."""
+    center A. Logins: `<kind letter><side>` (cA, uB, lA, mB, ...), `cA-viewer`, `admin`."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -69,14 +82,14 @@ class World:
         self.user_ids: dict[str, int] = {}
         with transaction(app.state.sessions) as session:
             admin, _, _ = organizations.create_organization(
-                session, "Console admin", "admin", "Asia/Shanghai"
+                session, "Console admin", "admin", "Asia/Shanghai", actor=CLI
             )
             self.org_ids["admin"] = admin.id
             self.add_user(session, "admin", admin.id, UserRole.COORDINATOR)
             for side in "AB":
-                for letter, kind in (("c", "center"), ("u", "university"), ("p", "planner")):
+                for letter, kind in KINDS.items():
                     org, _, _ = organizations.create_organization(
-                        session, f"{kind} {side}", kind, "Asia/Shanghai"
+                        session, f"{kind} {side}", kind, "Asia/Shanghai", actor=CLI
                     )
                     self.org_ids[letter + side] = org.id
                     self.add_user(session, letter + side, org.id, UserRole.COORDINATOR)
@@ -93,9 +106,7 @@ class World:
         return Console(self.app, login.lower() if login else None)
 
     def kind(self, login: str) -> OrgKind:
-        return {"c": OrgKind.CENTER, "u": OrgKind.UNIVERSITY, "p": OrgKind.PLANNER}.get(
-            login[0], OrgKind.ADMIN
-        )
+        return KINDS.get(login[0], OrgKind.ADMIN)
 
 
 @pytest.fixture

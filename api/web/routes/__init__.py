@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from api.web.routes import account, admin, board, planner, requests, runs, team, university
+from api.web.routes import (
+    account,
+    admin,
+    board,
+    planner,
+    requests,
+    runs,
+    settings,
+    team,
+    university,
+    volunteer,
+    webhooks,
+)
 
 ROUTERS = [
     account.router,
@@ -13,4 +25,7 @@ ROUTERS = [
     university.router,
     planner.router,
     admin.router,
+    settings.router,
+    webhooks.router,
+    volunteer.router,
 ]

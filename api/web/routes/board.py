@@ -1,6 +1,8 @@
 """A center's assignment board: the assignments to its requests in columns by state (proposed,
-confirmed, declined, checked in, completed), with check-in, complete (hours served) and cancel
-on the cards. The moves are the API's (`api.services.assignments`)."""
+confirmed, declined, checked in, completed, no-show), each volunteer with their show rate, and
+check-in, complete (hours served), no-show and cancel on the cards. The moves are the API's
+(`api.services.assignments`); the board refreshes itself while open, so answers given through
+the volunteers' links show up without a reload."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from starlette.datastructures import FormData
 
 from api.deps import SessionDep, SettingsDep
 from api.errors import FieldError, InvalidInput
+from api.models import utc_now
 from api.schemas.assignments import CancelIn, CompleteIn
 from api.schemas.common import PathId
 from api.services import assignments as service
@@ -27,8 +30,10 @@ COLUMNS = (
     ("declined", N_("Declined")),
     ("checked_in", N_("Checked in")),
     ("completed", N_("Completed")),
+    ("no_show", N_("No-show")),
 )
 PER_COLUMN = 100
+REFRESH_S = 20  # how often an open board asks for news
 
 
 def _run_id(value: str | int | None) -> int | None:
@@ -60,7 +65,14 @@ def board(
         )
         for status, label in COLUMNS
     ]
-    return render(request, "center/board.html", columns=columns, run_id=run)
+    return render(
+        request,
+        "center/board.html",
+        columns=columns,
+        run_id=run,
+        now=utc_now(),
+        refresh_s=REFRESH_S,
+    )
 
 
 def _back(form: FormData, default: str = "/center/board") -> RedirectResponse:
@@ -91,6 +103,16 @@ def complete(
             fields=[FieldError(loc=["body", "hours_served"], msg="from 0 to 24")],
         ) from None
     service.act_as(session, settings, caller, assignment_id, service.COMPLETE, hours_served=body.hours_served)
+    return _back(form)
+
+
+@router.post("/assignments/{assignment_id}/no-show")
+def no_show(
+    assignment_id: PathId, posted: CenterChange, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The volunteer did not come (as the check-in window also decides by itself)."""
+    caller, form = posted
+    service.act_as(session, settings, caller, assignment_id, service.NO_SHOW)
     return _back(form)
 
 

@@ -1,6 +1,6 @@
 """A center's requests: the list (filter, search, pages), one new request by form, a batch from
 a CSV or XLSX sheet with Chinese or English headers (all or nothing: bad rows are listed with
-their row, column and message), cancel, mark done."""
+their row, column and message), cancel, mark done, and each request's standby volunteers."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from api.errors import ApiError, FieldError, InvalidInput, PayloadTooLarge
 from api.schemas.common import PathId
 from api.schemas.service_requests import RequestIn, RequestPatch
 from api.services import service_requests as service
-from api.services import sheet_columns, spreadsheets
+from api.services import sheet_columns, spreadsheets, standby
 from api.services.organizations import Caller
 from api.web import forms
 from api.web.i18n import N_, Language
@@ -33,6 +33,11 @@ STATUSES = (
     ("done", N_("Done")),
     ("cancelled", N_("Cancelled")),
 )
+STANDBY_NAMES = {
+    "waiting": N_("Waiting"),
+    "promoted": N_("Promoted: proposed the work"),
+    "passed": N_("Passed over: no longer free"),
+}
 # Form fields whose errors come back under another name.
 _FIELD_OF_LOC: dict[tuple[str | int, ...], str] = {
     ("location",): "lat",
@@ -90,7 +95,7 @@ def _form_values(form: Any) -> dict[str, str]:
     names = (
         "title", "service_type", "start", "end", "address", "district", "lat", "lon",
         "required_skills", "languages", "volunteers_needed", "min_volunteers", "priority",
-        "description", "external_id",
+        "description", "bring", "external_id",
     )  # fmt: skip
     values = {n: forms.text(form, n) for n in names}
     values["mandatory"] = "yes" if forms.text(form, "mandatory") else ""
@@ -100,7 +105,9 @@ def _form_values(form: Any) -> dict[str, str]:
 def _request_data(values: dict[str, str], timezone: str) -> dict[str, Any]:
     data: dict[str, Any] = {
         k: values[k]
-        for k in ("title", "service_type", "address", "district", "description", "external_id")
+        for k in (
+            "title", "service_type", "address", "district", "description", "bring", "external_id"
+        )
         if values[k]
     }
     data.setdefault("title", "")
@@ -299,3 +306,19 @@ def mark_done(
     caller, _ = posted
     service.update_request(session, settings, caller, request_id, RequestPatch(status="done"))
     return RedirectResponse("/center/requests", status_code=303)
+
+
+@router.get("/requests/{request_id}/standby")
+def standby_list(
+    request: Request, request_id: PathId, caller: CenterUser, session: SessionDep
+) -> Response:
+    """The volunteers named to step in, by rank (newest publication first), and what became of
+    them: waiting, promoted (proposed the work), passed (no longer free or qualified)."""
+    found = service.visible_request(session, caller, request_id)
+    return render(
+        request,
+        "center/standby.html",
+        item=service.request_out(session, found),
+        standby=standby.of_request(session, caller, request_id),
+        standby_names=STANDBY_NAMES,
+    )

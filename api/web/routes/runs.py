@@ -1,6 +1,7 @@
 """A center's match runs: start one, watch it live (coverage, bound, time; htmx polling, no
 reload), stop it, and its plan: key figures, a paged table, a map, timelines per volunteer and
-per request, the unfilled requests with their reasons; publish, and repair after declines."""
+per request, the unfilled requests with their reasons; publish (with a number of standby per
+request), and repair after declines."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from api.models import MatchRun, RunStatus
 from api.pagination import decode_cursor
 from api.schemas.common import PathId
 from api.schemas.match_runs import PublishIn, RepairIn, RunIn
+from api.services import links, organizations
 from api.services import match_runs as service
+from api.services.organizations import Caller, settings_of
 from api.web import forms, plans
 from api.web.i18n import N_
 from api.web.routing import console_router
@@ -124,6 +127,20 @@ def run_page(
     page: int = 1,
     by: str = "volunteer",
 ) -> Response:
+    return _run_page(request, run_id, caller, session, tab, page, by)
+
+
+def _run_page(
+    request: Request,
+    run_id: int,
+    caller: Caller,
+    session: SessionDep,
+    tab: str = "assignments",
+    page: int = 1,
+    by: str = "volunteer",
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
     run = service.visible_run(session, caller, run_id)
     context = _progress_context(run)
     lang = language_of(request)
@@ -143,9 +160,13 @@ def run_page(
                 "timeline": plans.timeline(session, run, plan, by, page, lang, caller.timezone),
                 "by": by,
             }
+    own = organizations.visible_organization(session, caller, caller.org_id)
+    extra.setdefault("errors", {})
+    extra.setdefault("standby", settings_of(own).standby_per_request)
     return render(
         request,
         "center/run.html",
+        status_code=status_code,
         plan=plan,
         tab=tab,
         tabs=TABS,
@@ -153,6 +174,7 @@ def run_page(
         assigned_volunteers=len({a.volunteer_id for a in plan.assignments}) if plan else 0,
         missing_slots=sum(u.missing for u in plan.unfilled) if plan else 0,
         **context,
+        **extra,
     )
 
 
@@ -188,10 +210,24 @@ def publish(
     session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
-    caller, _ = posted
-    result = service.publish(session, settings, caller, run_id, PublishIn())
-    base = str(request.base_url).rstrip("/")
-    return render(request, "center/published.html", result=result, base=base)
+    caller, form = posted
+    standby = forms.text(form, "standby_per_request")
+    try:
+        body = PublishIn.model_validate({"standby_per_request": standby or None})
+    except ValidationError as exc:
+        errors = forms.pydantic_errors(language_of(request), exc)
+        return _run_page(
+            request, run_id, caller, session, status_code=422, errors=errors, standby=standby
+        )
+    result = service.publish(session, settings, caller, run_id, body)
+    return render(
+        request,
+        "center/published.html",
+        result=result,
+        urls={link.assignment_id: links.url(settings, link.token) for link in result.links},
+        standby_named=sum(len(s.volunteer_ids) for s in result.standby),
+        standby_requests=sum(1 for s in result.standby if s.volunteer_ids),
+    )
 
 
 @router.post("/runs/{run_id}/repair")

@@ -12,6 +12,7 @@ from api.errors import ApiError, InvalidInput
 from api.models import OrgKind, TokenPurpose, UserRole
 from api.schemas.common import PathId
 from api.services import users
+from api.services.audit import Actor
 from api.services.organizations import Caller, visible_organization
 from api.web import forms
 from api.web.routing import console_router
@@ -68,7 +69,7 @@ def create_user(
         return render(
             request, "team/new_user.html", status_code=422, org=org, errors=errors, values=values
         )
-    token = users.issue_link(session, user, TokenPurpose.INVITE, settings)
+    token = users.issue_link(session, user, TokenPurpose.INVITE, settings, Actor.of(caller))
     return render(
         request,
         "team/link.html",
@@ -91,7 +92,7 @@ def reset_link(
     caller, _ = posted
     user = users.managed_user(session, caller, user_id)
     purpose = TokenPurpose.RESET if user.password_hash else TokenPurpose.INVITE
-    token = users.issue_link(session, user, purpose, settings)
+    token = users.issue_link(session, user, purpose, settings, Actor.of(caller))
     kind = "reset" if purpose is TokenPurpose.RESET else "invite"
     return render(
         request,

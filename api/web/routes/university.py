@@ -1,6 +1,9 @@
-"""A university's pages: its roster (upload a CSV in UTF-8 or GB18030/GBK, or XLSX, with
-Chinese or English headers; all or nothing), the volunteers list and edit, their assignments
-(confirm or decline on a student's behalf), and the hours report with XLSX and CSV export."""
+"""A roster owner's pages (a university's, and alike a law firm's or a community's): its roster
+(upload a CSV in UTF-8 or GB18030/GBK, or XLSX, with Chinese or English headers; all or
+nothing), the volunteers list and edit with each one's hours ledger and certificates (issued
+for a period, downloaded as PDF), their assignments (confirm or decline on a volunteer's
+behalf), and the hours ledger's report with XLSX and CSV export (erased volunteers under their
+pseudonym)."""
 
 from __future__ import annotations
 
@@ -11,33 +14,45 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from api.deps import GeocoderDep, SessionDep, SettingsDep
-from api.errors import FieldError, InvalidInput, PayloadTooLarge
+from api.errors import Conflict, FieldError, InvalidInput, PayloadTooLarge
 from api.schemas.assignments import DeclineIn
 from api.schemas.common import PathId
 from api.schemas.reports import HoursReport
 from api.schemas.volunteers import VolunteerPatch
-from api.services import assignments, reports, sheet_columns, spreadsheets, volunteers
+from api.services import (
+    assignments,
+    certificates,
+    ledger,
+    reports,
+    sheet_columns,
+    spreadsheets,
+    volunteers,
+)
 from api.services.organizations import Caller
+from api.settings import Settings
 from api.web import forms
-from api.web.i18n import N_
+from api.web.i18n import N_, Language
 from api.web.routes.requests import sheet_problems, upload_message
 from api.web.routing import console_router
-from api.web.security import UniversityChange, UniversityUser
-from api.web.templating import language_of, render
+from api.web.security import RosterOwnerChange, RosterOwnerUser
+from api.web.templating import ROSTER_NUMBER, language_of, render
 
 router = console_router("/university")
 LIST_PAGE = 50
+CERTIFICATES_SHOWN = 50  # a volunteer's certificates on their page, in the order issued
 ASSIGNMENT_STATUSES = (
     ("proposed", N_("Proposed")),
     ("confirmed", N_("Confirmed")),
     ("declined", N_("Declined")),
     ("checked_in", N_("Checked in")),
     ("completed", N_("Completed")),
+    ("no_show", N_("No-show")),
     ("cancelled", N_("Cancelled")),
 )
-HOURS_HEADER = (N_("Student number"), N_("Name"), N_("Tasks completed"), N_("Hours served"))
+HOURS_HEADER = (N_("Name"), N_("Tasks completed"), N_("Hours served"))
 _FIELD_OF_LOC: dict[tuple[str | int, ...], str] = {
     ("location",): "lat",
     ("location", "lat"): "lat",
@@ -55,7 +70,7 @@ def today(caller: Caller) -> date:
 @router.get("/volunteers")
 def list_volunteers(
     request: Request,
-    caller: UniversityUser,
+    caller: RosterOwnerUser,
     session: SessionDep,
     skill: str | None = None,
     q: str | None = None,
@@ -81,7 +96,7 @@ def list_volunteers(
 
 
 @router.get("/volunteers/upload")
-def upload_page(request: Request, caller: UniversityUser) -> Response:
+def upload_page(request: Request, caller: RosterOwnerUser) -> Response:
     return render(
         request,
         "university/upload.html",
@@ -95,7 +110,7 @@ def upload_page(request: Request, caller: UniversityUser) -> Response:
 @router.post("/volunteers/upload")
 def upload(
     request: Request,
-    posted: UniversityChange,
+    posted: RosterOwnerChange,
     session: SessionDep,
     settings: SettingsDep,
     geocoder: GeocoderDep,
@@ -177,12 +192,51 @@ def _current_values(v: Any) -> dict[str, str]:
     }
 
 
+def _volunteer_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    caller: Caller,
+    volunteer_id: int,
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    period: tuple[str, str] | None = None,
+    certificate_error: str = "",
+) -> Response:
+    """A volunteer's page: their record to edit, their hours ledger line by line, and their
+    certificates with the form that issues one (for this year so far unless asked)."""
+    v = volunteers.to_out(volunteers.visible_volunteer(session, caller, volunteer_id), caller)
+    lines = ledger.lines_of(session, volunteer_id)
+    issued = certificates.list_visible(
+        session, caller, settings, volunteer_id, None, CERTIFICATES_SHOWN
+    )
+    this_day = today(caller)
+    return render(
+        request,
+        "university/volunteer.html",
+        status_code,
+        v=v,
+        values=values if values is not None else _current_values(v),
+        errors=errors or {},
+        ledger=lines,
+        ledger_hours=round(sum(line.hours for line in lines), 2),
+        ledger_tasks=sum(1 for line in lines if line.kind == "completion"),
+        certificates=issued.items,
+        period=period or (this_day.replace(month=1, day=1).isoformat(), this_day.isoformat()),
+        certificate_error=certificate_error,
+    )
+
+
 @router.get("/volunteers/{volunteer_id}")
 def edit_page(
-    request: Request, volunteer_id: PathId, caller: UniversityUser, session: SessionDep
+    request: Request,
+    volunteer_id: PathId,
+    caller: RosterOwnerUser,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
-    v = volunteers.to_out(volunteers.visible_volunteer(session, caller, volunteer_id), caller)
-    return render(request, "university/volunteer.html", v=v, values=_current_values(v), errors={})
+    return _volunteer_page(request, session, settings, caller, volunteer_id)
 
 
 def _patch(values: dict[str, str], attributes: dict[str, Any], caller: Caller) -> dict[str, Any]:
@@ -220,9 +274,10 @@ def _patch(values: dict[str, str], attributes: dict[str, Any], caller: Caller) -
 def save_volunteer(
     request: Request,
     volunteer_id: PathId,
-    posted: UniversityChange,
+    posted: RosterOwnerChange,
     session: SessionDep,
     geocoder: GeocoderDep,
+    settings: SettingsDep,
 ) -> Response:
     caller, form = posted
     lang = language_of(request)
@@ -241,14 +296,59 @@ def save_volunteer(
     else:
         return RedirectResponse("/university/volunteers?saved=1", status_code=303)
     session.rollback()
-    v = volunteers.to_out(volunteers.visible_volunteer(session, caller, volunteer_id), caller)
-    return render(request, "university/volunteer.html", 422, v=v, values=values, errors=errors)
+    return _volunteer_page(request, session, settings, caller, volunteer_id, 422, values, errors)
+
+
+@router.post("/volunteers/{volunteer_id}/certificates")
+def issue_certificate(
+    request: Request,
+    volunteer_id: PathId,
+    posted: RosterOwnerChange,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """Certify the ledger's hours of the volunteer from `start` to `end` (local days); back to
+    their page, where the new certificate is listed with its PDF."""
+    caller, form = posted
+    lang = language_of(request)
+    period = (forms.text(form, "start"), forms.text(form, "end"))
+    try:
+        first, last = _range(caller, period[0] or None, period[1] or None)
+        (certificate,) = certificates.issue(session, caller, [volunteer_id], first, last)
+    except Conflict:
+        status_code, message = 409, N_("No completed hours in these days: nothing to certify.")
+    except InvalidInput:
+        status_code, message = 422, N_("Give the first and the last day, like 2026-03-02.")
+    else:
+        return RedirectResponse(
+            f"/university/volunteers/{volunteer_id}?issued={certificate.id}#certificates",
+            status_code=303,
+        )
+    session.rollback()
+    return _volunteer_page(
+        request, session, settings, caller, volunteer_id, status_code,
+        period=period, certificate_error=lang.gettext(message),
+    )  # fmt: skip
+
+
+@router.get("/certificates/{certificate_id}/pdf")
+def certificate_pdf(
+    certificate_id: PathId, caller: RosterOwnerUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    certificate = certificates.visible_certificate(session, caller, certificate_id)
+    (document,) = certificates.pdfs(session, [certificate], settings)
+    name = certificates.file_name(certificate)
+    return Response(
+        document,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/assignments")
 def list_assignments(
     request: Request,
-    caller: UniversityUser,
+    caller: RosterOwnerUser,
     session: SessionDep,
     status: str | None = "proposed",
     cursor: str | None = None,
@@ -275,7 +375,7 @@ def _back(form: Any) -> RedirectResponse:
 
 @router.post("/assignments/{assignment_id}/confirm")
 def confirm(
-    assignment_id: PathId, posted: UniversityChange, session: SessionDep, settings: SettingsDep
+    assignment_id: PathId, posted: RosterOwnerChange, session: SessionDep, settings: SettingsDep
 ) -> Response:
     caller, form = posted
     assignments.act_as(session, settings, caller, assignment_id, assignments.CONFIRM)
@@ -284,7 +384,7 @@ def confirm(
 
 @router.post("/assignments/{assignment_id}/decline")
 def decline(
-    assignment_id: PathId, posted: UniversityChange, session: SessionDep, settings: SettingsDep
+    assignment_id: PathId, posted: RosterOwnerChange, session: SessionDep, settings: SettingsDep
 ) -> Response:
     caller, form = posted
     try:
@@ -325,7 +425,7 @@ def _hours(session: Any, caller: Caller, first: date, last: date) -> HoursReport
 @router.get("/hours")
 def hours(
     request: Request,
-    caller: UniversityUser,
+    caller: RosterOwnerUser,
     session: SessionDep,
     start: str | None = None,
     end: str | None = None,
@@ -341,14 +441,29 @@ def hours(
     )
 
 
-def _hours_rows(report: HoursReport) -> list[list[Any]]:
-    return [[v.external_id or "", v.name or "", v.assignments, v.hours] for v in report.volunteers]
+def _hours_header(caller: Caller, lang: Language) -> list[str]:
+    number = ROSTER_NUMBER[caller.kind]
+    return [lang.gettext(h) for h in (number, *HOURS_HEADER)]
+
+
+def _hours_rows(report: HoursReport, lang: Language) -> list[list[Any]]:
+    """One row per volunteer; an erased one by their pseudonym, without a name."""
+    erased = lang.gettext(N_("(personal data erased)"))
+    return [
+        [
+            v.external_id or v.pseudonym or "",
+            v.name or (erased if v.pseudonym else ""),
+            v.assignments,
+            v.hours,
+        ]
+        for v in report.volunteers
+    ]
 
 
 @router.get("/hours.xlsx")
 def hours_xlsx(
     request: Request,
-    caller: UniversityUser,
+    caller: RosterOwnerUser,
     session: SessionDep,
     start: str | None = None,
     end: str | None = None,
@@ -356,8 +471,10 @@ def hours_xlsx(
     lang = language_of(request)
     first, last = _range(caller, start, end)
     report = _hours(session, caller, first, last)
-    header = [lang.gettext(h) for h in HOURS_HEADER]
-    data = spreadsheets.xlsx_bytes(header, _hours_rows(report), lang.gettext(N_("Hours served")))
+    header = _hours_header(caller, lang)
+    data = spreadsheets.xlsx_bytes(
+        header, _hours_rows(report, lang), lang.gettext(N_("Hours served"))
+    )
     return Response(
         data,
         media_type=spreadsheets.XLSX_MEDIA,
@@ -368,7 +485,7 @@ def hours_xlsx(
 @router.get("/hours.csv")
 def hours_csv(
     request: Request,
-    caller: UniversityUser,
+    caller: RosterOwnerUser,
     session: SessionDep,
     start: str | None = None,
     end: str | None = None,
@@ -376,9 +493,9 @@ def hours_csv(
     lang = language_of(request)
     first, last = _range(caller, start, end)
     report = _hours(session, caller, first, last)
-    header = [lang.gettext(h) for h in HOURS_HEADER]
+    header = _hours_header(caller, lang)
     return Response(
-        spreadsheets.csv_bom_bytes(header, _hours_rows(report)),
+        spreadsheets.csv_bom_bytes(header, _hours_rows(report, lang)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="hours-{first}-{last}.csv"'},
     )

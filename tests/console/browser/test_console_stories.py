@@ -2,15 +2,17 @@
 CSV); a center uploads a week of requests (XLSX), sees a bad sheet refused with its rows listed,
 runs the match and watches it live, reviews the plan (table, map, timelines, unfilled with
 reasons), publishes; the university confirms on a student's behalf; the center checks the
-volunteer in and completes the task; the university exports the hours (XLSX and CSV). A
+volunteer in and completes the task; the university exports the hours (XLSX and CSV), opens
+the student's page (their hours ledger) and issues a certificate, downloaded as a PDF. A
 planner runs a scenario and reads its report; an admin adds an organization and invites a user
-who sets their password. And refusals: a post without the CSRF token, a form posted from
-another site, another center's run."""
+who sets their password, and reads it in the audit trail. And refusals: a post without the CSRF
+token, a form posted from another site, another center's run."""
 
 from __future__ import annotations
 
 import io
 import random
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -18,6 +20,7 @@ from sqlalchemy import func, select
 
 from api.db import transaction
 from api.models import ServiceRequest, User
+from tests.api.test_certificates import pdf_text
 from tests.console.browser.conftest import PASSWORD, Server, shot, sign_in
 
 SKILLS = ("急救", "陪伴聊天", "手机教学", "助浴")
@@ -87,7 +90,9 @@ def upload(page: Any, name: str, data: bytes, mime: str) -> None:
     page.wait_for_load_state()
 
 
-def test_a_week_of_a_center_and_a_university(browser: Any, server: Server) -> None:
+def test_a_week_of_a_center_and_a_university(
+    browser: Any, server: Server, tmp_path: Path
+) -> None:
     # The university's volunteer association uploads its roster, saved by Excel as GBK CSV.
     university = sign_in(browser, server, "chen.jing")
     university.goto("/university/volunteers/upload")
@@ -162,7 +167,7 @@ def test_a_week_of_a_center_and_a_university(browser: Any, server: Server) -> No
     # The university confirms for a student who has not answered.
     university.goto("/university/assignments?status=proposed")
     first = university.locator("tbody tr").first
-    student = first.locator("td").first.inner_text()
+    student = first.locator("td").first.evaluate("td => td.firstChild.textContent.trim()")
     first.get_by_role("button", name="确认").click()
     university.wait_for_load_state()
     assert university.locator("tbody tr").count() == proposed - 1
@@ -200,6 +205,24 @@ def test_a_week_of_a_center_and_a_university(browser: Any, server: Server) -> No
     raw = csv_download.value.path().read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     assert raw.decode("utf-8-sig").splitlines()[0] == "学号,姓名,完成次数,服务时长"
+
+    # The student asks for a certificate: their page holds their hours ledger and issues it.
+    university.click(f"#hours a >> text={student}")
+    university.wait_for_url("**/university/volunteers/*")
+    assert university.inner_text("#ledger-hours") == "2.5"
+    (line,) = university.locator("#ledger-lines tbody tr").all_inner_texts()
+    assert "已完成" in line and "2.5" in line
+    university.fill("#issue-certificate input[name=start]", "2026-03-01")
+    university.fill("#issue-certificate input[name=end]", "2026-03-31")
+    university.click("#issue-certificate button")
+    university.wait_for_selector("#certificate-list tr[id^=certificate-]")
+    (issued,) = university.locator("#certificate-list tbody tr").all_inner_texts()
+    assert "2026-03-01 – 2026-03-31" in issued and "有效" in issued
+    university.locator("#certificates").scroll_into_view_if_needed()
+    shot(university, "university-volunteer-certificate")
+    with university.expect_download() as pdf_download:
+        university.click("#certificate-list >> text=下载 PDF")
+    assert "2.5 小时" in pdf_text(pdf_download.value.path().read_bytes(), tmp_path)
 
 
 def test_a_planner_runs_a_scenario(browser: Any, server: Server) -> None:
@@ -248,6 +271,21 @@ def test_an_admin_adds_an_organization_and_invites_its_coordinator(
     newcomer.click("button[type=submit].primary")
     newcomer.wait_for_url("**/center/requests")
     assert "曲江新区志愿服务站" in newcomer.inner_text("header")
+
+    # The audit trail says who did it: the admin's user made the organization and invited her.
+    admin.click("nav >> text=审计记录")
+    admin.wait_for_url("**/admin/audit")
+    admin.select_option("#audit-filters select[name=entity_type]", "user")
+    admin.click("#audit-filters button")
+    admin.wait_for_url("**entity_type=user**")
+    actions = [
+        (row.locator("td").nth(1).inner_text().split()[0], row.locator("code").first.inner_text())
+        for row in admin.locator("#audit tbody tr").all()
+    ]  # fmt: skip
+    for action in ("created", "link_issued", "password_set"):  # the last one by herself
+        assert ("控制台用户", action) in actions, actions
+    assert "sun.min" not in admin.inner_text("#audit")  # logins are never in the trail
+    shot(admin, "admin-audit")
 
 
 def test_forged_and_foreign_requests_are_refused(browser: Any, server: Server) -> None:

@@ -1,4 +1,5 @@
-// The console's own script: htmx settings and the plan map (Leaflet + markercluster).
+// The console's own script: htmx settings, the plan map (Leaflet + markercluster), and the
+// place of a volunteer's work on their page.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", function () {
@@ -71,4 +72,19 @@ function drawPlanMap(element) {
       if (bounds.length) { map.fitBounds(bounds, { padding: [20, 20] }); } else { map.setView([34.26, 108.94], 11); }
       element.dataset.points = String(bounds.length);  // drawn (tests wait for it)
     });
+}
+
+// A volunteer's page: the place of the work on a small map (only where tiles are configured).
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-place-map]").forEach(drawPlaceMap);
+});
+
+function drawPlaceMap(element) {
+  if (element.dataset.drawn || !window.L) return;
+  element.dataset.drawn = "1";
+  var at = [Number(element.dataset.lat), Number(element.dataset.lon)];
+  var map = L.map(element, { maxZoom: 18, scrollWheelZoom: false });
+  L.tileLayer(element.dataset.tiles, { maxZoom: 18, attribution: element.dataset.attribution || "" }).addTo(map);
+  L.circleMarker(at, { radius: 10, color: "#8e1b18", weight: 2, fillColor: "#d0312d", fillOpacity: 0.9 }).addTo(map);
+  map.setView(at, 16);
 }
