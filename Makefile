@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run example test lint bench bench-full bench-api bench-load bench-console bench-notify bench-scale system-packages vendor-static messages clean
+.PHONY: run example test lint bench bench-full bench-families bench-api bench-load bench-console bench-notify bench-scale system-packages vendor-static messages clean
 
 # Debian packages the service and its tests need: chromium for the console's browser tests
 # (Playwright drives it by its path and never downloads a browser here), fonts-noto-cjk for
@@ -50,6 +50,9 @@ bench: $(STAMP)  ## quick benchmark subset (< 5 min): results in benchmarks/resu
 bench-full: $(STAMP)  ## every benchmark (about 2.5 h on 2 cores): results in benchmarks/results/
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m benchmarks
+
+bench-families: $(STAMP)  ## families of city weeks: greedy, the engine, the textbook HiGHS peer (hours)
+	$(PY) -m benchmarks.families --tag head
 
 bench-api: $(STAMP)  ## the HTTP service's benchmark (import, list latency, match run end to end)
 	$(PY) -m benchmarks.api_perf

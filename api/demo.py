@@ -1,5 +1,5 @@
 """A demo to explore the service with (`make run`): organizations with keys and a console
-user each, a seeded week of volunteers and requests (`benchmarks.cityweek`, deterministic) and
+user each, a seeded week of volunteers and requests (`scenarios.cityweek`, deterministic) and
 a queued match run per center.
 
 Data are loaded once, into an empty database; every call issues fresh demo keys and fresh demo
@@ -25,7 +25,7 @@ from api.services.audit import Actor
 from api.services.geocoding import Geocoder
 from api.services.organizations import Caller
 from api.settings import Settings
-from benchmarks.cityweek import WEEK_START, city_week
+from scenarios.cityweek import WEEK_START, city_week
 
 DEMO_SEED = 7
 # (kind, name, console login, the user's name)

@@ -61,10 +61,6 @@ class ApiError(Exception):
         return ErrorBody(error=self.code, detail=self.detail, fields=self.fields)
 
 
-class BadRequest(ApiError):
-    status_code, code = 400, "bad_request"
-
-
 class Unauthorized(ApiError):
     status_code, code = 401, "unauthorized"
 
@@ -110,10 +106,6 @@ class InvalidInput(ApiError):
 
 class IdempotencyKeyReused(InvalidInput):
     code = "idempotency_key_reused"
-
-
-class GeocodingFailed(InvalidInput):
-    code = "geocoding_failed"
 
 
 class TooManyRequests(ApiError):

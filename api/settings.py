@@ -255,6 +255,3 @@ class Settings(BaseSettings):
     def sms_on(self) -> bool:
         return self.sms_provider != "off" and self.sms_url is not None
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")

@@ -3,6 +3,7 @@
 python -m benchmarks --quick            # make bench:      results in benchmarks/results/quick/
 python -m benchmarks                    # make bench-full: results in benchmarks/results/
 python -m benchmarks --only gap,peers   # a subset of the four
+python -m benchmarks --only families    # the families of city weeks (benchmarks/families.py)
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from . import city, gap, peers, vrptw
+from . import city, families, gap, peers, vrptw
 from .common import DEFAULT_RESULTS
 
 QUICK = {
@@ -20,19 +21,28 @@ QUICK = {
     "city": ["--quick", "--hard-timeout", "90"],
     "peers": ["--quick"],
     "vrptw": ["C101", "R101", "RC208", "--time-limit", "10", "--peer", "pyvrp"],
+    "families": ["--quick"],
 }
 FULL = {
     "gap": ["--set", "all"],
     "city": ["--repeats", "3"],
     "peers": [],
     "vrptw": ["--set", "solomon", "--peer", "pyvrp"],
+    "families": [],
 }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the GAP, city, peer and VRPTW benchmarks.")
+    parser = argparse.ArgumentParser(
+        description="Run the GAP, city, peer, VRPTW and families benchmarks."
+    )
     parser.add_argument("--quick", action="store_true", help="a subset in a few minutes")
-    parser.add_argument("--only", default="gap,city,peers,vrptw", help="comma-separated subset")
+    parser.add_argument(
+        "--only",
+        default="gap,city,peers,vrptw",
+        help="comma-separated, of gap, city, peers, vrptw and families (hours: "
+        "`make bench-families`)",
+    )
     parser.add_argument("--out", type=Path, help="results directory")
     parser.add_argument(
         "--rev",
@@ -43,11 +53,18 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["VOLMATCH_BENCH_REV"] = args.rev
     out = args.out or (DEFAULT_RESULTS / "quick" if args.quick else DEFAULT_RESULTS)
     plan = QUICK if args.quick else FULL
-    mains = {"gap": gap.main, "city": city.main, "peers": peers.main, "vrptw": vrptw.main}
+    mains = {
+        "gap": gap.main,
+        "city": city.main,
+        "peers": peers.main,
+        "vrptw": vrptw.main,
+        "families": families.main,
+    }
     for name in args.only.split(","):
         started = time.monotonic()
         print(f"\n=== {name} ===", flush=True)
-        mains[name]([*plan[name], "--out", str(out)])
+        target = out / "families" if name == "families" else out
+        mains[name]([*plan[name], "--out", str(target)])
         print(f"=== {name}: {time.monotonic() - started:.0f} s ===", flush=True)
     print(f"\nresults in {out}")
     return 0

@@ -1,40 +1,18 @@
-"""A seeded, realistic city week of volunteer supply and demand (FORMAT.md instance).
+"""The benchmarks' city week: `scenarios.cityweek.city_week` (the catalog scenario `city-week`
+with its totals fixed), and a command that writes one as JSON.
 
-The catalog scenario `city-week` (scenarios/catalog/city-week.toml) at the requested numbers of
-volunteers and requests: volunteers cluster round 22 partner universities (students),
-residential communities (residents and certified caregivers) and the law firms of the high-tech
-zone (lawyers); requests are smartphone tutoring, door-to-door bathing help (two certified,
-same-gender helpers), legal-aid duty (half the shifts mandatory), garbage-sorting promotion,
-exam-day water delivery and visits to older people living alone (some in dialect). There is one
-generator, `scenarios.generate`; this module only fixes the totals.
-
-Deterministic: the same (volunteers, requests, seed) always gives byte-identical JSON.
-Vectorised: 100,000 volunteers take a few seconds.
+    python -m benchmarks.cityweek --volunteers 5000 --requests 600 --seed 0 -o week.json
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
-from typing import Any
 
-from scenarios.generate import build, dumps
-from scenarios.spec import load_scenario
+from scenarios.cityweek import CST, SCENARIO, WEEK_START, city_week
+from scenarios.generate import dumps
 
 __all__ = ["CST", "SCENARIO", "WEEK_START", "city_week"]
-
-SCENARIO = "city-week"
-_horizon = load_scenario(SCENARIO).spec.horizon
-CST: timezone = _horizon.tz
-WEEK_START = datetime(_horizon.start.year, _horizon.start.month, _horizon.start.day, tzinfo=CST)
-
-
-def city_week(volunteers: int, requests: int, seed: int = 0) -> dict[str, Any]:
-    """A city week with exactly the given numbers of volunteers and requests."""
-    return build(
-        load_scenario(SCENARIO), seed=seed, volunteers=volunteers, requests=requests
-    ).instance
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -106,7 +106,7 @@ def _git_commit() -> str:
             ).stdout.strip()  # fmt: skip
         except (OSError, subprocess.SubprocessError):
             full = rev
-        return f"{full} (engine and generator from this revision: --rev {rev})"
+        return f"{full} (matcher/ and benchmarks/cityweek.py from this revision: --rev {rev})"
     try:
         out = subprocess.run(
             ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
@@ -130,10 +130,15 @@ _ENGINE_SOURCES = ("matcher", "benchmarks/cityweek.py")
 
 def _matcher_digest() -> str:
     """A short hash of the engine and generator source the workers run (the snapshot, when
-    one was taken)."""
+    one was taken): matcher/, the scenario generator and catalog, cityweek.py."""
     root = _SNAPSHOT or REPO_ROOT
     digest = hashlib.sha256()
-    files = [*(root / "matcher").rglob("*.py"), root / "benchmarks" / "cityweek.py"]
+    files = [
+        *(root / "matcher").rglob("*.py"),
+        *(root / "scenarios").rglob("*.py"),
+        *(root / "scenarios").rglob("*.toml"),
+        root / "benchmarks" / "cityweek.py",
+    ]
     for path in sorted(files):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(path.read_bytes())
@@ -150,10 +155,12 @@ def engine_rev() -> str | None:
 
 
 def code_snapshot() -> Path:
-    """A copy of `matcher/` and `benchmarks/*.py` taken once per benchmark process, which
-    every worker runs: edits to the working tree during a long run do not mix engine versions
-    within one set of results. With `engine_rev()`, `matcher/` and `benchmarks/cityweek.py`
-    come from that git revision instead. Removed at exit."""
+    """A copy of `matcher/`, `scenarios/` (the generator and its catalog) and `benchmarks/*.py`
+    taken once per benchmark process, which every worker runs: edits to the working tree
+    during a long run do not mix engine versions within one set of results. With
+    `engine_rev()`, `matcher/` and `benchmarks/cityweek.py` come from that git revision
+    instead (the generator stays the working tree's, so that new families can run on an older
+    engine). Removed at exit."""
     global _SNAPSHOT
     if _SNAPSHOT is None:
         root = Path(tempfile.mkdtemp(prefix="volmatch-bench-"))
@@ -161,9 +168,12 @@ def code_snapshot() -> Path:
         if threading.current_thread() is threading.main_thread():
             # A terminated benchmark still runs its exit handlers (and removes the copy).
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-        shutil.copytree(
-            REPO_ROOT / "matcher", root / "matcher", ignore=shutil.ignore_patterns("__pycache__")
-        )
+        # numba's cache files come along (their index holds the source's mtime and size,
+        # which copy2 keeps): workers load the compiled code instead of compiling it again.
+        for package in ("matcher", "scenarios"):
+            shutil.copytree(
+                REPO_ROOT / package, root / package, ignore=shutil.ignore_patterns("*.pyc")
+            )
         (root / "benchmarks").mkdir()
         for source in (REPO_ROOT / "benchmarks").glob("*.py"):
             shutil.copy2(source, root / "benchmarks" / source.name)
@@ -207,7 +217,7 @@ def machine_info() -> dict[str, Any]:
         "numpy": _version("numpy"),
         "matplotlib": _version("matplotlib"),
         "commit": _git_commit(),
-        "source sha256 (matcher/, cityweek.py)": _matcher_digest(),
+        "source sha256 (matcher/, scenarios/, cityweek.py)": _matcher_digest(),
         "load average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
@@ -323,6 +333,8 @@ def pyplot() -> Any | None:
 
 
 RESULT_PREFIX = "@@volmatch-bench-result "
+# A job may report what it has so far (a line with this prefix): kept when the job is killed.
+PARTIAL_PREFIX = "@@volmatch-bench-partial "
 # The worker's first line, once its compiled kernels are loaded (compiled first into a fresh code
 # snapshot: minutes on a busy machine, which no job's time limit should pay for).
 READY_LINE = "@@volmatch-bench-ready"
@@ -346,12 +358,22 @@ class Worker:
     `fresh=True` starts a new process per job, so that its peak RSS belongs to that job alone.
     A job's `timeout_s` counts from the worker being ready (its start and warm-up have their own
     `START_TIMEOUT_S`). A job that overruns gets the process killed and raises `WorkerTimeout`;
-    a start that does, `RuntimeError`.
+    what it reported so far (`PARTIAL_PREFIX` lines) is then in `partial`; a start that
+    overruns raises `RuntimeError`. `env` adds environment variables to the process (e.g. an
+    empty NUMBA_CACHE_DIR for a cold start).
     """
 
-    def __init__(self, *, fresh: bool = False, max_memory_gb: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        fresh: bool = False,
+        max_memory_gb: float | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.fresh = fresh
         self.max_memory_gb = max_memory_gb
+        self.env = dict(env or {})
+        self.partial: dict[str, Any] = {}
         self._proc: _Proc | None = None
 
     def __enter__(self) -> Worker:
@@ -367,6 +389,7 @@ class Worker:
         env["VOLMATCH_GAP_DATA"] = str(GAP_DATA)
         if self.max_memory_gb:
             env["VOLMATCH_BENCH_MAX_GB"] = str(self.max_memory_gb)
+        env.update(self.env)
         popen = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.worker"],
             stdin=subprocess.PIPE,
@@ -386,8 +409,9 @@ class Worker:
         return self._proc
 
     def _read_line(self, prefix: str, timeout_s: float, what: str) -> str:
-        """The worker's next line starting with `prefix` (other output is skipped); kill it and
-        raise `WorkerTimeout` after `timeout_s`, `RuntimeError` if it dies."""
+        """The worker's next line starting with `prefix` (a partial answer on the way is kept in
+        `partial`, other output skipped); kill it and raise `WorkerTimeout` after `timeout_s`,
+        `RuntimeError` if it dies."""
         proc = self._proc
         assert proc is not None and proc.popen.stdout is not None
         started = time.monotonic()
@@ -401,6 +425,8 @@ class Worker:
                 code = proc.popen.wait()
                 self._proc = None
                 raise RuntimeError(f"benchmark worker exited with code {code}")
+            if line.startswith(PARTIAL_PREFIX):
+                self.partial = json.loads(line[len(PARTIAL_PREFIX) :])
             if line.startswith(prefix):
                 return line
 
@@ -411,6 +437,7 @@ class Worker:
         assert proc.popen.stdin is not None and proc.popen.stdout is not None
         proc.popen.stdin.write(json.dumps(job) + "\n")
         proc.popen.stdin.flush()
+        self.partial = {}
         line = self._read_line(RESULT_PREFIX, timeout_s, "no answer")
         answer: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
         if self.fresh:
@@ -420,7 +447,8 @@ class Worker:
         return answer
 
     def attempt(self, job: Mapping[str, Any], timeout_s: float) -> dict[str, Any]:
-        """`run`, with a kill or a failure turned into an answer whose status says so."""
+        """`run`, with a kill or a failure turned into an answer whose status says so (with
+        what the job reported before, under `partial`)."""
         started = time.monotonic()
         try:
             return self.run(job, timeout_s)
@@ -429,7 +457,10 @@ class Worker:
         except RuntimeError as exc:
             last = [line for line in str(exc).strip().splitlines() if line.strip()]
             status = "error: " + (last[-1][:120] if last else "worker failed")
-        return {"status": status, "seconds": round(time.monotonic() - started, 1)}
+        answer = {"status": status, "seconds": round(time.monotonic() - started, 1)}
+        if self.partial:
+            answer["partial"] = self.partial
+        return answer
 
     def close(self, *, kill: bool = False) -> None:
         proc, self._proc = self._proc, None

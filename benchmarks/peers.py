@@ -8,11 +8,12 @@ For each instance (city weeks compiled by `matcher.compile_instance`, GAP instan
   headcount rows with a staffing switch where a minimum or a mandate needs one, capacity rows,
   `add_at_most_one` per conflict set; lexicographic by two solves (coverage, then travel with
   coverage held, hinted with the first solution);
-- `mip`: a plain MIP (HiGHS via `scipy.optimize.milp`): the same variables, but conflicts as
-  pairwise rows x_p + x_q <= 1 (not the project's cliques) and no x <= y linking rows;
-  lexicographic by two solves.
+- `textbook`: the textbook HiGHS model (`benchmarks.textbook`): the same variables, one row per
+  volunteer and conflict set (maximal time clique or travel-infeasible pair), the
+  min-headcount switch; lexicographic by two solves, the second started from the first's plan.
 
-Tier 1 gets at most half of the limit, tier 2 the rest; model building counts in a peer's time.
+CP-SAT's tier 1 gets at most half of the limit, tier 2 the rest; the textbook model's tier 1
+may take all of it. Model building counts in a peer's time.
 Mandatory requests with fewer candidates than their minimum cannot be staffed by anyone; like
 the engine's own pre-check, the plain models drop their mandate rather than return nothing.
 Every plan is checked against the arrays' hard constraints by `check_selection`, independently
@@ -27,14 +28,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from .common import (
     DEFAULT_RESULTS,
@@ -47,6 +46,7 @@ from .common import (
     text_table,
     write_results,
 )
+from .textbook import conflict_groups, solve_textbook
 
 __all__ = [
     "PEERS",
@@ -54,11 +54,11 @@ __all__ = [
     "check_selection",
     "conflict_groups",
     "cpsat_peer",
-    "mip_peer",
     "run_job",
+    "textbook_peer",
 ]
 
-PEERS = ("optimal", "greedy", "cpsat", "mip")
+PEERS = ("optimal", "greedy", "cpsat", "textbook")
 _TIER1_SHARE = 0.5
 
 
@@ -117,35 +117,6 @@ def problem_of(case: Mapping[str, Any]) -> tuple[Any, Any]:
             inst = gap.load(gap.catalogue()[case["name"]])
             _CACHE[key] = (gap.to_problem(inst), inst)
     return _CACHE[key]  # type: ignore[no-any-return]
-
-
-def conflict_groups(data: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Groups of pairs of one volunteer of which at most one may be chosen, as CSR
-    (indptr, pairs). Reads either array form of conflict sets: per-volunteer pair groups
-    (`conflict_pairs`) or request sets (`conflict_requests`: for each volunteer, its pairs on
-    the requests of one set form a group)."""
-    if hasattr(data, "conflict_pairs"):
-        return np.asarray(data.conflict_indptr), np.asarray(data.conflict_pairs)
-    nv, nr = data.num_volunteers, data.num_requests
-    ptr, reqs = np.asarray(data.conflict_indptr), np.asarray(data.conflict_requests)
-    owner = np.repeat(np.arange(len(ptr) - 1, dtype=np.int64), np.diff(ptr))
-    order = np.argsort(reqs, kind="stable")
-    req_ptr = np.searchsorted(reqs[order], np.arange(nr + 1))
-    req_sets = owner[order]
-    pr = data.pair_request
-    count = req_ptr[pr + 1] - req_ptr[pr]
-    pairs = np.repeat(np.arange(data.num_pairs, dtype=np.int64), count)
-    offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-    sets = req_sets[np.repeat(req_ptr[pr], count) + offset]
-    key = sets * nv + data.pair_volunteer[pairs]
-    order = np.lexsort((pairs, key))
-    key, pairs = key[order], pairs[order]
-    _, sizes = np.unique(key, return_counts=True)
-    keep = sizes >= 2
-    members = pairs[np.repeat(keep, sizes)]
-    indptr = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
-    np.cumsum(sizes[keep], out=indptr[1:])
-    return indptr, members
 
 
 def _staffable_mandatory(data: Any) -> np.ndarray:
@@ -296,130 +267,24 @@ def _groups(keys: np.ndarray, size: int) -> list[np.ndarray]:
 
 
 # ----------------------------------------------------------------------------------------------
-# Plain MIP (HiGHS through scipy)
+# The textbook HiGHS model
 # ----------------------------------------------------------------------------------------------
 
 
-def _pairwise_conflicts(data: Any) -> np.ndarray:
-    """Distinct pairs (p, q), p < q, that share a conflict set: one row x_p + x_q <= 1 each."""
-    ptr, group_pairs = conflict_groups(data)
-    sizes = np.diff(ptr)
-    chunks = []
-    for k in np.unique(sizes[sizes >= 2]).tolist():
-        sets = np.flatnonzero(sizes == k)
-        members = group_pairs[ptr[sets][:, None] + np.arange(k)[None, :]]
-        i, j = np.triu_indices(k, 1)
-        chunks.append(np.stack([members[:, i].ravel(), members[:, j].ravel()], axis=1))
-    if not chunks:
-        return np.zeros((0, 2), dtype=np.int64)
-    edges = np.sort(np.concatenate(chunks), axis=1)
-    return np.unique(edges, axis=0)
-
-
-def mip_peer(data: Any, time_limit_s: float, seed: int = 0) -> dict[str, Any]:
-    """The plain MIP, two solves (coverage, then travel with coverage held)."""
-    from scipy.optimize import Bounds, LinearConstraint, OptimizeWarning, milp
-
-    started = time.perf_counter()
-    deadline = started + time_limit_s
-    npairs, nreq, nvol = data.num_pairs, data.num_requests, data.num_volunteers
-    pr, pv = data.pair_request, data.pair_volunteer
-    switch, mandatory = _switches(data)
-    ny = len(switch)
-    nvars = npairs + ny
-    y_of = np.full(nreq, -1, dtype=np.int64)
-    y_of[switch] = npairs + np.arange(ny)
-    rows: list[sp.csr_matrix] = []
-    lo: list[np.ndarray] = []
-    hi: list[np.ndarray] = []
-
-    def block(r: np.ndarray, c: np.ndarray, v: np.ndarray, nrows: int, a: Any, b: Any) -> None:
-        rows.append(sp.csr_matrix((v, (r, c)), shape=(nrows, nvars)))
-        lo.append(np.broadcast_to(np.asarray(a, dtype=float), (nrows,)).copy())
-        hi.append(np.broadcast_to(np.asarray(b, dtype=float), (nrows,)).copy())
-
-    per_request = np.bincount(pr, minlength=nreq)
-    plain = np.flatnonzero((y_of < 0) & (per_request > data.request_max))
-    row_of = np.full(nreq, -1, dtype=np.int64)
-    row_of[plain] = np.arange(len(plain))
-    p_idx = np.flatnonzero(row_of[pr] >= 0)
-    block(row_of[pr[p_idx]], p_idx, np.ones(len(p_idx)), len(plain), -np.inf,
-          data.request_max[plain])  # fmt: skip
-    if ny:
-        row_of[:] = -1
-        row_of[switch] = np.arange(ny)
-        p_idx = np.flatnonzero(row_of[pr] >= 0)
-        r_rows = np.concatenate([row_of[pr[p_idx]], np.arange(ny)])
-        cols = np.concatenate([p_idx, y_of[switch]])
-        ones = np.ones(len(p_idx))
-        # sum x - max*y <= 0 and sum x - min*y >= 0
-        block(r_rows, cols, np.concatenate([ones, -data.request_max[switch]]), ny, -np.inf, 0)
-        block(r_rows, cols, np.concatenate([ones, -data.request_min[switch]]), ny, 0, np.inf)
-    for weights, caps in (
-        (data.pair_load.astype(float), data.volunteer_capacity),
-        (np.ones(npairs), data.volunteer_max_pairs),
-    ):
-        totals = np.bincount(pv, weights=weights, minlength=nvol)
-        binding = _binding(totals, caps)
-        row_of_v = np.full(nvol, -1, dtype=np.int64)
-        row_of_v[binding] = np.arange(len(binding))
-        p_idx = np.flatnonzero(row_of_v[pv] >= 0)
-        block(row_of_v[pv[p_idx]], p_idx, weights[p_idx], len(binding), -np.inf, caps[binding])
-    edges = _pairwise_conflicts(data)
-    ne = len(edges)
-    block(np.repeat(np.arange(ne), 2), edges.ravel(), np.ones(2 * ne), ne, -np.inf, 1)
-    matrix = sp.vstack(rows, format="csr")
-    row_lo, row_hi = np.concatenate(lo), np.concatenate(hi)
-    var_lo, var_hi = np.zeros(nvars), np.ones(nvars)
-    var_lo[:npairs][data.pair_pinned] = 1
-    var_lo[y_of[np.flatnonzero(mandatory & (y_of >= 0))]] = 1
-    coverage = np.zeros(nvars)
-    coverage[:npairs] = data.request_priority[pr]
-    cost = np.zeros(nvars)
-    cost[:npairs] = data.pair_cost
-    integrality = np.ones(nvars)
-    build_s = time.perf_counter() - started
-
-    def solve(c: np.ndarray, a: sp.csr_matrix, a_lo: np.ndarray, a_hi: np.ndarray,
-              limit: float) -> Any:  # fmt: skip
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", OptimizeWarning)
-            return milp(
-                c, integrality=integrality, bounds=Bounds(var_lo, var_hi),
-                constraints=[LinearConstraint(a, a_lo, a_hi)],
-                options={"time_limit": max(limit, 0.01), "mip_rel_gap": 1e-9},
-            )  # fmt: skip
-
-    res1 = solve(-coverage, matrix, row_lo, row_hi,
-                 min(time_limit_s * _TIER1_SHARE, deadline - time.perf_counter()))  # fmt: skip
-    if res1.x is None:
-        return {"selected": None, "status": f"no solution ({res1.message[:60]})",
-                "build_seconds": build_s, "rows": matrix.shape[0], "conflict_rows": ne}  # fmt: skip
-    values = np.rint(res1.x)
-    chosen = values[:npairs] > 0.5
-    best_cov = float(coverage @ values)
-    cov_bound = None if res1.get("mip_dual_bound") is None else -float(res1.mip_dual_bound)
-    tier1 = "optimal" if res1.status == 0 else "feasible"
-    status = f"coverage {tier1}"
-    travel_bound = None
-    left = deadline - time.perf_counter()
-    if left > 0.01:
-        held = sp.vstack([matrix, sp.csr_matrix(coverage.reshape(1, -1))], format="csr")
-        res2 = solve(cost, held, np.append(row_lo, best_cov - 0.5), np.append(row_hi, np.inf), left)
-        if res2.x is not None:
-            values2 = np.rint(res2.x)
-            if float(coverage @ values2) >= best_cov - 0.5:
-                chosen = values2[:npairs] > 0.5
-                travel_bound = res2.get("mip_dual_bound")
-                status = f"coverage {tier1}, travel {'optimal' if res2.status == 0 else 'feasible'}"
+def textbook_peer(data: Any, time_limit_s: float, seed: int = 0) -> dict[str, Any]:
+    """The textbook HiGHS model (`benchmarks.textbook`), both tiers; `seed` is unused (HiGHS
+    runs deterministically with its defaults)."""
+    result = solve_textbook(data, time_limit_s)
+    tier2 = result.tier2
     return {
-        "selected": chosen,
-        "status": status,
-        "coverage_bound": cov_bound,
-        "travel_bound": None if travel_bound is None else float(travel_bound),
-        "build_seconds": build_s,
-        "rows": int(matrix.shape[0]),
-        "conflict_rows": ne,
+        "selected": result.selected,
+        "status": f"coverage {result.tier1.status}"
+        + ("" if tier2 is None else f", travel {tier2.status}"),
+        "coverage_bound": result.tier1.bound,
+        "travel_bound": None if tier2 is None else tier2.bound,
+        "build_seconds": result.build_seconds,
+        "rows": result.stats.get("rows"),
+        "conflict_rows": result.stats.get("clique_rows"),
     }
 
 
@@ -444,7 +309,7 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
         status = result.status.value
         extra["coverage_bound"] = result.coverage_bound
     else:
-        out = (cpsat_peer if peer == "cpsat" else mip_peer)(data, limit, seed)
+        out = (cpsat_peer if peer == "cpsat" else textbook_peer)(data, limit, seed)
         selected, status = out.pop("selected"), out.pop("status")
         extra.update(out)
     seconds = time.perf_counter() - started
@@ -586,9 +451,10 @@ def write(rows: Sequence[Row], out_dir: Path, command: str) -> None:
         "Ratios are against the project's `optimal` engine on the same instance: time ratio > 1 "
         "is slower; for coverage higher is better; for travel and min-GAP lower is better, for "
         "max-GAP higher is better. *feasible*: checked against the arrays' hard constraints "
-        "independently of the engines. The plain models give tier 1 (coverage) at most half "
-        "the limit and stop with *no plan* if it finds none; model building counts in their "
-        "time; CP-SAT's `UNKNOWN` means no solution within its share. In GAP coverage is "
+        "independently of the engines. CP-SAT gives tier 1 (coverage) at most half the limit, "
+        "the textbook HiGHS model all of it; both stop with *no plan* if tier 1 finds none; "
+        "model building counts in their time; CP-SAT's `UNKNOWN` means no solution within its "
+        "share. In GAP coverage is "
         "constant, so tier 1 is a pure feasibility search."
     )
     sections = [("Chart", "![peers](peers.png)")] if has_chart else []

@@ -350,6 +350,29 @@ def _integers(rng: np.random.Generator, bounds: tuple[int, int], n: int) -> IntA
     return rng.integers(bounds[0], bounds[1] + 1, size=n).astype(np.int64)
 
 
+def _draw(
+    rng: np.random.Generator,
+    dist: tuple[float, float] | dict[float, float],
+    n: int,
+    step: float,
+) -> FloatArray:
+    """n draws of a `Draw`: uniform over a range (rounded to `step`) or a table's values by
+    weight."""
+    if not isinstance(dist, dict):
+        return _uniform(rng, dist, n, step)
+    values = np.array(list(dist), dtype=np.float64)
+    weights = np.array(list(dist.values()), dtype=np.float64)
+    return np.asarray(values[rng.choice(len(values), size=n, p=weights / weights.sum())])
+
+
+def _draw_integers(
+    rng: np.random.Generator, dist: tuple[int, int] | dict[int, float], n: int
+) -> IntArray:
+    if not isinstance(dist, dict):
+        return _integers(rng, dist, n)
+    return _draw(rng, {float(k): w for k, w in dist.items()}, n, 1.0).astype(np.int64)
+
+
 def _top_k(rng: np.random.Generator, log_weights: FloatArray, k: IntArray) -> BoolArray:
     """Per row, k[i] columns drawn without replacement with the given weights (Gumbel top-k)."""
     n, m = len(k), len(log_weights)
@@ -386,12 +409,17 @@ def _availability(
     avail = pool.availability
     days = len(kinds)
     block_ok = np.array([any(k in b.on for b in avail.blocks) for k in kinds], dtype=bool)
-    weight = np.array([avail.day_weights.get(k, 0.0) for k in kinds], dtype=np.float64)
-    weight[~block_ok] = 0.0
-    with np.errstate(divide="ignore"):
-        log_w = np.log(weight)
-    k = np.minimum(_integers(rng, avail.days, n), int((weight > 0).sum()))
-    offered = _top_k(rng, log_w, k)
+    if avail.chance is not None:  # day by day
+        chance = np.array([avail.chance.get(k, 0.0) for k in kinds], dtype=np.float64)
+        offered = (rng.random((n, days)) < chance[None, :]) & block_ok[None, :]
+    else:
+        assert avail.days is not None  # spec.cross_check: exactly one of days and chance
+        weight = np.array([avail.day_weights.get(k, 0.0) for k in kinds], dtype=np.float64)
+        weight[~block_ok] = 0.0
+        with np.errstate(divide="ignore"):
+            log_w = np.log(weight)
+        k = np.minimum(_integers(rng, avail.days, n), int((weight > 0).sum()))
+        offered = _top_k(rng, log_w, k)
     block = _choose_blocks(rng, avail.blocks, kinds, (n, days))
     rows, cols = np.nonzero(offered & (block >= 0))
     starts = np.array([b.minutes[0] for b in avail.blocks], dtype=np.int64)
@@ -460,9 +488,9 @@ def _volunteers(
         list(pool.languages), rng.random((n, len(pool.languages))) < list(pool.languages.values())
     )
     availability = _availability(rng, pool, kinds, n, clock)
-    hours = _uniform(rng, pool.max_hours, n, 0.5).tolist() if pool.max_hours else None
-    travel = _uniform(rng, pool.max_travel_km, n, 0.5).tolist() if pool.max_travel_km else None
-    caps = _integers(rng, pool.max_assignments, n).tolist() if pool.max_assignments else None
+    hours = _draw(rng, pool.max_hours, n, 0.5).tolist() if pool.max_hours else None
+    travel = _draw(rng, pool.max_travel_km, n, 0.5).tolist() if pool.max_travel_km else None
+    caps = _draw_integers(rng, pool.max_assignments, n).tolist() if pool.max_assignments else None
     likes: list[dict[str, float]] | None = None
     services = list(spec.services)
     if pool.preferences is not None and services:
@@ -516,6 +544,7 @@ class _Drawn:
     start: IntArray  # minutes after local midnight
     minutes: IntArray  # duration
     need: IntArray
+    minimum: IntArray  # min_volunteers, at most need
     gender: IntArray  # index into the service's same_gender keys, -1 none
     dialect: BoolArray
     mandatory: BoolArray
@@ -530,7 +559,16 @@ def _requests(
     clock: _Clock,
 ) -> list[dict[str, Any]]:
     drawn = [
-        _draw_service(_rng(seed, "service", name), spec, k, service, sizes[name], places, kinds)
+        _draw_service(
+            _rng(seed, "service", name),
+            _rng(seed, "service-days", name),
+            spec,
+            k,
+            service,
+            sizes[name],
+            places,
+            kinds,
+        )
         for k, (name, service) in enumerate(spec.services.items())
     ]
     service = np.concatenate([np.full(len(x.day), x.service) for x in drawn]).astype(np.int64)
@@ -566,7 +604,7 @@ def _requests(
         if attributes:
             record["attributes"] = attributes
         record["volunteers_needed"] = need
-        record["min_volunteers"] = min(s.min_volunteers, need)
+        record["min_volunteers"] = int(cat["minimum"][i])
         record["priority"] = s.priority
         if cat["mandatory"][i]:
             record["mandatory"] = True
@@ -576,6 +614,7 @@ def _requests(
 
 def _draw_service(
     rng: np.random.Generator,
+    week_rng: np.random.Generator,
     spec: Scenario,
     index: int,
     service: Service,
@@ -595,6 +634,8 @@ def _draw_service(
     else:
         _, lat, lon = _scatter(rng, at, n, service.spread_km)
         w = np.array([service.day_weights.get(kinds[d], 0.0) for d in days], dtype=np.float64)
+        if service.day_concentration is not None:  # this week's busy days, from its own stream
+            w = w * week_rng.dirichlet(np.full(len(days), service.day_concentration))
         day = days[rng.choice(len(days), size=n, p=w / w.sum())]
         sw = np.asarray(service.start_weights or [1.0] * len(starts), dtype=np.float64)
         start = starts[rng.choice(len(starts), size=n, p=sw / sw.sum())]
@@ -606,4 +647,8 @@ def _draw_service(
         gender = rng.choice(len(g), size=n, p=g / g.sum()).astype(np.int64)
     dialect = rng.random(n) < (service.dialect.share if service.dialect else 0.0)
     mandatory = rng.random(n) < service.mandatory_share
-    return _Drawn(index, lat, lon, day, start, minutes, need, gender, dialect, mandatory)
+    low, high = service.min_volunteers
+    # Drawn last, and only when it varies, so that the other draws stay as they were.
+    minimum = np.full(n, low, dtype=np.int64) if low == high else _integers(rng, (low, high), n)
+    minimum = np.minimum(minimum, need)
+    return _Drawn(index, lat, lon, day, start, minutes, need, minimum, gender, dialect, mandatory)

@@ -114,6 +114,16 @@ def _check_range(value: tuple[float, float]) -> tuple[float, float]:
 
 Range = Annotated[tuple[float, float], BeforeValidator(_as_range)]
 IntRange = Annotated[tuple[int, int], BeforeValidator(_as_range)]
+
+
+def _as_draw(value: Any) -> Any:
+    """A range, or a table of values and their weights (`{ 4 = 0.2, 8 = 0.5, 12 = 0.3 }`)."""
+    return value if isinstance(value, dict) else _as_range(value)
+
+
+# A quantity drawn per volunteer: uniform over a range, or one of the table's values by weight.
+Draw = Annotated[tuple[float, float] | dict[float, float], BeforeValidator(_as_draw)]
+IntDraw = Annotated[tuple[int, int] | dict[int, float], BeforeValidator(_as_draw)]
 Positive = Annotated[float, Field(gt=0)]
 Share = Annotated[float, Field(ge=0, le=1)]
 
@@ -253,12 +263,20 @@ class Block(_Spec):
 
 
 class Availability(_Spec):
-    """When a pool's volunteers offer time: a number of days, and per day one block."""
+    """When a pool's volunteers offer time: a number of days (or each day by chance), and per
+    offered day one block."""
 
-    days: IntRange = Field(description="How many days each volunteer offers, [low, high].")
+    days: IntRange | None = Field(
+        default=None, description="How many days each volunteer offers, [low, high]."
+    )
+    chance: dict[DayKind, Share] | None = Field(
+        default=None,
+        description="Or: the chance that each day of a kind is offered, day by day "
+        "(a binomial number of days, none at all included).",
+    )
     day_weights: KindWeights = Field(
         default_factory=_every_kind,
-        description="Relative chance that a day of each kind is offered.",
+        description="With `days`: relative chance that a day of each kind is offered.",
     )
     blocks: tuple[Block, ...] = Field(min_length=1, description="One is drawn per offered day.")
     extra: tuple[Block, ...] = Field(
@@ -291,22 +309,25 @@ class Pool(_Spec):
         default_factory=lambda: {"zh": 1.0}, description="Language: probability."
     )
     availability: Availability
-    max_hours: Range | None = None
-    max_travel_km: Range | None = None
-    max_assignments: IntRange | None = None
+    max_hours: Draw | None = None
+    max_travel_km: Draw | None = None
+    max_assignments: IntDraw | None = None
     preferences: Preferences | None = None
 
     @field_validator("max_hours", "max_travel_km", "max_assignments")
     @classmethod
     def _caps(
-        cls, value: tuple[float, float] | None, info: ValidationInfo
-    ) -> tuple[float, float] | None:
+        cls, value: tuple[float, float] | dict[float, float] | None, info: ValidationInfo
+    ) -> tuple[float, float] | dict[float, float] | None:
         if value is None:
             return None
         least = {"max_hours": 0.5, "max_travel_km": 0.0, "max_assignments": 1}[str(info.field_name)]
-        if value[0] < least:
-            raise ValueError(f"must be at least {least:g}, got {value[0]:g}")
-        return _check_range(value)
+        if isinstance(value, dict):
+            value = _positive_weights(value)
+        lowest = min(value) if isinstance(value, dict) else value[0]
+        if lowest < least:
+            raise ValueError(f"must be at least {least:g}, got {lowest:g}")
+        return value if isinstance(value, dict) else _check_range(value)
 
 
 class Dialect(_Spec):
@@ -331,9 +352,17 @@ class Service(_Spec):
     day_weights: KindWeights = Field(default_factory=_every_kind)
     start_times: tuple[Clock, ...] = Field(min_length=1)
     start_weights: tuple[float, ...] = ()
+    day_concentration: Positive | None = Field(
+        default=None,
+        description="Each seed draws the week's day weights from a Dirichlet distribution of "
+        "this concentration (times day_weights): small values put most requests on a day or two.",
+    )
     duration_h: Range
     headcount: IntRange = (1, 1)
-    min_volunteers: int = Field(default=1, ge=1)
+    min_volunteers: IntRange = Field(
+        default=(1, 1),
+        description="Minimum staffing, [low, high] drawn per request (at most its headcount).",
+    )
     priority: int = Field(default=1, ge=1)
     required_skills: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
@@ -344,11 +373,11 @@ class Service(_Spec):
     attributes: dict[str, str] = Field(default_factory=dict)
     mandatory_share: Share = 0.0
 
-    @field_validator("headcount")
+    @field_validator("headcount", "min_volunteers")
     @classmethod
-    def _headcount(cls, value: tuple[int, int]) -> tuple[int, int]:
+    def _headcount(cls, value: tuple[int, int], info: ValidationInfo) -> tuple[int, int]:
         if value[0] < 1:
-            raise ValueError("headcount must be at least 1")
+            raise ValueError(f"{info.field_name} must be at least 1")
         if value[0] > value[1]:
             raise ValueError(f"low ({value[0]}) is above high ({value[1]})")
         return value
@@ -519,10 +548,13 @@ def cross_check(spec: Scenario, where: str) -> list[ScenarioProblem]:
         if pool.districts and pool.home != DISTRICTS:
             bad(f"{key}.districts", "only with home = 'districts'")
         avail = pool.availability
+        if (avail.days is None) == (avail.chance is None):
+            bad(f"{key}.availability", "give exactly one of days and chance")
+        if avail.chance is not None and "day_weights" in avail.model_fields_set:
+            bad(f"{key}.availability.day_weights", "not used with chance (give a chance per kind)")
+        offered = avail.chance if avail.chance is not None else avail.day_weights
         usable = {
-            k
-            for k in kinds
-            if avail.day_weights.get(k, 0.0) > 0 and any(k in b.on for b in avail.blocks)
+            k for k in kinds if offered.get(k, 0.0) > 0 and any(k in b.on for b in avail.blocks)
         }
         if not usable:
             bad(f"{key}.availability", "no day of the horizon has a weight and a block")
@@ -545,8 +577,10 @@ def cross_check(spec: Scenario, where: str) -> list[ScenarioProblem]:
             bad(
                 f"{key}.count", "not used with pattern = 'roster' (one request per site, day, time)"
             )
-        if service.min_volunteers > service.headcount[1]:
+        if service.min_volunteers[0] > service.headcount[1]:
             bad(f"{key}.min_volunteers", "exceeds the largest headcount")
+        if service.pattern == "roster" and service.day_concentration is not None:
+            bad(f"{key}.day_concentration", "not used with pattern = 'roster'")
         for index in service.days:
             if not 0 <= index < spec.horizon.days:
                 bad(

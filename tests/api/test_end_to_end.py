@@ -13,9 +13,9 @@ from typing import Any
 
 from api.db import transaction
 from api.repositories import match_runs as run_repo
-from benchmarks.cityweek import city_week
 from matcher import check_plan, parse_instance
 from matcher.model import Plan
+from scenarios.cityweek import city_week
 from tests.api.conftest import Api
 from tests.api.data import WINDOW
 

@@ -26,10 +26,10 @@ from sqlalchemy import create_engine, text
 
 from benchmarks import pg
 from benchmarks.api_perf import WINDOW, _requests, _roster
-from benchmarks.cityweek import city_week
 from benchmarks.service import Service
 from matcher import check_plan, parse_instance
 from matcher.model import Plan
+from scenarios.cityweek import city_week
 
 pytestmark = pytest.mark.skipif(not pg.available(), reason="PostgreSQL server binaries missing")
 FAST = {"VOLMATCH_WORKER_POLL_S": "0.1"}

@@ -20,10 +20,10 @@ from api.db import transaction
 from api.models import MatchRun, RunStatus, utc_now
 from api.repositories import match_runs as run_repo
 from api.worker import Worker
-from benchmarks.cityweek import city_week
 from matcher import check_plan, parse_instance
 from matcher import solve as matcher_solve
 from matcher.model import Plan
+from scenarios.cityweek import city_week
 from tests.api.conftest import Api, assert_error
 from tests.api.data import WINDOW, at, request, volunteer
 

@@ -38,7 +38,7 @@ def test_conflict_groups_and_check() -> None:
     assert peers.check_selection(data, np.array([False, True, True, False, False])) == []
 
 
-@pytest.mark.parametrize("peer", [peers.cpsat_peer, peers.mip_peer])
+@pytest.mark.parametrize("peer", [peers.cpsat_peer, peers.textbook_peer])
 def test_plain_models_are_lexicographic(peer: object) -> None:
     data = tiny()
     out = peer(data, 5.0)  # type: ignore[operator]
