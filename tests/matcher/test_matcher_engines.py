@@ -671,3 +671,24 @@ def test_a_widening_is_asked_for_only_while_the_time_for_another_solve_is_left(
     monkeypatch.setitem(solve_module.ENGINES, "optimal", starved)
     solve(random_city(3), time_limit_s=2.0)
     assert asked == [True, False]
+
+
+def test_a_tier_with_closed_columns_goes_on_in_the_parts_time() -> None:
+    """Once a restricted tier's columns are closed (a MIP on them proves the tier if it ends),
+    the tier may run past its own share into what the part has left (the tight-hours 2,000/300
+    week closed its columns with under a second of its share left and stayed unproven at 10 s;
+    with the part's time its MIP proves it in 8.7 s). Without closed columns it stops on time."""
+    import importlib
+
+    tier = importlib.import_module("matcher.engines.optimal.tier")
+    d = ProblemData.build(
+        num_volunteers=2, num_requests=2, pair_volunteer=[0, 1], pair_request=[0, 1],
+        pair_cost=[1, 2],
+    )  # fmt: skip
+    solver = PartSolver(d, Deadline(5.0), SolveParams(), Control())
+    spent = Deadline(0.0)
+    assert tier._closed_mip_left(solver.state) > 4.0
+    assert tier._time_left(solver.state, spent, closed=True)
+    assert not tier._time_left(solver.state, spent, closed=False)
+    over = PartSolver(d, Deadline(0.0), SolveParams(), Control())
+    assert not tier._time_left(over.state, spent, closed=True)

@@ -130,7 +130,7 @@ def _restricted(
     # With the soft score weighed, MIPs stop only within a ten-thousandth of a soft unit.
     gap = tier.soft_weight * 1e-4 if tier.soft_weight else abs_gap(state, tier)
     outcome: MilpOutcome | None = None  # the last MIP's, on the columns as they are
-    while not proven and not deadline.expired() and not state.control.should_stop():
+    while not proven and _time_left(state, deadline, closed) and not state.control.should_stop():
         if outcome is None:
             solved = state.columns.copy()
             if cut:
@@ -144,9 +144,7 @@ def _restricted(
                 # the part kept for after the tier (on the mixed-city 5,000/600 week it needed
                 # 3.5 s and the tier had 2 left).
                 seconds = (
-                    state.budget.share(CLOSED_MIP_SHARE).remaining()
-                    if closed
-                    else deadline.remaining() * RESTRICTED_MIP_SHARE
+                    _closed_mip_left(state) if closed else deadline.remaining() * RESTRICTED_MIP_SHARE
                 )
                 outcome, searched = tier_mip(state, form, objective, tier, seconds, gap=gap)
             if not _took(state, tier, form, outcome, searched):
@@ -213,7 +211,7 @@ def _restricted(
                 form, objective = state.mip(tier)
                 outcome = None
             continue
-        if too_many or deadline.remaining() < 1.0:
+        if too_many or max(deadline.remaining(), _closed_mip_left(state)) < 1.0:
             break
         state.columns |= needed
         closed = True
@@ -223,6 +221,17 @@ def _restricted(
     if proven and priced is not None:
         state.optimal_face = (tier, priced.potential, max(sign * (lp_bound - value), 0.0))
     return TierOutcome(value, value if proven else lp_bound, proven, soft_proven)
+
+
+def _closed_mip_left(state: PartState) -> float:
+    """Seconds a MIP on closed columns may take: what the part has left, beyond the tier."""
+    return state.budget.share(CLOSED_MIP_SHARE).remaining()
+
+
+def _time_left(state: PartState, deadline: Deadline, closed: bool) -> bool:
+    """Whether the tier goes on: within its own time, or, once its columns are closed (a MIP
+    on them proves the tier if it ends), within what the part has left."""
+    return not deadline.expired() or (closed and _closed_mip_left(state) > 0)
 
 
 def _took(
