@@ -25,7 +25,6 @@ from datetime import date, time, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from matcher.model import Quota
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -36,6 +35,8 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+
+from matcher.model import Quota
 
 __all__ = [
     "CATALOG_DIR",
