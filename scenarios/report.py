@@ -306,6 +306,24 @@ def write_run_report(result: RunResult, folder: Path) -> list[Path]:
                 ),
             ),
         ]
+    quotas = next((x.quotas for x in kpis.values() if x.quotas), [])
+    if quotas:
+        blocks += [
+            Heading("Partner quotas (share of the plan, met)", 3),
+            Table(
+                ("quota", *kpis),
+                tuple(
+                    (
+                        _quota_label(q),
+                        *(
+                            f"{x.quotas[i]['share']:.1%} {'met' if x.quotas[i]['met'] else 'NOT met'}"
+                            for x in kpis.values()
+                        ),
+                    )
+                    for i, q in enumerate(quotas)
+                ),
+            ),
+        ]
     reasons = sorted({r for x in kpis.values() for r in x.unfilled_by_reason})
     blocks += [
         Heading("Unfilled slots by main reason", 3),
@@ -503,18 +521,21 @@ def _group_share(group: str) -> Callable[[SweepRow], Any]:
     return lambda row: row.kpis.share_by_group.get(group, 0.0)
 
 
+def _quota_label(q: dict[str, Any]) -> str:
+    """A quota as `group >= 10%`, `group <= 30% of hours soft`."""
+    bound = f">= {q['min_share']:.0%}" if q["min_share"] is not None else f"<= {q['max_share']:.0%}"
+    of = "" if q["of"] == "assignments" else " of hours"
+    return f"{q['group']} {bound}{of}{'' if q['hard'] else ' soft'}"
+
+
 def _quotas_text(row: SweepRow) -> str | None:
     """Each quota as `group >= 10%: 12.3% met`, or None without quotas."""
     if not row.kpis.quotas:
         return None
-    parts = []
-    for q in row.kpis.quotas:
-        bound = f">= {q['min_share']:.0%}" if q["min_share"] is not None else f"<= {q['max_share']:.0%}"
-        kind = "" if q["hard"] else " soft"
-        of = "" if q["of"] == "assignments" else " of hours"
-        verdict = "met" if q["met"] else "NOT met"
-        parts.append(f"{q['group']} {bound}{of}{kind}: {q['share']:.1%} {verdict}")
-    return "; ".join(parts)
+    return "; ".join(
+        f"{_quota_label(q)}: {q['share']:.1%} {'met' if q['met'] else 'NOT met'}"
+        for q in row.kpis.quotas
+    )
 
 
 def _sweep_columns(result: SweepResult) -> list[_Column]:
@@ -529,9 +550,7 @@ def _sweep_columns(result: SweepResult) -> list[_Column]:
     columns.append(_Column("status", "status", _kpi("status"), "{}"))
     columns += [_Column(f, label, _kpi(f), pattern) for f, label, pattern in SCALAR_KPIS]
     columns.append(
-        _Column(
-            "coverage_change", "coverage vs first variant", _coverage_change(result), "{:+.2%}"
-        )
+        _Column("coverage_change", "coverage vs first variant", _coverage_change(result), "{:+.2%}")
     )
     groups = sorted({g for row in result.rows for g in row.kpis.share_by_group})
     columns += [_Column(f"share.{g}", f"share: {g}", _group_share(g), "{:.1%}") for g in groups]
