@@ -12,8 +12,8 @@ import pytest
 from matcher import check_plan, parse_instance, solve
 from scenarios.generate import build
 from scenarios.kpis import compute_kpis
-from scenarios.report import sweep_table
-from scenarios.runner import sweep
+from scenarios.report import sweep_table, write_run_report
+from scenarios.runner import run, sweep
 from scenarios.spec import ScenarioError, load_scenario
 
 QUOTA = '\n[[options.quotas]]\ngroup = "North University"\nmin_share = 0.5\n'
@@ -182,3 +182,12 @@ def test_sweep_over_variants_reports_the_cost_and_each_quota(tiny_path: Path) ->
     assert [row[change] for row in table.rows] == ["+0.00%", "-100.00%"]
     quotas = table.header.index("quotas (share, met)")
     assert table.rows[1][quotas] == "North University <= 0%: 0.0% met"
+
+
+def test_run_report_lists_each_quota_per_engine(tiny_path: Path, tmp_path: Path) -> None:
+    loaded = load_scenario(_with_group(tiny_path, QUOTA))
+    result = run(loaded, engines=("optimal", "greedy"), remedy_groups=0, time_limit_s=5)
+    write_run_report(result, tmp_path / "report")
+    text = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    assert "Partner quotas (share of the plan, met)" in text
+    assert "| North University >= 50% | 100.0% met | 100.0% met |" in text
