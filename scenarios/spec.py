@@ -11,7 +11,9 @@ describes every key.
 `load_scenario(name_or_path, overrides)` reads and validates a file; every problem found is
 reported at once in a `ScenarioError` whose lines read `FILE: KEY: PROBLEM`. Overrides address
 any parameter by dotted path (`pools.students.max_travel_km`, `area.districts.0.radius_km`) and
-are validated like the file itself.
+are validated like the file itself. A file may name variants (`[variants.NAME]`, tables of keys
+in the file's own shape); the override `variant=NAME` sets every key of one, so sweeps compare
+them like any parameter. Every variant is validated when the file loads.
 """
 
 from __future__ import annotations
@@ -518,6 +520,8 @@ def _expand(raw: Mapping[str, Any], key: str, value: Any) -> list[tuple[str, Any
     if key != VARIANT:
         return [(key, value)]
     variants = raw.get("variants", {})
+    if not isinstance(variants, dict) or not all(isinstance(v, dict) for v in variants.values()):
+        raise KeyError("variants: expected tables of keys, [variants.NAME]")
     if not isinstance(value, str) or value not in variants:
         known = ", ".join(variants) or "none in this file"
         raise KeyError(f"unknown variant {value!r} (known: {known})")

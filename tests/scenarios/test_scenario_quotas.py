@@ -191,3 +191,11 @@ def test_run_report_lists_each_quota_per_engine(tiny_path: Path, tmp_path: Path)
     text = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
     assert "Partner quotas (share of the plan, met)" in text
     assert "| North University >= 50% | 100.0% met | 100.0% met |" in text
+
+
+def test_variants_that_are_not_tables_are_refused(tiny_path: Path) -> None:
+    path = _with_group(tiny_path, "")
+    path.write_text("variants = 3\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"variant: variants: expected tables of keys"):
+        load_scenario(path, [("variant", "half")])
+    assert any(k == "variants" for k, _ in _problems(path))
