@@ -245,7 +245,7 @@ def sweep_lines(
             ax.plot(xs, ys, marker="o", label=name)
         ax.set_title(label, fontsize=10)
         if not numeric:
-            ax.set_xticks(xs, [str(x) for x in x_values], fontsize=8)
+            ax.set_xticks(xs, [str(x) for x in x_values], fontsize=8, rotation=30, ha="right")
         ax.grid(alpha=0.3)
     for ax in axes[len(fields) :]:
         ax.set_visible(False)

@@ -194,7 +194,8 @@ def _show(args: argparse.Namespace) -> int:
     ]
     for name, pool in spec.pools.items():
         skills = ", ".join(f"{s} {p:.0%}" for s, p in pool.skills.items()) or "no skills"
-        out.append(f"  {name:22s} {c.pools[name]:7d}  home {pool.home}; {skills}")
+        group = f"; group {pool.group}" if pool.group else ""
+        out.append(f"  {name:22s} {c.pools[name]:7d}  home {pool.home}; {skills}{group}")
     out.append("services:")
     for name, s in spec.services.items():
         need = ", ".join(s.required_skills) or "no skill"
@@ -210,6 +211,15 @@ def _show(args: argparse.Namespace) -> int:
             f"headcount {s.headcount[0]}-{s.headcount[1]}, {need}"
             + (f"; {', '.join(extra)}" if extra else "")
         )
+    for quota in spec.options.quotas:
+        bound = (
+            f"at least {quota.min_share:.0%}"
+            if quota.min_share is not None
+            else f"at most {quota.max_share:.0%}"
+        )
+        out.append(f"quota: {quota.group} {bound} of {quota.of}{'' if quota.hard else ' (soft)'}")
+    if spec.variants:
+        out.append("variants (--set variant=NAME): " + ", ".join(spec.variants))
     print("\n".join(out))
     return EXIT_OK
 

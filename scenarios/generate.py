@@ -135,6 +135,10 @@ def build(
         "time_limit_s": _num(spec.options.time_limit_s),
         "seed": seed,
     }
+    if spec.options.quotas:
+        options["quotas"] = [
+            q.model_dump(mode="json", exclude_defaults=True) for q in spec.options.quotas
+        ]
     instance = {"volunteers": vols, "requests": reqs, "options": options}
     return Generated(instance, places, pool_sizes, service_sizes, seed, scale)
 
@@ -516,6 +520,8 @@ def _volunteers(
             "attributes": attributes,
             "availability": availability[i],
         }
+        if pool.group:
+            record["group"] = pool.group
         if hours is not None:
             record["max_hours"] = _num(max(hours[i], 0.5))
         if travel is not None:

@@ -14,6 +14,9 @@ request; an assignment fills one slot.
 | `volunteers_used` | volunteers with at least one assignment |
 | `hours_gini` | Gini coefficient of the hours assigned per volunteer, over the volunteers used: sum over i of (2i - n - 1) x_i / (n sum x), x ascending; 0 = everyone used serves equally long |
 | `share_by_affiliation` | per affiliation attribute (e.g. `university`) and value: that value's volunteers' filled slots / all filled slots (the rest are volunteers without that attribute) |
+| `share_by_group` | per volunteers' `group` (the partner organization, for quotas): that group's filled slots / all filled slots |
+| `quotas` | each quota of the instance (`options.quotas`): its group, bound, the share the plan gives the group and whether it is met (the matcher's own account) |
+| `quotas_met`, `quotas_hard_met` | how many quotas (hard ones) the plan meets; `None` without quotas |
 | `unfilled_by_reason` | missing slots per reason code, each unfilled request counted under its first (main) code |
 
 Also reported: `coverage`, `coverage_max`, `bound` (the engine's proven upper bound on coverage,
@@ -58,6 +61,10 @@ class Kpis:
     hours_served: float
     hours_gini: float
     share_by_affiliation: dict[str, dict[str, float]]
+    share_by_group: dict[str, float]
+    quotas: list[dict[str, Any]]
+    quotas_met: int | None
+    quotas_hard_met: int | None
     unfilled_requests: int
     unfilled_slots: int
     unfilled_by_reason: dict[str, int]
@@ -79,6 +86,8 @@ SCALAR_KPIS: tuple[tuple[str, str, str], ...] = (
     ("volunteers_used", "volunteers used", "{:d}"),
     ("hours_served", "hours served", "{:.1f}"),
     ("hours_gini", "hours Gini", "{:.3f}"),
+    ("quotas_met", "quotas met", "{:d}"),
+    ("quotas_hard_met", "hard quotas met", "{:d}"),
     ("unfilled_slots", "unfilled slots", "{:d}"),
     ("mandatory_unstaffed", "mandatory requests unstaffed", "{:d}"),
     ("solve_seconds", "solve time (s)", "{:.1f}"),
@@ -140,6 +149,11 @@ def compute_kpis(
                 counts[str(value)] += 1
         if counts:
             shares[key] = {k: counts[k] / n_filled for k in sorted(counts)}
+    groups: Counter[str] = Counter(
+        g for a in plan.assignments if (g := volunteers[a.volunteer_id].group) is not None
+    )
+    quotas = [q.model_dump(mode="json") for q in plan.quotas]
+    hard = [q for q in plan.quotas if q.hard]
     reasons: Counter[str] = Counter()
     for u in plan.unfilled:
         reasons[u.codes[0] if u.codes else "unexplained"] += u.missing
@@ -167,6 +181,10 @@ def compute_kpis(
         hours_served=float(sum(hours.values())),
         hours_gini=gini(hours.values()),
         share_by_affiliation=shares,
+        share_by_group={g: groups[g] / n_filled for g in sorted(groups)},
+        quotas=quotas,
+        quotas_met=sum(q.met for q in plan.quotas) if plan.quotas else None,
+        quotas_hard_met=sum(q.met for q in hard) if hard else None,
         unfilled_requests=len(plan.unfilled),
         unfilled_slots=sum(u.missing for u in plan.unfilled),
         unfilled_by_reason=dict(reasons.most_common()),

@@ -306,6 +306,24 @@ def write_run_report(result: RunResult, folder: Path) -> list[Path]:
                 ),
             ),
         ]
+    quotas = next((x.quotas for x in kpis.values() if x.quotas), [])
+    if quotas:
+        blocks += [
+            Heading("Partner quotas (share of the plan, met)", 3),
+            Table(
+                ("quota", *kpis),
+                tuple(
+                    (
+                        _quota_label(q),
+                        *(
+                            f"{x.quotas[i]['share']:.1%} {'met' if x.quotas[i]['met'] else 'NOT met'}"
+                            for x in kpis.values()
+                        ),
+                    )
+                    for i, q in enumerate(quotas)
+                ),
+            ),
+        ]
     reasons = sorted({r for x in kpis.values() for r in x.unfilled_by_reason})
     blocks += [
         Heading("Unfilled slots by main reason", 3),
@@ -488,15 +506,56 @@ def _service_fill(service: str) -> Callable[[SweepRow], Any]:
     return lambda row: row.kpis.fill_rate_by_service.get(service)
 
 
+def _coverage_change(result: SweepResult) -> Callable[[SweepRow], Any]:
+    """Coverage against the first variant solved by the same engine (the cost of a rule such as
+    a quota, when the first variant is the one without it)."""
+    first: dict[str, int] = {}
+    for row in result.rows:
+        first.setdefault(row.engine, row.kpis.coverage)
+    return lambda row: (
+        (row.kpis.coverage - first[row.engine]) / first[row.engine] if first[row.engine] else None
+    )
+
+
+def _group_share(group: str) -> Callable[[SweepRow], Any]:
+    return lambda row: row.kpis.share_by_group.get(group, 0.0)
+
+
+def _quota_label(q: dict[str, Any]) -> str:
+    """A quota as `group >= 10%`, `group <= 30% of hours soft`."""
+    bound = f">= {q['min_share']:.0%}" if q["min_share"] is not None else f"<= {q['max_share']:.0%}"
+    of = "" if q["of"] == "assignments" else " of hours"
+    return f"{q['group']} {bound}{of}{'' if q['hard'] else ' soft'}"
+
+
+def _quotas_text(row: SweepRow) -> str | None:
+    """Each quota as `group >= 10%: 12.3% met`, or None without quotas."""
+    if not row.kpis.quotas:
+        return None
+    return "; ".join(
+        f"{_quota_label(q)}: {q['share']:.1%} {'met' if q['met'] else 'NOT met'}"
+        for q in row.kpis.quotas
+    )
+
+
 def _sweep_columns(result: SweepResult) -> list[_Column]:
-    """The columns of a sweep: varied values, engine, sizes, scalar KPIs, fill rate per service."""
+    """The columns of a sweep: varied values, engine, sizes, scalar KPIs, coverage against the
+    first variant, fill rate per service, each group's share and each quota's outcome."""
     columns = [_Column(p, p, _varied(i), "{}") for i, p in enumerate(result.parameters)]
     columns += [
         _Column("engine", "engine", lambda row: row.engine, "{}"),
         _Column("volunteers", "volunteers", lambda row: row.volunteers, "{:d}"),
         _Column("requests", "requests", lambda row: row.requests, "{:d}"),
     ]
+    columns.append(_Column("status", "status", _kpi("status"), "{}"))
     columns += [_Column(f, label, _kpi(f), pattern) for f, label, pattern in SCALAR_KPIS]
+    columns.append(
+        _Column("coverage_change", "coverage vs first variant", _coverage_change(result), "{:+.2%}")
+    )
+    groups = sorted({g for row in result.rows for g in row.kpis.share_by_group})
+    columns += [_Column(f"share.{g}", f"share: {g}", _group_share(g), "{:.1%}") for g in groups]
+    if any(row.kpis.quotas for row in result.rows):
+        columns.append(_Column("quotas", "quotas (share, met)", _quotas_text, "{}"))
     services = dict.fromkeys(s for row in result.rows for s in row.kpis.fill_rate_by_service)
     columns += [
         _Column(

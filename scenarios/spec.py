@@ -11,7 +11,9 @@ describes every key.
 `load_scenario(name_or_path, overrides)` reads and validates a file; every problem found is
 reported at once in a `ScenarioError` whose lines read `FILE: KEY: PROBLEM`. Overrides address
 any parameter by dotted path (`pools.students.max_travel_km`, `area.districts.0.radius_km`) and
-are validated like the file itself.
+are validated like the file itself. A file may name variants (`[variants.NAME]`, tables of keys
+in the file's own shape); the override `variant=NAME` sets every key of one, so sweeps compare
+them like any parameter. Every variant is validated when the file loads.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+
+from matcher.model import Quota
 
 __all__ = [
     "CATALOG_DIR",
@@ -60,6 +64,7 @@ CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 DayKind = Literal["weekday", "weekend", "holiday"]
 DAY_KINDS: tuple[DayKind, ...] = ("weekday", "weekend", "holiday")
 DISTRICTS = "districts"  # the implicit site group: every district, points spread over its disc
+VARIANT = "variant"  # the override `variant=NAME` applies the file's variant NAME
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,6 +318,13 @@ class Pool(_Spec):
     max_travel_km: Draw | None = None
     max_assignments: IntDraw | None = None
     preferences: Preferences | None = None
+    group: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The partner organization the pool belongs to (the volunteers' `group`, "
+        "for `options.quotas`).",
+    )
 
     @field_validator("max_hours", "max_travel_km", "max_assignments")
     @classmethod
@@ -393,6 +405,9 @@ class Service(_Spec):
 class Options(_Spec):
     travel_speed_kmh: Positive = 20.0
     time_limit_s: Positive = 10.0
+    quotas: tuple[Quota, ...] = Field(
+        default=(), description="Shares of the plan for pools' groups (the matcher's quotas)."
+    )
 
 
 class Scenario(_Spec):
@@ -409,6 +424,10 @@ class Scenario(_Spec):
     pools: dict[str, Pool] = Field(min_length=1)
     services: dict[str, Service] = Field(min_length=1)
     options: Options = Field(default_factory=Options)
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Named variants: tables of keys set over the scenario (`--set variant=NAME`).",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -471,7 +490,8 @@ def _validate(
     problems: list[ScenarioProblem] = []
     for key, value in overrides:
         try:
-            set_path(data, key, value)
+            for leaf, leaf_value in _expand(raw, key, value):
+                set_path(data, leaf, leaf_value)
         except KeyError as exc:
             problems.append(ScenarioProblem(f"{where} (--set)", key, str(exc.args[0])))
     if problems:
@@ -483,9 +503,41 @@ def _validate(
     except ValidationError as exc:
         raise ScenarioError([_from_pydantic(where, err) for err in exc.errors()]) from None
     problems = cross_check(spec, where)
+    if VARIANT not in (key for key, _ in overrides):
+        for variant in spec.variants:  # each variant is a scenario too: check it now
+            try:
+                _validate(name, path, raw, (*overrides, (VARIANT, variant)))
+            except ScenarioError as exc:
+                problems.extend(exc.problems)
     if problems:
         raise ScenarioError(problems)
     return Loaded(name=name, path=path, spec=spec, raw=raw, overrides=overrides)
+
+
+def _expand(raw: Mapping[str, Any], key: str, value: Any) -> list[tuple[str, Any]]:
+    """The (path, value) pairs an override sets: itself, or for `variant=NAME` every key the
+    variant's table sets (arrays are set whole)."""
+    if key != VARIANT:
+        return [(key, value)]
+    variants = raw.get("variants", {})
+    if not isinstance(variants, dict) or not all(isinstance(v, dict) for v in variants.values()):
+        raise KeyError("variants: expected tables of keys, [variants.NAME]")
+    if not isinstance(value, str) or value not in variants:
+        known = ", ".join(variants) or "none in this file"
+        raise KeyError(f"unknown variant {value!r} (known: {known})")
+    pairs: list[tuple[str, Any]] = []
+
+    def walk(prefix: str, node: Any) -> None:
+        if isinstance(node, dict) and node:
+            for k, v in node.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        elif prefix.split(".")[0] == "variants":
+            raise KeyError(f"variants.{value}: a variant cannot set variants")
+        elif prefix:
+            pairs.append((prefix, copy.deepcopy(node)))
+
+    walk("", variants[value])
+    return pairs
 
 
 def _show(value: Any) -> str:
@@ -529,6 +581,11 @@ def cross_check(spec: Scenario, where: str) -> list[ScenarioProblem]:
         for i, (lat, lon) in enumerate(group.points):
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 bad(f"{key}.points.{i}", f"[{lat}, {lon}] is not a [lat, lon] in degrees")
+    pool_groups = sorted({p.group for p in spec.pools.values() if p.group})
+    for i, quota in enumerate(spec.options.quotas):
+        if quota.group not in pool_groups:
+            known = ", ".join(pool_groups) or "no pool has a group"
+            bad(f"options.quotas.{i}.group", f"unknown group {quota.group!r} (known: {known})")
     kinds = set(spec.horizon.day_kinds())
     for day in spec.horizon.holidays:
         if day not in spec.horizon.dates():

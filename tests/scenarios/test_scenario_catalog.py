@@ -37,11 +37,12 @@ def test_scenario_generates_a_valid_instance_that_solves(name: str) -> None:
     assert instance.volunteers and instance.requests
     offset = loaded.spec.horizon.utc_offset
     assert all(r["start"].endswith(offset) and r["end"].endswith(offset) for r in data["requests"])
-    # Planners' data carries no personal details: ids, places, skills, times and caps only.
+    # Planners' data carries no personal details: ids, places, skills, times, caps and the
+    # partner organization (`group`) only.
     fields = {k for v in data["volunteers"] for k in v}
     assert fields <= {
         "id", "location", "skills", "languages", "attributes", "availability",
-        "max_hours", "max_travel_km", "max_assignments", "preferences",
+        "max_hours", "max_travel_km", "max_assignments", "preferences", "group",
     }  # fmt: skip
     plan = solve(instance, engine="optimal", time_limit_s=2.0)
     assert plan.assignments

@@ -34,6 +34,8 @@ KPI_LABELS = {
     "volunteers_used": N_("Volunteers used"),
     "hours_served": N_("Hours served"),
     "hours_gini": N_("Spread of hours (Gini)"),
+    "quotas_met": N_("Partner quotas met"),
+    "quotas_hard_met": N_("Hard partner quotas met"),
     "unfilled_slots": N_("Unfilled slots"),
     "mandatory_unstaffed": N_("Mandatory requests unstaffed"),
     "solve_seconds": N_("Solve time (s)"),
