@@ -43,7 +43,9 @@ REASONS = {
 }
 
 _FINISHED = (RunStatus.SUCCEEDED, RunStatus.CANCELLED)
-_cache: dict[int, PlanOut] = {}
+# keyed by the run's id and creation time: ids start again in another database (a test's, a
+# reset demo), and another run's plan must never be shown
+_cache: dict[tuple[int, datetime], PlanOut] = {}
 _cache_lock = Lock()
 _CACHE_SIZE = 8
 
@@ -51,7 +53,7 @@ _CACHE_SIZE = 8
 def plan_of(run: MatchRun) -> PlanOut:
     """The run's plan (a finished run's plan never changes: the last few are kept parsed)."""
     with _cache_lock:
-        cached = _cache.get(run.id)
+        cached = _cache.get((run.id, run.created_at))
     if cached is not None and run.status in _FINISHED:
         return cached
     plan = match_runs.plan_out(run)
@@ -59,7 +61,7 @@ def plan_of(run: MatchRun) -> PlanOut:
         with _cache_lock:
             if len(_cache) >= _CACHE_SIZE:
                 _cache.pop(next(iter(_cache)))
-            _cache[run.id] = plan
+            _cache[(run.id, run.created_at)] = plan
     return plan
 
 
