@@ -94,8 +94,8 @@ class Tables:
         )
         self.r_lat = np.array([r.location.lat for r in reqs], dtype=np.float64)
         self.r_lon = np.array([r.location.lon for r in reqs], dtype=np.float64)
-        self.r_start = np.array([to_micros(r.start) for r in reqs], dtype=np.int64)
-        self.r_end = np.array([to_micros(r.end) for r in reqs], dtype=np.int64)
+        self.r_start = np.array([to_micros(r.window_start) for r in reqs], dtype=np.int64)
+        self.r_end = np.array([to_micros(r.window_end) for r in reqs], dtype=np.int64)
         self.r_needed = np.array([r.volunteers_needed for r in reqs], dtype=np.int64)
 
         # Only skills, languages and attribute keys that some request asks for matter.

@@ -251,7 +251,7 @@ class _Funnel:
         rr = np.full(count, r, dtype=np.int64)
         ok = t.available(v, rr)
         if not ok.any():
-            span = f"{req.start.isoformat()} to {req.end.isoformat()}"
+            span = f"{req.window_start.isoformat()} to {req.window_end.isoformat()}"
             return (
                 f"none of the {count} qualified volunteers is available from {span}",
                 4,

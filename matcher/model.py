@@ -8,7 +8,7 @@ The JSON Schemas in docs/ are generated from these classes (`volmatch schema`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -163,11 +163,42 @@ class Request(_Record):
     """A service need at a place and time, staffed by between `min_volunteers` and
     `volunteers_needed` volunteers (or none, unless `mandatory`)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["start", "end"]},
+                {"required": ["earliest_start", "latest_end", "duration"]},
+            ]
+        }
+    )
+
     id: Id
     service_type: StrictStr = Field(min_length=1)
     location: Location
-    start: Moment
-    end: Moment
+    start: Moment | None = Field(
+        default=None, description="Fixed start (FORMAT v1); absent for a flexible visit."
+    )
+    end: Moment | None = Field(
+        default=None, description="Fixed end (FORMAT v1); absent for a flexible visit."
+    )
+    # Format v1.1: a flexible visit gives a window and a duration instead of start and end;
+    # the plan chooses the start, one for the whole team.
+    earliest_start: Moment | None = Field(
+        default=None, description="Flexible visit (v1.1): the service starts no earlier."
+    )
+    latest_end: Moment | None = Field(
+        default=None,
+        description="Flexible visit (v1.1): the service ends no later; same local day as "
+        "earliest_start.",
+    )
+    duration: Number | None = Field(
+        default=None, gt=0, le=24 * 60, description="Flexible visit (v1.1): minutes of service."
+    )
+    same_attributes: tuple[StrictStr, ...] = Field(
+        default=(),
+        description="Attribute keys every volunteer of the request must have, with one common "
+        'value ("two helpers of the same gender"); a volmatch addition.',
+    )
     required_skills: tuple[StrictStr, ...] = ()
     languages: tuple[StrictStr, ...] = Field(
         default=(), description="If not empty, a volunteer must speak at least one."
@@ -184,6 +215,95 @@ class Request(_Record):
 
     _end_after_start = field_validator("end")(_check_end_after_start)
 
+    @field_validator("latest_end")
+    @classmethod
+    def _window_within_a_day(cls, end: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("earliest_start")
+        if end is None or start is None:
+            return end
+        if end <= start:
+            raise ValueError(
+                f"latest_end ({end.isoformat()}) must be after earliest_start ({start.isoformat()})"
+            )
+        midnight = datetime.combine(start.date(), datetime.min.time(), start.tzinfo)
+        if end > midnight + timedelta(days=1):
+            raise ValueError(
+                f"the window {start.isoformat()} to {end.isoformat()} crosses midnight: a "
+                "flexible visit's window lies within one local day (split it into two requests)"
+            )
+        return end
+
+    @field_validator("duration")
+    @classmethod
+    def _duration_fits_window(cls, minutes: float | None, info: ValidationInfo) -> float | None:
+        start, end = info.data.get("earliest_start"), info.data.get("latest_end")
+        if minutes is None or start is None or end is None:
+            return minutes
+        window = (end - start).total_seconds() / 60.0
+        if minutes > window + 1e-9:
+            raise ValueError(
+                f"duration ({minutes:g} min) is longer than the window "
+                f"{start.isoformat()} to {end.isoformat()} ({window:g} min)"
+            )
+        return minutes
+
+    @field_validator("attributes")
+    @classmethod
+    def _no_empty_attribute(cls, values: dict[str, object]) -> dict[str, object]:
+        for key, value in values.items():
+            if value == "":
+                raise ValueError(
+                    f"attribute {key!r} is empty: give its value (for a team of two women, "
+                    '"gender": "f") or leave the key out'
+                )
+        return values
+
+    @model_validator(mode="after")
+    def _fixed_or_flexible(self) -> Request:
+        fixed = (self.start is not None, self.end is not None)
+        flexible = (
+            self.earliest_start is not None,
+            self.latest_end is not None,
+            self.duration is not None,
+        )
+        if any(fixed) and any(flexible):
+            raise ValueError(
+                "give either start and end (a fixed time) or earliest_start, latest_end and "
+                "duration (a flexible visit), not both"
+            )
+        if not all(fixed) and not all(flexible):
+            names, given = (
+                (("earliest_start", "latest_end", "duration"), flexible)
+                if any(flexible)
+                else (("start", "end"), fixed)
+            )
+            missing = [name for name, there in zip(names, given, strict=True) if not there]
+            raise ValueError(f"missing {', '.join(missing)}")
+        if self.same_attributes and self.volunteers_needed < 2:
+            raise ValueError(
+                "same_attributes asks a team to share attributes, but volunteers_needed is 1"
+            )
+        return self
+
+    @property
+    def flexible(self) -> bool:
+        """A v1.1 visit with a window and a duration; the plan chooses its start."""
+        return self.duration is not None
+
+    @property
+    def window_start(self) -> datetime:
+        """The earliest the request can start: `start`, or `earliest_start` when flexible."""
+        start = self.earliest_start if self.flexible else self.start
+        assert start is not None  # the model validator makes one of the two forms complete
+        return start
+
+    @property
+    def window_end(self) -> datetime:
+        """The latest the request can end: `end`, or `latest_end` when flexible."""
+        end = self.latest_end if self.flexible else self.end
+        assert end is not None
+        return end
+
     @field_validator("min_volunteers")
     @classmethod
     def _min_within_needed(cls, value: int, info: ValidationInfo) -> int:
@@ -194,7 +314,9 @@ class Request(_Record):
 
     @property
     def duration_hours(self) -> float:
-        return (self.end - self.start).total_seconds() / 3600.0
+        if self.duration is not None:
+            return self.duration / 60.0
+        return (self.window_end - self.window_start).total_seconds() / 3600.0
 
 
 class Pair(_Record):
@@ -304,6 +426,14 @@ class Assignment(_Output):
     volunteer_id: str
     request_id: str
     distance_km: float
+    start: datetime | None = Field(
+        default=None,
+        description="Flexible visits (v1.1): the chosen start, one for the whole team; absent "
+        "for a fixed request.",
+    )
+    end: datetime | None = Field(
+        default=None, description="Flexible visits (v1.1): the chosen start plus the duration."
+    )
 
 
 ReasonCode = Literal[

@@ -106,7 +106,9 @@ def merged_availability(intervals: Iterable[Interval]) -> list[tuple[datetime, d
 
 def is_available(v: Volunteer, r: Request) -> bool:
     """Rule 4: [r.start, r.end] inside one merged availability interval of `v`."""
-    return any(s <= r.start and r.end <= e for s, e in merged_availability(v.availability))
+    return any(
+        s <= r.window_start and r.window_end <= e for s, e in merged_availability(v.availability)
+    )
 
 
 def within_reach(v: Volunteer, r: Request) -> bool:
@@ -140,12 +142,20 @@ def pair_violations(v: Volunteer, r: Request) -> list[Violation]:
     return out
 
 
+def _span(x: Request | Commitment) -> tuple[datetime, datetime]:
+    if isinstance(x, Request):
+        return x.window_start, x.window_end
+    return x.start, x.end
+
+
 def travel_conflict(a: Request | Commitment, b: Request | Commitment, speed_kmh: float) -> bool:
     """Rule 6: True when one volunteer cannot do both `a` and `b` (overlap, or too little time
     to travel from the earlier to the later)."""
-    first, second = (a, b) if a.start <= b.start else (b, a)
+    (a_start, a_end), (b_start, b_end) = _span(a), _span(b)
+    first, second = (a, b) if a_start <= b_start else (b, a)
+    first_end, second_start = (a_end, b_start) if first is a else (b_end, a_start)
     travel = timedelta(hours=distance_km(first, second) / speed_kmh)
-    slack = (second.start - (first.end + travel)).total_seconds()
+    slack = (second_start - (first_end + travel)).total_seconds()
     return slack < -SECONDS_TOLERANCE
 
 
@@ -158,7 +168,7 @@ def schedule_violations(
     ids = [r.id for r in requests]
     for rid in sorted({i for i in ids if ids.count(i) > 1}):
         out.append(Violation(8, f"volunteer {v.id} is assigned to {rid} more than once"))
-    ordered = sorted({r.id: r for r in requests}.values(), key=lambda r: r.start)
+    ordered = sorted({r.id: r for r in requests}.values(), key=lambda r: r.window_start)
     for i, a in enumerate(ordered):
         for b in ordered[i + 1 :]:
             if travel_conflict(a, b, speed_kmh):

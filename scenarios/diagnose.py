@@ -202,7 +202,7 @@ def find_shortages(instance: Instance, plan: Plan, geo: Geography) -> list[Short
             tuple(r.languages),
             tuple(sorted((k, str(v)) for k, v in r.attributes.items())),
         )
-        start = r.start.astimezone(geo.tz)
+        start = r.window_start.astimezone(geo.tz)
         minute = start.hour * 60 + start.minute
         part = next(name for name, lo, hi in DAY_PARTS if lo <= minute < hi)
         day_part = f"{geo.day_kind(start.date())} {part}"
@@ -307,10 +307,10 @@ def _recruit(instance: Instance, shortage: Shortage, geo: Geography, *, tag: str
     radius = max(1.0, math.ceil(float(dist.max()) * 2 + 1e-9) / 2)
     windows: dict[date, list[int]] = {}
     for r in reqs:
-        day = r.start.astimezone(geo.tz).date()
-        lo_hi = windows.setdefault(day, [_minute(r.start, geo.tz, day), 0])
-        lo_hi[0] = min(lo_hi[0], _minute(r.start, geo.tz, day))
-        lo_hi[1] = max(lo_hi[1], _minute(r.end, geo.tz, day))
+        day = r.window_start.astimezone(geo.tz).date()
+        lo_hi = windows.setdefault(day, [_minute(r.window_start, geo.tz, day), 0])
+        lo_hi[0] = min(lo_hi[0], _minute(r.window_start, geo.tz, day))
+        lo_hi[1] = max(lo_hi[1], _minute(r.window_end, geo.tz, day))
     availability = tuple(
         Interval(start=_at(day, lo, geo.tz), end=_at(day, hi, geo.tz))
         for day, (lo, hi) in sorted(windows.items())
@@ -381,19 +381,19 @@ def _first_fit(instance: Instance, shortage: Shortage, hours: float | None) -> i
             for i, m in zip(shortage.requests, shortage.missing, strict=True)
             for _ in range(m)
         ),
-        key=lambda r: (r.start, r.end, r.id),
+        key=lambda r: (r.window_start, r.window_end, r.id),
     )
     helpers: list[_Helper] = []
     for r in slots:
         for h in helpers:
             travel_h = float(great_circle_km(h.lat, h.lon, r.location.lat, r.location.lon)) / speed
             fits_hours = hours is None or h.hours + r.duration_hours <= hours + 1e-9
-            if h.free_from + timedelta(hours=travel_h) <= r.start and fits_hours:
-                h.free_from, h.lat, h.lon = r.end, r.location.lat, r.location.lon
+            if h.free_from + timedelta(hours=travel_h) <= r.window_start and fits_hours:
+                h.free_from, h.lat, h.lon = r.window_end, r.location.lat, r.location.lon
                 h.hours += r.duration_hours
                 break
         else:
-            helpers.append(_Helper(r.end, r.location.lat, r.location.lon, r.duration_hours))
+            helpers.append(_Helper(r.window_end, r.location.lat, r.location.lon, r.duration_hours))
     return len(helpers)
 
 

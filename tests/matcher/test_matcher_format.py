@@ -134,7 +134,12 @@ def test_schema_documents_the_defaults(schema: dict[str, Any]) -> None:
 def test_schema_requires_what_has_no_default(schema: dict[str, Any]) -> None:
     defs = schema["$defs"]
     assert set(defs["Volunteer"]["required"]) == {"id", "location"}
-    assert set(defs["Request"]["required"]) == {"id", "service_type", "location", "start", "end"}
+    assert set(defs["Request"]["required"]) == {"id", "service_type", "location"}
+    # A fixed request (v1) or a flexible visit (v1.1), one of the two forms.
+    assert defs["Request"]["oneOf"] == [
+        {"required": ["start", "end"]},
+        {"required": ["earliest_start", "latest_end", "duration"]},
+    ]
     assert set(defs["Location"]["required"]) == {"lat", "lon"}
 
 
