@@ -50,7 +50,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -311,7 +311,7 @@ class VisitPlanner:
                 self.route(again, team_min=True, deadline=deadline, share=share, seed=seed + k,
                            control=control, stats=stats)  # fmt: skip
         assignments = sorted(
-            (a for team in self._assigned.values() for a in team),
+            (self._with_leg(a) for team in self._assigned.values() for a in team),
             key=lambda a: (a.request, a.volunteer),
         )
         at_fault = tuple(
@@ -326,6 +326,21 @@ class VisitPlanner:
             shortfalls=self.shortfalls(),
             stats=stats,
         )
+
+    def _with_leg(self, a: VisitAssignment) -> VisitAssignment:
+        """`a` with its leg from the stop before it in the final plan: the place of the
+        volunteer's engagement that ended last at or before its start within the merged
+        availability interval holding it, else home (a later pass may have put a visit before
+        one routed earlier)."""
+        p = self.people[a.volunteer]
+        s = to_micros(a.start)
+        i0 = next(lo for lo, hi in p.availability if lo <= s < hi)
+        last = max((e for e in p.engagements if i0 < e.end <= s), key=lambda e: e.end,
+                   default=None)  # fmt: skip
+        prev = p.home if last is None else (last.lat, last.lon)
+        req = self.instance.requests[a.request]
+        leg = float(great_circle_km(prev[0], prev[1], req.location.lat, req.location.lon))
+        return replace(a, distance_km=round(leg, 3))
 
     # -- per request --------------------------------------------------------------------
 
@@ -486,22 +501,19 @@ class VisitPlanner:
         for k, (route, starts) in enumerate(zip(result.routes, result.starts, strict=True)):
             g = int(used[k])
             v = int(gaps.volunteer[g])
-            prev = (float(gaps.start_lat[g]), float(gaps.start_lon[g]))
             for i, s in zip(route.tolist(), starts.tolist(), strict=True):
                 req = reqs[visits[i]]
                 start_us = origin + round(s * 60.0) * _US
                 start_us = min(max(start_us, int(early[i])), int(late_end[i]) - round(
                     dur_min[i] * 60 * _US))  # fmt: skip
                 start = _micros_to_datetime(start_us, req.window_start)
-                leg = float(great_circle_km(prev[0], prev[1], lat[i], lon[i]))
                 out.append(
                     VisitAssignment(
                         volunteer=v, request=visits[i], start=start,
                         end=start + timedelta(minutes=float(req.duration or 0.0)),
-                        distance_km=round(leg, 3),
+                        distance_km=0.0,  # the leg is measured on the final plan (`_with_leg`)
                     )
                 )  # fmt: skip
-                prev = (float(lat[i]), float(lon[i]))
         self._record(out)
 
     def _record(self, placed: list[VisitAssignment]) -> None:
