@@ -200,6 +200,24 @@ def test_a_team_without_enough_of_one_gender_is_explained() -> None:
     assert plan.bound.coverage == 0  # no plan staffs it
 
 
+def test_a_fixed_request_with_same_attributes_gets_a_team_of_one_gender() -> None:
+    vols = [
+        volunteer("f1", east_km=1, attributes={"gender": "f"}),
+        volunteer("m1", east_km=1, attributes={"gender": "m"}),
+        volunteer("f2", east_km=3, attributes={"gender": "f"}),
+        volunteer("m2", east_km=6, attributes={"gender": "m"}),
+    ]
+    team = request("f", volunteers_needed=2, same_attributes=["gender"])
+    _, plan = run(make_instance(vols, [team]))
+    assert pairs_of(plan) == {("f1", "f"), ("f2", "f")}  # 4 km, not m1 + m2's 7 km
+    assert all(a.start is None for a in plan.assignments)
+    assert plan.objective.travel_km == pytest.approx(4.0, abs=1e-3)  # from home, as in v1
+    # Pinned, it stays in the fixed part: the others must share the pinned volunteer's value.
+    _, plan = run(make_instance(vols, [team], pinned=[("m2", "f")]))
+    assert pairs_of(plan) == {("m1", "f"), ("m2", "f")}
+    assert plan.status == "optimal"
+
+
 def test_a_visit_starts_at_the_fixed_request_it_follows() -> None:
     data = make_instance(
         [volunteer("v1", availability=((8, 18),))],
