@@ -3,7 +3,9 @@
 A flexible visit (FORMAT v1.1: a window, a duration, a team) is planned after the fixed
 requests: for each local day (the date of `earliest_start` in its own offset) the visits of that
 day become one `RoutingData` for `matcher.engines.routing.solve_routes`, and its routes are
-mapped back to assignments with a chosen start and end. Everything here works on the validated
+mapped back to assignments with a chosen start and end. A fixed request with `same_attributes`
+is routed too, as a visit whose window is its time (`routed_requests`): the matching engines
+cannot make a team share a value the request does not fix. Everything here works on the validated
 `Instance`; the routing engine sees arrays only. No clock but the caller's `Deadline`.
 
 **Vehicles.** One per free gap of a volunteer that day: a merged availability interval cut by
@@ -175,7 +177,7 @@ def _micros_to_datetime(us: int, like: datetime) -> datetime:
 
 
 class VisitPlanner:
-    """The flexible visits of one instance: their static eligibility (rules 1-3, 3b, 5,
+    """The routed requests of one instance (`routed_requests`): their static eligibility (rules 1-3, 3b, 5,
     excluded pairs), the volunteers' state over the days, and `plan`, which routes them
     around the fixed part's assignments."""
 
