@@ -341,12 +341,12 @@ class VisitPlanner:
     def _with_leg(self, a: VisitAssignment) -> VisitAssignment:
         """`a` with its leg from the stop before it in the final plan: the place of the
         volunteer's engagement that ended last at or before its start within the merged
-        availability interval holding it, else home (a later pass may have put a visit before
+        availability interval holding it (touching it counts, as in `rules.route_of`), else home (a later pass may have put a visit before
         one routed earlier)."""
         p = self.people[a.volunteer]
         s = to_micros(a.start)
         i0 = next(lo for lo, hi in p.availability if lo <= s < hi)
-        last = max((e for e in p.engagements if i0 < e.end <= s), key=lambda e: e.end,
+        last = max((e for e in p.engagements if i0 <= e.end <= s), key=lambda e: (e.end, e.start),
                    default=None)  # fmt: skip
         prev = p.home if last is None else (last.lat, last.lon)
         req = self.instance.requests[a.request]
@@ -755,19 +755,21 @@ def _person_gaps(
         if i1 <= lo or i0 >= hi:
             continue
         opening, closing = i0, i1
-        for e in ordered:  # outside the interval: leave time to come home and to go again
-            if e.end <= i0:
+        # An engagement touching the interval belongs to it (`rules.route_of`); one outside
+        # it leaves time to come home from it, and to go to it from home.
+        for e in ordered:
+            if e.end < i0:
                 opening = max(opening, e.end + trip_us((e.lat, e.lon), p.home))
-            elif e.start >= i1:
+            elif e.start > i1:
                 closing = min(closing, e.start - trip_us(p.home, (e.lat, e.lon)))
         cursor, place = i0, p.home
         spans = []
         for e in ordered:
-            if e.end <= i0 or e.start >= i1:
+            if e.end < i0 or e.start > i1:
                 continue
             if e.start > cursor:
                 spans.append((cursor, e.start, place, (e.lat, e.lon)))
-            if e.end > cursor:
+            if e.end >= cursor:
                 cursor, place = e.end, (e.lat, e.lon)
         spans.append((cursor, i1, place, p.home))
         for g0, g1, a, b in spans:
