@@ -267,12 +267,6 @@ class VisitPlanner:
         self.staffed: dict[int, int] = dict.fromkeys(flex, 0)
         self._assigned: dict[int, list[VisitAssignment]] = defaultdict(list)
 
-    @property
-    def routing_pairs(self) -> int:
-        """About how many (volunteer, visit) pairs the routing will see: each visit's eligible
-        volunteers, at most `K_GAPS` of them (for sharing the time limit)."""
-        return int(np.minimum(self.eligible.sum(axis=1), K_GAPS).sum())
-
     def plan(
         self,
         fixed: Sequence[tuple[int, int]],
