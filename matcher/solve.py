@@ -31,7 +31,7 @@ from .model import (
     Volunteer,
 )
 from .objective import fairness_of_loads, fairness_penalty, quota_shortfall
-from .problem import BoolArray
+from .problem import BoolArray, ProblemData
 from .validate import instance_warnings, parse_instance
 from .visits import VisitPlanner, VisitsResult, team_exclusions
 
@@ -160,6 +160,7 @@ def _solve_mixed(
             result,
             selected=result.selected & (data.pair_request < len(fixed_index)),
             status=Status.INFEASIBLE if result.at_fault.size else Status.FEASIBLE,
+            coverage_bound=_fixed_bound(data, result.coverage_bound, len(fixed_index)),
         )
     fixed_plan = build_plan(compiled, result, started=started, compile_seconds=compile_seconds)
     fixed_plan = fixed_plan.model_copy(
@@ -177,6 +178,18 @@ def _solve_mixed(
     visits = planner.plan(booked, deadline=deadline, seed=params.seed, control=control)
     why = explain_visits(planner, visits.shortfalls, visits.at_fault)
     return _mixed_plan(problem, compiled, result, fixed_plan, fixed_index, visits, why, started)
+
+
+def _fixed_bound(data: ProblemData, bound: int | None, fixed: int) -> int | None:
+    """A bound on the coverage of the first `fixed` requests of `data`, from the engine's
+    `bound` on all of them and the placeholders (valid: the placeholders may stay empty, but
+    it counts theirs too), and each request's headcount its candidates allow (those compile
+    left out included): the lesser of the two."""
+    candidates = np.bincount(data.pair_request, minlength=data.num_requests)
+    reach = np.minimum(data.request_max, candidates + data.request_dropped)[:fixed]
+    reach = np.where(reach >= data.request_min[:fixed], reach, 0)
+    alone = int((data.request_priority[:fixed] * reach).sum())
+    return alone if bound is None else min(bound, alone)
 
 
 def _placeholder(request: Request) -> Request:
