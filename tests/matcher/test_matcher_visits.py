@@ -496,3 +496,11 @@ def test_random_mixed_weeks_keep_every_rule(seed: int) -> None:
         assert (short > 0) == (r.id in unfilled)
         if short:
             assert unfilled[r.id].missing == short and unfilled[r.id].codes
+
+
+def test_a_mixed_week_solves_with_the_greedy_engine_too() -> None:
+    instance, plan = run(_mixed_week(5), engine="greedy")
+    assert plan.stats["engine"] == "greedy+routing"
+    assert plan.bound.coverage is not None and plan.bound.coverage >= plan.objective.coverage
+    assert any(a.start is not None for a in plan.assignments)
+    assert len(instance.requests) == plan.stats["requests"]
