@@ -117,10 +117,10 @@ def _solve_mixed(
     control: Control,
 ) -> Plan:
     """A week with routed requests (flexible visits, teams sharing attributes): the fixed
-    requests first, by the v1 path on the instance without the routed ones (their share of
-    the time limit by headcount, between a half and two thirds), then the routed ones day by
-    day around the fixed part's assignments in the time left (`matcher.visits`), then one
-    plan of both."""
+    requests first, by the v1 path with the routed ones as placeholders (their share of the
+    time limit by headcount, between a half and two thirds), then the routed ones day by day
+    around the fixed part's assignments in the time left (`matcher.visits`), then one plan of
+    both."""
     planner = VisitPlanner(problem)
     flexible = set(planner.flex)
     fixed_index = [i for i in range(len(problem.requests)) if i not in flexible]
