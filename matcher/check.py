@@ -2,17 +2,19 @@
 
 Written from the rules themselves (`matcher.rules`), not from the compiled arrays, so that it
 checks the engines rather than repeating them. Used by `volmatch check`, the tests, the service
-and the benchmarks.
+and the benchmarks. Flexible visits (format v1.1) are checked at the start each assignment
+gives (rule 4b), and their `distance_km` against their travel leg.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from . import rules
-from .model import Instance, Plan, Request, Volunteer
-from .rules import Violation
+from .model import Assignment, Instance, Plan, Request, Volunteer
+from .rules import Engagement, Violation
 
 __all__ = ["CheckReport", "check_plan"]
 
@@ -40,11 +42,11 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
     speed = instance.options.travel_speed_kmh
     out: list[Violation] = []
     by_volunteer: dict[str, list[Request]] = defaultdict(list)
+    starts: dict[str, dict[str, datetime]] = defaultdict(dict)
+    teams: dict[str, list[Assignment]] = defaultdict(list)
+    placed: list[tuple[Assignment, Volunteer, Request]] = []
     headcount: dict[str, int] = defaultdict(int)
-    placed_volunteers: list[Volunteer] = []
-    placed_requests: list[Request] = []
     coverage = 0
-    travel = 0.0
     for a in plan.assignments:
         v, r = volunteers.get(a.volunteer_id), requests.get(a.request_id)
         if v is None or r is None:
@@ -52,15 +54,34 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
                 Violation(8, f"assignment {a.volunteer_id} -> {a.request_id} names an unknown id")
             )
             continue
-        out.extend(rules.pair_violations(v, r))
-        placed_volunteers.append(v)
-        placed_requests.append(r)
+        start = rules.chosen_start(r, a.start)
+        at = Engagement.of_request(r, start) if start is not None else None
+        out.extend(rules.pair_violations(v, r, at))
+        placed.append((a, v, r))
         by_volunteer[v.id].append(r)
+        if start is not None:
+            starts[v.id][r.id] = start
+        teams[r.id].append(a)
         headcount[r.id] += 1
         coverage += r.priority
-        travel += rules.distance_km(v, r)
     for vid, assigned in by_volunteer.items():
-        out.extend(rules.schedule_violations(volunteers[vid], assigned, speed))
+        out.extend(rules.schedule_violations(volunteers[vid], assigned, speed, starts[vid]))
+    for rid, team in teams.items():
+        r = requests[rid]
+        out.extend(rules.chosen_time_violations(r, team))
+        out.extend(rules.team_attribute_violations(r, [volunteers[a.volunteer_id] for a in team]))
+    travel = 0.0
+    for a, v, r in placed:
+        leg = _travel_leg(v, r, by_volunteer[v.id], starts[v.id])
+        travel += leg
+        if r.id in starts[v.id] and abs(a.distance_km - leg) > rules.PLAN_KM_TOLERANCE:
+            out.append(
+                Violation(
+                    "leg",
+                    f"assignment {v.id} -> {r.id} gives distance_km {a.distance_km:g}, "
+                    f"but its leg from the previous stop is {leg:.3f} km",
+                )
+            )
     excused = {f.request_id for f in plan.at_fault} if plan.status == "infeasible" else set()
     for r in instance.requests:
         for violation in rules.headcount_violations(r, headcount.get(r.id, 0)):
@@ -78,6 +99,21 @@ def check_plan(instance: Instance, plan: Plan) -> CheckReport:
             out.append(
                 Violation(11, f"pinned pair {pair.volunteer_id} -> {pair.request_id} is missing")
             )
-    out.extend(rules.quota_violations(instance, placed_volunteers, placed_requests))
+    out.extend(
+        rules.quota_violations(instance, [v for _, v, _ in placed], [r for _, _, r in placed])
+    )
     out.extend(rules.change_violations(instance, planned))
     return CheckReport(tuple(out), coverage, round(travel, 3), len(plan.assignments))
+
+
+def _travel_leg(
+    v: Volunteer, r: Request, assigned: list[Request], starts: dict[str, datetime]
+) -> float:
+    """The travel objective of the assignment of `v` to `r` (one of `assigned`): the distance
+    from home, or for a flexible visit at a chosen start, its leg from the previous stop."""
+    if r.id not in starts:
+        return rules.distance_km(v, r)
+    committed = [Engagement.of_commitment(c) for c in v.commitments]
+    mine = rules.engagements(v, assigned, starts)
+    here = next(e for e in mine if e.request_id == r.id)
+    return rules.travel_leg_km(v, here, [*mine, *committed])

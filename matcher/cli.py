@@ -96,8 +96,9 @@ def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     p = commands.add_parser(
         "check",
         help="check a plan against every hard rule",
-        description="Check PLAN.json against every hard rule (1-12) for INSTANCE.json; print each "
-        "violation, then coverage and travel. Exit status: 0 no violation, 1 violations, 2 bad input.",
+        description="Check PLAN.json against every hard rule (1-14, and 3b, 4b, 6b for flexible "
+        "visits) for INSTANCE.json; print each violation, then coverage and travel. Exit status: "
+        "0 no violation, 1 violations, 2 bad input.",
     )
     p.add_argument("instance", type=Path)
     p.add_argument("plan", type=Path)

@@ -3,6 +3,11 @@
 These scalar predicates are the reference meaning of every rule: validation of pinned pairs and
 the plan checker use them directly, and the vectorised candidate generation in `compile` is
 tested against them. Times are compared as offset-aware instants, so offsets never matter.
+
+Format v1.1 adds flexible visits (a window and a duration; the plan chooses the start). Rules
+about time (4, 6, 6b) and the travel leg of a flexible visit are stated on `Engagement`s: where
+and when a volunteer is busy, from an assigned request at its times (a flexible visit at its
+chosen start) or from a commitment.
 """
 
 from __future__ import annotations
@@ -13,19 +18,37 @@ from datetime import datetime, timedelta
 
 from geopy.distance import great_circle
 
-from .model import Commitment, Instance, Interval, Pair, Quota, Request, Volunteer
+from .model import (
+    Assignment,
+    Commitment,
+    Instance,
+    Interval,
+    Location,
+    Pair,
+    Quota,
+    Request,
+    Volunteer,
+)
 
 # Numerical slack for comparisons of derived floats (km, seconds); inputs are not rounded.
 KM_TOLERANCE = 1e-9
 SECONDS_TOLERANCE = 1e-6
+# Plans give distances to the metre (`Assignment.distance_km` is rounded to 3 decimals).
+PLAN_KM_TOLERANCE = 5e-4 + KM_TOLERANCE
 
-RULE_NAMES: dict[int, str] = {
+# A rule is numbered as in FORMAT.md; the v1.1 rules beside a v1 rule carry a letter ("3b").
+RuleId = int | str
+
+RULE_NAMES: dict[RuleId, str] = {
     1: "required skills",
     2: "language",
     3: "attributes",
+    "3b": "same attributes in a team",  # format v1.1: Request.same_attributes
     4: "availability",
+    "4b": "chosen start of a flexible visit",  # format v1.1: Assignment.start/end
     5: "travel distance",
     6: "overlap and travel time between requests",
+    "6b": "route from home and back",  # format v1.1: flexible visits
     7: "hours and assignment caps",
     8: "one assignment per volunteer and request",
     9: "headcount between min_volunteers and volunteers_needed",
@@ -34,6 +57,8 @@ RULE_NAMES: dict[int, str] = {
     12: "excluded pair avoided",  # project addition: Instance.excluded
     13: "hard quota of a group",  # project addition: options.quotas
     14: "max_changes against previous",  # project addition: options.max_changes
+    # Not a hard rule: a flexible visit's `distance_km` must be its leg (the travel objective).
+    "leg": "travel leg of a flexible visit",
 }
 
 # A quota's slack, relative to the plan's total, below which it counts as met (float rounding
@@ -45,14 +70,45 @@ QUOTA_TOLERANCE = 1e-6
 class Violation:
     """One broken hard rule, with a sentence that names the records involved."""
 
-    rule: int
+    rule: RuleId
     message: str
 
     def __str__(self) -> str:
-        return f"rule {self.rule} ({RULE_NAMES[self.rule]}): {self.message}"
+        what = "travel objective" if self.rule == "leg" else f"rule {self.rule}"
+        return f"{what} ({RULE_NAMES[self.rule]}): {self.message}"
 
 
-Placed = Volunteer | Request | Commitment
+@dataclass(frozen=True, slots=True)
+class Engagement:
+    """Where and when a volunteer is busy: an assigned request (`request_id`) at its times, a
+    flexible visit at its chosen start, or a commitment (`request_id` None)."""
+
+    start: datetime
+    end: datetime
+    location: Location
+    request_id: str | None = None
+    flexible: bool = False
+
+    @classmethod
+    def of_request(cls, r: Request, start: datetime | None = None) -> Engagement:
+        """`r` at its fixed times, or, for a flexible visit, from `start` for its duration."""
+        if not r.flexible:
+            return cls(r.window_start, r.window_end, r.location, r.id)
+        if start is None:
+            raise ValueError(f"{r.id} is a flexible visit: give its chosen start")
+        return cls(start, start + _duration(r), r.location, r.id, True)
+
+    @classmethod
+    def of_commitment(cls, c: Commitment) -> Engagement:
+        return cls(c.start, c.end, c.location)
+
+    def __str__(self) -> str:
+        if self.request_id is not None:
+            return self.request_id
+        return f"a commitment from {self.start.isoformat()} to {self.end.isoformat()}"
+
+
+Placed = Volunteer | Request | Commitment | Engagement
 
 
 def distance_km(a: Placed, b: Placed) -> float:
@@ -104,11 +160,17 @@ def merged_availability(intervals: Iterable[Interval]) -> list[tuple[datetime, d
     return merged
 
 
-def is_available(v: Volunteer, r: Request) -> bool:
-    """Rule 4: [r.start, r.end] inside one merged availability interval of `v`."""
-    return any(
-        s <= r.window_start and r.window_end <= e for s, e in merged_availability(v.availability)
-    )
+def is_available(v: Volunteer, r: Request, at: Engagement | None = None) -> bool:
+    """Rule 4: `at` (a flexible visit at its chosen times), else [r.start, r.end], inside one
+    merged availability interval of `v`; for a flexible visit without chosen times, some start
+    in its window fits one."""
+    spans = merged_availability(v.availability)
+    if at is not None:
+        return any(s <= at.start and at.end <= e for s, e in spans)
+    if r.flexible:
+        duration = _duration(r)
+        return any(max(s, r.window_start) + duration <= min(e, r.window_end) for s, e in spans)
+    return any(s <= r.window_start and r.window_end <= e for s, e in spans)
 
 
 def within_reach(v: Volunteer, r: Request) -> bool:
@@ -116,8 +178,29 @@ def within_reach(v: Volunteer, r: Request) -> bool:
     return v.max_travel_km is None or distance_km(v, r) <= v.max_travel_km + KM_TOLERANCE
 
 
-def pair_violations(v: Volunteer, r: Request) -> list[Violation]:
-    """Rules 1-5 for one volunteer-request pair."""
+def missing_same_attributes(v: Volunteer, r: Request) -> list[str]:
+    """Rule 3b for one volunteer: the keys of `r.same_attributes` that `v` has no value for
+    (such a volunteer cannot serve `r`)."""
+    return [k for k in r.same_attributes if k not in v.attributes]
+
+
+def team_attribute_violations(r: Request, team: Sequence[Volunteer]) -> list[Violation]:
+    """Rule 3b for the volunteers assigned to `r`: one common value per key of
+    `r.same_attributes` (volunteers lacking a key are flagged by `pair_violations`)."""
+    out: list[Violation] = []
+    for key in r.same_attributes:
+        values = {
+            attribute_key(v.attributes[key]): v.attributes[key] for v in team if key in v.attributes
+        }
+        if len(values) > 1:
+            shown = ", ".join(f"{v.id}={v.attributes[key]!r}" for v in team if key in v.attributes)
+            out.append(Violation("3b", f"the team of {r.id} differs on {key} ({shown})"))
+    return out
+
+
+def pair_violations(v: Volunteer, r: Request, at: Engagement | None = None) -> list[Violation]:
+    """Rules 1-5 (and 3b) for one volunteer-request pair; rule 4 on `at`, the chosen times of
+    a flexible visit, when given."""
     out: list[Violation] = []
     if lacking := missing_skills(v, r):
         out.append(Violation(1, f"volunteer {v.id} lacks skill(s) {', '.join(lacking)} for {r.id}"))
@@ -129,8 +212,16 @@ def pair_violations(v: Volunteer, r: Request) -> list[Violation]:
         out.append(
             Violation(3, f"volunteer {v.id} differs on attribute(s) {', '.join(keys)} ({r.id})")
         )
-    if not is_available(v, r):
-        out.append(Violation(4, f"volunteer {v.id} is not available for all of {r.id}"))
+    if keys := missing_same_attributes(v, r):
+        out.append(
+            Violation(
+                "3b",
+                f"volunteer {v.id} has no {', '.join(keys)}, which the team of {r.id} must share",
+            )
+        )
+    if not is_available(v, r, at):
+        when = f" from {at.start.isoformat()} to {at.end.isoformat()}" if at is not None else ""
+        out.append(Violation(4, f"volunteer {v.id} is not available for all of {r.id}{when}"))
     if not within_reach(v, r):
         out.append(
             Violation(
@@ -142,40 +233,148 @@ def pair_violations(v: Volunteer, r: Request) -> list[Violation]:
     return out
 
 
-def _span(x: Request | Commitment) -> tuple[datetime, datetime]:
+def _duration(r: Request) -> timedelta:
+    if r.duration is not None:
+        return timedelta(minutes=r.duration)
+    return r.window_end - r.window_start
+
+
+def _span(x: Request | Commitment | Engagement) -> tuple[datetime, datetime]:
     if isinstance(x, Request):
         return x.window_start, x.window_end
     return x.start, x.end
 
 
-def travel_conflict(a: Request | Commitment, b: Request | Commitment, speed_kmh: float) -> bool:
+def travel_conflict(
+    a: Request | Commitment | Engagement, b: Request | Commitment | Engagement, speed_kmh: float
+) -> bool:
     """Rule 6: True when one volunteer cannot do both `a` and `b` (overlap, or too little time
     to travel from the earlier to the later)."""
     (a_start, a_end), (b_start, b_end) = _span(a), _span(b)
     first, second = (a, b) if a_start <= b_start else (b, a)
     first_end, second_start = (a_end, b_start) if first is a else (b_end, a_start)
-    travel = timedelta(hours=distance_km(first, second) / speed_kmh)
-    slack = (second_start - (first_end + travel)).total_seconds()
+    slack = (second_start - (first_end + _travel_time(first, second, speed_kmh))).total_seconds()
     return slack < -SECONDS_TOLERANCE
 
 
-def schedule_violations(
-    v: Volunteer, requests: Sequence[Request], speed_kmh: float
+def _travel_time(a: Placed, b: Placed, speed_kmh: float) -> timedelta:
+    return timedelta(hours=distance_km(a, b) / speed_kmh)
+
+
+def chosen_start(r: Request, start: datetime | None) -> datetime | None:
+    """The start an assignment of `r` gives, if `r` is a flexible visit and it is a usable
+    time (with an offset); else None."""
+    if not r.flexible or start is None or start.utcoffset() is None:
+        return None
+    return start
+
+
+def engagements(
+    v: Volunteer, requests: Iterable[Request], starts: Mapping[str, datetime] | None = None
+) -> list[Engagement]:
+    """The requests assigned to `v` (flexible visits at `starts`, by request id; those without
+    one are left out) in time order."""
+    chosen = starts or {}
+    return sorted(
+        (
+            Engagement.of_request(r, chosen.get(r.id))
+            for r in requests
+            if not r.flexible or r.id in chosen
+        ),
+        key=lambda e: e.start,
+    )
+
+
+def route_of(
+    v: Volunteer, e: Engagement, others: Iterable[Engagement]
+) -> tuple[Engagement | None, Engagement | None, tuple[datetime, datetime]] | None:
+    """Where `v` comes from to `e` and goes to after it: their latest other engagement ending at
+    or before `e` starts and their earliest starting at or after `e` ends, within the merged
+    availability interval holding `e` (None: from home, to home), and that interval. An
+    engagement belongs to the interval when it touches it. None when no interval holds `e`."""
+    interval = next(
+        ((s, t) for s, t in merged_availability(v.availability) if s <= e.start and e.end <= t),
+        None,
+    )
+    if interval is None:
+        return None
+    start, end = interval
+    before = [x for x in others if x is not e and start <= x.end <= e.start]
+    after = [x for x in others if x is not e and e.end <= x.start <= end]
+    previous = max(before, key=lambda x: (x.end, x.start), default=None)
+    following = min(after, key=lambda x: (x.start, x.end), default=None)
+    return previous, following, interval
+
+
+def travel_leg_km(v: Volunteer, e: Engagement, others: Iterable[Engagement]) -> float:
+    """The travel objective of one assignment: a fixed request's distance from home (v1); a
+    flexible visit's leg from `v`'s previous stop (`route_of`), or from home if none."""
+    if not e.flexible:
+        return distance_km(v, e)
+    route = route_of(v, e, others)
+    previous = route[0] if route is not None else None
+    return distance_km(previous if previous is not None else v, e)
+
+
+def home_leg_violations(
+    v: Volunteer, e: Engagement, others: Iterable[Engagement], speed_kmh: float
 ) -> list[Violation]:
-    """Rules 6-8 for the requests assigned to one volunteer, counting the volunteer's
-    commitments outside this solve as fixed engagements."""
+    """Rule 6b for a flexible visit `e` of `v`: with nothing before it in its availability
+    interval, `v` travels there from home after the interval starts; with nothing after it,
+    `v` is back home before the interval ends."""
+    route = route_of(v, e, others) if e.flexible else None
+    if route is None:
+        return []
+    previous, following, (start, end) = route
+    out: list[Violation] = []
+    slack = SECONDS_TOLERANCE
+    if (
+        previous is None
+        and (e.start - (start + _travel_time(v, e, speed_kmh))).total_seconds() < -slack
+    ):
+        out.append(
+            Violation(
+                "6b",
+                f"volunteer {v.id} is available from {start.isoformat()}, too late to come from "
+                f"home ({distance_km(v, e):.2f} km) to {e} at {e.start.isoformat()}",
+            )
+        )
+    if (
+        following is None
+        and (end - (e.end + _travel_time(e, v, speed_kmh))).total_seconds() < -slack
+    ):
+        out.append(
+            Violation(
+                "6b",
+                f"volunteer {v.id} cannot be back home ({distance_km(v, e):.2f} km) from {e} "
+                f"ending {e.end.isoformat()} by the end of their availability {end.isoformat()}",
+            )
+        )
+    return out
+
+
+def schedule_violations(
+    v: Volunteer,
+    requests: Sequence[Request],
+    speed_kmh: float,
+    starts: Mapping[str, datetime] | None = None,
+) -> list[Violation]:
+    """Rules 6-8 (and 6b) for the requests assigned to one volunteer, counting the volunteer's
+    commitments outside this solve as fixed engagements. `starts`: the chosen start of each
+    flexible visit, by request id; a flexible visit without one is left out of rules 6 and 6b
+    (rule 4b names it)."""
     out: list[Violation] = []
     ids = [r.id for r in requests]
     for rid in sorted({i for i in ids if ids.count(i) > 1}):
         out.append(Violation(8, f"volunteer {v.id} is assigned to {rid} more than once"))
     ordered = sorted({r.id: r for r in requests}.values(), key=lambda r: r.window_start)
-    for i, a in enumerate(ordered):
-        for b in ordered[i + 1 :]:
+    placed = engagements(v, ordered, starts)
+    committed = [Engagement.of_commitment(c) for c in v.commitments]
+    for i, a in enumerate(placed):
+        for b in placed[i + 1 :]:
             if travel_conflict(a, b, speed_kmh):
                 out.append(
-                    Violation(
-                        6, f"volunteer {v.id} cannot do both {a.id} and {b.id} (time or travel)"
-                    )
+                    Violation(6, f"volunteer {v.id} cannot do both {a} and {b} (time or travel)")
                 )
         for c in v.commitments:
             if travel_conflict(a, c, speed_kmh):
@@ -183,9 +382,10 @@ def schedule_violations(
                     Violation(
                         6,
                         f"volunteer {v.id} is committed elsewhere from {c.start.isoformat()} "
-                        f"to {c.end.isoformat()}, which leaves no time for {a.id}",
+                        f"to {c.end.isoformat()}, which leaves no time for {a}",
                     )
                 )
+        out.extend(home_leg_violations(v, a, [*placed, *committed], speed_kmh))
     hours = sum(r.duration_hours for r in ordered) + sum(c.duration_hours for c in v.commitments)
     if ordered and v.max_hours is not None and hours > v.max_hours + SECONDS_TOLERANCE / 3600:
         out.append(
@@ -202,6 +402,87 @@ def schedule_violations(
             )
         )
     return out
+
+
+def chosen_time_violations(r: Request, team: Sequence[Assignment]) -> list[Violation]:
+    """Rule 4b for the assignments of one request: a flexible visit's each give the chosen
+    start (with an offset) and end, one start for the whole team, inside the window, and end =
+    start + duration; a fixed request's give neither."""
+    out: list[Violation] = []
+    if not r.flexible:
+        for a in team:
+            if a.start is not None or a.end is not None:
+                out.append(
+                    Violation(
+                        "4b",
+                        f"assignment {a.volunteer_id} -> {r.id} gives a start or end, but {r.id} "
+                        "has fixed times (only a flexible visit's assignments give one)",
+                    )
+                )
+        return out
+    duration, tolerance = _duration(r), timedelta(seconds=SECONDS_TOLERANCE)
+    starts: set[datetime] = set()
+    for a in team:
+        label = f"assignment {a.volunteer_id} -> {r.id}"
+        if chosen_start(r, a.start) is None or a.end is None or a.end.utcoffset() is None:
+            out.append(
+                Violation(
+                    "4b",
+                    f"{label} gives no chosen start and end with an offset ({r.id} is a "
+                    "flexible visit)",
+                )
+            )
+            continue
+        assert a.start is not None
+        starts.add(a.start)
+        if a.start < r.window_start - tolerance:
+            out.append(
+                Violation(
+                    "4b",
+                    f"{label} starts at {a.start.isoformat()}, before earliest_start "
+                    f"{r.window_start.isoformat()}",
+                )
+            )
+        if a.start + duration > r.window_end + tolerance:
+            out.append(
+                Violation(
+                    "4b",
+                    f"{label} starts at {a.start.isoformat()}: its {r.duration:g} minutes end "
+                    f"after latest_end {r.window_end.isoformat()}",
+                )
+            )
+        if abs(a.end - (a.start + duration)) > tolerance:
+            out.append(
+                Violation(
+                    "4b",
+                    f"{label} ends at {a.end.isoformat()}, not its start plus {r.duration:g} "
+                    f"minutes ({(a.start + duration).isoformat()})",
+                )
+            )
+    if len(starts) > 1:
+        shown = ", ".join(sorted(s.isoformat() for s in starts))
+        out.append(Violation("4b", f"the team of {r.id} starts at different times ({shown})"))
+    return out
+
+
+def fitting_start(v: Volunteer, r: Request, speed_kmh: float) -> datetime | None:
+    """The earliest start of flexible visit `r` that `v` could take alone, beside their
+    commitments (rules 4, 6, 6b and 7), or None. The starts that work form intervals, each
+    opening at the window's start, an availability interval's start (plus the way from home)
+    or a commitment's end plus the way from it: those are the candidates tried."""
+    latest = r.window_end - _duration(r)
+    here = Engagement(r.window_start, r.window_end, r.location, r.id)
+    candidates = {r.window_start}
+    for start, _ in merged_availability(v.availability):
+        candidates |= {start, start + _travel_time(v, here, speed_kmh)}
+    for c in v.commitments:
+        candidates.add(c.end + _travel_time(c, here, speed_kmh))
+    for s in sorted(x for x in candidates if r.window_start <= x <= latest):
+        if is_available(v, r, Engagement.of_request(r, s)) and not schedule_violations(
+            v, [r], speed_kmh, {r.id: s}
+        ):
+            return s
+    return None
 
 
 def headcount_violations(r: Request, n: int) -> list[Violation]:
@@ -269,12 +550,15 @@ def quota_violations(
 
 def keepable(instance: Instance, v: Volunteer, r: Request) -> bool:
     """Whether some plan could hold the previous pair (v, r) on its own: rules 1-5, not
-    excluded, and rules 6-7 with the volunteer's commitments. Only such pairs count as
+    excluded, and rules 6-7 (and 6b, at some start of a flexible visit) with the volunteer's
+    commitments. Only such pairs count as
     changes when dropped."""
     if pair_violations(v, r):
         return False
     if any(p.volunteer_id == v.id and p.request_id == r.id for p in instance.excluded):
         return False
+    if r.flexible:
+        return fitting_start(v, r, instance.options.travel_speed_kmh) is not None
     return not schedule_violations(v, [r], instance.options.travel_speed_kmh)
 
 
@@ -287,9 +571,7 @@ def change_count(instance: Instance, planned: set[tuple[str, str]]) -> int:
     previous = _known(instance.previous, volunteers, requests)
     pinned = _known(instance.pinned, volunteers, requests)
     dropped = sum(
-        1
-        for vid, rid in previous - planned
-        if keepable(instance, volunteers[vid], requests[rid])
+        1 for vid, rid in previous - planned if keepable(instance, volunteers[vid], requests[rid])
     )
     return dropped + len(planned - previous - pinned)
 

@@ -3,8 +3,8 @@
 `parse_instance` turns JSON text (or already-decoded data) into an `Instance`, or raises
 `InstanceError` listing every problem found, each naming the record (by position and id) and the
 field. Field rules come from the pydantic models; rules across records are checked here:
-unique ids, known ids in `pinned`/`previous`/`excluded`, pinned pairs that break a hard rule
-or are excluded, and quotas that contradict each other.
+unique ids, known ids in `pinned`/`previous`/`excluded`, pinned pairs that break a hard rule,
+are excluded or name a flexible visit (format v1.1), and quotas that contradict each other.
 """
 
 from __future__ import annotations
@@ -92,9 +92,19 @@ def check_instance(instance: Instance) -> None:
             seen.setdefault(key, i)
     excluded = {(p.volunteer_id, p.request_id) for p in instance.excluded}
     for i, pair in enumerate(instance.pinned):
+        record = f"{pair.volunteer_id} -> {pair.request_id}"
         if (pair.volunteer_id, pair.request_id) in excluded:
-            record = f"{pair.volunteer_id} -> {pair.request_id}"
             problems.append(Problem(f"pinned[{i}]", record, "the pair is also excluded"))
+        pinned_request = requests.get(pair.request_id)
+        if pinned_request is not None and pinned_request.flexible:
+            problems.append(
+                Problem(
+                    f"pinned[{i}].request_id",
+                    record,
+                    f"{pair.request_id} is a flexible visit (a window and a duration), which "
+                    "cannot be pinned: pin a visit with fixed times (start and end)",
+                )
+            )
     problems.extend(_quota_problems(instance))
     if not problems:
         problems.extend(_pinned_rule_problems(instance, volunteers, requests))
@@ -189,7 +199,8 @@ def _index_unique(name: str, records: Sequence[_R], problems: list[Problem]) -> 
 def _pinned_rule_problems(
     instance: Instance, volunteers: Mapping[str, Volunteer], requests: Mapping[str, Request]
 ) -> list[Problem]:
-    """Pinned pairs must be satisfiable together: rules 1-5 per pair, 6-7 per volunteer, 9 per request."""
+    """Pinned pairs must be satisfiable together: rules 1-5 per pair, 6-7 per volunteer, 9 per
+    request. Runs only on otherwise valid input: pinned pairs name fixed requests."""
     problems: list[Problem] = []
     speed = instance.options.travel_speed_kmh
     by_volunteer: dict[str, list[Request]] = defaultdict(list)
