@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .compile import Compiled
+from .compile import Compiled, Tables
 from .engines.state import Selection
-from .model import AtFault, ReasonCode, Unfilled
+from .model import AtFault, Instance, ReasonCode, Unfilled
 from .problem import QUOTA_TOLERANCE, BoolArray, IntArray
 from .rules import attribute_key
+from .visits import VisitPlanner, VisitShortfall
 
-__all__ = ["Explanation", "explain"]
+__all__ = ["Explanation", "explain", "explain_visits"]
 
 _NAMED = 5  # volunteers named in one sentence at most
 
@@ -45,7 +46,7 @@ def explain(
     data = compiled.data
     sel = Selection.of(data, selected)
     sel_rows = _GlobalRows(compiled, selected)
-    funnel = _Funnel(compiled)
+    funnel = _Funnel(compiled.tables, compiled.instance)
     reqs = compiled.instance.requests
     unfilled: list[Unfilled] = []
     rules_of: dict[int, tuple[int, ...]] = {}
@@ -85,6 +86,108 @@ def explain(
         reason = "; ".join(sentences_of[r]) or together
         faults.append(AtFault(request_id=reqs[r].id, rules=rules, reason=reason))
     return Explanation(tuple(unfilled), tuple(faults))
+
+
+def explain_visits(planner: VisitPlanner, shortfalls: tuple[VisitShortfall, ...],
+                   at_fault: tuple[int, ...]) -> Explanation:  # fmt: skip
+    """Reasons for every flexible visit left short, from the counts the visit planner kept
+    (`VisitShortfall`); the mandatory ones among `at_fault` also as `AtFault`. The routing
+    proves nothing: a visit some plan could staff is "not assigned before the solve ended"."""
+    reqs = planner.instance.requests
+    funnel = _Funnel(planner.tables, planner.flex_instance)
+    unfilled, faults = [], []
+    faulty = set(at_fault)
+    for s in shortfalls:
+        req = reqs[s.request]
+        codes, reasons, rules = _visit_reasons(s, req.id, planner, funnel)
+        if s.request in faulty:
+            need = req.min_volunteers
+            lead = (
+                f"mandatory, but this plan leaves it short of {need} volunteer(s); that it "
+                "cannot be staffed was not proven"
+                if s.possible
+                else f"mandatory, but no plan gives it {need} volunteer(s)"
+            )
+            faults.append(
+                AtFault(request_id=req.id, rules=tuple(sorted({*rules, 10})),
+                        reason="; ".join(reasons))
+            )  # fmt: skip
+            codes, reasons = ("mandatory_unstaffable", *codes), (lead, *reasons)
+        unfilled.append(
+            Unfilled(request_id=req.id, missing=s.missing, codes=codes, reasons=reasons)
+        )
+    return Explanation(tuple(unfilled), tuple(faults))
+
+
+def _visit_reasons(
+    s: VisitShortfall, request_id: str, planner: VisitPlanner, funnel: _Funnel
+) -> tuple[tuple[ReasonCode, ...], tuple[str, ...], tuple[int, ...]]:
+    req = planner.instance.requests[s.request]
+    if s.qualified == 0:
+        sentence, rule, code = funnel.no_candidate(planner.local[s.request])
+        return (code,), (sentence,), (rule,)
+    window = (
+        f"{req.duration or 0:g} min between {req.window_start.isoformat()} and "
+        f"{req.window_end.isoformat()}"
+    )
+    keys = ", ".join(req.same_attributes)
+    funnel_steps: list[tuple[int, str, int]] = [
+        (s.with_keys, f"none of the {s.qualified} volunteers with the skills and language has "
+                      f"{keys} (same_attributes)", 3),
+        (s.in_reach, f"none of the {s.with_keys} qualified volunteers is within their travel "
+                     "radius", 5),
+        (s.allowed, f"all {s.in_reach} qualified volunteers in reach are excluded from it", 12),
+        (s.available, f"none of the {s.allowed} qualified volunteers is available for {window}",
+         4),
+        (s.uncommitted, f"all {s.available} qualified, available volunteers are committed "
+                        "elsewhere at that time", 6),
+    ]  # fmt: skip
+    for count, sentence, rule in funnel_steps:
+        if count == 0:
+            return ("no_candidate",), (sentence,), (rule,)
+    vols, reqs = planner.instance.volunteers, planner.instance.requests
+    n_cand = s.uncommitted
+    codes: list[ReasonCode] = []
+    reasons: list[str] = []
+    rules: list[int] = []
+    if s.busy:
+        names = [
+            f"{vols[v].id} at {reqs[r].id}" if r >= 0 else vols[v].id for v, r in s.busy_at
+        ]
+        more = f" and {s.busy - _NAMED} more" if s.busy > _NAMED else ""
+        lead = f"all {n_cand} candidates are" if s.busy == n_cand else (
+            f"{s.busy} of {n_cand} candidates are")  # fmt: skip
+        codes.append("candidates_busy")
+        reasons.append(
+            f"{lead} busy at overlapping or too-distant requests: {', '.join(names)}{more}"
+        )
+        rules.append(6)
+    if s.hours_capped:
+        codes.append("hours_cap")
+        reasons.append(f"{s.hours_capped} of {n_cand} candidates have reached their hours cap")
+        rules.append(7)
+    if s.count_capped:
+        codes.append("assignment_cap")
+        reasons.append(
+            f"{s.count_capped} of {n_cand} candidates have reached their assignment cap"
+        )
+        rules.append(7)
+    if s.staffed == 0 and s.free_in_group < req.min_volunteers:
+        codes.append("below_min_volunteers")
+        of_one = f" of one {keys}" if req.same_attributes else ""
+        reasons.append(
+            f"only {s.free_in_group} candidate(s){of_one} are free, fewer than min_volunteers "
+            f"{req.min_volunteers}"
+        )
+        rules.append(9)
+    elif s.free:
+        codes.append("time_limit")
+        reasons.append(f"{s.free} free candidate(s) were not assigned before the solve ended")
+    if not codes:
+        codes.append("no_candidate")
+        reasons.append(f"all {n_cand} candidate(s) are assigned to it")
+        rules.append(9)
+    return tuple(codes), tuple(reasons), tuple(sorted(set(rules)))
 
 
 class _GlobalRows:
@@ -228,15 +331,16 @@ class _Funnel:
     first that nobody passes. Rules 1-3 depend only on what a request requires, so their
     result is shared by requests that require the same (a city's unfilled requests mostly do)."""
 
-    def __init__(self, compiled: Compiled) -> None:
-        self.compiled = compiled
+    def __init__(self, tables: Tables, instance: Instance) -> None:
+        self.tables = tables
+        self.instance = instance
         self._qualified: dict[tuple[object, ...], tuple[IntArray, str, int]] = {}
 
     def no_candidate(self, r: int, exclude: IntArray | None = None) -> tuple[str, int, ReasonCode]:
         """The first rule that no volunteer (outside `exclude`) passes for request r (1-5, then
         commitments and caps), as a sentence, the rule's number and a reason code."""
-        t = self.compiled.tables
-        req = self.compiled.instance.requests[r]
+        t = self.tables
+        req = self.instance.requests[r]
         v, sentence, rule = self._rules_1_to_3(r)
         if exclude is not None:
             v = np.setdiff1d(v, exclude)
@@ -296,7 +400,7 @@ class _Funnel:
 
     def _rules_1_to_3(self, r: int) -> tuple[IntArray, str, int]:
         """Volunteers passing rules 1-3 for r; or, if none, the sentence and rule that fail."""
-        req = self.compiled.instance.requests[r]
+        req = self.instance.requests[r]
         signature = (
             tuple(sorted(req.required_skills)),
             tuple(sorted(req.languages)),
@@ -309,13 +413,13 @@ class _Funnel:
         return cached
 
     def _funnel_1_to_3(self, r: int) -> tuple[IntArray, str, int]:
-        t = self.compiled.tables
-        req = self.compiled.instance.requests[r]
+        t = self.tables
+        req = self.instance.requests[r]
         v = np.arange(t.num_volunteers, dtype=np.int64)
         none = np.zeros(0, dtype=np.int64)
         ok = t.skills_ok(v, np.full(len(v), r, dtype=np.int64))
         if not ok.any():
-            vols = self.compiled.instance.volunteers
+            vols = self.instance.volunteers
             nobody = [s for s in req.required_skills if not any(s in vol.skills for vol in vols)]
             if nobody:
                 return none, f"no volunteer has skill {', '.join(nobody)}", 1

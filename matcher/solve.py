@@ -8,20 +8,32 @@ HTTP service, the scenarios and the benchmarks do goes through here or through `
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
 
+from . import rules
 from .compile import Compiled, compile_instance
 from .engines import ENGINES
-from .engines.base import Control, EngineResult, SolveParams, Status
-from .explain import explain
-from .model import Assignment, Bound, Instance, Objective, Plan, QuotaOutcome
-from .objective import fairness_penalty, quota_shortfall
+from .engines.base import Control, Deadline, EngineResult, SolveParams, Status
+from .explain import Explanation, explain, explain_visits
+from .model import (
+    Assignment,
+    Bound,
+    Instance,
+    Objective,
+    Pair,
+    Plan,
+    QuotaOutcome,
+    Request,
+    Volunteer,
+)
+from .objective import fairness_of_loads, fairness_penalty, quota_shortfall
 from .problem import BoolArray
 from .validate import instance_warnings, parse_instance
+from .visits import VisitPlanner, VisitsResult
 
 __all__ = ["DEFAULT_TIME_LIMIT_S", "EngineName", "build_plan", "solve"]
 
@@ -59,8 +71,27 @@ def solve(
         time_limit_s=time_limit_s, seed=options.seed if seed is None else seed, workers=workers
     )
     control = control or Control()
+    if not any(r.flexible for r in problem.requests):
+        compiled, result, compile_seconds = _solve_fixed(problem, engine, params, started, control)
+        return build_plan(compiled, result, started=started, compile_seconds=compile_seconds)
+    return _solve_mixed(problem, engine, params, started, control)
+
+
+def _solve_fixed(
+    problem: Instance,
+    engine: EngineName,
+    params: SolveParams,
+    started: float,
+    control: Control,
+    share: Callable[[int], float] | None = None,
+) -> tuple[Compiled, EngineResult, float]:
+    """Compile and solve an instance of fixed requests (FORMAT v1) within the time limit, or
+    within `share(candidate pairs)` of it."""
     compiled = compile_instance(problem)
     compile_seconds = time.perf_counter() - started
+    if share is not None:
+        params = replace(params, time_limit_s=params.time_limit_s * share(compiled.data.num_pairs))
+    time_limit_s = params.time_limit_s
     # Compile keeps each request's nearest candidates. When the engine finds requests whose
     # left-out candidates could do better, it hands back early: compile more for them, again.
     factor = np.ones(len(problem.requests), dtype=np.int64)
@@ -76,7 +107,199 @@ def solve(
         factor[result.starved] *= _WIDEN_FACTOR
         compiled = compile_instance(problem, cap_factor=factor)
     result.stats["candidate_widenings"] = attempt
-    return build_plan(compiled, result, started=started, compile_seconds=compile_seconds)
+    return compiled, result, compile_seconds
+
+
+def _solve_mixed(
+    problem: Instance,
+    engine: EngineName,
+    params: SolveParams,
+    started: float,
+    control: Control,
+) -> Plan:
+    """A week with flexible visits: the fixed requests first, by the v1 path on the instance
+    without the visits (their share of the time limit by candidate pairs, at least half when
+    both exist), then the visits routed day by day around the fixed part's assignments in the
+    time left (`matcher.visits`), then one plan of both."""
+    planner = VisitPlanner(problem)
+    flexible = set(planner.flex)
+    fixed_index = [i for i in range(len(problem.requests)) if i not in flexible]
+    fixed_ids = {problem.requests[i].id for i in fixed_index}
+
+    def fixed_pairs(pairs: tuple[Pair, ...]) -> tuple[Pair, ...]:
+        return tuple(p for p in pairs if p.request_id in fixed_ids)
+
+    fixed_problem = problem.model_copy(
+        update={
+            "requests": tuple(problem.requests[i] for i in fixed_index),
+            "pinned": fixed_pairs(problem.pinned),
+            "previous": fixed_pairs(problem.previous),
+            "excluded": fixed_pairs(problem.excluded),
+        }
+    )
+    limit = params.time_limit_s
+    routing_pairs = planner.routing_pairs
+
+    def share(pairs: int) -> float:
+        if not fixed_index:
+            return 0.05  # nothing to solve: its plan is built at once
+        return max(0.5, pairs / max(pairs + routing_pairs, 1))
+
+    compiled, result, compile_seconds = _solve_fixed(
+        fixed_problem, engine, params, started, control, share
+    )
+    fixed_plan = build_plan(compiled, result, started=started, compile_seconds=compile_seconds)
+    data = compiled.data
+    chosen = np.flatnonzero(result.selected)
+    booked = [
+        (int(data.pair_volunteer[p]), fixed_index[int(data.pair_request[p])])
+        for p in chosen.tolist()
+    ]
+    # What is left, less a reserve for the explanations and the plan (about a second on a
+    # 5,000-volunteer week).
+    left = limit - (time.perf_counter() - started)
+    deadline = Deadline(max(left - min(1.5, 0.05 * limit), 0.01))
+    visits = planner.plan(booked, deadline=deadline, seed=params.seed, control=control)
+    why = explain_visits(planner, visits.shortfalls, visits.at_fault)
+    return _mixed_plan(problem, compiled, result, fixed_plan, fixed_index, visits, why, started)
+
+
+def _mixed_plan(
+    problem: Instance,
+    compiled: Compiled,
+    result: EngineResult,
+    fixed_plan: Plan,
+    fixed_index: list[int],
+    visits: VisitsResult,
+    why: Explanation,
+    started: float,
+) -> Plan:
+    """One plan of the fixed part's and the visits' assignments. The soft terms are counted
+    over both with the shared functions: fairness from each volunteer's load (the fixed
+    part's pairs plus the visits' hours, in the fixed part's load units), preference and
+    stability per assignment, changes and quotas from the reference rules over every pair."""
+    vols, reqs = problem.volunteers, problem.requests
+    order = {r.id: i for i, r in enumerate(reqs)}
+    v_order = {v.id: i for i, v in enumerate(vols)}
+    visit_assignments = [
+        Assignment(
+            volunteer_id=vols[a.volunteer].id,
+            request_id=reqs[a.request].id,
+            distance_km=a.distance_km,
+            start=a.start,
+            end=a.end,
+        )
+        for a in visits.assignments
+    ]
+    assignments = tuple(
+        sorted(
+            (*fixed_plan.assignments, *visit_assignments),
+            key=lambda a: (order[a.request_id], v_order[a.volunteer_id]),
+        )
+    )
+    data = compiled.data
+    load = np.bincount(
+        data.pair_volunteer[result.selected],
+        weights=data.pair_load[result.selected],
+        minlength=len(vols),
+    ).astype(np.float64)
+    load_per_hour = 3_600_000_000 / compiled.tables.load_unit
+    for a in visits.assignments:
+        load[a.volunteer] += reqs[a.request].duration_hours * load_per_hour
+    previous = {(p.volunteer_id, p.request_id) for p in problem.previous}
+    planned = {(a.volunteer_id, a.request_id) for a in assignments}
+    preference = fixed_plan.objective.preference + sum(
+        vols[a.volunteer].preferences.get(reqs[a.request].service_type, 0.0)
+        for a in visits.assignments
+    )
+    options = problem.options
+    objective = Objective(
+        coverage=fixed_plan.objective.coverage + visits.coverage,
+        travel_km=round(sum(a.distance_km for a in assignments), 3),
+        preference=round(preference, 6),
+        fairness_penalty=round(float(fairness_of_loads(data, load).sum()), 6),
+        stability=fixed_plan.objective.stability
+        + sum((a.volunteer_id, a.request_id) in previous for a in visit_assignments),
+        changes=(
+            rules.change_count(problem, planned)
+            if problem.previous or options.max_changes is not None or options.change_cost_km > 0
+            else 0
+        ),
+        quota_shortfall=round(_soft_quota_shortfall(problem, assignments), 6),
+    )
+    placed_v = [vols[v_order[a.volunteer_id]] for a in assignments]
+    placed_r = [reqs[order[a.request_id]] for a in assignments]
+    broken = [
+        str(v)
+        for v in (
+            *rules.quota_violations(problem, placed_v, placed_r),
+            *rules.change_violations(problem, planned),
+        )
+    ]
+    infeasible = fixed_plan.status == Status.INFEASIBLE.value or visits.at_fault or broken
+    fixed_bound = result.coverage_bound
+    bound = None if fixed_bound is None else fixed_bound + visits.coverage_bound
+    stats: dict[str, float | int | str | bool] = {**fixed_plan.stats, **visits.stats}
+    stats.pop("travel_bound_km", None)  # a bound on the fixed part's travel only
+    stats.update(
+        engine=f"{fixed_plan.stats.get('engine', 'fixed')}+routing",
+        solve_seconds=round(time.perf_counter() - started, 3),
+        requests=len(reqs),
+        fixed_requests=len(fixed_index),
+        flexible_requests=len(reqs) - len(fixed_index),
+        visits_coverage_bound=visits.coverage_bound,
+    )
+    if bound:
+        stats["gap"] = round((bound - objective.coverage) / bound, 6)
+    else:
+        stats.pop("gap", None)
+    unfilled = sorted((*fixed_plan.unfilled, *why.unfilled), key=lambda u: order[u.request_id])
+    return Plan(
+        warnings=(*instance_warnings(problem), *broken),
+        quotas=_all_quota_outcomes(problem, placed_v, placed_r),
+        status=(Status.INFEASIBLE if infeasible else Status.FEASIBLE).value,
+        assignments=assignments,
+        unfilled=tuple(unfilled),
+        at_fault=(*fixed_plan.at_fault, *why.at_fault),
+        objective=objective,
+        bound=Bound(coverage=bound),
+        stats=stats,
+    )
+
+
+def _soft_quota_shortfall(problem: Instance, assignments: tuple[Assignment, ...]) -> float:
+    """The soft quotas' weighed shortfall over every assignment (`objective.quota_shortfall`
+    counted from the rules: weight per assignment, or per hour, short of the share)."""
+    vols = {v.id: v for v in problem.volunteers}
+    reqs = {r.id: r for r in problem.requests}
+    placed_v = [vols[a.volunteer_id] for a in assignments]
+    placed_r = [reqs[a.request_id] for a in assignments]
+    total = 0.0
+    for quota in problem.options.quotas:
+        if quota.hard:
+            continue
+        group, amount = rules.quota_amounts(quota, placed_v, placed_r)
+        inside = group - quota.share * amount if quota.minimum else quota.share * amount - group
+        total += quota.weight * max(-inside, 0.0)
+    return total
+
+
+def _all_quota_outcomes(
+    problem: Instance, placed_v: list[Volunteer], placed_r: list[Request]
+) -> tuple[QuotaOutcome, ...]:
+    """Each quota with the share every assignment (fixed and visits) gives its group."""
+    out = []
+    for quota in problem.options.quotas:
+        group, total = rules.quota_amounts(quota, placed_v, placed_r)
+        out.append(
+            QuotaOutcome(
+                group=quota.group, of=quota.of, min_share=quota.min_share,
+                max_share=quota.max_share, hard=quota.hard,
+                share=round(group / total, 6) if total else 0.0, amount=round(group, 6),
+                met=rules.quota_met(quota, group, total),
+            )
+        )  # fmt: skip
+    return tuple(out)
 
 
 def _run_engine(
