@@ -19,7 +19,8 @@ versions), `visits.csv` and `visits.json` (every run). One row per seed, medians
 - *fully staffed*: visits with all their helpers (fixed, flexible) and *Δ fully staffed*
   (flexible − fixed); *coverage* (priority × slots), the flexible plan's proven *bound*;
 - *travel km*: the plans' summed `distance_km` (a flexible visit counts the leg from the helper's
-  previous stop, a fixed one the way from home), and *travel ratio* flexible / fixed;
+  previous stop, a fixed one the way from home), *travel ratio* flexible / fixed, and *km per
+  slot* (travel over filled slots: a plan that staffs more also travels more);
 - *volunteers used*, *status*, *solve s* (parse, compile and engine: the plan's
   `solve_seconds`), *checked* (`ok`, or the number of violations and the first);
 - *target*: `met` when the flexible plan staffs at least as many visits fully as the fixed one
@@ -54,6 +55,7 @@ COLUMNS = [
     "fully staffed fixed", "fully staffed flexible", "Δ fully staffed",
     "coverage fixed", "coverage flexible", "bound flexible",
     "travel km fixed", "travel km flexible", "travel ratio",
+    "km per slot fixed", "km per slot flexible",
     "volunteers used fixed", "volunteers used flexible",
     "status fixed", "status flexible", "solve s fixed", "solve s flexible",
     "checked", "target",
@@ -149,6 +151,9 @@ def seed_row(
         row[f"fully staffed {week}"] = med(week, "fully_staffed")
         row[f"coverage {week}"] = med(week, "coverage")
         row[f"travel km {week}"] = med(week, "travel_km")
+        row[f"km per slot {week}"] = median(
+            r["travel_km"] / r["slots_filled"] for r in runs[week] if r["slots_filled"]
+        )
         row[f"volunteers used {week}"] = med(week, "volunteers_used")
         row[f"status {week}"] = _statuses(runs[week])
         row[f"solve s {week}"] = med(week, "solve_seconds")
