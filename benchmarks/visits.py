@@ -12,6 +12,7 @@ seeds 0, 1, ...; every plan goes through `matcher.check_plan`. The KPIs are the 
 
     python -m benchmarks.visits --tag head                     # 5,000/600, seeds 0-2, 3 runs, 30 s
     python -m benchmarks.visits --quick                        # 2,000/240, seed 0, one run, 10 s
+    python -m benchmarks.visits --seeds 0 --repeats 1 --peer-week 1000/120   # + the CP-SAT peer
 
 Writes `benchmarks/results/TAG/visits/` (or `--out`): `visits.md` (the table below, machine and
 versions), `visits.csv` and `visits.json` (every run). One row per seed, medians over the runs:
@@ -25,6 +26,11 @@ versions), `visits.csv` and `visits.json` (every run). One row per seed, medians
   `solve_seconds`), *checked* (`ok`, or the number of violations and the first);
 - *target*: `met` when the flexible plan staffs at least as many visits fully as the fixed one
   and travels less (medians), every plan checked.
+
+With `--peer-week V/N` (default 0: none), the plain CP-SAT model of `benchmarks.visits_cpsat`
+(coverage only, with its proven bound) solves a smaller flexible week of each seed at
+`--peer-limit` seconds, beside the engine at the same limit on the same week, once each; both
+plans checked. Table *CP-SAT peer*: coverage, bound, status, seconds and travel of each.
 """
 
 from __future__ import annotations
@@ -42,12 +48,13 @@ from .common import (
     Row,
     command_line,
     machine_info,
+    markdown_table,
     median,
     text_table,
     write_results,
 )
 
-__all__ = ["COLUMNS", "main", "run_week", "seed_row"]
+__all__ = ["COLUMNS", "PEER_COLUMNS", "main", "peer_row", "run_week", "seed_row"]
 
 WEEKS = ("fixed", "flexible")  # the same week with mid-window slots, and with windows
 COLUMNS = [
@@ -60,6 +67,47 @@ COLUMNS = [
     "status fixed", "status flexible", "solve s fixed", "solve s flexible",
     "checked", "target",
 ]  # fmt: skip
+
+
+PEER_COLUMNS = [
+    "seed", "volunteers", "visits", "limit s", "pairs",
+    "engine coverage", "engine bound", "engine status", "engine travel km", "engine checked",
+    "cp-sat coverage", "cp-sat bound", "cp-sat status", "cp-sat s", "cp-sat travel km",
+    "cp-sat checked", "engine / cp-sat coverage",
+]  # fmt: skip
+
+
+def peer_row(seed: int, volunteers: int, visits: int, limit: float) -> Row:
+    """The engine and the CP-SAT peer on one flexible week, at the same limit, both checked."""
+    from matcher import Plan, check_plan, parse_instance
+    from scenarios.cityweek import visits_week
+
+    from .visits_cpsat import cpsat_visits
+
+    week = parse_instance(visits_week(volunteers, visits, seed))
+    engine = solve_once(week, limit, 0)
+    peer = cpsat_visits(week, limit, seed=0)
+    row: Row = {"seed": seed, "volunteers": volunteers, "visits": visits, "limit s": limit}
+    row["pairs"] = peer["pairs"]
+    row["engine coverage"], row["engine bound"] = engine["coverage"], engine["bound"]
+    row["engine status"], row["engine travel km"] = engine["status"], engine["travel_km"]
+    row["engine checked"] = "ok" if not engine["violations"] else engine["first_violation"]
+    row["cp-sat coverage"], row["cp-sat bound"] = peer["coverage"], peer["bound"]
+    row["cp-sat status"], row["cp-sat s"] = peer["status"], peer["seconds"]
+    if peer["coverage"] is not None:
+        plan = Plan.model_validate(
+            {
+                "status": "feasible",
+                "assignments": peer["assignments"],
+                "objective": {"coverage": peer["coverage"], "travel_km": 0.0},
+            }
+        )
+        report = check_plan(week, plan)
+        row["cp-sat travel km"] = report.travel_km
+        row["cp-sat checked"] = "ok" if report.ok else str(report.violations[0])
+        if peer["coverage"]:
+            row["engine / cp-sat coverage"] = round(engine["coverage"] / peer["coverage"], 4)
+    return row
 
 
 def solve_once(instance: Any, time_limit_s: float, seed: int) -> dict[str, Any]:
@@ -217,6 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tag", default="head", help="results go to benchmarks/results/TAG/")
     parser.add_argument("--out", type=Path, help="results directory (overrides --tag)")
     parser.add_argument(
+        "--peer-week",
+        default="0",
+        help="VOLUNTEERS/VISITS of the week the CP-SAT peer solves beside the engine (0: none)",
+    )
+    parser.add_argument("--peer-limit", type=float, default=60.0, help="seconds per peer solve")
+    parser.add_argument(
         "--quick", action="store_true", help="2,000/240, seed 0, one run at 10 s (tag quick)"
     )
     args = parser.parse_args(argv)
@@ -229,6 +283,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--seeds: expected comma-separated integers, got {args.seeds!r}")
     if not seeds or args.repeats < 1 or args.time_limit <= 0:
         parser.error("need at least one seed, --repeats >= 1 and --time-limit > 0")
+    peer_size: tuple[int, int] | None = None
+    if str(args.peer_week) != "0":
+        try:
+            peer_v, peer_n = (int(x) for x in str(args.peer_week).split("/"))
+        except ValueError:
+            parser.error(f"--peer-week: expected VOLUNTEERS/VISITS, got {args.peer_week!r}")
+        peer_size = (peer_v, peer_n)
     out = args.out or DEFAULT_RESULTS / args.tag / "visits"
     info = machine_info()
     command = command_line("benchmarks.visits", argv)
@@ -248,6 +309,13 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(seed_row(seed, args.volunteers, args.visits, runs))
         saved["weeks"].append({"seed": seed, "row": rows[-1], "runs": runs})
         sections.append((f"By day, seed {seed}", _day_section(seed, runs)))
+    peer_rows: list[Row] = []
+    if peer_size is not None:
+        for seed in seeds:
+            peer_rows.append(peer_row(seed, *peer_size, args.peer_limit))
+            print(f"seed {seed} CP-SAT peer: {peer_rows[-1]}", file=sys.stderr, flush=True)
+        saved["peer"] = peer_rows
+        sections.append(("CP-SAT peer", markdown_table(peer_rows, PEER_COLUMNS)))
     met = sum(row["target"] == "met" for row in rows)
     preamble = (
         f"`{command}`\n\n{args.volunteers:,} volunteers, {args.visits:,} flexible visits"
@@ -271,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps(saved, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     print(text_table(rows, COLUMNS))
+    if peer_rows:
+        print(text_table(peer_rows, PEER_COLUMNS))
     print(f"target met on {met} of {len(rows)} seeds; results in {out}")
     return 0
 
