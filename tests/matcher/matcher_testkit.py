@@ -155,7 +155,7 @@ def hand_plan(
     )
 
 
-def violated_rules(data: Json | Instance, pairs: Iterable[tuple[str, str]]) -> set[int]:
+def violated_rules(data: Json | Instance, pairs: Iterable[tuple[str, str]]) -> set[rules.RuleId]:
     """The hard rules `check_plan` reports for a hand-made plan of `pairs`."""
     instance = data if isinstance(data, Instance) else parse_instance(data)
     return {v.rule for v in check_plan(instance, hand_plan(instance, pairs)).violations}
@@ -233,4 +233,6 @@ def mip_that_finds_nothing(monkeypatch: Any) -> None:
         time.sleep(kwargs["time_limit_s"])
         return MilpOutcome(Solved.UNKNOWN, None, None, None, kwargs["time_limit_s"])
 
-    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal.mip"), "solve_milp", nothing)
+    monkeypatch.setattr(
+        importlib.import_module("matcher.engines.optimal.mip"), "solve_milp", nothing
+    )

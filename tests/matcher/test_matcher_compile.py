@@ -95,7 +95,7 @@ def test_pair_arrays_match_the_instance(data: Json) -> None:
         assert compiled.pair_distance_km[p] == pytest.approx(rules.distance_km(v, r), abs=1e-9)
         # Whole metres rounded down; loads exact, in units of the durations' common divisor.
         assert d.pair_cost[p] == math.floor(compiled.pair_distance_km[p] * 1000)
-        assert d.pair_load[p] * compiled.tables.load_unit == micros(r.end - r.start)
+        assert d.pair_load[p] * compiled.tables.load_unit == micros(r.window_end - r.window_start)
     unit = compiled.tables.load_unit
     for i, v in enumerate(instance.volunteers):
         committed = sum(micros(c.end - c.start) for c in v.commitments)
