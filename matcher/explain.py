@@ -127,7 +127,7 @@ def _visit_reasons(
         sentence, rule, code = funnel.no_candidate(planner.local[s.request])
         return (code,), (sentence,), (rule,)
     window = (
-        f"{req.duration or 0:g} min between {req.window_start.isoformat()} and "
+        f"{req.duration_hours * 60:g} min between {req.window_start.isoformat()} and "
         f"{req.window_end.isoformat()}"
     )
     keys = ", ".join(req.same_attributes)

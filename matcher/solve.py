@@ -33,7 +33,7 @@ from .model import (
 from .objective import fairness_of_loads, fairness_penalty, quota_shortfall
 from .problem import BoolArray
 from .validate import instance_warnings, parse_instance
-from .visits import VisitPlanner, VisitsResult
+from .visits import VisitPlanner, VisitsResult, team_exclusions
 
 __all__ = ["DEFAULT_TIME_LIMIT_S", "EngineName", "build_plan", "solve"]
 
@@ -71,7 +71,7 @@ def solve(
         time_limit_s=time_limit_s, seed=options.seed if seed is None else seed, workers=workers
     )
     control = control or Control()
-    if not any(r.flexible for r in problem.requests):
+    if not any(r.flexible or r.same_attributes for r in problem.requests):
         compiled, result, compile_seconds = _solve_fixed(problem, engine, params, started, control)
         return build_plan(compiled, result, started=started, compile_seconds=compile_seconds)
     return _solve_mixed(problem, engine, params, started, control)
@@ -134,7 +134,7 @@ def _solve_mixed(
             "requests": tuple(problem.requests[i] for i in fixed_index),
             "pinned": fixed_pairs(problem.pinned),
             "previous": fixed_pairs(problem.previous),
-            "excluded": fixed_pairs(problem.excluded),
+            "excluded": (*fixed_pairs(problem.excluded), *team_exclusions(problem)),
         }
     )
     limit = params.time_limit_s
@@ -186,8 +186,8 @@ def _mixed_plan(
             volunteer_id=vols[a.volunteer].id,
             request_id=reqs[a.request].id,
             distance_km=a.distance_km,
-            start=a.start,
-            end=a.end,
+            start=a.start if reqs[a.request].flexible else None,
+            end=a.end if reqs[a.request].flexible else None,
         )
         for a in visits.assignments
     ]
@@ -237,6 +237,14 @@ def _mixed_plan(
         )
     ]
     infeasible = fixed_plan.status == Status.INFEASIBLE.value or visits.at_fault or broken
+    # Routes prove nothing; without any, the fixed part was the whole instance.
+    status = (
+        Status.INFEASIBLE
+        if infeasible
+        else Status.FEASIBLE
+        if len(fixed_index) < len(reqs)
+        else Status(fixed_plan.status)
+    )
     fixed_bound = result.coverage_bound
     bound = None if fixed_bound is None else fixed_bound + visits.coverage_bound
     stats: dict[str, float | int | str | bool] = {**fixed_plan.stats, **visits.stats}
@@ -246,7 +254,7 @@ def _mixed_plan(
         solve_seconds=round(time.perf_counter() - started, 3),
         requests=len(reqs),
         fixed_requests=len(fixed_index),
-        flexible_requests=len(reqs) - len(fixed_index),
+        routed_requests=len(reqs) - len(fixed_index),
         visits_coverage_bound=visits.coverage_bound,
     )
     if bound:
@@ -257,7 +265,7 @@ def _mixed_plan(
     return Plan(
         warnings=(*instance_warnings(problem), *broken),
         quotas=_all_quota_outcomes(problem, placed_v, placed_r),
-        status=(Status.INFEASIBLE if infeasible else Status.FEASIBLE).value,
+        status=status.value,
         assignments=assignments,
         unfilled=tuple(unfilled),
         at_fault=(*fixed_plan.at_fault, *why.at_fault),

@@ -3,7 +3,9 @@
 A flexible visit (FORMAT v1.1: a window, a duration, a team) is planned after the fixed
 requests: for each local day (the date of `earliest_start` in its own offset) the visits of that
 day become one `RoutingData` for `matcher.engines.routing.solve_routes`, and its routes are
-mapped back to assignments with a chosen start and end. Everything here works on the validated
+mapped back to assignments with a chosen start and end. A fixed request with `same_attributes`
+is routed too, as a visit whose window is its time (`routed_requests`): the matching engines
+cannot make a team share a value the request does not fix. Everything here works on the validated
 `Instance`; the routing engine sees arrays only. No clock but the caller's `Deadline`.
 
 **Vehicles.** One per free gap of a volunteer that day: a merged availability interval cut by
@@ -50,7 +52,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -59,11 +61,19 @@ from .compile import Tables, to_micros
 from .engines.base import Control, Deadline, SolveParams
 from .engines.routing import RoutingData, solve_routes
 from .geo import great_circle_km
-from .model import Instance, Request
+from .model import Instance, Pair, Request, Volunteer
 from .problem import FloatArray, IntArray
 from .rules import SECONDS_TOLERANCE, attribute_key, merged_availability
 
-__all__ = ["K_GAPS", "VisitAssignment", "VisitPlanner", "VisitShortfall", "VisitsResult"]
+__all__ = [
+    "K_GAPS",
+    "VisitAssignment",
+    "VisitPlanner",
+    "VisitShortfall",
+    "VisitsResult",
+    "routed_requests",
+    "team_exclusions",
+]
 
 # Eligible gaps kept per visit (per value tuple for a team): the nearest by their start place.
 K_GAPS = 40
@@ -167,17 +177,16 @@ def _micros_to_datetime(us: int, like: datetime) -> datetime:
 
 
 class VisitPlanner:
-    """The flexible visits of one instance: their static eligibility (rules 1-3, 3b, 5,
+    """The routed requests of one instance (`routed_requests`): their static eligibility (rules 1-3, 3b, 5,
     excluded pairs), the volunteers' state over the days, and `plan`, which routes them
     around the fixed part's assignments."""
 
     def __init__(self, instance: Instance) -> None:
         self.instance = instance
-        flex = self.flex = [i for i, r in enumerate(instance.requests) if r.flexible]
+        flex = self.flex = routed_requests(instance)
         vols, reqs = instance.volunteers, instance.requests
         self.speed = instance.options.travel_speed_kmh
-        # Rules 1-3 and 5 from the compiled masks of the flexible requests alone.
-        # The flexible requests alone, in their order (`local`), for rules 1-3 and 5.
+        # The routed requests alone, in their order (`local`), for rules 1-3 and 5.
         self.flex_instance = instance.model_copy(
             update={"requests": tuple(reqs[r] for r in flex)}
         )
@@ -277,6 +286,8 @@ class VisitPlanner:
         control = control or Control()
         reqs = self.instance.requests
         flex = self.flex
+        if not flex:
+            return VisitsResult((), 0, 0, (), ())
         for v, r in fixed:
             req, p = reqs[r], self.people[v]
             p.engagements.append(
@@ -311,7 +322,7 @@ class VisitPlanner:
                 self.route(again, team_min=True, deadline=deadline, share=share, seed=seed + k,
                            control=control, stats=stats)  # fmt: skip
         assignments = sorted(
-            (a for team in self._assigned.values() for a in team),
+            (self._with_leg(a) for team in self._assigned.values() for a in team),
             key=lambda a: (a.request, a.volunteer),
         )
         at_fault = tuple(
@@ -327,6 +338,23 @@ class VisitPlanner:
             stats=stats,
         )
 
+    def _with_leg(self, a: VisitAssignment) -> VisitAssignment:
+        """`a` with its leg from the stop before it in the final plan: the place of the
+        volunteer's engagement that ended last at or before its start within the merged
+        availability interval holding it, else home (a later pass may have put a visit before
+        one routed earlier)."""
+        p = self.people[a.volunteer]
+        s = to_micros(a.start)
+        i0 = next(lo for lo, hi in p.availability if lo <= s < hi)
+        last = max((e for e in p.engagements if i0 < e.end <= s), key=lambda e: e.end,
+                   default=None)  # fmt: skip
+        prev = p.home if last is None else (last.lat, last.lon)
+        req = self.instance.requests[a.request]
+        if not req.flexible:  # a fixed team: FORMAT v1's travel, from home
+            prev = p.home
+        leg = float(great_circle_km(prev[0], prev[1], req.location.lat, req.location.lon))
+        return replace(a, distance_km=round(leg, 3))
+
     # -- per request --------------------------------------------------------------------
 
     def smaller_team(self, r: int) -> bool:
@@ -337,7 +365,7 @@ class VisitPlanner:
 
     def _gaps(self, volunteers: IntArray, lo: int, hi: int, *, travel: bool = True,
               commitments_only: bool = False) -> _Gaps:  # fmt: skip
-        """The free gaps of `volunteers` that meet [lo, hi], clipped to it."""
+        """The free gaps of `volunteers` that meet [lo, hi]."""
         cols: list[list[float]] = [[] for _ in range(7)]
         for v in volunteers.tolist():
             p = self.people[v]
@@ -377,7 +405,7 @@ class VisitPlanner:
         reqs = self.instance.requests
         early = np.array([to_micros(reqs[r].window_start) for r in visits], dtype=np.int64)
         late_end = np.array([to_micros(reqs[r].window_end) for r in visits], dtype=np.int64)
-        dur_min = np.array([float(reqs[r].duration or 0.0) for r in visits])
+        dur_min = np.array([_minutes(reqs[r]) for r in visits])
         lo, hi = int(early.min()), int(late_end.max())
         rows = np.array([self.local[r] for r in visits], dtype=np.int64)
         hours_left = np.array([p.hours_left for p in self.people])
@@ -486,22 +514,19 @@ class VisitPlanner:
         for k, (route, starts) in enumerate(zip(result.routes, result.starts, strict=True)):
             g = int(used[k])
             v = int(gaps.volunteer[g])
-            prev = (float(gaps.start_lat[g]), float(gaps.start_lon[g]))
             for i, s in zip(route.tolist(), starts.tolist(), strict=True):
                 req = reqs[visits[i]]
                 start_us = origin + round(s * 60.0) * _US
                 start_us = min(max(start_us, int(early[i])), int(late_end[i]) - round(
                     dur_min[i] * 60 * _US))  # fmt: skip
                 start = _micros_to_datetime(start_us, req.window_start)
-                leg = float(great_circle_km(prev[0], prev[1], lat[i], lon[i]))
                 out.append(
                     VisitAssignment(
                         volunteer=v, request=visits[i], start=start,
-                        end=start + timedelta(minutes=float(req.duration or 0.0)),
-                        distance_km=round(leg, 3),
+                        end=start + timedelta(minutes=_minutes(req)),
+                        distance_km=0.0,  # the leg is measured on the final plan (`_with_leg`)
                     )
                 )  # fmt: skip
-                prev = (float(lat[i]), float(lon[i]))
         self._record(out)
 
     def _record(self, placed: list[VisitAssignment]) -> None:
@@ -564,7 +589,7 @@ class VisitPlanner:
         ignored)."""
         req = self.instance.requests[r]
         lo, hi = to_micros(req.window_start), to_micros(req.window_end)
-        need = round(float(req.duration or 0.0) * 60 * _US)
+        need = round(_minutes(req) * 60 * _US)
         room = np.minimum(gaps.close, hi) - np.maximum(gaps.open, lo) >= need
         room &= self.eligible[self.local[r]][gaps.volunteer]
         return np.unique(gaps.volunteer[room])
@@ -668,10 +693,56 @@ class VisitPlanner:
         return -1
 
 
+def _minutes(req: Request) -> float:
+    """A routed request's duration in minutes (a fixed one's from its start to its end)."""
+    return float(req.duration) if req.duration is not None else req.duration_hours * 60.0
+
+
+def routed_requests(instance: Instance) -> list[int]:
+    """The requests the routing plans: flexible visits, and fixed requests with
+    `same_attributes` (the matching engines cannot make a team share a value it does not
+    fix; routed, a fixed request is a visit whose window is its time) unless pinned, when
+    `team_exclusions` keeps them in the fixed part."""
+    pinned = {p.request_id for p in instance.pinned}
+    return [
+        i
+        for i, r in enumerate(instance.requests)
+        if r.flexible or (r.same_attributes and r.id not in pinned)
+    ]
+
+
+def team_exclusions(instance: Instance) -> tuple[Pair, ...]:
+    """For a pinned fixed request with `same_attributes`: every volunteer whose values differ
+    from the (first) pinned volunteer's, as excluded pairs (its team then shares them)."""
+    vols = {v.id: v for v in instance.volunteers}
+    reqs = {r.id: r for r in instance.requests}
+    out: list[Pair] = []
+    done: set[str] = set()
+    for pin in instance.pinned:
+        r = reqs.get(pin.request_id)
+        v = vols.get(pin.volunteer_id)
+        if r is None or v is None or r.flexible or not r.same_attributes or r.id in done:
+            continue
+        done.add(r.id)
+
+        def values(x: Volunteer, keys: tuple[str, ...] = r.same_attributes) -> tuple[object, ...]:
+            return tuple(
+                attribute_key(x.attributes[k]) if k in x.attributes else None for k in keys
+            )
+
+        want = values(v)
+        out.extend(
+            Pair(volunteer_id=o.id, request_id=r.id)
+            for o in instance.volunteers
+            if values(o) != want or None in values(o)
+        )
+    return tuple(out)
+
+
 def _person_gaps(
     p: _Person, engagements: list[_Engagement], lo: int, hi: int, speed: float
 ) -> list[tuple[int, int, float, float, float, float]]:
-    """Free gaps (open, close, start place, end place) of one person within [lo, hi]."""
+    """Free gaps (open, close, start place, end place) of one person that meet [lo, hi]."""
     def trip_us(a: tuple[float, float], b: tuple[float, float]) -> int:
         if math.isinf(speed):
             return 0
@@ -683,7 +754,7 @@ def _person_gaps(
     for i0, i1 in p.availability:
         if i1 <= lo or i0 >= hi:
             continue
-        opening, closing = max(i0, lo), min(i1, hi)
+        opening, closing = i0, i1
         for e in ordered:  # outside the interval: leave time to come home and to go again
             if e.end <= i0:
                 opening = max(opening, e.end + trip_us((e.lat, e.lon), p.home))
@@ -701,7 +772,7 @@ def _person_gaps(
         spans.append((cursor, i1, place, p.home))
         for g0, g1, a, b in spans:
             g0, g1 = max(g0, opening), min(g1, closing)
-            if g1 > g0:
+            if g1 > g0 and g1 > lo and g0 < hi:
                 gaps.append((g0, g1, a[0], a[1], b[0], b[1]))
     return gaps
 
