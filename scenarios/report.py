@@ -183,6 +183,27 @@ def _breakdown(
     return Table((label, *kpis), rows)
 
 
+def _days_by_engine(kpis: dict[str, Kpis]) -> Table:
+    """Per local day: requests, and per engine fully staffed, slot fill rate and travel."""
+    days = sorted({d for x in kpis.values() for d in x.by_day})
+    header = ["日期 day", "需求 requests"]
+    for e in kpis:
+        header += [f"{e}: 全员到位 fully staffed", f"{e}: 岗位填充率 fill rate", f"{e}: 路程 km"]
+    rows = []
+    for d in days:
+        first = next(x.by_day[d] for x in kpis.values() if d in x.by_day)
+        row = [d, f"{int(first['requests']):d}"]
+        for x in kpis.values():
+            k = x.by_day.get(d, {})
+            row += [
+                f"{int(k.get('fully_staffed', 0)):d}",
+                _pct(k.get("slot_fill_rate")),
+                f"{k.get('travel_km', 0.0):.1f}",
+            ]
+        rows.append(tuple(row))
+    return Table(tuple(header), tuple(rows))
+
+
 def _numeric(text: str) -> bool:
     return bool(re.fullmatch(r"[-+]?[\d.,]+%?|-", text.strip()))
 
@@ -283,6 +304,8 @@ def write_run_report(result: RunResult, folder: Path) -> list[Path]:
         Image("coverage_by_service.png", "coverage by service type per engine"),
         Heading("Fill rate by priority level", 3),
         _breakdown(kpis, "fill_rate_by_priority", "priority", sort_numeric=True),
+        Heading("按日结果 / By day", 3),
+        _days_by_engine(kpis),
     ]
     for key in sorted({k for x in kpis.values() for k in x.share_by_affiliation}):
         values = sorted(
