@@ -15,6 +15,11 @@ by largest remainder and never below the pool's `min_count`; service types with 
 Roster services make one request per site, allowed day and start time. `build(...,
 volunteers=V, requests=R)` fixes the totals instead (the benchmarks' city week): sites then scale
 with R over the scenario's request total at scale 1.
+
+Flexible visits. A service with `windows` draws a window where others draw a start time (so
+files without windows generate as before) and its requests carry `earliest_start`, `latest_end`
+and `duration` (FORMAT v1.1); with `options.visit_times = "mid-window"` the finished instance
+goes through `scenarios.slots.mid_window_slots`, the same week at fixed mid-window hours.
 """
 
 from __future__ import annotations
