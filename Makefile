@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run example test lint bench bench-full bench-families bench-api bench-load bench-console bench-notify bench-scale system-packages vendor-static messages clean
+.PHONY: run example test lint bench bench-full bench-families bench-visits bench-api bench-load bench-console bench-notify bench-scale system-packages vendor-static messages clean
 
 # Debian packages the service and its tests need: chromium for the console's browser tests
 # (Playwright drives it by its path and never downloads a browser here), fonts-noto-cjk for
@@ -53,6 +53,9 @@ bench-full: $(STAMP)  ## every benchmark (about 2.5 h on 2 cores): results in be
 
 bench-families: $(STAMP)  ## families of city weeks: greedy, the engine, the textbook HiGHS peer (hours)
 	$(PY) -m benchmarks.families --tag head
+
+bench-visits: $(STAMP)  ## issue 18: 5,000/600 flexible home visits vs the same week at fixed mid-window slots, 30 s, seeds 0-2, 3 runs (about 20 min)
+	$(PY) -m benchmarks.visits --tag head
 
 bench-api: $(STAMP)  ## the HTTP service's benchmark (import, list latency, match run end to end)
 	$(PY) -m benchmarks.api_perf

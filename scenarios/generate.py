@@ -15,6 +15,11 @@ by largest remainder and never below the pool's `min_count`; service types with 
 Roster services make one request per site, allowed day and start time. `build(...,
 volunteers=V, requests=R)` fixes the totals instead (the benchmarks' city week): sites then scale
 with R over the scenario's request total at scale 1.
+
+Flexible visits. A service with `windows` draws a window where others draw a start time (so
+files without windows generate as before) and its requests carry `earliest_start`, `latest_end`
+and `duration` (FORMAT v1.1); with `options.visit_times = "mid-window"` the finished instance
+goes through `scenarios.slots.mid_window_slots`, the same week at fixed mid-window hours.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .slots import mid_window_slots
 from .spec import (
     DISTRICTS,
     Block,
@@ -140,6 +146,8 @@ def build(
             q.model_dump(mode="json", exclude_defaults=True) for q in spec.options.quotas
         ]
     instance = {"volunteers": vols, "requests": reqs, "options": options}
+    if spec.options.visit_times == "mid-window":
+        instance = mid_window_slots(instance)
     return Generated(instance, places, pool_sizes, service_sizes, seed, scale)
 
 
@@ -547,7 +555,8 @@ class _Drawn:
     lat: FloatArray
     lon: FloatArray
     day: IntArray
-    start: IntArray  # minutes after local midnight
+    start: IntArray  # minutes after local midnight (a flexible visit's earliest start)
+    latest: IntArray  # a flexible visit's latest end, minutes after local midnight; -1 fixed
     minutes: IntArray  # duration
     need: IntArray
     minimum: IntArray  # min_volunteers, at most need
@@ -593,14 +602,18 @@ def _requests(
         s = services[int(service[i])]
         day, start, minutes = int(cat["day"][i]), int(cat["start"][i]), int(cat["minutes"][i])
         need = int(cat["need"][i])
+        latest = int(cat["latest"][i])
         record: dict[str, Any] = {
             "id": f"r-{j + 1:0{width}d}",
             "service_type": names[int(service[i])],
             "location": {"lat": lat[i], "lon": lon[i]},
-            "start": clock(day, start),
-            "end": clock(day, start + minutes),
-            "required_skills": list(s.required_skills),
         }
+        if latest < 0:
+            record["start"], record["end"] = clock(day, start), clock(day, start + minutes)
+        else:
+            record["earliest_start"], record["latest_end"] = clock(day, start), clock(day, latest)
+            record["duration"] = minutes
+        record["required_skills"] = list(s.required_skills)
         langs = list(s.dialect.languages) if s.dialect and cat["dialect"][i] else list(s.languages)
         if langs:
             record["languages"] = langs
@@ -609,6 +622,8 @@ def _requests(
             attributes["gender"] = list(s.same_gender)[int(cat["gender"][i])]
         if attributes:
             record["attributes"] = attributes
+        if s.same_attributes and need >= 2:  # a lone helper has nobody to match
+            record["same_attributes"] = list(s.same_attributes)
         record["volunteers_needed"] = need
         record["min_volunteers"] = int(cat["minimum"][i])
         record["priority"] = s.priority
@@ -629,11 +644,21 @@ def _draw_service(
     kinds: Sequence[DayKind],
 ) -> _Drawn:
     days = np.asarray(service_days(spec, service), dtype=np.int64)
-    starts = np.array([clock_minutes(t) for t in service.start_times], dtype=np.int64)
+    # Fixed start times, or flexible windows (drawn in the start time's place, so that a file
+    # without windows generates exactly as before).
+    if service.windows:
+        starts = np.array([w.minutes[0] for w in service.windows], dtype=np.int64)
+        ends = np.array([w.minutes[1] for w in service.windows], dtype=np.int64)
+        weights = [w.weight for w in service.windows]
+    else:
+        starts = np.array([clock_minutes(t) for t in service.start_times], dtype=np.int64)
+        ends = np.full(len(starts), -1, dtype=np.int64)
+        weights = list(service.start_weights or [1.0] * len(starts))
     at = places[service.at]
     if service.pattern == "roster":
-        site, day, start = (
-            a.ravel() for a in np.meshgrid(np.arange(len(at)), days, starts, indexing="ij")
+        site, day, slot = (
+            a.ravel()
+            for a in np.meshgrid(np.arange(len(at)), days, np.arange(len(starts)), indexing="ij")
         )
         n = len(site)
         lat, lon = at.lat[site], at.lon[site]
@@ -643,8 +668,9 @@ def _draw_service(
         if service.day_concentration is not None:  # this week's busy days, from its own stream
             w = w * week_rng.dirichlet(np.full(len(days), service.day_concentration))
         day = days[rng.choice(len(days), size=n, p=w / w.sum())]
-        sw = np.asarray(service.start_weights or [1.0] * len(starts), dtype=np.float64)
-        start = starts[rng.choice(len(starts), size=n, p=sw / sw.sum())]
+        sw = np.asarray(weights, dtype=np.float64)
+        slot = rng.choice(len(starts), size=n, p=sw / sw.sum())
+    start, latest = starts[slot], ends[slot]
     minutes = (_uniform(rng, service.duration_h, n, 0.25) * 60).astype(np.int64)
     need = _integers(rng, service.headcount, n)
     gender = np.full(n, -1, dtype=np.int64)
@@ -657,4 +683,6 @@ def _draw_service(
     # Drawn last, and only when it varies, so that the other draws stay as they were.
     minimum = np.full(n, low, dtype=np.int64) if low == high else _integers(rng, (low, high), n)
     minimum = np.minimum(minimum, need)
-    return _Drawn(index, lat, lon, day, start, minutes, need, minimum, gender, dialect, mandatory)
+    return _Drawn(
+        index, lat, lon, day, start, latest, minutes, need, minimum, gender, dialect, mandatory
+    )

@@ -18,6 +18,8 @@ request; an assignment fills one slot.
 | `quotas` | each quota of the instance (`options.quotas`): its group, bound, the share the plan gives the group and whether it is met (the matcher's own account) |
 | `quotas_met`, `quotas_hard_met` | how many quotas (hard ones) the plan meets; `None` without quotas |
 | `unfilled_by_reason` | missing slots per reason code, each unfilled request counted under its first (main) code |
+| `requests_fully_staffed` | requests with all `volunteers_needed` assigned (visits staffed fully) |
+| `by_day` | per local day (of the request's start, or its window's start for a flexible visit, ISO date): `requests`, `fully_staffed`, `slot_fill_rate`, `travel_km` (summed `distance_km` of its assignments) |
 
 Also reported: `coverage`, `coverage_max`, `bound` (the engine's proven upper bound on coverage,
 if any), `slots_needed`, `slots_filled`, `travel_km_total`, `hours_served`, `unfilled_requests`,
@@ -70,6 +72,8 @@ class Kpis:
     unfilled_by_reason: dict[str, int]
     mandatory_unstaffed: int
     solve_seconds: float
+    requests_fully_staffed: int
+    by_day: dict[str, dict[str, float]]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -160,6 +164,7 @@ def compute_kpis(
     mandatory_unstaffed = sum(
         1 for r in instance.requests if r.mandatory and filled_request[r.id] < r.min_volunteers
     )
+    fully = {r.id for r in instance.requests if filled_request[r.id] >= r.volunteers_needed}
     return Kpis(
         status=plan.status,
         slot_fill_rate=n_filled / slots_needed if slots_needed else 1.0,
@@ -190,7 +195,34 @@ def compute_kpis(
         unfilled_by_reason=dict(reasons.most_common()),
         mandatory_unstaffed=mandatory_unstaffed,
         solve_seconds=float(plan.stats.get("solve_seconds", 0.0)),
+        requests_fully_staffed=len(fully),
+        by_day=_by_day(instance, plan, fully),
     )
+
+
+def _by_day(instance: Instance, plan: Plan, fully: set[str]) -> dict[str, dict[str, float]]:
+    """Per local day (ISO date of the request's start in its own offset): requests, fully
+    staffed, slot fill rate and travel."""
+    day = {r.id: r.window_start.date().isoformat() for r in instance.requests}
+    requests: Counter[str] = Counter(day.values())
+    slots: Counter[str] = Counter()
+    staffed: Counter[str] = Counter(day[r] for r in fully)
+    for r in instance.requests:
+        slots[day[r.id]] += r.volunteers_needed
+    filled: Counter[str] = Counter()
+    travel: defaultdict[str, float] = defaultdict(float)
+    for a in plan.assignments:
+        filled[day[a.request_id]] += 1
+        travel[day[a.request_id]] += a.distance_km
+    return {
+        d: {
+            "requests": requests[d],
+            "fully_staffed": staffed[d],
+            "slot_fill_rate": filled[d] / slots[d] if slots[d] else 1.0,
+            "travel_km": round(travel[d], 3),
+        }
+        for d in sorted(requests)
+    }
 
 
 def hours_by_volunteer(instance: Instance, plan: Plan) -> dict[str, float]:

@@ -28,6 +28,7 @@ __all__ = [
     "Image",
     "Para",
     "Table",
+    "day_table",
     "kpi_table",
     "sweep_table",
     "to_html",
@@ -182,6 +183,27 @@ def _breakdown(
     return Table((label, *kpis), rows)
 
 
+def _days_by_engine(kpis: dict[str, Kpis]) -> Table:
+    """Per local day: requests, and per engine fully staffed, slot fill rate and travel."""
+    days = sorted({d for x in kpis.values() for d in x.by_day})
+    header = ["日期 day", "需求 requests"]
+    for e in kpis:
+        header += [f"{e}: 全员到位 fully staffed", f"{e}: 岗位填充率 fill rate", f"{e}: 路程 km"]
+    rows = []
+    for d in days:
+        first = next(x.by_day[d] for x in kpis.values() if d in x.by_day)
+        row = [d, f"{int(first['requests']):d}"]
+        for x in kpis.values():
+            k = x.by_day.get(d, {})
+            row += [
+                f"{int(k.get('fully_staffed', 0)):d}",
+                _pct(k.get("slot_fill_rate")),
+                f"{k.get('travel_km', 0.0):.1f}",
+            ]
+        rows.append(tuple(row))
+    return Table(tuple(header), tuple(rows))
+
+
 def _numeric(text: str) -> bool:
     return bool(re.fullmatch(r"[-+]?[\d.,]+%?|-", text.strip()))
 
@@ -282,6 +304,8 @@ def write_run_report(result: RunResult, folder: Path) -> list[Path]:
         Image("coverage_by_service.png", "coverage by service type per engine"),
         Heading("Fill rate by priority level", 3),
         _breakdown(kpis, "fill_rate_by_priority", "priority", sort_numeric=True),
+        Heading("按日结果 / By day", 3),
+        _days_by_engine(kpis),
     ]
     for key in sorted({k for x in kpis.values() for k in x.share_by_affiliation}):
         values = sorted(
@@ -549,6 +573,15 @@ def _sweep_columns(result: SweepResult) -> list[_Column]:
     ]
     columns.append(_Column("status", "status", _kpi("status"), "{}"))
     columns += [_Column(f, label, _kpi(f), pattern) for f, label, pattern in SCALAR_KPIS]
+    columns += [
+        _Column(
+            "requests_fully_staffed",
+            "requests fully staffed",
+            _kpi("requests_fully_staffed"),
+            "{:d}",
+        ),
+        _Column("travel_km_total", "travel total (km)", _kpi("travel_km_total"), "{:.1f}"),
+    ]
     columns.append(
         _Column("coverage_change", "coverage vs first variant", _coverage_change(result), "{:+.2%}")
     )
@@ -575,6 +608,40 @@ def sweep_table(result: SweepResult) -> Table:
     return Table(
         tuple(c.label for c in columns),
         tuple(tuple(_fmt(c.value(row), c.pattern) for c in columns) for row in result.rows),
+    )
+
+
+def day_table(result: SweepResult) -> Table:
+    """Per variant, engine and local day: requests, fully staffed, slot fill rate and travel
+    (Chinese headers first, as planners read them)."""
+    rows = []
+    for row in result.rows:
+        shown = ", ".join(
+            f"{p}={_jsonable(v)}" for p, v in zip(result.parameters, row.values, strict=True)
+        )
+        for day, k in row.kpis.by_day.items():
+            rows.append(
+                (
+                    shown,
+                    row.engine,
+                    day,
+                    f"{int(k['requests']):d}",
+                    f"{int(k['fully_staffed']):d}",
+                    _pct(k["slot_fill_rate"]),
+                    f"{k['travel_km']:.1f}",
+                )
+            )
+    return Table(
+        (
+            "方案 variant",
+            "引擎 engine",
+            "日期 day",
+            "需求 requests",
+            "全员到位 fully staffed",
+            "岗位填充率 slot fill rate",
+            "路程 travel (km)",
+        ),
+        tuple(rows),
     )
 
 
@@ -634,7 +701,14 @@ def write_sweep_report(result: SweepResult, folder: Path) -> list[Path]:
         ),
         table,
         Image("sweep.png", "KPIs against the varied parameter"),
-        Para("KPI definitions: docs/scenarios.md."),
+        Heading("按日结果 / By day", 3),
+        day_table(result),
+        Para(
+            "KPI definitions: docs/scenarios.md. A request is fully staffed when all its "
+            "`volunteers_needed` are assigned; a day is the local date of its start (of its "
+            "window for a flexible visit); travel is the plans' `distance_km` (for a flexible "
+            "visit the leg from the helper's previous stop)."
+        ),
     ]
     _write_document(folder, "sweep", blocks, f"Sweep: {spec.title}")
     return [folder / n for n in ("sweep.md", "sweep.html", "sweep.csv", "sweep.json", "sweep.png")]

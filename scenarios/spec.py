@@ -53,6 +53,7 @@ __all__ = [
     "ScenarioProblem",
     "Service",
     "SiteGroup",
+    "Window",
     "catalog_names",
     "load_scenario",
     "parse_override",
@@ -267,6 +268,19 @@ class Block(_Spec):
         return clock_minutes(self.start), clock_minutes(self.end)
 
 
+class Window(_Spec):
+    """A flexible visit's time window on its day: the visit starts no earlier than `start` and
+    ends no later than `end`; the matcher chooses when (FORMAT v1.1)."""
+
+    start: Clock
+    end: Clock
+    weight: float = Field(default=1.0, gt=0, description="Relative chance of this window.")
+
+    @property
+    def minutes(self) -> tuple[int, int]:
+        return clock_minutes(self.start), clock_minutes(self.end)
+
+
 class Availability(_Spec):
     """When a pool's volunteers offer time: a number of days (or each day by chance), and per
     offered day one block."""
@@ -362,8 +376,17 @@ class Service(_Spec):
     on: tuple[DayKind, ...] = DAY_KINDS
     days: tuple[int, ...] = Field(default=(), description="Explicit day indices (0 = start).")
     day_weights: KindWeights = Field(default_factory=_every_kind)
-    start_times: tuple[Clock, ...] = Field(min_length=1)
-    start_weights: tuple[float, ...] = ()
+    start_times: tuple[Clock, ...] = Field(
+        default=(), description="Fixed local start times; or give `windows`."
+    )
+    windows: tuple[Window, ...] = Field(
+        default=(),
+        description="Or: flexible visits, each in one of these windows (drawn by weight) with "
+        "its drawn duration; the matcher chooses the start.",
+    )
+    start_weights: tuple[float, ...] = Field(
+        default=(), description="Weights of the start times (windows carry their own)."
+    )
     day_concentration: Positive | None = Field(
         default=None,
         description="Each seed draws the week's day weights from a Dirichlet distribution of "
@@ -383,6 +406,11 @@ class Service(_Spec):
         default=None, description="Gender of the person served: weights; helpers must match."
     )
     attributes: dict[str, str] = Field(default_factory=dict)
+    same_attributes: tuple[str, ...] = Field(
+        default=(),
+        description="Attribute keys a team shares (one value for all its helpers, not fixed by "
+        "the request), e.g. ['gender']; set on requests of two or more helpers.",
+    )
     mandatory_share: Share = 0.0
 
     @field_validator("headcount", "min_volunteers")
@@ -404,6 +432,12 @@ class Service(_Spec):
 
 class Options(_Spec):
     travel_speed_kmh: Positive = 20.0
+    visit_times: Literal["windows", "mid-window"] = Field(
+        default="windows",
+        description="windows: visits of services with `windows` are flexible (the matcher "
+        "chooses the start); mid-window: the same visits at a fixed time in the middle of their "
+        "windows (start = middle - duration / 2), everything else drawn alike.",
+    )
     time_limit_s: Positive = 10.0
     quotas: tuple[Quota, ...] = Field(
         default=(), description="Shares of the plan for pools' groups (the matcher's quotas)."
@@ -646,6 +680,20 @@ def cross_check(spec: Scenario, where: str) -> list[ScenarioProblem]:
                 )
         if not service_days(spec, service):
             bad(key, "no day of the horizon matches `on`/`days`")
+        if bool(service.start_times) == bool(service.windows):
+            bad(key, "give exactly one of start_times (fixed times) and windows (flexible visits)")
+        if service.windows and service.start_weights:
+            bad(f"{key}.start_weights", "not used with windows (each window has its weight)")
+        for i, window in enumerate(service.windows):
+            lo, hi = window.minutes
+            if hi - lo < 60 * service.duration_h[1]:
+                bad(
+                    f"{key}.windows.{i}",
+                    f"{window.start}-{window.end} is shorter than the longest duration "
+                    f"({service.duration_h[1]:g} h)",
+                )
+        if service.same_attributes and service.headcount[1] < 2:
+            bad(f"{key}.same_attributes", "needs a headcount of 2 or more (a team to share them)")
         if service.start_weights and len(service.start_weights) != len(service.start_times):
             bad(f"{key}.start_weights", "needs one weight per start time")
         if service.start_weights and (

@@ -36,7 +36,9 @@ def test_scenario_generates_a_valid_instance_that_solves(name: str) -> None:
     instance = parse_instance(data)  # raises on any invalid field or record
     assert instance.volunteers and instance.requests
     offset = loaded.spec.horizon.utc_offset
-    assert all(r["start"].endswith(offset) and r["end"].endswith(offset) for r in data["requests"])
+    times = [r.get("start", r.get("earliest_start")) for r in data["requests"]]
+    times += [r.get("end", r.get("latest_end")) for r in data["requests"]]
+    assert all(t.endswith(offset) for t in times)
     # Planners' data carries no personal details: ids, places, skills, times, caps and the
     # partner organization (`group`) only.
     fields = {k for v in data["volunteers"] for k in v}

@@ -59,6 +59,11 @@ def test_run_prints_kpis_and_writes_the_report(
         and "![coverage by service type per engine](coverage_by_service.png)" in report
     )
     assert "<table>" in html and 'src="map_optimal.png"' in html
+    # Day by day, Chinese first: requests, and per engine fully staffed, fill rate, travel.
+    assert "### 按日结果 / By day" in report
+    assert "| 日期 day | 需求 requests | optimal: 全员到位 fully staffed |" in report
+    for day, k in data["engines"]["optimal"]["by_day"].items():
+        assert f"| {day} | {k['requests']} | {k['fully_staffed']} |" in report
     assert "Shortage diagnosis" in report and data["shortages"] and data["remedies"]
     assert data["engines"]["optimal"]["share_by_affiliation"] == {
         "university": {"North homes": 1.0}
