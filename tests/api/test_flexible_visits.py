@@ -274,3 +274,59 @@ def test_a_flexible_visit_blocks_a_later_run_at_exactly_its_chosen_time(api: Api
         (vid, early["id"])
     ]
     assert [u["request_id"] for u in plan["unfilled"]] == [late["id"]]
+
+
+def test_a_standby_joins_a_flexible_visit_at_its_chosen_time_if_free_then(
+    database_url: str,
+) -> None:
+    """The first standby, busy at 10:30 elsewhere, is passed over; the second, busy only at
+    09:00 (inside the window, before the chosen start), is proposed the visit at 10:15."""
+    day = visit_day()
+    start, end = moment(day, "10:15"), moment(day, "11:45")
+    free = [{"start": at(day, "07:00"), "end": at(day, "20:00")}]
+    with loop_api(database_url) as api:
+        _, uni = api.org("university")
+        _, center = api.org("center")
+        _, other = api.org("center")
+        roster = [
+            volunteer(f"S{i:04d}", skills=skills, availability=free, max_hours=None,
+                      location={"lat": 34.251 + 0.01 * i, "lon": 108.94})
+            for i, skills in enumerate([[], ["late"], ["early"]])
+        ]  # fmt: skip
+        planned, first, second = [
+            v["id"]
+            for v in api.client.post("/v1/volunteers/import", json=roster, headers=uni).json()[
+                "volunteers"
+            ]
+        ]
+        visit = api.client.post("/v1/requests", json=[flexible(day)], headers=center).json()
+        rid = visit["requests"][0]["id"]
+        run_id = solve_choosing(api, center, day, {rid: (start, end)})
+        published = api.client.post(
+            f"/v1/match-runs/{run_id}/publish", json={"standby_per_request": 2}, headers=center
+        ).json()
+        (link,) = published["links"]
+        assert link["volunteer_id"] == planned
+        assert published["standby"] == [{"request_id": rid, "volunteer_ids": [first, second]}]
+        classes = [
+            request("Late class", required_skills=["late"], start=at(day, "10:30"), end=at(day, "11:00")),
+            request("Early class", required_skills=["early"], start=at(day, "09:00"), end=at(day, "09:45")),
+        ]  # fmt: skip
+        api.client.post("/v1/requests", json=classes, headers=other)
+        elsewhere = solve_choosing(api, other, day, {})
+        taken = api.client.post(f"/v1/match-runs/{elsewhere}/publish", headers=other).json()
+        assert sorted(x["volunteer_id"] for x in taken["links"]) == sorted([first, second])
+        r = api.client.post(f"/v1/assignment-links/{link['token']}/decline", json={"reason": "ill"})
+        assert r.status_code == 200, r.text
+        statuses = {
+            s["volunteer_id"]: s["status"]
+            for s in api.client.get(f"/v1/requests/{rid}/standby", headers=center).json()
+        }
+        assert statuses == {first: "passed", second: "promoted"}
+        with transaction(api.sessions()) as session:
+            (promoted,) = session.scalars(
+                select(Assignment).where(
+                    Assignment.request_id == rid, Assignment.volunteer_id == second
+                )
+            ).all()
+            assert (promoted.start_at, promoted.end_at) == (start, end)
