@@ -111,7 +111,11 @@ class RequestIn(StrictModel):
     priority: int = Field(default=1, ge=1, le=100, description="Weight of each filled slot.")
     mandatory: bool = False
 
-    _end_after_start = field_validator("end")(_check_end_after_start)
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: datetime | None, info: ValidationInfo) -> datetime | None:
+        return None if end is None else _check_end_after_start(cls, end, info)
+
     _window_within_a_day = field_validator("latest_end")(
         _matcher_field_rule("_window_within_a_day")
     )

@@ -330,3 +330,12 @@ def test_a_standby_joins_a_flexible_visit_at_its_chosen_time_if_free_then(
                 )
             ).all()
             assert (promoted.start_at, promoted.end_at) == (start, end)
+
+
+def test_a_null_end_is_a_missing_end_not_a_crash(api: Api) -> None:
+    _, center = api.org("center")
+    body = assert_error(
+        api.client.post("/v1/requests", json=[request("A", end=None)], headers=center), 422
+    )
+    assert [(f["loc"], f["msg"]) for f in body["fields"]] == [(["body", 0], "missing end")]
+    assert count_requests(api) == 0
