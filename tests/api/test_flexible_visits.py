@@ -7,6 +7,7 @@ later run at exactly that time."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from itertools import pairwise
 from typing import Any
 
 import icalendar
@@ -42,9 +43,8 @@ def moment(day: date, clock: str) -> datetime:
 def flexible(day: date, title: str = "Bathing help", **fields: Any) -> dict[str, Any]:
     body = request(title, service_type="bathing", required_skills=[])
     del body["start"], body["end"]
-    body.update(
-        earliest_start=at(day, "09:00"), latest_end=at(day, "12:00"), duration=90, **fields
-    )
+    body.update(earliest_start=at(day, "09:00"), latest_end=at(day, "12:00"), duration=90)
+    body.update(fields)
     return body
 
 
@@ -339,3 +339,91 @@ def test_a_null_end_is_a_missing_end_not_a_crash(api: Api) -> None:
     )
     assert [(f["loc"], f["msg"]) for f in body["fields"]] == [(["body", 0], "missing end")]
     assert count_requests(api) == 0
+
+
+def test_end_to_end_the_engine_s_chosen_start_is_stored_told_and_kept(database_url: str) -> None:
+    """With the routing engine (matcher.visits): flexible requests through the API, the match
+    run through the worker, each visit's chosen start inside its window and shared by its team,
+    stored on publication, in the volunteer's message; a volunteer's two visits of a day in
+    sequence; a repair run after a decline keeps the time the confirmed member agreed to."""
+    pytest.importorskip("matcher.visits", reason="the routing engine of flexible visits")
+    day = visit_day()
+    port = free_port()
+    email = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}
+    with loop_api(database_url, **email) as api, SmtpSink(port) as smtp:
+        _, uni = api.org("university")
+        _, center = api.org("center")
+        free = [{"start": at(day, "08:00"), "end": at(day, "13:00")}]
+        roster = [
+            volunteer(f"S{i:04d}", skills=[], availability=free, max_hours=None,
+                      attributes={"gender": "f"})
+            for i in range(3)
+        ]  # fmt: skip
+        assert api.client.post("/v1/volunteers/import", json=roster, headers=uni).status_code == 200
+        visits = [
+            flexible(day, "Team bath", volunteers_needed=2, same_attributes=["gender"]),
+            flexible(day, "Chat", duration=60, location={"lat": 34.26, "lon": 108.95}),
+            flexible(day, "Shopping", duration=60, location={"lat": 34.24, "lon": 108.93}),
+        ]
+        made = api.client.post("/v1/requests", json=visits, headers=center)
+        assert made.status_code == 201, made.text
+        ids = [r["id"] for r in made.json()["requests"]]
+        run = api.client.post(
+            "/v1/match-runs",
+            json={"window": {"start": at(day, "00:00"), "end": at(day + timedelta(days=1), "00:00")},
+                  "time_limit_s": 5},
+            headers=center,
+        ).json()  # fmt: skip
+        api.solve_queued()
+        plan = api.client.get(f"/v1/match-runs/{run['id']}/plan", headers=center).json()
+        assert len(plan["assignments"]) == 4, plan
+        window = (moment(day, "09:00"), moment(day, "12:00"))
+        for a in plan["assignments"]:
+            start, end = datetime.fromisoformat(a["start"]), datetime.fromisoformat(a["end"])
+            minutes = 90 if a["request_id"] == ids[0] else 60
+            assert window[0] <= start and end <= window[1] and end - start == timedelta(minutes=minutes)
+        team = {a["start"] for a in plan["assignments"] if a["request_id"] == ids[0]}
+        assert len(team) == 1
+        published = api.client.post(f"/v1/match-runs/{run['id']}/publish", headers=center)
+        assert published.status_code == 200, published.text
+        chosen = {
+            (a["volunteer_id"], a["request_id"]): (a["start"], a["end"]) for a in plan["assignments"]
+        }
+        with transaction(api.sessions()) as session:
+            for row in session.scalars(select(Assignment)).all():
+                start, end = chosen[(row.volunteer_id, row.request_id)]
+                assert (row.start_at, row.end_at) == (
+                    datetime.fromisoformat(start), datetime.fromisoformat(end)
+                )
+        # nobody is in two places at once
+        by_volunteer: dict[int, list[tuple[str, str]]] = {}
+        for (vid, _), times in chosen.items():
+            by_volunteer.setdefault(vid, []).append(times)
+        for spans in by_volunteer.values():
+            spans.sort()
+            assert all(a[1] <= b[0] for a, b in pairwise(spans))
+        deliver_until(dispatcher(api), lambda: len(smtp.messages) == 4)
+        texts = [str(m.get_content()) for m in smtp.messages]
+        for start, end in chosen.values():
+            clock = f"{start[11:16]}–{end[11:16]}"
+            assert any(clock in text for text in texts), (clock, texts)
+        # one of the team confirms, the other declines: a repair keeps the agreed time
+        links = {(x["volunteer_id"], x["request_id"]): x for x in published.json()["links"]}
+        bathers = sorted(v for v, r in links if r == ids[0])
+        api.client.post(f"/v1/assignment-links/{links[(bathers[0], ids[0])]['token']}/confirm")
+        declined = api.client.post(
+            f"/v1/assignment-links/{links[(bathers[1], ids[0])]['token']}/decline",
+            json={"reason": "ill"},
+        )
+        assert declined.status_code == 200
+        repair = api.client.post(f"/v1/match-runs/{run['id']}/repair", json={}, headers=center)
+        assert repair.status_code == 202, repair.text
+        api.solve_queued()
+        fixed = api.client.get(f"/v1/match-runs/{repair.json()['id']}", headers=center).json()
+        assert fixed["status"] == "succeeded", fixed
+        with transaction(api.sessions()) as session:
+            stored = session.get(MatchRun, repair.json()["id"])
+            assert stored is not None and stored.instance is not None
+            (bath,) = [r for r in stored.instance["requests"] if r["id"] == f"r{ids[0]}"]
+            agreed = chosen[(bathers[0], ids[0])]
+            assert (bath["start"], bath["end"]) == agreed and "duration" not in bath
