@@ -278,12 +278,15 @@ def plan_out(run: MatchRun) -> PlanOut:
 def chosen_times(
     session: Session, plan: Plan, request_ids: list[int]
 ) -> dict[int, tuple[datetime, datetime]]:
-    """Start and end of each flexible visit the plan staffs: the plan's chosen time, or the time
-    its team already holds (the run's instance had it fixed at that time)."""
-    times = assignment_repo.team_times(session, request_ids, ACTIVE_ASSIGNMENT)
-    for a in plan.assignments:
-        if a.start is not None and a.end is not None:
-            times[instances.id_of(a.request_id)] = (a.start, a.end)
+    """Start and end of each flexible visit the plan staffs: the time its team already holds
+    (publishing checked the plan against an instance fixed at that time, even if the plan was
+    solved before the team had one), else the plan's chosen time."""
+    times = {
+        instances.id_of(a.request_id): (a.start, a.end)
+        for a in plan.assignments
+        if a.start is not None and a.end is not None
+    }
+    times.update(assignment_repo.team_times(session, request_ids, ACTIVE_ASSIGNMENT))
     return times
 
 

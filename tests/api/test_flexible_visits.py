@@ -124,7 +124,9 @@ def test_a_bad_window_is_named_and_nothing_is_stored(
     assert count_requests(api) == 0
 
 
-def team_world(api: Api, day: date, people: int = 2) -> tuple[dict[str, str], dict[str, str], int]:
+def team_world(
+    api: Api, day: date, people: int = 2, min_volunteers: int = 2
+) -> tuple[dict[str, str], dict[str, str], int]:
     """A university with `people` women free all day and a center with one bathing visit for
     two women, 09:00-12:00, 90 minutes; (uni, center, request id)."""
     _, uni = api.org("university")
@@ -135,7 +137,9 @@ def team_world(api: Api, day: date, people: int = 2) -> tuple[dict[str, str], di
         for i in range(people)
     ]  # fmt: skip
     assert api.client.post("/v1/volunteers/import", json=roster, headers=uni).status_code == 200
-    visit = flexible(day, volunteers_needed=2, min_volunteers=2, same_attributes=["gender"])
+    visit = flexible(
+        day, volunteers_needed=2, min_volunteers=min_volunteers, same_attributes=["gender"]
+    )
     r = api.client.post("/v1/requests", json=[visit], headers=center)
     assert r.status_code == 201, r.text
     return uni, center, r.json()["requests"][0]["id"]
@@ -427,3 +431,31 @@ def test_end_to_end_the_engine_s_chosen_start_is_stored_told_and_kept(database_u
             (bath,) = [r for r in stored.instance["requests"] if r["id"] == f"r{ids[0]}"]
             agreed = chosen[(bathers[0], ids[0])]
             assert (bath["start"], bath["end"]) == agreed and "duration" not in bath
+
+
+def test_a_team_joins_the_time_already_held_even_from_a_plan_solved_before(api: Api) -> None:
+    """Two runs solved before either is published: the first gives the visit 10:15 to one
+    volunteer; the second, publishing the other volunteer, joins them at 10:15, not at the
+    11:00 its own plan chose."""
+    day = visit_day()
+    first_time = (moment(day, "10:15"), moment(day, "11:45"))
+    later_time = (moment(day, "10:30"), moment(day, "12:00"))
+    _uni, center, visit = team_world(api, day, min_volunteers=1)
+    first = solve_choosing(api, center, day, {visit: first_time})
+    second = solve_choosing(api, center, day, {visit: later_time})
+    with transaction(api.sessions()) as session:
+        run = session.get(MatchRun, first)
+        assert run is not None and run.plan is not None
+        plan = Plan.model_validate(run.plan)
+        run.plan = plan.model_copy(update={"assignments": plan.assignments[:1]}).model_dump(
+            mode="json"
+        )
+    once = api.client.post(f"/v1/match-runs/{first}/publish", headers=center)
+    assert once.status_code == 200, once.text
+    published = api.client.post(f"/v1/match-runs/{second}/publish", headers=center)
+    assert published.status_code == 200, published.text
+    with transaction(api.sessions()) as session:
+        rows = session.scalars(select(Assignment).order_by(Assignment.id)).all()
+        assert [(a.run_id, a.start_at, a.end_at) for a in rows] == [
+            (first, *first_time), (second, *first_time)
+        ]
