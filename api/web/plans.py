@@ -243,8 +243,10 @@ def _coarse(value: float) -> float:
 def map_points(session: Session, plan: PlanOut, lang: Language, timezone: str) -> dict[str, Any]:
     """Requests (filled or not) and the assigned volunteers' coarse home cells, for Leaflet."""
     assigned: dict[int, int] = defaultdict(int)
+    placed: dict[int, PlannedAssignment] = {}
     for a in plan.assignments:
         assigned[a.request_id] += 1
+        placed[a.request_id] = a
     missing = {u.request_id: u.missing for u in plan.unfilled}
     requests = _requests(session, [*assigned, *missing])
     homes = volunteer_repo.home_points(session, sorted({a.volunteer_id for a in plan.assignments}))
@@ -254,7 +256,7 @@ def map_points(session: Session, plan: PlanOut, lang: Language, timezone: str) -
             "lat": r.lat,
             "lon": r.lon,
             "unfilled": r.id in missing,
-            "label": f"{r.title} · {lang.when(r.start_at, timezone)} · "
+            "label": f"{r.title} · {lang.when(_times(r, placed.get(r.id))[0], timezone)} · "
             f"{assigned.get(r.id, 0)}/{assigned.get(r.id, 0) + missing.get(r.id, 0)}",
         }
         for r in requests.values()

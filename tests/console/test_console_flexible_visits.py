@@ -138,6 +138,8 @@ def test_the_plan_page_shows_each_visit_s_chosen_start(world: World, app: Any) -
     assert "时间窗口 2026-03-03 周二 09:00–12:00，90 分钟" in row.group(1)
     timeline = center.get(path + "?tab=timeline&by=volunteer")
     assert "助浴 10:15-11:45" in timeline.text
+    labels = [p["label"] for p in center.get(path + "/map.json").json()["requests"]]
+    assert any(label.startswith("助浴 · 2026-03-03 周二 10:15") for label in labels), labels
 
 
 def test_a_sheet_with_window_columns_only_and_one_without_any_times(world: World) -> None:
