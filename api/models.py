@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    ColumnElement,
     DateTime,
     Dialect,
     ForeignKey,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -296,9 +298,14 @@ class ServiceRequest(Base):
     lat: Mapped[float]
     lon: Mapped[float]
     service_type: Mapped[str] = mapped_column(String(100))
+    # A fixed request's start and end; a flexible visit's window (earliest start, latest end),
+    # with `duration_min` set: the plan chooses the start (`Assignment.start_at`).
     start_at: Mapped[datetime]
     end_at: Mapped[datetime]
     offset_min: Mapped[int] = mapped_column(default=0)
+    duration_min: Mapped[float | None]
+    # Attribute keys the whole team shares, with one common value ("two of the same gender").
+    same_attributes: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
     required_skills: Mapped[list[Any]] = mapped_column(default=list)
     languages: Mapped[list[Any]] = mapped_column(default=list)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -373,6 +380,10 @@ class Assignment(Base):
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20), default=AssignmentStatus.PROPOSED)
     distance_km: Mapped[float] = mapped_column(default=0.0)
+    # A flexible visit's chosen start and end (the plan's, one for the whole team); None for a
+    # fixed request, whose times are the request's. Read them through `starts`/`ends`.
+    start_at: Mapped[datetime | None]
+    end_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(String(500))
     hours_served: Mapped[float | None]
     link_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -384,6 +395,37 @@ class Assignment(Base):
 
     request: Mapped[ServiceRequest] = relationship()
     volunteer: Mapped[Volunteer] = relationship()
+
+    @hybrid_property
+    def starts(self) -> datetime:
+        """When the work starts: the chosen start of a flexible visit, else the request's."""
+        return self.start_at if self.start_at is not None else self.request.start_at
+
+    @starts.inplace.expression
+    @classmethod
+    def _starts(cls) -> ColumnElement[datetime]:  # queries join ServiceRequest
+        return func.coalesce(cls.start_at, ServiceRequest.start_at, type_=UtcDateTime())
+
+    @hybrid_property
+    def ends(self) -> datetime:
+        """When the work ends: the chosen end of a flexible visit, else the request's."""
+        return self.end_at if self.end_at is not None else self.request.end_at
+
+    @ends.inplace.expression
+    @classmethod
+    def _ends(cls) -> ColumnElement[datetime]:
+        return func.coalesce(cls.end_at, ServiceRequest.end_at, type_=UtcDateTime())
+
+    @property
+    def local_times(self) -> tuple[datetime, datetime]:
+        """Start and end in the offset the request was given in."""
+        offset = self.request.offset_min
+        return in_offset(self.starts, offset), in_offset(self.ends, offset)
+
+    @property
+    def hours(self) -> float:
+        """The work's length in hours (a flexible visit's duration)."""
+        return (self.ends - self.starts).total_seconds() / 3600
 
 
 class StandbyStatus(StrEnum):

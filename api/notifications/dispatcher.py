@@ -44,7 +44,6 @@ from api.models import (
     DeliveryStatus,
     Organization,
     Webhook,
-    in_offset,
     utc_now,
 )
 from api.notifications import messages, scheduler, sms
@@ -366,11 +365,7 @@ class Dispatcher:
                 else (f"{volunteer.name}，您好！" if volunteer.name else "您好！")
             ),
             "title": request.title,
-            "when": messages.when(
-                in_offset(request.start_at, request.offset_min),
-                in_offset(request.end_at, request.offset_min),
-                locale,
-            ),
+            "when": messages.when(*assignment.local_times, locale),
             "place": request.address or request.district or ("see the link" if english else "见链接"),
             "bring": request.bring or "",
             "center": center.name if center is not None else "",

@@ -61,7 +61,7 @@ def reminders(session: Session, settings: Settings, now: datetime) -> int:
     written = outbox_repo.existing_dedupe_keys(session, keys)
     sent = 0
     for assignment in confirmed:
-        start = assignment.request.start_at
+        start = assignment.starts
         due = [o for o in offsets if start - timedelta(minutes=o) <= now]
         due = [o for o in due if reminder_key(assignment.id, o) not in written]
         if not due:
@@ -109,7 +109,7 @@ def no_shows(session: Session, settings: Settings, now: datetime) -> int:
             center = org_repo.get_organization(session, center_id)
             windows[center_id] = settings_of(center).no_show_after_min if center else None
         window = windows[center_id]
-        if window is None or assignment.request.start_at + timedelta(minutes=window) > now:
+        if window is None or assignment.starts + timedelta(minutes=window) > now:
             continue
         try:
             assignments.act(session, settings, assignment, assignments.NO_SHOW, SCHEDULER)

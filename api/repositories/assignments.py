@@ -125,11 +125,11 @@ def completed_in(
         .where(
             Assignment.volunteer_id == volunteer_id,
             Assignment.status == AssignmentStatus.COMPLETED,
-            ServiceRequest.start_at >= start,
-            ServiceRequest.start_at < end,
+            Assignment.starts >= start,
+            Assignment.starts < end,
         )
         .options(joinedload(Assignment.request))
-        .order_by(ServiceRequest.start_at, Assignment.id)
+        .order_by(Assignment.starts, Assignment.id)
     )
     return list(session.scalars(query).all())
 
@@ -142,13 +142,13 @@ def commitments_outside(
     volunteer_ids: Sequence[int] | None = None,
 ) -> list[tuple[int, datetime, datetime, float, float]]:
     """Active assignments on other requests that touch [start, end] (of `volunteer_ids` only,
-    if given): (volunteer id, start, end, lat, lon). They block a later run's volunteers and
-    count toward their caps."""
+    if given): (volunteer id, start, end, lat, lon), a flexible visit at its chosen time. They
+    block a later run's volunteers and count toward their caps."""
     query = (
         select(
             Assignment.volunteer_id,
-            ServiceRequest.start_at,
-            ServiceRequest.end_at,
+            Assignment.starts,
+            Assignment.ends,
             ServiceRequest.lat,
             ServiceRequest.lon,
         )
@@ -164,6 +164,30 @@ def commitments_outside(
     if volunteer_ids is not None:
         query = query.where(Assignment.volunteer_id.in_(volunteer_ids))
     return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
+
+
+def team_times(
+    session: Session, request_ids: Sequence[int], statuses: Sequence[str]
+) -> dict[int, tuple[datetime, datetime]]:
+    """The start and end chosen for each flexible request among `request_ids` that has an
+    assignment in `statuses` with a chosen time (the latest such assignment's)."""
+    if not request_ids:
+        return {}
+    query = (
+        select(Assignment.request_id, Assignment.start_at, Assignment.end_at)
+        .where(
+            Assignment.request_id.in_(request_ids),
+            Assignment.status.in_(statuses),
+            Assignment.start_at.is_not(None),
+            Assignment.end_at.is_not(None),
+        )
+        .order_by(Assignment.id)
+    )
+    return {
+        rid: (start, end)
+        for rid, start, end in session.execute(query)
+        if start is not None and end is not None
+    }
 
 
 def insert_assignments(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -270,10 +294,10 @@ def of_volunteer(
         .where(
             Assignment.volunteer_id == volunteer_id,
             Assignment.status.in_(statuses),
-            ServiceRequest.end_at > ends_after,
+            Assignment.ends > ends_after,
         )
         .options(joinedload(Assignment.request))
-        .order_by(ServiceRequest.start_at, Assignment.id)
+        .order_by(Assignment.starts, Assignment.id)
     )
     return list(session.scalars(query).all())
 
@@ -287,8 +311,8 @@ def starting_between(
         .join(ServiceRequest, ServiceRequest.id == Assignment.request_id)
         .where(
             Assignment.status.in_(statuses),
-            ServiceRequest.start_at >= start,
-            ServiceRequest.start_at < end,
+            Assignment.starts >= start,
+            Assignment.starts < end,
         )
         .options(joinedload(Assignment.request))
         .order_by(Assignment.id)

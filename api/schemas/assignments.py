@@ -39,8 +39,11 @@ class RequestBrief(BaseModel):
     service_type: str
     address: str | None
     location: Location
-    start: datetime
-    end: datetime
+    start: datetime = Field(
+        description="When the work starts: the request's start, or a flexible visit's chosen "
+        "start (one for the whole team)."
+    )
+    end: datetime = Field(description="When the work ends (a flexible visit: start + duration).")
 
 
 class AssignmentOut(BaseModel):

@@ -136,6 +136,12 @@ class PlannedAssignment(BaseModel):
     volunteer_id: int
     request_id: int
     distance_km: float
+    start: datetime | None = Field(
+        default=None,
+        description="A flexible visit's chosen start, one for its whole team (absent for a "
+        "fixed request).",
+    )
+    end: datetime | None = Field(default=None, description="The chosen start plus the duration.")
 
 
 class UnfilledRequest(BaseModel):

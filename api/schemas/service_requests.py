@@ -1,18 +1,50 @@
 """Bodies of the service request endpoints: the FORMAT.md request fields plus title,
-description, address, district and status."""
+description, address, district and status.
+
+A request gives a fixed `start` and `end`, or (format v1.1) a flexible visit's window
+(`earliest_start`, `latest_end`) and `duration` in minutes: the plan chooses the start, one for
+the whole team. The window's rules are the matcher's own validators (`matcher.model.Request`), so
+the service rejects exactly what a solve would."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal, Self
+import inspect
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from api.schemas.common import StrictModel
 from matcher.model import AttributeValue, Location, _check_end_after_start
+from matcher.model import Request as MatcherRequest
 
 MAX_REQUEST_HOURS = 24
 RequestStatusName = Literal["open", "cancelled", "filled", "done"]
+# The matcher's rules of a request's times and team, applied to the same field names here.
+_RULES = MatcherRequest.__pydantic_decorators__
+
+
+def _matcher_field_rule(name: str) -> Callable[[Any, ValidationInfo], Any]:
+    rule = _RULES.field_validators[name].func
+    with_info = len(inspect.signature(rule).parameters) == 2
+
+    def check(value: Any, info: ValidationInfo) -> Any:
+        return rule(value, info) if with_info else rule(value)
+
+    return check
+
+
+def _fixed_or_flexible(request: Any) -> None:
+    _RULES.model_validators["_fixed_or_flexible"].func(request)
 
 
 class RequestIn(StrictModel):
@@ -36,8 +68,37 @@ class RequestIn(StrictModel):
     location: Location | None = None
     district: str | None = Field(default=None, max_length=100, examples=["Yanta"])
     service_type: str = Field(min_length=1, max_length=100, examples=["smartphone_tutoring"])
-    start: AwareDatetime = Field(examples=["2026-03-03T14:00:00+08:00"])
-    end: AwareDatetime = Field(examples=["2026-03-03T16:00:00+08:00"])
+    start: AwareDatetime | None = Field(
+        default=None,
+        description="A fixed start; a flexible visit gives `earliest_start`, `latest_end` and "
+        "`duration` instead.",
+        examples=["2026-03-03T14:00:00+08:00"],
+    )
+    end: AwareDatetime | None = Field(default=None, examples=["2026-03-03T16:00:00+08:00"])
+    earliest_start: AwareDatetime | None = Field(
+        default=None,
+        description="A flexible visit (format v1.1): the service starts no earlier.",
+        examples=["2026-03-03T09:00:00+08:00"],
+    )
+    latest_end: AwareDatetime | None = Field(
+        default=None,
+        description="A flexible visit: the service ends no later, the same local day.",
+        examples=["2026-03-03T12:00:00+08:00"],
+    )
+    duration: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_REQUEST_HOURS * 60,
+        allow_inf_nan=False,
+        description="A flexible visit: minutes of service; the plan chooses the start.",
+        examples=[90],
+    )
+    same_attributes: list[str] = Field(
+        default_factory=list,
+        description="Attribute keys the whole team shares, with one common value (`gender`: "
+        "two helpers of the same gender); needs volunteers_needed 2 or more.",
+        examples=[["gender"]],
+    )
     required_skills: list[str] = Field(default_factory=list, examples=[["smartphone_teaching"]])
     languages: list[str] = Field(
         default_factory=list, description="If not empty, a volunteer must speak one."
@@ -50,7 +111,20 @@ class RequestIn(StrictModel):
     priority: int = Field(default=1, ge=1, le=100, description="Weight of each filled slot.")
     mandatory: bool = False
 
-    _end_after_start = field_validator("end")(_check_end_after_start)
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: datetime | None, info: ValidationInfo) -> datetime | None:
+        return None if end is None else _check_end_after_start(cls, end, info)
+
+    _window_within_a_day = field_validator("latest_end")(
+        _matcher_field_rule("_window_within_a_day")
+    )
+    _duration_fits_window = field_validator("duration")(
+        _matcher_field_rule("_duration_fits_window")
+    )
+    _no_empty_attribute = field_validator("attributes")(
+        _matcher_field_rule("_no_empty_attribute")
+    )
 
     @model_validator(mode="after")
     def _headcount_and_length(self) -> Self:
@@ -58,9 +132,23 @@ class RequestIn(StrictModel):
             raise ValueError(
                 f"min_volunteers ({self.min_volunteers}) exceeds volunteers_needed ({self.volunteers_needed})"
             )
-        if (self.end - self.start).total_seconds() > MAX_REQUEST_HOURS * 3600:
+        _fixed_or_flexible(self)
+        if self.start and self.end and self.end - self.start > timedelta(hours=MAX_REQUEST_HOURS):
             raise ValueError(f"a request lasts at most {MAX_REQUEST_HOURS} hours")
         return self
+
+    @property
+    def flexible(self) -> bool:
+        return self.duration is not None
+
+    @property
+    def window(self) -> tuple[datetime, datetime]:
+        """Start and end of a fixed request, the window of a flexible one."""
+        start, end = (
+            (self.earliest_start, self.latest_end) if self.flexible else (self.start, self.end)
+        )
+        assert start is not None and end is not None  # one form is complete (validated)
+        return start, end
 
 
 class RequestPatch(StrictModel):
@@ -91,8 +179,12 @@ class RequestOut(BaseModel):
     location: Location
     district: str | None
     service_type: str
-    start: datetime
-    end: datetime
+    start: datetime | None = Field(description="A fixed request's start (absent when flexible).")
+    end: datetime | None
+    earliest_start: datetime | None = Field(description="A flexible visit's window and duration.")
+    latest_end: datetime | None
+    duration: float | None = Field(description="Minutes of a flexible visit.")
+    same_attributes: list[str]
     required_skills: list[str]
     languages: list[str]
     attributes: dict[str, AttributeValue]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from api.errors import Conflict, NotFound
-from api.models import Assignment, AssignmentStatus, OrgKind, in_offset, utc_now
+from api.models import Assignment, AssignmentStatus, OrgKind, utc_now
 from api.pagination import decode_cursor, next_cursor
 from api.repositories import assignments as repo
 from api.schemas.assignments import AssignmentOut, Attendance, Contact, RequestBrief
@@ -125,8 +125,7 @@ def act(
     if reason is not None:
         values["reason"] = reason
     if move is COMPLETE:
-        request = assignment.request
-        duration = (request.end_at - request.start_at).total_seconds() / 3600
+        duration = assignment.hours  # a flexible visit's duration, not its window
         values["hours_served"] = round(hours_served if hours_served is not None else duration, 2)
     before = {"status": assignment.status}
     if not repo.transition(session, assignment.id, move.from_statuses, values):
@@ -270,8 +269,8 @@ def to_out(
             service_type=request.service_type,
             address=request.address,
             location=Location(lat=request.lat, lon=request.lon),
-            start=in_offset(request.start_at, request.offset_min),
-            end=in_offset(request.end_at, request.offset_min),
+            start=assignment.local_times[0],
+            end=assignment.local_times[1],
         ),
         contact=contact,
         attendance=attendance,

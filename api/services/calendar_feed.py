@@ -64,8 +64,8 @@ def feed(
         event.add("uid", f"assignment-{assignment.id}@volmatch")
         event.add("dtstamp", now.astimezone(UTC))
         event.add("last-modified", assignment.updated_at.astimezone(UTC))
-        event.add("dtstart", local_time(request.start_at, request.offset_min, zone))
-        event.add("dtend", local_time(request.end_at, request.offset_min, zone))
+        event.add("dtstart", local_time(assignment.starts, request.offset_min, zone))
+        event.add("dtend", local_time(assignment.ends, request.offset_min, zone))
         summary = request.title
         if assignment.status == AssignmentStatus.PROPOSED:
             summary = f"{summary}（待确认 / to confirm）"

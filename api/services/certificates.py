@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from api.errors import Conflict, NotFound
-from api.models import Certificate, OrgKind, Volunteer, in_offset, utc_now
+from api.models import Certificate, OrgKind, Volunteer, utc_now
 from api.pagination import decode_cursor, next_cursor
 from api.repositories import assignments as assignment_repo
 from api.repositories import certificates as repo
@@ -136,7 +136,7 @@ def _services(
 ) -> list[dict[str, Any]]:
     return [
         Service(
-            day=in_offset(a.request.start_at, a.request.offset_min).date(),
+            day=a.local_times[0].date(),
             center=centers.get(a.request.center_id, ""),
             title=a.request.title,
             service_type=a.request.service_type,

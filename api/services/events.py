@@ -20,6 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -89,8 +90,11 @@ def assignment_data(
     request: ServiceRequest,
     volunteer_id: int,
     status: str,
+    times: tuple[datetime, datetime],
     **extra: Any,
 ) -> dict[str, Any]:
+    """An assignment's event data; `times` are its start and end (a flexible visit's chosen
+    ones) in the request's offset."""
     return {
         "assignment_id": assignment_id,
         "run_id": run_id,
@@ -99,8 +103,8 @@ def assignment_data(
         "volunteer_id": volunteer_id,
         "status": str(status),
         "title": request.title,
-        "start": in_offset(request.start_at, request.offset_min).isoformat(),
-        "end": in_offset(request.end_at, request.offset_min).isoformat(),
+        "start": times[0].isoformat(),
+        "end": times[1].isoformat(),
         **extra,
     }
 
@@ -117,6 +121,7 @@ def assignment_event(
             request=request,
             volunteer_id=assignment.volunteer_id,
             status=assignment.status,
+            times=assignment.local_times,
             **extra,
         ),
         organizations=(request.center_id,),

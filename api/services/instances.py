@@ -7,7 +7,9 @@ assignment elsewhere (any run, any center) near the window becomes a commitment 
 one person across all centers. A slot served by a volunteer whose data were erased (a completed
 assignment: erasure declines the open ones) is no longer asked for, and its pair is left out:
 that person has no skills, place or time left to check it against. Ids are `v<volunteer id>`
-and `r<request id>`.
+and `r<request id>`. A flexible visit goes as a window and a duration (format v1.1) until its
+team holds a time; from then on as a fixed request at that time (pinned pairs must be fixed, and
+a team keeps the time its members agreed to).
 
 The rules of the center that queued the run go into the options: its partners' quotas (each
 volunteer's `group` being the organization that registered them), hours already served this year
@@ -90,6 +92,7 @@ def build_instance(
         served_by_erased[a.request_id] += 1
     declined = assignment_repo.for_requests(session, request_ids, (AssignmentStatus.DECLINED,))
     held_pairs = {(a.volunteer_id, a.request_id) for a in held}
+    settled = assignment_repo.team_times(session, request_ids, ACTIVE_ASSIGNMENT)
     rows, skills, windows = volunteer_repo.matching_data(
         session,
         run.window_start,
@@ -142,7 +145,7 @@ def build_instance(
     return {
         "volunteers": volunteers,
         "requests": [
-            _request(r, served_by_erased[r.id])
+            _request(r, served_by_erased[r.id], settled.get(r.id))
             for r in requests
             if r.volunteers_needed > served_by_erased[r.id]
         ],
@@ -226,22 +229,54 @@ def pair_instance(
         run.window_end + COMMITMENT_MARGIN,
         [volunteer_id],
     )
+    # A flexible visit's team has its time (the last one published) and, for same_attributes,
+    # its common values: the one newcomer must fit both.
+    settled = assignment_repo.team_times(session, [request.id], tuple(AssignmentStatus))
+    one = _request(request, request.volunteers_needed - 1, settled.get(request.id))
+    team = assignment_repo.for_requests(session, [request.id], ACTIVE_ASSIGNMENT, erased=False)
+    shared = {
+        key: team[0].volunteer.attributes[key]
+        for key in request.same_attributes
+        if team and key in team[0].volunteer.attributes
+    }
+    if shared:
+        one["attributes"] = {**one["attributes"], **shared}
     return {
         "volunteers": _volunteers(list(rows), skills, windows, commitments),
-        "requests": [{**_request(request), "volunteers_needed": 1, "min_volunteers": 1}],
+        "requests": [one],
         "options": {"time_limit_s": 1, "seed": 0},
     }
 
 
-def _request(request: ServiceRequest, served_elsewhere: int = 0) -> dict[str, Any]:
-    """A request as the matcher sees it, less `served_elsewhere` slots."""
+def _request(
+    request: ServiceRequest,
+    served_elsewhere: int = 0,
+    settled: tuple[datetime, datetime] | None = None,
+) -> dict[str, Any]:
+    """A request as the matcher sees it, less `served_elsewhere` slots. A flexible visit is a
+    window and a duration (format v1.1) until its team holds a time (`settled`: the start and
+    end chosen when it was published); from then on it is fixed at that time, so that the
+    volunteers who agreed to it keep it and newcomers join them."""
     needed = request.volunteers_needed - served_elsewhere
+    offset = request.offset_min
+    times: dict[str, Any]
+    if request.duration_min is None:
+        times = {"start": _iso(request.start_at, offset), "end": _iso(request.end_at, offset)}
+    elif settled is not None:
+        times = {"start": _iso(settled[0], offset), "end": _iso(settled[1], offset)}
+    else:
+        times = {
+            "earliest_start": _iso(request.start_at, offset),
+            "latest_end": _iso(request.end_at, offset),
+            "duration": request.duration_min,
+        }
+    if request.same_attributes and needed >= 2:
+        times["same_attributes"] = request.same_attributes
     return {
         "id": request_key(request.id),
         "service_type": request.service_type,
         "location": {"lat": request.lat, "lon": request.lon},
-        "start": _iso(request.start_at, request.offset_min),
-        "end": _iso(request.end_at, request.offset_min),
+        **times,
         "required_skills": request.required_skills,
         "languages": request.languages,
         "attributes": request.attributes,

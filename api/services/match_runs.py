@@ -9,6 +9,7 @@ audited, each assignment a publication creates or cancels too.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import Conflict, FieldError, InvalidInput, NotFound
 from api.models import (
+    ACTIVE_ASSIGNMENT,
     AGREED_ASSIGNMENT,
     AssignmentStatus,
     MatchRun,
@@ -244,6 +246,8 @@ def plan_out(run: MatchRun) -> PlanOut:
                 volunteer_id=instances.id_of(a.volunteer_id),
                 request_id=instances.id_of(a.request_id),
                 distance_km=a.distance_km,
+                start=a.start,
+                end=a.end,
             )
             for a in plan.assignments
         ],
@@ -269,6 +273,21 @@ def plan_out(run: MatchRun) -> PlanOut:
         ],
         stats=dict(plan.stats),
     )
+
+
+def chosen_times(
+    session: Session, plan: Plan, request_ids: list[int]
+) -> dict[int, tuple[datetime, datetime]]:
+    """Start and end of each flexible visit the plan staffs: the time its team already holds
+    (publishing checked the plan against an instance fixed at that time, even if the plan was
+    solved before the team had one), else the plan's chosen time."""
+    times = {
+        instances.id_of(a.request_id): (a.start, a.end)
+        for a in plan.assignments
+        if a.start is not None and a.end is not None
+    }
+    times.update(assignment_repo.team_times(session, request_ids, ACTIVE_ASSIGNMENT))
+    return times
 
 
 def plan_pairs(plan: Plan) -> set[tuple[int, int]]:
@@ -317,6 +336,7 @@ def publish(
         (instances.id_of(a.volunteer_id), instances.id_of(a.request_id)): a.distance_km
         for a in plan.assignments
     }
+    times = chosen_times(session, plan, request_ids)
     now = utc_now()
     actor = Actor.of(caller)
     centers = {r.id: r.center_id for r in requests}
@@ -356,6 +376,8 @@ def publish(
                 "request_id": r,
                 "status": AssignmentStatus.PROPOSED,
                 "distance_km": distance[(v, r)],
+                "start_at": times.get(r, (None, None))[0],
+                "end_at": times.get(r, (None, None))[1],
                 "link_token_hash": tokens[(v, r)][1],
                 "link_salt": tokens[(v, r)][2],
                 "created_at": now,

@@ -22,7 +22,6 @@ from api.models import (
     AssignmentStatus,
     Organization,
     epoch_seconds,
-    in_offset,
     offset_minutes,
     utc_now,
 )
@@ -65,7 +64,7 @@ class LinkExpired(Gone):
 
 
 def expires_at(settings: Settings, assignment: Assignment) -> datetime:
-    return assignment.request.end_at + timedelta(days=settings.link_valid_days)
+    return assignment.ends + timedelta(days=settings.link_valid_days)
 
 
 def by_link(
@@ -81,7 +80,7 @@ def by_link(
         raise LinkExpired(
             "this link has expired: its work ended some time ago",
             request.title,
-            in_offset(request.start_at, request.offset_min),
+            assignment.local_times[0],
             center_contact(_organization(session, request.center_id)),
         )
     return assignment
@@ -168,8 +167,8 @@ def schedule(
                 service_type=a.request.service_type,
                 address=a.request.address,
                 location=Location(lat=a.request.lat, lon=a.request.lon),
-                start=in_offset(a.request.start_at, a.request.offset_min),
-                end=in_offset(a.request.end_at, a.request.offset_min),
+                start=a.local_times[0],
+                end=a.local_times[1],
                 bring=a.request.bring,
                 center=centers[a.request.center_id],
                 link=link_of(settings, a),
@@ -238,14 +237,13 @@ def replace_weekly(
     outside = [
         a.id
         for a in held
-        if first <= a.request.start_at < after and not _covered(a, windows)
+        if first <= a.starts < after and not _covered(a, windows)
     ]
     return AvailabilityResult(windows=windows, outside=outside)
 
 
 def _covered(assignment: Assignment, windows: list[Interval]) -> bool:
-    request = assignment.request
-    return any(w.start <= request.start_at and request.end_at <= w.end for w in windows)
+    return any(w.start <= assignment.starts and assignment.ends <= w.end for w in windows)
 
 
 def issue_calendar(session: Session, settings: Settings, assignment: Assignment) -> CalendarFeed:

@@ -65,9 +65,11 @@ def submit_batch(
                 "lat": loc.lat,
                 "lon": loc.lon,
                 "service_type": row.service_type,
-                "start_at": row.start,
-                "end_at": row.end,
-                "offset_min": offset_minutes(row.start),
+                "start_at": row.window[0],
+                "end_at": row.window[1],
+                "offset_min": offset_minutes(row.window[0]),
+                "duration_min": row.duration,
+                "same_attributes": list(dict.fromkeys(row.same_attributes)),
                 "required_skills": list(dict.fromkeys(row.required_skills)),
                 "languages": list(dict.fromkeys(row.languages)),
                 "attributes": dict(row.attributes),
@@ -98,6 +100,7 @@ def submit_batch(
                     "service_type": r.service_type,
                     "start": r.start_at,
                     "end": r.end_at,
+                    **({"duration_min": r.duration_min} if r.duration_min is not None else {}),
                     "volunteers_needed": r.volunteers_needed,
                     "priority": r.priority,
                 },
@@ -278,6 +281,11 @@ def refresh_fill_status(session: Session, request_ids: Sequence[int], actor: Act
 
 
 def to_out(request: ServiceRequest, assigned: int) -> RequestOut:
+    """The request as shown: `start`/`end` of a fixed one, the window and duration of a
+    flexible visit (the plan's chosen start is on its assignments)."""
+    flexible = request.duration_min is not None
+    first = in_offset(request.start_at, request.offset_min)
+    last = in_offset(request.end_at, request.offset_min)
     return RequestOut(
         id=request.id,
         center_id=request.center_id,
@@ -289,8 +297,12 @@ def to_out(request: ServiceRequest, assigned: int) -> RequestOut:
         location=Location(lat=request.lat, lon=request.lon),
         district=request.district,
         service_type=request.service_type,
-        start=in_offset(request.start_at, request.offset_min),
-        end=in_offset(request.end_at, request.offset_min),
+        start=None if flexible else first,
+        end=None if flexible else last,
+        earliest_start=first if flexible else None,
+        latest_end=last if flexible else None,
+        duration=request.duration_min,
+        same_attributes=request.same_attributes,
         required_skills=request.required_skills,
         languages=request.languages,
         attributes=request.attributes,
@@ -303,3 +315,4 @@ def to_out(request: ServiceRequest, assigned: int) -> RequestOut:
         created_at=request.created_at,
         updated_at=request.updated_at,
     )
+

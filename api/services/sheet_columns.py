@@ -33,6 +33,12 @@ REQUEST_COLUMNS = (
     Column("service_type", ("服务类型", "类型", "service_type")),
     Column("start", ("开始时间", "start")),
     Column("end", ("结束时间", "end")),
+    # A flexible visit (the plan chooses the start) instead of a start and an end.
+    Column("earliest_start", ("最早开始", "最早开始时间", "earliest_start")),
+    Column("latest_end", ("最晚结束", "最晚结束时间", "latest_end")),
+    Column("duration", ("时长（分钟）", "时长(分钟)", "时长", "duration")),
+    Column("gender", ("性别要求", "性别", "gender")),
+    Column("same_gender", ("同性别", "same_gender")),
     Column("address", ("地址", "address")),
     Column("district", ("区县", "区", "district")),
     Column("lat", ("纬度", "lat", "latitude")),
@@ -108,6 +114,7 @@ _HEADER_FIELD = {
     "weekly": "weekly",
     "availability": "weekly",
     "attributes": "gender",
+    "same_attributes": "same_gender",
     "required_skills": "required_skills",
 }
 
@@ -217,9 +224,20 @@ def _mapped(sheet: Sheet, by_position: dict[int, str]) -> Mapped:
     return Mapped(records=[], rows=[], headers=headers)
 
 
+# A requests sheet gives each row a fixed time or a window and a duration: either pair of
+# columns (or both, row by row).
+_REQUEST_TIMES = (("start", "end"), ("earliest_start", "latest_end", "duration"))
+
+
 def request_records(sheet: Sheet, offset: str) -> Mapped:
-    """Rows of a requests sheet as `RequestIn` data (times without an offset get `offset`)."""
-    by_position = _header(sheet, REQUEST_COLUMNS, ("title", "service_type", "start", "end"))
+    """Rows of a requests sheet as `RequestIn` data (times without an offset get `offset`): a
+    row with 开始时间/结束时间 is a fixed request, one with 最早开始/最晚结束/时长（分钟） a flexible
+    visit; 性别要求 (男/女) fixes the volunteers' gender, 同性别 (是) asks one gender of the
+    whole team."""
+    probe = _header(sheet, REQUEST_COLUMNS, ("title", "service_type"))
+    given = set(probe.values())
+    times = next((t for t in _REQUEST_TIMES if set(t) <= given), _REQUEST_TIMES[0])
+    by_position = _header(sheet, REQUEST_COLUMNS, ("title", "service_type", *times))
     mapped = _mapped(sheet, by_position)
     for number, row in zip(sheet.numbers, sheet.rows, strict=True):
         cell = _cells(sheet, by_position, row)
@@ -233,8 +251,27 @@ def request_records(sheet: Sheet, offset: str) -> Mapped:
         }
         record.setdefault("title", cell.get("title", ""))
         record.setdefault("service_type", cell.get("service_type", ""))
-        record["start"] = time_text(cell.get("start", ""), offset)
-        record["end"] = time_text(cell.get("end", ""), offset)
+        # Blank cells of the form the row uses are errors; of the other form, absent.
+        window = any(cell.get(k) for k in _REQUEST_TIMES[1])
+        fixed = not window or any(cell.get(k) for k in _REQUEST_TIMES[0])
+        for k in _REQUEST_TIMES[0] if fixed else ():
+            record[k] = time_text(cell.get(k, ""), offset)
+        for k in _REQUEST_TIMES[1] if window else ():
+            if cell.get(k) or not fixed:
+                text = cell.get(k, "")
+                record[k] = _number(text) if k == "duration" else time_text(text, offset)
+        if cell.get("gender"):
+            gender = _GENDER.get(cell["gender"].strip().lower())
+            if gender is None:
+                mapped.problems.append(
+                    FieldError(
+                        loc=["row", number, mapped.headers["gender"]], msg="write 男 or 女"
+                    )
+                )
+            else:
+                record["attributes"] = {"gender": gender}
+        if cell.get("same_gender") and _yes_no(cell["same_gender"]) is True:
+            record["same_attributes"] = ["gender"]
         if cell.get("lat") or cell.get("lon"):
             record["location"] = {
                 "lat": _number(cell.get("lat", "")),

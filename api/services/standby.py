@@ -231,6 +231,10 @@ def promote(
         # again from its salt) when `link_secret` is set.
         _, digest, salt = links.new_link(settings)
         now = utc_now()
+        # A flexible visit: the newcomer joins at the time the team was given.
+        start, end = assignment_repo.team_times(session, [request_id], tuple(AssignmentStatus)).get(
+            request_id, (None, None)
+        )
         assignment_repo.insert_assignments(
             session,
             [
@@ -240,6 +244,8 @@ def promote(
                     "request_id": request_id,
                     "status": AssignmentStatus.PROPOSED,
                     "distance_km": standby.distance_km,
+                    "start_at": start,
+                    "end_at": end,
                     "link_token_hash": digest,
                     "link_salt": salt,
                     "created_at": now,

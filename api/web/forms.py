@@ -63,6 +63,18 @@ _SENTENCES = {
     "at least 10 characters": N_("At least 10 characters."),
     "not an IANA time zone": N_("Not a time zone name such as Asia/Shanghai."),
     "write 男 or 女": N_("Write 男 or 女."),
+    "duration (": N_("The duration is longer than the time window."),
+    "latest_end (": N_("The latest end must be after the earliest start."),
+    "the window ": N_("A time window lies within one day; split it into two requests."),
+    "attribute ": N_("This value is empty: give it, or leave it out."),
+    "give either start and end": N_(
+        "Give a fixed time or a time window with a duration, not both."
+    ),
+    **dict.fromkeys(
+        (f"missing {name}" for name in ("start", "end", "earliest_start", "latest_end", "duration")),
+        N_("Give the start and end, or the earliest start, latest end and duration."),
+    ),
+    "same_attributes asks": N_("A team of one gender needs 2 or more volunteers."),
 }
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from api.models import MatchRun, RunStatus, ServiceRequest
 from api.repositories import service_requests as request_repo
 from api.repositories import volunteers as volunteer_repo
-from api.schemas.match_runs import PlanOut
+from api.schemas.match_runs import PlannedAssignment, PlanOut
 from api.services import match_runs
 from api.web.i18n import N_, Language
 
@@ -86,6 +86,16 @@ class AssignmentRow:
     request: ServiceRequest | None
     volunteer_id: int
     distance_km: float
+    start: datetime | None  # a flexible visit's chosen start, else the request's
+    end: datetime | None
+
+
+def _times(request: ServiceRequest, a: PlannedAssignment | None) -> tuple[datetime, datetime]:
+    """When the planned work is: a flexible visit's chosen start and end, else the request's
+    (an unplaced flexible visit: its window)."""
+    if a is not None and a.start is not None and a.end is not None:
+        return a.start, a.end
+    return request.start_at, request.end_at
 
 
 def assignment_page(
@@ -94,7 +104,11 @@ def assignment_page(
     ordered = sorted(plan.assignments, key=lambda a: (a.request_id, a.volunteer_id))
     shown, page, total = page_slice(ordered, page, PAGE_ROWS)
     requests = _requests(session, [a.request_id for a in shown])
-    rows = [AssignmentRow(requests.get(a.request_id), a.volunteer_id, a.distance_km) for a in shown]
+    rows = []
+    for a in shown:
+        r = requests.get(a.request_id)
+        start, end = _times(r, a) if r is not None else (None, None)
+        rows.append(AssignmentRow(r, a.volunteer_id, a.distance_km, start, end))
     return rows, page, total
 
 
@@ -155,10 +169,12 @@ def _window(run: MatchRun) -> tuple[datetime, float]:
     return start, max((run.window_end - start).total_seconds(), 1.0)
 
 
-def _bar(run: MatchRun, request: ServiceRequest, text: str, title: str, unfilled: bool) -> Bar:
+def _bar(
+    run: MatchRun, times: tuple[datetime, datetime], text: str, title: str, unfilled: bool
+) -> Bar:
     start, span = _window(run)
-    left = (request.start_at - start).total_seconds() / span * 100
-    width = (request.end_at - request.start_at).total_seconds() / span * 100
+    left = (times[0] - start).total_seconds() / span * 100
+    width = (times[1] - times[0]).total_seconds() / span * 100
     return Bar(max(left, 0.0), max(width, 0.4), text, title, unfilled)
 
 
@@ -184,24 +200,27 @@ def timeline(
     (filled n of m; unfilled ones light)."""
     days = _day_labels(run, timezone, lang)
     if by == "volunteer":
-        of_volunteer: dict[int, list[int]] = defaultdict(list)
+        of_volunteer: dict[int, list[PlannedAssignment]] = defaultdict(list)
         for a in plan.assignments:
-            of_volunteer[a.volunteer_id].append(a.request_id)
+            of_volunteer[a.volunteer_id].append(a)
         ids, page, total = page_slice(sorted(of_volunteer), page, TIMELINE_ROWS)
-        requests = _requests(session, [r for v in ids for r in of_volunteer[v]])
+        requests = _requests(session, [a.request_id for v in ids for a in of_volunteer[v]])
         rows = []
         for vid in ids:
             bars = []
-            for rid in of_volunteer[vid]:
-                r = requests.get(rid)
+            for a in of_volunteer[vid]:
+                r = requests.get(a.request_id)
                 if r is not None:
-                    title = f"{r.title} {lang.clock(r.start_at, timezone)}-{lang.clock(r.end_at, timezone)}"
-                    bars.append(_bar(run, r, r.title, title, False))
+                    times = _times(r, a)
+                    title = f"{r.title} {lang.clock(times[0], timezone)}-{lang.clock(times[1], timezone)}"
+                    bars.append(_bar(run, times, r.title, title, False))
             rows.append(TimelineRow(lang.gettext(N_("Volunteer #%(id)s"), id=vid), bars))
         return Timeline(days, rows, page, total)
     assigned: dict[int, int] = defaultdict(int)
+    placed: dict[int, PlannedAssignment] = {}  # a flexible visit's team shares its start
     for a in plan.assignments:
         assigned[a.request_id] += 1
+        placed[a.request_id] = a
     missing = {u.request_id: u.missing for u in plan.unfilled}
     everything = _requests(session, [*assigned, *missing])
     ordered = sorted(everything.values(), key=lambda r: (r.start_at, r.id))
@@ -211,10 +230,9 @@ def timeline(
         n = assigned.get(r.id, 0)
         needed = n + missing.get(r.id, 0)
         text = f"{n}/{needed}"
-        title = (
-            f"{r.title} {lang.clock(r.start_at, timezone)}-{lang.clock(r.end_at, timezone)} {text}"
-        )
-        rows.append(TimelineRow(r.title, [_bar(run, r, text, title, r.id in missing)]))
+        times = _times(r, placed.get(r.id))
+        title = f"{r.title} {lang.clock(times[0], timezone)}-{lang.clock(times[1], timezone)} {text}"
+        rows.append(TimelineRow(r.title, [_bar(run, times, text, title, r.id in missing)]))
     return Timeline(days, rows, page, total)
 
 
@@ -225,8 +243,10 @@ def _coarse(value: float) -> float:
 def map_points(session: Session, plan: PlanOut, lang: Language, timezone: str) -> dict[str, Any]:
     """Requests (filled or not) and the assigned volunteers' coarse home cells, for Leaflet."""
     assigned: dict[int, int] = defaultdict(int)
+    placed: dict[int, PlannedAssignment] = {}
     for a in plan.assignments:
         assigned[a.request_id] += 1
+        placed[a.request_id] = a
     missing = {u.request_id: u.missing for u in plan.unfilled}
     requests = _requests(session, [*assigned, *missing])
     homes = volunteer_repo.home_points(session, sorted({a.volunteer_id for a in plan.assignments}))
@@ -236,7 +256,7 @@ def map_points(session: Session, plan: PlanOut, lang: Language, timezone: str) -
             "lat": r.lat,
             "lon": r.lon,
             "unfilled": r.id in missing,
-            "label": f"{r.title} · {lang.when(r.start_at, timezone)} · "
+            "label": f"{r.title} · {lang.when(_times(r, placed.get(r.id))[0], timezone)} · "
             f"{assigned.get(r.id, 0)}/{assigned.get(r.id, 0) + missing.get(r.id, 0)}",
         }
         for r in requests.values()

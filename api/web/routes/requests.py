@@ -91,14 +91,19 @@ def list_requests(
     )
 
 
+GENDERS = (("", N_("Any")), ("f", N_("Women")), ("m", N_("Men")))
+
+
 def _form_values(form: Any) -> dict[str, str]:
     names = (
-        "title", "service_type", "start", "end", "address", "district", "lat", "lon",
-        "required_skills", "languages", "volunteers_needed", "min_volunteers", "priority",
-        "description", "bring", "external_id",
+        "title", "service_type", "start", "end", "earliest_start", "latest_end", "duration",
+        "address", "district", "lat", "lon", "required_skills", "languages", "volunteers_needed",
+        "min_volunteers", "priority", "description", "bring", "external_id", "gender",
     )  # fmt: skip
     values = {n: forms.text(form, n) for n in names}
-    values["mandatory"] = "yes" if forms.text(form, "mandatory") else ""
+    values["timing"] = "window" if forms.text(form, "timing") == "window" else "fixed"
+    for flag in ("mandatory", "same_gender"):
+        values[flag] = "yes" if forms.text(form, flag) else ""
     return values
 
 
@@ -112,8 +117,18 @@ def _request_data(values: dict[str, str], timezone: str) -> dict[str, Any]:
     }
     data.setdefault("title", "")
     data.setdefault("service_type", "")
-    data["start"] = forms.local_time(values["start"], timezone) if values["start"] else None
-    data["end"] = forms.local_time(values["end"], timezone) if values["end"] else None
+    # A fixed time, or (the toggle at 时间窗口) a window and a duration the plan places.
+    if values["timing"] == "window":
+        for k in ("earliest_start", "latest_end"):
+            data[k] = forms.local_time(values[k], timezone) if values[k] else None
+        data["duration"] = forms.number(values["duration"]) if values["duration"] else None
+    else:
+        data["start"] = forms.local_time(values["start"], timezone) if values["start"] else None
+        data["end"] = forms.local_time(values["end"], timezone) if values["end"] else None
+    if values["gender"] in {g for g, _ in GENDERS if g}:
+        data["attributes"] = {"gender": values["gender"]}
+    if values["same_gender"]:
+        data["same_attributes"] = ["gender"]
     if values["lat"] or values["lon"]:
         data["location"] = {
             "lat": forms.number(values["lat"]) if values["lat"] else None,
@@ -134,8 +149,10 @@ def new_request_page(request: Request, caller: CenterUser) -> Response:
     return render(
         request,
         "center/request_new.html",
-        values={"volunteers_needed": "1", "min_volunteers": "1", "priority": "1"},
+        values={"volunteers_needed": "1", "min_volunteers": "1", "priority": "1",
+                "timing": "fixed", "duration": "60"},
         errors={},
+        genders=GENDERS,
     )
 
 
@@ -151,14 +168,20 @@ def create_request(
         service.submit_batch(session, caller, [row], geocoder)
     except ValidationError as exc:
         errors = forms.pydantic_errors(lang, exc, _FIELD_OF_LOC)
+        if "__all__" in errors:  # a rule of the whole request: beside the field it is about
+            whole = next(str(e["msg"]) for e in exc.errors() if not e["loc"])
+            field = _row_rule(values["timing"] == "window", whole)
+            errors.setdefault(field, errors.pop("__all__"))
         return render(
-            request, "center/request_new.html", status_code=422, values=values, errors=errors
+            request, "center/request_new.html", status_code=422, values=values, errors=errors,
+            genders=GENDERS,
         )
     except InvalidInput as exc:
         errors = forms.api_field_errors(lang, exc.fields) or {"__all__": exc.detail}
         errors = {("lat" if k == "location" else k): v for k, v in errors.items()}
         return render(
-            request, "center/request_new.html", status_code=422, values=values, errors=errors
+            request, "center/request_new.html", status_code=422, values=values, errors=errors,
+            genders=GENDERS,
         )
     return RedirectResponse("/center/requests?created=1", status_code=303)
 
@@ -207,7 +230,9 @@ def parse_requests(
         except ValidationError as exc:
             for err, plain in zip(exc.errors(), forms_errors(exc), strict=True):
                 loc = tuple(err["loc"])
-                name = _FIELD_OF_LOC.get(loc) or (str(loc[0]) if loc else "title")
+                name = _FIELD_OF_LOC.get(loc) or (
+                    str(loc[0]) if loc else _row_rule("duration" in record, plain)
+                )
                 problems.append(FieldError(loc=mapped.loc(i, name), msg=plain))
     if problems:
         raise InvalidInput(
@@ -215,6 +240,16 @@ def parse_requests(
             fields=problems,
         )
     return rows, mapped
+
+
+def _row_rule(window: bool, message: str) -> str:
+    """The field of a rule about the whole request (its English `message`): headcount, team or
+    times (the window's, for a flexible visit)."""
+    if "min_volunteers" in message:
+        return "min_volunteers"
+    if "same_attributes" in message:
+        return "same_gender"
+    return "earliest_start" if window else "start"
 
 
 def forms_errors(exc: ValidationError) -> list[str]:

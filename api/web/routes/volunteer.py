@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from api.deps import SessionDep, SettingsDep
 from api.errors import Conflict, Forbidden, InvalidInput
-from api.models import Assignment, in_offset, utc_now
+from api.models import Assignment, utc_now
 from api.repositories import organizations as org_repo
 from api.schemas.volunteers import WeeklyAvailability
 from api.services import assignments, calendar_feed
@@ -85,14 +85,12 @@ Link = Annotated[Assignment, Depends(open_link)]
 
 def _work(assignment: Assignment, lang: Language) -> dict[str, Any]:
     """What every page says about the work itself."""
-    request = assignment.request
-    start = in_offset(request.start_at, request.offset_min)
-    end = in_offset(request.end_at, request.offset_min)
+    start, end = assignment.local_times  # a flexible visit's chosen time
     return {
         "assignment": assignment,
-        "work": request,
+        "work": assignment.request,
         "when_text": when_of(start, end, lang),
-        "started": request.start_at <= utc_now(),
+        "started": assignment.starts <= utc_now(),
     }
 
 
