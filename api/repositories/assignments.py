@@ -1,4 +1,5 @@
-"""Queries on assignments: counts for statuses, the commitments of later runs, lists."""
+"""Queries on assignments: counts for statuses, the commitments of later runs, lists, and the
+lock that serialises the transactions proposing assignments."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session, joinedload
 
 from api.models import (
@@ -164,6 +165,22 @@ def commitments_outside(
     if volunteer_ids is not None:
         query = query.where(Assignment.volunteer_id.in_(volunteer_ids))
     return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
+
+
+# pg_advisory_xact_lock's key for proposing assignments (any fixed number no other lock uses).
+_PROPOSALS_LOCK = 0x766F6C6D61746368  # "volmatch"
+
+
+def lock_proposals(session: Session) -> None:
+    """Hold, until the transaction ends, the right to propose assignments (publishing a plan,
+    promoting a standby). Each such transaction checks a volunteer's other assignments before
+    adding one, and must see those of any other that passed its check first: on PostgreSQL,
+    whose READ COMMITTED lets two of them check at once and both add (one person booked twice,
+    and every later run holding both pinned pairs fails), by a transaction-scoped advisory lock;
+    SQLite has one writer at a time already. Taken before the transaction's writes, so that a
+    transaction holding it never waits for a row held by one waiting for it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PROPOSALS_LOCK})
 
 
 def insert_assignments(session: Session, rows: Sequence[dict[str, Any]]) -> None:

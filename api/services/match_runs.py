@@ -289,6 +289,8 @@ def publish(
     are named per request. Every change records its event; so does each request left short."""
     run = visible_run(session, caller, run_id)
     plan = _plan_of(run)
+    # Another center's publication checking the same volunteers waits until this one is in.
+    assignment_repo.lock_proposals(session)
     if not repo.mark_published(session, run.id, utc_now()):
         raise Conflict("the run is published already")
     requests = instances.scope_requests(session, run)
