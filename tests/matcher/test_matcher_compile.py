@@ -95,6 +95,7 @@ def test_pair_arrays_match_the_instance(data: Json) -> None:
         assert compiled.pair_distance_km[p] == pytest.approx(rules.distance_km(v, r), abs=1e-9)
         # Whole metres rounded down; loads exact, in units of the durations' common divisor.
         assert d.pair_cost[p] == math.floor(compiled.pair_distance_km[p] * 1000)
+        assert r.start is not None and r.end is not None  # the strategy writes fixed times
         assert d.pair_load[p] * compiled.tables.load_unit == micros(r.end - r.start)
     unit = compiled.tables.load_unit
     for i, v in enumerate(instance.volunteers):

@@ -629,7 +629,8 @@ def test_utc_z_suffix_is_an_offset() -> None:
             [raw_time(raw_time(R, "start", "2026-03-02T01:00:00Z"), "end", "2026-03-02T03:00:00Z")],
         )
     )
-    assert instance.requests[0].start.utcoffset() is not None
+    start = instance.requests[0].start
+    assert start is not None and start.utcoffset() is not None
 
 
 def test_spies_see_a_valid_solve(no_solve: list[str]) -> None:
