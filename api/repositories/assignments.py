@@ -183,6 +183,22 @@ def lock_proposals(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PROPOSALS_LOCK})
 
 
+def lock_held(session: Session, request_ids: Sequence[int]) -> None:
+    """Lock the active assignments on these requests until the transaction ends, in id order:
+    a confirmation, check-in or decline of one of them waits, so that what a publication
+    checked is still so when it writes (PostgreSQL; SQLite has one writer at a time)."""
+    if request_ids:
+        session.execute(
+            select(Assignment.id)
+            .where(
+                Assignment.request_id.in_(request_ids),
+                Assignment.status.in_(ACTIVE_ASSIGNMENT),
+            )
+            .order_by(Assignment.id)
+            .with_for_update()
+        )
+
+
 def insert_assignments(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         session.execute(insert(Assignment), list(rows))

@@ -295,6 +295,8 @@ def publish(
         raise Conflict("the run is published already")
     requests = instances.scope_requests(session, run)
     request_ids = [r.id for r in requests]
+    # A volunteer answering one of them now waits: what the check reads is what is written over.
+    assignment_repo.lock_held(session, request_ids)
     # Only the plan's volunteers matter to its hard rules: the thousands of others available
     # in the window need not be read, built and parsed (publishing was a third of the API's
     # time under load).

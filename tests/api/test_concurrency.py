@@ -3,7 +3,8 @@ retries of one batch racing each other write it once and all get the first answe
 of the same roster at once leave one copy of each volunteer; queued runs claimed by two
 workers at once each execute once (on PostgreSQL with `FOR UPDATE SKIP LOCKED`); and two
 centers publishing one volunteer at once book that person once (a decline, which may propose a
-standby, waits for a publication in progress)."""
+standby, waits for a publication in progress), and a volunteer confirming during a publication
+is never overruled by it."""
 
 from __future__ import annotations
 
@@ -189,3 +190,43 @@ def test_a_decline_waits_for_a_publication_in_progress(api: Api) -> None:
         assert not answers
     decline.join(60)
     assert answers[0].status_code == 200, answers[0].text
+
+
+def test_a_confirmation_during_a_publication_is_never_cancelled_by_it(
+    api: Api, monkeypatch: Any
+) -> None:
+    """A volunteer confirming a proposal while a publication whose plan drops it checks either
+    comes first (the plan no longer fits: 409) or waits and answers a cancelled assignment
+    (409). Never both accepted: that kept the confirmed volunteer beside the plan's new one, one
+    more than the request needs."""
+    _, uni = api.org("university")
+    _, center = api.org("center")
+    far = {"location": {"lat": 34.30, "lon": 108.99}}
+    api.client.post("/v1/volunteers/import", json=[volunteer("S0002", **far)], headers=uni)
+    api.client.post("/v1/requests", json=[request("R")], headers=center)
+    first = queue(api, center, engine="greedy")["id"]
+    api.solve_queued()
+    api.client.post("/v1/volunteers/import", json=[volunteer("S0001")], headers=uni)
+    second = queue(api, center, engine="greedy")["id"]  # plans the nearer volunteer instead
+    api.solve_queued()
+    (link,) = api.client.post(f"/v1/match-runs/{first}/publish", headers=center).json()["links"]
+
+    def slow_check(*args: Any) -> Any:  # the confirmation lands while the publication checks
+        report = check_plan(*args)
+        time.sleep(0.5)
+        return report
+
+    monkeypatch.setattr("api.services.match_runs.check_plan", slow_check)
+    publication, confirmation = together(
+        2,
+        lambda i: api.client.post(f"/v1/match-runs/{second}/publish", headers=center)
+        if i == 0
+        else api.client.post(f"/v1/assignment-links/{link['token']}/confirm"),
+    )
+    codes = (publication.status_code, confirmation.status_code)
+    assert codes in ((200, 409), (409, 200)), [publication.text[:300], confirmation.text[:300]]
+    with transaction(api.sessions()) as session:
+        status = session.scalar(
+            select(Assignment.status).where(Assignment.id == link["assignment_id"])
+        )
+    assert status == ("cancelled" if codes == (200, 409) else "confirmed")
