@@ -1,4 +1,5 @@
-"""Queries on assignments: counts for statuses, the commitments of later runs, lists."""
+"""Queries on assignments: counts for statuses, the commitments of later runs, lists, and the
+lock that serialises the transactions proposing assignments."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session, joinedload
 
 from api.models import (
@@ -188,6 +189,38 @@ def team_times(
         for rid, start, end in session.execute(query)
         if start is not None and end is not None
     }
+
+
+# pg_advisory_xact_lock's key for proposing assignments (any fixed number no other lock uses).
+_PROPOSALS_LOCK = 0x766F6C6D61746368  # "volmatch"
+
+
+def lock_proposals(session: Session) -> None:
+    """Hold, until the transaction ends, the right to propose assignments (publishing a plan,
+    promoting a standby). Each such transaction checks a volunteer's other assignments before
+    adding one, and must see those of any other that passed its check first: on PostgreSQL,
+    whose READ COMMITTED lets two of them check at once and both add (one person booked twice,
+    and every later run holding both pinned pairs fails), by a transaction-scoped advisory lock;
+    SQLite has one writer at a time already. Taken before the transaction's writes, so that a
+    transaction holding it never waits for a row held by one waiting for it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PROPOSALS_LOCK})
+
+
+def lock_held(session: Session, request_ids: Sequence[int]) -> None:
+    """Lock the active assignments on these requests until the transaction ends, in id order:
+    a confirmation, check-in or decline of one of them waits, so that what a publication
+    checked is still so when it writes (PostgreSQL; SQLite has one writer at a time)."""
+    if request_ids:
+        session.execute(
+            select(Assignment.id)
+            .where(
+                Assignment.request_id.in_(request_ids),
+                Assignment.status.in_(ACTIVE_ASSIGNMENT),
+            )
+            .order_by(Assignment.id)
+            .with_for_update()
+        )
 
 
 def insert_assignments(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -1,10 +1,5 @@
-"""Queries on match runs, including the worker's atomic claim, heartbeat and finish.
-
-Claiming is one conditional UPDATE on a row picked with `FOR UPDATE SKIP LOCKED` (PostgreSQL;
-SQLite serialises writers), and succeeds only while the row is still `queued`: however many
-workers poll, each run is claimed once. Heartbeats and results are written only by the worker
-that holds the claim, so a run re-queued after its worker went silent cannot be finished twice.
-"""
+"""Queries on match runs, including the worker's atomic claim, heartbeat and finish
+(`api.repositories.run_claims`, shared with scenario runs)."""
 
 from __future__ import annotations
 
@@ -16,7 +11,7 @@ from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session, undefer
 
 from api.models import MatchRun, RunStatus
-from api.repositories import rowcount
+from api.repositories import rowcount, run_claims
 
 
 def add_run(session: Session, run: MatchRun) -> MatchRun:
@@ -39,57 +34,17 @@ def list_runs(
 
 
 def claim_next(session: Session, worker: str, now: datetime) -> int | None:
-    """Claim the oldest queued run for `worker`; its id, or None if there is none to claim."""
-    candidate = session.scalars(
-        select(MatchRun.id)
-        .where(MatchRun.status == RunStatus.QUEUED)
-        .order_by(MatchRun.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    ).first()
-    if candidate is None:
-        return None
-    claimed = session.execute(
-        update(MatchRun)
-        .where(MatchRun.id == candidate, MatchRun.status == RunStatus.QUEUED)
-        .values(
-            status=RunStatus.RUNNING,
-            worker=worker,
-            started_at=now,
-            heartbeat_at=now,
-            attempts=MatchRun.attempts + 1,
-            phase="starting",
-        )
-    )
-    return candidate if rowcount(claimed) == 1 else None
+    return run_claims.claim_next(session, MatchRun, worker, now)
 
 
 def heartbeat(
-    session: Session, run_id: int, worker: str, now: datetime, **progress: Any
+    session: Session, run_id: int, worker: str, now: datetime, **values: Any
 ) -> bool | None:
-    """Record progress; whether a stop was asked, or None if the claim was lost."""
-    changed = session.execute(
-        update(MatchRun)
-        .where(
-            MatchRun.id == run_id, MatchRun.worker == worker, MatchRun.status == RunStatus.RUNNING
-        )
-        .values(heartbeat_at=now, **progress)
-    )
-    if rowcount(changed) != 1:
-        return None
-    return bool(session.scalar(select(MatchRun.cancel_requested).where(MatchRun.id == run_id)))
+    return run_claims.heartbeat(session, MatchRun, run_id, worker, now, **values)
 
 
 def finish(session: Session, run_id: int, worker: str, **values: Any) -> bool:
-    """Write a run's outcome if `worker` still holds it."""
-    changed = session.execute(
-        update(MatchRun)
-        .where(
-            MatchRun.id == run_id, MatchRun.worker == worker, MatchRun.status == RunStatus.RUNNING
-        )
-        .values(**values)
-    )
-    return rowcount(changed) == 1
+    return run_claims.finish(session, MatchRun, run_id, worker, **values)
 
 
 def silent_runs(session: Session, older_than: datetime) -> Sequence[MatchRun]:

@@ -1,5 +1,5 @@
 """Queries on planners' scenario runs and their charts, including the solving process's atomic
-claim (the same conditional UPDATE as match runs: each run is executed once)."""
+claim (`api.repositories.run_claims`, shared with match runs: each run is executed once)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.models import RunStatus, ScenarioChart, ScenarioRun
-from api.repositories import rowcount
+from api.repositories import rowcount, run_claims
 
 
 def add_run(session: Session, run: ScenarioRun) -> ScenarioRun:
@@ -32,61 +32,17 @@ def list_runs(session: Session, org_id: int | None, limit: int) -> Sequence[Scen
 
 
 def claim_next(session: Session, worker: str, now: datetime) -> int | None:
-    candidate = session.scalars(
-        select(ScenarioRun.id)
-        .where(ScenarioRun.status == RunStatus.QUEUED)
-        .order_by(ScenarioRun.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    ).first()
-    if candidate is None:
-        return None
-    claimed = session.execute(
-        update(ScenarioRun)
-        .where(ScenarioRun.id == candidate, ScenarioRun.status == RunStatus.QUEUED)
-        .values(
-            status=RunStatus.RUNNING,
-            worker=worker,
-            started_at=now,
-            heartbeat_at=now,
-            attempts=ScenarioRun.attempts + 1,
-            phase="starting",
-        )
-    )
-    return candidate if rowcount(claimed) == 1 else None
+    return run_claims.claim_next(session, ScenarioRun, worker, now)
 
 
 def heartbeat(
     session: Session, run_id: int, worker: str, now: datetime, **values: Any
 ) -> bool | None:
-    """Record progress; whether a stop was asked, or None if the claim was lost."""
-    changed = session.execute(
-        update(ScenarioRun)
-        .where(
-            ScenarioRun.id == run_id,
-            ScenarioRun.worker == worker,
-            ScenarioRun.status == RunStatus.RUNNING,
-        )
-        .values(heartbeat_at=now, **values)
-    )
-    if rowcount(changed) != 1:
-        return None
-    return bool(
-        session.scalar(select(ScenarioRun.cancel_requested).where(ScenarioRun.id == run_id))
-    )
+    return run_claims.heartbeat(session, ScenarioRun, run_id, worker, now, **values)
 
 
 def finish(session: Session, run_id: int, worker: str, **values: Any) -> bool:
-    changed = session.execute(
-        update(ScenarioRun)
-        .where(
-            ScenarioRun.id == run_id,
-            ScenarioRun.worker == worker,
-            ScenarioRun.status == RunStatus.RUNNING,
-        )
-        .values(**values)
-    )
-    return rowcount(changed) == 1
+    return run_claims.finish(session, ScenarioRun, run_id, worker, **values)
 
 
 def running(session: Session) -> Sequence[ScenarioRun]:

@@ -90,6 +90,8 @@ NO_SHOW = Move(
     AssignmentStatus.NO_SHOW,
     EventType.ASSIGNMENT_NO_SHOW,
 )
+# The ends after which a standby may be proposed in the assignment's place.
+FALLEN = (AssignmentStatus.DECLINED, AssignmentStatus.CANCELLED)
 
 
 def _may_see(caller: Caller, assignment: Assignment) -> bool:
@@ -128,6 +130,8 @@ def act(
         duration = assignment.hours  # a flexible visit's duration, not its window
         values["hours_served"] = round(hours_served if hours_served is not None else duration, 2)
     before = {"status": assignment.status}
+    if move.to in FALLEN:  # before any write: a standby may be proposed (`standby.replace`)
+        repo.lock_proposals(session)
     if not repo.transition(session, assignment.id, move.from_statuses, values):
         raise Conflict(f"cannot {move.name} an assignment that is {assignment.status}")
     session.refresh(assignment)
@@ -147,7 +151,7 @@ def act(
     if move is COMPLETE:
         ledger.record_completion(session, assignment)
     events.record(session, settings, [events.assignment_event(move.event, assignment)])
-    if move.to in (AssignmentStatus.DECLINED, AssignmentStatus.CANCELLED):
+    if move.to in FALLEN:
         refresh_fill_status(session, [assignment.request_id], actor)
         session.flush()
         standby.replace(session, settings, assignment, actor)

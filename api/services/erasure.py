@@ -90,6 +90,7 @@ def erase_many(
                 "it before erasing"
             )
     ids = [volunteer.id for volunteer in volunteers]
+    assignment_repo.lock_proposals(session)  # their declines may propose standby in their places
     # First: no standby place of theirs is offered when their own open work is declined.
     standby_repo.delete_for_volunteers(session, ids)
     erased = []

@@ -308,10 +308,14 @@ def publish(
     are named per request. Every change records its event; so does each request left short."""
     run = visible_run(session, caller, run_id)
     plan = _plan_of(run)
+    # Another center's publication checking the same volunteers waits until this one is in.
+    assignment_repo.lock_proposals(session)
     if not repo.mark_published(session, run.id, utc_now()):
         raise Conflict("the run is published already")
     requests = instances.scope_requests(session, run)
     request_ids = [r.id for r in requests]
+    # A volunteer answering one of them now waits: what the check reads is what is written over.
+    assignment_repo.lock_held(session, request_ids)
     # Only the plan's volunteers matter to its hard rules: the thousands of others available
     # in the window need not be read, built and parsed (publishing was a third of the API's
     # time under load).
