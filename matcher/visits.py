@@ -264,6 +264,7 @@ class VisitPlanner:
             (list(p.engagements), p.hours_left, p.count_left) for p in self.people
         ]
         self._group_cache: dict[tuple[str, ...], IntArray] = {}
+        self._committed_gaps: _Gaps | None = None
         self.staffed: dict[int, int] = dict.fromkeys(flex, 0)
         self._assigned: dict[int, list[VisitAssignment]] = defaultdict(list)
 
@@ -571,7 +572,16 @@ class VisitPlanner:
     # -- bound and explanations ---------------------------------------------------------
 
     def _all_gaps(self, *, commitments_only: bool) -> _Gaps:
-        """Every volunteer's free gaps over the visits' days, travel ignored."""
+        """Every volunteer's free gaps over the visits' days, travel ignored (net of the
+        commitments only: computed once)."""
+        if commitments_only and self._committed_gaps is not None:
+            return self._committed_gaps
+        gaps = self._gaps_over_days(commitments_only=commitments_only)
+        if commitments_only:
+            self._committed_gaps = gaps
+        return gaps
+
+    def _gaps_over_days(self, *, commitments_only: bool) -> _Gaps:
         reqs = self.instance.requests
         lo = min(to_micros(reqs[r].window_start) for r in self.flex)
         hi = max(to_micros(reqs[r].window_end) for r in self.flex)
