@@ -162,10 +162,10 @@ def _solve_mixed(
             status=Status.INFEASIBLE if result.at_fault.size else Status.FEASIBLE,
             coverage_bound=_fixed_bound(data, result.coverage_bound, len(fixed_index)),
         )
-    fixed_plan = build_plan(compiled, result, started=started, compile_seconds=compile_seconds)
-    fixed_plan = fixed_plan.model_copy(
-        update={"unfilled": tuple(u for u in fixed_plan.unfilled if u.request_id in fixed_ids)}
-    )
+    fixed_plan = build_plan(
+        compiled, result, started=started, compile_seconds=compile_seconds,
+        explained=len(fixed_index),  # not the placeholders
+    )  # fmt: skip
     chosen = np.flatnonzero(result.selected)
     booked = [
         (int(data.pair_volunteer[p]), fixed_index[int(data.pair_request[p])])
@@ -377,9 +377,15 @@ def _run_engine(
 
 
 def build_plan(
-    compiled: Compiled, result: EngineResult, *, started: float, compile_seconds: float = 0.0
+    compiled: Compiled,
+    result: EngineResult,
+    *,
+    started: float,
+    compile_seconds: float = 0.0,
+    explained: int | None = None,
 ) -> Plan:
-    """Turn an engine's chosen pairs into a plan with explanations and statistics."""
+    """Turn an engine's chosen pairs into a plan with explanations (of the first `explained`
+    requests only, when given) and statistics."""
     data = compiled.data
     chosen = np.flatnonzero(result.selected)
     vols, reqs = compiled.instance.volunteers, compiled.instance.requests
@@ -398,6 +404,7 @@ def build_plan(
         result.at_fault.tolist(),
         proven=result.status is Status.OPTIMAL,
         unstaffable_proven=bool(result.stats.get("staffing_proven", False)),
+        first=explained,
     )
     selected = result.selected
     coverage = int(data.request_priority[data.pair_request[selected]].sum())
