@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
-	$(VENV)/bin/volmatch warm-up  # the local search's compiled loop, into numba's cache
+	$(VENV)/bin/volmatch warm-up  # the local search's and the routing's compiled loops, into numba's cache
 	touch $(STAMP)
 
 system-packages:  ## install the Debian packages above (as root, with apt-get) unless present

@@ -114,10 +114,12 @@ def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
 
     p = commands.add_parser(
         "warm-up",
-        help="compile the local search into numba's cache (done by `make` at install)",
-        description="Compile the optimal engine's local search (numba) into its on-disk cache, so "
-        "that no solve starts without it. A solve never waits for it: on a cold cache it "
-        "compiles it apart and goes on without it meanwhile.",
+        help="compile the local search and the routing search into numba's cache (done by "
+        "`make` at install)",
+        description="Compile the optimal engine's local search and the routing engine's search "
+        "(numba) into their on-disk cache, so that no solve starts without them. A solve never "
+        "waits for the local search: on a cold cache it compiles it apart and goes on without "
+        "it meanwhile; a solve with flexible visits compiles the routing search in its limit.",
     )
     p.set_defaults(run=_warm_up)
 
@@ -128,9 +130,10 @@ def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
 
 
 def _warm_up(_: argparse.Namespace) -> int:
-    from .engines.kernels import warm_up
+    from .engines import kernels, routing
 
-    warm_up()
+    kernels.warm_up()
+    routing.warm_up()
     return 0
 
 

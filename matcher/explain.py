@@ -39,10 +39,11 @@ def explain(
     *,
     proven: bool,
     unstaffable_proven: bool = False,
+    first: int | None = None,
 ) -> Explanation:
-    """Reasons for every request left short; `proven`: the plan is proven optimal;
-    `unstaffable_proven`: no plan staffs the `at_fault` requests (else the sentences say only
-    that this plan does not)."""
+    """Reasons for every request left short (of the `first` requests only, when given);
+    `proven`: the plan is proven optimal; `unstaffable_proven`: no plan staffs the `at_fault`
+    requests (else the sentences say only that this plan does not)."""
     data = compiled.data
     sel = Selection.of(data, selected)
     sel_rows = _GlobalRows(compiled, selected)
@@ -52,7 +53,10 @@ def explain(
     rules_of: dict[int, tuple[int, ...]] = {}
     sentences_of: dict[int, tuple[str, ...]] = {}
     faulty = set(at_fault)
-    for r in np.flatnonzero(sel.filled < data.request_max).tolist():
+    short = sel.filled < data.request_max
+    if first is not None:
+        short[first:] = False
+    for r in np.flatnonzero(short).tolist():
         codes, reasons, rules = _reasons(compiled, sel, sel_rows, r, funnel, proven=proven)
         if r in faulty:
             codes = ("mandatory_unstaffable", *codes)

@@ -216,23 +216,37 @@ class VisitPlanner:
             if pair.volunteer_id in v_index and pair.request_id in r_index:
                 excluded[r_index[pair.request_id]].add(v_index[pair.volunteer_id])
         has_key = {k: np.array([k in v.attributes for v in vols], dtype=bool) for k in self.keys}
-        # Funnel counts and the eligible volunteers of each visit (before time and caps).
+        # Funnel counts and the eligible volunteers of each visit (before time and caps):
+        # rules 1-3 and 3b once per distinct requirement, rule 5 by blocks of visits.
         self.funnel: dict[int, list[int]] = {}
         self.eligible = np.zeros((len(flex), nv), dtype=bool)
+        alike: dict[tuple[object, ...], list[int]] = defaultdict(list)
         for i, r in enumerate(flex):
-            rr = np.full(nv, i, dtype=np.int64)
-            ok = tables.skills_ok(every, rr) & tables.language_ok(every, rr)
-            ok &= tables.attributes_ok(every, rr)
-            counts = [int(ok.sum())]
-            for key in reqs[r].same_attributes:
-                ok &= has_key[key]
-            counts.append(int(ok.sum()))
-            ok &= tables.within_reach(every, tables.distance_km(every, rr))
-            counts.append(int(ok.sum()))
-            ok[list(excluded.get(r, ()))] = False
-            counts.append(int(ok.sum()))
-            self.funnel[r] = counts
-            self.eligible[i] = ok
+            alike[(tables.r_skills[i].tobytes(), tables.r_langs[i].tobytes(),
+                   bool(tables.r_any_language[i]), tables.r_attrs[i].tobytes(),
+                   reqs[r].same_attributes)].append(i)  # fmt: skip
+        for rows in alike.values():
+            rr = np.full(nv, rows[0], dtype=np.int64)
+            qualified = tables.skills_ok(every, rr) & tables.language_ok(every, rr)
+            qualified &= tables.attributes_ok(every, rr)
+            keyed = qualified.copy()
+            for key in reqs[flex[rows[0]]].same_attributes:
+                keyed &= has_key[key]
+            for lo in range(0, len(rows), 256):  # (visits x volunteers) distances, in blocks
+                block = np.array(rows[lo : lo + 256], dtype=np.int64)
+                km = great_circle_km(  # in `Tables.distance_km`'s order: the same floats
+                    tables.v_lat[None, :], tables.v_lon[None, :],
+                    tables.r_lat[block, None], tables.r_lon[block, None],
+                )  # fmt: skip
+                reach = keyed[None, :] & (km <= tables.v_radius[None, :] + 1e-9)
+                for j, i in enumerate(block.tolist()):
+                    r = flex[i]
+                    ok = reach[j]
+                    counts = [int(qualified.sum()), int(keyed.sum()), int(ok.sum())]
+                    ok[list(excluded.get(r, ()))] = False
+                    counts.append(int(ok.sum()))
+                    self.funnel[r] = counts
+                    self.eligible[i] = ok
         # Volunteers' state: availability, engagements, caps left after commitments and the
         # fixed part.
         self.people: list[_Person] = []
@@ -264,14 +278,9 @@ class VisitPlanner:
             (list(p.engagements), p.hours_left, p.count_left) for p in self.people
         ]
         self._group_cache: dict[tuple[str, ...], IntArray] = {}
+        self._committed_gaps: _Gaps | None = None
         self.staffed: dict[int, int] = dict.fromkeys(flex, 0)
         self._assigned: dict[int, list[VisitAssignment]] = defaultdict(list)
-
-    @property
-    def routing_pairs(self) -> int:
-        """About how many (volunteer, visit) pairs the routing will see: each visit's eligible
-        volunteers, at most `K_GAPS` of them (for sharing the time limit)."""
-        return int(np.minimum(self.eligible.sum(axis=1), K_GAPS).sum())
 
     def plan(
         self,
@@ -341,12 +350,12 @@ class VisitPlanner:
     def _with_leg(self, a: VisitAssignment) -> VisitAssignment:
         """`a` with its leg from the stop before it in the final plan: the place of the
         volunteer's engagement that ended last at or before its start within the merged
-        availability interval holding it, else home (a later pass may have put a visit before
+        availability interval holding it (touching it counts, as in `rules.route_of`), else home (a later pass may have put a visit before
         one routed earlier)."""
         p = self.people[a.volunteer]
         s = to_micros(a.start)
         i0 = next(lo for lo, hi in p.availability if lo <= s < hi)
-        last = max((e for e in p.engagements if i0 < e.end <= s), key=lambda e: e.end,
+        last = max((e for e in p.engagements if i0 <= e.end <= s), key=lambda e: (e.end, e.start),
                    default=None)  # fmt: skip
         prev = p.home if last is None else (last.lat, last.lon)
         req = self.instance.requests[a.request]
@@ -577,7 +586,16 @@ class VisitPlanner:
     # -- bound and explanations ---------------------------------------------------------
 
     def _all_gaps(self, *, commitments_only: bool) -> _Gaps:
-        """Every volunteer's free gaps over the visits' days, travel ignored."""
+        """Every volunteer's free gaps over the visits' days, travel ignored (net of the
+        commitments only: computed once)."""
+        if commitments_only and self._committed_gaps is not None:
+            return self._committed_gaps
+        gaps = self._gaps_over_days(commitments_only=commitments_only)
+        if commitments_only:
+            self._committed_gaps = gaps
+        return gaps
+
+    def _gaps_over_days(self, *, commitments_only: bool) -> _Gaps:
         reqs = self.instance.requests
         lo = min(to_micros(reqs[r].window_start) for r in self.flex)
         hi = max(to_micros(reqs[r].window_end) for r in self.flex)
@@ -755,19 +773,21 @@ def _person_gaps(
         if i1 <= lo or i0 >= hi:
             continue
         opening, closing = i0, i1
-        for e in ordered:  # outside the interval: leave time to come home and to go again
-            if e.end <= i0:
+        # An engagement touching the interval belongs to it (`rules.route_of`); one outside
+        # it leaves time to come home from it, and to go to it from home.
+        for e in ordered:
+            if e.end < i0:
                 opening = max(opening, e.end + trip_us((e.lat, e.lon), p.home))
-            elif e.start >= i1:
+            elif e.start > i1:
                 closing = min(closing, e.start - trip_us(p.home, (e.lat, e.lon)))
         cursor, place = i0, p.home
         spans = []
         for e in ordered:
-            if e.end <= i0 or e.start >= i1:
+            if e.end < i0 or e.start > i1:
                 continue
             if e.start > cursor:
                 spans.append((cursor, e.start, place, (e.lat, e.lon)))
-            if e.end > cursor:
+            if e.end >= cursor:
                 cursor, place = e.end, (e.lat, e.lon)
         spans.append((cursor, i1, place, p.home))
         for g0, g1, a, b in spans:

@@ -118,17 +118,17 @@ def assert_flexible_rules(instance: Instance, plan: Plan) -> None:
         if v.max_assignments is not None:
             assert len(items) <= v.max_assignments
         for i0, i1 in rules.merged_availability(v.availability):  # rule 6b and the legs
-            inside = [x for x in items if i0 <= x[0] and x[1] <= i1]
+            inside = [x for x in items if i0 <= x[1] and x[0] <= i1]  # touching counts
             for k, (s1, e1, p1, vid_rid) in enumerate(inside):
                 if vid_rid is None or not reqs[vid_rid].flexible:
                     continue
-                before = [x for x in inside[:k] if x[1] <= s1]
-                prev = before[-1][2] if before else v
+                before = [x for x in inside if x[1] <= s1 and x is not inside[k]]
+                prev = max(before, key=lambda x: (x[1], x[0]))[2] if before else v
                 leg = rules.distance_km(prev, p1)
                 assert by_pair[(vid, vid_rid)].distance_km == pytest.approx(leg, abs=2e-3)
                 if not before:
                     assert i0 + timedelta(hours=leg / speed) <= s1 + EPS
-                if not [x for x in inside[k + 1 :] if x[0] >= e1]:
+                if not [x for x in inside if x[0] >= e1 and x is not inside[k]]:
                     home = timedelta(hours=rules.distance_km(p1, v) / speed)
                     assert e1 + home <= i1 + EPS
     total = sum(reqs[a.request_id].priority for a in plan.assignments)
@@ -233,6 +233,17 @@ def test_a_visit_starts_at_the_fixed_request_it_follows() -> None:
     assert plan.objective.travel_km == pytest.approx(6.0, abs=1e-3)
 
 
+def test_the_fixed_part_leaves_room_for_the_visits() -> None:
+    # Only v1 can make the visit (a skill), and it is nearest to the fixed request too: the
+    # fixed part, solved with the visit as a mid-window placeholder, gives the request to v2.
+    data = make_instance(
+        [volunteer("v1", skills=["bath"]), volunteer("v2", east_km=1)],
+        [request("fixed", start=9, end=10), visit("x", 9, 10.5, 60, required_skills=["bath"])],
+    )
+    _, plan = run(data)
+    assert pairs_of(plan) == {("v2", "fixed"), ("v1", "x")}
+
+
 def test_a_commitment_leaves_the_visit_only_the_time_around_it() -> None:
     # Committed 10:00-11:00 at 4 km; the visit (1 h between 9 and 13) must come after it.
     data = make_instance(
@@ -243,6 +254,26 @@ def test_a_commitment_leaves_the_visit_only_the_time_around_it() -> None:
     (a,) = plan.assignments
     assert a.distance_km == pytest.approx(0.5, abs=1e-3)
     assert a.start is not None and a.start >= datetime.fromisoformat(at(11))
+
+
+def test_a_commitment_just_before_the_availability_leaves_time_to_come_back() -> None:
+    # Committed 7:00-8:00 10 km away, available from 8:00: the visit near home (8:00-10:00,
+    # 60 min) cannot start before 8:30 (rule 6 with the commitment outside the interval).
+    data = make_instance(
+        [volunteer("v1", availability=((8, 18),), commitments=[commitment(7, 8, east_km=10)])],
+        [visit("a", 8, 10, 60, east_km=0.1)],
+    )
+    _, plan = run(data)
+    (a,) = plan.assignments
+    assert a.start is not None and a.start >= datetime.fromisoformat(at(8.5))
+    # It touches the interval: the leg is from there (rules.route_of).
+    assert a.distance_km == pytest.approx(9.9, abs=1e-3)
+    # Ending before the interval, it is outside: the volunteer goes home first (conservative).
+    data["volunteers"][0]["commitments"] = [commitment(7, 7.9, east_km=10)]
+    _, plan = run(data)
+    (a,) = plan.assignments
+    assert a.start is not None and a.start >= datetime.fromisoformat(at(8.4))
+    assert a.distance_km == pytest.approx(0.1, abs=1e-3)
 
 
 @pytest.mark.parametrize(
@@ -386,10 +417,14 @@ def test_the_bound_is_the_fixed_bound_plus_the_visits_bound() -> None:
         ],
     )  # fmt: skip
     _, plan = run(data)
-    fixed = solve(parse_instance({**data, "requests": data["requests"][:2]}), time_limit_s=LIMIT)
-    assert fixed.bound.coverage is not None and plan.bound.coverage is not None
+    assert plan.bound.coverage is not None
     assert plan.stats["visits_coverage_bound"] == 3 * 2 + 0 + 0 + 4
-    assert plan.bound.coverage == fixed.bound.coverage + 10
+    # The fixed part's bound holds for the fixed requests (and the placeholders of the visits
+    # it is solved with): at least what they reach alone.
+    fixed = solve(parse_instance({**data, "requests": data["requests"][:2]}), time_limit_s=LIMIT)
+    fixed_bound = plan.stats["fixed_coverage_bound"]
+    assert isinstance(fixed_bound, int) and fixed_bound >= fixed.objective.coverage
+    assert plan.bound.coverage == fixed_bound + 10
     assert plan.objective.coverage <= plan.bound.coverage
 
 
@@ -461,3 +496,11 @@ def test_random_mixed_weeks_keep_every_rule(seed: int) -> None:
         assert (short > 0) == (r.id in unfilled)
         if short:
             assert unfilled[r.id].missing == short and unfilled[r.id].codes
+
+
+def test_a_mixed_week_solves_with_the_greedy_engine_too() -> None:
+    instance, plan = run(_mixed_week(5), engine="greedy")
+    assert plan.stats["engine"] == "greedy+routing"
+    assert plan.bound.coverage is not None and plan.bound.coverage >= plan.objective.coverage
+    assert any(a.start is not None for a in plan.assignments)
+    assert len(instance.requests) == plan.stats["requests"]
