@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import sys
 from dataclasses import replace
 from typing import Any
 
@@ -428,6 +429,21 @@ def test_mandatory_requests_staffable_beyond_compiles_cap_are_not_called_unstaff
 ) -> None:
     """The engine can only see the kept candidates, so it says infeasible and names requests
     that "no plan" can staff."""
+    plan = solve(build(), time_limit_s=2.0)
+    assert plan.status != "infeasible", (
+        f"infeasible, at fault {[a.request_id for a in plan.at_fault]}"
+    )
+
+
+@pytest.mark.usefixtures("capped_candidates")
+@pytest.mark.parametrize("build", [colocated_exam_site, nearest_cannot_fit, dorm_and_ring])
+def test_no_time_share_left_for_a_widening_still_widens_a_doubtful_verdict(
+    build: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load the share of the limit a widening needs can be spent before the engine hands
+    back; an infeasible verdict on requests with left-out candidates is widened all the same."""
+    # Never time for a widening (`matcher.solve` the name is the function, hence sys.modules).
+    monkeypatch.setattr(sys.modules["matcher.solve"], "_WIDEN_MIN_SHARE", 2.0)
     plan = solve(build(), time_limit_s=2.0)
     assert plan.status != "infeasible", (
         f"infeasible, at fault {[a.request_id for a in plan.at_fault]}"
