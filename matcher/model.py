@@ -71,9 +71,11 @@ class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
-def _check_end_after_start(cls: type, end: datetime, info: ValidationInfo) -> datetime:
+def _check_end_after_start(
+    cls: type, end: datetime | None, info: ValidationInfo
+) -> datetime | None:
     start = info.data.get("start")
-    if start is not None and end <= start:
+    if start is not None and end is not None and end <= start:
         raise ValueError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
     return end
 

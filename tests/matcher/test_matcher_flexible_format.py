@@ -177,6 +177,12 @@ BAD: list[tuple[str, Json, str, str]] = [
         "missing end",
     ),
     (
+        "an end written as null",
+        make_instance([volunteer()], [{**request(), "end": None}]),
+        "requests[0]",
+        "missing end",
+    ),
+    (
         "pinned flexible visit",
         make_instance([volunteer()], [flexible()], pinned=[("v1", "r1")]),
         "pinned[0].request_id",
