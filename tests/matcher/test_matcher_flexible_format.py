@@ -13,10 +13,8 @@ is the difference of their `north_km`; at the default 20 km/h, 10 km take 30 min
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -38,11 +36,8 @@ from matcher_testkit import (
 
 from matcher import CheckReport, InstanceError, check_plan, parse_instance, rules, solve
 from matcher.cli import main
-from matcher.engines import ENGINES
 from matcher.model import Assignment, Objective, Plan
 from matcher.rules import RuleId
-
-solve_module = importlib.import_module("matcher.solve")
 
 
 def flexible(
@@ -90,24 +85,6 @@ def broken(data: Json, *assignments: Assignment) -> set[RuleId]:
 # --------------------------------------------------------------------------------------------
 # Validation: rejected before anything is solved, naming the record and the field
 # --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def no_solve(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Compilation and every engine replaced by spies that record being called."""
-    calls: list[str] = []
-
-    def spy(name: str) -> Callable[..., Any]:
-        def called(*args: Any, **kwargs: Any) -> Any:
-            calls.append(name)
-            raise AssertionError(f"{name} ran on invalid input")
-
-        return called
-
-    monkeypatch.setattr(solve_module, "compile_instance", spy("compile_instance"))
-    for name in list(ENGINES):
-        monkeypatch.setitem(ENGINES, name, spy(name))
-    yield calls
 
 
 def with_fixed_times(**fields: Any) -> Json:

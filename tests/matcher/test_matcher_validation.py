@@ -5,10 +5,8 @@ starts on it: `solve` raises before compiling or running any engine.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +23,6 @@ from matcher_testkit import (
 )
 
 from matcher import InstanceError, parse_instance, solve
-from matcher.engines import ENGINES
-
-solve_module = importlib.import_module("matcher.solve")
 
 
 @dataclass(frozen=True)
@@ -42,24 +37,6 @@ class Case:
 
     def __str__(self) -> str:
         return self.name
-
-
-@pytest.fixture
-def no_solve(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Replace compilation and every engine by spies that record being called."""
-    calls: list[str] = []
-
-    def spy(name: str) -> Callable[..., Any]:
-        def called(*args: Any, **kwargs: Any) -> Any:
-            calls.append(name)
-            raise AssertionError(f"{name} ran on invalid input")
-
-        return called
-
-    monkeypatch.setattr(solve_module, "compile_instance", spy("compile_instance"))
-    for name in list(ENGINES):
-        monkeypatch.setitem(ENGINES, name, spy(name))
-    yield calls
 
 
 def problems_of(data: Json | str) -> list[tuple[str, str | None, str]]:
