@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
 
 from matcher import Instance, Plan, check_plan, parse_instance, rules, solve
 from matcher.geo import EARTH_RADIUS_KM
 from matcher.model import Assignment, Objective
+from matcher.problem import UNLIMITED, ProblemData
 
 DATA = Path(__file__).parent / "data"
 FORMAT_EXAMPLE = DATA / "format_example.json"
@@ -235,4 +237,55 @@ def mip_that_finds_nothing(monkeypatch: Any) -> None:
 
     monkeypatch.setattr(
         importlib.import_module("matcher.engines.optimal.mip"), "solve_milp", nothing
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Tiny random arrays (the proofs against enumeration)
+# --------------------------------------------------------------------------------------------
+
+COSTS = st.sampled_from([0, 0, 1, 8, 9, 10])  # ties, and chains costlier than W
+CAPACITIES = st.sampled_from([2, 3, 4, int(UNLIMITED)])
+MAX_PAIRS = st.sampled_from([1, 2, int(UNLIMITED)])
+
+
+@st.composite
+def tiny_problems(draw: st.DrawFn) -> ProblemData:
+    """A random problem of at most 12 pairs with loads, caps, conflict sets, headcount ranges,
+    priorities, mandatory requests, at most one pinned pair and bonuses."""
+    nv = draw(st.integers(1, 5))
+    nr = draw(st.integers(1, 4))
+    grid = [(v, r) for v in range(nv) for r in range(nr)]
+    pairs = sorted(draw(st.lists(st.sampled_from(grid), min_size=1, max_size=12, unique=True)))
+    n = len(pairs)
+    request_max = draw(st.lists(st.integers(1, 2), min_size=nr, max_size=nr))
+    request_min = [draw(st.integers(1, m)) for m in request_max]
+    pin = draw(st.sampled_from([-1, -1, -1, *range(n)]))  # at most one pinned pair
+    sets = (
+        draw(
+            st.lists(
+                st.lists(st.integers(0, nr - 1), min_size=2, max_size=3, unique=True).map(sorted),
+                max_size=2,
+            )
+        )
+        if nr >= 2
+        else []
+    )
+    return ProblemData.build(
+        num_volunteers=nv,
+        num_requests=nr,
+        pair_volunteer=[v for v, _ in pairs],
+        pair_request=[r for _, r in pairs],
+        pair_cost=draw(st.lists(COSTS, min_size=n, max_size=n)),
+        pair_load=draw(st.lists(st.integers(1, 3), min_size=n, max_size=n)),
+        volunteer_capacity=draw(st.lists(CAPACITIES, min_size=nv, max_size=nv)),
+        volunteer_max_pairs=draw(st.lists(MAX_PAIRS, min_size=nv, max_size=nv)),
+        request_min=request_min,
+        request_max=request_max,
+        request_mandatory=draw(st.lists(st.booleans(), min_size=nr, max_size=nr)),
+        request_priority=draw(st.lists(st.integers(1, 3), min_size=nr, max_size=nr)),
+        pair_bonus=draw(st.lists(st.sampled_from([0.0, 0.0, 0.5, 1.0]), min_size=n, max_size=n)),
+        conflict_sets=sets,
+        request_order=draw(st.permutations(list(range(nr)))),
+        pair_pinned=[i == pin for i in range(n)],
     )

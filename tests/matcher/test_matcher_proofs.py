@@ -30,13 +30,13 @@ from matcher_testkit import (
     make_instance,
     pairs_of,
     request,
+    tiny_problems,
     volunteer,
 )
 
 from matcher import ENGINES, Control, ProblemData, SolveParams, check_plan, parse_instance, solve
 from matcher.engines.base import EngineResult
 from matcher.objective import plan_coverage, soft_score
-from matcher.problem import UNLIMITED
 
 TIME_LIMIT_S = 2.0
 # The module, not the engine function `matcher.engines.optimal` that shadows its name.
@@ -490,10 +490,6 @@ def test_travel_bound_km_is_below_the_travel_of_an_optimal_plan() -> None:
 # Random arrays: every mechanism at once, against enumeration
 # --------------------------------------------------------------------------------------------
 
-COSTS = st.sampled_from([0, 0, 1, 8, 9, 10])  # ties, and chains costlier than W
-CAPACITIES = st.sampled_from([2, 3, 4, int(UNLIMITED)])
-MAX_PAIRS = st.sampled_from([1, 2, int(UNLIMITED)])
-
 
 @st.composite
 def problems(draw: st.DrawFn) -> tuple[ProblemData, ProblemData]:
@@ -501,42 +497,8 @@ def problems(draw: st.DrawFn) -> tuple[ProblemData, ProblemData]:
     loads, caps, conflict sets, headcount ranges, priorities, mandatory requests, a pinned
     pair, bonuses and fairness; the engine's copy may leave out each request's costliest candidates beyond its
     maximum, recorded like compile records them."""
-    nv = draw(st.integers(1, 5))
-    nr = draw(st.integers(1, 4))
-    grid = [(v, r) for v in range(nv) for r in range(nr)]
-    pairs = sorted(draw(st.lists(st.sampled_from(grid), min_size=1, max_size=12, unique=True)))
-    n = len(pairs)
-    request_max = draw(st.lists(st.integers(1, 2), min_size=nr, max_size=nr))
-    request_min = [draw(st.integers(1, m)) for m in request_max]
-    pin = draw(st.sampled_from([-1, -1, -1, *range(n)]))  # at most one pinned pair
-    sets = (
-        draw(
-            st.lists(
-                st.lists(st.integers(0, nr - 1), min_size=2, max_size=3, unique=True).map(sorted),
-                max_size=2,
-            )
-        )
-        if nr >= 2
-        else []
-    )
-    data = ProblemData.build(
-        num_volunteers=nv,
-        num_requests=nr,
-        pair_volunteer=[v for v, _ in pairs],
-        pair_request=[r for _, r in pairs],
-        pair_cost=draw(st.lists(COSTS, min_size=n, max_size=n)),
-        pair_load=draw(st.lists(st.integers(1, 3), min_size=n, max_size=n)),
-        volunteer_capacity=draw(st.lists(CAPACITIES, min_size=nv, max_size=nv)),
-        volunteer_max_pairs=draw(st.lists(MAX_PAIRS, min_size=nv, max_size=nv)),
-        request_min=request_min,
-        request_max=request_max,
-        request_mandatory=draw(st.lists(st.booleans(), min_size=nr, max_size=nr)),
-        request_priority=draw(st.lists(st.integers(1, 3), min_size=nr, max_size=nr)),
-        pair_bonus=draw(st.lists(st.sampled_from([0.0, 0.0, 0.5, 1.0]), min_size=n, max_size=n)),
-        conflict_sets=sets,
-        request_order=draw(st.permutations(list(range(nr)))),
-        pair_pinned=[i == pin for i in range(n)],
-    )
+    data = draw(tiny_problems())
+    n, nr, request_max = data.num_pairs, data.num_requests, data.request_max
     if draw(st.booleans()):
         data = replace(
             data, fairness_breakpoints=np.array([1, 3]), fairness_slopes=np.array([0.25, 0.25])

@@ -25,7 +25,14 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
-from matcher_testkit import HYPOTHESIS_SOLVING, Json, make_instance, request, volunteer
+from matcher_testkit import (
+    HYPOTHESIS_SOLVING,
+    Json,
+    make_instance,
+    request,
+    tiny_problems,
+    volunteer,
+)
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from matcher import ENGINES, Control, Instance, ProblemData, SolveParams, parse_instance, rules
@@ -52,46 +59,9 @@ def quota_problems(draw: st.DrawFn) -> tuple[ProblemData, ProblemData]:
     groups, up to two quotas (minimum or maximum, of pairs or load, hard or soft), previous
     pairs and a change budget; the engine's copy may leave out each request's costliest
     candidates beyond its maximum (never a previous or pinned one)."""
-    nv = draw(st.integers(1, 5))
-    nr = draw(st.integers(1, 4))
-    grid = [(v, r) for v in range(nv) for r in range(nr)]
-    pairs = sorted(draw(st.lists(st.sampled_from(grid), min_size=1, max_size=12, unique=True)))
-    n = len(pairs)
-    request_max = draw(st.lists(st.integers(1, 2), min_size=nr, max_size=nr))
-    request_min = [draw(st.integers(1, m)) for m in request_max]
-    pin = draw(st.sampled_from([-1, -1, -1, *range(n)]))
-    sets = (
-        draw(
-            st.lists(
-                st.lists(st.integers(0, nr - 1), min_size=2, max_size=3, unique=True).map(sorted),
-                max_size=2,
-            )
-        )
-        if nr >= 2
-        else []
-    )
-    data = ProblemData.build(
-        num_volunteers=nv,
-        num_requests=nr,
-        pair_volunteer=[v for v, _ in pairs],
-        pair_request=[r for _, r in pairs],
-        pair_cost=draw(st.lists(st.sampled_from([0, 0, 1, 8, 9, 10]), min_size=n, max_size=n)),
-        pair_load=draw(st.lists(st.integers(1, 3), min_size=n, max_size=n)),
-        volunteer_capacity=draw(
-            st.lists(st.sampled_from([2, 3, 4, int(UNLIMITED)]), min_size=nv, max_size=nv)
-        ),
-        volunteer_max_pairs=draw(
-            st.lists(st.sampled_from([1, 2, int(UNLIMITED)]), min_size=nv, max_size=nv)
-        ),
-        request_min=request_min,
-        request_max=request_max,
-        request_mandatory=draw(st.lists(st.booleans(), min_size=nr, max_size=nr)),
-        request_priority=draw(st.lists(st.integers(1, 3), min_size=nr, max_size=nr)),
-        pair_bonus=draw(st.lists(st.sampled_from([0.0, 0.0, 0.5, 1.0]), min_size=n, max_size=n)),
-        conflict_sets=sets,
-        request_order=draw(st.permutations(list(range(nr)))),
-        pair_pinned=[i == pin for i in range(n)],
-    )
+    data = draw(tiny_problems())
+    nv, n, nr = data.num_volunteers, data.num_pairs, data.num_requests
+    request_max = data.request_max
     quotas = draw(
         st.lists(
             st.tuples(
