@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .problem import BoolArray, FloatArray, ProblemData
+from .problem import BoolArray, FloatArray, IntArray, ProblemData
 
 __all__ = [
     "fairness_of_loads",
@@ -22,7 +22,18 @@ __all__ = [
     "quota_shortfall",
     "soft_range",
     "soft_score",
+    "understaffed_requests",
 ]
+
+
+def understaffed_requests(data: ProblemData, selected: BoolArray) -> IntArray:
+    """Requests a plan leaves breaking a staffing rule: mandatory (or partly staffed) requests
+    below their minimum, and requests whose pinned pairs it drops."""
+    filled = np.bincount(data.pair_request[selected], minlength=data.num_requests)
+    below = filled < data.request_min
+    short = (data.request_mandatory | (filled > 0)) & below
+    short[np.unique(data.pair_request[data.pair_pinned & ~selected])] = True
+    return np.flatnonzero(short).astype(np.int64)
 
 
 def plan_coverage(data: ProblemData, selected: BoolArray) -> int:

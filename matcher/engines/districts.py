@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..geo import unit_vectors
-from ..objective import lexicographic_key, plan_coverage
+from ..objective import lexicographic_key, plan_coverage, understaffed_requests
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline, SolveParams
 from .decompose import Part, restrict, split
@@ -257,7 +257,7 @@ def district_result(
     bound = int(sum(r.bound for r in results))
     faults = [part.requests[r.at_fault] for part, r in zip(districts.parts, results, strict=True)]
     proven_faults = np.unique(np.concatenate(faults)) if faults else np.zeros(0, np.int64)
-    short = short_requests(data, selected)
+    short = understaffed_requests(data, selected)
     staffing_proven = all(r.stats.get("staffing_proven", 0.0) for r in results) and bool(
         np.isin(short, proven_faults).all()
     )
@@ -270,16 +270,6 @@ def district_result(
         "soft_proven": 0.0,
     }
     return PartResult(selected, bound, False, short, stats)
-
-
-def short_requests(data: ProblemData, selected: BoolArray) -> IntArray:
-    """Requests a plan leaves breaking a staffing rule: mandatory (or partly staffed) requests
-    below their minimum, and requests whose pinned pairs it drops."""
-    filled = np.bincount(data.pair_request[selected], minlength=data.num_requests)
-    below = filled < data.request_min
-    short = (data.request_mandatory | (filled > 0)) & below
-    short[np.unique(data.pair_request[data.pair_pinned & ~selected])] = True
-    return np.flatnonzero(short).astype(np.int64)
 
 
 def hurt_requests(

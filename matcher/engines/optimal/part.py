@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ...objective import plan_coverage
+from ...objective import plan_coverage, understaffed_requests
 from ...problem import BoolArray, IntArray, ProblemData
 from ..base import Control, Deadline, SolveParams
 from ..formulation import Formulation
@@ -252,7 +252,7 @@ class PartSolver:
         d = s.data
         t0 = solve_tier(s, staffing(d), closure_limit=_CLOSURE_LIMIT)
         self.staffing_proven = t0 is not None and t0.proven
-        s.data = replace_mandatory(d, _short(d, s.incumbent))
+        s.data = replace_mandatory(d, understaffed_requests(d, s.incumbent))
         # The plan in hand keeps the pinned pairs of requests no longer at fault.
         s.incumbent |= s.data.pair_pinned
 
@@ -263,7 +263,7 @@ class PartSolver:
         # At fault: the mandatory requests (and pinned pairs) the final plan leaves short; tier 0
         # proves that no plan does better when `staffing_proven`.
         original = s.original
-        short = _short(original, s.incumbent)
+        short = understaffed_requests(original, s.incumbent)
         s.stats["staffing_proven"] = float(self.staffing_proven)
         s.stats.setdefault("travel_proven", 0.0)
         s.stats.setdefault("soft_proven", 0.0)
@@ -280,16 +280,6 @@ class PartSolver:
             np.asarray(sorted(s.starved), dtype=np.int64),
             self.cost_bound,
         )
-
-
-def _short(data: ProblemData, selected: BoolArray) -> IntArray:
-    """Requests a plan leaves breaking a staffing rule: mandatory (or partly staffed) requests
-    below their minimum, and requests whose pinned pairs it drops."""
-    filled = np.bincount(data.pair_request[selected], minlength=data.num_requests)
-    below = filled < data.request_min
-    short = (data.request_mandatory | (filled > 0)) & below
-    short[np.unique(data.pair_request[data.pair_pinned & ~selected])] = True
-    return np.flatnonzero(short).astype(np.int64)
 
 
 def replace_mandatory(data: ProblemData, not_mandatory: IntArray) -> ProblemData:
