@@ -13,10 +13,12 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
@@ -288,4 +290,28 @@ def tiny_problems(draw: st.DrawFn) -> ProblemData:
         conflict_sets=sets,
         request_order=draw(st.permutations(list(range(nr)))),
         pair_pinned=[i == pin for i in range(n)],
+    )
+
+
+def truncated(data: ProblemData, drop: np.ndarray) -> ProblemData:
+    """`data` without the pairs in `drop`, recorded as left out the way compile records them: per
+    request their count and the least cost among them. Every other field (fairness, quotas, the
+    change budget) is kept, so the copy differs from `data` only in the pairs left out."""
+    keep = ~drop
+    nr = data.num_requests
+    dropped = np.bincount(data.pair_request[drop], minlength=nr)
+    least = np.zeros(nr, dtype=np.int64)
+    for r in np.flatnonzero(dropped):
+        least[r] = data.pair_cost[drop & (data.pair_request == r)].min()
+    return replace(
+        data,
+        pair_volunteer=data.pair_volunteer[keep],
+        pair_request=data.pair_request[keep],
+        pair_cost=data.pair_cost[keep],
+        pair_load=data.pair_load[keep],
+        pair_bonus=data.pair_bonus[keep],
+        pair_pinned=data.pair_pinned[keep],
+        pair_previous=data.pair_previous[keep],
+        request_dropped=dropped,
+        request_dropped_cost=least,
     )

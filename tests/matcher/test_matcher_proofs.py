@@ -31,6 +31,7 @@ from matcher_testkit import (
     pairs_of,
     request,
     tiny_problems,
+    truncated,
     volunteer,
 )
 
@@ -226,38 +227,6 @@ def test_optimal_soft_score_accounts_for_candidates_left_out_by_compile() -> Non
         assert pairs_of(plan) == {("z", "r1")}, (
             "a plan with preference 1.0 ties on coverage and travel"
         )
-
-
-def truncated(data: ProblemData, drop: np.ndarray) -> ProblemData:
-    """`data` without the pairs in `drop`, recorded as left out the way compile records them:
-    per request their count and the least cost among them."""
-    keep = ~drop
-    nr = data.num_requests
-    dropped = np.bincount(data.pair_request[drop], minlength=nr)
-    least = np.zeros(nr, dtype=np.int64)
-    for r in np.flatnonzero(dropped):
-        least[r] = data.pair_cost[drop & (data.pair_request == r)].min()
-    return ProblemData(
-        num_volunteers=data.num_volunteers,
-        num_requests=nr,
-        pair_volunteer=data.pair_volunteer[keep],
-        pair_request=data.pair_request[keep],
-        pair_cost=data.pair_cost[keep],
-        pair_load=data.pair_load[keep],
-        volunteer_capacity=data.volunteer_capacity,
-        volunteer_max_pairs=data.volunteer_max_pairs,
-        request_min=data.request_min,
-        request_max=data.request_max,
-        request_mandatory=data.request_mandatory,
-        request_priority=data.request_priority,
-        pair_bonus=data.pair_bonus[keep],
-        pair_pinned=data.pair_pinned[keep],
-        conflict_indptr=data.conflict_indptr,
-        conflict_requests=data.conflict_requests,
-        request_order=data.request_order,
-        request_dropped=dropped,
-        request_dropped_cost=least,
-    )
 
 
 def test_coverage_bound_counts_left_out_candidates_of_a_request_below_its_maximum() -> None:

@@ -31,6 +31,7 @@ from matcher_testkit import (
     make_instance,
     request,
     tiny_problems,
+    truncated,
     volunteer,
 )
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -106,28 +107,6 @@ def quota_problems(draw: st.DrawFn) -> tuple[ProblemData, ProblemData]:
         drop[mine[keep:]] = True
     drop &= ~data.pair_pinned & ~data.pair_previous
     return data, truncated(data, drop) if drop.any() else data
-
-
-def truncated(data: ProblemData, drop: np.ndarray) -> ProblemData:
-    """`data` without the pairs in `drop`, recorded as left out the way compile records them."""
-    keep = ~drop
-    nr = data.num_requests
-    dropped = np.bincount(data.pair_request[drop], minlength=nr)
-    least = np.zeros(nr, dtype=np.int64)
-    for r in np.flatnonzero(dropped):
-        least[r] = data.pair_cost[drop & (data.pair_request == r)].min()
-    return replace(
-        data,
-        pair_volunteer=data.pair_volunteer[keep],
-        pair_request=data.pair_request[keep],
-        pair_cost=data.pair_cost[keep],
-        pair_load=data.pair_load[keep],
-        pair_bonus=data.pair_bonus[keep],
-        pair_pinned=data.pair_pinned[keep],
-        pair_previous=data.pair_previous[keep],
-        request_dropped=dropped,
-        request_dropped_cost=least,
-    )
 
 
 def enumerated_optimum(data: ProblemData) -> tuple[int, int, float] | None:
