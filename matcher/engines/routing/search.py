@@ -21,6 +21,7 @@ from ...problem import BoolArray, FloatArray, IntArray
 from ..base import Control, Deadline, Progress, SolveParams, Status
 from . import kernel
 from .data import RoutingData
+from .reassign import reassign_single_visits
 
 __all__ = ["RoutingResult", "coverage_bound", "schedule", "solve_routes", "warm_up"]
 
@@ -249,9 +250,12 @@ def _result(
         visits = a.t_visit[task_ids]
         routes.append(visits)
         starts.append(schedule(data, r, visits, s.t_early[task_ids], s.t_late[task_ids]))
+    before = float(sum(_route_distance(data, r, v) for r, v in enumerate(routes)))
+    routes, starts = reassign_single_visits(data, routes, starts)
     staffed = s.s_in.copy()
     at_fault = np.flatnonzero(data.visit_mandatory & ~staffed).astype(np.int64)
     distance = float(sum(_route_distance(data, r, v) for r, v in enumerate(routes)))
+    stats["reassigned_saving"] = before - distance
     return RoutingResult(
         routes=tuple(routes),
         starts=tuple(starts),
