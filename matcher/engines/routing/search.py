@@ -3,7 +3,8 @@
 Prepares the compiled search's arrays (`kernel`), builds a first solution by inserting every
 visit, then runs ruin-and-recreate under simulated annealing in chunks of iterations until the
 deadline or a stop request, with a temperature falling geometrically over the time limit, and
-returns the best solution found: routes, the start time of every visit (teams share theirs),
+returns the best solution found, its one-visit routes reassigned by the cheapest matching at
+their starts (`reassign`): routes, the start time of every visit (teams share theirs),
 coverage and distance, and a coverage bound that holds for any plan.
 
 Nothing is proven optimal here: the status is `feasible` (or `infeasible` when a mandatory visit
