@@ -430,7 +430,7 @@ class VisitPlanner:
     ) -> float:
         """Route `visits` (one day's) on the volunteers' free gaps for `share` of the time
         left less `reserve` (kept for the days after), and book the assignments kept after the
-        caps' trim. Returns the seconds spent outside the search (set-up, first routes)."""
+        caps' trim. Returns the seconds spent outside `solve_routes` (gaps, matrices, trim)."""
         begun = deadline.remaining()
         reqs = self.instance.requests
         early = np.array([to_micros(reqs[r].window_start) for r in visits], dtype=np.int64)
