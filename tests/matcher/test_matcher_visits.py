@@ -558,3 +558,34 @@ def test_the_day_loop_stops_at_the_deadline_with_a_valid_plan(
     assert pairs_of(plan) == {("v1", "monday")}
     (short,) = plan.unfilled
     assert short.request_id == "tuesday" and short.codes == ("time_limit",)
+
+
+def test_a_day_searches_its_share_of_the_time_left_after_the_later_days_set_ups(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from matcher import visits as visits_module
+    from matcher.engines.base import Deadline
+
+    limits: list[float] = []
+    real = visits_module.solve_routes  # type: ignore[attr-defined]
+
+    def recording(data: Any, params: SolveParams, control: Any = None) -> Any:
+        limits.append(params.time_limit_s)
+        return real(data, params, control)
+
+    class TenSecondsLeft(Deadline):  # no clock: always 10 s left
+        def remaining(self) -> float:
+            return 10.0
+
+        def expired(self) -> bool:
+            return False
+
+    monkeypatch.setattr(visits_module, "solve_routes", recording)
+    planner = visits_module.VisitPlanner(parse_instance(_two_days()))
+    stats: dict[str, float | int | str | bool] = dict.fromkeys(
+        ("routing_vehicles", "routing_seconds", "routing_iterations", "routing_coverage_bound"), 0
+    )
+    spent = planner.route([0], team_min=False, deadline=TenSecondsLeft(0.0), share=0.5, seed=0,
+                          control=Control(), stats=stats, reserve=4.0)  # fmt: skip
+    assert limits == [pytest.approx(3.0)]  # half of the 10 s less the 4 s kept for later days
+    assert spent == 0.0 and planner.staffed[0] == 1
