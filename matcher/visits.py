@@ -291,7 +291,8 @@ class VisitPlanner:
         control: Control | None = None,
     ) -> VisitsResult:
         """Route the flexible visits around the fixed part's assignments `fixed` ((volunteer,
-        request) indices), day by day, within `deadline`. Call once."""
+        request) indices), day by day, within `deadline` (the bound and the explanations'
+        counts included: the days not reached by then stay unrouted). Call once."""
         control = control or Control()
         reqs = self.instance.requests
         flex = self.flex
@@ -317,19 +318,36 @@ class VisitPlanner:
             "routing_coverage_bound": 0,
             "routing_iterations": 0,
         }
+        # The bound sees commitments only: computed first, its time counts against the limit,
+        # and the explanations' counts after the routing walk the same gaps: as much again is
+        # kept for them.
+        before = deadline.remaining()
+        coverage_bound = self.bound()
+        days_deadline = Deadline(max(deadline.remaining() - (before - deadline.remaining()), 0.0))
+        setup = 0.0
         for k, day in enumerate(order):
+            if days_deadline.expired() or control.should_stop():
+                # Days not reached stay unrouted (explained as `time_limit`): the plan is
+                # valid, and the solve ends by its limit.
+                stats["routing_days_skipped"] = len(order) - k
+                break
             todo = days[day]
             later = sum(len(days[d]) for d in order[k + 1 :])
             share = len(todo) / (len(todo) + later)
             if any(self.smaller_team(r) for r in todo):
                 share *= _FIRST_PASS_SHARE
-            self.route(todo, team_min=False, deadline=deadline, share=share, seed=seed + k,
-                       control=control, stats=stats)  # fmt: skip
+            # Each day after this one keeps the time of a set-up (the longest seen): at a
+            # short limit every day gets at least its first routes.
+            reserve = setup * (len(order) - k - 1)
+            setup = max(setup, self.route(todo, team_min=False, deadline=days_deadline,
+                                          share=share, seed=seed + k, control=control,
+                                          stats=stats, reserve=reserve))  # fmt: skip
             again = [r for r in todo if self.smaller_team(r) and self.staffed[r] == 0]
-            if again:
+            if again and not days_deadline.expired():
                 share = len(again) / (len(again) + later)
-                self.route(again, team_min=True, deadline=deadline, share=share, seed=seed + k,
-                           control=control, stats=stats)  # fmt: skip
+                self.route(again, team_min=True, deadline=days_deadline, share=share,
+                           seed=seed + k, control=control, stats=stats,
+                           reserve=reserve)  # fmt: skip
         assignments = sorted(
             (self._with_leg(a) for team in self._assigned.values() for a in team),
             key=lambda a: (a.request, a.volunteer),
@@ -341,7 +359,7 @@ class VisitPlanner:
         return VisitsResult(
             assignments=tuple(assignments),
             coverage=sum(reqs[a.request].priority for a in assignments),
-            coverage_bound=self.bound(),
+            coverage_bound=coverage_bound,
             at_fault=at_fault,
             shortfalls=self.shortfalls(),
             stats=stats,
@@ -408,9 +426,12 @@ class VisitPlanner:
         seed: int,
         control: Control,
         stats: dict[str, float | int | str | bool],
-    ) -> None:
+        reserve: float = 0.0,
+    ) -> float:
         """Route `visits` (one day's) on the volunteers' free gaps for `share` of the time
-        left, and book the assignments kept after the caps' trim."""
+        left less `reserve` (kept for the days after), and book the assignments kept after the
+        caps' trim. Returns the seconds spent outside `solve_routes` (gaps, matrices, trim)."""
+        begun = deadline.remaining()
         reqs = self.instance.requests
         early = np.array([to_micros(reqs[r].window_start) for r in visits], dtype=np.int64)
         late_end = np.array([to_micros(reqs[r].window_end) for r in visits], dtype=np.int64)
@@ -461,7 +482,7 @@ class VisitPlanner:
             dtype=np.int64,
         )
         if used.size == 0:
-            return
+            return begun - deadline.remaining()
         # Nodes: the visits, then each distinct place a used gap starts or ends at.
         veh_vol = gaps.volunteer[used]
         places = np.concatenate(
@@ -507,8 +528,11 @@ class VisitPlanner:
             visit_same_group=same,
             eligible=(vehicle_of.ravel(), pv),
         )
-        seconds = max(deadline.remaining() * share, 0.02)
+        # What is left now, after this day's set-up; at least the first routes (an insertion
+        # of each visit) when the deadline passed during the set-up.
+        seconds = max((deadline.remaining() - reserve) * share, 0.001)
         result = solve_routes(data, SolveParams(time_limit_s=seconds, seed=seed), control)
+        searched = float(result.stats.get("seconds", 0.0))
         stats["routing_vehicles"] = int(stats["routing_vehicles"]) + m
         stats["routing_seconds"] = float(stats["routing_seconds"]) + float(
             result.stats.get("seconds", 0.0)
@@ -537,6 +561,7 @@ class VisitPlanner:
                     )
                 )  # fmt: skip
         self._record(out)
+        return max(begun - deadline.remaining() - searched, 0.0)
 
     def _record(self, placed: list[VisitAssignment]) -> None:
         """Trim each volunteer's visits to the caps left (lowest priority first; a team

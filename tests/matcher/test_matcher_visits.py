@@ -504,3 +504,88 @@ def test_a_mixed_week_solves_with_the_greedy_engine_too() -> None:
     assert plan.bound.coverage is not None and plan.bound.coverage >= plan.objective.coverage
     assert any(a.start is not None for a in plan.assignments)
     assert len(instance.requests) == plan.stats["requests"]
+
+
+def _two_days() -> Json:
+    """One volunteer at home both days, a visit on each day."""
+    return make_instance(
+        [volunteer("v1", availability=((8, 18), (32, 42)))],
+        [visit("monday", 9, 12, east_km=1), visit("tuesday", 33, 36, east_km=1)],
+    )
+
+
+def test_an_expired_deadline_routes_no_day_and_still_bounds_and_explains(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from matcher import visits as visits_module
+    from matcher.engines.base import Deadline
+
+    def no_routing(*_: object, **__: object) -> None:
+        raise AssertionError("a day was routed after the deadline")
+
+    instance = parse_instance(_two_days())
+    full = visits_module.VisitPlanner(instance).plan([], deadline=Deadline(60.0))
+    monkeypatch.setattr(visits_module, "solve_routes", no_routing)
+    late = visits_module.VisitPlanner(instance).plan([], deadline=Deadline(0.0))
+    assert late.assignments == () and late.stats["routing_days_skipped"] == 2
+    assert late.coverage_bound == full.coverage_bound > 0  # the bound sees no routes
+    assert {s.request for s in late.shortfalls} == {0, 1}
+
+
+def test_the_day_loop_stops_at_the_deadline_with_a_valid_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The deadline expires once the first day is routed (a spy, no clock): the second day is
+    # not routed, the plan keeps every rule and says why the visit is short.
+    from matcher import visits as visits_module
+    from matcher.engines.base import Deadline
+
+    routed: list[int] = []
+    real = visits_module.solve_routes  # type: ignore[attr-defined]
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        routed.append(1)
+        return real(*args, **kwargs)
+
+    class ExpiresAfterOneDay(Deadline):
+        def expired(self) -> bool:
+            return bool(routed)
+
+    monkeypatch.setattr(visits_module, "solve_routes", counting)
+    monkeypatch.setattr(visits_module, "Deadline", ExpiresAfterOneDay)
+    _, plan = run(_two_days(), time_limit_s=5.0)
+    assert len(routed) == 1 and plan.stats["routing_days_skipped"] == 1
+    assert pairs_of(plan) == {("v1", "monday")}
+    (short,) = plan.unfilled
+    assert short.request_id == "tuesday" and short.codes == ("time_limit",)
+
+
+def test_a_day_searches_its_share_of_the_time_left_after_the_later_days_set_ups(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from matcher import visits as visits_module
+    from matcher.engines.base import Deadline
+
+    limits: list[float] = []
+    real = visits_module.solve_routes  # type: ignore[attr-defined]
+
+    def recording(data: Any, params: SolveParams, control: Any = None) -> Any:
+        limits.append(params.time_limit_s)
+        return real(data, params, control)
+
+    class TenSecondsLeft(Deadline):  # no clock: always 10 s left
+        def remaining(self) -> float:
+            return 10.0
+
+        def expired(self) -> bool:
+            return False
+
+    monkeypatch.setattr(visits_module, "solve_routes", recording)
+    planner = visits_module.VisitPlanner(parse_instance(_two_days()))
+    stats: dict[str, float | int | str | bool] = dict.fromkeys(
+        ("routing_vehicles", "routing_seconds", "routing_iterations", "routing_coverage_bound"), 0
+    )
+    spent = planner.route([0], team_min=False, deadline=TenSecondsLeft(0.0), share=0.5, seed=0,
+                          control=Control(), stats=stats, reserve=4.0)  # fmt: skip
+    assert limits == [pytest.approx(3.0)]  # half of the 10 s less the 4 s kept for later days
+    assert spent == 0.0 and planner.staffed[0] == 1

@@ -3,7 +3,8 @@
 Prepares the compiled search's arrays (`kernel`), builds a first solution by inserting every
 visit, then runs ruin-and-recreate under simulated annealing in chunks of iterations until the
 deadline or a stop request, with a temperature falling geometrically over the time limit, and
-returns the best solution found: routes, the start time of every visit (teams share theirs),
+returns the best solution found, its one-visit routes reassigned by the cheapest matching at
+their starts (`reassign`): routes, the start time of every visit (teams share theirs),
 coverage and distance, and a coverage bound that holds for any plan.
 
 Nothing is proven optimal here: the status is `feasible` (or `infeasible` when a mandatory visit
@@ -21,6 +22,7 @@ from ...problem import BoolArray, FloatArray, IntArray
 from ..base import Control, Deadline, Progress, SolveParams, Status
 from . import kernel
 from .data import RoutingData
+from .reassign import reassign_single_visits
 
 __all__ = ["RoutingResult", "coverage_bound", "schedule", "solve_routes", "warm_up"]
 
@@ -249,9 +251,12 @@ def _result(
         visits = a.t_visit[task_ids]
         routes.append(visits)
         starts.append(schedule(data, r, visits, s.t_early[task_ids], s.t_late[task_ids]))
+    before = float(sum(_route_distance(data, r, v) for r, v in enumerate(routes)))
+    routes, starts = reassign_single_visits(data, routes, starts)
     staffed = s.s_in.copy()
     at_fault = np.flatnonzero(data.visit_mandatory & ~staffed).astype(np.int64)
     distance = float(sum(_route_distance(data, r, v) for r, v in enumerate(routes)))
+    stats["reassigned_saving"] = before - distance
     return RoutingResult(
         routes=tuple(routes),
         starts=tuple(starts),
