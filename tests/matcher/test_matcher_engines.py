@@ -489,27 +489,6 @@ def test_a_tier_whose_bound_the_incumbent_attains_needs_no_mip(
     assert limits == []
 
 
-def test_a_part_on_all_its_pairs_gives_the_time_of_tier_3_to_its_combined_mip() -> None:
-    """With soft terms, a part on all its pairs settles tier 3 in its combined MIP (the soft
-    score folded in): that tier may take the time a tier 3 of its own would have had. A part
-    whose compile left a candidate out (not solved whole) keeps that time for tier 3."""
-    d = ProblemData.build(
-        num_volunteers=3,
-        num_requests=3,
-        pair_volunteer=[0, 1, 2, 0],
-        pair_request=[0, 1, 2, 1],
-        pair_cost=[1, 2, 3, 4],
-        pair_bonus=[0.5, 0.0, 0.0, 0.0],
-    )
-    assert d.has_soft_terms
-    whole = PartSolver(d, Deadline(10.0), SolveParams(), Control()).state
-    dropped = replace(d, request_dropped=np.array([1, 0, 0]))
-    kept = PartSolver(dropped, Deadline(10.0), SolveParams(), Control()).state
-    assert whole.whole and not kept.whole
-    assert whole.budget.tier(12).remaining() > 0.85 * whole.budget.remaining()
-    assert kept.budget.tier(12).remaining() < 0.75 * kept.budget.remaining()
-
-
 def test_a_part_on_all_its_pairs_goes_straight_to_its_mip(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -10,9 +10,8 @@ __all__ = ["PartBudget"]
 
 # Share of the remaining budget a tier may use before the next starts.
 _TIER_SHARE = {0: 0.3, 1: 0.5, 12: 0.7, 2: 0.7, 3: 0.8}
-# Without soft terms tier 3 is free, and a part solved whole settles it in the combined MIP (the
-# soft score folded in), so the combined tier 12 and the held-travel tier 2 may take what it
-# would have had.
+# Without soft terms tier 3 is free, so the combined tier 12 and the held-travel tier 2 may take
+# what it would have had.
 _TIER_SHARE_WITHOUT_SOFT = {**_TIER_SHARE, 12: 0.9, 2: 0.9}
 # Pricing may take half of a tier's time; the integer solves need the rest.
 PRICING_SHARE = 0.5

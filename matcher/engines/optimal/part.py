@@ -20,7 +20,7 @@ from .budget import COVERAGE_BOUND_SHARE, STARVED_CHECK_SHARE, PartBudget
 from .columns import grow
 from .face import solve_soft_tier
 from .mip import SideMip, abs_gap, run_mip, two_cores
-from .state import PartState, solved_whole
+from .state import PartState
 from .tier import solve_tier
 from .tiers import (
     COVERAGE,
@@ -67,15 +67,12 @@ class PartSolver:
         report: Callable[[int, int | None], None] | None = None,
     ) -> None:
         has_soft_terms = data.has_soft_terms
-        full = data.num_pairs <= FULL_COLUMNS
         self.state = PartState(
             data,
-            # A part on all its pairs settles tier 3 in its combined MIP (the soft score folded
-            # in): the time kept for a tier 3 of its own goes to that MIP instead.
-            PartBudget(budget, has_soft_terms=has_soft_terms and not solved_whole(data, full=full)),
+            PartBudget(budget, has_soft_terms=has_soft_terms),
             params,
             control,
-            full=full,
+            full=data.num_pairs <= FULL_COLUMNS,
             started=time.perf_counter() if started is None else started,
         )
         if report is not None:

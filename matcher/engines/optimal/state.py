@@ -21,13 +21,7 @@ from .budget import PartBudget
 from .columns import initial_columns
 from .tiers import Row, Tier, on_vars
 
-__all__ = ["PartState", "solved_whole"]
-
-
-def solved_whole(data: ProblemData, *, full: bool) -> bool:
-    """Whether a part is solved by one MIP per tier on every pair (`tier`): all its pairs are
-    columns (`full`) and compile left no candidate out (those need the LP's allowance)."""
-    return full and not bool(data.request_dropped.any())
+__all__ = ["PartState"]
 
 
 class PartState:
@@ -55,7 +49,9 @@ class PartState:
         # Small parts use every pair from the start: their MIP is quick, and restricted columns
         # can hide the only feasible plans (cheap pairs that are also the heaviest).
         self.full = full
-        self.whole = solved_whole(data, full=full)
+        # Solved by one MIP per tier on every pair (`tier`): where all pairs are columns and
+        # no candidate was left out by compile (those need the LP's allowance for them).
+        self.whole = full and not data.request_dropped.any()
         self.columns = (
             np.ones(data.num_pairs, dtype=bool)
             if full
