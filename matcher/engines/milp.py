@@ -112,13 +112,14 @@ def solve_milp(
     if start is not None:
         index = np.arange(form.num_vars, dtype=np.int32)
         h.setSolution(form.num_vars, index, np.asarray(start, dtype=np.float64))
-    _listen(h, maximize, abs_gap, deadline, should_stop, stop_at, on_improved)
+    seen = _Seen()
+    _listen(h, maximize, abs_gap, deadline, should_stop, stop_at, on_improved, seen)
     if not _run_until(h, deadline + _ABANDON_S):
         log.warning(
             "HiGHS ran %.1f s past its time limit on %d columns: abandoned",
             _ABANDON_S + _GRACE_S, form.num_vars,
         )  # fmt: skip
-        return MilpOutcome(Solved.UNKNOWN, None, None, None, time.perf_counter() - started)
+        return _abandoned_outcome(form, objective, seen, time.perf_counter() - started)
     seconds = time.perf_counter() - started
     status = h.getModelStatus()
     if status == highs.HighsModelStatus.kInfeasible:
@@ -170,6 +171,39 @@ def _wait_for_abandoned() -> None:
         thread.join()
 
 
+class _Seen:
+    """What a running solve has reported through its callbacks: its last plan (the variables'
+    values) and its last proven bound, kept for when the solve has to be abandoned."""
+
+    def __init__(self) -> None:
+        self.values: FloatArray | None = None
+        self.bound: float | None = None
+
+
+def _abandoned_outcome(
+    form: Formulation, objective: FloatArray, seen: _Seen, seconds: float
+) -> MilpOutcome:
+    """The outcome of a solve abandoned past its limit: the last plan it reported, if that plan
+    keeps every row (HiGHS runs some steps, a feasibility jump or a sub-MIP, without checking
+    back: on a loaded machine, a coverage MIP of the mixed-city 2,000/300 week overran a 3 s
+    limit in them, and the plan it had found was lost), with its last proven bound."""
+    values = seen.values
+    if values is None or len(values) != form.num_vars:
+        return MilpOutcome(Solved.UNKNOWN, None, None, seen.bound, seconds)
+    values = np.where(form.integrality > 0, np.rint(values), values)
+    activity = form.matrix @ values
+    tolerance = 1e-6
+    keeps_rows = bool(
+        np.all(activity >= form.row_lo - tolerance) and np.all(activity <= form.row_hi + tolerance)
+    )
+    within = bool(
+        np.all(values >= form.var_lo - tolerance) and np.all(values <= form.var_hi + tolerance)
+    )
+    if not (keeps_rows and within):
+        return MilpOutcome(Solved.UNKNOWN, None, None, seen.bound, seconds)
+    return MilpOutcome(Solved.FEASIBLE, values, float(objective @ values), seen.bound, seconds)
+
+
 def _reported_bound(out: Any) -> float | None:
     """The proven bound a MIP callback reports, if it has one yet."""
     bound = float(out.mip_dual_bound)
@@ -213,30 +247,32 @@ def _listen(
     should_stop: Callable[[], bool] | None,
     stop_at: Callable[[], float] | None,
     on_improved: Callable[[float], None] | None,
+    seen: _Seen,
 ) -> None:
     """Subscribe `h`'s callbacks: interrupts come past the deadline, when `should_stop` says so
-    or when the proven bound meets `stop_at`; better plans are reported."""
+    or when the proven bound meets `stop_at`; better plans are reported; `seen` keeps the last
+    plan and bound."""
     sign = 1.0 if maximize else -1.0
 
-    def enough(out: Any) -> bool:
-        bound = _reported_bound(out)
-        if stop_at is None or bound is None:
-            return False
-        return sign * (bound - stop_at()) < abs_gap
+    def enough(bound: float) -> bool:
+        return stop_at is not None and sign * (bound - stop_at()) < abs_gap
 
     def callback(kind: int, _message: str, out: Any, into: Any, _data: object) -> None:
         if kind == _IMPROVED:
+            seen.values = np.array(out.mip_solution, dtype=np.float64)
             if on_improved is not None:
                 on_improved(float(out.objective_function_value))
-        elif (
+            return
+        bound = _reported_bound(out) if kind == _MIP_INTERRUPT else None
+        if bound is not None:
+            seen.bound = bound
+        if (
             time.monotonic() > deadline
             or (should_stop is not None and should_stop())
-            or (kind == _MIP_INTERRUPT and enough(out))
+            or (bound is not None and enough(bound))
         ):
             into.user_interrupt = True
 
     h.setCallback(callback, None)
-    for kind in _INTERRUPTS:
+    for kind in (*_INTERRUPTS, _IMPROVED):
         h.startCallback(kind)
-    if on_improved is not None:
-        h.startCallback(_IMPROVED)

@@ -1,6 +1,7 @@
 """One MIP through highspy (`matcher.engines.milp`): a start plan, a stop request polled inside
 HiGHS, a stop once the bound meets a value attained elsewhere, models too large to start, and
-a solve that overruns its time limit abandoned on time without breaking the process's exit."""
+a solve that overruns its time limit abandoned on time without breaking the process's exit, and
+the plan an abandoned solve had found kept."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -125,3 +127,25 @@ def test_a_solve_running_past_its_limit_is_abandoned_and_the_process_still_exits
     solved, seconds = done.stdout.split()
     assert solved == "unknown"
     assert float(seconds) < 0.5 + 1.0
+
+
+def test_an_abandoned_solve_keeps_the_last_plan_it_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A solve abandoned past its limit answers with the last plan HiGHS reported (checked
+    against every row) and its last proven bound, not with nothing."""
+    _, form, objective = _gap(3, agents=5, jobs=25)
+    exact = solve_milp(form, objective, maximize=False, time_limit_s=30.0)
+    assert exact.solved is Solved.OPTIMAL and exact.objective is not None
+
+    def overran(h: Any, deadline: float) -> bool:
+        h.run()
+        return False  # as if it had not come back in time
+
+    monkeypatch.setattr(milp, "_run_until", overran)
+    late = solve_milp(form, objective, maximize=False, time_limit_s=30.0)
+    assert late.solved is Solved.FEASIBLE and late.values is not None
+    activity = form.matrix @ late.values
+    assert np.all(activity >= form.row_lo - 1e-6) and np.all(activity <= form.row_hi + 1e-6)
+    assert late.objective == pytest.approx(exact.objective)
+    assert late.bound is not None and late.bound <= exact.objective + 1e-6
