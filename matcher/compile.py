@@ -35,6 +35,10 @@ _MICROS_PER_HOUR = 3_600_000_000
 FAIRNESS_STEP_HOURS = 4
 FAIRNESS_MAX_STEPS = 12
 _PAIR_CHUNK = 4_000_000  # candidate pairs examined at once before filtering (bounds memory)
+# Pairs found, pending, before each request's nearest are kept and the rest let go: the trim
+# sorts what is kept and pending, so its memory grows with both (at 100,000 volunteers, 4M
+# pending made a peak of 1.8 GB; 1M, of 1.4 GB; trimming at the end, 3.1 GB).
+_TRIM_PAIRS = 1_000_000
 _SLOT_MASK_BUDGET = 200_000_000  # slots x intervals examined to build per-slot availability masks
 # Every qualifying pair is a candidate while they number at most _PAIR_BUDGET: the engines then
 # see every plan, and their proofs need no allowance for candidates left out (a loose one: on
@@ -422,7 +426,7 @@ class Tables:
         reach but not returned are added to `dropped` and `dropped_km` (in place). None once
         more than `budget` pairs are found (the search stops there). With `trim`, the pairs are
         those `trim.allowed`, within reach, and each request's `trim.cap` nearest, trimmed
-        whenever _PAIR_CHUNK pairs are pending: memory grows with the pairs kept, not with the
+        whenever _TRIM_PAIRS pairs are pending: memory grows with the pairs kept, not with the
         pairs examined."""
         found_v: list[IntArray] = []
         found_r: list[IntArray] = []
@@ -456,7 +460,7 @@ class Tables:
                     pending += int(keep.sum())
                     if budget is not None and found > budget:
                         return None
-                    if trim is not None and pending > _PAIR_CHUNK:
+                    if trim is not None and pending > _TRIM_PAIRS:
                         trimmed()
                         pending = 0
         empty = np.zeros(0, dtype=np.int64)

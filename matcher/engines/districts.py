@@ -250,10 +250,13 @@ def district_result(
     data: ProblemData,
     districts: Districts,
     results: Sequence[PartResult],
+    merged: BoolArray,
     selected: BoolArray,
 ) -> PartResult:
-    """The part's result from its districts' results and the final plan: the districts'
-    bounds added (a proven bound, see the module's docstring), nothing proven about travel."""
+    """The part's result from its districts' results, their merged plan and the final plan: the
+    districts' bounds added (a proven bound, see the module's docstring), nothing proven about
+    travel. Its stats say where coverage went: the districts' plans added (border volunteers
+    counted in each district that used them), the merged plan, the repaired one."""
     bound = int(sum(r.bound for r in results))
     faults = [part.requests[r.at_fault] for part, r in zip(districts.parts, results, strict=True)]
     proven_faults = np.unique(np.concatenate(faults)) if faults else np.zeros(0, np.int64)
@@ -268,6 +271,14 @@ def district_result(
         "staffing_proven": float(staffing_proven),
         "travel_proven": 0.0,
         "soft_proven": 0.0,
+        "districts_coverage": float(
+            sum(
+                plan_coverage(p.data, r.selected)
+                for p, r in zip(districts.parts, results, strict=True)
+            )
+        ),
+        "merged_coverage": float(plan_coverage(data, merged)),
+        "repaired_coverage": float(coverage),
     }
     return PartResult(selected, bound, False, short, stats)
 
@@ -315,4 +326,4 @@ def solve_districts(
     ]
     selected = repaired(data, merged, found, parts, plans)
     selected = improve(data, selected, deadline, control, seed=params.seed)
-    return district_result(data, districts, results, selected)
+    return district_result(data, districts, results, merged, selected)

@@ -215,17 +215,18 @@ def test_past_the_pair_budget_each_request_keeps_its_nearest(
 
 def test_candidates_are_trimmed_as_they_are_found(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the pair budget, the pairs examined (each request's 260 nearest of 300, 39,000 in
-    all) are trimmed to each request's nearest 52 whenever 500 are pending: no step ever holds
-    more than the pairs kept and one chunk, and the candidates, counts and bounds of those left
-    out are those of trimming all the pairs at once."""
+    all) are trimmed to each request's nearest 52 whenever 500 are pending (queries find 500 at
+    most at once): no step ever holds more than the pairs kept and two chunks, and the
+    candidates, counts and bounds of those left out are those of trimming all at once."""
     import importlib
 
     module = importlib.import_module("matcher.compile")
     monkeypatch.setattr(module, "_PAIR_BUDGET", 100)
     instance = crowd(300, requests=150)
-    monkeypatch.setattr(module, "_PAIR_CHUNK", 10**9)
+    monkeypatch.setattr(module, "_TRIM_PAIRS", 10**9)
     at_once = compiled_of(instance).data
-    monkeypatch.setattr(module, "_PAIR_CHUNK", 500)
+    monkeypatch.setattr(module, "_TRIM_PAIRS", 500)
+    monkeypatch.setattr(module, "_PAIR_CHUNK", 500)  # the spatial queries' chunks
     batches: list[int] = []
     nearest = module.Tables._nearest
 

@@ -106,3 +106,7 @@ def test_district_bounds_add_up_to_a_bound_and_little_is_lost(city) -> None:  # 
     assert result.bound >= coverage
     # Measured on city weeks of 1,500/150 and 3,000/300: the same coverage and 1 of 1,664.
     assert coverage >= 0.99 * plan_coverage(data, whole.selected)
+    # Where coverage went: the merge only lets pairs go, the repair only takes a better plan.
+    stats = result.stats
+    assert stats["merged_coverage"] <= stats["districts_coverage"]
+    assert stats["merged_coverage"] <= stats["repaired_coverage"] == coverage
