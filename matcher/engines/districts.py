@@ -222,10 +222,16 @@ def _conflicts_with(data: ProblemData, held: BoolArray, free: IntArray) -> BoolA
             np.arange(len(pairs)), n
         )
 
+    # Only the free pairs of volunteers with a held pair can conflict with one: at a border
+    # most free pairs are those of volunteers freed whole (their (pair, set) keys for every
+    # free pair made the client's peak at 100,000 volunteers: 2 GB more).
+    with_held = np.zeros(data.num_volunteers, dtype=bool)
+    with_held[data.pair_volunteer[held]] = True
+    look = np.flatnonzero(with_held[data.pair_volunteer[free]])
     held_keys, _ = keys(np.flatnonzero(held))
-    free_keys, row = keys(free)
+    free_keys, row = keys(free[look])
     hit = np.zeros(len(free), dtype=bool)
-    hit[row[np.isin(free_keys, held_keys)]] = True
+    hit[look[row[np.isin(free_keys, held_keys)]]] = True
     return hit
 
 

@@ -92,6 +92,21 @@ def test_freed_subproblem_nets_out_the_held_pairs(city) -> None:  # type: ignore
     # The plan in hand's free part is still a plan of the sub-problem.
     mine = plan[sub.pairs]
     assert sub.data.violations(mine)[0] == 0
+    # No free pair kept (other than the plan's own) shares a conflict set with a held pair of
+    # its volunteer (checked pair by pair).
+    set_ptr, set_of = data.request_sets()
+    sets = [set(set_of[set_ptr[r] : set_ptr[r + 1]].tolist()) for r in range(data.num_requests)]
+    held_sets: dict[int, set[int]] = {}
+    for p in np.flatnonzero(held):
+        held_sets.setdefault(int(data.pair_volunteer[p]), set()).update(sets[data.pair_request[p]])
+    kept = set(sub.pairs.tolist())
+    clashes = 0
+    for p in free:
+        clash = bool(held_sets.get(int(data.pair_volunteer[p]), set()) & sets[data.pair_request[p]])
+        clashes += clash
+        if int(p) in kept:
+            assert not clash or plan[p], p
+    assert clashes > 0  # the city has some
 
 
 def test_district_bounds_add_up_to_a_bound_and_little_is_lost(city) -> None:  # type: ignore[no-untyped-def]
