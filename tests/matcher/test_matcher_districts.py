@@ -64,6 +64,10 @@ def test_merged_district_plans_keep_every_hard_rule(city) -> None:  # type: igno
     assert data.violations(union)[0] > 0
     merged = merge(data, districts, plans)
     assert data.violations(merged) == (0, 0)  # ... the merged plan breaks nothing
+    # ... and keeps both plans of a volunteer where they fit together.
+    district = districts.request_district[data.pair_request[merged]]
+    v = data.pair_volunteer[merged]
+    assert len(np.unique(v * len(districts) + district)) > len(np.unique(v))
     hurt = hurt_requests(data, districts, plans, merged)
     assert hurt.any()
     found = border(data, districts, merged, hurt)
