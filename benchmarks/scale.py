@@ -204,6 +204,9 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
         "start_seconds": None if start_s is None else round(start_s, 3),
         "executor": stats.get("executor", "in-process"),
         "jobs_fallback": stats.get("jobs_fallback"),
+        # A city cut into districts: where its coverage went (`districts.district_result`).
+        "districts coverage": stats.get("districts_coverage"),
+        "merged coverage": stats.get("merged_coverage"),
         **memory,
     }
 
@@ -300,6 +303,7 @@ COLUMNS = [
 RUN_COLUMNS = [
     "case", "mode", "run", "status", "checked", "coverage", "bound", "gap %", "seconds",
     "start_seconds", "client peak MB", "worker peak MB", "scheduler peak MB", "total peak MB",
+    "jobs_fallback", "districts coverage", "merged coverage",
 ]  # fmt: skip
 
 

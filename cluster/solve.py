@@ -250,7 +250,8 @@ class _Run:
             selected = repaired(cut.part.data, cut.merged, cut.border, cut.border_parts, plans)
             results = [cut.results[d] for d in range(len(cut.districts))]
             self.assembly.add(
-                cut.part, district_result(cut.part.data, cut.districts, results, selected)
+                cut.part,
+                district_result(cut.part.data, cut.districts, results, cut.merged, selected),
             )
         result = self.assembly.result(time.perf_counter() - self.started)
         result.stats.update(

@@ -15,7 +15,7 @@ Three steps, all vectorised with numpy:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -35,6 +35,10 @@ _MICROS_PER_HOUR = 3_600_000_000
 FAIRNESS_STEP_HOURS = 4
 FAIRNESS_MAX_STEPS = 12
 _PAIR_CHUNK = 4_000_000  # candidate pairs examined at once before filtering (bounds memory)
+# Pairs found, pending, before each request's nearest are kept and the rest let go: the trim
+# sorts what is kept and pending, so its memory grows with both (at 100,000 volunteers, 4M
+# pending made a peak of 1.8 GB; 1M, of 1.4 GB; trimming at the end, 3.1 GB).
+_TRIM_PAIRS = 1_000_000
 _SLOT_MASK_BUDGET = 200_000_000  # slots x intervals examined to build per-slot availability masks
 # Every qualifying pair is a candidate while they number at most _PAIR_BUDGET: the engines then
 # see every plan, and their proofs need no allowance for candidates left out (a loose one: on
@@ -311,9 +315,12 @@ class Tables:
         if every is not None:
             v, r = allowed(*every)
             return self._checked(v, r, keep_keys, cap=None, dropped=dropped, dropped_km=dropped_km)
-        gathered = self._gather(np.arange(nreq), _QUERY_FACTOR * cap, dropped, dropped_km)
+        trim = _Trim(cap, keep_keys, allowed)
+        gathered = self._gather(
+            np.arange(nreq), _QUERY_FACTOR * cap, dropped, dropped_km, trim=trim
+        )
         assert gathered is not None  # no budget given
-        v, r = allowed(*gathered)
+        v, r = gathered
         # Requests whose nearest were mostly unavailable keep fewer than their cap although
         # others are in reach: gather those few again, looking further, and at last exactly.
         for factor in (4 * _QUERY_FACTOR, None):
@@ -324,10 +331,9 @@ class Tables:
             again = np.isin(r, short)
             dropped[short], dropped_km[short] = 0, np.inf
             limit = None if factor is None else factor * cap
-            more = self._gather(short, limit, dropped, dropped_km)
+            more = self._gather(short, limit, dropped, dropped_km, trim=trim)
             assert more is not None
-            v2, r2 = allowed(*more)
-            v, r = np.concatenate([v[~again], v2]), np.concatenate([r[~again], r2])
+            v, r = np.concatenate([v[~again], more[0]]), np.concatenate([r[~again], more[1]])
         return self._checked(v, r, keep_keys, cap=cap, dropped=dropped, dropped_km=dropped_km)
 
     def _checked(
@@ -345,34 +351,38 @@ class Tables:
         nreq = self.num_requests
         # Each volunteer is in one radius bucket and each request in one group: no pair is
         # found twice. The forced pairs are added where missing, and checked like the rest.
-        keys = v * max(nreq, 1) + r
-        checked = len(keys)
         if keep_keys is not None and len(keep_keys):
-            extra = keep_keys[~np.isin(keep_keys, keys)]
-            keys = np.concatenate([keys, extra])
-            v = np.concatenate([v, extra // max(nreq, 1)])
-            r = np.concatenate([r, extra % max(nreq, 1)])
-        d = self.distance_km(v, r)
-        ok = self.within_reach(v, d)
-        if checked < len(keys):
-            fv, fr = v[checked:], r[checked:]
+            extra = keep_keys[~np.isin(keep_keys, v * max(nreq, 1) + r)]
+            fv, fr = extra // max(nreq, 1), extra % max(nreq, 1)
             fine = self.skills_ok(fv, fr) & self.language_ok(fv, fr) & self.attributes_ok(fv, fr)
             fine &= self.available(fv, fr)
             fine[fine] = self.uncommitted(fv[fine], fr[fine])
-            ok[checked:] &= fine
-        v, r, d, keys = v[ok], r[ok], d[ok], keys[ok]
-        # Keep each request's `cap` nearest (and the forced pairs); count and bound the rest.
+            v, r = np.concatenate([v, fv[fine]]), np.concatenate([r, fr[fine]])
+        v, r, d = self._nearest(v, r, _Trim(cap, keep_keys), dropped, dropped_km)
+        order = np.lexsort((r, v))
+        return Candidates(v[order], r[order], d[order], dropped, dropped_km)
+
+    def _nearest(
+        self, v: IntArray, r: IntArray, trim: _Trim, dropped: IntArray, dropped_km: FloatArray
+    ) -> tuple[IntArray, IntArray, FloatArray]:
+        """The pairs within reach, with their distances: each request's `trim.cap` nearest
+        (all without a cap) and the forced ones; the others counted and bounded in `dropped`
+        and `dropped_km` (in place). Keeping the nearest of some pairs, then the nearest of
+        those and more, keeps the nearest of all: candidates are trimmed as they are found."""
+        d = self.distance_km(v, r)
+        ok = self.within_reach(v, d)
+        v, r, d = v[ok], r[ok], d[ok]
+        if trim.cap is None:
+            return v, r, d
         order = np.lexsort((d, r))
         rank = np.arange(len(order)) - np.searchsorted(r[order], r[order], side="left")
         kept = np.zeros(len(v), dtype=bool)
-        kept[order] = True if cap is None else rank < cap[r[order]]
-        if keep_keys is not None and len(keep_keys):
-            kept |= np.isin(keys, keep_keys)
+        kept[order] = rank < trim.cap[r[order]]
+        if trim.keep_keys is not None and len(trim.keep_keys):
+            kept |= np.isin(v * max(self.num_requests, 1) + r, trim.keep_keys)
         np.add.at(dropped, r[~kept], 1)
         np.minimum.at(dropped_km, r[~kept], d[~kept])
-        v, r, d = v[kept], r[kept], d[kept]
-        order = np.lexsort((r, v))
-        return Candidates(v[order], r[order], d[order], dropped, dropped_km)
+        return v[kept], r[kept], d[kept]
 
     def _estimated_pairs(self) -> float:
         """How many qualifying pairs there are, from every pair of a sample of the requests (an
@@ -409,14 +419,26 @@ class Tables:
         dropped_km: FloatArray,
         *,
         budget: int | None = None,
+        trim: _Trim | None = None,
     ) -> tuple[IntArray, IntArray] | None:
         """Available, uncommitted (volunteer, request) pairs in reach of `requests`: each request's
         nearest `limit` per radius bucket, or all of them when `limit` is None. Volunteers in
         reach but not returned are added to `dropped` and `dropped_km` (in place). None once
-        more than `budget` pairs are found (the search stops there)."""
+        more than `budget` pairs are found (the search stops there). With `trim`, the pairs are
+        those `trim.allowed`, within reach, and each request's `trim.cap` nearest, trimmed
+        whenever _TRIM_PAIRS pairs are pending: memory grows with the pairs kept, not with the
+        pairs examined."""
         found_v: list[IntArray] = []
         found_r: list[IntArray] = []
         found = 0
+        pending = 0
+
+        def trimmed() -> None:
+            assert trim is not None
+            v, r = trim.allowed(np.concatenate(found_v), np.concatenate(found_r))
+            v, r, _ = self._nearest(v, r, trim, dropped, dropped_km)
+            found_v[:], found_r[:] = [v], [r]
+
         wanted = np.zeros(self.num_requests, dtype=bool)
         wanted[requests] = True
         for group_requests, eligible in self._requirement_groups():
@@ -435,11 +457,17 @@ class Tables:
                     found_v.append(v[keep])
                     found_r.append(r[keep])
                     found += int(keep.sum())
+                    pending += int(keep.sum())
                     if budget is not None and found > budget:
                         return None
+                    if trim is not None and pending > _TRIM_PAIRS:
+                        trimmed()
+                        pending = 0
         empty = np.zeros(0, dtype=np.int64)
         if not found_v:
             return empty, empty
+        if trim is not None:
+            trimmed()
         return np.concatenate(found_v), np.concatenate(found_r)
 
     def _requirement_groups(self) -> Iterator[tuple[IntArray, IntArray]]:
@@ -488,7 +516,11 @@ class Tables:
         a lower bound on their distance)."""
         radius = min(radius, _HALF_EARTH_KM)
         index = SphereIndex(self.v_lat[volunteers], self.v_lon[volunteers])
-        step = 1024
+        # Chunks of requests that find at most about _PAIR_CHUNK pairs: each request's nearest
+        # `limit`, or every volunteer in reach (at most the bucket; the k-d tree answers those
+        # in Python lists).
+        per_request = len(volunteers) if limit is None else int(limit[requests].max(initial=1))
+        step = max(1, min(1024, _PAIR_CHUNK // max(per_request, 1)))
         for lo in range(0, len(requests), step):
             chunk = requests[lo : lo + step]
             if limit is None:  # every volunteer in reach
@@ -508,6 +540,21 @@ class Tables:
                 chunk[full], np.full(int(full.sum()), len(volunteers) - k), kth_km[full]
             )
             yield volunteers[idx[found]], rows[found], unseen if full.any() else None
+
+
+def _all_allowed(v: IntArray, r: IntArray) -> tuple[IntArray, IntArray]:
+    return v, r
+
+
+@dataclass(frozen=True)
+class _Trim:
+    """How gathered pairs are trimmed as they come: each request's `cap` nearest (None: all
+    within reach), the pairs whose key is in `keep_keys` kept whatever their rank, and only
+    the pairs `allowed` (excluded pairs never count toward a cap)."""
+
+    cap: IntArray | None
+    keep_keys: IntArray | None
+    allowed: Callable[[IntArray, IntArray], tuple[IntArray, IntArray]] = _all_allowed
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ of its district staffs is at fault in the part too). Nothing is proven about tra
 
 **Merge** (`merge`). District plans are put side by side; a volunteer two districts both use
 keeps the pairs of one (the district where their chosen pairs weigh most; a pinned pair's
-district first) and loses the others; a request then left below its minimum is emptied (unless
-mandatory). The merged plan keeps every hard rule that the district plans kept.
+district first), then those of the others that still fit (caps, conflicts; heaviest requests
+first); a request then left below its minimum is emptied (unless mandatory). The merged plan
+keeps every hard rule that the district plans kept.
 
 **Repair** (`border` and `repaired`). Every pair of the border volunteers (those with candidates
 in two districts or more) and of the requests the merge took volunteers from is freed, every
@@ -136,8 +137,51 @@ def merge(data: ProblemData, districts: Districts, selections: Sequence[BoolArra
     first = order[np.r_[True, kv[order][1:] != kv[order][:-1]]]
     owner = np.full(data.num_volunteers, -1, dtype=np.int64)
     owner[kv[first]] = kd[first]
-    selected[chosen[owner[v] != d]] = False
+    lost = chosen[owner[v] != d]
+    selected[lost] = False
+    if not data.has_global_rows:  # rows over every pair (quotas) are the repair's to keep
+        selected[_compatible(data, selected, lost)] = True
     return _emptied_below_minimum(data, selected)
+
+
+def _compatible(data: ProblemData, selected: BoolArray, lost: IntArray) -> IntArray:
+    """Of the `lost` pairs (chosen in a district other than their volunteer's), those that can
+    join `selected` one by one, heaviest request first, within their volunteer's capacity and
+    pair count and in no conflict set with the volunteer's other pairs: a volunteer two
+    districts both planned keeps both plans where they fit together. (Their requests' headcounts
+    hold: a request is in one district, whose plan chose these pairs.)"""
+    if len(lost) == 0:
+        return lost
+    set_ptr, set_of = data.request_sets()
+    volunteers = np.unique(data.pair_volunteer[lost])
+    mine = selected & np.isin(data.pair_volunteer, volunteers)
+    load = np.bincount(
+        data.pair_volunteer[mine], weights=data.pair_load[mine], minlength=data.num_volunteers
+    )
+    count = np.bincount(data.pair_volunteer[mine], minlength=data.num_volunteers)
+    taken: dict[int, set[int]] = {}
+    for p in np.flatnonzero(mine).tolist():
+        r = int(data.pair_request[p])
+        taken.setdefault(int(data.pair_volunteer[p]), set()).update(
+            set_of[set_ptr[r] : set_ptr[r + 1]].tolist()
+        )
+    order = lost[np.argsort(-data.request_priority[data.pair_request[lost]], kind="stable")]
+    joined: list[int] = []
+    for p in order.tolist():
+        v, r = int(data.pair_volunteer[p]), int(data.pair_request[p])
+        sets = set(set_of[set_ptr[r] : set_ptr[r + 1]].tolist())
+        held = taken.setdefault(v, set())
+        if (
+            load[v] + data.pair_load[p] > data.volunteer_capacity[v]
+            or count[v] >= data.volunteer_max_pairs[v]
+            or held & sets
+        ):
+            continue
+        load[v] += data.pair_load[p]
+        count[v] += 1
+        held |= sets
+        joined.append(p)
+    return np.asarray(joined, dtype=np.int64)
 
 
 def _emptied_below_minimum(data: ProblemData, selected: BoolArray) -> BoolArray:
@@ -222,10 +266,16 @@ def _conflicts_with(data: ProblemData, held: BoolArray, free: IntArray) -> BoolA
             np.arange(len(pairs)), n
         )
 
+    # Only the free pairs of volunteers with a held pair can conflict with one: at a border
+    # most free pairs are those of volunteers freed whole (their (pair, set) keys for every
+    # free pair made the client's peak at 100,000 volunteers: 2 GB more).
+    with_held = np.zeros(data.num_volunteers, dtype=bool)
+    with_held[data.pair_volunteer[held]] = True
+    look = np.flatnonzero(with_held[data.pair_volunteer[free]])
     held_keys, _ = keys(np.flatnonzero(held))
-    free_keys, row = keys(free)
+    free_keys, row = keys(free[look])
     hit = np.zeros(len(free), dtype=bool)
-    hit[row[np.isin(free_keys, held_keys)]] = True
+    hit[look[row[np.isin(free_keys, held_keys)]]] = True
     return hit
 
 
@@ -250,10 +300,13 @@ def district_result(
     data: ProblemData,
     districts: Districts,
     results: Sequence[PartResult],
+    merged: BoolArray,
     selected: BoolArray,
 ) -> PartResult:
-    """The part's result from its districts' results and the final plan: the districts'
-    bounds added (a proven bound, see the module's docstring), nothing proven about travel."""
+    """The part's result from its districts' results, their merged plan and the final plan: the
+    districts' bounds added (a proven bound, see the module's docstring), nothing proven about
+    travel. Its stats say where coverage went: the districts' plans added (border volunteers
+    counted in each district that used them), the merged plan, the repaired one."""
     bound = int(sum(r.bound for r in results))
     faults = [part.requests[r.at_fault] for part, r in zip(districts.parts, results, strict=True)]
     proven_faults = np.unique(np.concatenate(faults)) if faults else np.zeros(0, np.int64)
@@ -268,6 +321,14 @@ def district_result(
         "staffing_proven": float(staffing_proven),
         "travel_proven": 0.0,
         "soft_proven": 0.0,
+        "districts_coverage": float(
+            sum(
+                plan_coverage(p.data, r.selected)
+                for p, r in zip(districts.parts, results, strict=True)
+            )
+        ),
+        "merged_coverage": float(plan_coverage(data, merged)),
+        "repaired_coverage": float(coverage),
     }
     return PartResult(selected, bound, False, short, stats)
 
@@ -315,4 +376,4 @@ def solve_districts(
     ]
     selected = repaired(data, merged, found, parts, plans)
     selected = improve(data, selected, deadline, control, seed=params.seed)
-    return district_result(data, districts, results, selected)
+    return district_result(data, districts, results, merged, selected)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -210,6 +211,38 @@ def test_past_the_pair_budget_each_request_keeps_its_nearest(
     farthest_kept = np.zeros(150)
     np.maximum.at(farthest_kept, d.pair_request, compiled.pair_distance_km)
     assert np.all(d.request_dropped_cost >= np.floor(farthest_kept * 1000) - 1)
+
+
+def test_candidates_are_trimmed_as_they_are_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the pair budget, the pairs examined (each request's 260 nearest of 300, 39,000 in
+    all) are trimmed to each request's nearest 52 whenever 500 are pending (queries find 500 at
+    most at once): no step ever holds more than the pairs kept and two chunks, and the
+    candidates, counts and bounds of those left out are those of trimming all at once."""
+    import importlib
+
+    module = importlib.import_module("matcher.compile")
+    monkeypatch.setattr(module, "_PAIR_BUDGET", 100)
+    instance = crowd(300, requests=150)
+    monkeypatch.setattr(module, "_TRIM_PAIRS", 10**9)
+    at_once = compiled_of(instance).data
+    monkeypatch.setattr(module, "_TRIM_PAIRS", 500)
+    monkeypatch.setattr(module, "_PAIR_CHUNK", 500)  # the spatial queries' chunks
+    batches: list[int] = []
+    nearest = module.Tables._nearest
+
+    def spy(self: Any, v: Any, r: Any, *args: Any) -> Any:
+        batches.append(len(v))
+        return nearest(self, v, r, *args)
+
+    monkeypatch.setattr(module.Tables, "_nearest", spy)
+    streamed = compiled_of(instance).data
+    assert at_once.num_pairs == streamed.num_pairs == 150 * 52
+    for name in ("pair_volunteer", "pair_request", "pair_cost", "request_dropped",
+                 "request_dropped_cost"):  # fmt: skip
+        assert np.array_equal(getattr(at_once, name), getattr(streamed, name)), name
+    assert at_once.request_dropped.sum() > 0
+    assert len(batches) > 10
+    assert max(batches) <= streamed.num_pairs + 2 * 500
 
 
 def test_under_the_pair_budget_a_large_instance_keeps_every_pair(

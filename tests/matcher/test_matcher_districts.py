@@ -64,6 +64,10 @@ def test_merged_district_plans_keep_every_hard_rule(city) -> None:  # type: igno
     assert data.violations(union)[0] > 0
     merged = merge(data, districts, plans)
     assert data.violations(merged) == (0, 0)  # ... the merged plan breaks nothing
+    # ... and keeps both plans of a volunteer where they fit together.
+    district = districts.request_district[data.pair_request[merged]]
+    v = data.pair_volunteer[merged]
+    assert len(np.unique(v * len(districts) + district)) > len(np.unique(v))
     hurt = hurt_requests(data, districts, plans, merged)
     assert hurt.any()
     found = border(data, districts, merged, hurt)
@@ -92,6 +96,21 @@ def test_freed_subproblem_nets_out_the_held_pairs(city) -> None:  # type: ignore
     # The plan in hand's free part is still a plan of the sub-problem.
     mine = plan[sub.pairs]
     assert sub.data.violations(mine)[0] == 0
+    # No free pair kept (other than the plan's own) shares a conflict set with a held pair of
+    # its volunteer (checked pair by pair).
+    set_ptr, set_of = data.request_sets()
+    sets = [set(set_of[set_ptr[r] : set_ptr[r + 1]].tolist()) for r in range(data.num_requests)]
+    held_sets: dict[int, set[int]] = {}
+    for p in np.flatnonzero(held):
+        held_sets.setdefault(int(data.pair_volunteer[p]), set()).update(sets[data.pair_request[p]])
+    kept = set(sub.pairs.tolist())
+    clashes = 0
+    for p in free:
+        clash = bool(held_sets.get(int(data.pair_volunteer[p]), set()) & sets[data.pair_request[p]])
+        clashes += clash
+        if int(p) in kept:
+            assert not clash or plan[p], p
+    assert clashes > 0  # the city has some
 
 
 def test_district_bounds_add_up_to_a_bound_and_little_is_lost(city) -> None:  # type: ignore[no-untyped-def]
@@ -106,3 +125,7 @@ def test_district_bounds_add_up_to_a_bound_and_little_is_lost(city) -> None:  # 
     assert result.bound >= coverage
     # Measured on city weeks of 1,500/150 and 3,000/300: the same coverage and 1 of 1,664.
     assert coverage >= 0.99 * plan_coverage(data, whole.selected)
+    # Where coverage went: the merge only lets pairs go, the repair only takes a better plan.
+    stats = result.stats
+    assert stats["merged_coverage"] <= stats["districts_coverage"]
+    assert stats["merged_coverage"] <= stats["repaired_coverage"] == coverage
