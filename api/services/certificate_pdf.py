@@ -5,12 +5,16 @@ set, else Debian's Noto CJK (`fonts-noto-cjk`, installed by `make test` and `mak
 what fontconfig offers for Chinese; with none, certificates answer 503 saying how to get one. In
 a collection (.ttc) the Simplified Chinese face is taken. Noto CJK holds 65,000 glyphs and fpdf2
 reads a font whole (0.85 s a document), so each batch first cuts the font down to the characters
-its documents use, once (about 1 s), and every document then embeds only what it prints.
+its documents use, once (about 1 s), and every document then embeds only what it prints. Cuts are
+kept for the next documents with the same characters (the printable ASCII is always in, so codes,
+numbers and links never make a new cut; the same organization's certificates mostly reuse one).
 """
 
 from __future__ import annotations
 
+import functools
 import shutil
+import string
 import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -126,17 +130,28 @@ def render(docs: Sequence[CertificateText], face: FontFile) -> list[bytes]:
     if not docs:
         return []
     chars = set(_FIXED_TEXT) | {c for doc in docs for text in _texts(doc) for c in text}
+    suffix, data = _cut(face, "".join(sorted(chars)))
+    with tempfile.TemporaryDirectory(prefix="volmatch-font-") as folder:
+        cut = Path(folder) / f"cut{suffix}"
+        cut.write_bytes(data)
+        return [_draw(doc, cut) for doc in docs]
+
+
+@functools.lru_cache(maxsize=16)
+def _cut(face: FontFile, chars: str) -> tuple[str, bytes]:
+    """`face` cut down to `chars`: the font file's suffix and bytes."""
     font = _load(face)
     options = subset.Options()
     options.name_IDs = ["*"]
     options.notdef_outline = True
     cutter = subset.Subsetter(options)
-    cutter.populate(text="".join(sorted(chars)))
+    cutter.populate(text=chars)
     cutter.subset(font)
     with tempfile.TemporaryDirectory(prefix="volmatch-font-") as folder:
-        cut = Path(folder) / ("cut.otf" if "CFF " in font else "cut.ttf")
-        font.save(str(cut))
-        return [_draw(doc, cut) for doc in docs]
+        suffix = ".otf" if "CFF " in font else ".ttf"
+        path = Path(folder) / f"cut{suffix}"
+        font.save(str(path))
+        return suffix, path.read_bytes()
 
 
 def _day(day: date) -> str:
@@ -156,7 +171,8 @@ _FIXED_TEXT = (
     + "".join(_HEADERS)
     + "兹证明（编号：）系志愿者，于至期间参加志愿服务，累计服务时长小时。特此证明。"
     + "服务记录出具单位盖章日期验证码网址访问上述核验本证明真伪共项"
-    + "年月日0123456789.:/-"
+    + "年月日"
+    + string.printable.strip()
 )
 
 

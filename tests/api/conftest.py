@@ -1,5 +1,8 @@
 """Fixtures of the API tests: every test runs against SQLite and, when
-`VOLMATCH_TEST_POSTGRES_URL` is set (`.ci/run` sets it), against PostgreSQL too.
+`VOLMATCH_TEST_POSTGRES_URL` is set (`.ci/run` sets it), against PostgreSQL too, except the
+tests marked `database_independent`: the rule they check is decided above the database
+(validation, authorization, rendering, the solver, processes), so they run once, on SQLite.
+What differs by database (queries, constraints, time zones, locks, migrations) runs on both.
 
 SQLite: a fresh file per test, copied from one migrated template. PostgreSQL: one migrated
 database, emptied between tests. The embedded solving process is off; tests solve queued runs
@@ -50,7 +53,16 @@ def postgres_ready() -> bool:
     return True
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`database_url` takes each backend of the suite, or SQLite alone for a test marked
+    `database_independent`."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    independent = metafunc.definition.get_closest_marker("database_independent") is not None
+    metafunc.parametrize("database_url", BACKENDS[:1] if independent else BACKENDS, indirect=True)
+
+
+@pytest.fixture
 def database_url(
     request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 ) -> Iterator[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.api.conftest import Api, assert_error
 from tests.api.data import WINDOW, at, request, volunteer
 from tests.api.test_match_runs import queue, setup_week
@@ -38,6 +40,7 @@ def test_publish_creates_proposed_assignments_once(api: Api) -> None:
     assert len(assignments(api, center)) == 2
 
 
+@pytest.mark.database_independent
 def test_who_sees_contact_data(api: Api) -> None:
     uni, center, _, _ = setup_week(api, volunteers=2, requests=1)
     _, other_uni = api.org("university")
@@ -295,6 +298,7 @@ def test_repair_moves_a_proposed_volunteer_when_that_staffs_more(api: Api) -> No
     )
 
 
+@pytest.mark.database_independent
 def test_logs_name_routes_not_tokens_keys_or_personal_data(api: Api, caplog) -> None:  # type: ignore[no-untyped-def]
     import logging
 

@@ -653,6 +653,7 @@ def route_table(routes: list[Any], console: bool = False) -> Iterator[tuple[str,
             yield from route_table(route.original_router.routes, console)
 
 
+@pytest.mark.database_independent
 def test_every_endpoint_has_a_row_and_every_row_an_endpoint(api: Api) -> None:
     endpoints = set(route_table(api.app.routes))
     assert endpoints - MATRIX.keys() == set(), "endpoints without a row in the matrix"
@@ -686,6 +687,7 @@ def check_reveals_nothing(
     )
 
 
+@pytest.mark.database_independent
 @pytest.mark.parametrize(
     "area",
     ["organizations", "volunteers", "requests", "match-runs", "assignment", "certificates", "rest"],
@@ -742,6 +744,7 @@ def _in_area(path: str, area: str) -> bool:
     return path.startswith(prefixes[area])
 
 
+@pytest.mark.database_independent
 def test_entitled_callers_do_see_the_personal_data(api: Api) -> None:
     """The privacy check above is not vacuous: the entitled callers get the data."""
     w = World(api)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 from sqlalchemy import func, select
 
 from api.db import transaction
@@ -54,6 +55,7 @@ def test_ids_past_the_id_columns_are_422_not_a_database_overflow(api: Api) -> No
     assert_error(api.client.get("/v1/volunteers", params={"cursor": cursor}, headers=uni), 422)
 
 
+@pytest.mark.database_independent
 def test_text_that_is_not_csv_is_422_and_writes_nothing(api: Api) -> None:
     _, uni = api.org("university")
     oversized_cell = "external_id,name\nS1," + "x" * 200_000 + "\n"
@@ -74,6 +76,7 @@ def test_text_that_is_not_csv_is_422_and_writes_nothing(api: Api) -> None:
     assert volunteers(api) == 2
 
 
+@pytest.mark.database_independent
 def test_a_time_in_a_query_must_be_iso_8601_with_an_offset(api: Api) -> None:
     _, center = api.org("center")
     _, planner = api.org("planner")
@@ -96,6 +99,7 @@ def test_a_time_in_a_query_must_be_iso_8601_with_an_offset(api: Api) -> None:
     assert ok.status_code == 200
 
 
+@pytest.mark.database_independent
 def test_a_body_that_is_not_utf8_is_400_in_the_one_shape(api: Api) -> None:
     _, center = api.org("center")
     r = api.client.post(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.api.conftest import Api, assert_error
 from tests.api.data import at, request, volunteer
 from tests.api.test_assignments import published
@@ -45,6 +47,7 @@ def two_partners(api: Api) -> tuple[int, dict[str, str], int, int, set[int]]:
     return center_id, center, near_id, far_id, {v["id"] for v in imported}
 
 
+@pytest.mark.database_independent
 def test_a_hard_minimum_share_gives_a_partner_its_places(api: Api) -> None:
     center_id, center, _, far_id, far_volunteers = two_partners(api)
     before = plan_of(api, center)
@@ -64,6 +67,7 @@ def test_a_hard_minimum_share_gives_a_partner_its_places(api: Api) -> None:
     assert abs(quota["share"] - 2 / 3) < 1e-6
 
 
+@pytest.mark.database_independent
 def test_a_soft_quota_breaks_ties_only_and_a_maximum_holds_a_partner_back(api: Api) -> None:
     center_id, center, near_id, far_id, far_volunteers = two_partners(api)
     soft = {"organization_id": far_id, "min_share": 0.6, "hard": False, "weight": 5}
@@ -79,6 +83,7 @@ def test_a_soft_quota_breaks_ties_only_and_a_maximum_holds_a_partner_back(api: A
     assert plan["quotas"][0]["met"] and plan["quotas"][0]["amount"] == 1
 
 
+@pytest.mark.database_independent
 def test_quota_settings_are_checked_and_belong_to_centers(api: Api) -> None:
     center_id, center = api.org("center")
     uni_id, uni = api.org("university")

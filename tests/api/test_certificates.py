@@ -77,6 +77,7 @@ def pdf_text(pdf: bytes, folder: Path) -> str:
     ).stdout
 
 
+@pytest.mark.database_independent
 def test_a_certificate_pdf_reads_back_in_chinese_with_its_hours_and_code(
     api: Api, tmp_path: Path
 ) -> None:
@@ -199,6 +200,7 @@ def test_certificates_need_hours_in_the_period_and_the_owners_volunteer(api: Api
     assert len(api.client.get("/v1/certificates", headers=api.admin).json()["items"]) == 1
 
 
+@pytest.mark.database_independent
 def test_a_batch_is_one_zip_of_pdfs_with_a_manifest_for_excel(api: Api, tmp_path: Path) -> None:
     uni, _, ids = university_with_service(api)
     idle = api.client.post(
@@ -225,6 +227,7 @@ def test_a_batch_is_one_zip_of_pdfs_with_a_manifest_for_excel(api: Api, tmp_path
     assert [e["action"] for e in audit["items"]] == ["issued", "issued"]
 
 
+@pytest.mark.database_independent
 def test_the_font_comes_from_the_setting_or_the_system_or_a_clear_error(
     api: Api, monkeypatch: Any, tmp_path: Path
 ) -> None:

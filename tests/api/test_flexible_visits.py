@@ -99,6 +99,7 @@ BAD_VISITS: list[tuple[str, dict[str, Any], list[Any], str]] = [
 ]  # fmt: skip
 
 
+@pytest.mark.database_independent
 @pytest.mark.parametrize(("case", "change", "where", "words"), BAD_VISITS, ids=[b[0] for b in BAD_VISITS])
 def test_a_bad_window_is_named_and_nothing_is_stored(
     api: Api, case: str, change: dict[str, Any], where: list[Any], words: str
@@ -336,6 +337,7 @@ def test_a_standby_joins_a_flexible_visit_at_its_chosen_time_if_free_then(
             assert (promoted.start_at, promoted.end_at) == (start, end)
 
 
+@pytest.mark.database_independent
 def test_a_null_end_is_a_missing_end_not_a_crash(api: Api) -> None:
     _, center = api.org("center")
     body = assert_error(

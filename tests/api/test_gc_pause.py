@@ -56,6 +56,7 @@ def test_a_collector_disabled_before_stays_disabled() -> None:
         (gc.enable if was else gc.disable)()
 
 
+@pytest.mark.database_independent
 @pytest.mark.usefixtures("collector_enabled")
 @pytest.mark.parametrize("as_csv", [False, True])
 def test_imports_run_without_the_collector_and_restore_it(

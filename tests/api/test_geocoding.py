@@ -122,6 +122,7 @@ def test_addresses_are_geocoded_cached_and_rate_limited(
     assert again.status_code == 201 and len(geocoder.calls) == 2  # answered from the cache
 
 
+@pytest.mark.database_independent
 def test_unresolved_addresses_are_reported_per_row_and_nothing_is_written(
     geo_api: Api, geocoder: FakeNominatim
 ) -> None:
@@ -149,6 +150,7 @@ def test_unresolved_addresses_are_reported_per_row_and_nothing_is_written(
     assert len(geocoder.calls) == calls
 
 
+@pytest.mark.database_independent
 def test_geocoding_off_asks_for_coordinates(api: Api) -> None:
     _, center = api.org("center")
     body = assert_error(
@@ -161,6 +163,7 @@ def test_geocoding_off_asks_for_coordinates(api: Api) -> None:
     assert "geocoding" in body["fields"][0]["msg"]
 
 
+@pytest.mark.database_independent
 def test_an_unreachable_geocoder_is_a_clear_error_not_a_500(settings: Settings) -> None:
     off_line = settings.model_copy(
         update={

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -38,6 +39,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert defaults.solve_workers == 1
 
 
+@pytest.mark.database_independent
 def test_a_body_over_the_size_limit_is_413_before_any_route_reads_it(settings: Settings) -> None:
     small = settings.model_copy(update={"max_body_bytes": 1000})
     with TestClient(create_app(small)) as client:
@@ -60,6 +62,7 @@ def test_a_body_over_the_size_limit_is_413_before_any_route_reads_it(settings: S
         assert small_enough.status_code == 200, small_enough.text
 
 
+@pytest.mark.database_independent
 def test_rows_per_batch_cap_json_csv_and_request_batches(api: Api) -> None:
     _, uni = api.org("university")
     _, center = api.org("center")
@@ -90,6 +93,7 @@ def test_rows_per_batch_cap_json_csv_and_request_batches(api: Api) -> None:
     assert ok.status_code == 201
 
 
+@pytest.mark.database_independent
 def test_page_size_is_capped(api: Api) -> None:
     _, uni = api.org("university")
     api.client.post(
@@ -101,6 +105,7 @@ def test_page_size_is_capped(api: Api) -> None:
     assert len(page["items"]) == 3 and page["next_cursor"]
 
 
+@pytest.mark.database_independent
 def test_time_limit_window_and_request_span_caps(api: Api) -> None:
     _, center = api.org("center")
     for run in (
@@ -126,6 +131,7 @@ def test_time_limit_window_and_request_span_caps(api: Api) -> None:
     assert accepted.status_code == 202
 
 
+@pytest.mark.database_independent
 def test_idempotency_key_length_is_capped(api: Api) -> None:
     _, center = api.org("center")
     r = api.client.post(
@@ -143,6 +149,7 @@ class FakeClock:
         return self.now
 
 
+@pytest.mark.database_independent
 def test_rate_limit_per_key_is_429_with_retry_after_and_writes_nothing(api: Api) -> None:
     org_id, center = api.org("center")
     second = api.client.post(f"/v1/organizations/{org_id}/keys", json={}, headers=center).json()
@@ -171,6 +178,7 @@ def test_rate_limit_per_key_is_429_with_retry_after_and_writes_nothing(api: Api)
     assert count(api, ServiceRequest) == 1
 
 
+@pytest.mark.database_independent
 def test_the_rate_limit_comes_from_the_settings(settings: Settings) -> None:
     strict = settings.model_copy(update={"rate_limit_per_minute": 2})
     with TestClient(create_app(strict)) as client:

@@ -106,6 +106,7 @@ def test_a_run_is_queued_solved_and_its_plan_keeps_every_rule(api: Api) -> None:
     assert check_plan(instance, stored).ok  # type: ignore[arg-type]
 
 
+@pytest.mark.database_independent
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_solve_gets_the_configured_number_of_workers(
     api: Api, workers: int, monkeypatch: pytest.MonkeyPatch
@@ -136,6 +137,7 @@ def test_solve_workers_other_than_one_or_two_are_refused(
         Settings()
 
 
+@pytest.mark.database_independent
 def test_unfilled_requests_come_with_reasons(api: Api) -> None:
     _, center, _, _ = setup_week(api)
     api.client.post(
@@ -150,6 +152,7 @@ def test_unfilled_requests_come_with_reasons(api: Api) -> None:
     )
 
 
+@pytest.mark.database_independent
 def test_run_input_errors(api: Api) -> None:
     _, center = api.org("center")
     other_id, _ = api.org("center")
@@ -294,6 +297,7 @@ def test_the_embedded_solving_process_runs_outside_the_api(settings) -> None:  #
         assert not stored.worker.endswith(f":{__import__('os').getpid()}")  # another process
 
 
+@pytest.mark.database_independent
 def test_an_unsolvable_run_fails_with_the_reason(api: Api) -> None:
     uni, center, vids, _ = setup_week(api, volunteers=1, requests=1)
     run = queue(api, center)
@@ -345,6 +349,7 @@ def test_a_killed_solving_process_is_replaced_and_its_run_taken_up_again(setting
         assert done["objective"] is not None  # the best plan found was kept
 
 
+@pytest.mark.database_independent
 def test_a_solve_stuck_past_its_deadline_is_abandoned_and_the_process_replaced(settings) -> None:  # type: ignore[no-untyped-def]
     strict = settings.model_copy(
         update={

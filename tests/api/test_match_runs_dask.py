@@ -18,6 +18,7 @@ from tests.api.conftest import Api, make_settings
 from tests.api.test_match_runs import load_city_week, queue, stored_instance_and_plan
 
 
+@pytest.mark.database_independent
 def test_a_large_run_is_solved_on_dask_and_reports_progress(
     database_url: str, dask_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -60,6 +61,7 @@ def test_a_large_run_is_solved_on_dask_and_reports_progress(
         assert stored.bound.coverage == here.bound.coverage
 
 
+@pytest.mark.database_independent
 def test_a_small_run_stays_in_the_solving_process(database_url: str) -> None:
     settings = make_settings(
         database_url, dask_min_volunteers=1000, dask_scheduler="tcp://127.0.0.1:9"

@@ -164,6 +164,7 @@ def test_a_webhook_that_times_out_is_tried_again(database_url: str) -> None:
         deliver_until(d, lambda: deliveries(api)[0].status == "delivered")
 
 
+@pytest.mark.database_independent
 def test_retry_delays_grow_exponentially_with_jitter_up_to_the_cap(database_url: str) -> None:
     with loop_api(database_url, retry_base_s=10, retry_max_s=300) as api:
         rng = random.Random(4)
@@ -212,6 +213,7 @@ def test_email_end_to_end_through_a_real_smtp_server(database_url: str) -> None:
         assert token == link["token"]
 
 
+@pytest.mark.database_independent
 def test_english_for_volunteers_who_read_english(database_url: str) -> None:
     port = free_port()
     email = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}
@@ -247,6 +249,7 @@ def test_smtp_down_then_up_nothing_lost_nothing_sent_twice(database_url: str) ->
         assert {x.status for x in deliveries(api) if x.channel == "email"} == {"delivered"}
 
 
+@pytest.mark.database_independent
 def test_sms_through_the_generic_http_provider(database_url: str) -> None:
     with WebhookSink() as provider:
         sms = {"sms_provider": "http_json", "sms_url": provider.url,
@@ -277,6 +280,7 @@ def test_an_erased_volunteer_is_never_written_to(database_url: str) -> None:
         assert mails and {x.status for x in mails} == {"skipped"}
 
 
+@pytest.mark.database_independent
 def test_webhook_urls_on_private_networks_are_refused_by_default(api: Api) -> None:
     _, center = api.org("center")
     for url in ("http://127.0.0.1:9/x", "http://10.1.2.3/x", "http://169.254.169.254/x",

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.api.conftest import Api, assert_error
 from tests.api.data import at, request, volunteer
 from tests.api.test_assignments import assignments, published
@@ -28,6 +30,7 @@ def repaired(api: Api, center: dict[str, str], run_id: int, **body: Any) -> dict
     return api.client.get(f"/v1/match-runs/{r.json()['id']}", headers=center).json()  # type: ignore[no-any-return]
 
 
+@pytest.mark.database_independent
 def test_a_budget_of_no_change_keeps_the_plan_and_says_one_change_would_fill_the_hole(
     api: Api,
 ) -> None:
@@ -60,6 +63,7 @@ def test_a_budget_of_no_change_keeps_the_plan_and_says_one_change_would_fill_the
     assert again["changes"]["more"]["coverage_gain"] == 0
 
 
+@pytest.mark.database_independent
 def test_a_repair_moves_nobody_to_save_travel(api: Api) -> None:
     """Two volunteers near the requests join after publication: a free re-solve would move the
     far one (within 3 changes: drop it, add one, and fill the declined place); the repair's
@@ -90,6 +94,7 @@ def test_a_repair_moves_nobody_to_save_travel(api: Api) -> None:
     assert more["coverage_gain"] == 0 and more["changes"] == 1  # travel alone buys no move
 
 
+@pytest.mark.database_independent
 def test_a_budget_no_plan_can_keep_fails_the_run_with_what_it_would_take(api: Api) -> None:
     """One decline on a request of two that needs both: the remaining volunteer alone breaks
     its minimum, so some change is needed."""
@@ -111,6 +116,7 @@ def test_a_budget_no_plan_can_keep_fails_the_run_with_what_it_would_take(api: Ap
     assert repaired(api, center, first["run"]["id"], max_changes=1)["status"] == "succeeded"
 
 
+@pytest.mark.database_independent
 def test_the_centers_setting_is_the_default_and_a_repair_may_ask_for_another(api: Api) -> None:
     center_id, center = api.org("center")
     r = api.client.patch(

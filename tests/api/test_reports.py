@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from tests.api.conftest import Api, assert_error
 from tests.api.data import at, request, volunteer
 from tests.api.test_assignments import assignments, published
@@ -246,6 +248,7 @@ def test_a_date_is_a_day_in_the_callers_own_time_zone(api: Api) -> None:
     assert hours_between(api, api.admin, "2026-03-02", "2026-03-02") == 0
 
 
+@pytest.mark.database_independent
 def test_bad_report_ranges_name_the_parameter(api: Api) -> None:
     _, planner = api.org("planner")
     for params, name in (

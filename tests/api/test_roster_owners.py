@@ -20,6 +20,7 @@ CSV = (
 )
 
 
+@pytest.mark.database_independent
 @pytest.mark.parametrize("kind", ["law_firm", "community"])
 def test_a_roster_owner_of_each_kind_does_what_a_university_does(api: Api, kind: str) -> None:
     owner_id, owner = api.org(kind)
@@ -78,6 +79,7 @@ def test_a_roster_owner_of_each_kind_does_what_a_university_does(api: Api, kind:
     assert api.client.delete(f"/v1/volunteers/{ids[1]}", headers=owner).status_code == 204
 
 
+@pytest.mark.database_independent
 def test_every_roster_owner_kind_can_be_created_and_no_other_registers_volunteers(api: Api) -> None:
     for kind in ROSTER_OWNERS:
         _, headers = api.org(kind.value)
@@ -97,6 +99,7 @@ def test_every_roster_owner_kind_can_be_created_and_no_other_registers_volunteer
     assert assert_error(bad, 422)["fields"][0]["loc"] == ["body", "kind"]
 
 
+@pytest.mark.database_independent
 def test_the_command_line_creates_law_firms_and_communities(api: Api, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     from matcher.cli import main
 

@@ -9,6 +9,7 @@ import hmac
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from api.db import transaction
@@ -42,6 +43,7 @@ def test_keys_and_link_tokens_are_stored_hashed_only(api: Api) -> None:
         assert hashlib.sha256(secret.encode()).hexdigest() in stored
 
 
+@pytest.mark.database_independent
 def test_every_key_check_is_constant_time(api: Api, monkeypatch: Any) -> None:
     _, uni = api.org("university")
     secret = uni["Authorization"].split()[1]
@@ -74,6 +76,7 @@ def test_a_revoked_key_fails_on_its_next_request(api: Api) -> None:
     assert_error(api.client.post("/v1/requests", json=[], headers=spare), 401)
 
 
+@pytest.mark.database_independent
 def test_the_volunteer_loop_logs_no_personal_data_or_secrets(
     database_url: str, caplog: Any
 ) -> None:

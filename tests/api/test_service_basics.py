@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.api.conftest import Api, assert_error
 from tests.api.data import volunteer
 
@@ -19,6 +21,7 @@ def test_readyz_fails_when_the_database_is_gone(api: Api) -> None:
     assert_error(api.client.get("/readyz"), 503, "unavailable")
 
 
+@pytest.mark.database_independent
 def test_openapi_documents_every_endpoint_with_request_examples(api: Api) -> None:
     spec = api.client.get("/openapi.json").json()
     assert "/v1/match-runs/{run_id}/plan" in spec["paths"]
@@ -42,6 +45,7 @@ def test_openapi_documents_every_endpoint_with_request_examples(api: Api) -> Non
                 )
 
 
+@pytest.mark.database_independent
 def test_unknown_route_wrong_method_and_bad_json_use_the_one_shape(api: Api) -> None:
     assert_error(api.client.get("/v1/nothing-here", headers=api.admin), 404, "not_found")
     assert_error(api.client.put("/healthz"), 405, "method_not_allowed")
@@ -55,6 +59,7 @@ def test_unknown_route_wrong_method_and_bad_json_use_the_one_shape(api: Api) -> 
     assert "JSON" in body["detail"]
 
 
+@pytest.mark.database_independent
 def test_wrong_types_and_unknown_fields_are_named(api: Api) -> None:
     _, university = api.org("university")
     r = api.client.post(
@@ -68,6 +73,7 @@ def test_wrong_types_and_unknown_fields_are_named(api: Api) -> None:
     assert ("body", "favourite_colour") in locs
 
 
+@pytest.mark.database_independent
 def test_missing_unknown_and_malformed_keys_are_401(api: Api) -> None:
     for headers in (
         {},
@@ -105,6 +111,7 @@ def test_duplicate_org_name_is_409_and_bad_kind_is_422(api: Api) -> None:
     assert_error(r, 422)
 
 
+@pytest.mark.database_independent
 def test_only_admins_create_organizations(api: Api) -> None:
     _, center = api.org("center")
     r = api.client.post("/v1/organizations", json={"name": "Z", "kind": "center"}, headers=center)
@@ -129,6 +136,7 @@ def test_revoked_key_fails_at_once_and_other_keys_keep_working(api: Api) -> None
     assert api.client.get("/v1/organizations/me", headers=first).status_code == 200
 
 
+@pytest.mark.database_independent
 def test_another_organizations_keys_are_404(api: Api) -> None:
     a_id, a = api.org("center")
     b_id, b = api.org("center")

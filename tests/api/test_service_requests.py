@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from api.db import transaction
@@ -33,6 +34,7 @@ def test_submit_a_batch_and_read_it_back(api: Api) -> None:
     assert [x["title"] for x in listed] == ["A", "B"]
 
 
+@pytest.mark.database_independent
 def test_bad_rows_reject_the_whole_batch(api: Api) -> None:
     _, center = api.org("center")
     rows = [
@@ -87,6 +89,7 @@ def test_keys_are_per_organization(api: Api) -> None:
     assert r.status_code == 201 and r.json()["requests"][0]["title"] == "B"
 
 
+@pytest.mark.database_independent
 def test_only_centers_submit_and_others_requests_are_404(api: Api) -> None:
     _, center = api.org("center")
     _, other = api.org("center")

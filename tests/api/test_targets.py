@@ -9,6 +9,8 @@ import io
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from api.db import transaction
 from api.models import OrgKind
 from api.services import targets
@@ -116,6 +118,7 @@ def test_behind_means_below_the_share_of_the_year_gone_by(api: Api) -> None:
     assert behind("2027-03-01T00:00:00+08:00") == {b: 24.0, c: 24.0}  # the year is over
 
 
+@pytest.mark.database_independent
 def test_pages_names_for_the_owner_ids_for_admins(api: Api) -> None:
     firm_id, firm, ids = firm_with_service(api)
     set_target(api, firm_id, firm, hours=24)
@@ -143,6 +146,7 @@ def test_pages_names_for_the_owner_ids_for_admins(api: Api) -> None:
     assert len(progress(api, firm, year=2026)["items"]) == 2
 
 
+@pytest.mark.database_independent
 def test_the_list_exports_as_csv_in_chinese_for_excel_or_in_english(api: Api) -> None:
     firm_id, firm, _ = firm_with_service(api)
     set_target(api, firm_id, firm, hours=24)

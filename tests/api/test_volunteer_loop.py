@@ -257,6 +257,7 @@ def test_without_standby_a_repair_run_is_queued_once(database_url: str) -> None:
         assert repairs[0]["status"] == "queued"
 
 
+@pytest.mark.database_independent
 def test_settings_apply_to_their_kind_of_organization(api: Api) -> None:
     uni_id, uni = api.org("university")
     center_id, center = api.org("center")

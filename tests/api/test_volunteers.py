@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from api.db import transaction
@@ -52,6 +53,7 @@ def test_the_same_student_number_at_two_universities_is_two_volunteers(api: Api)
     assert api.client.post("/v1/volunteers", json=volunteer("S1"), headers=b).status_code == 201
 
 
+@pytest.mark.database_independent
 def test_personal_data_only_for_the_own_university(api: Api) -> None:
     _, uni = api.org("university")
     _, other = api.org("university")
@@ -100,6 +102,7 @@ def test_json_import_creates_then_updates_never_duplicates(api: Api) -> None:
         assert session.scalar(select(func.count()).select_from(AvailabilityWindow)) == 31
 
 
+@pytest.mark.database_independent
 def test_a_bad_batch_lists_every_bad_row_and_writes_nothing(api: Api) -> None:
     _, uni = api.org("university")
     roster: list[dict[str, Any]] = [volunteer(f"S{i}") for i in range(5)]
@@ -121,6 +124,7 @@ def test_a_bad_batch_lists_every_bad_row_and_writes_nothing(api: Api) -> None:
     assert count_volunteers(api) == 0
 
 
+@pytest.mark.database_independent
 def test_missing_location_with_geocoding_off_asks_for_coordinates(api: Api) -> None:
     _, uni = api.org("university")
     row = volunteer("S1")
@@ -162,6 +166,7 @@ def test_csv_import_with_weekly_patterns(api: Api) -> None:
     assert [a["start"] for a in s2["availability"]] == ["2026-03-02T09:00:00+08:00"]
 
 
+@pytest.mark.database_independent
 def test_bad_csv_names_line_and_column_and_writes_nothing(api: Api) -> None:
     _, uni = api.org("university")
     bad = (
@@ -188,6 +193,7 @@ def test_bad_csv_names_line_and_column_and_writes_nothing(api: Api) -> None:
     assert {tuple(f["loc"]) for f in assert_error(header, 422)["fields"]} == {("csv", 1, "student")}
 
 
+@pytest.mark.database_independent
 def test_import_rejects_other_media_and_too_many_rows(api: Api, settings) -> None:  # type: ignore[no-untyped-def]
     _, uni = api.org("university")
     r = api.client.post(
@@ -204,6 +210,7 @@ def test_import_rejects_other_media_and_too_many_rows(api: Api, settings) -> Non
     assert count_volunteers(api) == 0
 
 
+@pytest.mark.database_independent
 def test_only_universities_import(api: Api) -> None:
     _, center = api.org("center")
     assert_error(

@@ -21,6 +21,7 @@ from tests.api.conftest import (  # noqa: F401  (fixtures)
     Api,
     database_url,
     postgres_ready,
+    pytest_generate_tests,
     settings,
     sqlite_template,
 )

@@ -8,6 +8,7 @@ import re
 import sys
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
@@ -28,6 +29,7 @@ def user_count(app: Any) -> int:
         return int(session.scalar(select(func.count()).select_from(User)) or 0)
 
 
+@pytest.mark.database_independent
 def test_sign_in_sets_a_signed_httponly_samesite_cookie_and_sign_out_ends_it(
     world: World,
 ) -> None:
@@ -46,6 +48,7 @@ def test_sign_in_sets_a_signed_httponly_samesite_cookie_and_sign_out_ends_it(
     assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
 
 
+@pytest.mark.database_independent
 def test_wrong_password_and_unknown_login_read_alike(world: World) -> None:
     console = world.console(None)
     wrong = console.sign_in("ca", "not the password")
@@ -54,6 +57,7 @@ def test_wrong_password_and_unknown_login_read_alike(world: World) -> None:
     assert "登录名或密码错误" in wrong.text and "登录名或密码错误" in unknown.text
 
 
+@pytest.mark.database_independent
 def test_pages_need_a_session(world: World) -> None:
     anonymous = world.console(None)
     answer = anonymous.get("/team")
@@ -63,6 +67,7 @@ def test_pages_need_a_session(world: World) -> None:
     assert htmx.headers["HX-Redirect"].startswith("/login")
 
 
+@pytest.mark.database_independent
 def test_every_post_needs_the_csrf_token(world: World) -> None:
     console = world.console("ca")
     before = user_count(world.app)
@@ -87,6 +92,7 @@ def test_every_post_needs_the_csrf_token(world: World) -> None:
     assert forged.status_code == 403
 
 
+@pytest.mark.database_independent
 def test_sign_in_is_throttled_per_account(world: World, settings: Settings) -> None:
     console = world.console(None)
     for _ in range(settings.login_max_failures_per_account):
@@ -96,6 +102,7 @@ def test_sign_in_is_throttled_per_account(world: World, settings: Settings) -> N
     assert console.sign_in("cb", PASSWORD).status_code == 303  # other accounts are not held
 
 
+@pytest.mark.database_independent
 def test_sign_in_is_throttled_per_address(database_url: str) -> None:
     limit = 4
     app = create_app(make_settings(database_url, login_max_failures_per_address=limit))
@@ -165,6 +172,7 @@ def test_reset_link_replaces_the_password_and_ends_sessions(world: World) -> Non
     assert world.console(None).sign_in("cb", new).status_code == 303
 
 
+@pytest.mark.database_independent
 def test_viewers_cannot_change_anything(world: World) -> None:
     viewer = world.console("ca-viewer")
     assert viewer.get("/team").status_code == 200
@@ -181,6 +189,7 @@ def test_viewers_cannot_change_anything(world: World) -> None:
     assert "邀请用户" not in viewer.get("/team").text  # no button for what they may not do
 
 
+@pytest.mark.database_independent
 def test_coordinators_manage_only_their_own_organization(world: World) -> None:
     other = world.console("cb")
     target = world.user_ids["cA"]
@@ -217,6 +226,7 @@ def test_a_disabled_user_is_signed_out_at_once(world: World) -> None:
     assert world.console(None).sign_in("ca-viewer").status_code == 401
 
 
+@pytest.mark.database_independent
 def test_language_is_chinese_by_default_english_by_choice(world: World) -> None:
     console = world.console(None)
     assert '<html lang="zh-CN"' in console.get("/login").text
@@ -232,6 +242,7 @@ def test_language_is_chinese_by_default_english_by_choice(world: World) -> None:
     assert console.get("/lang/en?next=https://evil.example/").headers["location"] == "/"
 
 
+@pytest.mark.database_independent
 def test_large_text_is_a_choice_that_sticks(world: World) -> None:
     console = world.console(None)
     assert 'class="large-text"' not in console.get("/login").text

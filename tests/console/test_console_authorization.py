@@ -646,6 +646,7 @@ MATRIX: dict[tuple[str, str], Row] = {
 }
 
 
+@pytest.mark.database_independent
 def test_every_console_page_has_a_row_and_every_row_a_page(app: Any) -> None:
     pages = set(route_table(app.routes, console=True))
     assert pages - MATRIX.keys() == set(), "console pages without a row in the matrix"
@@ -658,6 +659,7 @@ def call(console: Console, method: str, url: str, body: dict[str, Any], files: A
     return console.post(url, body, files=files)
 
 
+@pytest.mark.database_independent
 @pytest.mark.parametrize(
     "area", ["account", "center", "university", "planner", "admin", "volunteer", "notifications"]
 )

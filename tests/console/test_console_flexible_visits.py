@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from api.db import transaction
@@ -28,6 +29,7 @@ def upload(world: World, sheet: str) -> Any:
     )
 
 
+@pytest.mark.database_independent
 def test_a_sheet_of_fixed_and_flexible_requests_in_gb18030(world: World) -> None:
     sheet = HEADER
     sheet += "助浴,bathing,,,2026-03-03 09:00,2026-03-03 12:00,90,女,是,2,34.25,108.94\n"
@@ -47,6 +49,7 @@ def test_a_sheet_of_fixed_and_flexible_requests_in_gb18030(world: World) -> None
     assert "Window 2026-03-03 Tue 09:00–12:00, 90 min" in english.text
 
 
+@pytest.mark.database_independent
 def test_bad_windows_in_a_sheet_are_named_by_row_and_column_and_nothing_is_written(
     world: World,
 ) -> None:
@@ -67,6 +70,7 @@ def test_bad_windows_in_a_sheet_are_named_by_row_and_column_and_nothing_is_writt
     assert count(world.app, ServiceRequest) == 0
 
 
+@pytest.mark.database_independent
 def test_the_form_toggles_to_a_window_and_errors_show_beside_its_fields(world: World) -> None:
     center = world.console("ca")
     page = center.get("/center/requests/new")
@@ -93,6 +97,7 @@ def test_the_form_toggles_to_a_window_and_errors_show_beside_its_fields(world: W
         assert (visit.start_at.hour, visit.end_at.hour) == (1, 4)
 
 
+@pytest.mark.database_independent
 def test_the_plan_page_shows_each_visit_s_chosen_start(world: World, app: Any) -> None:
     university, center = world.console("ua"), world.console("ca")
     university.post(
@@ -142,6 +147,7 @@ def test_the_plan_page_shows_each_visit_s_chosen_start(world: World, app: Any) -
     assert any(label.startswith("助浴 · 2026-03-03 周二 10:15") for label in labels), labels
 
 
+@pytest.mark.database_independent
 def test_a_sheet_with_window_columns_only_and_one_without_any_times(world: World) -> None:
     only = "标题,服务类型,最早开始,最晚结束,时长（分钟）,纬度,经度\n"
     only += "助浴,bathing,2026-03-03 09:00,2026-03-03 12:00,45,34.25,108.94\n"

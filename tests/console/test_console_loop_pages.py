@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from pwdlib import PasswordHash
 from sqlalchemy import select
 
@@ -156,6 +157,7 @@ def test_publish_with_standby_and_each_requests_standby_list(database_url: str) 
         assert "/center/requests/" in d.coordinator.get("/center/requests").text
 
 
+@pytest.mark.database_independent
 def test_center_and_university_settings(database_url: str) -> None:
     with desk(database_url, [timedelta(days=2)]) as d:
         page = d.coordinator.get("/settings").text
@@ -199,6 +201,7 @@ def test_center_and_university_settings(database_url: str) -> None:
         assert chosen["volunteers_edit_availability"] is True and chosen["standby_per_request"] == 0
 
 
+@pytest.mark.database_independent
 def test_webhooks_secret_shown_once_rotated_removed(database_url: str) -> None:
     with desk(database_url, [timedelta(days=2)], webhook_allow_private=False) as d:
         bad = d.coordinator.post("/webhooks", {"url": "ftp://example.org/x"})

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import openpyxl
+import pytest
 from sqlalchemy import func, select
 
 from api.db import transaction
@@ -61,6 +62,7 @@ def test_a_gbk_roster_is_read_and_reuploading_never_duplicates(world: World) -> 
         assert len(student.availability) == 22
 
 
+@pytest.mark.database_independent
 def test_a_roster_with_bad_rows_writes_nothing_and_names_each(world: World) -> None:
     university = world.console("ua")
     text = roster(2) + "无学号,,13800000099,文学院,未知,急救,周八 09:00-10:00,,,34.25,108.94\n"
@@ -77,6 +79,7 @@ def test_a_roster_with_bad_rows_writes_nothing_and_names_each(world: World) -> N
     assert count(world.app, Volunteer) == 0
 
 
+@pytest.mark.database_independent
 def test_undecodable_and_unknown_files_are_refused_clearly(world: World) -> None:
     center = world.console("ca")
     for name, data in (
@@ -109,6 +112,7 @@ def requests_book(headers: list[str], rows: list[list[Any]]) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.database_independent
 def test_an_xlsx_of_requests_with_english_headers_and_excel_dates(world: World) -> None:
     from datetime import datetime
 
@@ -128,6 +132,7 @@ def test_an_xlsx_of_requests_with_english_headers_and_excel_dates(world: World) 
         assert request.start_at.hour == 1  # 09:00 in Shanghai is 01:00 UTC
 
 
+@pytest.mark.database_independent
 def test_form_errors_show_beside_their_fields(world: World) -> None:
     center = world.console("ca")
     answer = center.post(
@@ -146,6 +151,7 @@ def test_form_errors_show_beside_their_fields(world: World) -> None:
     assert dict(FIELD_ERROR.findall(english.text))["title"] == "Required."
 
 
+@pytest.mark.database_independent
 def test_a_run_page_shows_the_plan_in_every_tab(world: World, app: Any) -> None:
     university, center = world.console("ua"), world.console("ca")
     university.post(
@@ -178,6 +184,7 @@ def test_a_run_page_shows_the_plan_in_every_tab(world: World, app: Any) -> None:
     assert published.status_code == 200 and published.text.count("/v/") == 2
 
 
+@pytest.mark.database_independent
 def test_the_hours_export_has_chinese_headers(world: World) -> None:
     university = world.console("ua")
     xlsx = university.get("/university/hours.xlsx?start=2026-01-01&end=2026-12-31")
@@ -194,6 +201,7 @@ def test_the_hours_export_has_chinese_headers(world: World) -> None:
     assert university.get("/university/hours?start=soon").status_code == 422
 
 
+@pytest.mark.database_independent
 def test_a_planner_scenario_run_is_executed_by_the_solving_process(world: World, app: Any) -> None:
     planner = world.console("pa")
     bad = planner.post(
@@ -223,6 +231,7 @@ def test_a_planner_scenario_run_is_executed_by_the_solving_process(world: World,
     assert world.console("pb").get(path).status_code == 404
 
 
+@pytest.mark.database_independent
 def test_the_demo_prints_a_login_per_organization(app: Any) -> None:
     settings = app.state.settings
     with transaction(app.state.sessions) as session:
@@ -241,6 +250,7 @@ def test_the_demo_prints_a_login_per_organization(app: Any) -> None:
     assert world_console.console(None).sign_in(first["login"], first["password"]).status_code == 401
 
 
+@pytest.mark.database_independent
 def test_a_planner_sweep_tabulates_each_variant(world: World, app: Any) -> None:
     planner = world.console("pa")
     started = planner.post(
@@ -257,6 +267,7 @@ def test_a_planner_sweep_tabulates_each_variant(world: World, app: Any) -> None:
     assert csv.content.startswith(b"\xef\xbb\xbfpools.lawyers.count,engine")
 
 
+@pytest.mark.database_independent
 def test_a_repair_takes_its_budget_and_says_what_more_changes_would_buy(
     world: World, app: Any
 ) -> None:

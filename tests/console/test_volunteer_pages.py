@@ -85,6 +85,7 @@ def loop(database_url: str) -> Iterator[Loop]:
         yield Loop(api, uni, center, uni_id, center_id, links)
 
 
+@pytest.mark.database_independent
 def test_the_link_opens_the_work_in_plain_chinese_with_whom_to_call(loop: Loop) -> None:
     token = loop.links[0]["token"]
     page = loop.get(f"/v/{token}")
@@ -136,6 +137,7 @@ def test_confirm_through_the_page_and_the_forms_are_bound_to_the_link(loop: Loop
     assert loop.count(OutboxEvent) == events + 1
 
 
+@pytest.mark.database_independent
 def test_decline_with_a_reason_errors_beside_the_fields(loop: Loop) -> None:
     link = loop.links[1]
     token = link["token"]
@@ -273,6 +275,7 @@ def windows(loop: Loop) -> list[tuple[int, int]]:
         return [(a, b) for a, b in session.execute(query).all()]
 
 
+@pytest.mark.database_independent
 def test_availability_only_where_the_university_allows_it(loop: Loop) -> None:
     token = loop.links[0]["token"]
     page = loop.get(f"/v/{token}")
@@ -288,6 +291,7 @@ def test_availability_only_where_the_university_allows_it(loop: Loop) -> None:
     assert posted.status_code == 403 and windows(loop) == before
 
 
+@pytest.mark.database_independent
 def test_weekly_availability_errors_beside_fields_then_saved(loop: Loop) -> None:
     loop.api.client.patch(
         f"/v1/organizations/{loop.uni_id}/settings",
@@ -390,6 +394,7 @@ def _move_back(loop: Loop, request_id: int, days: float) -> None:
         request.end_at -= timedelta(days=days + 3)
 
 
+@pytest.mark.database_independent
 def test_english_by_choice_and_for_volunteers_who_read_english(database_url: str) -> None:
     with loop_api(database_url) as api:
         _uni, center, _, _, _ = soon_week(api, DAY[:1], volunteers=1, languages=["en"])
@@ -403,6 +408,7 @@ def test_english_by_choice_and_for_volunteers_who_read_english(database_url: str
         assert "您能来吗" in api.client.get(f"/v/{link['token']}").text
 
 
+@pytest.mark.database_independent
 def test_messages_carry_the_page_link(loop: Loop) -> None:
     assert loop.api.settings.volunteer_link_path == "/v/{token}"
     with transaction(loop.api.sessions()) as session:
