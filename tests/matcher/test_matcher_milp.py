@@ -149,3 +149,29 @@ def test_an_abandoned_solve_keeps_the_last_plan_it_reported(
     assert np.all(activity >= form.row_lo - 1e-6) and np.all(activity <= form.row_hi + 1e-6)
     assert late.objective == pytest.approx(exact.objective)
     assert late.bound is not None and late.bound <= exact.objective + 1e-6
+
+
+def test_the_feasibility_jump_runs_only_without_a_plan_that_keeps_every_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HiGHS's feasibility jump looks for a first plan: a solve started from a plan that keeps
+    every row goes without it; one started from a plan that breaks a row, or from none, keeps
+    it."""
+    d, form, objective = _gap(1, agents=4, jobs=12)
+    plan = np.zeros(d.num_pairs, dtype=bool)
+    plan[np.arange(12) + (np.arange(12) % 4) * 12] = True  # job j to agent j % 4
+    assert d.violations(plan) == (0, 0)
+    models: list[Any] = []
+    build = milp._model
+
+    def kept(*args: Any) -> Any:
+        models.append(build(*args))
+        return models[-1]
+
+    monkeypatch.setattr(milp, "_model", kept)
+    breaking = np.ones(form.num_vars)  # every job to every agent: over every capacity
+    for start in (form.start(d, plan), breaking, None):
+        outcome = solve_milp(form, objective, maximize=False, time_limit_s=5.0, start=start)
+        assert outcome.solved is Solved.OPTIMAL
+    jump = [m.getOptionValue("mip_heuristic_run_feasibility_jump")[1] for m in models]
+    assert jump == [False, True, True]

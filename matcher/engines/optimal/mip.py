@@ -42,14 +42,17 @@ def tier_mip(
     seconds: float,
     *,
     gap: float,
+    root_reduced_cost: bool = True,
 ) -> tuple[MilpOutcome, BoolArray | None]:
     """A tier's MIP for at most `seconds` (stopping within `gap` of the optimum), and the plan
-    of the local search run beside it on the second worker (None without one)."""
+    of the local search run beside it on the second worker (None without one);
+    `root_reduced_cost` as in `milp.solve_milp`."""
 
     def solve(limit: float) -> MilpOutcome:
         return run_mip(
-            state, form, objective, maximize=tier.maximize, seconds=limit, gap=gap
-        )
+            state, form, objective, maximize=tier.maximize, seconds=limit, gap=gap,
+            root_reduced_cost=root_reduced_cost,
+        )  # fmt: skip
 
     if not has_search_beside(state, seconds):
         return solve(seconds), None
@@ -87,13 +90,14 @@ def run_mip(
     gap: float,
     stop_at: Callable[[], float] | None = None,
     on_improved: Callable[[float], None] | None = None,
+    root_reduced_cost: bool = True,
 ) -> MilpOutcome:
     """One MIP, started from the plan in hand and stopped on request: every MIP of the optimal
     engine goes through here."""
     return solve_milp(
         form, objective, maximize=maximize, time_limit_s=seconds, abs_gap=gap,
         start=form.start(state.data, state.incumbent), should_stop=state.control.should_stop,
-        stop_at=stop_at, on_improved=on_improved,
+        stop_at=stop_at, on_improved=on_improved, root_reduced_cost=root_reduced_cost,
     )  # fmt: skip
 
 
