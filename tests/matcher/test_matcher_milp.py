@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from matcher import ProblemData
 from matcher.engines import milp
 from matcher.engines.formulation import Formulation, formulate
 from matcher.engines.milp import Solved, solve_milp
+from matcher.objective import soft_score
 
 
 def _gap(seed: int, agents: int, jobs: int) -> tuple[ProblemData, Formulation, np.ndarray]:
@@ -175,3 +177,25 @@ def test_the_feasibility_jump_runs_only_without_a_plan_that_keeps_every_row(
         assert outcome.solved is Solved.OPTIMAL
     jump = [m.getOptionValue("mip_heuristic_run_feasibility_jump")[1] for m in models]
     assert jump == [False, True, True]
+
+
+def test_a_plan_is_a_start_that_keeps_every_row_of_the_soft_score_too() -> None:
+    """With the soft score's continuous variables (fairness excess over each breakpoint), a plan
+    that keeps every rule gives a start that keeps every row: each excess at the least its row
+    allows, so the start's soft objective is the plan's soft score. HiGHS then needs no repair
+    of it and runs no feasibility jump."""
+    d, form, _ = _gap(1, agents=4, jobs=12)
+    d = replace(d, fairness_breakpoints=np.array([20, 40]), fairness_slopes=np.array([0.5, 1.0]))
+    plan = np.zeros(d.num_pairs, dtype=bool)
+    plan[np.arange(12) + (np.arange(12) % 4) * 12] = True  # job j to agent j % 4
+    assert d.violations(plan) == (0, 0)
+    extended, soft = form.with_soft_terms(d)
+    start = extended.start(d, plan)
+    excess = start[form.num_vars :]
+    assert len(excess) > 0 and excess.max() > 0
+    assert milp._keeps_rows(extended, start)
+    assert float(soft @ start) == pytest.approx(soft_score(d, plan))
+    for j in np.flatnonzero(excess > 0):
+        lower = start.copy()
+        lower[form.num_vars + j] -= 0.5
+        assert not milp._keeps_rows(extended, lower)
