@@ -117,9 +117,8 @@ def solve_milp(
         index = np.arange(form.num_vars, dtype=np.int32)
         h.setSolution(form.num_vars, index, np.asarray(start, dtype=np.float64))
         if _keeps_rows(form, np.asarray(start, dtype=np.float64)):
-            # The feasibility jump only looks for a first plan, and HiGHS has one: without
-            # it the coverage MIPs of the mixed-city 2,000/300 weeks took 0.1-0.5 s less CPU
-            # (0.68-1.12 s against 0.87-1.63 s; docs/engines.md).
+            # The feasibility jump only looks for a first plan, and HiGHS has one (its cost:
+            # docs/engines.md, "Whole parts").
             h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
     seen = _Seen()
     _listen(h, maximize, abs_gap, deadline, should_stop, stop_at, on_improved, seen)

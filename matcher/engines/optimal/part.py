@@ -126,7 +126,7 @@ class PartSolver:
         # After the combined tier it could find no time left: a MIP on closed columns may take
         # what the part has. Beside a coverage MIP, whose bound is as tight once it has solved
         # its root, it is solved only where the MIP ends without one, rather than holding back
-        # both MIPs (by 0.1-0.26 s on the mixed-city 2,000/300 weeks).
+        # both MIPs.
         side = self._coverage_alongside()
         lp1 = None if side is not None else self._coverage_lp()
         t12 = solve_tier(s, combined(s.data, soft=self.fold_soft), closure_limit=_CLOSURE_LIMIT)

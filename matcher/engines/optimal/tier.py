@@ -59,9 +59,8 @@ def solve_tier(state: PartState, tier: Tier, *, closure_limit: float) -> TierOut
 def _straight_to_mip(state: PartState, tier: Tier) -> bool:
     """Whether a tier goes to its MIP without its LP first: on a part's every pair, with the
     soft score weighed, the LP neither proves the plan in hand (`_attains` needs a tier without
-    it) nor adds columns, and the MIP settles tier 3 itself; on the mixed-city 2,000/300 weeks
-    it held the MIP back by 0.2-0.35 s. It is solved after the MIP where tier 3 needs the
-    optimal face."""
+    it) nor adds columns, and the MIP settles tier 3 itself, so the LP would only hold the MIP
+    back. It is solved after the MIP where tier 3 needs the optimal face."""
     return state.whole and bool(tier.soft_weight)
 
 
@@ -80,9 +79,9 @@ def _whole(
     # With the soft score weighed, the MIP proves tier 3 too, to a ten-thousandth (its range is
     # worth at most half a unit of the tier once weighed).
     gap = tier.soft_weight * 1e-4 if tier.soft_weight else abs_gap(state, tier)
-    # HiGHS's root reduced-cost heuristic goes where travel is weighed: without it the combined
-    # MIPs of the mixed-city 2,000/300 weeks and the sample took 2-35 % less CPU (6 of 6; the
-    # coverage MIPs, where it costs nothing, keep it).
+    # HiGHS's root reduced-cost heuristic is left out where travel is weighed: the combined
+    # MIPs prove faster without it; the coverage MIPs, where it costs nothing, keep it
+    # (docs/engines.md, "Whole parts").
     outcome, searched = tier_mip(
         state, form, objective, tier, deadline.remaining(), gap=gap,
         root_reduced_cost=not tier.objective.cost,
