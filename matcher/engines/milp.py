@@ -25,7 +25,7 @@ from highspy import cb
 from ..problem import FloatArray
 from .formulation import Formulation
 
-__all__ = ["MAX_COLUMNS", "MilpOutcome", "Solved", "solve_milp"]
+__all__ = ["EVERY_HEURISTIC", "MAX_COLUMNS", "Heuristics", "MilpOutcome", "Solved", "solve_milp"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,22 @@ class Solved(Enum):
     UNKNOWN = "unknown"  # no solution found in time
 
 
+@dataclass(frozen=True)
+class Heuristics:
+    """Which of HiGHS's own heuristics a solve runs (the defaults: all of them).
+
+    `feasibility_jump`: off, the feasibility jump is skipped where the start plan keeps every
+    row. `root_reduced_cost`: off, the root's reduced-cost sub-MIP is skipped. Both cost the
+    MIPs of whole parts time for nothing; on restricted columns the feasibility jump pays
+    (docs/engines.md, "Whole parts")."""
+
+    feasibility_jump: bool = True
+    root_reduced_cost: bool = True
+
+
+EVERY_HEURISTIC = Heuristics()
+
+
 @dataclass(frozen=True, eq=False)
 class MilpOutcome:
     solved: Solved
@@ -79,7 +95,7 @@ def solve_milp(
     should_stop: Callable[[], bool] | None = None,
     stop_at: Callable[[], float] | None = None,
     on_improved: Callable[[float], None] | None = None,
-    root_reduced_cost: bool = True,
+    heuristics: Heuristics = EVERY_HEURISTIC,
 ) -> MilpOutcome:
     """Optimise `objective` over `form`. `abs_gap` is the absolute gap at which the solve may
     stop and call the result optimal (below 1 proves an integer objective exactly). `start` (a
@@ -87,8 +103,7 @@ def solve_milp(
     polled while HiGHS works (a stop returns the best plan so far); `stop_at` gives a value
     already attained elsewhere (another solve's plan): the solve stops once its proven bound
     shows that nothing beats it by `abs_gap`; `on_improved` hears the objective of each better
-    plan HiGHS finds; without `root_reduced_cost`, HiGHS's root reduced-cost heuristic (a
-    sub-MIP on the pairs the root LP's reduced costs leave free) is not run."""
+    plan HiGHS finds; `heuristics` says which of HiGHS's heuristics run."""
     if form.num_vars == 0:  # nothing to choose: the empty plan, if the rows allow it
         feasible = bool(np.all(form.row_lo <= 0) and np.all(form.row_hi >= 0))
         if not feasible:
@@ -106,7 +121,7 @@ def solve_milp(
     h.setOptionValue("mip_abs_gap", float(abs_gap))
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("presolve", "on" if form.num_vars <= _PRESOLVE_MAX_VARS else "off")
-    if not root_reduced_cost:
+    if not heuristics.root_reduced_cost:
         h.setOptionValue("mip_heuristic_run_root_reduced_cost", False)
     if form.has_dense_rows:
         # Probing propagates each binary through every row it is in: through a row over every
@@ -116,9 +131,7 @@ def solve_milp(
     if start is not None:
         index = np.arange(form.num_vars, dtype=np.int32)
         h.setSolution(form.num_vars, index, np.asarray(start, dtype=np.float64))
-        if _keeps_rows(form, np.asarray(start, dtype=np.float64)):
-            # The feasibility jump only looks for a first plan, and HiGHS has one (its cost:
-            # docs/engines.md, "Whole parts").
+        if not heuristics.feasibility_jump and _keeps_rows(form, np.asarray(start, np.float64)):
             h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
     seen = _Seen()
     _listen(h, maximize, abs_gap, deadline, should_stop, stop_at, on_improved, seen)

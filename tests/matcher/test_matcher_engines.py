@@ -721,8 +721,8 @@ def test_a_whole_part_solves_its_combined_mip_before_any_lp_and_without_the_root
     """On a part on all its pairs with a soft score, the combined tier goes straight to its MIP
     (the LP could neither prove the plan in hand nor add columns), without HiGHS's root
     reduced-cost heuristic (it cost the combined MIPs of the mixed-city weeks up to a third of
-    their time); the coverage MIP keeps it. Both tiers are still proven, to the same plan
-    value as a solve on one worker."""
+    their time); the coverage MIP keeps it; neither runs the feasibility jump from the plan in
+    hand. Both tiers are still proven, to the same plan value as a solve on one worker."""
     import importlib
     import threading
 
@@ -737,7 +737,9 @@ def test_a_whole_part_solves_its_combined_mip_before_any_lp_and_without_the_root
 
     def mip(form: Any, objective: Any, **kwargs: Any) -> Any:
         travel = float(np.max(objective)) > 100  # W times a priority, less the travel
-        calls.append(("mip", bool(kwargs["root_reduced_cost"]), "travel" if travel else "coverage"))
+        heuristics = kwargs["heuristics"]
+        assert not heuristics.feasibility_jump  # a whole part's MIPs start from a plan
+        calls.append(("mip", heuristics.root_reduced_cost, "travel" if travel else "coverage"))
         return solve_milp(form, objective, **kwargs)
 
     monkeypatch.setattr(columns, "solve_lp", lp)

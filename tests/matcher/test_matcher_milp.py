@@ -18,7 +18,7 @@ import pytest
 from matcher import ProblemData
 from matcher.engines import milp
 from matcher.engines.formulation import Formulation, formulate
-from matcher.engines.milp import Solved, solve_milp
+from matcher.engines.milp import Heuristics, Solved, solve_milp
 from matcher.objective import soft_score
 
 
@@ -153,12 +153,12 @@ def test_an_abandoned_solve_keeps_the_last_plan_it_reported(
     assert late.bound is not None and late.bound <= exact.objective + 1e-6
 
 
-def test_the_feasibility_jump_runs_only_without_a_plan_that_keeps_every_row(
+def test_the_feasibility_jump_is_skipped_only_when_asked_and_the_start_keeps_every_row(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """HiGHS's feasibility jump looks for a first plan: a solve started from a plan that keeps
-    every row goes without it; one started from a plan that breaks a row, or from none, keeps
-    it."""
+    """HiGHS's feasibility jump runs unless the caller turns it off (`Heuristics`), and even
+    then where the start plan breaks a row or there is none; the root reduced-cost heuristic
+    runs unless turned off."""
     d, form, objective = _gap(1, agents=4, jobs=12)
     plan = np.zeros(d.num_pairs, dtype=bool)
     plan[np.arange(12) + (np.arange(12) % 4) * 12] = True  # job j to agent j % 4
@@ -172,11 +172,21 @@ def test_the_feasibility_jump_runs_only_without_a_plan_that_keeps_every_row(
 
     monkeypatch.setattr(milp, "_model", kept)
     breaking = np.ones(form.num_vars)  # every job to every agent: over every capacity
-    for start in (form.start(d, plan), breaking, None):
-        outcome = solve_milp(form, objective, maximize=False, time_limit_s=5.0, start=start)
+    off = Heuristics(feasibility_jump=False, root_reduced_cost=False)
+    for start, heuristics in (
+        (form.start(d, plan), off),
+        (breaking, off),
+        (None, off),
+        (form.start(d, plan), Heuristics()),
+    ):
+        outcome = solve_milp(
+            form, objective, maximize=False, time_limit_s=5.0, start=start, heuristics=heuristics
+        )
         assert outcome.solved is Solved.OPTIMAL
     jump = [m.getOptionValue("mip_heuristic_run_feasibility_jump")[1] for m in models]
-    assert jump == [False, True, True]
+    assert jump == [False, True, True, True]
+    reduced = [m.getOptionValue("mip_heuristic_run_root_reduced_cost")[1] for m in models]
+    assert reduced == [False, False, False, True]
 
 
 def test_a_plan_is_a_start_that_keeps_every_row_of_the_soft_score_too() -> None:

@@ -15,7 +15,7 @@ from ...problem import BoolArray, IntArray, ProblemData
 from ..base import Control, Deadline, SolveParams
 from ..formulation import Formulation
 from ..lns import improve
-from ..milp import MilpOutcome, Solved
+from ..milp import Heuristics, MilpOutcome, Solved
 from .budget import COVERAGE_BOUND_SHARE, STARVED_CHECK_SHARE, PartBudget
 from .columns import Priced, grow
 from .face import solve_soft_tier
@@ -209,6 +209,7 @@ class PartSolver:
             return run_mip(
                 s, form, objective, maximize=True, seconds=seconds, gap=abs_gap(s, tier),
                 stop_at=lambda: float(plan_coverage(s.data, s.incumbent)),
+                heuristics=Heuristics(feasibility_jump=False),
             )  # fmt: skip
 
         s.side_busy = True

@@ -13,7 +13,7 @@ import numpy as np
 from ...problem import BoolArray, FloatArray
 from ..base import Deadline
 from ..formulation import Formulation
-from ..milp import MAX_COLUMNS, MilpOutcome, Solved
+from ..milp import MAX_COLUMNS, Heuristics, MilpOutcome, Solved
 from .budget import (
     CLOSED_MIP_SHARE,
     CUT_SHARE,
@@ -79,13 +79,13 @@ def _whole(
     # With the soft score weighed, the MIP proves tier 3 too, to a ten-thousandth (its range is
     # worth at most half a unit of the tier once weighed).
     gap = tier.soft_weight * 1e-4 if tier.soft_weight else abs_gap(state, tier)
-    # HiGHS's root reduced-cost heuristic is left out where travel is weighed: the combined
-    # MIPs prove faster without it; the coverage MIPs, where it costs nothing, keep it
-    # (docs/engines.md, "Whole parts").
+    # No feasibility jump from a plan in hand that keeps every row, and no root reduced-cost
+    # heuristic where travel is weighed: the combined MIPs prove faster without it; the
+    # coverage MIPs, where it costs nothing, keep it (docs/engines.md, "Whole parts").
+    heuristics = Heuristics(feasibility_jump=False, root_reduced_cost=not tier.objective.cost)
     outcome, searched = tier_mip(
-        state, form, objective, tier, deadline.remaining(), gap=gap,
-        root_reduced_cost=not tier.objective.cost,
-    )  # fmt: skip
+        state, form, objective, tier, deadline.remaining(), gap=gap, heuristics=heuristics
+    )
     log.debug(
         "tier %d MIP %s %s on %d columns (%.2fs)", tier.number, outcome.solved.value,
         outcome.objective, form.num_pairs, outcome.seconds,
