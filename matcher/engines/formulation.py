@@ -91,12 +91,29 @@ class Formulation:
     def start(self, data: ProblemData, selected: BoolArray) -> FloatArray:
         """A selection of `data`'s pairs as values of this formulation's variables (a MIP
         start): its pairs among the columns, and each switch on where its request is staffed.
-        Continuous variables (fairness excess) stay at 0 for the solver to complete."""
+        Continuous variables (fairness excess, a soft quota's shortfall: each in a row of its
+        own, `with_soft_terms`) take the least value their row allows, so that a plan that
+        keeps every rule is a start that keeps every row (HiGHS then needs no repair LP and no
+        feasibility jump, `milp`)."""
         values = np.zeros(self.num_vars)
         values[: self.num_pairs] = selected[self.pairs]
         filled = np.bincount(data.pair_request[selected], minlength=data.num_requests)
         ny = len(self.switch_request)
         values[self.num_pairs : self.num_pairs + ny] = filled[self.switch_request] > 0
+        continuous = np.flatnonzero(self.integrality == 0)
+        if len(continuous):
+            activity = self.matrix @ values
+            rows = self.matrix.tocsc()[:, continuous].tocoo()
+            coef = rows.data
+            with np.errstate(invalid="ignore"):
+                # coef * z within [lo, hi] - activity, z >= 0: the lower end where coef > 0.
+                least = np.where(
+                    coef > 0,
+                    (self.row_lo[rows.row] - activity[rows.row]) / coef,
+                    (self.row_hi[rows.row] - activity[rows.row]) / coef,
+                )
+            np.maximum.at(values, continuous[rows.col], np.nan_to_num(least, nan=0.0, neginf=0.0))
+            values[continuous] = np.maximum(values[continuous], self.var_lo[continuous])
         return values
 
     def with_row(self, coefficients: FloatArray, lo: float, hi: float) -> Formulation:

@@ -25,7 +25,7 @@ from highspy import cb
 from ..problem import FloatArray
 from .formulation import Formulation
 
-__all__ = ["MAX_COLUMNS", "MilpOutcome", "Solved", "solve_milp"]
+__all__ = ["EVERY_HEURISTIC", "MAX_COLUMNS", "Heuristics", "MilpOutcome", "Solved", "solve_milp"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,22 @@ class Solved(Enum):
     UNKNOWN = "unknown"  # no solution found in time
 
 
+@dataclass(frozen=True)
+class Heuristics:
+    """Which of HiGHS's own heuristics a solve runs (the defaults: all of them).
+
+    `feasibility_jump`: off, the feasibility jump is skipped where the start plan keeps every
+    row. `root_reduced_cost`: off, the root's reduced-cost sub-MIP is skipped. Both cost the
+    MIPs of whole parts time for nothing; on restricted columns the feasibility jump pays
+    (docs/engines.md, "Whole parts")."""
+
+    feasibility_jump: bool = True
+    root_reduced_cost: bool = True
+
+
+EVERY_HEURISTIC = Heuristics()
+
+
 @dataclass(frozen=True, eq=False)
 class MilpOutcome:
     solved: Solved
@@ -79,6 +95,7 @@ def solve_milp(
     should_stop: Callable[[], bool] | None = None,
     stop_at: Callable[[], float] | None = None,
     on_improved: Callable[[float], None] | None = None,
+    heuristics: Heuristics = EVERY_HEURISTIC,
 ) -> MilpOutcome:
     """Optimise `objective` over `form`. `abs_gap` is the absolute gap at which the solve may
     stop and call the result optimal (below 1 proves an integer objective exactly). `start` (a
@@ -86,7 +103,7 @@ def solve_milp(
     polled while HiGHS works (a stop returns the best plan so far); `stop_at` gives a value
     already attained elsewhere (another solve's plan): the solve stops once its proven bound
     shows that nothing beats it by `abs_gap`; `on_improved` hears the objective of each better
-    plan HiGHS finds."""
+    plan HiGHS finds; `heuristics` says which of HiGHS's heuristics run."""
     if form.num_vars == 0:  # nothing to choose: the empty plan, if the rows allow it
         feasible = bool(np.all(form.row_lo <= 0) and np.all(form.row_hi >= 0))
         if not feasible:
@@ -104,6 +121,8 @@ def solve_milp(
     h.setOptionValue("mip_abs_gap", float(abs_gap))
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("presolve", "on" if form.num_vars <= _PRESOLVE_MAX_VARS else "off")
+    if not heuristics.root_reduced_cost:
+        h.setOptionValue("mip_heuristic_run_root_reduced_cost", False)
     if form.has_dense_rows:
         # Probing propagates each binary through every row it is in: through a row over every
         # pair (a quota, the change budget) it took 9-29 s on a 1,800-column repair whose LP
@@ -112,6 +131,8 @@ def solve_milp(
     if start is not None:
         index = np.arange(form.num_vars, dtype=np.int32)
         h.setSolution(form.num_vars, index, np.asarray(start, dtype=np.float64))
+        if not heuristics.feasibility_jump and _keeps_rows(form, np.asarray(start, np.float64)):
+            h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
     seen = _Seen()
     _listen(h, maximize, abs_gap, deadline, should_stop, stop_at, on_improved, seen)
     if not _run_until(h, deadline + _ABANDON_S):
@@ -191,17 +212,22 @@ def _abandoned_outcome(
     if values is None or len(values) != form.num_vars:
         return MilpOutcome(Solved.UNKNOWN, None, None, seen.bound, seconds)
     values = np.where(form.integrality > 0, np.rint(values), values)
-    activity = form.matrix @ values
+    if not _keeps_rows(form, values):
+        return MilpOutcome(Solved.UNKNOWN, None, None, seen.bound, seconds)
+    return MilpOutcome(Solved.FEASIBLE, values, float(objective @ values), seen.bound, seconds)
+
+
+def _keeps_rows(form: Formulation, values: FloatArray) -> bool:
+    """Whether `values` keep every row and variable bound of `form` (to HiGHS's tolerance)."""
     tolerance = 1e-6
+    activity = form.matrix @ values
     keeps_rows = bool(
         np.all(activity >= form.row_lo - tolerance) and np.all(activity <= form.row_hi + tolerance)
     )
     within = bool(
         np.all(values >= form.var_lo - tolerance) and np.all(values <= form.var_hi + tolerance)
     )
-    if not (keeps_rows and within):
-        return MilpOutcome(Solved.UNKNOWN, None, None, seen.bound, seconds)
-    return MilpOutcome(Solved.FEASIBLE, values, float(objective @ values), seen.bound, seconds)
+    return keeps_rows and within
 
 
 def _reported_bound(out: Any) -> float | None:

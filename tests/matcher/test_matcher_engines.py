@@ -51,6 +51,7 @@ from matcher.engines.optimal.mip import tier_mip
 from matcher.engines.optimal.part import PartSolver
 from matcher.engines.optimal.tier import solve_tier
 from matcher.engines.optimal.tiers import COVERAGE, TRAVEL, Tier
+from matcher.objective import lexicographic_key
 
 # --------------------------------------------------------------------------------------------
 # The array form, against brute force
@@ -692,3 +693,66 @@ def test_a_tier_with_closed_columns_goes_on_in_the_parts_time() -> None:
     assert not tier._time_left(solver.state, spent, closed=False)
     over = PartSolver(d, Deadline(0.0), SolveParams(), Control())
     assert not tier._time_left(over.state, spent, closed=True)
+
+
+def _week_with_preferences(seed: int) -> ProblemData:
+    """20 volunteers of two pairs at most, 12 requests of two or three people (more than they
+    can staff), each volunteer a candidate for five of them at random travel, with preference
+    bonuses (a soft score) and two sets of requests at the same time."""
+    rng = np.random.default_rng(seed)
+    pv = np.repeat(np.arange(20), 5)
+    pr = np.concatenate([rng.choice(12, 5, replace=False) for _ in range(20)])
+    return ProblemData.build(
+        num_volunteers=20,
+        num_requests=12,
+        pair_volunteer=pv,
+        pair_request=pr,
+        pair_cost=rng.integers(500, 20_000, len(pv)),
+        pair_bonus=rng.integers(0, 3, len(pv)).astype(float),
+        request_max=rng.integers(2, 4, 12),
+        volunteer_max_pairs=np.full(20, 2),
+        conflict_sets=[[0, 1, 2], [3, 4, 5]],
+    )
+
+
+def test_a_whole_part_solves_its_combined_mip_before_any_lp_and_without_the_root_heuristic(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a part on all its pairs with a soft score, the combined tier goes straight to its MIP
+    (the LP could neither prove the plan in hand nor add columns), without HiGHS's root
+    reduced-cost heuristic (it cost the combined MIPs of the mixed-city weeks up to a third of
+    their time); the coverage MIP keeps it; neither runs the feasibility jump from the plan in
+    hand. Both tiers are still proven, to the same plan value as a solve on one worker."""
+    import importlib
+    import threading
+
+    columns = importlib.import_module("matcher.engines.optimal.columns")
+    mip_module = importlib.import_module("matcher.engines.optimal.mip")
+    calls: list[tuple[str, bool, str]] = []
+    solve_lp, solve_milp = columns.solve_lp, mip_module.solve_milp
+
+    def lp(*args: Any, **kwargs: Any) -> Any:
+        calls.append(("lp", True, threading.current_thread().name))
+        return solve_lp(*args, **kwargs)
+
+    def mip(form: Any, objective: Any, **kwargs: Any) -> Any:
+        travel = float(np.max(objective)) > 100  # W times a priority, less the travel
+        heuristics = kwargs["heuristics"]
+        assert not heuristics.feasibility_jump  # a whole part's MIPs start from a plan
+        calls.append(("mip", heuristics.root_reduced_cost, "travel" if travel else "coverage"))
+        return solve_milp(form, objective, **kwargs)
+
+    monkeypatch.setattr(columns, "solve_lp", lp)
+    monkeypatch.setattr(mip_module, "solve_milp", mip)
+    d = _week_with_preferences(3)
+    assert d.has_soft_terms
+    two = ENGINES["optimal"](d, SolveParams(time_limit_s=20, workers=2), Control())
+    assert two.status is Status.OPTIMAL
+    main = [c for c in calls if c[0] == "mip" or c[2] == "MainThread"]
+    first_mip = next(i for i, c in enumerate(main) if c[0] == "mip" and c[2] == "travel")
+    assert all(c[0] == "mip" for c in main[:first_mip])
+    assert {c[1] for c in calls if c[0] == "mip" and c[2] == "travel"} == {False}
+    assert {c[1] for c in calls if c[0] == "mip" and c[2] == "coverage"} == {True}
+    one = ENGINES["optimal"](d, SolveParams(time_limit_s=20, workers=1), Control())
+    assert one.status is Status.OPTIMAL
+    assert lexicographic_key(d, two.selected) == lexicographic_key(d, one.selected)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,8 @@ import pytest
 from matcher import ProblemData
 from matcher.engines import milp
 from matcher.engines.formulation import Formulation, formulate
-from matcher.engines.milp import Solved, solve_milp
+from matcher.engines.milp import Heuristics, Solved, solve_milp
+from matcher.objective import soft_score
 
 
 def _gap(seed: int, agents: int, jobs: int) -> tuple[ProblemData, Formulation, np.ndarray]:
@@ -149,3 +151,61 @@ def test_an_abandoned_solve_keeps_the_last_plan_it_reported(
     assert np.all(activity >= form.row_lo - 1e-6) and np.all(activity <= form.row_hi + 1e-6)
     assert late.objective == pytest.approx(exact.objective)
     assert late.bound is not None and late.bound <= exact.objective + 1e-6
+
+
+def test_the_feasibility_jump_is_skipped_only_when_asked_and_the_start_keeps_every_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HiGHS's feasibility jump runs unless the caller turns it off (`Heuristics`), and even
+    then where the start plan breaks a row or there is none; the root reduced-cost heuristic
+    runs unless turned off."""
+    d, form, objective = _gap(1, agents=4, jobs=12)
+    plan = np.zeros(d.num_pairs, dtype=bool)
+    plan[np.arange(12) + (np.arange(12) % 4) * 12] = True  # job j to agent j % 4
+    assert d.violations(plan) == (0, 0)
+    models: list[Any] = []
+    build = milp._model
+
+    def kept(*args: Any) -> Any:
+        models.append(build(*args))
+        return models[-1]
+
+    monkeypatch.setattr(milp, "_model", kept)
+    breaking = np.ones(form.num_vars)  # every job to every agent: over every capacity
+    off = Heuristics(feasibility_jump=False, root_reduced_cost=False)
+    for start, heuristics in (
+        (form.start(d, plan), off),
+        (breaking, off),
+        (None, off),
+        (form.start(d, plan), Heuristics()),
+    ):
+        outcome = solve_milp(
+            form, objective, maximize=False, time_limit_s=5.0, start=start, heuristics=heuristics
+        )
+        assert outcome.solved is Solved.OPTIMAL
+    jump = [m.getOptionValue("mip_heuristic_run_feasibility_jump")[1] for m in models]
+    assert jump == [False, True, True, True]
+    reduced = [m.getOptionValue("mip_heuristic_run_root_reduced_cost")[1] for m in models]
+    assert reduced == [False, False, False, True]
+
+
+def test_a_plan_is_a_start_that_keeps_every_row_of_the_soft_score_too() -> None:
+    """With the soft score's continuous variables (fairness excess over each breakpoint), a plan
+    that keeps every rule gives a start that keeps every row: each excess at the least its row
+    allows, so the start's soft objective is the plan's soft score. HiGHS then needs no repair
+    of it and runs no feasibility jump."""
+    d, form, _ = _gap(1, agents=4, jobs=12)
+    d = replace(d, fairness_breakpoints=np.array([20, 40]), fairness_slopes=np.array([0.5, 1.0]))
+    plan = np.zeros(d.num_pairs, dtype=bool)
+    plan[np.arange(12) + (np.arange(12) % 4) * 12] = True  # job j to agent j % 4
+    assert d.violations(plan) == (0, 0)
+    extended, soft = form.with_soft_terms(d)
+    start = extended.start(d, plan)
+    excess = start[form.num_vars :]
+    assert len(excess) > 0 and excess.max() > 0
+    assert milp._keeps_rows(extended, start)
+    assert float(soft @ start) == pytest.approx(soft_score(d, plan))
+    for j in np.flatnonzero(excess > 0):
+        lower = start.copy()
+        lower[form.num_vars + j] -= 0.5
+        assert not milp._keeps_rows(extended, lower)

@@ -20,7 +20,7 @@ from ...problem import BoolArray, FloatArray
 from ..formulation import Formulation
 from ..kernels import ready
 from ..local_search import BackgroundSearch, searched_whole
-from ..milp import MilpOutcome, Solved, solve_milp
+from ..milp import EVERY_HEURISTIC, Heuristics, MilpOutcome, Solved, solve_milp
 from .budget import FIRST_PLAN_SHARE
 from .state import PartState
 from .tiers import Tier
@@ -42,14 +42,17 @@ def tier_mip(
     seconds: float,
     *,
     gap: float,
+    heuristics: Heuristics = EVERY_HEURISTIC,
 ) -> tuple[MilpOutcome, BoolArray | None]:
     """A tier's MIP for at most `seconds` (stopping within `gap` of the optimum), and the plan
-    of the local search run beside it on the second worker (None without one)."""
+    of the local search run beside it on the second worker (None without one);
+    `heuristics` as in `milp.solve_milp`."""
 
     def solve(limit: float) -> MilpOutcome:
         return run_mip(
-            state, form, objective, maximize=tier.maximize, seconds=limit, gap=gap
-        )
+            state, form, objective, maximize=tier.maximize, seconds=limit, gap=gap,
+            heuristics=heuristics,
+        )  # fmt: skip
 
     if not has_search_beside(state, seconds):
         return solve(seconds), None
@@ -87,13 +90,14 @@ def run_mip(
     gap: float,
     stop_at: Callable[[], float] | None = None,
     on_improved: Callable[[float], None] | None = None,
+    heuristics: Heuristics = EVERY_HEURISTIC,
 ) -> MilpOutcome:
     """One MIP, started from the plan in hand and stopped on request: every MIP of the optimal
     engine goes through here."""
     return solve_milp(
         form, objective, maximize=maximize, time_limit_s=seconds, abs_gap=gap,
         start=form.start(state.data, state.incumbent), should_stop=state.control.should_stop,
-        stop_at=stop_at, on_improved=on_improved,
+        stop_at=stop_at, on_improved=on_improved, heuristics=heuristics,
     )  # fmt: skip
 
 

@@ -15,9 +15,9 @@ from ...problem import BoolArray, IntArray, ProblemData
 from ..base import Control, Deadline, SolveParams
 from ..formulation import Formulation
 from ..lns import improve
-from ..milp import MilpOutcome, Solved
+from ..milp import Heuristics, MilpOutcome, Solved
 from .budget import COVERAGE_BOUND_SHARE, STARVED_CHECK_SHARE, PartBudget
-from .columns import grow
+from .columns import Priced, grow
 from .face import solve_soft_tier
 from .mip import SideMip, abs_gap, run_mip, two_cores
 from .state import PartState
@@ -124,12 +124,11 @@ class PartSolver:
         # The coverage LP first, priced against every pair, bounds tier 1 for the whole part
         # (with its cut rounds on restricted columns: their cuts serve the combined tier too).
         # After the combined tier it could find no time left: a MIP on closed columns may take
-        # what the part has.
-        lp1 = grow(
-            s, Tier(1, COVERAGE, maximize=True), s.budget.share(COVERAGE_BOUND_SHARE),
-            cut=not s.whole,
-        )  # fmt: skip
+        # what the part has. Beside a coverage MIP, whose bound is as tight once it has solved
+        # its root, it is solved only where the MIP ends without one, rather than holding back
+        # both MIPs.
         side = self._coverage_alongside()
+        lp1 = None if side is not None else self._coverage_lp()
         t12 = solve_tier(s, combined(s.data, soft=self.fold_soft), closure_limit=_CLOSURE_LIMIT)
         side_bound = self._coverage_bound_of(side)
         if t12 is None and s.full:  # proven: no plan staffs every mandatory request
@@ -138,6 +137,8 @@ class PartSolver:
                 s, combined(s.data, soft=self.fold_soft), closure_limit=_CLOSURE_LIMIT
             )
             side_bound = None  # it held mandatory requests that are optional now
+        if lp1 is None and side_bound is None and not s.stopped():
+            lp1 = self._coverage_lp()
         self.soft_proven = t12 is not None and t12.soft_proven
         # W is above one pair's travel but not above every chain of swaps: the combined optimum
         # may give up coverage for travel. Then the (better) plan in hand's travel was never
@@ -179,6 +180,14 @@ class PartSolver:
             self.cost_bound = float(travel_bound)
         return proven2, cov_now, bound, False
 
+    def _coverage_lp(self) -> Priced | None:
+        """The coverage LP over every pair (with cut rounds on restricted columns)."""
+        s = self.state
+        return grow(
+            s, Tier(1, COVERAGE, maximize=True), s.budget.share(COVERAGE_BOUND_SHARE),
+            cut=not s.whole,
+        )  # fmt: skip
+
     def _coverage_alongside(self) -> tuple[SideMip, Formulation] | None:
         """With two workers, a part on all its pairs has its coverage MIP solved on the second
         worker while this one solves the combined tier: the combined plan's coverage is proven
@@ -200,6 +209,7 @@ class PartSolver:
             return run_mip(
                 s, form, objective, maximize=True, seconds=seconds, gap=abs_gap(s, tier),
                 stop_at=lambda: float(plan_coverage(s.data, s.incumbent)),
+                heuristics=Heuristics(feasibility_jump=False),
             )  # fmt: skip
 
         s.side_busy = True

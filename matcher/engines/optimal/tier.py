@@ -13,7 +13,7 @@ import numpy as np
 from ...problem import BoolArray, FloatArray
 from ..base import Deadline
 from ..formulation import Formulation
-from ..milp import MAX_COLUMNS, MilpOutcome, Solved
+from ..milp import MAX_COLUMNS, Heuristics, MilpOutcome, Solved
 from .budget import (
     CLOSED_MIP_SHARE,
     CUT_SHARE,
@@ -39,7 +39,11 @@ def solve_tier(state: PartState, tier: Tier, *, closure_limit: float) -> TierOut
     deadline = state.budget.tier(tier.number)
     started = time.perf_counter()
     state.optimal_face = None
-    priced = grow(state, tier, Deadline(deadline.remaining() * PRICING_SHARE), cut=False)
+    priced = (
+        None
+        if _straight_to_mip(state, tier)
+        else grow(state, tier, Deadline(deadline.remaining() * PRICING_SHARE), cut=False)
+    )
     if state.hand_back():
         bound = tier.sign * np.inf if priced is None else priced.bound
         return TierOutcome(state.value(tier), bound, False)
@@ -50,6 +54,14 @@ def solve_tier(state: PartState, tier: Tier, *, closure_limit: float) -> TierOut
     state.stats[f"tier{tier.number}_seconds"] = time.perf_counter() - started
     state.stats[f"tier{tier.number}_columns"] = float(state.columns.sum())
     return outcome
+
+
+def _straight_to_mip(state: PartState, tier: Tier) -> bool:
+    """Whether a tier goes to its MIP without its LP first: on a part's every pair, with the
+    soft score weighed, the LP neither proves the plan in hand (`_attains` needs a tier without
+    it) nor adds columns, and the MIP settles tier 3 itself, so the LP would only hold the MIP
+    back. It is solved after the MIP where tier 3 needs the optimal face."""
+    return state.whole and bool(tier.soft_weight)
 
 
 def _whole(
@@ -67,7 +79,13 @@ def _whole(
     # With the soft score weighed, the MIP proves tier 3 too, to a ten-thousandth (its range is
     # worth at most half a unit of the tier once weighed).
     gap = tier.soft_weight * 1e-4 if tier.soft_weight else abs_gap(state, tier)
-    outcome, searched = tier_mip(state, form, objective, tier, deadline.remaining(), gap=gap)
+    # No feasibility jump from a plan in hand that keeps every row, and no root reduced-cost
+    # heuristic where travel is weighed: the combined MIPs prove faster without it; the
+    # coverage MIPs, where it costs nothing, keep it (docs/engines.md, "Whole parts").
+    heuristics = Heuristics(feasibility_jump=False, root_reduced_cost=not tier.objective.cost)
+    outcome, searched = tier_mip(
+        state, form, objective, tier, deadline.remaining(), gap=gap, heuristics=heuristics
+    )
     log.debug(
         "tier %d MIP %s %s on %d columns (%.2fs)", tier.number, outcome.solved.value,
         outcome.objective, form.num_pairs, outcome.seconds,
@@ -88,6 +106,8 @@ def _whole(
     proven = attained and outcome.bound is not None and sign * (outcome.bound - value) < half
     proven |= attained and outcome.solved is Solved.OPTIMAL
     soft_proven = bool(tier.soft_weight) and attained and outcome.solved is Solved.OPTIMAL
+    if proven and not soft_proven and priced is None and tier.soft_weight:
+        priced = grow(state, tier, Deadline(deadline.remaining() * PRICING_SHARE), cut=False)
     if proven and priced is not None:
         lp_bound = priced.bound
         state.optimal_face = (tier, priced.potential, max(sign * (lp_bound - value), 0.0))
