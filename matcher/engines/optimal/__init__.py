@@ -6,9 +6,9 @@ Per independent part of the problem (see `decompose`), starting from the greedy 
    pinned pairs; small parts take every pair.
 2. Tiers (`tiers`, solved by `tier.solve_tier`): the LP relaxation on the columns, priced
    against every other pair and grown until no pair left out could improve it, gives a proven
-   bound; the MIP on the columns (HiGHS, clique formulation; `mip`) gives the plan; reduced-cost
-   fixing adds every pair that could still appear in a better plan, until the restricted MIP is
-   provably optimal for the whole part. Coverage and travel are settled together where they can
+   bound (and, rounded, a first plan: `rounding`); the MIP on the columns (HiGHS, clique
+   formulation; `mip`) gives the plan; reduced-cost fixing adds every pair that could still
+   appear in a better plan, until the restricted MIP is provably optimal for the whole part. Coverage and travel are settled together where they can
    be (tier 12), else one after the other.
 3. Tier 3, the soft score (preferences, stability, fairness), on the optimal face (`face`).
 4. While time remains and a tier is unproven: local search and large-neighbourhood search

@@ -19,6 +19,7 @@ from ..milp import MilpOutcome
 from ..state import Incidence
 from .budget import PartBudget
 from .columns import initial_columns
+from .rounding import rounded_plan
 from .tiers import Row, Tier, on_vars
 
 __all__ = ["PartState"]
@@ -114,6 +115,15 @@ class PartState:
         if self.bound is None or bound < self.bound:
             self.bound = bound
             self.report(plan_coverage(self.data, self.incumbent), bound)
+
+    def round_lp(self, pairs: IntArray, x: FloatArray) -> None:
+        """The plan rounded from an LP solution `x` on the columns `pairs` (`rounding`), kept as
+        the plan in hand if better."""
+        values = np.zeros(self.data.num_pairs)
+        values[pairs] = x
+        plan = rounded_plan(self.data, values, self.inc)
+        if plan is not None and self.better(plan):
+            self.count("rounded_kept")
 
     def take(self, form: Formulation, outcome: MilpOutcome) -> BoolArray | None:
         """A MIP's plan, if any, kept as the plan in hand if better."""
