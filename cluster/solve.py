@@ -71,9 +71,9 @@ class Thresholds:
     min_volunteers: int = 20_000
     # Parts with more pairs are cut into districts of about this many (parts with rows over
     # every pair excepted: see `districts`).
-    district_pairs: int = 250_000
+    district_pairs: int = 110_000
     # Rounds of the districts of a cut part (`districts`), each with an equal share of the time.
-    district_rounds: int = 2
+    district_rounds: int = 3
 
 
 def solve(

@@ -130,18 +130,26 @@ def split_districts(
 def round_problems(
     data: ProblemData, districts: Districts, selected: BoolArray, round_number: int
 ) -> list[Border]:
-    """Round `round_number`'s sub-problems, one per district with free pairs (those of its
-    requests whose volunteer the round offers to it), every other chosen pair held. They share
-    no volunteer and no request: their plans, with the held pairs, make one plan."""
+    """Round `round_number`'s sub-problems, one per district whose free pairs (those of its
+    requests whose volunteer the round offers to it) could staff more than the plan in hand
+    does, every other chosen pair held. They share no volunteer and no request: their plans,
+    with the held pairs, make one plan. (A district whose plan in hand already staffs every
+    request of its sub-problem as far as its candidates allow is left as it is: its travel could
+    improve, its coverage not, and the round's time goes to the districts that can gain.)"""
     district = districts.request_district[data.pair_request]
     free = districts.offered(round_number)[data.pair_volunteer] == district
     order = np.flatnonzero(free)
     order = order[np.argsort(district[order], kind="stable")]  # keeps pairs sorted per district
     cuts = np.searchsorted(district[order], np.arange(districts.count + 1))
-    return [
+    problems = [
         freed(data, selected, order[cuts[k] : cuts[k + 1]])
         for k in range(districts.count)
         if cuts[k + 1] > cuts[k]
+    ]
+    return [
+        p
+        for p in problems
+        if plan_coverage(p.part.data, selected[p.part.pairs]) < trivial_bound(p.part.data)
     ]
 
 
