@@ -47,6 +47,7 @@ from matcher.engines.districts import (
     improved,
     round_problems,
     split_districts,
+    weight,
 )
 from matcher.engines.greedy import greedy_selection
 from matcher.engines.optimal import Assembly, PartPlan, PartResult, fallback, plan_parts
@@ -212,7 +213,7 @@ class _Run:
         jobs: list[Job[Any, Any]] = []
         for i, part in enumerate(self.plan.parts):
             if part.data.num_pairs <= self.thresholds.district_pairs or part.data.has_global_rows:
-                jobs.append(self._job(f"part-{i}", part, ("part", i), None))
+                jobs.append(self._job(f"part-{i}", part, ("part", i), None, part.data.num_pairs))
                 continue
             count = max(
                 district_count(part.data.num_pairs, self.thresholds.district_pairs),
@@ -261,18 +262,23 @@ class _Run:
         return [
             self._job(
                 f"part-{i}-round-{k + 1}-district-{d}", found.part, ("district", i, d),
-                cut.selected[found.part.pairs],
+                cut.selected[found.part.pairs], weight(found, cut.selected),
             )
             for d, found in enumerate(cut.problems)
         ]
 
     def _job(
-        self, label: str, part: Part, tag: tuple[Any, ...], start: np.ndarray[Any, Any] | None
+        self,
+        label: str,
+        part: Part,
+        tag: tuple[Any, ...],
+        start: np.ndarray[Any, Any] | None,
+        share: float,
     ) -> Job[Any, Any]:
+        """A part's job (`start`: a district's plan in hand; `share`: its weight for time)."""
         stand_in: _Fallback | _Kept = _Fallback(part) if start is None else _Kept(start)
         return _TaggedJob(
-            label, solve_part_task, (part.data, self.params, start), part.data.num_pairs,
-            stand_in, tag,
+            label, solve_part_task, (part.data, self.params, start), share, stand_in, tag
         )  # fmt: skip
 
     def _done(self, cuts: dict[int, _Cut], job: Job[Any, Any], result: Any, solved: bool) -> None:
@@ -287,9 +293,8 @@ class _Run:
         else:
             cut = cuts[tag[1]]
             cut.plans[tag[2]] = result.selected
-            self.done_pairs += (
-                cut.part.data.num_pairs * job.weight / cut.round_pairs / self.rounds
-            )
+            pairs = cut.problems[tag[2]].part.data.num_pairs
+            self.done_pairs += cut.part.data.num_pairs * pairs / cut.round_pairs / self.rounds
         self.control.on_progress(
             Progress(
                 phase=f"{job.label} done",

@@ -55,10 +55,12 @@ __all__ = [
     "district_count",
     "district_result",
     "freed",
+    "headroom",
     "improved",
     "round_problems",
     "solve_districts",
     "split_districts",
+    "weight",
 ]
 
 
@@ -146,11 +148,22 @@ def round_problems(
         for k in range(districts.count)
         if cuts[k + 1] > cuts[k]
     ]
-    return [
-        p
-        for p in problems
-        if plan_coverage(p.part.data, selected[p.part.pairs]) < trivial_bound(p.part.data)
-    ]
+    return [p for p in problems if headroom(p, selected) > 0]
+
+
+def headroom(found: Border, selected: BoolArray) -> int:
+    """How much more coverage than the plan in hand (`selected`, over the part) a round's
+    sub-problem could give at most (its trivial bound)."""
+    sub = found.part
+    return trivial_bound(sub.data) - plan_coverage(sub.data, selected[sub.pairs])
+
+
+def weight(found: Border, selected: BoolArray) -> float:
+    """A sub-problem's share of its round's time: its pairs (what a solve costs) times the
+    square root of its headroom (what it may gain). On the 100,000-volunteer city one district
+    in twelve held three quarters of the headroom; by pairs alone it had a twelfth of the
+    round, and its MIP seldom ended."""
+    return float(found.part.data.num_pairs) * math.sqrt(max(headroom(found, selected), 0))
 
 
 def improved(
@@ -292,10 +305,13 @@ def solve_districts(
     for k in range(rounds):
         problems = round_problems(data, districts, selected, k)
         share = deadline.remaining() / (rounds - k)
-        pairs = max(sum(p.part.data.num_pairs for p in problems), 1)
+        weights = [weight(p, selected) for p in problems]
+        total = max(sum(weights), 1e-9)
         solved = [
-            solve_part(p.part.data, share * p.part.data.num_pairs / pairs, params, control).selected
-            for p in problems
+            solve_part(
+                p.part.data, share * w / total, params, control, start=selected[p.part.pairs]
+            ).selected
+            for p, w in zip(problems, weights, strict=True)
         ]
         selected = improved(data, selected, problems, solved)
         plans.append(selected)
