@@ -209,6 +209,7 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
         "start coverage": stats.get("start_coverage"),
         "round 1 coverage": stats.get("round_1_coverage"),
         "round 2 coverage": stats.get("round_2_coverage"),
+        "round 3 coverage": stats.get("round_3_coverage"),
         **memory,
     }
 
@@ -305,7 +306,7 @@ COLUMNS = [
 RUN_COLUMNS = [
     "case", "mode", "run", "status", "checked", "coverage", "bound", "gap %", "seconds",
     "start_seconds", "client peak MB", "worker peak MB", "scheduler peak MB", "total peak MB",
-    "jobs_fallback", "start coverage", "round 1 coverage", "round 2 coverage",
+    "jobs_fallback", "start coverage", "round 1 coverage", "round 2 coverage", "round 3 coverage",
 ]  # fmt: skip
 
 

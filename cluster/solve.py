@@ -6,12 +6,13 @@ parts solved by an `Executor` (in parallel on Dask, or one after another in this
    `Thresholds.min_volunteers` stay in this process on the plain `optimal` engine: below that
    the cluster's data transfer and scheduling cost more than the parallel solve gains.
 3. Parts above `Thresholds.district_pairs` pairs (a city that is one component) are cut into
-   districts (`matcher.engines.districts`), each solved as a part; the others are solved whole.
-   Every part and district is a job: seconds in proportion to its pairs, heaviest first.
-4. Each cut part's district plans are merged, and the border between them repaired: the
-   border's own parts are jobs too.
-5. `Assembly` puts the parts together (plans side by side, bounds added: the sum of the
-   districts' bounds is a proven bound, see `districts`), and `build_plan` makes the plan.
+   districts of about `Thresholds.district_size` pairs (`matcher.engines.districts`) and
+   improved from greedy's plan in `Thresholds.district_rounds` rounds, each round's districts
+   solved at once; the other parts are solved whole, with the first round. Every part and
+   district is a job: seconds in proportion to its pairs (a district's: pairs × √headroom),
+   heaviest first.
+4. `Assembly` puts the parts together (plans side by side, bounds added: a cut part's is its
+   trivial bound, see `districts`), and `build_plan` makes the plan.
 """
 
 from __future__ import annotations
@@ -70,10 +71,13 @@ class Thresholds:
 
     # Runs with fewer volunteers are solved in this process, as `matcher.solve` does.
     min_volunteers: int = 20_000
-    # Parts with more pairs are cut into districts of about this many (parts with rows over
-    # every pair excepted: see `districts`).
-    district_pairs: int = 110_000
-    # Rounds of the districts of a cut part (`districts`), each with an equal share of the time.
+    # Parts with more pairs are cut into districts (parts with rows over every pair excepted:
+    # see `districts`): a 20,000-volunteer city week (162,451 pairs) is proven whole in its time.
+    district_pairs: int = 250_000
+    # Pairs of a district, about (at least one district per worker): 12 districts at 100,000
+    # volunteers did better than 6 or 24 (docs/scale.md).
+    district_size: int = 110_000
+    # Rounds of the districts of a cut part, each with an equal share of the time left.
     district_rounds: int = 3
 
 
@@ -216,7 +220,7 @@ class _Run:
                 jobs.append(self._job(f"part-{i}", part, ("part", i), None, part.data.num_pairs))
                 continue
             count = max(
-                district_count(part.data.num_pairs, self.thresholds.district_pairs),
+                district_count(part.data.num_pairs, self.thresholds.district_size),
                 self.executor.workers,
             )
             districts = split_districts(

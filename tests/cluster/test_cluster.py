@@ -65,7 +65,7 @@ def test_a_city_cut_into_districts_improves_on_greedy_within_its_bound() -> None
     instance = parse_instance(city_week(2000, 200, seed=3))
     plan = cluster.solve(
         instance, InProcess(), time_limit_s=20,
-        thresholds=Thresholds(min_volunteers=0, district_pairs=8000),
+        thresholds=Thresholds(min_volunteers=0, district_pairs=8000, district_size=8000),
     )  # fmt: skip
     greedy = solve(instance, engine="greedy", time_limit_s=20)
     whole = solve(instance, time_limit_s=20, workers=1)
@@ -90,7 +90,7 @@ def test_a_stop_reaches_every_part(dask_client: Any) -> None:
                 OnDask(dask_client),
                 time_limit_s=300,
                 control=Control(should_stop=asked.is_set),
-                thresholds=Thresholds(min_volunteers=0, district_pairs=5000),
+                thresholds=Thresholds(min_volunteers=0, district_pairs=5000, district_size=5000),
             )
         )
     )
@@ -185,7 +185,7 @@ def test_a_run_survives_a_lost_worker(dask_client: Any) -> None:
                 instance,
                 OnDask(dask_client),
                 time_limit_s=60,
-                thresholds=Thresholds(min_volunteers=0, district_pairs=4000),
+                thresholds=Thresholds(min_volunteers=0, district_pairs=4000, district_size=4000),
             )
         )
     )
