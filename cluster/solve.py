@@ -263,12 +263,16 @@ class _Run:
         cut.problems = round_problems(cut.part.data, cut.districts, cut.selected, k)
         cut.plans = {}
         cut.round_pairs = max(sum(p.part.data.num_pairs for p in cut.problems), 1)
+        weights = [weight(found, cut.selected) for found in cut.problems]
+        # Scaled so that the districts weigh their pairs in all, as a whole part does: the
+        # whole parts of the first round keep their share beside them.
+        scale = cut.round_pairs / max(sum(weights), 1e-9)
         return [
             self._job(
                 f"part-{i}-round-{k + 1}-district-{d}", found.part, ("district", i, d),
-                cut.selected[found.part.pairs], weight(found, cut.selected),
+                cut.selected[found.part.pairs], w * scale,
             )
-            for d, found in enumerate(cut.problems)
+            for d, (found, w) in enumerate(zip(cut.problems, weights, strict=True))
         ]
 
     def _job(
