@@ -204,9 +204,12 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
         "start_seconds": None if start_s is None else round(start_s, 3),
         "executor": stats.get("executor", "in-process"),
         "jobs_fallback": stats.get("jobs_fallback"),
-        # A city cut into districts: where its coverage went (`districts.district_result`).
-        "districts coverage": stats.get("districts_coverage"),
-        "merged coverage": stats.get("merged_coverage"),
+        # A city cut into districts: greedy's plan, then after each round
+        # (`districts.district_result`).
+        "start coverage": stats.get("start_coverage"),
+        "round 1 coverage": stats.get("round_1_coverage"),
+        "round 2 coverage": stats.get("round_2_coverage"),
+        "round 3 coverage": stats.get("round_3_coverage"),
         **memory,
     }
 
@@ -303,7 +306,7 @@ COLUMNS = [
 RUN_COLUMNS = [
     "case", "mode", "run", "status", "checked", "coverage", "bound", "gap %", "seconds",
     "start_seconds", "client peak MB", "worker peak MB", "scheduler peak MB", "total peak MB",
-    "jobs_fallback", "districts coverage", "merged coverage",
+    "jobs_fallback", "start coverage", "round 1 coverage", "round 2 coverage", "round 3 coverage",
 ]  # fmt: skip
 
 

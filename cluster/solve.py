@@ -6,12 +6,13 @@ parts solved by an `Executor` (in parallel on Dask, or one after another in this
    `Thresholds.min_volunteers` stay in this process on the plain `optimal` engine: below that
    the cluster's data transfer and scheduling cost more than the parallel solve gains.
 3. Parts above `Thresholds.district_pairs` pairs (a city that is one component) are cut into
-   districts (`matcher.engines.districts`), each solved as a part; the others are solved whole.
-   Every part and district is a job: seconds in proportion to its pairs, heaviest first.
-4. Each cut part's district plans are merged, and the border between them repaired: the
-   border's own parts are jobs too.
-5. `Assembly` puts the parts together (plans side by side, bounds added: the sum of the
-   districts' bounds is a proven bound, see `districts`), and `build_plan` makes the plan.
+   districts of about `Thresholds.district_size` pairs (`matcher.engines.districts`) and
+   improved from greedy's plan in `Thresholds.district_rounds` rounds, each round's districts
+   solved at once; the other parts are solved whole, with the first round. Every part and
+   district is a job: seconds in proportion to its pairs (a district's: pairs × √headroom),
+   heaviest first.
+4. `Assembly` puts the parts together (plans side by side, bounds added: a cut part's is its
+   trivial bound, see `districts`), and `build_plan` makes the plan.
 """
 
 from __future__ import annotations
@@ -38,19 +39,18 @@ from matcher import (
 )
 from matcher.engines import optimal
 from matcher.engines.base import Deadline
-from matcher.engines.decompose import Part, split
+from matcher.engines.decompose import Part
 from matcher.engines.districts import (
-    REPAIR_SHARE,
     Border,
     Districts,
-    border,
     district_count,
     district_result,
-    hurt_requests,
-    merge,
-    repaired,
+    improved,
+    round_problems,
     split_districts,
+    weight,
 )
+from matcher.engines.greedy import greedy_selection
 from matcher.engines.optimal import Assembly, PartPlan, PartResult, fallback, plan_parts
 from matcher.objective import plan_coverage
 from matcher.solve import DEFAULT_TIME_LIMIT_S
@@ -71,8 +71,14 @@ class Thresholds:
 
     # Runs with fewer volunteers are solved in this process, as `matcher.solve` does.
     min_volunteers: int = 20_000
-    # Parts with more pairs are cut into districts of about this many.
+    # Parts with more pairs are cut into districts (parts with rows over every pair excepted:
+    # see `districts`): a 20,000-volunteer city week (162,451 pairs) is proven whole in its time.
     district_pairs: int = 250_000
+    # Pairs of a district, about (at least one district per worker): 12 districts at 100,000
+    # volunteers did better than 6 or 24 (docs/scale.md).
+    district_size: int = 110_000
+    # Rounds of the districts of a cut part, each with an equal share of the time left.
+    district_rounds: int = 3
 
 
 def solve(
@@ -164,19 +170,21 @@ def solve_compiled(
 
 @dataclass(eq=False)
 class _Cut:
-    """A part cut into districts, and what its districts and border gave."""
+    """A part cut into districts: its plan in hand, and what each round gave."""
 
     part: Part
     districts: Districts
-    results: dict[int, PartResult] = field(default_factory=dict)
-    merged: np.ndarray[Any, Any] | None = None
-    border: Border | None = None
-    border_parts: list[Part] = field(default_factory=list)
-    border_plans: dict[int, np.ndarray[Any, Any]] = field(default_factory=dict)
+    start: np.ndarray[Any, Any]  # greedy's plan, before the first round
+    selected: np.ndarray[Any, Any]
+    problems: list[Border] = field(default_factory=list)  # of the running round
+    plans: dict[int, np.ndarray[Any, Any]] = field(default_factory=dict)
+    rounds: list[np.ndarray[Any, Any]] = field(default_factory=list)
+    round_pairs: int = 1
 
 
 class _Run:
-    """One run's parts through the executor: districts and whole parts, then the borders."""
+    """One run's parts through the executor: whole parts, and the districts of the cut ones
+    round by round."""
 
     def __init__(
         self,
@@ -200,6 +208,7 @@ class _Run:
         self.done_pairs = 0.0
         self.solved = 0
         self.fallbacks = 0
+        self.rounds = 1
 
     def solve(self, budget: float) -> EngineResult:
         deadline = Deadline(budget)
@@ -207,51 +216,37 @@ class _Run:
         cuts: dict[int, _Cut] = {}
         jobs: list[Job[Any, Any]] = []
         for i, part in enumerate(self.plan.parts):
-            if part.data.num_pairs <= self.thresholds.district_pairs:
-                jobs.append(self._job(f"part-{i}", part, ("part", i)))
+            if part.data.num_pairs <= self.thresholds.district_pairs or part.data.has_global_rows:
+                jobs.append(self._job(f"part-{i}", part, ("part", i), None, part.data.num_pairs))
                 continue
             count = max(
-                district_count(part.data.num_pairs, self.thresholds.district_pairs),
+                district_count(part.data.num_pairs, self.thresholds.district_size),
                 self.executor.workers,
             )
             districts = split_districts(
                 part.data, tables.r_lat[part.requests], tables.r_lon[part.requests], count
             )
-            cuts[i] = _Cut(part, districts)
-            jobs.extend(
-                self._job(f"part-{i}-district-{d}", district, ("district", i, d))
-                for d, district in enumerate(districts.parts)
-            )
-        first = deadline.remaining() * ((1 - REPAIR_SHARE) if cuts else 1.0)
-        self.executor.run(
-            jobs, first, self.control, lambda job, r, ok: self._done(cuts, job, r, ok)
-        )
-        border_jobs: list[Job[Any, Any]] = []
-        for i, cut in cuts.items():
-            selections = [cut.results[d].selected for d in range(len(cut.districts))]
-            data = cut.part.data
-            cut.merged = merge(data, cut.districts, selections)
-            cut.border = border(
-                data, cut.districts, cut.merged,
-                hurt_requests(data, cut.districts, selections, cut.merged),
+            start = greedy_selection(part.data).selected.copy()
+            cuts[i] = _Cut(part, districts, start, start)
+        self.rounds = max(self.thresholds.district_rounds, 1) if cuts else 1
+        for k in range(self.rounds):
+            if k and (self.control.should_stop() or deadline.expired()):
+                break
+            for i, cut in cuts.items():
+                jobs.extend(self._round(i, cut, k))
+            # Whole parts go with the first round: each job's seconds are by its pairs.
+            self.executor.run(
+                jobs, deadline.remaining() / (self.rounds - k), self.control,
+                lambda job, r, ok: self._done(cuts, job, r, ok),
             )  # fmt: skip
-            cut.border_parts = split(cut.border.part.data)
-            border_jobs.extend(
-                self._job(f"part-{i}-border-{b}", bp, ("border", i, b))
-                for b, bp in enumerate(cut.border_parts)
-            )
-        self.executor.run(
-            border_jobs, deadline.remaining(), self.control,
-            lambda job, r, ok: self._done(cuts, job, r, ok),
-        )  # fmt: skip
+            jobs = []
+            for cut in cuts.values():
+                plans = [cut.plans[d] for d in range(len(cut.problems))]
+                cut.selected = improved(cut.part.data, cut.selected, cut.problems, plans)
+                cut.rounds.append(cut.selected)
         for cut in cuts.values():
-            assert cut.merged is not None and cut.border is not None
-            plans = [cut.border_plans[b] for b in range(len(cut.border_parts))]
-            selected = repaired(cut.part.data, cut.merged, cut.border, cut.border_parts, plans)
-            results = [cut.results[d] for d in range(len(cut.districts))]
             self.assembly.add(
-                cut.part,
-                district_result(cut.part.data, cut.districts, results, cut.merged, selected),
+                cut.part, district_result(cut.part.data, cut.districts, cut.start, cut.rounds)
             )
         result = self.assembly.result(time.perf_counter() - self.started)
         result.stats.update(
@@ -262,10 +257,36 @@ class _Run:
         )
         return result
 
-    def _job(self, label: str, part: Part, tag: tuple[Any, ...]) -> Job[Any, Any]:
+    def _round(self, i: int, cut: _Cut, k: int) -> list[Job[Any, Any]]:
+        """The jobs of round `k` of cut part `i`: one per district with free pairs, each
+        starting from the plan in hand."""
+        cut.problems = round_problems(cut.part.data, cut.districts, cut.selected, k)
+        cut.plans = {}
+        cut.round_pairs = max(sum(p.part.data.num_pairs for p in cut.problems), 1)
+        weights = [weight(found, cut.selected) for found in cut.problems]
+        # Scaled so that the districts weigh their pairs in all, as a whole part does: the
+        # whole parts of the first round keep their share beside them.
+        scale = cut.round_pairs / max(sum(weights), 1e-9)
+        return [
+            self._job(
+                f"part-{i}-round-{k + 1}-district-{d}", found.part, ("district", i, d),
+                cut.selected[found.part.pairs], w * scale,
+            )
+            for d, (found, w) in enumerate(zip(cut.problems, weights, strict=True))
+        ]
+
+    def _job(
+        self,
+        label: str,
+        part: Part,
+        tag: tuple[Any, ...],
+        start: np.ndarray[Any, Any] | None,
+        share: float,
+    ) -> Job[Any, Any]:
+        """A part's job (`start`: a district's plan in hand; `share`: its weight for time)."""
+        stand_in: _Fallback | _Kept = _Fallback(part) if start is None else _Kept(start)
         return _TaggedJob(
-            label, solve_part_task, (part.data, self.params), part.data.num_pairs,
-            _Fallback(part), tag,
+            label, solve_part_task, (part.data, self.params, start), share, stand_in, tag
         )  # fmt: skip
 
     def _done(self, cuts: dict[int, _Cut], job: Job[Any, Any], result: Any, solved: bool) -> None:
@@ -274,15 +295,14 @@ class _Run:
             self.solved += 1
         else:
             self.fallbacks += 1
-        kind = tag[0]
-        if kind == "part":
+        if tag[0] == "part":
             self.assembly.add(self.plan.parts[tag[1]], result)
             self.done_pairs += job.weight
-        elif kind == "district":
-            cuts[tag[1]].results[tag[2]] = result
-            self.done_pairs += job.weight * (1 - REPAIR_SHARE)
         else:
-            cuts[tag[1]].border_plans[tag[2]] = result.selected
+            cut = cuts[tag[1]]
+            cut.plans[tag[2]] = result.selected
+            pairs = cut.problems[tag[2]].part.data.num_pairs
+            self.done_pairs += cut.part.data.num_pairs * pairs / cut.round_pairs / self.rounds
         self.control.on_progress(
             Progress(
                 phase=f"{job.label} done",
@@ -305,3 +325,14 @@ class _Fallback:
 
     def __call__(self) -> PartResult:
         return fallback(self.part)
+
+
+@dataclass(frozen=True, eq=False)
+class _Kept:
+    """A district's plan in hand, for a round whose job gave nothing back: the round then
+    leaves that district as it was."""
+
+    plan: np.ndarray[Any, Any]
+
+    def __call__(self) -> PartResult:
+        return PartResult(self.plan, 0, False, np.zeros(0, dtype=np.int64), {})

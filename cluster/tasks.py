@@ -9,6 +9,7 @@ from typing import Any
 import matcher
 from matcher import Control, Plan, ProblemData, SolveParams, check_plan, parse_instance
 from matcher.engines.optimal import PartResult, solve_part
+from matcher.problem import BoolArray
 
 __all__ = ["TileOutcome", "solve_part_task", "solve_tile_task"]
 
@@ -17,11 +18,12 @@ _LEAST_LIMIT_S = 0.01
 
 
 def solve_part_task(
-    payload: tuple[ProblemData, SolveParams], seconds: float, control: Control
+    payload: tuple[ProblemData, SolveParams, BoolArray | None], seconds: float, control: Control
 ) -> PartResult:
-    """One part (or district, or a border's part) by the optimal engine."""
-    data, params = payload
-    return solve_part(data, seconds, params, control)
+    """One part (or a district's sub-problem of a round, from the plan in hand) by the optimal
+    engine."""
+    data, params, start = payload
+    return solve_part(data, seconds, params, control, start=start)
 
 
 @dataclass(frozen=True)

@@ -1,30 +1,35 @@
 """Districts: a part too large for one process's time (a city that is one connected component)
-cut into districts by where its requests are, each district solved as a part, and a repair
-across the borders.
+improved district by district, in rounds, from greedy's plan.
 
-**Districts.** The part's requests are cut by recursive coordinate bisection (on the unit
-sphere: the axis of widest spread, at the quantile that balances the pairs) into `count`
-districts of about equal pairs. A district holds *every* candidate pair of its requests, so a
-volunteer near a border is in several districts, each time with all their capacity. A district
-is then a relaxation of the whole part cut down to its requests: any plan of the part, cut to a
-district's requests, is a plan of the district. Hence **the sum of the districts' proven
-coverage bounds is a proven coverage bound of the part** (and a mandatory request that no plan
-of its district staffs is at fault in the part too). Nothing is proven about travel.
+**Districts** (`split_districts`). The part's requests are cut by recursive coordinate
+bisection (on the unit sphere: the axis of widest spread, at the quantile that balances the
+pairs) into `count` districts of about equal pairs. A volunteer near a border has candidates in
+several districts; their districts are ranked by how many of their candidate pairs each holds.
 
-**Merge** (`merge`). District plans are put side by side; a volunteer two districts both use
-keeps the pairs of one (the district where their chosen pairs weigh most; a pinned pair's
-district first), then those of the others that still fit (caps, conflicts; heaviest requests
-first); a request then left below its minimum is emptied (unless mandatory). The merged plan
-keeps every hard rule that the district plans kept.
+**Rounds** (`round_problems`, `improved`). Round r offers every volunteer to one district: the
+r-th of their ranking (cycling), so the first round offers each to the district holding most of
+their pairs and later rounds offer the border volunteers to their other districts in turn. A
+district's sub-problem in a round (`freed`) is its requests' pairs whose volunteer is offered to
+it, every other chosen pair held: volunteers keep the capacity, pair count and free hours the
+held pairs leave them, requests the headcount. The sub-problems of one round share no
+volunteer and no request, so they are solved at once (on the workers) and their plans put
+together keep every hard rule; a district's new plan replaces its old one only where it is
+lexicographically better (the plan in hand's free pairs are a plan of the sub-problem), so no
+round makes the plan worse than the last, nor than greedy's. (Districts that each held every
+pair of their requests, with every volunteer's whole capacity, were solved apart and merged
+before: a border volunteer was then planned in two districts at the same hours, and the merge
+lost 6 % of the coverage, which a repair of the whole border, two thirds of a city, did not win
+back in time.)
 
-**Repair** (`border` and `repaired`). Every pair of the border volunteers (those with candidates
-in two districts or more) and of the requests the merge took volunteers from is freed, every
-other chosen pair held; the freed sub-problem (`freed`: caps, headcounts and conflicts net of
-the held pairs) is cut into its independent parts and each is solved exactly by the optimal
-engine. The repaired plan replaces the merged one when it is lexicographically better.
+**Bound.** A sub-problem holds part of the plan fixed, so its bound is not the part's: the part's
+proven bound is the trivial one (every request staffed by its candidates up to its maximum),
+which the whole city's LP relaxation equals on the city weeks measured (docs/scale.md).
 
-Arrays in, arrays out: the caller solves the districts and the border's parts where it likes
-(in this process: `solve_districts`; on a Dask cluster: the `cluster` package).
+A part with rows over every pair (quotas, a change budget) is not cut: sub-problems solved at
+once would each spend the same slack of those rows.
+
+Arrays in, arrays out: the caller solves each round's sub-problems where it likes (in this
+process: `solve_districts`; on a Dask cluster: the `cluster` package).
 """
 
 from __future__ import annotations
@@ -39,36 +44,44 @@ from ..geo import unit_vectors
 from ..objective import lexicographic_key, plan_coverage, understaffed_requests
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline, SolveParams
-from .decompose import Part, restrict, split
-from .lns import improve
+from .decompose import Part, restrict
+from .greedy import greedy_selection
 from .optimal import PartResult, solve_part
+from .optimal.part import trivial_bound
 
 __all__ = [
     "Border",
     "Districts",
-    "border",
     "district_count",
+    "district_result",
     "freed",
-    "merge",
-    "repaired",
+    "headroom",
+    "improved",
+    "round_problems",
     "solve_districts",
     "split_districts",
+    "weight",
 ]
-
-# Share of a district solve's time kept for the repair across borders.
-REPAIR_SHARE = 0.25
 
 
 @dataclass(frozen=True, eq=False)
 class Districts:
-    """A part's requests cut into districts; each district a `Part` of the part holding every
-    candidate pair of its requests."""
+    """A part's requests cut into districts, and each volunteer's districts ranked."""
 
-    parts: list[Part]
+    count: int
     request_district: IntArray  # per request of the part
+    # Per volunteer of the part, their districts by their candidate pairs in each, most first
+    # (ties: the lower district), and how many districts hold a candidate pair of theirs.
+    ranking: IntArray  # (volunteers, count)
+    reach: IntArray  # per volunteer
 
     def __len__(self) -> int:
-        return len(self.parts)
+        return self.count
+
+    def offered(self, round_number: int) -> IntArray:
+        """Per volunteer, the district that may change their pairs in round `round_number`."""
+        pick = round_number % np.maximum(self.reach, 1)
+        return np.asarray(self.ranking[np.arange(len(self.reach)), pick], dtype=np.int64)
 
 
 def district_count(pairs: int, max_pairs: int) -> int:
@@ -107,112 +120,76 @@ def split_districts(
     # the same way whatever the stack order.
     _, label = np.unique(label, return_inverse=True)
     label = label.astype(np.int64).ravel()
-    pair_district = label[data.pair_request]
-    order = np.argsort(pair_district, kind="stable")  # keeps pairs sorted within a district
-    cuts = np.searchsorted(pair_district[order], np.arange(label.max() + 2))
-    parts = [restrict(data, order[cuts[d] : cuts[d + 1]]) for d in range(len(cuts) - 1)]
-    return Districts([p for p in parts if p.data.num_pairs], label)
+    found = int(label.max()) + 1 if len(label) else 1
+    held = np.bincount(
+        data.pair_volunteer * found + label[data.pair_request],
+        minlength=data.num_volunteers * found,
+    ).reshape(data.num_volunteers, found)
+    ranking = np.argsort(-held, axis=1, kind="stable").astype(np.int64)
+    return Districts(found, label, ranking, (held > 0).sum(axis=1).astype(np.int64))
 
 
-def merge(data: ProblemData, districts: Districts, selections: Sequence[BoolArray]) -> BoolArray:
-    """The district plans side by side, made one plan of the part: a volunteer chosen in
-    several districts keeps only one district's pairs; requests then short of their minimum
-    are emptied, mandatory ones excepted (they stay short, for the repair to staff)."""
-    selected = np.zeros(data.num_pairs, dtype=bool)
-    district_of_pair = np.full(data.num_pairs, -1, dtype=np.int64)
-    for k, (part, plan) in enumerate(zip(districts.parts, selections, strict=True)):
-        selected[part.pairs] = plan
-        district_of_pair[part.pairs] = k
-    chosen = np.flatnonzero(selected)
-    v = data.pair_volunteer[chosen]
-    d = district_of_pair[chosen]
-    weight = data.request_priority[data.pair_request[chosen]].astype(np.float64)
-    weight += np.where(data.pair_pinned[chosen], np.inf, 0.0)  # a pinned pair's district first
-    # The district where each volunteer's chosen pairs weigh most (ties: the lower district).
-    key = v * len(districts) + d
-    keys, inverse = np.unique(key, return_inverse=True)
-    total = np.bincount(inverse.ravel(), weights=weight)
-    kv, kd = keys // len(districts), keys % len(districts)
-    order = np.lexsort((kd, -total, kv))
-    first = order[np.r_[True, kv[order][1:] != kv[order][:-1]]]
-    owner = np.full(data.num_volunteers, -1, dtype=np.int64)
-    owner[kv[first]] = kd[first]
-    lost = chosen[owner[v] != d]
-    selected[lost] = False
-    if not data.has_global_rows:  # rows over every pair (quotas) are the repair's to keep
-        selected[_compatible(data, selected, lost)] = True
-    return _emptied_below_minimum(data, selected)
+def round_problems(
+    data: ProblemData, districts: Districts, selected: BoolArray, round_number: int
+) -> list[Border]:
+    """Round `round_number`'s sub-problems, one per district whose free pairs (those of its
+    requests whose volunteer the round offers to it) could staff more than the plan in hand
+    does, every other chosen pair held. They share no volunteer and no request: their plans,
+    with the held pairs, make one plan. (A district whose plan in hand already staffs every
+    request of its sub-problem as far as its candidates allow is left as it is: its travel could
+    improve, its coverage not, and the round's time goes to the districts that can gain.)"""
+    district = districts.request_district[data.pair_request]
+    free = districts.offered(round_number)[data.pair_volunteer] == district
+    order = np.flatnonzero(free)
+    order = order[np.argsort(district[order], kind="stable")]  # keeps pairs sorted per district
+    cuts = np.searchsorted(district[order], np.arange(districts.count + 1))
+    problems = [
+        freed(data, selected, order[cuts[k] : cuts[k + 1]])
+        for k in range(districts.count)
+        if cuts[k + 1] > cuts[k]
+    ]
+    return [p for p in problems if headroom(p, selected) > 0]
 
 
-def _compatible(data: ProblemData, selected: BoolArray, lost: IntArray) -> IntArray:
-    """Of the `lost` pairs (chosen in a district other than their volunteer's), those that can
-    join `selected` one by one, heaviest request first, within their volunteer's capacity and
-    pair count and in no conflict set with the volunteer's other pairs: a volunteer two
-    districts both planned keeps both plans where they fit together. (Their requests' headcounts
-    hold: a request is in one district, whose plan chose these pairs.)"""
-    if len(lost) == 0:
-        return lost
-    set_ptr, set_of = data.request_sets()
-    volunteers = np.unique(data.pair_volunteer[lost])
-    mine = selected & np.isin(data.pair_volunteer, volunteers)
-    load = np.bincount(
-        data.pair_volunteer[mine], weights=data.pair_load[mine], minlength=data.num_volunteers
-    )
-    count = np.bincount(data.pair_volunteer[mine], minlength=data.num_volunteers)
-    taken: dict[int, set[int]] = {}
-    for p in np.flatnonzero(mine).tolist():
-        r = int(data.pair_request[p])
-        taken.setdefault(int(data.pair_volunteer[p]), set()).update(
-            set_of[set_ptr[r] : set_ptr[r + 1]].tolist()
-        )
-    order = lost[np.argsort(-data.request_priority[data.pair_request[lost]], kind="stable")]
-    joined: list[int] = []
-    for p in order.tolist():
-        v, r = int(data.pair_volunteer[p]), int(data.pair_request[p])
-        sets = set(set_of[set_ptr[r] : set_ptr[r + 1]].tolist())
-        held = taken.setdefault(v, set())
-        if (
-            load[v] + data.pair_load[p] > data.volunteer_capacity[v]
-            or count[v] >= data.volunteer_max_pairs[v]
-            or held & sets
-        ):
-            continue
-        load[v] += data.pair_load[p]
-        count[v] += 1
-        held |= sets
-        joined.append(p)
-    return np.asarray(joined, dtype=np.int64)
+def headroom(found: Border, selected: BoolArray) -> int:
+    """How much more coverage than the plan in hand (`selected`, over the part) a round's
+    sub-problem could give at most (its trivial bound)."""
+    sub = found.part
+    return trivial_bound(sub.data) - plan_coverage(sub.data, selected[sub.pairs])
 
 
-def _emptied_below_minimum(data: ProblemData, selected: BoolArray) -> BoolArray:
-    """`selected` without the pairs of optional requests staffed below their minimum (their
-    pinned pairs kept)."""
-    filled = np.bincount(data.pair_request[selected], minlength=data.num_requests)
-    below = (filled > 0) & (filled < data.request_min) & ~data.request_mandatory
-    drop = selected & below[data.pair_request] & ~data.pair_pinned
-    return np.asarray(selected & ~drop, dtype=bool)
+def weight(found: Border, selected: BoolArray) -> float:
+    """A sub-problem's share of its round's time: its pairs (what a solve costs) times the
+    square root of its headroom (what it may gain). On the 100,000-volunteer city one district
+    in twelve held three quarters of the headroom; by pairs alone it had a twelfth of the
+    round, and its MIP seldom ended."""
+    return float(found.part.data.num_pairs) * math.sqrt(max(headroom(found, selected), 0))
+
+
+def improved(
+    data: ProblemData,
+    selected: BoolArray,
+    problems: Sequence[Border],
+    plans: Sequence[BoolArray],
+) -> BoolArray:
+    """`selected` with each of one round's sub-problems' plans where lexicographically better
+    (on the sub-problem) than the part of `selected` it would replace."""
+    chosen = selected.copy()
+    for found, plan in zip(problems, plans, strict=True):
+        sub = found.part
+        old = selected[sub.pairs]
+        if lexicographic_key(sub.data, plan) > lexicographic_key(sub.data, old):
+            chosen[sub.pairs] = plan
+    return chosen
 
 
 @dataclass(frozen=True, eq=False)
 class Border:
-    """The repair's sub-problem: `part` on the freed pairs (caps and headcounts net of the held
-    ones), `held` the part's chosen pairs kept as they are."""
+    """A sub-problem of a round: `part` on the freed pairs (caps and headcounts net of the held
+    ones), `held` the chosen pairs kept as they are."""
 
     part: Part
     held: BoolArray
-
-
-def border(data: ProblemData, districts: Districts, selected: BoolArray, hurt: BoolArray) -> Border:
-    """The sub-problem across the borders: every pair of the volunteers with candidates in two
-    districts or more, and of the requests in `hurt` (those the merge took volunteers from)."""
-    district = districts.request_district[data.pair_request]
-    lo = np.full(data.num_volunteers, np.iinfo(np.int64).max)
-    hi = np.full(data.num_volunteers, -1)
-    np.minimum.at(lo, data.pair_volunteer, district)
-    np.maximum.at(hi, data.pair_volunteer, district)
-    crossing = lo < hi
-    free = crossing[data.pair_volunteer] | hurt[data.pair_request]
-    return freed(data, selected, np.flatnonzero(free))
 
 
 def freed(data: ProblemData, selected: BoolArray, free: IntArray) -> Border:
@@ -272,78 +249,40 @@ def _conflicts_with(data: ProblemData, held: BoolArray, free: IntArray) -> BoolA
     with_held = np.zeros(data.num_volunteers, dtype=bool)
     with_held[data.pair_volunteer[held]] = True
     look = np.flatnonzero(with_held[data.pair_volunteer[free]])
-    held_keys, _ = keys(np.flatnonzero(held))
+    held_keys = np.sort(keys(np.flatnonzero(held))[0])
     free_keys, row = keys(free[look])
+    # Sorted lookup rather than `np.isin` (or `np.unique`), whose hashing of wide keys took 1.3 s
+    # per district at 100,000 volunteers (a round cuts one sub-problem per district).
+    at = np.minimum(np.searchsorted(held_keys, free_keys), max(len(held_keys) - 1, 0))
+    found = held_keys[at] == free_keys if len(held_keys) else np.zeros(len(free_keys), bool)
     hit = np.zeros(len(free), dtype=bool)
-    hit[look[row[np.isin(free_keys, held_keys)]]] = True
+    hit[look[row[found]]] = True
     return hit
 
 
-def repaired(
-    data: ProblemData,
-    selected: BoolArray,
-    found: Border,
-    parts: Sequence[Part],
-    results: Sequence[BoolArray],
-) -> BoolArray:
-    """The plan with the border's parts' plans (`parts` as `split` cut `found.part`), if
-    lexicographically better than `selected`; else `selected`."""
-    chosen = found.held.copy()
-    for part, plan in zip(parts, results, strict=True):
-        chosen[found.part.pairs[part.pairs[plan]]] = True
-    if lexicographic_key(data, chosen) > lexicographic_key(data, selected):
-        return chosen
-    return selected
-
-
 def district_result(
-    data: ProblemData,
-    districts: Districts,
-    results: Sequence[PartResult],
-    merged: BoolArray,
-    selected: BoolArray,
+    data: ProblemData, districts: Districts, start: BoolArray, rounds: Sequence[BoolArray]
 ) -> PartResult:
-    """The part's result from its districts' results, their merged plan and the final plan: the
-    districts' bounds added (a proven bound, see the module's docstring), nothing proven about
-    travel. Its stats say where coverage went: the districts' plans added (border volunteers
-    counted in each district that used them), the merged plan, the repaired one."""
-    bound = int(sum(r.bound for r in results))
-    faults = [part.requests[r.at_fault] for part, r in zip(districts.parts, results, strict=True)]
-    proven_faults = np.unique(np.concatenate(faults)) if faults else np.zeros(0, np.int64)
-    short = understaffed_requests(data, selected)
-    staffing_proven = all(r.stats.get("staffing_proven", 0.0) for r in results) and bool(
-        np.isin(short, proven_faults).all()
-    )
+    """The part's result: the last round's plan (`start`: greedy's, before the first round),
+    with the part's trivial bound (a sub-problem's bound is not the part's: see the module's
+    docstring); nothing proven about travel. Its stats say what each round won."""
+    selected = rounds[-1] if rounds else start
+    bound = trivial_bound(data)
     coverage = plan_coverage(data, selected)
     stats = {
         "districts": float(len(districts)),
+        "district_rounds": float(len(rounds)),
         "coverage_proven": float(coverage >= bound),
-        "staffing_proven": float(staffing_proven),
+        "staffing_proven": 0.0,
         "travel_proven": 0.0,
         "soft_proven": 0.0,
-        "districts_coverage": float(
-            sum(
-                plan_coverage(p.data, r.selected)
-                for p, r in zip(districts.parts, results, strict=True)
-            )
-        ),
-        "merged_coverage": float(plan_coverage(data, merged)),
-        "repaired_coverage": float(coverage),
+        "start_coverage": float(plan_coverage(data, start)),
+        **{
+            f"round_{k + 1}_coverage": float(plan_coverage(data, plan))
+            for k, plan in enumerate(rounds)
+        },
     }
-    return PartResult(selected, bound, False, short, stats)
-
-
-def hurt_requests(
-    data: ProblemData, districts: Districts, selections: Sequence[BoolArray], merged: BoolArray
-) -> BoolArray:
-    """Requests whose merged staffing is below their district plan's."""
-    planned = np.zeros(data.num_requests, dtype=np.int64)
-    for part, chosen in zip(districts.parts, selections, strict=True):
-        planned[part.requests] += np.bincount(
-            part.data.pair_request[chosen], minlength=part.data.num_requests
-        )
-    filled = np.bincount(data.pair_request[merged], minlength=data.num_requests)
-    return np.asarray(filled < planned, dtype=bool)
+    return PartResult(selected, bound, False, understaffed_requests(data, selected), stats)
 
 
 def solve_districts(
@@ -351,29 +290,29 @@ def solve_districts(
     request_lat: FloatArray,
     request_lon: FloatArray,
     count: int,
+    rounds: int,
     seconds: float,
     params: SolveParams,
     control: Control,
 ) -> PartResult:
-    """One part solved district by district in this process, then repaired across the borders,
-    within `seconds` (the reference for the distributed solve, and its fallback)."""
+    """One part improved district by district in this process, in `rounds` rounds from
+    greedy's plan, within `seconds` (the reference for the distributed solve)."""
     deadline = Deadline(seconds)
     districts = split_districts(data, request_lat, request_lon, count)
-    share = deadline.remaining() * (1 - REPAIR_SHARE)
-    results = []
-    for part in districts.parts:
-        seconds_for = share * part.data.num_pairs / max(data.num_pairs, 1)
-        results.append(solve_part(part.data, seconds_for, params, control))
-    selections = [r.selected for r in results]
-    merged = merge(data, districts, selections)
-    found = border(data, districts, merged, hurt_requests(data, districts, selections, merged))
-    parts = split(found.part.data)
-    border_pairs = max(sum(p.data.num_pairs for p in parts), 1)
-    left = deadline.remaining() * 0.8
-    plans = [
-        solve_part(p.data, left * p.data.num_pairs / border_pairs, params, control).selected
-        for p in parts
-    ]
-    selected = repaired(data, merged, found, parts, plans)
-    selected = improve(data, selected, deadline, control, seed=params.seed)
-    return district_result(data, districts, results, merged, selected)
+    start = greedy_selection(data).selected.copy()
+    selected = start
+    plans: list[BoolArray] = []
+    for k in range(rounds):
+        problems = round_problems(data, districts, selected, k)
+        share = deadline.remaining() / (rounds - k)
+        weights = [weight(p, selected) for p in problems]
+        total = max(sum(weights), 1e-9)
+        solved = [
+            solve_part(
+                p.part.data, share * w / total, params, control, start=selected[p.part.pairs]
+            ).selected
+            for p, w in zip(problems, weights, strict=True)
+        ]
+        selected = improved(data, selected, problems, solved)
+        plans.append(selected)
+    return district_result(data, districts, start, plans)

@@ -59,6 +59,26 @@ def test_tiles_give_the_plan_of_the_whole(dask_client: Any) -> None:
     _checked(data, tiled)
 
 
+def test_a_city_cut_into_districts_improves_on_greedy_within_its_bound() -> None:
+    # One connected city cut into 4 districts, improved round by round (in this process: the
+    # rounds are the same on Dask).
+    instance = parse_instance(city_week(2000, 200, seed=3))
+    plan = cluster.solve(
+        instance, InProcess(), time_limit_s=20,
+        thresholds=Thresholds(min_volunteers=0, district_pairs=8000, district_size=8000),
+    )  # fmt: skip
+    greedy = solve(instance, engine="greedy", time_limit_s=20)
+    whole = solve(instance, time_limit_s=20, workers=1)
+    assert plan.stats["districts"] == 4 and float(plan.stats["district_rounds"]) >= 1
+    _checked(instance, plan)
+    assert plan.objective.coverage >= greedy.objective.coverage
+    assert plan.stats["start_coverage"] == greedy.objective.coverage
+    # The bound holds for the whole city's best plan, and for the plan.
+    bound = plan.bound.coverage
+    assert bound is not None
+    assert whole.objective.coverage <= bound and plan.objective.coverage <= bound
+
+
 def test_a_stop_reaches_every_part(dask_client: Any) -> None:
     instance = parse_instance(city_week(3000, 300, seed=1))
     asked = threading.Event()
@@ -70,7 +90,7 @@ def test_a_stop_reaches_every_part(dask_client: Any) -> None:
                 OnDask(dask_client),
                 time_limit_s=300,
                 control=Control(should_stop=asked.is_set),
-                thresholds=Thresholds(min_volunteers=0, district_pairs=5000),
+                thresholds=Thresholds(min_volunteers=0, district_pairs=5000, district_size=5000),
             )
         )
     )
@@ -165,7 +185,7 @@ def test_a_run_survives_a_lost_worker(dask_client: Any) -> None:
                 instance,
                 OnDask(dask_client),
                 time_limit_s=60,
-                thresholds=Thresholds(min_volunteers=0, district_pairs=4000),
+                thresholds=Thresholds(min_volunteers=0, district_pairs=4000, district_size=4000),
             )
         )
     )

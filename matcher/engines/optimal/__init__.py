@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...objective import plan_coverage
-from ...problem import IntArray, ProblemData
+from ...problem import BoolArray, IntArray, ProblemData
 from ..base import Control, Deadline, EngineResult, Progress, SolveParams, Status
 from ..column_dive import gap_shape
 from ..decompose import Part, split
@@ -123,11 +123,15 @@ def solve_part(
     *,
     started: float | None = None,
     report: Callable[[int, int | None], None] | None = None,
+    start: BoolArray | None = None,
 ) -> PartResult:
     """One part's tiers within `seconds` (`started`: the engine's start, for the moments the
-    stats report; `report`: told the part's coverage and proven bound as they improve)."""
+    stats report; `report`: told the part's coverage and proven bound as they improve;
+    `start`: a plan of the part to start from where better than greedy's)."""
     budget = Deadline(max(seconds, 0.0))
-    return PartSolver(data, budget, params, control, started=started, report=report).run()
+    return PartSolver(
+        data, budget, params, control, started=started, report=report, start=start
+    ).run()
 
 
 class Assembly:

@@ -65,6 +65,7 @@ class PartSolver:
         *,
         started: float | None = None,
         report: Callable[[int, int | None], None] | None = None,
+        start: BoolArray | None = None,
     ) -> None:
         has_soft_terms = data.has_soft_terms
         self.state = PartState(
@@ -74,6 +75,7 @@ class PartSolver:
             control,
             full=data.num_pairs <= FULL_COLUMNS,
             started=time.perf_counter() if started is None else started,
+            start=start,
         )
         if report is not None:
             self.state.report = report

@@ -37,6 +37,7 @@ class PartState:
         *,
         full: bool,
         started: float,
+        start: BoolArray | None = None,
     ) -> None:
         self.data = data
         self.original = data  # before tier 0 makes unstaffable requests optional
@@ -47,6 +48,10 @@ class PartState:
         self.inc = Incidence.of(data)
         self.request_sets = data.request_sets()
         self.incumbent = greedy_selection(data, inc=self.inc).selected.copy()
+        if start is not None and lexicographic_key(data, start) > lexicographic_key(
+            data, self.incumbent
+        ):  # a plan in hand (a district's last round) better than greedy's
+            self.incumbent = start.copy()
         # Small parts use every pair from the start: their MIP is quick, and restricted columns
         # can hide the only feasible plans (cheap pairs that are also the heaviest).
         self.full = full
