@@ -5,7 +5,7 @@ unless rows span the whole problem (quotas, a change budget): then it is one par
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -13,7 +13,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ..problem import BoolArray, IntArray, ProblemData
 
-__all__ = ["Part", "restrict", "split"]
+__all__ = ["Part", "net_of_held", "restrict", "split"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,6 +91,19 @@ def restrict(data: ProblemData, pairs: IntArray, held: BoolArray | None = None) 
         keep_previous=data.keep_previous,
     )
     return Part(sub, pairs, vols.astype(np.int64), reqs.astype(np.int64))
+
+
+def net_of_held(sub: ProblemData, have: IntArray) -> ProblemData:
+    """`sub` with `have` pairs (per request of `sub`) held outside it: a request's maximum is
+    net of them; one they staff already needs no more (neither its minimum nor its being
+    mandatory applies to the free pairs), one they staff below its minimum must reach it."""
+    staffed = have > 0
+    return replace(
+        sub,
+        request_max=sub.request_max - have,
+        request_min=np.where(staffed, np.maximum(sub.request_min - have, 1), sub.request_min),
+        request_mandatory=np.where(staffed, have < sub.request_min, sub.request_mandatory),
+    )
 
 
 def split(data: ProblemData, batch_pairs: int = 4000) -> list[Part]:

@@ -44,7 +44,7 @@ from ..geo import unit_vectors
 from ..objective import lexicographic_key, plan_coverage, understaffed_requests
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline, SolveParams
-from .decompose import Part, restrict
+from .decompose import Part, net_of_held, restrict
 from .greedy import greedy_selection
 from .optimal import PartResult, solve_part
 from .optimal.part import trivial_bound
@@ -196,7 +196,7 @@ def freed(data: ProblemData, selected: BoolArray, free: IntArray) -> Border:
     """The sub-problem on the `free` pairs with every other chosen pair held: volunteers keep
     the capacity and pair count the held pairs leave them, requests the headcount, and free
     pairs that conflict with a held pair of their volunteer (or no longer fit) are left out.
-    A request the held pairs staff below its minimum must reach it (as in `lns`)."""
+    Requests are net of the held pairs (`decompose.net_of_held`)."""
     free = np.asarray(free, dtype=np.int64)
     in_free = np.zeros(data.num_pairs, dtype=bool)
     in_free[free] = True
@@ -217,15 +217,11 @@ def freed(data: ProblemData, selected: BoolArray, free: IntArray) -> Border:
     part = restrict(data, np.sort(free[ok]))
     sub = part.data
     v, r = part.volunteers, part.requests
-    held_count = have[r]
     sub = replace(
-        sub,
+        net_of_held(sub, have[r]),
         volunteer_capacity=np.maximum(sub.volunteer_capacity - load[v].astype(np.int64), 0),
         volunteer_max_pairs=np.maximum(sub.volunteer_max_pairs - count[v], 0),
-        request_max=sub.request_max - held_count,
-        request_min=np.where(held_count > 0, np.maximum(sub.request_min - held_count, 1), sub.request_min),
-        request_mandatory=sub.request_mandatory | ((held_count > 0) & (held_count < sub.request_min)),
-    )  # fmt: skip
+    )
     return Border(Part(sub, part.pairs, part.volunteers, part.requests), held)
 
 

@@ -17,14 +17,12 @@ cheap and fruitless, and shrink when a step is slow.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from ..objective import lexicographic_key
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Control, Deadline
-from .decompose import restrict
+from .decompose import net_of_held, restrict
 from .formulation import formulate
 from .kernels import ready
 from .local_search import local_search, searched_whole
@@ -128,18 +126,7 @@ def _reoptimise(
         free = free[np.argsort(~current[free], kind="stable")[:_MAX_FREE_PAIRS]]
     free = np.sort(free)
     part = restrict(data, free, held)
-    have = held_count[part.requests]
-    # Requests already staffed by held pairs need only stay within their maximum; requests
-    # held below their minimum must reach it.
-    sub = replace(
-        part.data,
-        request_max=part.data.request_max - have,
-        request_min=np.where(
-            have > 0, np.maximum(part.data.request_min - have, 1), part.data.request_min
-        ),
-        request_mandatory=part.data.request_mandatory
-        | ((have > 0) & (have < part.data.request_min)),
-    )
+    sub = net_of_held(part.data, held_count[part.requests])
     return _solve_sub(free, held, sub, deadline)
 
 

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from benchmarks.cityweek import city_week
-from matcher import Compiled, Control, SolveParams, compile_instance, parse_instance
+from matcher import (
+    Compiled,
+    Control,
+    ProblemData,
+    SolveParams,
+    compile_instance,
+    parse_instance,
+)
 from matcher.engines.decompose import restrict
 from matcher.engines.districts import (
     freed,
@@ -121,7 +128,7 @@ def test_freed_subproblem_nets_out_the_held_pairs(city) -> None:  # type: ignore
     assert (sub.data.volunteer_capacity == np.maximum(cap, 0)).all()
     # The plan in hand's free part is still a plan of the sub-problem.
     mine = plan[sub.pairs]
-    assert sub.data.violations(mine)[0] == 0
+    assert sub.data.violations(mine) == (0, 0)
     # No free pair kept (other than the plan's own) shares a conflict set with a held pair of
     # its volunteer (checked pair by pair).
     set_ptr, set_of = data.request_sets()
@@ -137,6 +144,34 @@ def test_freed_subproblem_nets_out_the_held_pairs(city) -> None:  # type: ignore
         if int(p) in kept:
             assert not clash or plan[p], p
     assert clashes > 0  # the city has some
+
+
+def test_a_mandatory_request_staffed_by_held_pairs_needs_no_free_pair() -> None:
+    """r0 is mandatory (at least one of up to two) and v0's held pair staffs it: the free pair
+    of v1 may join it but need not, so the plan in hand (v1 elsewhere, on r1) stays a plan of
+    the sub-problem that breaks nothing, and a plan that gives up r1 for r0 is no better."""
+    data = ProblemData(
+        num_volunteers=2,
+        num_requests=2,
+        pair_volunteer=np.array([0, 1, 1]),
+        pair_request=np.array([0, 0, 1]),
+        pair_cost=np.array([1, 1, 1]),
+        pair_load=np.array([1, 1, 1]),
+        volunteer_capacity=np.array([1, 1]),
+        volunteer_max_pairs=np.array([1, 1]),
+        request_min=np.array([1, 1]),
+        request_max=np.array([2, 1]),
+        request_mandatory=np.array([True, False]),
+        request_priority=np.array([1, 1]),
+    )
+    plan = np.array([True, False, True])
+    found = freed(data, plan, np.array([1, 2]))
+    sub = found.part
+    assert sub.pairs.tolist() == [1, 2]
+    assert not sub.data.request_mandatory[0]
+    assert sub.data.violations(plan[sub.pairs]) == (0, 0)
+    swapped = np.array([True, False])  # v1 on r0 rather than r1
+    assert improved(data, plan, [found], [swapped]).tolist() == plan.tolist()
 
 
 def test_district_rounds_improve_on_greedy_within_a_bound_of_the_whole(city) -> None:  # type: ignore[no-untyped-def]
