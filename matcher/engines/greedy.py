@@ -106,7 +106,7 @@ class _Rows:
         for p in previous[np.lexsort((d.pair_cost[previous], rank))].tolist():
             r = int(d.pair_request[p])
             one = np.array([p], dtype=np.int64)
-            if sel.filled[r] < d.request_max[r] and sel.fits(one)[0] and len(self.admissible(one, 1)):
+            if sel.filled[r] < d.request_max[r] and sel.fits_pair(p) and len(self.admissible(one, 1)):
                 sel.add(p)
                 self.add(p)
         for r in np.flatnonzero((sel.filled > 0) & (sel.filled < d.request_min)).tolist():

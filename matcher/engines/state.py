@@ -103,6 +103,17 @@ class Selection:
             dtype=bool,
         )
 
+    def fits_pair(self, p: int) -> bool:
+        """`fits` for one pair, without arrays (for callers that take pairs one by one)."""
+        d = self.data
+        v = d.pair_volunteer[p]
+        return bool(
+            not self.selected[p]
+            and self.blocked[p] == 0
+            and self.load[v] + d.pair_load[p] <= d.volunteer_capacity[v]
+            and self.count[v] < d.volunteer_max_pairs[v]
+        )
+
     def add(self, p: int) -> None:
         self._change(p, +1)
 

@@ -36,7 +36,7 @@ def rounded_plan(data: ProblemData, values: FloatArray, inc: Incidence) -> BoolA
     support = np.flatnonzero((values > _SUPPORT) & ~d.pair_pinned)
     order = support[np.lexsort((d.pair_cost[support], -values[support]))]
     for p in order.tolist():
-        if sel.filled[d.pair_request[p]] < d.request_max[d.pair_request[p]] and _fits(sel, p):
+        if sel.filled[d.pair_request[p]] < d.request_max[d.pair_request[p]] and sel.fits_pair(p):
             sel.add(p)
     has_pinned = np.bincount(d.pair_request[d.pair_pinned], minlength=d.num_requests) > 0
     group = np.where(has_pinned, 0, np.where(d.request_mandatory, 1, 2))
@@ -52,14 +52,3 @@ def rounded_plan(data: ProblemData, values: FloatArray, inc: Incidence) -> BoolA
                 sel.remove(p)
     return sel.selected
 
-
-def _fits(sel: Selection, p: int) -> bool:
-    """Whether pair `p` keeps its volunteer within caps and conflicts (one pair, no arrays)."""
-    d = sel.data
-    v = d.pair_volunteer[p]
-    return bool(
-        not sel.selected[p]
-        and sel.blocked[p] == 0
-        and sel.load[v] + d.pair_load[p] <= d.volunteer_capacity[v]
-        and sel.count[v] < d.volunteer_max_pairs[v]
-    )
