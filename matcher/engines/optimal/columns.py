@@ -97,10 +97,10 @@ def grow(
     basis = None  # each round's LP starts from the last one's basis
     # Restricted parts round the LP into a plan once, when pricing stops (or time runs out
     # first): a plan better than greedy's before the cuts, dives and MIPs take their time. Only
-    # an LP that weighs travel: the coverage LP's optimum, degenerate in travel, rounded into
-    # plans 50 % longer in travel that the later tiers then started from (mixed-city 5,000/600
-    # at 10 s: seed 5 ended 3128 at 7,264 km, against 3138 at 4,947 km without).
-    rounded = state.whole or not tier.objective.cost
+    # an LP that weighs travel: the coverage LP's optimum is degenerate in travel, and a plan
+    # rounded from it, far longer in travel, would be the plan the later tiers start from
+    # (docs/engines.md, "Large weeks under load").
+    to_round = not state.whole and bool(tier.objective.cost)
     last: tuple[IntArray, FloatArray] | None = None  # the last LP's columns and solution
     while True:
         objective = on_vars(form, tier.objective.on_pairs(d), tier.switch_weight)
@@ -141,8 +141,8 @@ def grow(
         # Each cut round may also add columns (pairs the cuts' duals left attractive), so
         # that one LP serves both.
         grows = improving.any() and not sliver and pricing_rounds < _PRICING_ROUNDS + cut_rounds
-        if not grows and not rounded:
-            rounded = True
+        if not grows and to_round:
+            to_round = False
             state.round_lp(form.pairs, x)
         new: list[Cut] = []
         if (cut and not grows) or cut_rounds:
@@ -174,7 +174,7 @@ def grow(
             form = state.formulation(tier.rows, tier.relax, lp=True)
         else:
             form = form.with_cuts(state.cuts, first)
-    if not rounded and last is not None:
+    if to_round and last is not None:
         state.round_lp(*last)
     state.stats["cuts"] = float(len(state.cuts))
     return result
