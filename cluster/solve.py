@@ -72,10 +72,10 @@ class Thresholds:
     # Runs with fewer volunteers are solved in this process, as `matcher.solve` does.
     min_volunteers: int = 20_000
     # Parts with more pairs are cut into districts (parts with rows over every pair excepted:
-    # see `districts`): a 20,000-volunteer city week (162,451 pairs) is proven whole in its time.
+    # see `districts`); below it a city week is proven whole in its time (docs/scale.md).
     district_pairs: int = 250_000
-    # Pairs of a district, about (at least one district per worker): 12 districts at 100,000
-    # volunteers did better than 6 or 24 (docs/scale.md).
+    # Pairs of a district, about (at least one district per worker): fewer, larger districts
+    # and more, smaller ones both did worse (docs/scale.md, "Why rounds").
     district_size: int = 110_000
     # Rounds of the districts of a cut part, each with an equal share of the time left.
     district_rounds: int = 3

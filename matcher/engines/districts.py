@@ -15,11 +15,10 @@ held pairs leave them, requests the headcount. The sub-problems of one round sha
 volunteer and no request, so they are solved at once (on the workers) and their plans put
 together keep every hard rule; a district's new plan replaces its old one only where it is
 lexicographically better (the plan in hand's free pairs are a plan of the sub-problem), so no
-round makes the plan worse than the last, nor than greedy's. (Districts that each held every
-pair of their requests, with every volunteer's whole capacity, were solved apart and merged
-before: a border volunteer was then planned in two districts at the same hours, and the merge
-lost 6 % of the coverage, which a repair of the whole border, two thirds of a city, did not win
-back in time.)
+round makes the plan worse than the last, nor than greedy's. Offering a volunteer to one
+district at a time is what lets plans solved at once be put together: districts that each saw
+every volunteer's whole capacity would plan a border volunteer twice at the same hours
+(docs/scale.md, "Why rounds").
 
 **Bound.** A sub-problem holds part of the plan fixed, so its bound is not the part's: the part's
 proven bound is the trivial one (every request staffed by its candidates up to its maximum),
@@ -160,9 +159,8 @@ def headroom(found: Border, selected: BoolArray) -> int:
 
 def weight(found: Border, selected: BoolArray) -> float:
     """A sub-problem's share of its round's time: its pairs (what a solve costs) times the
-    square root of its headroom (what it may gain). On the 100,000-volunteer city one district
-    in twelve held three quarters of the headroom; by pairs alone it had a twelfth of the
-    round, and its MIP seldom ended."""
+    square root of its headroom (what it may gain). The headroom gathers in few districts,
+    which by pairs alone would have too small a share to end their MIPs (docs/scale.md)."""
     return float(found.part.data.num_pairs) * math.sqrt(max(headroom(found, selected), 0))
 
 
@@ -239,16 +237,16 @@ def _conflicts_with(data: ProblemData, held: BoolArray, free: IntArray) -> BoolA
             np.arange(len(pairs)), n
         )
 
-    # Only the free pairs of volunteers with a held pair can conflict with one: at a border
-    # most free pairs are those of volunteers freed whole (their (pair, set) keys for every
-    # free pair made the client's peak at 100,000 volunteers: 2 GB more).
+    # Only the free pairs of volunteers with a held pair can conflict with one: most free
+    # pairs are those of volunteers freed whole, whose keys would make the client's memory
+    # peak (docs/scale.md).
     with_held = np.zeros(data.num_volunteers, dtype=bool)
     with_held[data.pair_volunteer[held]] = True
     look = np.flatnonzero(with_held[data.pair_volunteer[free]])
     held_keys = np.sort(keys(np.flatnonzero(held))[0])
     free_keys, row = keys(free[look])
-    # Sorted lookup rather than `np.isin` (or `np.unique`), whose hashing of wide keys took 1.3 s
-    # per district at 100,000 volunteers (a round cuts one sub-problem per district).
+    # Sorted lookup rather than `np.isin` (or `np.unique`), whose hashing of wide keys is slow
+    # (a round cuts one sub-problem per district in the client: docs/scale.md, "Why rounds").
     at = np.minimum(np.searchsorted(held_keys, free_keys), max(len(held_keys) - 1, 0))
     found = held_keys[at] == free_keys if len(held_keys) else np.zeros(len(free_keys), bool)
     hit = np.zeros(len(free), dtype=bool)

@@ -2,8 +2,8 @@
 
 The LP of a city week is nearly integral, so its pairs, the most valued first, make a plan
 close to the LP bound in milliseconds, where the dive (a MIP on the LP's support) needs
-tenths of a second that a loaded machine may not give it: at a 10 s limit and a load of 10,
-mixed-city 5,000/600 weeks ended with greedy's plan because the dive ran out of time first.
+tenths of a second that a loaded machine may not give it before the time is up
+(docs/engines.md, "Large weeks under load").
 
 The pairs the LP values are taken in turn while their request has room and their volunteer
 keeps every cap and conflict; then every request, in greedy's order, is topped up with its
