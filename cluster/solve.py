@@ -41,8 +41,8 @@ from matcher.engines import optimal
 from matcher.engines.base import Deadline
 from matcher.engines.decompose import Part
 from matcher.engines.districts import (
-    Border,
     Districts,
+    RoundProblem,
     district_count,
     district_result,
     improved,
@@ -176,7 +176,7 @@ class _Cut:
     districts: Districts
     start: np.ndarray[Any, Any]  # greedy's plan, before the first round
     selected: np.ndarray[Any, Any]
-    problems: list[Border] = field(default_factory=list)  # of the running round
+    problems: list[RoundProblem] = field(default_factory=list)  # of the running round
     plans: dict[int, np.ndarray[Any, Any]] = field(default_factory=dict)
     rounds: list[np.ndarray[Any, Any]] = field(default_factory=list)
     round_pairs: int = 1
@@ -263,16 +263,16 @@ class _Run:
         cut.problems = round_problems(cut.part.data, cut.districts, cut.selected, k)
         cut.plans = {}
         cut.round_pairs = max(sum(p.part.data.num_pairs for p in cut.problems), 1)
-        weights = [weight(found, cut.selected) for found in cut.problems]
+        weights = [weight(problem, cut.selected) for problem in cut.problems]
         # Scaled so that the districts weigh their pairs in all, as a whole part does: the
         # whole parts of the first round keep their share beside them.
         scale = cut.round_pairs / max(sum(weights), 1e-9)
         return [
             self._job(
-                f"part-{i}-round-{k + 1}-district-{d}", found.part, ("district", i, d),
-                cut.selected[found.part.pairs], w * scale,
+                f"part-{i}-round-{k + 1}-district-{d}", problem.part, ("district", i, d),
+                cut.selected[problem.part.pairs], w * scale,
             )
-            for d, (found, w) in enumerate(zip(cut.problems, weights, strict=True))
+            for d, (problem, w) in enumerate(zip(cut.problems, weights, strict=True))
         ]
 
     def _job(

@@ -49,8 +49,8 @@ from .optimal import PartResult, solve_part
 from .optimal.part import trivial_bound
 
 __all__ = [
-    "Border",
     "Districts",
+    "RoundProblem",
     "district_count",
     "district_result",
     "freed",
@@ -130,7 +130,7 @@ def split_districts(
 
 def round_problems(
     data: ProblemData, districts: Districts, selected: BoolArray, round_number: int
-) -> list[Border]:
+) -> list[RoundProblem]:
     """Round `round_number`'s sub-problems, one per district whose free pairs (those of its
     requests whose volunteer the round offers to it) could staff more than the plan in hand
     does, every other chosen pair held. They share no volunteer and no request: their plans,
@@ -150,31 +150,31 @@ def round_problems(
     return [p for p in problems if headroom(p, selected) > 0]
 
 
-def headroom(found: Border, selected: BoolArray) -> int:
+def headroom(problem: RoundProblem, selected: BoolArray) -> int:
     """How much more coverage than the plan in hand (`selected`, over the part) a round's
     sub-problem could give at most (its trivial bound)."""
-    sub = found.part
+    sub = problem.part
     return trivial_bound(sub.data) - plan_coverage(sub.data, selected[sub.pairs])
 
 
-def weight(found: Border, selected: BoolArray) -> float:
+def weight(problem: RoundProblem, selected: BoolArray) -> float:
     """A sub-problem's share of its round's time: its pairs (what a solve costs) times the
     square root of its headroom (what it may gain). The headroom gathers in few districts,
     which by pairs alone would have too small a share to end their MIPs (docs/scale.md)."""
-    return float(found.part.data.num_pairs) * math.sqrt(max(headroom(found, selected), 0))
+    return float(problem.part.data.num_pairs) * math.sqrt(max(headroom(problem, selected), 0))
 
 
 def improved(
     data: ProblemData,
     selected: BoolArray,
-    problems: Sequence[Border],
+    problems: Sequence[RoundProblem],
     plans: Sequence[BoolArray],
 ) -> BoolArray:
     """`selected` with each of one round's sub-problems' plans where lexicographically better
     (on the sub-problem) than the part of `selected` it would replace."""
     chosen = selected.copy()
-    for found, plan in zip(problems, plans, strict=True):
-        sub = found.part
+    for problem, plan in zip(problems, plans, strict=True):
+        sub = problem.part
         old = selected[sub.pairs]
         if lexicographic_key(sub.data, plan) > lexicographic_key(sub.data, old):
             chosen[sub.pairs] = plan
@@ -182,7 +182,7 @@ def improved(
 
 
 @dataclass(frozen=True, eq=False)
-class Border:
+class RoundProblem:
     """A sub-problem of a round: `part` on the freed pairs (caps and headcounts net of the held
     ones), `held` the chosen pairs kept as they are."""
 
@@ -190,7 +190,7 @@ class Border:
     held: BoolArray
 
 
-def freed(data: ProblemData, selected: BoolArray, free: IntArray) -> Border:
+def freed(data: ProblemData, selected: BoolArray, free: IntArray) -> RoundProblem:
     """The sub-problem on the `free` pairs with every other chosen pair held: volunteers keep
     the capacity and pair count the held pairs leave them, requests the headcount, and free
     pairs that conflict with a held pair of their volunteer (or no longer fit) are left out.
@@ -220,7 +220,7 @@ def freed(data: ProblemData, selected: BoolArray, free: IntArray) -> Border:
         volunteer_capacity=np.maximum(sub.volunteer_capacity - load[v].astype(np.int64), 0),
         volunteer_max_pairs=np.maximum(sub.volunteer_max_pairs - count[v], 0),
     )
-    return Border(Part(sub, part.pairs, part.volunteers, part.requests), held)
+    return RoundProblem(Part(sub, part.pairs, part.volunteers, part.requests), held)
 
 
 def _conflicts_with(data: ProblemData, held: BoolArray, free: IntArray) -> BoolArray:
