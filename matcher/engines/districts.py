@@ -27,8 +27,8 @@ which the whole city's LP relaxation equals on the city weeks measured (docs/sca
 A part with rows over every pair (quotas, a change budget) is not cut: sub-problems solved at
 once would each spend the same slack of those rows.
 
-Arrays in, arrays out: the caller solves each round's sub-problems where it likes (in this
-process: `solve_districts`; on a Dask cluster: the `cluster` package).
+Arrays in, arrays out: the caller (`cluster.solve`, in this process or on Dask) solves each
+round's sub-problems where it likes.
 """
 
 from __future__ import annotations
@@ -42,10 +42,8 @@ import numpy as np
 from ..geo import unit_vectors
 from ..objective import lexicographic_key, plan_coverage, understaffed_requests
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
-from .base import Control, Deadline, SolveParams
 from .decompose import Part, net_of_held, restrict
-from .greedy import greedy_selection
-from .optimal import PartResult, solve_part
+from .optimal import PartResult
 from .optimal.part import trivial_bound
 
 __all__ = [
@@ -57,7 +55,6 @@ __all__ = [
     "headroom",
     "improved",
     "round_problems",
-    "solve_districts",
     "split_districts",
     "weight",
 ]
@@ -278,35 +275,3 @@ def district_result(
     }
     return PartResult(selected, bound, False, understaffed_requests(data, selected), stats)
 
-
-def solve_districts(
-    data: ProblemData,
-    request_lat: FloatArray,
-    request_lon: FloatArray,
-    count: int,
-    rounds: int,
-    seconds: float,
-    params: SolveParams,
-    control: Control,
-) -> PartResult:
-    """One part improved district by district in this process, in `rounds` rounds from
-    greedy's plan, within `seconds` (the reference for the distributed solve)."""
-    deadline = Deadline(seconds)
-    districts = split_districts(data, request_lat, request_lon, count)
-    start = greedy_selection(data).selected.copy()
-    selected = start
-    plans: list[BoolArray] = []
-    for k in range(rounds):
-        problems = round_problems(data, districts, selected, k)
-        share = deadline.remaining() / (rounds - k)
-        weights = [weight(p, selected) for p in problems]
-        total = max(sum(weights), 1e-9)
-        solved = [
-            solve_part(
-                p.part.data, share * w / total, params, control, start=selected[p.part.pairs]
-            ).selected
-            for p, w in zip(problems, weights, strict=True)
-        ]
-        selected = improved(data, selected, problems, solved)
-        plans.append(selected)
-    return district_result(data, districts, start, plans)
