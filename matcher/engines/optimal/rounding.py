@@ -25,10 +25,10 @@ _SUPPORT = 1e-6
 
 def rounded_plan(data: ProblemData, values: FloatArray, inc: Incidence) -> BoolArray | None:
     """A plan from `values` (one per pair, an LP optimum), keeping every cap and conflict;
-    None where rows over every pair (quotas, change budgets, previous plans) are at stake,
-    which only greedy's own handling keeps."""
+    None where rows over every pair (quotas, a change budget) or a previous plan to keep are at
+    stake, which only greedy's own handling keeps."""
     d = data
-    if d.has_global_rows or d.limits_changes or d.keep_previous:
+    if d.has_global_rows or d.keep_previous:  # global rows include the change budget
         return None
     sel = Selection(d, inc)
     for p in np.flatnonzero(d.pair_pinned).tolist():
