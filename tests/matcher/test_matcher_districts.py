@@ -11,10 +11,13 @@ import pytest
 from benchmarks.cityweek import city_week
 from matcher import (
     Compiled,
+    Control,
     ProblemData,
+    SolveParams,
     compile_instance,
     parse_instance,
 )
+from matcher.engines.base import Deadline
 from matcher.engines.decompose import restrict
 from matcher.engines.districts import (
     freed,
@@ -23,8 +26,8 @@ from matcher.engines.districts import (
     split_districts,
 )
 from matcher.engines.greedy import greedy_selection
-from matcher.engines.optimal import plan_parts
-from matcher.engines.optimal.part import trivial_bound
+from matcher.engines.optimal import plan_parts, solve_part
+from matcher.engines.optimal.part import PartSolver, trivial_bound
 from matcher.objective import lexicographic_key, plan_coverage
 
 
@@ -169,3 +172,17 @@ def test_a_mandatory_request_staffed_by_held_pairs_needs_no_free_pair() -> None:
     assert sub.data.violations(plan[sub.pairs]) == (0, 0)
     swapped = np.array([True, False])  # v1 on r0 rather than r1
     assert improved(data, plan, [found], [swapped]).tolist() == plan.tolist()
+
+
+def test_a_rounds_solve_starts_from_the_plan_in_hand_where_better_than_greedys(city) -> None:  # type: ignore[no-untyped-def]
+    """A district's solve is given the plan in hand (`solve_part(start=...)`): it is the part's
+    first plan where lexicographically better than greedy's, and ignored where worse."""
+    part, _, _ = _largest(city)
+    data = part.data
+    greedy = greedy_selection(data).selected
+    better = solve_part(data, 20.0, SolveParams(time_limit_s=20.0, workers=1), Control()).selected
+    assert lexicographic_key(data, better) > lexicographic_key(data, greedy)
+    worse = np.zeros(data.num_pairs, dtype=bool)
+    for start, first in ((better, better), (worse, greedy), (None, greedy)):
+        solver = PartSolver(data, Deadline(0.0), SolveParams(), Control(), start=start)
+        assert np.array_equal(solver.state.incumbent, first)
