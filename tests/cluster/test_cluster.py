@@ -74,7 +74,7 @@ def test_a_city_cut_into_districts_improves_on_greedy_within_its_bound() -> None
     assert plan.stats["start_coverage"] == greedy.objective.coverage
     # What each round won: never less than the round before, more than greedy's in all, and
     # the last round's is the plan's.
-    won = [plan.stats["start_coverage"]] + [plan.stats[f"round_{k}_coverage"] for k in (1, 2, 3)]
+    won = [float(plan.stats[k]) for k in ("start_coverage", *(f"round_{r}_coverage" for r in (1, 2, 3)))]
     assert won == sorted(won) and won[-1] > won[0]
     assert won[-1] == plan.objective.coverage
     # The bound holds for the whole city's best plan, and for the plan.
