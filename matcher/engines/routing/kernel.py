@@ -20,7 +20,8 @@ in chunks of iterations, checks its deadline between them, and reads the state b
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar, cast
 
 import numpy as np
 from numba import njit
@@ -43,6 +44,24 @@ __all__ = [
 # Tolerance of the feasibility checks (time units). Smaller than the checkers' (1e-6): a
 # solution the search accepts is never rejected by them for rounding.
 EPS = 1e-9
+
+# The functions that allocate nothing are compiled without numba's reference counting
+# (`_nrt=False`, the switch numba's own developers measure that cost with, numba issue 2350):
+# otherwise every call increments and decrements, atomically, the count of each array it is
+# passed or reads out of a tuple. An iteration did about 20 such calls and 60 such reads per
+# visit it moved; without the counting, the same iterations (same moves, same results for a
+# seed) run 2.4 times as fast (docs/routing.md). Nothing in the search allocates: its scratch
+# arrays are in `Workspace`.
+_NO_REFCOUNT: dict[str, Any] = {"_nrt": False}  # a private option: not in numba's stubs
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _plain(fn: _F) -> _F:
+    return cast(_F, njit(cache=True, **_NO_REFCOUNT)(fn))
+
+
+def _plain_inline(fn: _F) -> _F:
+    return cast(_F, njit(cache=True, inline="always", **_NO_REFCOUNT)(fn))
 
 # Order of `KernelData.reals`: average removed visits, longest string, split-string
 # probability, split depth, blink rate, probability of removing a whole route.
@@ -109,7 +128,10 @@ class Workspace(NamedTuple):
     """Scratch arrays of the search. `stamp` (per vehicle class) and `ruined` (per vehicle)
     hold values of the running counter `mark` [0]; `counters`: iterations, accepted, new bests.
     The `cand_*` arrays list a team's candidate positions (vehicle, after, start interval,
-    added distance)."""
+    added distance); `staffed`, `key`, `order`, `rank`, `by_rank`, `sort_buf`, `one` and
+    `after` are the ruin's and the recreate's scratch, `veh_*`, `class_count`, `team_r` and
+    `team_p` the team insertion's (allocating them there would bring back the reference
+    counting)."""
 
     stamp: IntArray
     mark: IntArray
@@ -123,15 +145,32 @@ class Workspace(NamedTuple):
     cand_hi: FloatArray
     cand_cost: FloatArray
     counters: IntArray
+    staffed: IntArray
+    key: FloatArray
+    order: IntArray
+    rank: FloatArray
+    by_rank: IntArray
+    sort_buf: IntArray
+    one: IntArray
+    after: IntArray
+    veh_cost: FloatArray
+    veh_id: IntArray
+    veh_pos: IntArray
+    veh_group: IntArray
+    veh_order: IntArray
+    veh_buf: IntArray
+    class_count: IntArray
+    team_r: IntArray
+    team_p: IntArray
 
 
-@njit(cache=True, inline="always")
+@_plain_inline
 def _copy(src: NDArray[Any], dst: NDArray[Any]) -> None:
     for i in range(src.size):
         dst[i] = src[i]
 
 
-@njit(cache=True)
+@_plain
 def copy_state(src: KernelState, dst: KernelState) -> None:
     """Copy the solution (not the segments: `rebuild` restores those)."""
     _copy(src.t_route, dst.t_route)
@@ -149,7 +188,7 @@ def copy_state(src: KernelState, dst: KernelState) -> None:
     _copy(src.missing, dst.missing)
 
 
-@njit(cache=True)
+@_plain
 def _recompute(a: KernelData, s: KernelState, r: int) -> None:
     """Segments, load and distance of route r, from its task list."""
     # Arrays are taken out of the tuples once: reading a tuple's array inside a loop costs a
@@ -197,7 +236,7 @@ def _recompute(a: KernelData, s: KernelState, r: int) -> None:
     s.totals[0] += length - old
 
 
-@njit(cache=True)
+@_plain
 def rebuild(a: KernelData, s: KernelState) -> None:
     """Recompute every route and the totals from the task lists (after a copy)."""
     s.totals[0] = 0.0
@@ -207,7 +246,7 @@ def rebuild(a: KernelData, s: KernelState) -> None:
     s.totals[0] = s.r_dist.sum()
 
 
-@njit(cache=True)
+@_plain
 def _unlink(s: KernelState, t: int) -> int:
     r = s.t_route[t]
     p = s.t_prev[t]
@@ -227,7 +266,7 @@ def _unlink(s: KernelState, t: int) -> int:
     return int(r)
 
 
-@njit(cache=True)
+@_plain
 def _link(s: KernelState, t: int, r: int, after: int) -> None:
     """Put task t into route r after task `after` (-1: first)."""
     q = s.r_first[r] if after == -1 else s.t_next[after]
@@ -245,7 +284,7 @@ def _link(s: KernelState, t: int, r: int, after: int) -> None:
     s.t_route[t] = r
 
 
-@njit(cache=True)
+@_plain
 def _remove_visit(a: KernelData, s: KernelState, v: int, touched: BoolArray) -> None:
     """Take every task of staffed visit v out of its route (segments stale until recomputed);
     team tasks get their visit's window back."""
@@ -261,7 +300,7 @@ def _remove_visit(a: KernelData, s: KernelState, v: int, touched: BoolArray) -> 
         s.missing[0] += 1
 
 
-@njit(cache=True)
+@_plain
 def _place(a: KernelData, s: KernelState, v: int, vehicles: IntArray, afters: IntArray,
            start: float) -> None:  # fmt: skip
     """Insert visit v's tasks: task j on vehicles[j] after afters[j]; a team is pinned at
@@ -280,7 +319,7 @@ def _place(a: KernelData, s: KernelState, v: int, vehicles: IntArray, afters: In
         s.missing[0] -= 1
 
 
-@njit(cache=True, inline="always")
+@_plain_inline
 def _fits(d1: float, w1: float, e1: float, l1: float, to_visit: float, service: float,
           early: float, late: float, from_visit: float, d2: float, w2: float, e2: float,
           l2: float, max_duration: float) -> bool:  # fmt: skip
@@ -293,7 +332,7 @@ def _fits(d1: float, w1: float, e1: float, l1: float, to_visit: float, service: 
     return w <= EPS and d <= max_duration + EPS
 
 
-@njit(cache=True)
+@_plain
 def _insert_single(a: KernelData, s: KernelState, v: int, blink: float, stamp: IntArray,
                    mark: int, one: IntArray, after: IntArray,
                    rng: np.random.Generator) -> bool:  # fmt: skip
@@ -353,10 +392,8 @@ def _insert_single(a: KernelData, s: KernelState, v: int, blink: float, stamp: I
     return True
 
 
-@njit(cache=True)
-def _insert_team(a: KernelData, s: KernelState, v: int, num_classes: int, buf_r: IntArray,
-                 buf_p: IntArray, buf_lo: FloatArray, buf_hi: FloatArray,
-                 buf_cost: FloatArray) -> bool:  # fmt: skip
+@_plain
+def _insert_team(a: KernelData, s: KernelState, w: Workspace, v: int) -> bool:
     """Insert visit v on `team` distinct vehicles at one common start time, choosing the time
     and the positions of least added distance; False if no such team exists.
 
@@ -364,15 +401,18 @@ def _insert_team(a: KernelData, s: KernelState, v: int, num_classes: int, buf_r:
     [lo, hi] (reaching the visit from the route before it; leaving in time for the route
     after it). The best common time can be taken as one of the intervals' lower ends: each is
     tried, keeping per vehicle its cheapest position that admits it (and keeps the route's
-    duration within its limit), then the `team` cheapest vehicles (of one group if asked)."""
+    duration within its limit), then the `team` cheapest vehicles (of one group if asked);
+    among vehicles of equal cost, the first eligible."""
     travel, dist, s_node, t_visit = a.travel, a.dist, a.s_node, a.t_visit
+    buf_r, buf_p, buf_lo, buf_hi, buf_cost = w.cand_r, w.cand_p, w.cand_lo, w.cand_hi, w.cand_cost
+    vehicle_cost, vehicle_id, vehicle_pos = w.veh_cost, w.veh_id, w.veh_pos
+    vehicle_group, order, empties = w.veh_group, w.veh_order, w.class_count
     seg_in, seg_out, t_next, r_first = s.seg_in, s.seg_out, s.t_next, s.r_first
     v_open, v_close, v_start, v_end = a.v_open, a.v_close, a.v_start, a.v_end
     k = a.s_team[v]
     node, service = s_node[v], a.s_service[v]
-    empties = np.zeros(num_classes, dtype=np.int64)  # empty vehicles tried, per class
-    choice_r = np.empty(k, dtype=np.int64)
-    choice_p = np.empty(k, dtype=np.int64)
+    empties[:] = 0  # empty vehicles tried, per class
+    choice_r, choice_p = w.team_r, w.team_p
     n = 0
     for idx in range(a.el_start[v], a.el_start[v + 1]):
         r = a.el_vehicle[idx]
@@ -414,10 +454,6 @@ def _insert_team(a: KernelData, s: KernelState, v: int, num_classes: int, buf_r:
         return False
     best_total = np.inf
     best_time = 0.0
-    vehicle_cost = np.empty(n)
-    vehicle_id = np.empty(n, dtype=np.int64)
-    vehicle_pos = np.empty(n, dtype=np.int64)
-    vehicle_group = np.empty(n, dtype=np.int64)
     for c in range(n):
         time = buf_lo[c]
         m = 0  # vehicles admitting `time`, cheapest position each (candidates are by vehicle)
@@ -452,7 +488,7 @@ def _insert_team(a: KernelData, s: KernelState, v: int, num_classes: int, buf_r:
             m += 1
         if m < k:
             continue
-        order = np.argsort(vehicle_cost[:m])
+        _stable_argsort(vehicle_cost, m, order, w.veh_buf)
         for g_idx in range(m):  # each group present, led by its cheapest vehicle
             g = vehicle_group[order[g_idx]]
             first = True
@@ -487,7 +523,36 @@ def _insert_team(a: KernelData, s: KernelState, v: int, num_classes: int, buf_r:
     return True
 
 
-@njit(cache=True)
+@_plain
+def _stable_argsort(key: FloatArray, n: int, out: IntArray, buf: IntArray) -> None:
+    """`out[:n]` = the stable ascending order of `key[:n]` (what `np.argsort(key[:n],
+    kind="mergesort")` returns, without allocating): a bottom-up merge sort."""
+    for i in range(n):
+        out[i] = i
+    src, dst = out, buf
+    in_out = True  # whether `src` is `out`
+    width = 1
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i, j = lo, mid
+            for k in range(lo, hi):
+                if i < mid and (j >= hi or key[src[i]] <= key[src[j]]):
+                    dst[k] = src[i]
+                    i += 1
+                else:
+                    dst[k] = src[j]
+                    j += 1
+        src, dst = dst, src
+        in_out = not in_out
+        width *= 2
+    if not in_out:
+        for i in range(n):
+            out[i] = src[i]
+
+
+@_plain
 def _recreate(a: KernelData, s: KernelState, w: Workspace, removed: IntArray, n_removed: int,
               blink: float, rng: np.random.Generator) -> None:  # fmt: skip
     """Insert the removed visits: mandatory first, then (half of the time) by priority, and
@@ -496,7 +561,7 @@ def _recreate(a: KernelData, s: KernelState, w: Workspace, removed: IntArray, n_
     if n_removed == 0:
         return
     demand, far, priority, mandatory = a.s_demand, a.s_far, a.s_priority, a.s_mandatory
-    key = np.empty(n_removed)
+    key, order, rank, by_rank = w.key, w.order, w.rank, w.by_rank
     draw = rng.random() * 11.0
     for i in range(n_removed):
         v = removed[i]
@@ -508,33 +573,35 @@ def _recreate(a: KernelData, s: KernelState, w: Workspace, removed: IntArray, n_
             key[i] = -far[v]
         else:
             key[i] = far[v]
-    order = np.argsort(key, kind="mergesort")
+    _stable_argsort(key, n_removed, order, w.sort_buf)
     # Mandatory visits first, then (in half of the iterations) higher priorities first: the
     # other half lets several smaller visits take the room of a larger one, whose worth the
     # acceptance then weighs.
     by_priority = rng.random() < 0.5
-    rank = np.empty(n_removed)
     for i in range(n_removed):
         v = removed[order[i]]
         rank[i] = (-float(priority[v]) if by_priority else 0.0) - (1e18 if mandatory[v] else 0.0)
-    by_rank = np.argsort(rank, kind="mergesort")
-    one = np.empty(1, dtype=np.int64)
-    after = np.empty(1, dtype=np.int64)
+    _stable_argsort(rank, n_removed, by_rank, w.sort_buf)
+    one, after, stamp, mark = w.one, w.after, w.stamp, w.mark
     for i in range(n_removed):
         v = removed[order[by_rank[i]]]
-        w.mark[0] += 1
+        mark[0] += 1
         if a.s_team[v] == 1:
-            _insert_single(a, s, v, blink, w.stamp, w.mark[0], one, after, rng)
+            _insert_single(a, s, v, blink, stamp, mark[0], one, after, rng)
         else:
-            _insert_team(a, s, v, w.stamp.size, w.cand_r, w.cand_p, w.cand_lo, w.cand_hi,
-                         w.cand_cost)  # fmt: skip
+            _insert_team(a, s, w, v)
 
 
-@njit(cache=True)
+@_plain
 def insert_all(a: KernelData, s: KernelState, w: Workspace, rng: np.random.Generator) -> None:
     """Insert every visit not staffed yet (the first solution, from empty routes)."""
-    removed = np.flatnonzero(~s.s_in)
-    _recreate(a, s, w, removed, removed.size, 0.0, rng)
+    removed, s_in = w.removed, s.s_in
+    n = 0
+    for v in range(s_in.size):
+        if not s_in[v]:
+            removed[n] = v
+            n += 1
+    _recreate(a, s, w, removed, n, 0.0, rng)
 
 
 @njit(cache=True)
@@ -543,15 +610,24 @@ def _ruin(a: KernelData, s: KernelState, w: Workspace, rng: np.random.Generator)
     in `touched`); returns how many visits were removed (listed in `removed`)."""
     removed, touched, ruined, route_buf = w.removed, w.touched, w.ruined, w.route_buf
     mark = w.mark[0]
-    staffed = np.flatnonzero(s.s_in)
-    if staffed.size == 0:
+    staffed, s_in = w.staffed, s.s_in
+    n_staffed = 0
+    for v in range(s_in.size):
+        if s_in[v]:
+            staffed[n_staffed] = v
+            n_staffed += 1
+    if n_staffed == 0:
         return 0
     r_count = s.r_count
-    avg = float(np.sum(r_count)) / max(int(np.count_nonzero(r_count)), 1)
+    tasks, used = 0, 0
+    for r in range(r_count.size):
+        tasks += r_count[r]
+        used += 1 if r_count[r] > 0 else 0
+    avg = float(tasks) / max(used, 1)
     ls_max = min(a.reals[R_MAX_STRING], avg)
     ks_max = 4.0 * a.reals[R_AVG_REMOVED] / (1.0 + ls_max) - 1.0
     ks = int(rng.random() * ks_max) + 1
-    seed = staffed[rng.integers(0, staffed.size)]
+    seed = staffed[rng.integers(0, n_staffed)]
     n_removed = 0
     if rng.random() < a.reals[R_ROUTE]:
         # The seed's whole route: strings of at most 10 never empty a route of 30, and with a
@@ -570,7 +646,7 @@ def _ruin(a: KernelData, s: KernelState, w: Workspace, rng: np.random.Generator)
         return n_removed
     strings = 0
     neighbours = a.neighbours[seed]
-    s_in, t_route, t_next, r_first = s.s_in, s.t_route, s.t_next, s.r_first
+    t_route, t_next, r_first = s.t_route, s.t_next, s.r_first
     t_visit, first_task = a.t_visit, a.first_task
     for idx in range(-1, neighbours.size):
         if strings >= ks:
@@ -616,7 +692,7 @@ def _ruin(a: KernelData, s: KernelState, w: Workspace, rng: np.random.Generator)
     return n_removed
 
 
-@njit(cache=True)
+@_plain
 def _better(m0: int, p0: int, d0: float, m1: int, p1: int, d1: float) -> bool:
     """(mandatory missing, priority missing, distance) m0/p0/d0 strictly better than m1..."""
     if m0 != m1:

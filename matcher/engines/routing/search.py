@@ -192,8 +192,10 @@ def _empty_state(a: kernel.KernelData, data: RoutingData) -> kernel.KernelState:
 def _workspace(a: kernel.KernelData, data: RoutingData) -> kernel.Workspace:
     tasks = int(a.first_task[-1])
     cand = tasks + data.num_vehicles + 1
+    classes = int(a.v_class.max(initial=-1)) + 1
+    team = int(data.visit_team.max(initial=1))
     return kernel.Workspace(
-        stamp=np.zeros(int(a.v_class.max(initial=-1)) + 1, dtype=np.int64),
+        stamp=np.zeros(classes, dtype=np.int64),
         mark=np.zeros(1, dtype=np.int64),
         ruined=np.zeros(data.num_vehicles, dtype=np.int64),
         removed=np.zeros(data.num_visits, dtype=np.int64),
@@ -205,6 +207,23 @@ def _workspace(a: kernel.KernelData, data: RoutingData) -> kernel.Workspace:
         cand_hi=np.zeros(cand),
         cand_cost=np.zeros(cand),
         counters=np.zeros(3, dtype=np.int64),
+        staffed=np.zeros(data.num_visits, dtype=np.int64),
+        key=np.zeros(data.num_visits),
+        order=np.zeros(data.num_visits, dtype=np.int64),
+        rank=np.zeros(data.num_visits),
+        by_rank=np.zeros(data.num_visits, dtype=np.int64),
+        sort_buf=np.zeros(data.num_visits, dtype=np.int64),
+        one=np.zeros(1, dtype=np.int64),
+        after=np.zeros(1, dtype=np.int64),
+        veh_cost=np.zeros(cand),
+        veh_id=np.zeros(cand, dtype=np.int64),
+        veh_pos=np.zeros(cand, dtype=np.int64),
+        veh_group=np.zeros(cand, dtype=np.int64),
+        veh_order=np.zeros(cand, dtype=np.int64),
+        veh_buf=np.zeros(cand, dtype=np.int64),
+        class_count=np.zeros(classes, dtype=np.int64),
+        team_r=np.zeros(team, dtype=np.int64),
+        team_p=np.zeros(team, dtype=np.int64),
     )
 
 
