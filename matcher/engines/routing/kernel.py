@@ -604,20 +604,26 @@ def insert_all(a: KernelData, s: KernelState, w: Workspace, rng: np.random.Gener
     _recreate(a, s, w, removed, n, 0.0, rng)
 
 
-@njit(cache=True)
-def _ruin(a: KernelData, s: KernelState, w: Workspace, rng: np.random.Generator) -> int:
-    """Remove strings of visits from routes near a random staffed visit (marking the routes
-    in `touched`); returns how many visits were removed (listed in `removed`)."""
-    removed, touched, ruined, route_buf = w.removed, w.touched, w.ruined, w.route_buf
-    mark = w.mark[0]
-    staffed, s_in = w.staffed, s.s_in
-    n_staffed = 0
+@_plain
+def _list_staffed(s_in: BoolArray, staffed: IntArray) -> int:
+    """List the staffed visits in `staffed`; returns how many."""
+    n = 0
     for v in range(s_in.size):
         if s_in[v]:
-            staffed[n_staffed] = v
-            n_staffed += 1
-    if n_staffed == 0:
-        return 0
+            staffed[n] = v
+            n += 1
+    return n
+
+
+@_plain
+def _ruin(a: KernelData, s: KernelState, w: Workspace, rng: np.random.Generator, draw: float,
+          seed: int) -> int:  # fmt: skip
+    """Remove strings of visits from routes near the staffed visit `seed` (marking the routes
+    in `touched`), `draw` (uniform in [0, 1)) deciding how many strings; returns how many
+    visits were removed (listed in `removed`)."""
+    removed, touched, ruined, route_buf = w.removed, w.touched, w.ruined, w.route_buf
+    mark = w.mark[0]
+    s_in = s.s_in
     r_count = s.r_count
     tasks, used = 0, 0
     for r in range(r_count.size):
@@ -626,8 +632,7 @@ def _ruin(a: KernelData, s: KernelState, w: Workspace, rng: np.random.Generator)
     avg = float(tasks) / max(used, 1)
     ls_max = min(a.reals[R_MAX_STRING], avg)
     ks_max = 4.0 * a.reals[R_AVG_REMOVED] / (1.0 + ls_max) - 1.0
-    ks = int(rng.random() * ks_max) + 1
-    seed = staffed[rng.integers(0, n_staffed)]
+    ks = int(draw * ks_max) + 1
     n_removed = 0
     if rng.random() < a.reals[R_ROUTE]:
         # The seed's whole route: strings of at most 10 never empty a route of 30, and with a
@@ -705,47 +710,65 @@ def _better(m0: int, p0: int, d0: float, m1: int, p1: int, d1: float) -> bool:
 @njit(cache=True)
 def run(a: KernelData, s: KernelState, backup: KernelState, best: KernelState, w: Workspace,
         iterations: int, temperature: float, rng: np.random.Generator) -> None:  # fmt: skip
-    """`iterations` of ruin and recreate at a fixed temperature."""
+    """`iterations` of ruin and recreate at a fixed temperature. Only the ruin's draws are
+    here (`rng.integers` allocates, so this function keeps numba's reference counting); the
+    rest of an iteration is `_iterate`."""
+    s_in, staffed, mark = s.s_in, w.staffed, w.mark
+    for _ in range(iterations):
+        copy_state(s, backup)
+        mark[0] += 1
+        n_staffed = _list_staffed(s_in, staffed)
+        draw, seed = 0.0, -1
+        if n_staffed > 0:
+            draw = rng.random()
+            seed = staffed[rng.integers(0, n_staffed)]
+        _iterate(a, s, backup, best, w, temperature, rng, draw, seed)
+
+
+@_plain
+def _iterate(a: KernelData, s: KernelState, backup: KernelState, best: KernelState,
+             w: Workspace, temperature: float, rng: np.random.Generator, draw: float,
+             seed: int) -> None:  # fmt: skip
+    """One iteration from `backup` = `s`: ruin around `seed` (none when -1), recreate, and
+    accept or go back to `backup`."""
     blink = a.reals[R_BLINK]
     touched, removed, first_task, t_route = w.touched, w.removed, a.first_task, s.t_route
     s_in, el_start = s.s_in, a.el_start
-    for _ in range(iterations):
-        copy_state(s, backup)
-        touched[:] = False
-        w.mark[0] += 1
-        _ruin(a, s, w, rng)
+    touched[:] = False
+    if seed != -1:
+        _ruin(a, s, w, rng, draw, seed)
+    for r in range(touched.size):
+        if touched[r]:
+            _recompute(a, s, r)
+    # The recreate tries every visit left out, not only those just removed: a visit left
+    # out earlier may fit now.
+    n_removed = 0
+    for v in range(s_in.size):
+        if not s_in[v] and el_start[v + 1] > el_start[v]:
+            removed[n_removed] = v
+            n_removed += 1
+    _recreate(a, s, w, removed, n_removed, blink, rng)
+    w.counters[0] += 1
+    m_new, p_new, d_new = s.missing[0], s.missing[1], s.totals[0]
+    m_old, p_old, d_old = backup.missing[0], backup.missing[1], backup.totals[0]
+    accept = m_new < m_old or (m_new == m_old and p_new < p_old)
+    if not accept and m_new == m_old and p_new == p_old:
+        accept = d_new < d_old - temperature * np.log(rng.random())
+    if accept:
+        w.counters[1] += 1
+        if _better(m_new, p_new, d_new, best.missing[0], best.missing[1], best.totals[0]):
+            copy_state(s, best)
+            w.counters[2] += 1
+    else:
+        # Every route the ruin or the recreate changed: those the ruin touched, and those
+        # holding a removed visit now.
+        for i in range(n_removed):
+            v = removed[i]
+            for t in range(first_task[v], first_task[v + 1]):
+                if t_route[t] != -1:
+                    touched[t_route[t]] = True
+        copy_state(backup, s)
         for r in range(touched.size):
             if touched[r]:
                 _recompute(a, s, r)
-        # The recreate tries every visit left out, not only those just removed: a visit left
-        # out earlier may fit now.
-        n_removed = 0
-        for v in range(s_in.size):
-            if not s_in[v] and el_start[v + 1] > el_start[v]:
-                removed[n_removed] = v
-                n_removed += 1
-        _recreate(a, s, w, removed, n_removed, blink, rng)
-        w.counters[0] += 1
-        m_new, p_new, d_new = s.missing[0], s.missing[1], s.totals[0]
-        m_old, p_old, d_old = backup.missing[0], backup.missing[1], backup.totals[0]
-        accept = m_new < m_old or (m_new == m_old and p_new < p_old)
-        if not accept and m_new == m_old and p_new == p_old:
-            accept = d_new < d_old - temperature * np.log(rng.random())
-        if accept:
-            w.counters[1] += 1
-            if _better(m_new, p_new, d_new, best.missing[0], best.missing[1], best.totals[0]):
-                copy_state(s, best)
-                w.counters[2] += 1
-        else:
-            # Every route the ruin or the recreate changed: those the ruin touched, and those
-            # holding a removed visit now.
-            for i in range(n_removed):
-                v = removed[i]
-                for t in range(first_task[v], first_task[v + 1]):
-                    if t_route[t] != -1:
-                        touched[t_route[t]] = True
-            copy_state(backup, s)
-            for r in range(touched.size):
-                if touched[r]:
-                    _recompute(a, s, r)
-            s.totals[0] = backup.totals[0]  # exactly, not up to the recomputations' rounding
+        s.totals[0] = backup.totals[0]  # exactly, not up to the recomputations' rounding
