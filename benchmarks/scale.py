@@ -8,8 +8,12 @@ tiles before parsing, one city per tile). Every run happens in a fresh child pro
 starts its own cluster, so every process's peak resident set (`getrusage` maxrss) belongs to
 that run alone: the child's (instance, scheduler of a `LocalCluster`, merge), each worker's,
 and a scheduler's started apart. *total peak MB* adds them up (an upper bound of what was
-resident at once). Every plan is checked against the instance (`matcher.check_plan`) after the
-timing and the memory readings.
+resident at once). Every plan is checked against the instance after the timing and the memory
+readings: tile by tile where the instance cuts into tiles (`matcher.tiles.check_tiles`: a
+province's cities parsed one at a time, so that the check holds one city's domain objects
+rather than the province's), else whole (`matcher.check_plan`); *check peak MB* is the child's
+peak once checked. *workers cpu %* is the CPU time the workers had during the run, in percent
+of their wall time (a niced run beside others' work gets less: the rounds then end short).
 
 *seconds*: from the instance's data to the plan (parse, compile, solve, merge), the cluster
 already running (a solving process keeps its cluster from run to run; *start s* is how long
@@ -90,6 +94,11 @@ def _peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _instance(job: Mapping[str, Any]) -> dict[str, Any]:
     if job["case"] == "city":
         from .cityweek import city_week
@@ -160,6 +169,7 @@ def _cluster(where: str, workers: int) -> Iterator[tuple[Any, list[subprocess.Po
 def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
     """Worker entry: generate, start the cluster, solve end to end, measure, check."""
     import matcher
+    from matcher.tiles import check_tiles
 
     instance = _instance(job)
     where, workers = job["where"], job["workers"]
@@ -174,12 +184,16 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
 
         with _cluster(where, workers) as (client, _):
             start_s = time.perf_counter() - started
+            cpu_before = client.run(_cpu_s)
             started = time.perf_counter()
             plan = cluster.solve(
                 instance, cluster.OnDask(client), time_limit_s=job["time_limit"],
                 seed=job["seed"], workers=1, thresholds=cluster.Thresholds(min_volunteers=0),
             )  # fmt: skip
             seconds = time.perf_counter() - started
+            cpu = client.run(_cpu_s)
+            used = sum(cpu[w] - cpu_before.get(w, 0.0) for w in cpu)
+            memory["workers cpu %"] = round(100.0 * used / max(len(cpu) * seconds, 1e-9), 1)
             peaks = client.run(_peak_mb)
             memory["worker peak MB"] = max(peaks.values())
             memory["workers peak MB"] = round(sum(peaks.values()), 1)
@@ -190,7 +204,10 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
         sum(memory.get(k) or 0.0 for k in ("client peak MB", "workers peak MB",
                                            "scheduler peak MB")), 1,
     )  # fmt: skip
-    report = matcher.check_plan(matcher.parse_instance(instance), plan)
+    report = check_tiles(instance, plan)
+    if report is None:
+        report = matcher.check_plan(matcher.parse_instance(instance), plan)
+    memory["check peak MB"] = _peak_mb()
     coverage, bound = plan.objective.coverage, plan.bound.coverage
     stats = plan.stats
     return {
@@ -269,7 +286,8 @@ def summarise(runs: Sequence[Row]) -> list[Row]:
             "start s": med("start_seconds"), "client peak MB": med("client peak MB"),
             "worker peak MB": med("worker peak MB"),
             "scheduler peak MB": med("scheduler peak MB"),
-            "total peak MB": med("total peak MB"), "fallbacks": med("jobs_fallback"),
+            "total peak MB": med("total peak MB"), "check peak MB": med("check peak MB"),
+            "workers cpu %": med("workers cpu %"), "fallbacks": med("jobs_fallback"),
         })  # fmt: skip
     for row in summary:
         alone = next(
@@ -301,12 +319,14 @@ def _verdict(target: tuple[float, float, float], row: Row) -> str:
 COLUMNS = [
     "case", "mode", "status", "checked", "coverage", "bound", "gap %", "seconds",
     "time vs in-process", "start s", "client peak MB", "worker peak MB", "scheduler peak MB",
-    "total peak MB", "fallbacks", "time limit", "runs", "issue 19 target",
+    "total peak MB", "check peak MB", "workers cpu %", "fallbacks", "time limit", "runs",
+    "issue 19 target",
 ]  # fmt: skip
 RUN_COLUMNS = [
     "case", "mode", "run", "status", "checked", "coverage", "bound", "gap %", "seconds",
     "start_seconds", "client peak MB", "worker peak MB", "scheduler peak MB", "total peak MB",
-    "jobs_fallback", "start coverage", "round 1 coverage", "round 2 coverage", "round 3 coverage",
+    "check peak MB", "workers cpu %", "jobs_fallback", "start coverage", "round 1 coverage",
+    "round 2 coverage", "round 3 coverage",
 ]  # fmt: skip
 
 
