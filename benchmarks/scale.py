@@ -109,6 +109,11 @@ def _instance(job: Mapping[str, Any]) -> dict[str, Any]:
     return province(job["volunteers"], job["requests"], count=PROVINCE_CITIES, seed=job["seed"])
 
 
+# Dask's processes serve HTTP (health, metrics) even without a dashboard, on every interface
+# unless told otherwise (the scheduler's on port 8787): loopback only, any free port.
+LOOPBACK_HTTP = "127.0.0.1:0"
+
+
 def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -137,15 +142,16 @@ def _cluster(where: str, workers: int) -> Iterator[tuple[Any, list[subprocess.Po
                 address_file = Path(tmp) / "scheduler.json"
                 dask = [str(Path(sys.executable).with_name("dask"))]
                 procs.append(_spawn(
-                    [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
-                     "--no-dashboard", "--scheduler-file", str(address_file)]
+                    [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                     "--dashboard-address", LOOPBACK_HTTP, "--scheduler-file", str(address_file)]
                 ))  # fmt: skip
                 deadline = time.monotonic() + 120
                 while not address_file.exists() and time.monotonic() < deadline:
                     time.sleep(0.2)
                 procs.extend(_spawn(
                     [*dask, "worker", "--scheduler-file", str(address_file), "--host",
-                     "127.0.0.1", "--nworkers", "1", "--nthreads", "1", "--no-dashboard"]
+                     "127.0.0.1", "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+                     "--dashboard-address", LOOPBACK_HTTP]
                 ) for _ in range(workers))  # fmt: skip
                 address = json.loads(address_file.read_text())["address"]
                 client = Client(address, set_as_default=False)  # type: ignore[no-untyped-call]
