@@ -13,7 +13,9 @@ readings: tile by tile where the instance cuts into tiles (`matcher.tiles.check_
 province's cities parsed one at a time, so that the check holds one city's domain objects
 rather than the province's), else whole (`matcher.check_plan`); *check peak MB* is the child's
 peak once checked. *workers cpu %* is the CPU time the workers had during the run, in percent
-of their wall time (a niced run beside others' work gets less: the rounds then end short).
+of the time they had work (the engine's seconds for a city, whose parse and compile are this
+process's; the run's for tiles): a niced run beside others' work gets less, and a city's
+rounds then end short.
 
 *seconds*: from the instance's data to the plan (parse, compile, solve, merge), the cluster
 already running (a solving process keeps its cluster from run to run; *start s* is how long
@@ -199,7 +201,11 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
             seconds = time.perf_counter() - started
             cpu = client.run(_cpu_s)
             used = sum(cpu[w] - cpu_before.get(w, 0.0) for w in cpu)
-            memory["workers cpu %"] = round(100.0 * used / max(len(cpu) * seconds, 1e-9), 1)
+            # Over the engine's seconds where the workers wait for this process's parse and
+            # compile (a city cut into districts); over the run's where they parse (tiles).
+            busy = plan.stats.get("engine_seconds")
+            busy = float(busy) if isinstance(busy, int | float) and busy > 0 else seconds
+            memory["workers cpu %"] = round(100.0 * used / max(len(cpu) * busy, 1e-9), 1)
             peaks = client.run(_peak_mb)
             memory["worker peak MB"] = max(peaks.values())
             memory["workers peak MB"] = round(sum(peaks.values()), 1)
