@@ -8,8 +8,14 @@ tiles before parsing, one city per tile). Every run happens in a fresh child pro
 starts its own cluster, so every process's peak resident set (`getrusage` maxrss) belongs to
 that run alone: the child's (instance, scheduler of a `LocalCluster`, merge), each worker's,
 and a scheduler's started apart. *total peak MB* adds them up (an upper bound of what was
-resident at once). Every plan is checked against the instance (`matcher.check_plan`) after the
-timing and the memory readings.
+resident at once). Every plan is checked against the instance after the timing and the memory
+readings: tile by tile where the instance cuts into tiles (`matcher.tiles.check_tiles`: a
+province's cities parsed one at a time, so that the check holds one city's domain objects
+rather than the province's), else whole (`matcher.check_plan`); *check peak MB* is the child's
+peak once checked. *workers cpu %* is the CPU time the workers had during the run, in percent
+of the time they had work (the engine's seconds for a city, whose parse and compile are this
+process's; the run's for tiles): a niced run beside others' work gets less, and a city's
+rounds then end short.
 
 *seconds*: from the instance's data to the plan (parse, compile, solve, merge), the cluster
 already running (a solving process keeps its cluster from run to run; *start s* is how long
@@ -90,6 +96,11 @@ def _peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _instance(job: Mapping[str, Any]) -> dict[str, Any]:
     if job["case"] == "city":
         from .cityweek import city_week
@@ -98,6 +109,11 @@ def _instance(job: Mapping[str, Any]) -> dict[str, Any]:
     from scenarios.province import province
 
     return province(job["volunteers"], job["requests"], count=PROVINCE_CITIES, seed=job["seed"])
+
+
+# Dask's processes serve HTTP (health, metrics) even without a dashboard, on every interface
+# unless told otherwise (the scheduler's on port 8787): loopback only, any free port.
+LOOPBACK_HTTP = "127.0.0.1:0"
 
 
 def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
@@ -128,15 +144,16 @@ def _cluster(where: str, workers: int) -> Iterator[tuple[Any, list[subprocess.Po
                 address_file = Path(tmp) / "scheduler.json"
                 dask = [str(Path(sys.executable).with_name("dask"))]
                 procs.append(_spawn(
-                    [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
-                     "--no-dashboard", "--scheduler-file", str(address_file)]
+                    [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                     "--dashboard-address", LOOPBACK_HTTP, "--scheduler-file", str(address_file)]
                 ))  # fmt: skip
                 deadline = time.monotonic() + 120
                 while not address_file.exists() and time.monotonic() < deadline:
                     time.sleep(0.2)
                 procs.extend(_spawn(
                     [*dask, "worker", "--scheduler-file", str(address_file), "--host",
-                     "127.0.0.1", "--nworkers", "1", "--nthreads", "1", "--no-dashboard"]
+                     "127.0.0.1", "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+                     "--dashboard-address", LOOPBACK_HTTP]
                 ) for _ in range(workers))  # fmt: skip
                 address = json.loads(address_file.read_text())["address"]
                 client = Client(address, set_as_default=False)  # type: ignore[no-untyped-call]
@@ -160,6 +177,7 @@ def _cluster(where: str, workers: int) -> Iterator[tuple[Any, list[subprocess.Po
 def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
     """Worker entry: generate, start the cluster, solve end to end, measure, check."""
     import matcher
+    from matcher.tiles import check_tiles
 
     instance = _instance(job)
     where, workers = job["where"], job["workers"]
@@ -174,12 +192,20 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
 
         with _cluster(where, workers) as (client, _):
             start_s = time.perf_counter() - started
+            cpu_before = client.run(_cpu_s)
             started = time.perf_counter()
             plan = cluster.solve(
                 instance, cluster.OnDask(client), time_limit_s=job["time_limit"],
                 seed=job["seed"], workers=1, thresholds=cluster.Thresholds(min_volunteers=0),
             )  # fmt: skip
             seconds = time.perf_counter() - started
+            cpu = client.run(_cpu_s)
+            used = sum(cpu[w] - cpu_before.get(w, 0.0) for w in cpu)
+            # Over the engine's seconds where the workers wait for this process's parse and
+            # compile (a city cut into districts); over the run's where they parse (tiles).
+            busy = plan.stats.get("engine_seconds")
+            busy = float(busy) if isinstance(busy, int | float) and busy > 0 else seconds
+            memory["workers cpu %"] = round(100.0 * used / max(len(cpu) * busy, 1e-9), 1)
             peaks = client.run(_peak_mb)
             memory["worker peak MB"] = max(peaks.values())
             memory["workers peak MB"] = round(sum(peaks.values()), 1)
@@ -190,7 +216,10 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
         sum(memory.get(k) or 0.0 for k in ("client peak MB", "workers peak MB",
                                            "scheduler peak MB")), 1,
     )  # fmt: skip
-    report = matcher.check_plan(matcher.parse_instance(instance), plan)
+    report = check_tiles(instance, plan)
+    if report is None:
+        report = matcher.check_plan(matcher.parse_instance(instance), plan)
+    memory["check peak MB"] = _peak_mb()
     coverage, bound = plan.objective.coverage, plan.bound.coverage
     stats = plan.stats
     return {
@@ -269,7 +298,8 @@ def summarise(runs: Sequence[Row]) -> list[Row]:
             "start s": med("start_seconds"), "client peak MB": med("client peak MB"),
             "worker peak MB": med("worker peak MB"),
             "scheduler peak MB": med("scheduler peak MB"),
-            "total peak MB": med("total peak MB"), "fallbacks": med("jobs_fallback"),
+            "total peak MB": med("total peak MB"), "check peak MB": med("check peak MB"),
+            "workers cpu %": med("workers cpu %"), "fallbacks": med("jobs_fallback"),
         })  # fmt: skip
     for row in summary:
         alone = next(
@@ -301,12 +331,14 @@ def _verdict(target: tuple[float, float, float], row: Row) -> str:
 COLUMNS = [
     "case", "mode", "status", "checked", "coverage", "bound", "gap %", "seconds",
     "time vs in-process", "start s", "client peak MB", "worker peak MB", "scheduler peak MB",
-    "total peak MB", "fallbacks", "time limit", "runs", "issue 19 target",
+    "total peak MB", "check peak MB", "workers cpu %", "fallbacks", "time limit", "runs",
+    "issue 19 target",
 ]  # fmt: skip
 RUN_COLUMNS = [
     "case", "mode", "run", "status", "checked", "coverage", "bound", "gap %", "seconds",
     "start_seconds", "client peak MB", "worker peak MB", "scheduler peak MB", "total peak MB",
-    "jobs_fallback", "start coverage", "round 1 coverage", "round 2 coverage", "round 3 coverage",
+    "check peak MB", "workers cpu %", "jobs_fallback", "start coverage", "round 1 coverage",
+    "round 2 coverage", "round 3 coverage",
 ]  # fmt: skip
 
 

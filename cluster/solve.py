@@ -269,7 +269,8 @@ class _Run:
         scale = cut.round_pairs / max(sum(weights), 1e-9)
         return [
             self._job(
-                f"part-{i}-round-{k + 1}-district-{d}", problem.part, ("district", i, d),
+                f"part-{i}-round-{k + 1}-district-{problem.district}", problem.part,
+                ("district", i, d),
                 cut.selected[problem.part.pairs], w * scale,
             )
             for d, (problem, w) in enumerate(zip(cut.problems, weights, strict=True))

@@ -14,10 +14,15 @@ on its own, and the plans side by side are the whole's (coverage, travel and bou
 
 Pinned, previous and excluded pairs go with their request. An instance that cannot be cut
 (one tile, a volunteer without a travel radius, a record this module cannot read, repeated
-ids, a pinned pair across tiles) gives None: it is parsed and solved whole, and parsing
-reports whatever is wrong with it.
+ids, a pinned pair across tiles, rules over the whole plan: quotas or a change budget, which
+each tile would otherwise keep on its own) gives None: it is parsed and solved whole, and
+parsing reports whatever is wrong with it.
 
-Arrays and plain data only: pure, like the rest of matcher.
+`check_tiles` checks a plan of the whole tile by tile (`check_plan` on each tile's records,
+parsed one tile at a time), so that checking a province holds one city's domain objects at a
+time rather than the province's.
+
+Plain data in, plain data and the checker's report out: pure, like the rest of matcher.
 """
 
 from __future__ import annotations
@@ -30,10 +35,13 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from .check import CheckReport, check_plan
 from .geo import chord_for_km, unit_vectors
+from .model import Plan
 from .problem import IntArray
+from .validate import parse_instance
 
-__all__ = ["split_tiles", "tile_labels"]
+__all__ = ["check_tiles", "split_tiles", "tile_labels"]
 
 _PAIR_LISTS = ("pinned", "previous", "excluded")
 
@@ -59,6 +67,11 @@ def split_tiles(data: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         return None
     if len(set(v_ids)) != len(v_ids) or len(set(r_ids)) != len(r_ids):
         return None
+    options = data.get("options")
+    if isinstance(options, Mapping) and (
+        options.get("quotas") or options.get("max_changes") is not None
+    ):
+        return None  # rules over the whole plan: each tile would keep them on its own
     if not (np.isfinite(radius).all() and np.isfinite(v_lat).all() and np.isfinite(r_lat).all()):
         return None
     request_tile, volunteer_tile = tile_labels(v_lat, v_lon, radius, r_lat, r_lon)
@@ -94,6 +107,38 @@ def split_tiles(data: Mapping[str, Any]) -> list[dict[str, Any]] | None:
                 del tile[name]
     out.sort(key=lambda t: -len(t["requests"]))
     return out
+
+
+def check_tiles(data: Mapping[str, Any], plan: Plan) -> CheckReport | None:
+    """`check_plan` of `plan` against the instance `data` (JSON-ready), tile by tile: each
+    tile's records parsed and checked against the plan's assignments to its requests, one tile
+    at a time. None when the instance does not cut into tiles (check it whole).
+
+    Tiles share no volunteer, request or rule, so every rule is checked in one tile: an
+    assignment whose volunteer is in another tile (or in none: they reach no request), or
+    whose request is unknown, names an id the tile it is checked in does not know."""
+    tiles = split_tiles(data)
+    if tiles is None:
+        return None
+    tile_of = {str(r["id"]): k for k, tile in enumerate(tiles) for r in tile["requests"]}
+    assignments: list[list[Any]] = [[] for _ in tiles]
+    for a in plan.assignments:
+        assignments[tile_of.get(a.request_id, 0)].append(a)
+    at_fault: list[list[Any]] = [[] for _ in tiles]
+    for f in plan.at_fault:
+        at_fault[tile_of.get(f.request_id, 0)].append(f)
+    reports = []
+    for k, tile in enumerate(tiles):
+        part = plan.model_copy(
+            update={"assignments": tuple(assignments[k]), "at_fault": tuple(at_fault[k])}
+        )
+        reports.append(check_plan(parse_instance(tile), part))
+    return CheckReport(
+        tuple(v for r in reports for v in r.violations),
+        sum(r.coverage for r in reports),
+        round(sum(r.travel_km for r in reports), 3),
+        sum(r.assignments for r in reports),
+    )
 
 
 def tile_labels(

@@ -140,7 +140,7 @@ def round_problems(
     order = order[np.argsort(district[order], kind="stable")]  # keeps pairs sorted per district
     cuts = np.searchsorted(district[order], np.arange(districts.count + 1))
     problems = [
-        freed(data, selected, order[cuts[k] : cuts[k + 1]])
+        replace(freed(data, selected, order[cuts[k] : cuts[k + 1]]), district=k)
         for k in range(districts.count)
         if cuts[k + 1] > cuts[k]
     ]
@@ -185,6 +185,7 @@ class RoundProblem:
 
     part: Part
     held: BoolArray
+    district: int = 0  # its district's number (`round_problems`)
 
 
 def freed(data: ProblemData, selected: BoolArray, free: IntArray) -> RoundProblem:

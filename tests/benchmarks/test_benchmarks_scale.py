@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 
+import psutil
 import pytest
 
 from benchmarks import scale
@@ -63,3 +64,19 @@ def test_a_run_on_a_scheduler_and_worker_started_apart(monkeypatch: pytest.Monke
     assert answer["total peak MB"] > answer["client peak MB"]
     # A scheduler and one worker, each a process of its own, stopped after the run.
     assert len(started) == 2 and all(p.poll() is not None for p in started)
+
+
+def test_a_scheduler_and_worker_started_apart_listen_on_loopback_only() -> None:
+    """Every socket the scheduler and the worker (and its nanny) listen on is on loopback,
+    their HTTP servers too (Dask's scheduler serves one on every interface by default, even
+    without a dashboard)."""
+    with scale._cluster("scheduler", 1) as (_, procs):
+        listening = [
+            conn.laddr
+            for proc in procs
+            for p in [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+            for conn in p.net_connections(kind="inet")
+            if conn.status == psutil.CONN_LISTEN
+        ]
+    assert len(listening) >= 4  # scheduler, its HTTP; nanny, worker (and theirs)
+    assert {address.ip for address in listening} == {"127.0.0.1"}
