@@ -6,7 +6,9 @@ the deadline, or a job that failed.
 
 On Dask, a job is a future carrying its payload, submitted heaviest first through a window of
 two jobs per worker (so that few payloads are in flight at once); a job whose worker is lost is
-run again on another (Dask's own recomputation: the scheduler holds the job's payload); a job
+run again on another (Dask's own recomputation: the scheduler holds the job's payload, as one
+pickled string: the scheduler unpickles a task's arguments, and a city's records as Python
+objects take ten times their pickle's memory there); a job
 that starts late gets only the time left before the run's deadline. A stop (the caller's
 `Control`, or the deadline) sets the run's event, which running jobs poll (`stop`), and starts
 no more jobs; what has not come back a moment later is replaced by its fallback.
@@ -15,6 +17,7 @@ no more jobs; what has not come back a moment later is replaced by its fallback.
 from __future__ import annotations
 
 import logging
+import pickle
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -109,15 +112,16 @@ class InProcess:
 
 def _remote(
     task: Callable[[Any, float, Control], Any],
-    payload: Any,
+    pickled: bytes,
     seconds: float,
     stop_name: str,
     deadline_wall: float,
 ) -> Any:
-    """A job on a worker: its share of the time, never past the run's deadline."""
+    """A job on a worker (its payload pickled): its share of the time, never past the run's
+    deadline."""
     seconds = max(0.0, min(seconds, deadline_wall - time.time()))
     with polled_control(stop_name, deadline_wall) as control:
-        return task(payload, seconds, control)
+        return task(pickle.loads(pickled), seconds, control)
 
 
 class OnDask:
@@ -185,9 +189,10 @@ class OnDask:
         # The payload travels in the task itself rather than scattered: the scheduler keeps it,
         # so a job whose worker is lost is run again elsewhere (scattered data would be lost
         # with its worker). The submission window keeps few payloads in flight at once.
+        pickled = pickle.dumps(job.payload, protocol=pickle.HIGHEST_PROTOCOL)
         with dask.config.set({"distributed.admin.large-graph-warning-threshold": "2GB"}):
             return self.client.submit(
-                _remote, job.task, job.payload, seconds, stop_name, deadline_wall,
+                _remote, job.task, pickled, seconds, stop_name, deadline_wall,
                 key=f"{job.label}-{run_id}", priority=int(job.weight), pure=False,
             )  # fmt: skip
 

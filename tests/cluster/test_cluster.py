@@ -159,6 +159,36 @@ def test_a_lost_workers_job_is_recomputed(dask_client: Any) -> None:
     dask_client.wait_for_workers(2, timeout=120)  # the nanny started a new worker
 
 
+def _argument_types(dask_scheduler: Any, label: str) -> list[str]:
+    """On the scheduler: the types of what it holds as the arguments of a job's task."""
+    for key, task in dask_scheduler.tasks.items():
+        if str(key).startswith(label):
+            return [type(getattr(a, "value", a)).__name__ for a in task.run_spec.args]
+    return []
+
+
+def _slow_count(payload: dict[str, Any], seconds: float, control: Control) -> int:
+    _slow_double(0, seconds, control)
+    return len(payload["volunteers"])
+
+
+def test_the_scheduler_holds_a_jobs_payload_as_one_pickled_string(dask_client: Any) -> None:
+    # Unpickled, a city's records take ten times their pickle's memory in the scheduler.
+    payload = {"volunteers": [{"id": f"v-{i}", "max_hours": 8.0} for i in range(1000)]}
+    results: list[tuple[Any, bool]] = []
+    job = Job("held", _slow_count, payload, 1.0, lambda: 0)
+    runner = threading.Thread(
+        target=OnDask(dask_client).run,
+        args=([job], 3.0, Control(), lambda _job, result, solved: results.append((result, solved))),
+    )
+    runner.start()
+    _wait_until_running(dask_client, "held")
+    held = dask_client.run_on_scheduler(_argument_types, label="held")
+    runner.join(60)
+    assert "bytes" in held and "dict" not in held, held
+    assert results == [(1000, True)]
+
+
 def _failing(payload: dict[str, Any], seconds: float, control: Control) -> None:
     raise ValueError("this job fails")
 
