@@ -247,6 +247,29 @@ def test_runs_are_cut_for_the_workers_the_cluster_has_now(dask_client: Any) -> N
     assert on_dask.workers == 2
 
 
+def test_a_tiles_solve_gets_the_seconds_its_parse_leaves(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Parsing happens before the solve's clock starts: counted out of the tile's seconds, or
+    # the tiles after it start late and the last ones miss the run's deadline.
+    from cluster import tasks
+
+    parse, solve_ = tasks.parse_instance, tasks.matcher.solve
+    limits: list[float] = []
+
+    def slow_parse(data: Any) -> Any:
+        time.sleep(0.4)
+        return parse(data)
+
+    def spy(instance: Any, **options: Any) -> Any:
+        limits.append(options["time_limit_s"])
+        return solve_(instance, **options)
+
+    monkeypatch.setattr(tasks, "parse_instance", slow_parse)
+    monkeypatch.setattr(tasks.matcher, "solve", spy)
+    outcome = tasks.solve_tile_task((city_week(80, 8, seed=1), 0, 1, "optimal"), 5.0, Control())
+    assert outcome.violations == () and outcome.plan.assignments
+    assert limits and limits[0] <= 5.0 - 0.4  # the parse's time, and the check's share of it
+
+
 def test_small_runs_stay_in_this_process() -> None:
     instance = parse_instance(city_week(300, 30, seed=1))
 
