@@ -252,19 +252,18 @@ def test_a_tiles_solve_gets_the_seconds_its_parse_leaves(monkeypatch: pytest.Mon
     # the tiles after it start late and the last ones miss the run's deadline.
     from cluster import tasks
 
-    parse, solve_ = tasks.parse_instance, tasks.matcher.solve
     limits: list[float] = []
 
     def slow_parse(data: Any) -> Any:
         time.sleep(0.4)
-        return parse(data)
+        return parse_instance(data)
 
     def spy(instance: Any, **options: Any) -> Any:
         limits.append(options["time_limit_s"])
-        return solve_(instance, **options)
+        return solve(instance, **options)
 
-    monkeypatch.setattr(tasks, "parse_instance", slow_parse)
-    monkeypatch.setattr(tasks.matcher, "solve", spy)
+    monkeypatch.setattr("cluster.tasks.parse_instance", slow_parse)
+    monkeypatch.setattr("matcher.solve", spy)
     outcome = tasks.solve_tile_task((city_week(80, 8, seed=1), 0, 1, "optimal"), 5.0, Control())
     assert outcome.violations == () and outcome.plan.assignments
     assert limits and limits[0] <= 5.0 - 0.4  # the parse's time, and the check's share of it
