@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import resource
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -36,6 +35,7 @@ from .common import (
     machine_info,
     markdown_table,
     median,
+    peak_rss_mb,
     pyplot,
     text_table,
     write_results,
@@ -68,10 +68,6 @@ MAX_MEMORY_GB = 14.0
 TARGETS = {"5000/600": (0.0, 10.0, 4096.0), "20000/2000": (0.5, 30.0, 4096.0)}
 
 
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
     """Worker entry: generate, solve end to end, measure."""
     import matcher
@@ -81,7 +77,7 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     instance = city_week(job["volunteers"], job["requests"], job["seed"])
     generate_s = time.perf_counter() - started
-    rss_instance = _rss_mb()
+    rss_instance = peak_rss_mb()
     started = time.perf_counter()
     plan = matcher.solve(
         instance, engine=job["engine"], time_limit_s=job["time_limit"], seed=job["seed"]

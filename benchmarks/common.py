@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import selectors
 import shutil
 import signal
@@ -38,6 +39,7 @@ __all__ = [
     "markdown_table",
     "median",
     "metadata_markdown",
+    "peak_rss_mb",
     "pyplot",
     "text_table",
     "write_results",
@@ -229,6 +231,21 @@ def metadata_markdown(info: Mapping[str, Any]) -> str:
 # ----------------------------------------------------------------------------------------------
 # Tables
 # ----------------------------------------------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set (MB): the high-water mark of its own memory (`VmHWM`,
+    Linux). `getrusage`'s maxrss, the fallback elsewhere, is not this process's alone: Linux
+    keeps it across `exec`, so a process started by a larger one (a scheduler or a worker
+    started by a client holding a province) reports its parent's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def median(values: Iterable[float | None]) -> float | None:

@@ -5,7 +5,7 @@ started apart (`dask scheduler`, `dask worker`: the multi-machine shape on one m
 Cases: a city that is one connected component (`benchmarks.cityweek.city_week`: cut into
 districts on the cluster) and a province of cities (`scenarios.province.province`: cut into
 tiles before parsing, one city per tile). Every run happens in a fresh child process that
-starts its own cluster, so every process's peak resident set (`getrusage` maxrss) belongs to
+starts its own cluster, so every process's peak resident set (`common.peak_rss_mb`) belongs to
 that run alone: the child's (instance, scheduler of a `LocalCluster`, merge), each worker's,
 and a scheduler's started apart. *total peak MB* adds them up (an upper bound of what was
 resident at once). Every plan is checked against the instance after the timing and the memory
@@ -49,6 +49,7 @@ from .common import (
     command_line,
     machine_info,
     median,
+    peak_rss_mb,
     text_table,
     write_results,
 )
@@ -90,10 +91,6 @@ TARGETS = {
     "province 1000000/100000": (0.5, 900.0, 8 * 1024.0),
 }
 PROVINCE_CITIES = 20
-
-
-def _peak_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _cpu_s() -> float:
@@ -206,12 +203,12 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
             busy = plan.stats.get("engine_seconds")
             busy = float(busy) if isinstance(busy, int | float) and busy > 0 else seconds
             memory["workers cpu %"] = round(100.0 * used / max(len(cpu) * busy, 1e-9), 1)
-            peaks = client.run(_peak_mb)
+            peaks = client.run(peak_rss_mb)
             memory["worker peak MB"] = max(peaks.values())
             memory["workers peak MB"] = round(sum(peaks.values()), 1)
             if where == "scheduler":
-                memory["scheduler peak MB"] = client.run_on_scheduler(_peak_mb)
-    memory["client peak MB"] = _peak_mb()
+                memory["scheduler peak MB"] = client.run_on_scheduler(peak_rss_mb)
+    memory["client peak MB"] = peak_rss_mb()
     memory["total peak MB"] = round(
         sum(memory.get(k) or 0.0 for k in ("client peak MB", "workers peak MB",
                                            "scheduler peak MB")), 1,
@@ -219,7 +216,7 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
     report = check_tiles(instance, plan)
     if report is None:
         report = matcher.check_plan(matcher.parse_instance(instance), plan)
-    memory["check peak MB"] = _peak_mb()
+    memory["check peak MB"] = peak_rss_mb()
     coverage, bound = plan.objective.coverage, plan.bound.coverage
     stats = plan.stats
     return {

@@ -4,7 +4,7 @@ line on stdout (prefixed, so that stray library output is never mistaken for an 
 A job is `{"kind": "gap" | "city" | "peer" | "vrptw" | "families" | "scale", ...}`; the module
 `benchmarks.<kind>` handles it with `run_job(job) -> dict` (a job may report partial results
 on the way with `report_partial`). Every answer carries the process's peak resident set so far
-(`peak_rss_mb`, from `getrusage`, which counts memory allocated by C libraries too). The first
+(`peak_rss_mb`, the kernel's high-water mark, which counts memory allocated by C libraries too). The first
 line, `READY_LINE`, says the compiled kernels are loaded: job time limits count from there.
 With VOLMATCH_BENCH_COLD=1 the process does not load them first: its first solve is a user's
 first solve.
@@ -20,7 +20,7 @@ import sys
 import traceback
 from typing import Any
 
-from .common import PARTIAL_PREFIX, READY_LINE, RESULT_PREFIX
+from .common import PARTIAL_PREFIX, READY_LINE, RESULT_PREFIX, peak_rss_mb
 
 KINDS = {"gap", "city", "peer", "vrptw", "families", "scale"}
 _COLD: bool | None = None  # whether this process skipped the warm-up (VOLMATCH_BENCH_COLD=1)
@@ -41,7 +41,7 @@ def handle(job: dict[str, Any]) -> dict[str, Any]:
         answer: dict[str, Any] = module.run_job(job)
     except Exception:  # MemoryError included: reported to the parent, which decides
         return {"error": traceback.format_exc()}
-    answer["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    answer["peak_rss_mb"] = peak_rss_mb()
     answer["warmed_up"] = _COLD is False
     return answer
 

@@ -32,3 +32,18 @@ def test_a_worker_that_never_gets_ready_is_killed(monkeypatch: pytest.MonkeyPatc
     assert worker._proc is None  # killed, nothing left running
     answer = worker.attempt({"kind": "gap"}, timeout_s=3600)
     assert answer["status"] == "error: benchmark worker not ready in 0 s"
+
+
+def test_a_process_started_by_a_larger_one_reports_its_own_peak() -> None:
+    # The scheduler and the workers of a scale run are started by a client holding the
+    # instance; getrusage's maxrss would give them the client's peak (Linux keeps it across
+    # exec).
+    held = bytearray(400 * 1024 * 1024)
+    held[:: 4096] = b"\x01" * len(held[:: 4096])  # resident, not just reserved
+    code = "from benchmarks.common import peak_rss_mb; print(peak_rss_mb())"
+    child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=common.REPO_ROOT,
+        timeout=120, check=True,
+    )  # fmt: skip
+    assert common.peak_rss_mb() > 400
+    assert float(child.stdout) < 200, child.stdout
