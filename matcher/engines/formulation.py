@@ -29,12 +29,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
-from .cuts import CutPool
+
+if TYPE_CHECKING:  # cuts.py builds its group oracle on this module's formulation
+    from .cuts import CutPool
 
 __all__ = ["Formulation", "RowKind", "conflict_groups", "formulate"]
 
