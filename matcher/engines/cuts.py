@@ -50,18 +50,17 @@ from functools import cache
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, OptimizeWarning, linprog, milp
+from scipy.optimize import OptimizeWarning, linprog
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Deadline
-from .formulation import RowKind, formulate
 from .state import Incidence
 
 __all__ = ["GROUP_PAIRS", "MAX_SUPPORT", "Cut", "CutPool", "separate", "violated"]
 
 # Supports up to this size are enumerated (2**12 sets); larger ones keep their largest values.
 MAX_SUPPORT = 12
-# Groups of requests with up to this many candidate pairs in all.
+# Groups of requests with up to this many candidate pairs in all are enumerated (2**14 choices).
 GROUP_PAIRS = 14
 # A cut must be violated by at least this much to be added.
 _MIN_VIOLATION = 1e-4
@@ -158,7 +157,8 @@ def separate(
             cut = _most_violated(data, inc, v, on[s:e], x[s:e])
         if cut is not None:
             cuts.append(cut)
-    # Requests of one slot: a single volunteer's rows are already their hull.
+    # Group cuts start from requests with minimum headcounts: what they cut off is the LP
+    # splitting a switch ("none, or at least the minimum") across a shared pool.
     seeds = np.unique(data.pair_request[pairs[fractional]])
     seeds = seeds[data.request_min[seeds] > 1]
     return cuts + _group_cuts(data, inc, seeds, value_of, deadline)
@@ -228,56 +228,38 @@ def _group(
 def _most_violated_in_group(
     data: ProblemData, inc: Incidence, requests: IntArray, value_of: FloatArray
 ) -> Cut | None:
-    """By the separation LP over choices generated as needed (each the group's best choice
-    for the current coefficients, `_GroupOracle`) until none breaks the cut."""
-    pairs = np.sort(np.concatenate([inc.pairs_of_request(int(r)) for r in requests.tolist()]))
-    x = value_of[pairs]
-    oracle = _GroupOracle(data, pairs)
-    sets = np.zeros((1, len(pairs)))  # choosing nothing
-    coef, rhs = np.zeros(len(pairs)), 0.0
-    for _ in range(_GENERATED_SETS):
-        found = _separation_lp(x, sets, lower=-1.0)
-        if found is None:
-            return None
-        coef, b = found
-        best = oracle.best(coef)
-        if best is None:
-            return None
-        rhs = float(best @ coef)
-        if rhs <= b + 1e-9:
-            break
-        sets = np.vstack([sets, best])
-    return _cut(pairs, x, coef, rhs)  # rhs is the group's maximum: valid even if cut short
-
-
-class _GroupOracle:
-    """The best choice of a group's candidate pairs for given coefficients: a small MIP on the
-    engine's own formulation of those pairs (each volunteer's rules among them, each request's
-    headcount with its switch), with the mandatory requests and pinned pairs optional and no
-    rows over every pair (a relaxation of the part's plans, restricted to the pairs)."""
-
-    def __init__(self, data: ProblemData, pairs: IntArray) -> None:
-        form = formulate(data, pairs, relax_staffing=True)
-        local = ~np.isin(form.row_kind, (RowKind.QUOTA, RowKind.CHANGES))
-        self.num_pairs = len(pairs)
-        self.num_vars = form.num_vars
-        self.rows = LinearConstraint(form.matrix[local], form.row_lo[local], form.row_hi[local])
-
-    def best(self, coef: FloatArray) -> FloatArray | None:
-        """The 0/1 choice of greatest coef . s (None if HiGHS does not prove one)."""
-        c = np.zeros(self.num_vars)
-        c[: self.num_pairs] = -coef
-        res = milp(
-            c,
-            constraints=self.rows,
-            integrality=np.ones(self.num_vars),
-            bounds=Bounds(0.0, 1.0),
-            options={"mip_rel_gap": 0.0},
+    """By enumerating every choice of the requests' candidate pairs that keeps each volunteer's
+    rules among them (caps, count, conflicts) and staffs each request with none or between its
+    minimum and maximum; mandatory requests, pinned pairs and rows over every pair are left
+    out, so that these choices include every plan's."""
+    pairs = np.concatenate([inc.pairs_of_request(int(r)) for r in requests.tolist()])
+    members = _subsets(len(pairs))
+    chosen = members.astype(bool)
+    feasible = np.ones(len(members), dtype=bool)
+    request_of = data.pair_request[pairs]
+    for r in requests.tolist():
+        count = members[:, request_of == r].sum(axis=1)
+        feasible &= (count == 0) | (
+            (count >= data.request_min[r]) & (count <= data.request_max[r])
         )
-        if res.status != 0 or res.x is None:
-            return None
-        out: FloatArray = np.round(res.x[: self.num_pairs])
-        return out
+    volunteer_of = data.pair_volunteer[pairs]
+    for v in np.unique(volunteer_of).tolist():
+        mine = np.flatnonzero(volunteer_of == v)
+        load = members[:, mine] @ data.pair_load[pairs[mine]].astype(np.float64)
+        feasible &= (load <= data.volunteer_capacity[v]) & (
+            members[:, mine].sum(axis=1) <= data.volunteer_max_pairs[v]
+        )
+        for i, a in enumerate(mine[:-1].tolist()):
+            rest = mine[i + 1 :]
+            for b in rest[inc.conflicting(int(request_of[a]), request_of[rest])].tolist():
+                feasible &= ~(chosen[:, a] & chosen[:, b])
+    sets = members[feasible]
+    x = value_of[pairs]
+    found = _separation_lp(x, sets, lower=-1.0)
+    if found is None:
+        return None
+    coef = found[0]
+    return _cut(pairs, x, coef, float((sets @ coef).max()))
 
 
 def _violated_clique(

@@ -29,15 +29,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import IntEnum
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
-
-if TYPE_CHECKING:  # cuts.py builds its group oracle on this module's formulation
-    from .cuts import CutPool
+from .cuts import CutPool
 
 __all__ = ["Formulation", "RowKind", "conflict_groups", "formulate"]
 
