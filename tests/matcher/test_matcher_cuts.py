@@ -19,14 +19,7 @@ from scipy.optimize import linprog
 
 from matcher import ENGINES, ProblemData, SolveParams
 from matcher.engines.base import Control, Deadline, Status
-from matcher.engines.cuts import (
-    MAX_SUPPORT,
-    Cut,
-    CutPool,
-    _knapsack,
-    separate,
-    violated,
-)
+from matcher.engines.cuts import MAX_SUPPORT, Cut, CutPool, _knapsack, separate, violated
 from matcher.engines.formulation import Formulation, RowKind, formulate
 from matcher.engines.optimal.columns import grow
 from matcher.engines.optimal.face import fixed_by_potential
@@ -187,7 +180,7 @@ def test_knapsack_finds_the_best_set(items: list[tuple[float, int]], capacity: i
     assert chosen @ value == pytest.approx(best)
 
 
-def shared_pool(**extra: object) -> ProblemData:
+def shared_pool() -> ProblemData:
     """Two same-time requests of exactly two (seed 4's r1 and r2 of the mixed-city 5,000/600
     week): request 0 has candidates a, b, c, d (volunteers 0-3, pairs 0-3), request 1 has e, a,
     b (volunteers 4, 0, 1, pairs 4-6)."""
@@ -200,7 +193,6 @@ def shared_pool(**extra: object) -> ProblemData:
         request_min=[2, 2],
         request_max=[2, 2],
         conflict_sets=[[0, 1]],
-        **extra,  # type: ignore[arg-type]
     )
 
 
