@@ -29,9 +29,10 @@ after round the LP approaches the bound of the convex hulls (the Lagrangian boun
 requests' rows); on the 5,000-volunteer week that closes the whole integrality gap.
 
 Then **group cuts** over a few requests together, where the LP splits a small pool between
-requests with minimum headcounts (two same-time requests of exactly two, with three candidates
-in common: the LP staffs one whole and the other half, three slots from three people where
-every plan gets two). No cut over one volunteer or one request sees that. For a group of
+requests with minimum headcounts (two same-time requests of exactly two sharing candidates a
+and b, one of them also e: the LP staffs that one whole with e and half each of a and b, the
+other with the other halves, three slots from a, b and e where every plan gets two unless
+someone else joins). No cut over one volunteer or one request sees that. For a group of
 requests that share the people the LP puts on them, the cut is over *every* candidate pair of
 those requests (so that a request's minimum holds in the group: no one else can fill it), and
 the integer points are every choice of those pairs that keeps each volunteer's own rules among
@@ -315,9 +316,9 @@ def _conflicts(data: ProblemData, inc: Incidence, volunteer: int, pairs: IntArra
 def _separation_lp(
     x: FloatArray, sets: FloatArray, lower: float = 0.0
 ) -> tuple[FloatArray, float] | None:
-    """max a . x - b over lower <= a <= 1, b >= 0, subject to a . s <= b for the given sets
-    (the empty one among them): the cut's coefficients and b, or None when nothing is
-    violated enough."""
+    """max a . x - b over lower <= a <= 1, b >= 0 (choosing nothing is always allowed),
+    subject to a . s <= b for the given sets: the cut's coefficients and b, or None when
+    nothing is violated enough."""
     k = len(x)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OptimizeWarning)
