@@ -1,8 +1,10 @@
-"""The coverage LP bound of a mixed-city 5,000/600 week's largest part, as the optimal engine
-computes it on restricted columns (priced against every pair), with rounds of cuts until no cut
-is found (or `ROUNDS`): one line per LP, then the last bound, the cuts and the CPU seconds.
+"""The coverage LP bound of a generated week's largest part (mixed-city 5,000/600 unless told),
+as the optimal engine computes it on restricted columns (priced against every pair), with rounds
+of cuts until no cut is found (or 300): one line per LP, then the last bound, the cuts and the
+CPU seconds.
 
-    nice -n 10 .venv/bin/python benchmarks/results/cuts14/lp_bound.py SEED [ROUNDS]
+    PYTHONPATH=. nice -n 10 .venv/bin/python benchmarks/results/cuts14/lp_bound.py SEED \
+        [FAMILY VOLUNTEERS/REQUESTS]
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import importlib
 import logging
 import sys
 import time
+from typing import Any
 
 import matcher
 from matcher.engines.base import Control, Deadline, SolveParams
@@ -39,10 +42,14 @@ class _Lines(logging.Handler):
 
 def main() -> None:
     seed = int(sys.argv[1])
-    columns = importlib.import_module("matcher.engines.optimal.columns")
-    columns._CUT_ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 300
+    columns: Any = importlib.import_module("matcher.engines.optimal.columns")  # its round cap
+    columns._CUT_ROUNDS = 300
+    family = sys.argv[2] if len(sys.argv) > 2 else "mixed-city"
+    volunteers, requests = (
+        int(n) for n in (sys.argv[3] if len(sys.argv) > 3 else "5000/600").split("/")
+    )
     started = time.process_time()
-    week = build(load_scenario("mixed-city"), seed=seed, volunteers=5000, requests=600)
+    week = build(load_scenario(family), seed=seed, volunteers=volunteers, requests=requests)
     compiled = matcher.compile_instance(matcher.parse_instance(week.instance))
     part = max(plan_parts(compiled.data).parts, key=lambda p: p.data.num_pairs)
     print(f"pairs {part.data.num_pairs}, requests {part.data.num_requests}")
@@ -62,7 +69,7 @@ def main() -> None:
         Tier(1, COVERAGE, maximize=True),
         Deadline(10_000),
         patient=True,
-        best=lambda: float(OPTIMUM.get(seed, 0)),
+        best=lambda: float(OPTIMUM.get(seed, 0) if family == "mixed-city" else 0),
     )
     bound = None if priced is None else round(priced.bound, 3)
     print(f"bound {bound}, cuts {len(state.cuts)}, CPU {time.process_time() - started:.1f} s")
