@@ -241,6 +241,28 @@ def test_no_group_cut_where_candidates_were_left_out() -> None:
     assert separate(dropped, Incidence.of(dropped), np.arange(7), x) == []
 
 
+def test_the_lp_with_group_cuts_reaches_the_integer_optimum() -> None:
+    """The shared pool with a third same-time request of exactly two whose only candidates are
+    c and d: five people, three requests of two, so every plan staffs two of them (4 slots);
+    the LP staffs all of the first two and half of the third (5). Rounds of group cuts close
+    it (the volunteer cuts alone leave 5)."""
+    data = ProblemData.build(
+        num_volunteers=5,
+        num_requests=3,
+        pair_volunteer=[0, 1, 2, 3, 4, 0, 1, 2, 3],
+        pair_request=[0, 0, 0, 0, 1, 1, 1, 2, 2],
+        pair_cost=[1] * 9,
+        request_min=[2, 2, 2],
+        request_max=[2, 2, 2],
+        conflict_sets=[[0, 1, 2]],
+    )
+    state = PartSolver(data, Deadline(5.0), SolveParams(), Control()).state
+    tier = Tier(1, PairLinear(coverage=1.0), maximize=True)
+    priced = grow(state, tier, Deadline(5.0), patient=True)
+    assert priced is not None
+    assert priced.bound == pytest.approx(4.0)
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     owners=st.lists(
