@@ -27,6 +27,20 @@ over the support stays valid with every other pair of the volunteer at coefficie
 recomputed as the exact maximum over the sets, so no cut rests on the LP's tolerances. Round
 after round the LP approaches the bound of the convex hulls (the Lagrangian bound of relaxing the
 requests' rows); on the 5,000-volunteer week that closes the whole integrality gap.
+
+Then **group cuts** over a few requests together, where the LP splits a small pool between
+requests with minimum headcounts (two same-time requests of exactly two sharing candidates a
+and b, one of them also e: the LP staffs that one whole with e and half each of a and b, the
+other with the other halves, three slots from a, b and e where every plan gets two unless
+someone else joins). No cut over one volunteer or one request sees that. For a group of
+requests that share the people the LP puts on them, the cut is over *every* candidate pair of
+those requests (so that a request's minimum holds in the group: no one else can fill it), and
+the integer points are every choice of those pairs that keeps each volunteer's own rules among
+them and gives each request none or between its minimum and maximum. What the group's people
+do elsewhere is left free, so every plan of the part, restricted to the group, is such a point:
+the cut is valid for every plan, with coefficients of either sign (a candidate the LP left out,
+busy elsewhere, enters with a negative one). The points are enumerated (at most `GROUP_PAIRS`
+pairs), the cut found by the same separation LP, and b recomputed exactly.
 """
 
 from __future__ import annotations
@@ -43,10 +57,12 @@ from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Deadline
 from .state import Incidence
 
-__all__ = ["MAX_SUPPORT", "Cut", "CutPool", "separate", "violated"]
+__all__ = ["GROUP_PAIRS", "MAX_SUPPORT", "Cut", "CutPool", "separate", "violated"]
 
 # Supports up to this size are enumerated (2**12 sets); larger ones keep their largest values.
 MAX_SUPPORT = 12
+# Groups of requests with up to this many candidate pairs in all are enumerated (2**14 choices).
+GROUP_PAIRS = 14
 # A cut must be violated by at least this much to be added.
 _MIN_VIOLATION = 1e-4
 # Largest capacity (in load units) the knapsack's table is built for; beyond, the largest values
@@ -60,7 +76,7 @@ _TINY = 1e-7
 
 @dataclass(frozen=True, eq=False)
 class Cut:
-    """sum coef[i] * x[pairs[i]] <= rhs, over pairs of one volunteer."""
+    """sum coef[i] * x[pairs[i]] <= rhs, over pairs of one volunteer or of a group of requests."""
 
     pairs: IntArray
     coef: FloatArray
@@ -142,7 +158,109 @@ def separate(
             cut = _most_violated(data, inc, v, on[s:e], x[s:e])
         if cut is not None:
             cuts.append(cut)
+    # Group cuts start from requests with minimum headcounts: what they cut off is the LP
+    # splitting a switch ("none, or at least the minimum") across a shared pool.
+    seeds = np.unique(data.pair_request[pairs[fractional]])
+    seeds = seeds[data.request_min[seeds] > 1]
+    return cuts + _group_cuts(data, inc, seeds, value_of, deadline)
+
+
+def _group_cuts(
+    data: ProblemData,
+    inc: Incidence,
+    seeds: IntArray,
+    value_of: FloatArray,
+    deadline: Deadline | None,
+) -> list[Cut]:
+    """The most violated group cut (module docstring) of the group around each seed request,
+    each group once."""
+    cuts = []
+    seen: set[tuple[int, ...]] = set()
+    for r in seeds.tolist():
+        if deadline is not None and deadline.expired():
+            break
+        group = _group(data, inc, r, value_of)
+        if group is None or group in seen:
+            continue
+        seen.add(group)
+        cut = _most_violated_in_group(data, inc, np.array(group, dtype=np.int64), value_of)
+        if cut is not None:
+            cuts.append(cut)
     return cuts
+
+
+def _group(
+    data: ProblemData, inc: Incidence, request: int, value_of: FloatArray
+) -> tuple[int, ...] | None:
+    """The request and those competing with it for the people the LP puts on it (a request
+    one of them cannot do beside it: a shared conflict set, or loads beyond the capacity),
+    the most shared LP value first, while their candidate pairs number at most `GROUP_PAIRS`;
+    None when no other request competes, or a request has candidates the data left out (who
+    could fill its minimum unseen)."""
+    own = inc.pairs_of_request(request)
+    total = len(own)
+    if total > GROUP_PAIRS:
+        return None
+    shared: dict[int, float] = {}
+    for p in own[value_of[own] > 1e-6].tolist():
+        v = int(data.pair_volunteer[p])
+        others = inc.pairs_of_volunteer(v)
+        others = others[(data.pair_request[others] != request) & (value_of[others] > 1e-6)]
+        if not len(others):
+            continue
+        competing = inc.conflicting(request, data.pair_request[others]) | (
+            data.pair_load[others] + data.pair_load[p] > data.volunteer_capacity[v]
+        )
+        for q in others[competing].tolist():
+            r = int(data.pair_request[q])
+            shared[r] = shared.get(r, 0.0) + min(float(value_of[p]), float(value_of[q]))
+    group = [request]
+    for r in sorted(shared, key=lambda r: -shared[r]):
+        size = int(inc.request_ptr[r + 1] - inc.request_ptr[r])
+        if total + size <= GROUP_PAIRS:
+            group.append(r)
+            total += size
+    dropped = data.request_dropped
+    if len(group) < 2 or (len(dropped) and dropped[group].any()):
+        return None
+    return tuple(sorted(group))
+
+
+def _most_violated_in_group(
+    data: ProblemData, inc: Incidence, requests: IntArray, value_of: FloatArray
+) -> Cut | None:
+    """By enumerating every choice of the requests' candidate pairs that keeps each volunteer's
+    rules among them (caps, count, conflicts) and staffs each request with none or between its
+    minimum and maximum; mandatory requests, pinned pairs and rows over every pair are left
+    out, so that these choices include every plan's."""
+    pairs = np.concatenate([inc.pairs_of_request(int(r)) for r in requests.tolist()])
+    members = _subsets(len(pairs))
+    chosen = members.astype(bool)
+    feasible = np.ones(len(members), dtype=bool)
+    request_of = data.pair_request[pairs]
+    for r in requests.tolist():
+        count = members[:, request_of == r].sum(axis=1)
+        feasible &= (count == 0) | (
+            (count >= data.request_min[r]) & (count <= data.request_max[r])
+        )
+    volunteer_of = data.pair_volunteer[pairs]
+    for v in np.unique(volunteer_of).tolist():
+        mine = np.flatnonzero(volunteer_of == v)
+        load = members[:, mine] @ data.pair_load[pairs[mine]].astype(np.float64)
+        feasible &= (load <= data.volunteer_capacity[v]) & (
+            members[:, mine].sum(axis=1) <= data.volunteer_max_pairs[v]
+        )
+        for i, a in enumerate(mine[:-1].tolist()):
+            rest = mine[i + 1 :]
+            for b in rest[inc.conflicting(int(request_of[a]), request_of[rest])].tolist():
+                feasible &= ~(chosen[:, a] & chosen[:, b])
+    sets = members[feasible]
+    x = value_of[pairs]
+    found = _separation_lp(x, sets, lower=-1.0)
+    if found is None:
+        return None
+    coef = found[0]
+    return _cut(pairs, x, coef, float((sets @ coef).max()))
 
 
 def _violated_clique(
@@ -195,9 +313,12 @@ def _conflicts(data: ProblemData, inc: Incidence, volunteer: int, pairs: IntArra
     return out
 
 
-def _separation_lp(x: FloatArray, sets: FloatArray) -> tuple[FloatArray, float] | None:
-    """max a . x - b over 0 <= a <= 1, b >= 0, subject to a . s <= b for the given sets: the
-    cut's coefficients and b, or None when nothing is violated enough."""
+def _separation_lp(
+    x: FloatArray, sets: FloatArray, lower: float = 0.0
+) -> tuple[FloatArray, float] | None:
+    """max a . x - b over lower <= a <= 1, b >= 0 (choosing nothing is always allowed),
+    subject to a . s <= b for the given sets: the cut's coefficients and b, or None when
+    nothing is violated enough."""
     k = len(x)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OptimizeWarning)
@@ -205,12 +326,12 @@ def _separation_lp(x: FloatArray, sets: FloatArray) -> tuple[FloatArray, float] 
             np.r_[-x, 1.0],
             A_ub=np.c_[sets, -np.ones(len(sets))],
             b_ub=np.zeros(len(sets)),
-            bounds=[(0.0, 1.0)] * k + [(0.0, None)],
+            bounds=[(lower, 1.0)] * k + [(0.0, None)],
             method="highs",
         )
     if res.status != 0 or res.x is None or -res.fun < _MIN_VIOLATION:
         return None
-    return np.where(res.x[:k] > _TINY, res.x[:k], 0.0), float(res.x[k])
+    return np.where(np.abs(res.x[:k]) > _TINY, res.x[:k], 0.0), float(res.x[k])
 
 
 def _cut(pairs: IntArray, x: FloatArray, coef: FloatArray, rhs: float) -> Cut | None:
@@ -218,7 +339,7 @@ def _cut(pairs: IntArray, x: FloatArray, coef: FloatArray, rhs: float) -> Cut | 
     beyond it by enough."""
     if float(coef @ x) - rhs < _MIN_VIOLATION:
         return None
-    keep = coef > 0
+    keep = coef != 0
     return Cut(pairs[keep].astype(np.int64), coef[keep], rhs)
 
 

@@ -131,7 +131,8 @@ class Formulation:
 
     def with_cuts(self, pool: CutPool, first: int = 0) -> Formulation:
         """This formulation plus the cuts `first:` of `pool`, on the pairs it has (a cut left
-        with fewer pairs stays valid: its pairs' feasible sets are closed under subsets)."""
+        with fewer pairs holds for every plan on these columns, whose other pairs are 0; the
+        pricing charges those with their coefficients, of either sign)."""
         if first >= len(pool):
             return self
         entries = np.arange(pool.ptr[first], pool.ptr[-1])

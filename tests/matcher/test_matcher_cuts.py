@@ -1,12 +1,15 @@
 """Volunteer cuts (`matcher.engines.cuts`): every cut holds for every feasible set of the
 volunteer's pairs, a fractional split that no feasible set allows is cut off, points already in
-the convex hull are left alone; the optimal engine's LP reaches the hull bound with them; and
+the convex hull are left alone; group cuts over a few requests cut off a pool split between
+requests with minimum headcounts and hold for every plan; the optimal engine's LP reaches the
+hull bound with them; and
 the pricing's reduced costs of pairs in the formulation are exact (fixing by potential rests on
 them)."""
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -175,6 +178,133 @@ def test_knapsack_finds_the_best_set(items: list[tuple[float, int]], capacity: i
         if np.array(bits) @ load <= capacity
     )
     assert chosen @ value == pytest.approx(best)
+
+
+def shared_pool() -> ProblemData:
+    """Two same-time requests of exactly two (seed 4's r1 and r2 of the mixed-city 5,000/600
+    week): request 0 has candidates a, b, c, d (volunteers 0-3, pairs 0-3), request 1 has e, a,
+    b (volunteers 4, 0, 1, pairs 4-6)."""
+    return ProblemData.build(
+        num_volunteers=5,
+        num_requests=2,
+        pair_volunteer=[0, 1, 2, 3, 4, 0, 1],
+        pair_request=[0, 0, 0, 0, 1, 1, 1],
+        pair_cost=[1] * 7,
+        request_min=[2, 2],
+        request_max=[2, 2],
+        conflict_sets=[[0, 1]],
+    )
+
+
+def plans(data: ProblemData) -> list[np.ndarray]:
+    """Every selection of the pairs that breaks no rule."""
+    out = []
+    for bits in itertools.product([False, True], repeat=data.num_pairs):
+        selected = np.array(bits, dtype=bool)
+        if data.violations(selected) == (0, 0):
+            out.append(selected)
+    return out
+
+
+def test_a_pool_split_between_two_requests_is_cut_off_by_a_group_cut() -> None:
+    """The LP staffs request 1 whole (e and half each of a and b) and request 0 half (the other
+    halves of a and b): three slots from a, b and e, where every plan gets two unless c or d
+    joins. Each volunteer's and each request's rows hold, so no volunteer cut sees it; the group
+    cut does (c and d, left at zero, enter with negative coefficients), and holds for every
+    plan."""
+    data = shared_pool()
+    x = np.array([0.5, 0.5, 0.0, 0.0, 1.0, 0.5, 0.5])
+    cuts = separate(data, Incidence.of(data), np.arange(7), x)
+    assert len(cuts) == 1
+    (cut,) = cuts
+    assert cut.coef @ x[cut.pairs] > cut.rhs + 0.1
+    assert set(cut.pairs.tolist()) >= {2, 3} and (cut.coef[np.isin(cut.pairs, [2, 3])] < 0).all()
+    pool = CutPool.empty().with_cuts(cuts)
+    for selected in plans(data):
+        assert violated(pool, selected) == 0
+
+
+def test_a_point_between_two_plans_gets_no_group_cut() -> None:
+    """Half of {a, b on request 0} and half of {c, d on request 0, e and a on request 1}: in
+    the hull of the group's plans, so nothing is cut."""
+    data = shared_pool()
+    x = np.array([0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.0])
+    assert separate(data, Incidence.of(data), np.arange(7), x) == []
+
+
+def test_no_group_cut_where_candidates_were_left_out() -> None:
+    """A candidate that compile left out could fill request 0's minimum unseen: no group cut
+    rests on the candidates it has."""
+    data = shared_pool()
+    dropped = replace(data, request_dropped=np.array([1, 0]), request_dropped_cost=np.array([5, 0]))
+    x = np.array([0.5, 0.5, 0.0, 0.0, 1.0, 0.5, 0.5])
+    assert separate(dropped, Incidence.of(dropped), np.arange(7), x) == []
+
+
+def test_the_lp_with_group_cuts_reaches_the_integer_optimum() -> None:
+    """The shared pool with a third same-time request of exactly two whose only candidates are
+    c and d: five people, three requests of two, so every plan staffs two of them (4 slots);
+    the LP staffs all of the first two and half of the third (5). Rounds of group cuts close
+    it (the volunteer cuts alone leave 5)."""
+    data = ProblemData.build(
+        num_volunteers=5,
+        num_requests=3,
+        pair_volunteer=[0, 1, 2, 3, 4, 0, 1, 2, 3],
+        pair_request=[0, 0, 0, 0, 1, 1, 1, 2, 2],
+        pair_cost=[1] * 9,
+        request_min=[2, 2, 2],
+        request_max=[2, 2, 2],
+        conflict_sets=[[0, 1, 2]],
+    )
+    state = PartSolver(data, Deadline(5.0), SolveParams(), Control()).state
+    tier = Tier(1, PairLinear(coverage=1.0), maximize=True)
+    priced = grow(state, tier, Deadline(5.0), patient=True)
+    assert priced is not None
+    assert priced.bound == pytest.approx(4.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    owners=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 2)), min_size=3, max_size=9, unique=True
+    ),
+    minimum=st.lists(st.integers(1, 3), min_size=3, max_size=3),
+    extra=st.lists(st.integers(0, 2), min_size=3, max_size=3),
+    loads=st.lists(st.integers(1, 4), min_size=3, max_size=3),
+    capacity=st.lists(st.integers(1, 8), min_size=4, max_size=4),
+    conflict=st.lists(st.integers(0, 2), max_size=3, unique=True),
+    x=st.lists(st.floats(0.0, 1.0), min_size=9, max_size=9),
+)
+def test_every_group_cut_holds_for_every_plan(
+    owners: list[tuple[int, int]],
+    minimum: list[int],
+    extra: list[int],
+    loads: list[int],
+    capacity: list[int],
+    conflict: list[int],
+    x: list[float],
+) -> None:
+    """Small weeks (four volunteers, three requests with minimum headcounts, loads, capacities,
+    a conflict set) and any point: every cut separated, group cuts among them, keeps every
+    plan."""
+    pair_volunteer = [v for v, _ in owners]
+    pair_request = [r for _, r in owners]
+    data = ProblemData.build(
+        num_volunteers=4,
+        num_requests=3,
+        pair_volunteer=pair_volunteer,
+        pair_request=pair_request,
+        pair_cost=[1] * len(owners),
+        pair_load=[loads[r] for r in pair_request],
+        volunteer_capacity=capacity,
+        request_min=minimum,
+        request_max=[m + e for m, e in zip(minimum, extra, strict=True)],
+        conflict_sets=[conflict] if len(conflict) > 1 else None,
+    )
+    cuts = separate(data, Incidence.of(data), np.arange(data.num_pairs), np.array(x[: len(owners)]))
+    pool = CutPool.empty().with_cuts(cuts)
+    for selected in plans(data):
+        assert violated(pool, selected) == 0
 
 
 def test_formulation_keeps_the_cut_on_the_pairs_it_has() -> None:
