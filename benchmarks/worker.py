@@ -4,8 +4,9 @@ line on stdout (prefixed, so that stray library output is never mistaken for an 
 A job is `{"kind": "gap" | "city" | "peer" | "vrptw" | "families" | "scale", ...}`; the module
 `benchmarks.<kind>` handles it with `run_job(job) -> dict` (a job may report partial results
 on the way with `report_partial`). Every answer carries the process's peak resident set so far
-(`peak_rss_mb`, the kernel's high-water mark, which counts memory allocated by C libraries too). The first
-line, `READY_LINE`, says the compiled kernels are loaded: job time limits count from there.
+(`peak_rss_mb`, the kernel's high-water mark, which counts memory allocated by C libraries
+too). The first line, `READY_LINE`, says the compiled kernels are loaded: job time limits count
+from there.
 With VOLMATCH_BENCH_COLD=1 the process does not load them first: its first solve is a user's
 first solve.
 """

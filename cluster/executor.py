@@ -8,10 +8,10 @@ On Dask, a job is a future carrying its payload, submitted heaviest first throug
 two jobs per worker (so that few payloads are in flight at once); a job whose worker is lost is
 run again on another (Dask's own recomputation: the scheduler holds the job's payload, as one
 pickled string: the scheduler unpickles a task's arguments, and a city's records as Python
-objects take ten times their pickle's memory there); a job
-that starts late gets only the time left before the run's deadline. A stop (the caller's
-`Control`, or the deadline) sets the run's event, which running jobs poll (`stop`), and starts
-no more jobs; what has not come back a moment later is replaced by its fallback.
+objects take ten times their pickle's memory there); a job that starts late gets only the
+time left before the run's deadline. A stop (the caller's `Control`, or the deadline) sets the
+run's event, which running jobs poll (`stop`), and starts no more jobs; what has not come back
+a moment later is replaced by its fallback.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import cluster
 from benchmarks.cityweek import city_week
 from cluster import InProcess, OnDask, Thresholds
 from cluster.executor import Job
+from cluster.tasks import solve_tile_task
 from matcher import Control, Progress, check_plan, parse_instance, solve
 from scenarios.province import province
 
@@ -250,8 +251,6 @@ def test_runs_are_cut_for_the_workers_the_cluster_has_now(dask_client: Any) -> N
 def test_a_tiles_solve_gets_the_seconds_its_parse_leaves(monkeypatch: pytest.MonkeyPatch) -> None:
     # Parsing happens before the solve's clock starts: counted out of the tile's seconds, or
     # the tiles after it start late and the last ones miss the run's deadline.
-    from cluster import tasks
-
     limits: list[float] = []
 
     def slow_parse(data: Any) -> Any:
@@ -264,7 +263,7 @@ def test_a_tiles_solve_gets_the_seconds_its_parse_leaves(monkeypatch: pytest.Mon
 
     monkeypatch.setattr("cluster.tasks.parse_instance", slow_parse)
     monkeypatch.setattr("matcher.solve", spy)
-    outcome = tasks.solve_tile_task((city_week(80, 8, seed=1), 0, 1, "optimal"), 5.0, Control())
+    outcome = solve_tile_task((city_week(80, 8, seed=1), 0, 1, "optimal"), 5.0, Control())
     assert outcome.violations == () and outcome.plan.assignments
     assert limits and limits[0] <= 5.0 - 0.4  # the parse's time, and the check's share of it
 
