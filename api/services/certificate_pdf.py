@@ -194,10 +194,11 @@ def _draw(doc: CertificateText, font_file: Path) -> bytes:
     pdf.set_text_color(0, 0, 0)
     pdf.ln(10)
     number = f"（编号：{doc.number}）" if doc.number else ""
-    # Spaces around names, dates and figures: lines break there, never inside a date.
+    # Spaces around names, dates and figures: lines break there, never inside a date, and a
+    # no-break space (drawn as a space) keeps the hours with their unit.
     body = (
         f"兹证明 {doc.holder}{number} 系 {doc.organization} 志愿者，于 {_day(doc.first_day)} 至 "
-        f"{_day(doc.last_day)} 期间参加志愿服务，累计服务时长 {_hours(doc.hours)} 小时。特此证明。"
+        f"{_day(doc.last_day)} 期间参加志愿服务，累计服务时长 {_hours(doc.hours)}\u00a0小时。特此证明。"
     )
     pdf.set_font("cjk", size=14)
     pdf.multi_cell(width, 9, body, wrapmode=WrapMode.WORD, new_x=XPos.LMARGIN, new_y=YPos.NEXT)

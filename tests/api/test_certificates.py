@@ -9,6 +9,7 @@ import io
 import re
 import subprocess
 import zipfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +226,31 @@ def test_a_batch_is_one_zip_of_pdfs_with_a_manifest_for_excel(api: Api, tmp_path
     assert idle["id"] not in {c["volunteer_id"] for c in issued}
     audit = api.client.get("/v1/audit", params={"entity_type": "certificate"}, headers=uni).json()
     assert [e["action"] for e in audit["items"]] == ["issued", "issued"]
+
+
+def test_the_hours_stay_on_one_line_with_their_unit_wherever_the_sentence_wraps(
+    tmp_path: Path,
+) -> None:
+    """Names of every length move the line break through the sentence; it never falls between
+    the figure and 小时 (a certificate once read "2.25" at a line's end and "小时" below)."""
+    docs = [
+        certificate_pdf.CertificateText(
+            holder="张三丰",
+            number="2023001",
+            organization="西北大学" + "志" * length,
+            first_day=date(2026, 12, 9),
+            last_day=date(2026, 12, 10),
+            hours=12.25,
+            services=[],
+            issued_on=date(2026, 12, 11),
+            code="T8FN-H1PK-DT7V-5KZW",
+            verify_url="http://127.0.0.1:8000/v1/certificates/verify/T8FN-H1PK-DT7V-5KZW",
+        )
+        for length in range(30)
+    ]
+    pdfs = certificate_pdf.render(docs, certificate_pdf.find_font(None))
+    texts = [pdf_text(pdf, tmp_path) for pdf in pdfs]
+    assert all("12.25 小时" in text for text in texts), [t for t in texts if "12.25 小时" not in t]
 
 
 @pytest.mark.database_independent
