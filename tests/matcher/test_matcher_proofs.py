@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, note, settings
+from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 from matcher_testkit import (
     HYPOTHESIS_SOLVING,
@@ -36,7 +36,9 @@ from matcher_testkit import (
 )
 
 from matcher import ENGINES, Control, ProblemData, SolveParams, check_plan, parse_instance, solve
-from matcher.engines.base import EngineResult
+from matcher.engines.base import Deadline, EngineResult
+from matcher.engines.optimal.tier import solve_tier
+from matcher.engines.optimal.tiers import coverage_bound, coverage_first
 from matcher.objective import plan_coverage, soft_score
 
 TIME_LIMIT_S = 2.0
@@ -482,10 +484,9 @@ def problems(draw: st.DrawFn) -> tuple[ProblemData, ProblemData]:
     return data, truncated(data, drop) if drop.any() else data
 
 
-def enumerated_optimum(data: ProblemData) -> tuple[int, int, float] | None:
-    """(coverage, cost, soft score) of the lexicographic optimum, by enumerating every selection
-    at once (the hard rules of `ProblemData.violations`, restated on a matrix of selections;
-    the optimum found is checked with `violations` itself)."""
+def feasible_selections(data: ProblemData) -> np.ndarray:
+    """Every selection of pairs that keeps the hard rules of `ProblemData.violations` (restated
+    on a matrix of selections), as rows of 0 and 1."""
     n, nv, nr = data.num_pairs, data.num_volunteers, data.num_requests
     masks = np.arange(1 << n, dtype=np.int64)
     chosen = ((masks[:, None] >> np.arange(n)) & 1).astype(np.int64)  # selections x pairs
@@ -503,14 +504,22 @@ def enumerated_optimum(data: ProblemData) -> tuple[int, int, float] | None:
         members = data.conflict_requests[data.conflict_indptr[s] : data.conflict_indptr[s + 1]]
         in_set = np.isin(data.pair_request, members)[:, None]
         ok &= np.all(chosen @ (by_volunteer * in_set) <= 1, axis=1)
-    if not ok.any():
+    return chosen[ok]
+
+
+def enumerated_optimum(data: ProblemData) -> tuple[int, int, float] | None:
+    """(coverage, cost, soft score) of the lexicographic optimum, by enumerating every selection
+    at once (`feasible_selections`; the optimum found is checked with `violations` itself)."""
+    chosen = feasible_selections(data)
+    if len(chosen) == 0:
         return None
+    by_volunteer = np.eye(data.num_volunteers, dtype=np.int64)[data.pair_volunteer]
+    load = chosen @ (by_volunteer * data.pair_load[:, None])
     coverage = chosen @ data.request_priority[data.pair_request]
     cost = chosen @ data.pair_cost
     excess = np.maximum(load[:, :, None] - data.fairness_breakpoints[None, None, :], 0)
     soft = chosen @ data.pair_bonus - (excess * data.fairness_slopes).sum(axis=(1, 2))
-    feasible = np.flatnonzero(ok)
-    best = feasible[np.lexsort((-soft[feasible], cost[feasible], -coverage[feasible]))[0]]
+    best = np.lexsort((-soft, cost, -coverage))[0]
     selected = chosen[best].astype(bool)
     assert data.violations(selected) == (0, 0)
     assert soft_score(data, selected) == pytest.approx(soft[best])
@@ -560,6 +569,43 @@ def test_claims_on_random_arrays(columns: str, problem: tuple[ProblemData, Probl
             patch.setattr(optimal_part, "FULL_COLUMNS", 0)
         result = ENGINES["optimal"](data, SolveParams(time_limit_s=0.5), Control())
     assert_array_claims(whole, data, result)
+
+
+@settings(HYPOTHESIS_SOLVING, max_examples=50)
+@given(data=tiny_problems())
+def test_tier_one_weighs_a_unit_of_coverage_above_any_travel(data: ProblemData) -> None:
+    """Tier 1 after the combined tier breaks ties by travel: over every plan, its value orders
+    plans as (coverage, then less travel) does, and proves the plan's coverage back."""
+    tier = coverage_first(data)
+    chosen = feasible_selections(data)
+    values = chosen @ tier.objective.on_pairs(data)
+    coverage = chosen @ data.request_priority[data.pair_request]
+    cost = chosen @ data.pair_cost
+    assert [coverage_bound(tier, v) for v in values] == coverage.tolist()
+    if len(chosen):
+        lexicographic = np.lexsort((cost, -coverage))[0]
+        assert values.max() == pytest.approx(values[lexicographic], abs=1e-12)
+        assert (coverage[lexicographic], cost[lexicographic]) == (
+            coverage[values.argmax()], cost[values.argmax()]
+        )  # fmt: skip
+
+
+@settings(HYPOTHESIS_SOLVING, max_examples=25)
+@given(data=tiny_problems())
+def test_tier_one_with_its_tie_breaker_claims_only_what_holds(data: ProblemData) -> None:
+    """On restricted columns (pricing, dive, reduced-cost fixing at the tier's step), the
+    coverage bound tier 1 proves holds, and a proven tier is at the optimum's coverage."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimal_part, "FULL_COLUMNS", 0)
+        state = optimal_part.PartSolver(data, Deadline(0.5), SolveParams(), Control()).state
+    assume(data.violations(state.incumbent) == (0, 0))
+    tier = coverage_first(data)
+    outcome = solve_tier(state, tier, closure_limit=2.0)
+    best = enumerated_optimum(data)
+    assert best is not None and outcome is not None
+    assert coverage_bound(tier, outcome.bound) >= best[0]
+    if outcome.proven:
+        assert plan_coverage(data, state.incumbent) == best[0]
 
 
 def describe(data: ProblemData) -> str:

@@ -144,7 +144,8 @@ def has_search_beside(state: PartState, seconds: float) -> bool:
 
 def abs_gap(state: PartState, tier: Tier) -> float:
     """The absolute gap at which a tier's MIP may stop: under one unit proves an integral
-    objective; travel (tier 2) stops at the engine's relative travel gap."""
+    objective (under `step` with a tie-breaker); travel (tier 2) stops at the engine's relative
+    travel gap."""
     if tier.number == 2:
         return max(state.params.travel_gap * state.value(tier), 0.999)
-    return 0.999
+    return tier.step - 0.001 if tier.tie else 0.999

@@ -28,6 +28,8 @@ from .tiers import (
     Tier,
     combined,
     combined_weight,
+    coverage_bound,
+    coverage_first,
     held_travel,
     on_vars,
     staffing,
@@ -162,10 +164,11 @@ class PartSolver:
         travel_bound = None if t12 is None else weight * cov_now - t12.bound - soft
         proven2 = t12 is not None and t12.proven
         if cov_now < bound and not s.stopped():
-            # The combined plan fell short of the bound: settle coverage alone.
-            t1 = solve_tier(s, Tier(1, COVERAGE, maximize=True), closure_limit=_CLOSURE_LIMIT)
+            # The combined plan fell short of the bound: settle coverage (travel breaking ties).
+            tier1 = coverage_first(s.data)
+            t1 = solve_tier(s, tier1, closure_limit=_CLOSURE_LIMIT)
             if t1 is not None and np.isfinite(t1.bound):
-                bound = min(bound, int(np.floor(t1.bound + 1e-6)))
+                bound = min(bound, coverage_bound(tier1, t1.bound))
                 s.proven_bound(bound)
             traded |= plan_coverage(s.data, s.incumbent) > cov_now
             cov_now = plan_coverage(s.data, s.incumbent)

@@ -5,7 +5,10 @@
 - Tier 12 (`combined`): tiers 1 and 2 at once, `W * coverage - travel` with W above any one
   pair's travel. A plan that maximises it and reaches the coverage bound is lexicographically
   optimal in both; it solves several times faster than travel under a held coverage row.
-- Tier 1 (`COVERAGE`) alone, when the combined plan falls short of the coverage bound.
+- Tier 1 (`coverage_first`), when the combined plan falls short of the coverage bound: coverage,
+  with travel as a tie-breaker worth under a quarter of a unit in all (`Tier.tie`), so that the
+  plan of more coverage it finds is not one of needless travel (pure coverage takes any such
+  plan, and tier 2 may have no time left to bring its travel down).
 - Tier 2 (`held_travel`): travel with coverage held, when the combined optimum traded coverage
   for travel.
 - Tier 3, the soft score, is solved on the optimal face of the proven tiers (`face`).
@@ -29,6 +32,7 @@ __all__ = [
     "Tier",
     "TierOutcome",
     "combined",
+    "coverage_first",
     "held_travel",
     "on_vars",
     "staffing",
@@ -48,6 +52,9 @@ class Tier:
     maximize: bool
     rows: list[Row] = field(default_factory=list)
     step: float = 1.0  # smallest improvement that counts (objectives are integral)
+    # The most a tie-breaker folded into the objective moves any plan's value (under a quarter
+    # of a unit): a plan one unit better in the tier is then better by `1 - tie` at least.
+    tie: float = 0.0
     relax: bool = False  # mandatory requests and pinned pairs optional
     switch_weight: float = 0.0  # value of each mandatory request staffed, when relaxed
     # Weight of the soft score folded into the objective as a tie-breaker (a part on all its
@@ -78,6 +85,34 @@ def combined(data: ProblemData, *, soft: bool = False) -> Tier:
         12, PairLinear(coverage=weight, cost=-1.0), maximize=True, step=0.0,
         soft_weight=soft_weight(data) if soft else 0.0,
     )  # fmt: skip
+
+
+# What travel as tier 1's tie-breaker may weigh in all.
+_TRAVEL_TIE = 0.25
+
+
+def coverage_first(data: ProblemData) -> Tier:
+    """Tier 1 with travel as a tie-breaker: `coverage - e * travel`, with e such that no plan's
+    travel weighs more than `_TRAVEL_TIE` either way (a ceiling on any plan's travel: each
+    request staffed to its maximum by its dearest candidates; costs priced for changes may be
+    negative). A coverage unit more is then worth at least 1 - 2 tie = `step` in value, and the
+    coverage bound is `floor(bound + tie)` (`coverage_bound`)."""
+    per_request = np.zeros(data.num_requests)
+    np.maximum.at(per_request, data.pair_request, np.abs(data.pair_cost.astype(np.float64)))
+    counts = np.bincount(data.pair_request, minlength=data.num_requests)
+    ceiling = float((per_request * np.minimum(counts, data.request_max)).sum())
+    if ceiling <= 0:
+        return Tier(1, COVERAGE, maximize=True)
+    weight = _TRAVEL_TIE / ceiling
+    return Tier(
+        1, PairLinear(coverage=1.0, cost=-weight), maximize=True, step=1.0 - 2 * _TRAVEL_TIE,
+        tie=_TRAVEL_TIE,
+    )  # fmt: skip
+
+
+def coverage_bound(tier: Tier, bound: float) -> int:
+    """The bound on coverage that a bound on tier 1's value (tie-breaker included) proves."""
+    return int(np.floor(bound + tier.tie + 1e-6))
 
 
 def soft_weight(data: ProblemData) -> float:
