@@ -47,8 +47,9 @@ from matcher import (
 )
 from matcher.engines.base import Deadline, EngineResult
 from matcher.engines.kernels import warm_up
+from matcher.engines.optimal import Assembly, PartPlan, plan_parts
 from matcher.engines.optimal.mip import tier_mip
-from matcher.engines.optimal.part import PartSolver
+from matcher.engines.optimal.part import PartResult, PartSolver
 from matcher.engines.optimal.tier import solve_tier
 from matcher.engines.optimal.tiers import COVERAGE, TRAVEL, Tier
 from matcher.objective import lexicographic_key
@@ -756,3 +757,31 @@ def test_a_whole_part_solves_its_combined_mip_before_any_lp_and_without_the_root
     one = ENGINES["optimal"](d, SolveParams(time_limit_s=20, workers=1), Control())
     assert one.status is Status.OPTIMAL
     assert lexicographic_key(d, two.selected) == lexicographic_key(d, one.selected)
+
+
+def test_a_moment_in_the_stats_is_the_whole_problems_only_once_every_part_reached_it() -> None:
+    """Two parts: the one that proves its coverage at 0.02 s does not make the
+    plan say `coverage_proven_at_s` while the other stays unproven; once both prove it, the
+    moment is the later one."""
+    d = ProblemData.build(
+        num_volunteers=2, num_requests=2, pair_volunteer=[0, 1], pair_request=[0, 1],
+        pair_cost=[1, 2],
+    )  # fmt: skip
+    (whole,) = plan_parts(d).parts
+    plan = PartPlan([whole, whole], np.zeros(0, np.int64))  # the stats are what differs
+
+    def result(part: Any, **stats: float) -> PartResult:
+        selected = np.ones(part.data.num_pairs, dtype=bool)
+        return PartResult(selected, 1, False, np.zeros(0, np.int64), stats)
+
+    first, second = plan.parts
+    one_proven = Assembly(d, plan)
+    one_proven.add(first, result(first, coverage_proven=1.0, coverage_proven_at_s=0.02))
+    one_proven.add(second, result(second, coverage_proven=0.0))
+    stats = one_proven.result(1.0).stats
+    assert stats["coverage_proven"] is False and "coverage_proven_at_s" not in stats
+    both = Assembly(d, plan)
+    both.add(first, result(first, coverage_proven=1.0, coverage_proven_at_s=0.02))
+    both.add(second, result(second, coverage_proven=1.0, coverage_proven_at_s=0.5))
+    stats = both.result(1.0).stats
+    assert stats["coverage_proven"] is True and stats["coverage_proven_at_s"] == 0.5

@@ -149,6 +149,8 @@ class Assembly:
         self.at_fault: list[IntArray] = [plan.unstaffable]
         self.starved: list[IntArray] = []
         self.stats: dict[str, float] = {}
+        self.moments: dict[str, int] = {}  # per `_at_s` stat, how many parts reached it
+        self.added = 0
         self.handed_back = False
 
     def add(self, part: Part, result: PartResult) -> None:
@@ -164,7 +166,10 @@ class Assembly:
         self.at_fault.append(part.requests[result.at_fault])
         self.starved.append(part.requests[result.starved])
         self.handed_back |= bool(result.stats.get("handed_back"))
+        self.added += 1
         for key, value in result.stats.items():
+            if key.endswith("_at_s"):
+                self.moments[key] = self.moments.get(key, 0) + 1
             # Flags hold for the whole problem when they hold for every part; timings add up.
             if key not in self.stats:
                 self.stats[key] = value
@@ -186,9 +191,11 @@ class Assembly:
             "parts": self.parts,
             "largest_part_pairs": self.largest,
             "engine_seconds": round(seconds, 3),
+            # A moment (coverage proven at...) is the whole problem's once every part reached it.
             **{
                 k: (bool(v) if k.endswith("_proven") else round(v, 3))
                 for k, v in self.stats.items()
+                if self.moments.get(k, self.added) == self.added
             },
         }
         if self.cost_bound is not None and self.parts:
