@@ -45,13 +45,12 @@ pairs), the cut found by the same separation LP, and b recomputed exactly.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import OptimizeWarning, linprog
+from highspy import _core as highs  # the bare solver class: `highspy.Highs` prints a banner
 
 from ..problem import BoolArray, FloatArray, IntArray, ProblemData
 from .base import Deadline
@@ -250,10 +249,9 @@ def _most_violated_in_group(
         feasible &= (load <= data.volunteer_capacity[v]) & (
             members[:, mine].sum(axis=1) <= data.volunteer_max_pairs[v]
         )
-        for i, a in enumerate(mine[:-1].tolist()):
-            rest = mine[i + 1 :]
-            for b in rest[inc.conflicting(int(request_of[a]), request_of[rest])].tolist():
-                feasible &= ~(chosen[:, a] & chosen[:, b])
+        clash = np.argwhere(np.triu(inc.conflicts_among(request_of[mine])))
+        for i, j in clash.tolist():
+            feasible &= ~(chosen[:, mine[i]] & chosen[:, mine[j]])
     sets = members[feasible]
     x = value_of[pairs]
     found = _separation_lp(x, sets, lower=-1.0)
@@ -271,14 +269,18 @@ def _violated_clique(
     its weight exceeds one."""
     pairs = inc.pairs_of_volunteer(volunteer)
     weight = value_of[pairs]
-    if len(pairs) < 2 or np.count_nonzero(weight > 1e-6) < 2:
-        return None
-    conflict = _conflicts(data, inc, volunteer, pairs)
-    best: list[int] = []
     best_weight = 1.0 + _MIN_VIOLATION
+    # No clique weighs more than all the pairs together, nor more than a seed and its
+    # neighbours: most volunteers of a round are done here, before any growing.
+    if len(pairs) < 2 or np.count_nonzero(weight > 1e-6) < 2 or weight.sum() <= best_weight:
+        return None
+    conflict = _conflicts(data, inc, volunteer)
+    best: list[int] = []
     for seed in np.argsort(-weight)[:3].tolist():
         if weight[seed] <= 1e-6:
             break
+        if weight[seed] + weight[conflict[seed]].sum() <= best_weight:
+            continue
         clique = [seed]
         open_ = conflict[seed].copy()
         while open_.any():
@@ -297,17 +299,15 @@ def _violated_clique(
     return Cut(chosen, np.ones(len(chosen)), 1.0)
 
 
-def _conflicts(data: ProblemData, inc: Incidence, volunteer: int, pairs: IntArray) -> BoolArray:
-    """Which of a volunteer's pairs cannot be chosen together (symmetric, false on the
-    diagonal): requests in one conflict set, loads beyond the capacity, or a one-pair cap."""
-    load = data.pair_load[pairs]
+def _conflicts(data: ProblemData, inc: Incidence, volunteer: int) -> BoolArray:
+    """Which of a volunteer's pairs (`pairs_of_volunteer`) cannot be chosen together
+    (symmetric, false on the diagonal): requests in one conflict set, loads beyond the
+    capacity, or a one-pair cap."""
+    load = data.pair_load[inc.pairs_of_volunteer(volunteer)]
     conflict = (load[:, None] + load[None, :]) > data.volunteer_capacity[volunteer]
     if data.volunteer_max_pairs[volunteer] <= 1:
         conflict[:] = True
-    requests = data.pair_request[pairs]
-    for i in range(len(pairs) - 1):
-        clash = i + 1 + np.flatnonzero(inc.conflicting(int(requests[i]), requests[i + 1 :]))
-        conflict[i, clash] = conflict[clash, i] = True
+    conflict |= inc.volunteer_conflicts(volunteer, data.pair_request)
     np.fill_diagonal(conflict, False)
     out: BoolArray = conflict
     return out
@@ -319,19 +319,28 @@ def _separation_lp(
     """max a . x - b over lower <= a <= 1, b >= 0 (choosing nothing is always allowed),
     subject to a . s <= b for the given sets: the cut's coefficients and b, or None when
     nothing is violated enough."""
-    k = len(x)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", OptimizeWarning)
-        res = linprog(
-            np.r_[-x, 1.0],
-            A_ub=np.c_[sets, -np.ones(len(sets))],
-            b_ub=np.zeros(len(sets)),
-            bounds=[(lower, 1.0)] * k + [(0.0, None)],
-            method="highs",
-        )
-    if res.status != 0 or res.x is None or -res.fun < _MIN_VIOLATION:
+    k, m = len(x), len(sets)
+    # HiGHS itself, not `scipy.optimize.linprog`: a round of cuts solves hundreds of these
+    # small LPs, and linprog's checks and conversions took three times the solve.
+    a = sp.csc_matrix(np.c_[sets, -np.ones(m)])
+    h = highs._Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)  # as every HiGHS instance of the process (see `milp`)
+    h.passModel(
+        k + 1, m, a.nnz, 1, 1, 0.0,
+        np.r_[-x, 1.0].astype(np.float64),
+        np.r_[np.full(k, lower), 0.0], np.r_[np.ones(k), highs.kHighsInf],
+        np.full(m, -highs.kHighsInf), np.zeros(m),
+        a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data.astype(np.float64),
+        np.zeros(k + 1, dtype=np.int32),
+    )  # fmt: skip
+    h.run()
+    if h.getModelStatus() != highs.HighsModelStatus.kOptimal:
         return None
-    return np.where(np.abs(res.x[:k]) > _TINY, res.x[:k], 0.0), float(res.x[k])
+    solution = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    if -h.getInfo().objective_function_value < _MIN_VIOLATION:
+        return None
+    return np.where(np.abs(solution[:k]) > _TINY, solution[:k], 0.0), float(solution[k])
 
 
 def _cut(pairs: IntArray, x: FloatArray, coef: FloatArray, rhs: float) -> Cut | None:
@@ -366,10 +375,7 @@ def _knapsack_only(data: ProblemData, inc: Incidence, volunteer: int, pairs: Int
     capacity = min(int(data.volunteer_capacity[volunteer]), int(data.pair_load[pairs].sum()))
     if capacity > _KNAPSACK_MAX_CAPACITY:
         return False
-    requests = data.pair_request[pairs]
-    return not any(
-        inc.conflicting(int(requests[i]), requests[i + 1 :]).any() for i in range(len(pairs) - 1)
-    )
+    return not inc.conflicts_among(data.pair_request[pairs]).any()
 
 
 def _most_violated_generated(
@@ -427,11 +433,9 @@ def _maximal_sets(data: ProblemData, inc: Incidence, volunteer: int, pairs: IntA
     feasible = (load <= data.volunteer_capacity[volunteer]) & (
         members.sum(axis=1) <= data.volunteer_max_pairs[volunteer]
     )
-    requests = data.pair_request[pairs]
-    for i in range(k - 1):
-        clash = np.flatnonzero(inc.conflicting(int(requests[i]), requests[i + 1 :])) + i + 1
-        for j in clash.tolist():
-            feasible &= ~(members[:, i].astype(bool) & members[:, j].astype(bool))
+    clash = np.argwhere(np.triu(inc.conflicts_among(data.pair_request[pairs])))
+    for i, j in clash.tolist():
+        feasible &= ~(members[:, i].astype(bool) & members[:, j].astype(bool))
     index = np.arange(1 << k)
     maximal = feasible.copy()
     for i in range(k):

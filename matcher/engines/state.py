@@ -39,6 +39,7 @@ class Incidence:
     set_ptr: IntArray
     set_of: IntArray
     _sets_cache: dict[int, frozenset[int]] = field(default_factory=dict, repr=False)
+    _volunteer_conflicts: dict[int, BoolArray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, data: ProblemData) -> Incidence:
@@ -68,6 +69,35 @@ class Incidence:
             dtype=bool,
             count=len(requests),
         )
+
+    def conflicts_among(self, requests: IntArray) -> BoolArray:
+        """Which of `requests` share a conflict set, pairwise (k x k, symmetric, false on the
+        diagonal): one matrix product over the sets they lie in."""
+        k = len(requests)
+        starts = self.set_ptr[requests]
+        counts = self.set_ptr[requests + 1] - starts
+        total = int(counts.sum())
+        if total == 0:
+            return np.zeros((k, k), dtype=bool)
+        offsets = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+        sets = self.set_of[np.arange(total) + offsets]
+        _, column = np.unique(sets, return_inverse=True)
+        member = np.zeros((k, int(column.max()) + 1), dtype=np.int32)
+        member[np.repeat(np.arange(k), counts), column] = 1
+        out: BoolArray = (member @ member.T) > 0
+        np.fill_diagonal(out, False)
+        return out
+
+    def volunteer_conflicts(self, v: int, pair_request: IntArray) -> BoolArray:
+        """`conflicts_among` the requests of volunteer v's pairs (`pairs_of_volunteer`, with
+        `pair_request` of the problem this incidence indexes), kept: the cut rounds ask for
+        the same volunteers round after round."""
+        found = self._volunteer_conflicts.get(v)
+        if found is None:
+            found = self.conflicts_among(pair_request[self.pairs_of_volunteer(v)])
+            found.flags.writeable = False
+            self._volunteer_conflicts[v] = found
+        return found
 
     def _set_of(self, r: int) -> frozenset[int]:
         found = self._sets_cache.get(r)

@@ -470,3 +470,32 @@ def test_huge_capacities_are_enumerated_not_tabled() -> None:
     (cut,) = separate(data, Incidence.of(data), np.arange(n), x)
     assert set(cut.pairs.tolist()) <= set(range(MAX_SUPPORT))
     assert_holds_for_singletons(cut, n)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    num_requests=st.integers(1, 8),
+    sets=st.lists(st.lists(st.integers(0, 7), min_size=2, max_size=4, unique=True), max_size=5),
+    picks=st.lists(st.integers(0, 7), min_size=1, max_size=8),
+)
+def test_conflicts_among_requests_agree_with_the_pairwise_lookup(
+    num_requests: int, sets: list[list[int]], picks: list[int]
+) -> None:
+    """The matrix the cuts use (one product over the sets) says what `conflicting` says of each
+    pair of requests, for any requests, repeated ones included."""
+    conflict_sets = [sorted({r % num_requests for r in s}) for s in sets]
+    conflict_sets = [s for s in conflict_sets if len(s) >= 2]
+    data = ProblemData.build(
+        num_volunteers=1, num_requests=num_requests, pair_volunteer=[0] * num_requests,
+        pair_request=list(range(num_requests)), pair_cost=[1] * num_requests,
+        conflict_sets=conflict_sets,
+    )  # fmt: skip
+    inc = Incidence.of(data)
+    requests = np.array([r % num_requests for r in picks], dtype=np.int64)
+    matrix = inc.conflicts_among(requests)
+    for i, j in itertools.product(range(len(requests)), repeat=2):
+        expected = i != j and bool(inc.conflicting(int(requests[i]), requests[[j]])[0])
+        assert matrix[i, j] == expected, (i, j, requests.tolist(), conflict_sets)
+    assert inc.volunteer_conflicts(0, data.pair_request).tolist() == inc.conflicts_among(
+        np.arange(num_requests)
+    ).tolist()
