@@ -149,16 +149,20 @@ def _restricted(
     soft_proven = False
     # With the soft score weighed, MIPs stop only within a ten-thousandth of a soft unit.
     gap = tier.soft_weight * 1e-4 if tier.soft_weight else abs_gap(state, tier)
+    # The first MIP, before the cut rounds, need not settle the soft score: within half a
+    # unit it still settles the tier's own, integral part (a weighed soft range is worth less).
+    first_gap = min(abs_gap(state, tier), 0.499) if tier.soft_weight else gap
     outcome: MilpOutcome | None = None  # the last MIP's, on the columns as they are
+    settles_soft = False  # whether that MIP ran to the soft score's gap
     while not proven and _time_left(state, deadline, closed) and not state.control.should_stop():
         if outcome is None:
             solved = state.columns.copy()
             if cut:
                 assert priced is not None
                 outcome, searched, priced = _mip_and_cuts(
-                    state, tier, form, objective, priced, deadline
+                    state, tier, form, objective, priced, deadline, first_gap
                 )
-                lp_bound, cut = priced.bound, False
+                lp_bound, cut, settles_soft = priced.bound, False, False
             else:
                 # A MIP on closed columns proves the tier if it ends: it may run into the time
                 # the part kept for after the tier (on the mixed-city 5,000/600 week it needed
@@ -167,6 +171,7 @@ def _restricted(
                     _closed_mip_left(state) if closed else deadline.remaining() * RESTRICTED_MIP_SHARE
                 )
                 outcome, searched = tier_mip(state, form, objective, tier, seconds, gap=gap)
+                settles_soft = True
             if not _took(state, tier, form, outcome, searched):
                 return None
             if priced is None:
@@ -201,10 +206,14 @@ def _restricted(
                 and sign * (outcome.objective - value) < 1e-6 + tier.step / 2
             )
             settled = outcome.solved is Solved.OPTIMAL and attained
-            proven = settled or sign * (lp_bound - value) < tier.step
+            proven = (
+                settled
+                or sign * (lp_bound - value) < tier.step
+                or _lp_settles(state, tier, lp_bound)
+            )
             # The weighed soft score too, where the MIP settled it over every column a
             # better plan could use.
-            soft_proven = bool(tier.soft_weight) and settled
+            soft_proven = bool(tier.soft_weight) and settled and settles_soft
             break
         log.debug(
             "tier %d closure: %d pairs could improve on %d columns (bound gap %.1f)",
@@ -227,7 +236,7 @@ def _restricted(
             if _attains(state, tier, priced):
                 proven = True
                 break
-            if (state.columns & ~columns).any():
+            if (state.columns & ~columns).any() and not _lp_settles(state, tier, lp_bound):
                 form, objective = state.mip(tier)
                 outcome = None
             continue
@@ -241,6 +250,19 @@ def _restricted(
     if proven and priced is not None:
         state.optimal_face = (tier, priced.potential, max(sign * (lp_bound - value), 0.0))
     return TierOutcome(value, value if proven else lp_bound, proven, soft_proven)
+
+
+def _lp_settles(state: PartState, tier: Tier, lp_bound: float) -> bool:
+    """Whether the LP bound over all pairs is within half a unit of the plan in hand's own
+    value (the tier's integral objective, without the soft score it may weigh): no plan
+    better by a unit exists. Where the columns are also closed (every plan as good lies in
+    them), the tier is proven and tier 3 on them exact: a soft-weighted MIP, which stops only
+    within a ten-thousandth of a soft unit, is not needed for that. Not for a tier with a
+    tie-breaker, whose values are not integral."""
+    if tier.tie:
+        return False
+    own = state.value(replace(tier, soft_weight=0.0))
+    return tier.sign * (lp_bound - own) < 0.5
 
 
 def _closed_mip_left(state: PartState) -> float:
@@ -291,12 +313,14 @@ def _mip_and_cuts(
     objective: FloatArray,
     priced: Priced,
     deadline: Deadline,
+    gap: float,
 ) -> tuple[MilpOutcome, BoolArray | None, Priced]:
-    """The first MIP on the columns, then the cut rounds (their progress measured against its
-    plan). The MIP's outcome, the search's plan beside it, the last pricing. (Side by side on
-    two workers, the MIP slowed down by half and ran out of its time.)"""
+    """The first MIP on the columns (stopping within `gap`), then the cut rounds (their
+    progress measured against its plan). The MIP's outcome, the search's plan beside it, the
+    last pricing. (Side by side on two workers, the MIP slowed down by half and ran out of its
+    time.)"""
     seconds = deadline.remaining() * FIRST_MIP_SHARE
-    outcome, searched = tier_mip(state, form, objective, tier, seconds, gap=abs_gap(state, tier))
+    outcome, searched = tier_mip(state, form, objective, tier, seconds, gap=gap)
     rounds = Deadline(deadline.remaining() * CUT_SHARE)
     return outcome, searched, grow(state, tier, rounds) or priced
 
