@@ -587,6 +587,24 @@ def fairness_between_two_helpers() -> tuple[ProblemData, ProblemData]:
     return whole, truncated(whole, np.array([False] * 6 + [True, False, True, False]))
 
 
+def test_tier_one_breaks_no_ties_by_travel_where_candidates_were_left_out() -> None:
+    """Found by `test_claims_on_random_arrays`: v0 can take r0 or r1, and r0's other candidate
+    (v1, 8 km) was left out by compile. Weighed against the travel of the pairs kept, that
+    candidate's travel outweighed its slot, and tier 1 proved a coverage bound of 1 where a
+    plan of 2 exists."""
+    whole = ProblemData.build(
+        num_volunteers=2, num_requests=2, pair_volunteer=[0, 0, 1], pair_request=[0, 1, 0],
+        pair_cost=[0, 1, 8], volunteer_capacity=[2, 2], volunteer_max_pairs=[1, 1],
+        request_min=[1, 1], request_max=[1, 1],
+    )  # fmt: skip
+    data = truncated(whole, np.array([False, False, True]))
+    assert coverage_first(data).tie == 0.0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimal_part, "FULL_COLUMNS", 0)
+        result = ENGINES["optimal"](data, SolveParams(time_limit_s=0.5), Control())
+    assert_array_claims(whole, data, result)
+
+
 @pytest.mark.parametrize("columns", ["all", "restricted"])
 def test_the_soft_score_is_proven_only_by_a_mip_run_to_its_gap(columns: str) -> None:
     """Found by `test_claims_on_random_arrays`: the plan taking v2 was called optimal. On

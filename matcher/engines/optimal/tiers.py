@@ -96,7 +96,10 @@ def coverage_first(data: ProblemData) -> Tier:
     travel weighs more than `_TRAVEL_TIE` either way (a ceiling on any plan's travel: each
     request staffed to its maximum by its dearest candidates; costs priced for changes may be
     negative). A coverage unit more is then worth at least 1 - 2 tie = `step` in value, and the
-    coverage bound is `floor(bound + tie)` (`coverage_bound`)."""
+    coverage bound is `floor(bound + tie)` (`coverage_bound`). Pure coverage where compile
+    left candidates out: nothing bounds their travel, so no e keeps plans with them in line."""
+    if data.request_dropped.any():
+        return Tier(1, COVERAGE, maximize=True)
     per_request = np.zeros(data.num_requests)
     np.maximum.at(per_request, data.pair_request, np.abs(data.pair_cost.astype(np.float64)))
     counts = np.bincount(data.pair_request, minlength=data.num_requests)
