@@ -10,6 +10,7 @@ directory on `sys.path` and test modules import it by name.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,10 +20,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
-from matcher import Instance, Plan, check_plan, parse_instance, rules, solve
+from matcher import (
+    ENGINES,
+    Control,
+    Instance,
+    Plan,
+    SolveParams,
+    check_plan,
+    parse_instance,
+    rules,
+    solve,
+)
+from matcher.engines.base import EngineResult
 from matcher.geo import EARTH_RADIUS_KM
 from matcher.model import Assignment, Objective
 from matcher.problem import UNLIMITED, ProblemData
@@ -291,6 +304,16 @@ def tiny_problems(draw: st.DrawFn) -> ProblemData:
         request_order=draw(st.permutations(list(range(nr)))),
         pair_pinned=[i == pin for i in range(n)],
     )
+
+
+def solve_arrays(data: ProblemData, columns: str = "all") -> EngineResult:
+    """The optimal engine on `data` for half a second; with `columns="restricted"` every part
+    starts from restricted columns (as parts of more than `FULL_COLUMNS` pairs do)."""
+    part = importlib.import_module("matcher.engines.optimal.part")
+    with pytest.MonkeyPatch.context() as patch:
+        if columns == "restricted":
+            patch.setattr(part, "FULL_COLUMNS", 0)
+        return ENGINES["optimal"](data, SolveParams(time_limit_s=0.5), Control())
 
 
 def truncated(data: ProblemData, drop: np.ndarray) -> ProblemData:

@@ -30,6 +30,7 @@ from matcher_testkit import (
     make_instance,
     pairs_of,
     request,
+    solve_arrays,
     tiny_problems,
     truncated,
     volunteer,
@@ -564,10 +565,7 @@ def test_claims_on_random_arrays(columns: str, problem: tuple[ProblemData, Probl
     the same claims true."""
     whole, data = problem
     note(f"whole: {describe(whole)}\ngiven: {describe(data)}")
-    with pytest.MonkeyPatch.context() as patch:
-        if columns == "restricted":
-            patch.setattr(optimal_part, "FULL_COLUMNS", 0)
-        result = ENGINES["optimal"](data, SolveParams(time_limit_s=0.5), Control())
+    result = solve_arrays(data, columns)
     assert_array_claims(whole, data, result)
 
 
@@ -599,9 +597,7 @@ def test_tier_one_breaks_no_ties_by_travel_where_candidates_were_left_out() -> N
     )  # fmt: skip
     data = truncated(whole, np.array([False, False, True]))
     assert coverage_first(data).tie == 0.0
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(optimal_part, "FULL_COLUMNS", 0)
-        result = ENGINES["optimal"](data, SolveParams(time_limit_s=0.5), Control())
+    result = solve_arrays(data, "restricted")
     assert_array_claims(whole, data, result)
 
 
@@ -612,10 +608,7 @@ def test_the_soft_score_is_proven_only_by_a_mip_run_to_its_gap(columns: str) -> 
     the soft score; on all pairs HiGHS, started from that plan, called it optimal below its own
     bound. Both claims now hold only where the bound shows them."""
     whole, data = fairness_between_two_helpers()
-    with pytest.MonkeyPatch.context() as patch:
-        if columns == "restricted":
-            patch.setattr(optimal_part, "FULL_COLUMNS", 0)
-        result = ENGINES["optimal"](data, SolveParams(time_limit_s=0.5), Control())
+    result = solve_arrays(data, columns)
     assert_array_claims(whole, data, result)
 
 

@@ -15,7 +15,6 @@ fairness term's per-volunteer offsets (annual targets).
 
 from __future__ import annotations
 
-import importlib
 import itertools
 from dataclasses import replace
 from typing import Any
@@ -30,6 +29,7 @@ from matcher_testkit import (
     Json,
     make_instance,
     request,
+    solve_arrays,
     tiny_problems,
     truncated,
     volunteer,
@@ -43,8 +43,6 @@ from matcher.engines.formulation import RowKind, formulate
 from matcher.engines.pricing import PairLinear, bound_with, potentials, solve_lp
 from matcher.objective import plan_coverage, soft_score
 from matcher.problem import UNLIMITED
-
-optimal_part = importlib.import_module("matcher.engines.optimal.part")
 
 # --------------------------------------------------------------------------------------------
 # Tiny random arrays against enumeration
@@ -205,10 +203,7 @@ def test_claims_with_quotas_and_a_change_budget(
 ) -> None:
     whole, data = problem
     note(f"whole: {describe(whole)}")
-    with pytest.MonkeyPatch.context() as patch:
-        if columns == "restricted":
-            patch.setattr(optimal_part, "FULL_COLUMNS", 0)
-        result = ENGINES["optimal"](data, SolveParams(time_limit_s=0.5), Control())
+    result = solve_arrays(data, columns)
     assert_array_claims(whole, data, result)
 
 
