@@ -33,10 +33,12 @@ log = logging.getLogger(__name__)
 # and checks for a stop only between its passes: only models up to this size get it.
 _PRESOLVE_MAX_VARS = 20_000
 _PROBING = 1 << 15  # HiGHS's presolve rule 15 (probing), for `presolve_rule_off`
-# Larger models are not given to HiGHS at all: at the root it computes an analytic centre with
-# an interior-point solve that has no time limit, and on city weeks of 21,000-32,000 columns
-# and more it ran past 2 s limits (minutes past a 5 s one at 90,000 columns), with presolve or
-# without. Callers keep their MIPs within this (restricted columns, sub-MIPs).
+# Larger models are not given to HiGHS at all: at the root it rounds along the line from the LP
+# optimum to an analytic centre, propagating every rounded point, with no option to skip it and
+# no check of the time limit (22 of the 24 s of a 24,908-column coverage MIP), and on city weeks
+# of 21,000-32,000 columns and more it ran past 2 s limits (minutes past a 5 s one at 90,000
+# columns), with presolve or without. Callers keep their MIPs within this (restricted columns,
+# sub-MIPs).
 MAX_COLUMNS = 20_000
 _COLWISE = 1  # HiGHS's MatrixFormat.kColwise
 # How far past its time limit a solve may run before the callbacks interrupt it, and then before
