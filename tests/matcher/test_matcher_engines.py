@@ -815,9 +815,14 @@ def test_a_part_left_unproven_is_solved_again_from_its_plan_with_the_time_left(
         return result
 
     monkeypatch.setattr(engine, "solve_part", starved_first)
-    result = ENGINES["optimal"](d, SolveParams(time_limit_s=4), Control())
+    seen: list[Progress] = []
+    result = ENGINES["optimal"](d, SolveParams(time_limit_s=4), Control(on_progress=seen.append))
     assert calls == [(1200, False), (1200, True)]
     assert result.status is Status.OPTIMAL
+    # The second run is reported too: the last report is the plan returned, with its bound.
+    last = seen[-1]
+    assert last.phase == "part 1/1 again" and last.bound == result.coverage_bound
+    assert last.coverage == int((d.request_priority[d.pair_request] * result.selected).sum())
 
 
 def test_two_results_of_one_part_keep_the_better_plan_and_both_bounds() -> None:
