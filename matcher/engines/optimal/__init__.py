@@ -115,9 +115,7 @@ def _solve_again(
     """The parts that ended unproven, solved again from their plans with the time the others
     left (parts proven early hand theirs on), shared by pairs; a result is replaced by the
     better of the two, and the plan's coverage and bound are reported after each. Whether any
-    part was solved again. On the sparse-city 20,000/2,000 week
-    (six parts) the parts were done at 11 s of 30 with two of them unproven, their travel 19 %
-    above its bound."""
+    part was solved again."""
     again = [i for i, r in enumerate(results) if not r.proven]
     left = sum(plan.parts[i].data.num_pairs for i in again)
     solved = False
@@ -271,9 +269,8 @@ class Assembly:
             },
         }
         if self.cost_bound is not None and self.parts:
-            stats["travel_bound_km"] = (
-                math.floor(self.cost_bound) / 1000.0
-            )  # floored: stays a bound
+            # Floored: it stays a bound.
+            stats["travel_bound_km"] = math.floor(self.cost_bound) / 1000.0
         starved = (
             np.unique(np.concatenate(self.starved)).astype(np.int64)
             if self.starved
