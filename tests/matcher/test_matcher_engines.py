@@ -516,6 +516,34 @@ def test_a_part_on_all_its_pairs_goes_straight_to_its_mip(
     assert calls
 
 
+def test_pairs_the_cut_rounds_price_in_join_a_small_closure_in_one_mip(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dense-city week of 400 volunteers on restricted columns: after the combined tier's
+    first MIP, the cut rounds price in a pair it never saw, and reduced-cost fixing from its plan
+    adds 71 more (under a tenth of the columns). One MIP on both proves the tier; the MIP on the
+    new pair alone, then another on the closure, took two."""
+    import importlib
+
+    from scenarios import build, load_scenario
+
+    tier_module = importlib.import_module("matcher.engines.optimal.tier")
+    monkeypatch.setattr(importlib.import_module("matcher.engines.optimal.part"), "FULL_COLUMNS", 0)
+    columns: list[int] = []
+    tier_mip = tier_module.tier_mip
+
+    def recording(state: Any, form: Any, objective: Any, tier: Tier, *args: Any, **kw: Any) -> Any:
+        if tier.number == 12:
+            columns.append(form.num_pairs)
+        return tier_mip(state, form, objective, tier, *args, **kw)
+
+    monkeypatch.setattr(tier_module, "tier_mip", recording)
+    week = build(load_scenario("dense-city"), seed=8, volunteers=400, requests=60).instance
+    plan = solve(week, time_limit_s=10)
+    assert plan.status == "optimal"
+    assert len(columns) == 2 and columns[1] > columns[0] + 1
+
+
 def test_one_mip_of_a_large_part_takes_at_most_half_the_time_left(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
