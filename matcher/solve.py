@@ -41,8 +41,8 @@ EngineName = Literal["optimal", "greedy"]
 DEFAULT_TIME_LIMIT_S = 10.0
 _WIDENINGS = 2  # rounds of compiling more candidates for requests short of them
 _WIDEN_FACTOR = 4
-# Share of the time limit that must be left for a solve to hand back for a widening.
-_WIDEN_MIN_SHARE = 0.6
+# Share of the time limit a solve from the start after a widening must still have.
+_WIDEN_SOLVE_SHARE = 0.5
 # Most of a mixed week's time limit its fixed part may take (the visits have the rest).
 _FIXED_SHARE_MAX = 2 / 3
 
@@ -89,18 +89,15 @@ def _solve_fixed(
     """Compile and solve an instance of fixed requests (FORMAT v1) within the time limit
     (counted from `started`)."""
     compiled = compile_instance(problem)
-    compile_seconds = time.perf_counter() - started
-    time_limit_s = params.time_limit_s
+    compile_seconds = last_compile_s = time.perf_counter() - started
     # Compile keeps each request's nearest candidates. When the engine finds requests whose
     # left-out candidates could do better, it hands back early: compile more for them, again.
     factor = np.ones(len(problem.requests), dtype=np.int64)
     for attempt in range(_WIDENINGS + 1):
-        # A widening costs a compile and a solve from the start again: only while there is
-        # time for both (on a 20,000-volunteer week two late widenings ran the solve 26 % past
-        # its limit).
-        left = time_limit_s - (time.perf_counter() - started)
-        widen = attempt < _WIDENINGS and left > _WIDEN_MIN_SHARE * time_limit_s
-        result = _run_engine(engine, compiled, params, started, control, hand_back=widen)
+        result = _run_engine(
+            engine, compiled, params, started, control,
+            widen_compile_s=last_compile_s if attempt < _WIDENINGS else None,
+        )  # fmt: skip
         if result.stats.get("handed_back"):
             factor[result.starved] *= _WIDEN_FACTOR
         else:
@@ -114,7 +111,9 @@ def _solve_fixed(
             if attempt == _WIDENINGS:
                 break
             factor[doubtful] *= _WIDEN_FACTOR
+        compiling = time.perf_counter()
         compiled = compile_instance(problem, cap_factor=factor)
+        last_compile_s = time.perf_counter() - compiling
     result.stats["candidate_widenings"] = attempt
     return compiled, result, compile_seconds
 
@@ -376,13 +375,21 @@ def _run_engine(
     started: float,
     control: Control,
     *,
-    hand_back: bool,
+    widen_compile_s: float | None,
 ) -> EngineResult:
     """Run the engine with what is left of the solve's time limit (less a little for the
-    explanations, never under a tenth of it so that greedy at least runs)."""
-    left = params.time_limit_s - (time.perf_counter() - started)
-    budget = max(0.97 * left - 0.1, 0.1 * params.time_limit_s)
-    run_params = replace(params, time_limit_s=budget, stop_when_starved=hand_back)
+    explanations, never under a tenth of it so that greedy at least runs). With
+    `widen_compile_s` (the last compile's seconds) it may hand back starved requests while a
+    widening still fits: a compile as long as the last and a solve from the start with
+    `_WIDEN_SOLVE_SHARE` of the limit (late widenings ran a 20,000-volunteer week's solve 26 %
+    past its limit; at 10 s a compile of 2.5 s and a second solve of 3 gained nothing)."""
+    limit = params.time_limit_s
+    left = limit - (time.perf_counter() - started)
+    budget = max(0.97 * left - 0.1, 0.1 * limit)
+    within = 0.0
+    if widen_compile_s is not None:
+        within = max(left - widen_compile_s - _WIDEN_SOLVE_SHARE * limit, 0.0)
+    run_params = replace(params, time_limit_s=budget, hand_back_within_s=within)
     return ENGINES[engine](compiled.data, run_params, control)
 
 

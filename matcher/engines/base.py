@@ -42,9 +42,10 @@ class SolveParams:
     seed: int = 0
     # Relative optimality gap accepted on travel (tier 2) before calling a plan optimal.
     travel_gap: float = 1e-6
-    # Return early when candidates the data left out could improve the plan (`starved`), so
-    # that the caller can compile more candidates for those requests and solve again.
-    stop_when_starved: bool = False
+    # Return early, within this many seconds of the engine's start, when candidates the data
+    # left out could improve the plan (`starved`), so that the caller can compile more
+    # candidates for those requests and solve again (0: never).
+    hand_back_within_s: float = 0.0
     # Threads a solve may keep busy: with 2, the local search runs beside a MIP that HiGHS
     # has not finished (HiGHS runs on one core and releases the GIL while it does).
     workers: int = 2

@@ -678,20 +678,19 @@ def test_a_mip_and_a_column_dive_share_one_process() -> None:
 def test_a_widening_is_asked_for_only_while_the_time_for_another_solve_is_left(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """An engine that keeps asking for more candidates (`stop_when_starved`): the first solve may
-    hand back; once it has used more than 40 % of the limit, the next solve may not (a late
-    compile and a solve from the start again ran 26 % past the limit on a 20,000-volunteer
-    week)."""
+    """An engine that keeps asking for more candidates (`hand_back_within_s`): the first solve
+    may hand back; once it has used more than half the limit, the next may not (a late compile and
+    a solve from the start again ran 26 % past the limit on a 20,000-volunteer week)."""
     import importlib
 
     solve_module = importlib.import_module("matcher.solve")
     asked: list[bool] = []
 
     def starved(data: ProblemData, params: SolveParams, control: Control) -> Any:
-        asked.append(params.stop_when_starved)
-        time.sleep(0.5 * params.time_limit_s)
+        asked.append(params.hand_back_within_s > 0)
+        time.sleep(0.6 * params.time_limit_s)
         stats: dict[str, Any] = {"engine": "starved"}
-        if params.stop_when_starved:
+        if params.hand_back_within_s > 0:
             stats["handed_back"] = 1.0
         return EngineResult(
             selected=np.zeros(data.num_pairs, dtype=bool), status=Status.FEASIBLE,
@@ -701,6 +700,36 @@ def test_a_widening_is_asked_for_only_while_the_time_for_another_solve_is_left(
     monkeypatch.setitem(solve_module.ENGINES, "optimal", starved)
     solve(random_city(3), time_limit_s=2.0)
     assert asked == [True, False]
+
+
+def test_a_widening_is_offered_only_while_a_compile_as_long_and_half_the_limit_fit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A widening costs a compile as long as the last one and a solve from the start: with a
+    compile of 30 % of the limit, the engine may not hand back (at 10 s, a 20,000-volunteer
+    week compiled in 2.5 s handed back after 2 s, compiled again and kept 3 s for its solve,
+    for no better plan); with a quick compile it may, until half the limit is left."""
+    import importlib
+
+    solve_module = importlib.import_module("matcher.solve")
+    compile_instance = solve_module.compile_instance
+    within: list[float] = []
+
+    def recording(data: ProblemData, params: SolveParams, control: Control) -> Any:
+        within.append(params.hand_back_within_s)
+        return ENGINES["greedy"](data, params, control)
+
+    monkeypatch.setitem(solve_module.ENGINES, "optimal", recording)
+    solve(random_city(3), time_limit_s=2.0)
+    assert 0.8 < within[0] < 1.0
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.6)
+        return compile_instance(*args, **kwargs)
+
+    monkeypatch.setattr(solve_module, "compile_instance", slow)
+    solve(random_city(3), time_limit_s=2.0)
+    assert within[1] == 0.0
 
 
 def test_a_tier_with_closed_columns_goes_on_in_the_parts_time() -> None:

@@ -415,7 +415,7 @@ def test_no_time_share_left_for_a_widening_still_widens_a_doubtful_verdict(
     """Under load the share of the limit a widening needs can be spent before the engine hands
     back; an infeasible verdict on requests with left-out candidates is widened all the same."""
     # Never time for a widening (`matcher.solve` the name is the function, hence sys.modules).
-    monkeypatch.setattr(sys.modules["matcher.solve"], "_WIDEN_MIN_SHARE", 2.0)
+    monkeypatch.setattr(sys.modules["matcher.solve"], "_WIDEN_SOLVE_SHARE", 2.0)
     plan = solve(build(), time_limit_s=2.0)
     assert plan.status != "infeasible", (
         f"infeasible, at fault {[a.request_id for a in plan.at_fault]}"

@@ -93,7 +93,7 @@ class PartSolver:
         if s.data.violations(s.incumbent) != (0, 0) and not s.full:
             self._staff_mandatory()
         s.last_solution = None
-        if s.params.stop_when_starved and not s.starved and s.data.request_dropped.any():
+        if s.may_hand_back() and not s.starved and s.data.request_dropped.any():
             # The caller would rather hear of starved requests before any real work: one
             # coverage LP, priced against the candidates left out, tells (its columns serve
             # the tiers below anyway).

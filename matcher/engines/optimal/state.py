@@ -90,12 +90,14 @@ class PartState:
     def stopped(self) -> bool:
         return self.budget.expired() or self.control.should_stop()
 
+    def may_hand_back(self) -> bool:
+        """Whether the caller would still solve again with more candidates for starved
+        requests (it says until when, `SolveParams.hand_back_within_s`)."""
+        return self.elapsed() < self.params.hand_back_within_s
+
     def hand_back(self) -> bool:
-        """Whether to return now: the caller asked to hear of starved requests first, and
-        enough of the budget is left for it to solve again with more candidates."""
-        if not (self.params.stop_when_starved and self.starved):
-            return False
-        if self.budget.remaining() < 0.5 * self.budget.seconds:
+        """Whether to return now: requests are starved and the caller would solve again."""
+        if not (self.starved and self.may_hand_back()):
             return False
         self.stats["handed_back"] = 1.0
         return True
