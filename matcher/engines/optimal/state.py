@@ -160,10 +160,10 @@ class PartState:
         filled = np.bincount(d.pair_request[self.incumbent], minlength=d.num_requests)
         return np.flatnonzero(d.request_mandatory & (filled < d.request_min))
 
-    def mip(self, tier: Tier) -> tuple[Formulation, FloatArray]:
-        """A tier's MIP on the columns: its formulation and objective (with the soft score's
-        excess variables where the tier weighs it)."""
-        form = self.formulation(tier.rows, tier.relax)
+    def mip(self, tier: Tier, pairs: BoolArray | None = None) -> tuple[Formulation, FloatArray]:
+        """A tier's MIP on the columns (or on `pairs`, some of them): its formulation and
+        objective (with the soft score's excess variables where the tier weighs it)."""
+        form = self.formulation(tier.rows, tier.relax, pairs=pairs)
         objective = on_vars(form, tier.objective.on_pairs(self.data), tier.switch_weight)
         if not tier.soft_weight:
             return form, objective
@@ -172,13 +172,21 @@ class PartState:
         padded[: form.num_vars] = objective
         return extended, padded + tier.sign * tier.soft_weight * soft
 
-    def formulation(self, extra: list[Row], relax: bool = False, *, lp: bool = False) -> Formulation:
-        """The columns' formulation with `extra` rows; an `lp` one has the cuts too. The MIPs
-        go without: the cuts hold for every plan, so they change no MIP optimum, and HiGHS
-        proves GAP instances up to twice as slowly with their dense fractional rows."""
+    def formulation(
+        self,
+        extra: list[Row],
+        relax: bool = False,
+        *,
+        lp: bool = False,
+        pairs: BoolArray | None = None,
+    ) -> Formulation:
+        """The formulation over the columns (or `pairs`) with `extra` rows; an `lp` one has the
+        cuts too. The MIPs go without: the cuts hold for every plan, so they change no MIP
+        optimum, and HiGHS proves GAP instances up to twice as slowly with their dense
+        fractional rows."""
         form = formulate(
             self.data,
-            np.flatnonzero(self.columns),
+            np.flatnonzero(self.columns if pairs is None else pairs),
             relax_staffing=relax,
             request_sets=self.request_sets,
         )
