@@ -381,8 +381,8 @@ def _run_engine(
     explanations, never under a tenth of it so that greedy at least runs). With
     `widen_compile_s` (the last compile's seconds) it may hand back starved requests while a
     widening still fits: a compile as long as the last and a solve from the start with
-    `_WIDEN_SOLVE_SHARE` of the limit (late widenings ran a 20,000-volunteer week's solve 26 %
-    past its limit; at 10 s a compile of 2.5 s and a second solve of 3 gained nothing)."""
+    `_WIDEN_SOLVE_SHARE` of the limit. A later one would run past the limit or leave the second
+    solve too little time to beat the first (docs/engines.md, the compiled candidates)."""
     limit = params.time_limit_s
     left = limit - (time.perf_counter() - started)
     budget = max(0.97 * left - 0.1, 0.1 * limit)

@@ -33,8 +33,8 @@ __all__ = ["solve_tier"]
 log = logging.getLogger(__name__)
 
 # Where the cut rounds priced in pairs the last MIP never saw, and the closure from its plan is
-# at most this share of the columns, one MIP takes both (a MIP costs about as much on 1 % more
-# columns; on dense-city 2,000/300 weeks one of 0.8 s fewer).
+# at most this share of the columns, one MIP takes both: a MIP on a few more columns costs
+# about as much as one without them (docs/engines.md, step 6).
 UNSEEN_CLOSURE_SHARE = 0.1
 
 
@@ -264,8 +264,9 @@ def _could_improve(state: PartState, priced: Priced, allowed: float) -> BoolArra
     """The columns the MIP that proves a tier on closed columns needs: those a plan better than
     the one in hand could use (reduced cost within `allowed` of the LP bound), with that plan's
     own (its start) and the pinned pairs; every column where the plan in hand breaks a rule
-    (a MIP without them could find no plan and seem to prove that none exists). On dense-city
-    2,000/300 weeks 2,644 of 5,940 columns, and the MIP took 0.2 s instead of 0.9."""
+    (a MIP without them could find no plan and seem to prove that none exists). HiGHS does the
+    same at its root, but only after presolving and solving the larger model (docs/engines.md,
+    sweep17)."""
     d = state.data
     if d.violations(state.incumbent) != (0, 0):
         return state.columns
