@@ -52,7 +52,7 @@ from matcher.engines.optimal.mip import tier_mip
 from matcher.engines.optimal.part import PartResult, PartSolver
 from matcher.engines.optimal.tier import solve_tier
 from matcher.engines.optimal.tiers import COVERAGE, TRAVEL, Tier
-from matcher.objective import lexicographic_key
+from matcher.objective import lexicographic_key, plan_coverage
 
 # --------------------------------------------------------------------------------------------
 # The array form, against brute force
@@ -516,14 +516,19 @@ def test_a_part_on_all_its_pairs_goes_straight_to_its_mip(
     assert calls
 
 
+def _dense_week() -> Any:
+    """A dense-city week of 400 volunteers and 60 requests (seed 8)."""
+    from scenarios import build, load_scenario
+
+    return build(load_scenario("dense-city"), seed=8, volunteers=400, requests=60).instance
+
+
 def _dense_week_on_restricted_columns(
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[Any, list[tuple[int, int]]]:
     """The dense-city week of 400 volunteers (seed 8) solved from restricted columns: its plan,
     and for each MIP of the combined tier, (its pairs, the tier's columns then)."""
     import importlib
-
-    from scenarios import build, load_scenario
 
     tier_module = importlib.import_module("matcher.engines.optimal.tier")
     monkeypatch.setattr(importlib.import_module("matcher.engines.optimal.part"), "FULL_COLUMNS", 0)
@@ -536,8 +541,7 @@ def _dense_week_on_restricted_columns(
         return tier_mip(state, form, objective, tier, *args, **kw)
 
     monkeypatch.setattr(tier_module, "tier_mip", recording)
-    week = build(load_scenario("dense-city"), seed=8, volunteers=400, requests=60).instance
-    return solve(week, time_limit_s=10), mips
+    return solve(_dense_week(), time_limit_s=10), mips
 
 
 def test_pairs_the_cut_rounds_price_in_join_a_small_closure_in_one_mip(
@@ -563,10 +567,7 @@ def test_the_mip_on_closed_columns_takes_only_the_pairs_a_better_plan_could_use(
     pairs, columns = mips[-1]
     assert plan.status == "optimal" and pairs < columns
     monkeypatch.undo()
-    from scenarios import build, load_scenario
-
-    week = build(load_scenario("dense-city"), seed=8, volunteers=400, requests=60).instance
-    whole = solve(week, time_limit_s=10)
+    whole = solve(_dense_week(), time_limit_s=10)
     assert whole.status == "optimal"
     assert plan.objective.coverage == whole.objective.coverage
     assert plan.objective.travel_km == pytest.approx(whole.objective.travel_km, abs=1e-6)
@@ -579,21 +580,17 @@ def test_a_plan_in_hand_that_breaks_a_rule_leaves_the_closed_mip_every_column() 
     import importlib
 
     tier = importlib.import_module("matcher.engines.optimal.tier")
-    columns_module = importlib.import_module("matcher.engines.optimal.columns")
     d = ProblemData.build(
         num_volunteers=3, num_requests=2, pair_volunteer=[0, 1, 2, 2], pair_request=[0, 0, 1, 0],
         pair_cost=[1, 2, 3, 4], request_mandatory=[True, True],
     )  # fmt: skip
     state = PartSolver(d, Deadline(5.0), SolveParams(), Control()).state
     state.columns[:] = True
-    priced = columns_module.Priced(
-        bound=0.0, potential=np.array([0.0, -9.0, -9.0, -9.0]), left_out=np.zeros(2),
-        support=np.zeros(4, dtype=bool),
-    )  # fmt: skip
+    could_improve = np.array([True, False, False, False])
     state.incumbent = np.array([True, False, True, False])
-    assert tier._could_improve(state, priced, 1.0).tolist() == [True, False, True, False]
+    assert tier._closed_mip_pairs(state, could_improve).tolist() == [True, False, True, False]
     state.incumbent = np.array([False, True, False, False])  # request 1 left unstaffed
-    assert tier._could_improve(state, priced, 1.0).all()
+    assert tier._closed_mip_pairs(state, could_improve).all()
 
 
 def test_one_mip_of_a_large_part_takes_at_most_half_the_time_left(
@@ -931,7 +928,7 @@ def test_a_part_left_unproven_is_solved_again_from_its_plan_with_the_time_left(
     # The second run is reported too: the last report is the plan returned, with its bound.
     last = seen[-1]
     assert last.phase == "part 1/1 again" and last.bound == result.coverage_bound
-    assert last.coverage == int((d.request_priority[d.pair_request] * result.selected).sum())
+    assert last.coverage == plan_coverage(d, result.selected)
 
 
 def test_two_results_of_one_part_keep_the_better_plan_and_both_bounds() -> None:

@@ -194,7 +194,8 @@ def _restricted(
         own = state.value(replace(tier, soft_weight=0.0))
         step = 0.0 if tier.soft_weight else tier.step
         allowed = sign * (lp_bound - own) - step + 1e-6
-        needed = (priced.potential >= -allowed) & ~state.columns
+        could_improve = priced.potential >= -allowed  # pairs a better plan could use
+        needed = could_improve & ~state.columns
         if (priced.left_out >= -allowed).any():
             break  # a candidate the data left out could be part of a better plan
         log.debug(
@@ -252,7 +253,7 @@ def _restricted(
             break
         state.columns |= needed
         closed = True
-        form, objective = state.mip(tier, _could_improve(state, priced, allowed))
+        form, objective = state.mip(tier, _closed_mip_pairs(state, could_improve))
         outcome = None
     value = state.value(tier)
     if proven and priced is not None:
@@ -260,17 +261,17 @@ def _restricted(
     return TierOutcome(value, value if proven else lp_bound, proven, soft_proven)
 
 
-def _could_improve(state: PartState, priced: Priced, allowed: float) -> BoolArray:
+def _closed_mip_pairs(state: PartState, could_improve: BoolArray) -> BoolArray:
     """The columns the MIP that proves a tier on closed columns needs: those a plan better than
-    the one in hand could use (reduced cost within `allowed` of the LP bound), with that plan's
-    own (its start) and the pinned pairs; every column where the plan in hand breaks a rule
+    the one in hand could use (`could_improve`: reduced cost within the LP's gap), with that
+    plan's own (its start) and the pinned pairs; every column where the plan in hand breaks a rule
     (a MIP without them could find no plan and seem to prove that none exists). HiGHS does the
     same at its root, but only after presolving and solving the larger model (docs/engines.md,
     sweep17)."""
     d = state.data
     if d.violations(state.incumbent) != (0, 0):
         return state.columns
-    return state.columns & ((priced.potential >= -allowed) | state.incumbent | d.pair_pinned)
+    return state.columns & (could_improve | state.incumbent | d.pair_pinned)
 
 
 def _lp_settles(state: PartState, tier: Tier, lp_bound: float) -> bool:
